@@ -1,0 +1,36 @@
+# The README's two commands: `make demo` and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck pytest lit quick clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/terrace demo
+
+test: lint typecheck pytest lit
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/basedpyright
+
+pytest: $(STAMP)
+	$(VENV)/bin/pytest -n 2
+
+lit: $(STAMP)
+	PATH=$(abspath $(VENV))/bin:$$PATH $(VENV)/bin/lit -sv filecheck
+
+quick: $(STAMP)
+	$(VENV)/bin/pytest -n 2 -m "not slow"
+
+clean:
+	rm -rf $(VENV) build *.egg-info

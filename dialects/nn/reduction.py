@@ -1,0 +1,79 @@
+"""Reductions over axes, and arg-reductions."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from xdsl.dialects.builtin import TensorType
+from xdsl.irdl import irdl_op_definition, operand_def, result_def
+
+from .base import Attr, Kind, NnOperation
+
+
+class ReduceOp(NnOperation):
+    """Reduces `data` over `axes` (all axes when absent, unless noop_with_empty_axes)."""
+
+    ATTRIBUTES: ClassVar = {
+        "axes": Attr(Kind.INTS),
+        "keepdims": Attr(Kind.INT, 1),
+        "noop_with_empty_axes": Attr(Kind.INT, 0),
+    }
+    STATIC_INPUTS: ClassVar = {1: "axes"}
+    data = operand_def(TensorType)
+    reduced = result_def(TensorType)
+
+
+@irdl_op_definition
+class ReduceMeanOp(ReduceOp):
+    name = "nn.reduce_mean"
+    ONNX_TYPE: ClassVar[str] = "ReduceMean"
+
+
+@irdl_op_definition
+class ReduceSumOp(ReduceOp):
+    name = "nn.reduce_sum"
+    ONNX_TYPE: ClassVar[str] = "ReduceSum"
+
+
+@irdl_op_definition
+class ReduceMaxOp(ReduceOp):
+    name = "nn.reduce_max"
+    ONNX_TYPE: ClassVar[str] = "ReduceMax"
+
+
+@irdl_op_definition
+class ReduceMinOp(ReduceOp):
+    name = "nn.reduce_min"
+    ONNX_TYPE: ClassVar[str] = "ReduceMin"
+
+
+class ArgReduceOp(NnOperation):
+    ATTRIBUTES: ClassVar = {
+        "axis": Attr(Kind.INT, 0),
+        "keepdims": Attr(Kind.INT, 1),
+        "select_last_index": Attr(Kind.INT, 0),
+    }
+    data = operand_def(TensorType)
+    reduced = result_def(TensorType)
+
+
+@irdl_op_definition
+class ArgMaxOp(ArgReduceOp):
+    name = "nn.arg_max"
+    ONNX_TYPE: ClassVar[str] = "ArgMax"
+
+
+@irdl_op_definition
+class ArgMinOp(ArgReduceOp):
+    name = "nn.arg_min"
+    ONNX_TYPE: ClassVar[str] = "ArgMin"
+
+
+REDUCTION_OPS: list[type[NnOperation]] = [
+    ReduceMeanOp,
+    ReduceSumOp,
+    ReduceMaxOp,
+    ReduceMinOp,
+    ArgMaxOp,
+    ArgMinOp,
+]
