@@ -1,0 +1,37 @@
+"""The one registry of Terrace's passes and conversions, by their command-line names.
+
+Factories import lazily so that loading the registry stays cheap. terrace-opt registers these
+next to xDSL's own passes; a test checks that every name matches its class and has a FileCheck
+file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from xdsl.passes import ModulePass
+
+
+def _nn_canonicalize() -> type[ModulePass]:
+    from .nn_canonicalize import NnCanonicalizePass
+
+    return NnCanonicalizePass
+
+
+def _nn_fold_batchnorm() -> type[ModulePass]:
+    from .nn_fold_batchnorm import NnFoldBatchnormPass
+
+    return NnFoldBatchnormPass
+
+
+TERRACE_PASSES: dict[str, Callable[[], type[ModulePass]]] = {
+    "nn-canonicalize": _nn_canonicalize,
+    "nn-fold-batchnorm": _nn_fold_batchnorm,
+}
+
+
+def all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
+    """xDSL's passes and Terrace's (Terrace's win on a name clash)."""
+    from xdsl.transforms import get_all_passes
+
+    return {**get_all_passes(), **TERRACE_PASSES}
