@@ -1,0 +1,514 @@
+"""The ONNX importer: a model to a module with `func.func @main` and one nn op per ONNX node.
+
+Order of work: read the file, check the graph (every value defined once, no cycle), list every
+unsupported node, run onnx's checker and shape inference, then convert node by node. Values that
+are constant at import time (initializers, Constant nodes, the Shape/Gather/Concat chains that
+exporters emit for reshapes) are folded to numpy arrays and become static attributes where an nn
+op takes them so, inline `nn.constant`s when small, or named `nn.weight`s in the weight store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper
+from onnx.reference import ReferenceEvaluator
+from xdsl.builder import Builder
+from xdsl.dialects import func
+from xdsl.dialects.builtin import ModuleOp, NameLoc, NoneAttr, StringAttr, TensorType
+from xdsl.ir import Attribute, Block, Region, SSAValue
+from xdsl.rewriter import InsertPoint
+
+from ..dialects.nn import ONNX_OPS, ConstantOfShapeOp, ConstantOp, NnOperation, WeightOp
+from ..dialects.nn.base import (
+    Kind,
+    TypeInferenceError,
+    UnsupportedElementType,
+    attribute_from_python,
+    dense_from_numpy,
+    element_type_from_numpy,
+    element_type_from_onnx,
+    element_type_to_numpy,
+)
+from ..dialects.nn.weights import WeightStore
+from ..errors import ModelImportError
+from .onnx_graph import (
+    DEFAULT_DOMAINS,
+    LEGACY_ATTRIBUTES,
+    Problem,
+    check_model,
+    default_opset,
+    fix_input_shapes,
+    graph_inputs,
+    load_model,
+    node_label,
+    raise_problems,
+    sorted_nodes,
+)
+
+INLINE_INTEGER_LIMIT = 16
+"""Integer constants (shapes, indices) up to this many elements are printed inline; float
+constants only when scalar. Everything else is a named weight or a splat."""
+
+FOLD_LIMIT = 1 << 22
+"""Constant subgraphs are evaluated at import time up to this many result elements."""
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    name: str
+    dtype: np.dtype[np.generic]
+    shape: tuple[int, ...]
+
+
+@dataclass
+class ImportedModel:
+    """An nn module, its weights, and the signature of `@main` in ONNX terms."""
+
+    module: ModuleOp
+    weights: WeightStore
+    inputs: list[TensorSpec]
+    outputs: list[TensorSpec]
+    opset: int = 0
+    node_count: int = 0
+
+
+def import_model(
+    source: str | Path | onnx.ModelProto,
+    input_shapes: Mapping[str, Sequence[int]] | None = None,
+) -> ImportedModel:
+    """Imports an ONNX model (path or ModelProto) as nn IR; raises ModelImportError."""
+    model = onnx.ModelProto()
+    model.CopyFrom(load_model(source))
+    nodes = sorted_nodes(model.graph)
+    opset = default_opset(model)
+    raise_problems([p for i, n in enumerate(nodes) if (p := _static_problem(n, i, opset))])
+    fix_input_shapes(model, input_shapes or {})
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    check_model(model)
+    return _Converter(model, opset).run()
+
+
+# -- the per-node checks that need no types ----------------------------------------------
+
+
+def _static_problem(node: onnx.NodeProto, index: int, opset: int) -> Problem | None:
+    def problem(reason: str) -> Problem:
+        return Problem(node_label(node, index), node.op_type, opset, reason)
+
+    if node.domain not in DEFAULT_DOMAINS:
+        return problem(f"operator domain '{node.domain}' is not supported")
+    op_class = ONNX_OPS.get(node.op_type)
+    if op_class is None:
+        return problem("operator not supported")
+    for attribute in node.attribute:
+        name = _canonical_attribute_name(node.op_type, attribute.name, opset)
+        if name in op_class.ATTRIBUTES or _is_ignorable(node, attribute, opset):
+            continue
+        return problem(f"attribute '{attribute.name}' not supported")
+    return None
+
+
+def _canonical_attribute_name(op_type: str, name: str, opset: int) -> str:
+    if op_type == "Pad" and opset < 11:
+        return {"paddings": "pads", "value": "constant_value"}.get(name, name)
+    return name
+
+
+def _is_ignorable(node: onnx.NodeProto, attribute: onnx.AttributeProto, opset: int) -> bool:
+    """Attributes of old opsets that do not change inference-time results."""
+    if attribute.name in LEGACY_ATTRIBUTES:
+        return True
+    if node.op_type == "Dropout" and attribute.name == "ratio":
+        return True
+    if node.op_type == "BatchNormalization" and attribute.name == "spatial":
+        return helper.get_attribute_value(attribute) == 1
+    if node.op_type == "Gemm" and attribute.name == "broadcast":
+        return True
+    return False
+
+
+# -- conversion ------------------------------------------------------------------------------
+
+
+Value = SSAValue | np.ndarray
+
+
+@dataclass
+class _Converter:
+    model: onnx.ModelProto
+    opset: int
+    store: WeightStore = field(default_factory=WeightStore)
+    env: dict[str, Value] = field(default_factory=lambda: {})
+    materialized: dict[str, SSAValue] = field(default_factory=lambda: {})
+    problems: list[Problem] = field(default_factory=lambda: [])
+    failed: set[str] = field(default_factory=lambda: set())
+
+    def run(self) -> ImportedModel:
+        graph = self.model.graph
+        inputs = [_tensor_spec(v) for v in graph_inputs(graph)]
+        block = Block(arg_types=[_tensor_type(s) for s in inputs])
+        for arg, spec in zip(block.args, inputs, strict=True):
+            arg.name_hint = _name_hint(spec.name)
+            self.env[spec.name] = arg
+        for tensor in graph.initializer:
+            if tensor.name not in self.env:
+                self.env[tensor.name] = numpy_helper.to_array(tensor)
+        self.builder = Builder(InsertPoint.at_end(block))
+        for index, node in enumerate(graph.node):
+            self._convert(node, index)
+        raise_problems(self.problems)
+        results = [self._operand(v.name) for v in graph.output]
+        self.builder.insert(func.ReturnOp(*results))
+        outputs = [
+            TensorSpec(v.name, _numpy_dtype(r), tuple(_shape(r)))
+            for v, r in zip(graph.output, results, strict=True)
+        ]
+        main = func.FuncOp(
+            "main",
+            ([a.type for a in block.args], [r.type for r in results]),
+            Region(block),
+        )
+        module = ModuleOp([main])
+        self.store.attach(module)
+        return ImportedModel(module, self.store, inputs, outputs, self.opset, len(graph.node))
+
+    def _convert(self, node: onnx.NodeProto, index: int) -> None:
+        label = node_label(node, index)
+        if any(name in self.failed for name in node.input):
+            self.failed.update(node.output)  # its producer's problem is already listed
+            return
+        try:
+            self._convert_node(node, label)
+        except (_NodeError, TypeInferenceError, UnsupportedElementType) as error:
+            self.problems.append(Problem(label, node.op_type, self.opset, str(error)))
+            self.failed.update(node.output)
+
+    def _convert_node(self, node: onnx.NodeProto, label: str) -> None:
+        if node.op_type == "Shape" and not self._is_constant(node.input[0]):
+            self.env[node.output[0]] = _fold_shape(node, _shape(self.env_value(node.input[0])))
+            return
+        if self._foldable(node):
+            for name, array in zip(node.output, self._fold(node), strict=False):
+                self.env[name] = array
+            return
+        if node.op_type in ("Softmax", "LogSoftmax") and self.opset < 13:
+            self._convert_legacy_softmax(node, label)
+            return
+        op = self._build(node, label, node.op_type, _attributes(node, self.opset))
+        for name, result in zip(node.output, op.results, strict=False):
+            if name:
+                self.env[name] = result
+
+    # -- constants ---------------------------------------------------------------------------
+
+    def env_value(self, name: str) -> Value:
+        return self.env[name]
+
+    def _is_constant(self, name: str) -> bool:
+        return isinstance(self.env.get(name), np.ndarray)
+
+    def _foldable(self, node: onnx.NodeProto) -> bool:
+        if not all(self._is_constant(name) for name in node.input if name):
+            return False
+        if node.op_type in ("Constant", "ConstantOfShape"):
+            return True
+        return all(self._array(name).size <= FOLD_LIMIT for name in node.input if name)
+
+    def _array(self, name: str) -> np.ndarray:
+        value = self.env[name]
+        assert isinstance(value, np.ndarray)
+        return value
+
+    def _fold(self, node: onnx.NodeProto) -> list[np.ndarray]:
+        """Evaluates a node whose inputs are all constant, with onnx's reference kernels."""
+        if node.op_type == "ConstantOfShape":
+            return [_constant_of_shape(node, self._array(node.input[0]) if node.input else None)]
+        inputs = {name: self._array(name) for name in node.input if name}
+        graph = helper.make_graph(
+            [node],
+            "fold",
+            [
+                helper.make_tensor_value_info(n, _onnx_type(a), list(a.shape))
+                for n, a in inputs.items()
+            ],
+            [
+                helper.make_tensor_value_info(n, onnx.TensorProto.UNDEFINED, None)
+                for n in node.output
+                if n
+            ],
+        )
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", self.opset)])
+        try:
+            results = ReferenceEvaluator(model).run(None, inputs)
+        except Exception as error:  # onnx's kernels raise whatever numpy raises
+            raise _NodeError(f"cannot evaluate this constant node: {error}") from None
+        return [np.asarray(r) for r in results]  # pyright: ignore
+
+    def _operand(self, name: str) -> SSAValue:
+        """The SSA value of `name`, materializing a constant the first time it is used."""
+        value = self.env[name]
+        if isinstance(value, SSAValue):
+            return value
+        if name in self.materialized:
+            return self.materialized[name]
+        result = self._materialize(name, value)
+        self.materialized[name] = result
+        return result
+
+    def _materialize(self, name: str, array: np.ndarray) -> SSAValue:
+        try:
+            result_type = _tensor_type(TensorSpec(name, array.dtype, array.shape))
+        except UnsupportedElementType as error:
+            raise _NodeError(f"constant '{name}': {error}") from None
+        if _is_inline(array):
+            op = ConstantOp.build(
+                attributes={"value": dense_from_numpy(array)}, result_types=[result_type]
+            )
+        elif _is_splat(array):
+            op = ConstantOfShapeOp.build(
+                attributes={
+                    "shape": attribute_from_python(Kind.INTS, array.shape),
+                    "value": dense_from_numpy(array.reshape(-1)[:1].copy()),
+                },
+                result_types=[result_type],
+            )
+        else:
+            op = WeightOp(self.store.add(name, array), result_type)
+        op.location = NameLoc(StringAttr(name), NoneAttr())
+        self.builder.insert(op)
+        op.results[0].name_hint = _name_hint(name)
+        return op.results[0]
+
+    # -- ops ---------------------------------------------------------------------------------
+
+    def _build(
+        self,
+        node: onnx.NodeProto,
+        label: str,
+        op_type: str,
+        attributes: dict[str, object],
+        inputs: Sequence[str] | None = None,
+    ) -> NnOperation:
+        op_class = ONNX_OPS[op_type]
+        names = list(node.input if inputs is None else inputs)
+        dynamic: list[str] = []
+        for position, name in enumerate(names):
+            static_name = op_class.STATIC_INPUTS.get(position)
+            if static_name is None:
+                dynamic.append(name)
+                continue
+            if not name:
+                continue
+            if not self._is_constant(name):
+                raise _NodeError(f"input '{name}' ({static_name}) must be constant")
+            attributes[static_name] = _static_value(
+                op_class.ATTRIBUTES[static_name].kind, self._array(name)
+            )
+        attrs: dict[str, Attribute] = {
+            key: attribute_from_python(op_class.ATTRIBUTES[key].kind, value)
+            for key, value in attributes.items()
+        }
+        operands = self._group_operands(op_class, dynamic)
+        result_count = len([n for n in node.output if n]) if op_type == "Split" else 1
+        self._check_unused_extra_outputs(node, op_type)
+        probe = op_class.build(
+            operands=operands,
+            attributes=attrs,
+            result_types=_placeholder_results(op_class, result_count),
+        )
+        inferred = probe.infer_result_types()
+        if any(t is None for t in inferred):
+            raise _NodeError("cannot infer a static result shape")
+        op = op_class.build(operands=operands, attributes=attrs, result_types=inferred)  # pyright: ignore
+        probe.erase(safe_erase=False)
+        op.location = NameLoc(StringAttr(label), NoneAttr())
+        self.builder.insert(op)
+        for result, name in zip(op.results, node.output, strict=False):
+            result.name_hint = _name_hint(name) if name else None
+        return op
+
+    def _group_operands(
+        self, op_class: type[NnOperation], names: list[str]
+    ) -> list[SSAValue | None | list[SSAValue]]:
+        from xdsl.irdl import OptOperandDef, VarOperandDef
+
+        while names and not names[-1]:
+            names.pop()
+        remaining = list(names)
+        grouped: list[SSAValue | None | list[SSAValue]] = []
+        for _, definition in op_class.get_irdl_definition().operands:
+            if isinstance(definition, OptOperandDef):
+                name = remaining.pop(0) if remaining else ""
+                grouped.append([self._operand(name)] if name else [])
+            elif isinstance(definition, VarOperandDef):
+                grouped.append([self._operand(n) for n in remaining if n])
+                remaining = []
+            else:
+                if not remaining or not remaining[0]:
+                    raise _NodeError("a required input is missing")
+                grouped.append(self._operand(remaining.pop(0)))
+        if remaining:
+            raise _NodeError(f"too many inputs ({len(names)})")
+        return grouped
+
+    def _check_unused_extra_outputs(self, node: onnx.NodeProto, op_type: str) -> None:
+        if op_type == "Split":
+            return
+        extra = [name for name in node.output[1:] if name]
+        used = {name for n in self.model.graph.node for name in n.input}
+        used |= {v.name for v in self.model.graph.output}
+        for name in extra:
+            if name in used:
+                raise _NodeError(f"output '{name}' (an optional output) is not supported")
+
+    def _convert_legacy_softmax(self, node: onnx.NodeProto, label: str) -> None:
+        """Before opset 13, (Log)Softmax flattened the input to 2-d at `axis`."""
+        source = self._operand(node.input[0])
+        shape = _shape(source)
+        axis = _attributes(node, self.opset).get("axis", 1)
+        assert isinstance(axis, int)
+        axis = axis + len(shape) if axis < 0 else axis
+        if axis == len(shape) - 1:
+            self.env[node.output[0]] = self._build(node, label, node.op_type, {"axis": -1}).results[
+                0
+            ]
+            return
+        rows = int(np.prod(shape[:axis], dtype=np.int64))
+        flat = f"{node.output[0]}.flat"
+        normalized = f"{node.output[0]}.2d"
+        self.env[f"{flat}.shape"] = np.array([rows, -1], dtype=np.int64)
+        self.env[f"{node.output[0]}.shape"] = np.array(shape, dtype=np.int64)
+        reshape_in = helper.make_node("Reshape", [node.input[0], f"{flat}.shape"], [flat])
+        softmax = helper.make_node(node.op_type, [flat], [normalized])
+        reshape_out = helper.make_node(
+            "Reshape", [normalized, f"{node.output[0]}.shape"], [node.output[0]]
+        )
+        for part, attributes in ((reshape_in, {}), (softmax, {"axis": 1}), (reshape_out, {})):
+            op = self._build(part, label, part.op_type, dict(attributes))
+            self.env[part.output[0]] = op.results[0]
+
+
+class _NodeError(Exception):
+    """A node that cannot be converted; collected into the one UnsupportedModelError."""
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def _attributes(node: onnx.NodeProto, opset: int) -> dict[str, object]:
+    op_class = ONNX_OPS[node.op_type]
+    attributes: dict[str, object] = {}
+    for attribute in node.attribute:
+        name = _canonical_attribute_name(node.op_type, attribute.name, opset)
+        if name not in op_class.ATTRIBUTES:
+            continue  # legacy, checked ignorable before conversion
+        value = helper.get_attribute_value(attribute)
+        if isinstance(value, onnx.TensorProto):
+            value = numpy_helper.to_array(value)
+        attributes[name] = value
+    return attributes
+
+
+def _static_value(kind: Kind, array: np.ndarray) -> object:
+    if kind is Kind.INTS:
+        return [int(v) for v in array.reshape(-1)]
+    if kind is Kind.FLOATS:
+        return [float(v) for v in array.reshape(-1)]
+    if kind in (Kind.SCALAR, Kind.FLOAT):
+        return float(array.reshape(-1)[0]) if array.size else None
+    if kind is Kind.INT:
+        return int(array.reshape(-1)[0])
+    return np.asarray(array)
+
+
+def _placeholder_results(
+    op_class: type[NnOperation], count: int
+) -> list[Attribute | list[Attribute]]:
+    from xdsl.irdl import VarResultDef
+
+    placeholder = TensorType(element_type_from_numpy(np.dtype(np.float32)), [1])
+    return [
+        [placeholder] * count if isinstance(d, VarResultDef) else placeholder
+        for _, d in op_class.get_irdl_definition().results
+    ]
+
+
+def _constant_of_shape(node: onnx.NodeProto, shape: np.ndarray | None) -> np.ndarray:
+    value = np.zeros((1,), dtype=np.float32)
+    for attribute in node.attribute:
+        if attribute.name == "value":
+            value = numpy_helper.to_array(attribute.t).reshape(-1)
+    dims = [] if shape is None else [int(d) for d in shape.reshape(-1)]
+    # a broadcast view: a splat costs no memory until someone writes it
+    return np.broadcast_to(value[:1].reshape(()), dims)
+
+
+def _fold_shape(node: onnx.NodeProto, shape: Sequence[int]) -> np.ndarray:
+    start, end = 0, len(shape)
+    for attribute in node.attribute:
+        if attribute.name == "start":
+            start = attribute.i
+        if attribute.name == "end":
+            end = attribute.i
+    return np.array(list(shape)[start:end] if end else list(shape)[start:], dtype=np.int64)
+
+
+def _is_inline(array: np.ndarray) -> bool:
+    if array.size <= 1:
+        return True
+    integral = np.issubdtype(array.dtype, np.integer) or array.dtype == np.bool_
+    return integral and array.size <= INLINE_INTEGER_LIMIT
+
+
+def _is_splat(array: np.ndarray) -> bool:
+    if array.size == 0:
+        return False
+    if all(stride == 0 for stride in array.strides):
+        return True
+    flat = array.reshape(-1)
+    return bool(np.all(flat == flat[0]))
+
+
+def _tensor_spec(value: onnx.ValueInfoProto) -> TensorSpec:
+    tensor = value.type.tensor_type
+    try:
+        dtype = element_type_to_numpy(element_type_from_onnx(tensor.elem_type))
+    except UnsupportedElementType as error:
+        raise ModelImportError(f"graph input '{value.name}': {error}") from None
+    return TensorSpec(value.name, dtype, tuple(d.dim_value for d in tensor.shape.dim))
+
+
+def _tensor_type(spec: TensorSpec) -> TensorType[Attribute]:
+    return TensorType(element_type_from_numpy(spec.dtype), list(spec.shape))
+
+
+def _shape(value: Value) -> list[int]:
+    if isinstance(value, np.ndarray):
+        return list(value.shape)
+    value_type = value.type
+    assert isinstance(value_type, TensorType)
+    return list(value_type.get_shape())
+
+
+def _numpy_dtype(value: SSAValue) -> np.dtype[np.generic]:
+    value_type = value.type
+    assert isinstance(value_type, TensorType)
+    return element_type_to_numpy(value_type.element_type)
+
+
+def _onnx_type(array: np.ndarray) -> int:
+    return helper.np_dtype_to_tensor_dtype(array.dtype)
+
+
+def _name_hint(name: str) -> str | None:
+    """An MLIR-legal SSA name from an ONNX value name, or None."""
+    cleaned = "".join(c if c.isalnum() or c in "_$." else "_" for c in name)
+    if not cleaned or cleaned[0].isdigit():
+        cleaned = f"v{cleaned}"
+    return cleaned

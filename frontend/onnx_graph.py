@@ -1,0 +1,181 @@
+"""Reading and checking an ONNX model before conversion: loading, graph well-formedness (every
+value defined once, no cycles), the list of unsupported nodes, and static input shapes.
+
+Everything here fails with one `ModelImportError` line that names the problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import onnx
+from google.protobuf.message import DecodeError
+
+from ..errors import ModelImportError, UnsupportedModelError
+
+DEFAULT_DOMAINS = ("", "ai.onnx")
+
+# Attributes of old opsets that carry no meaning for inference-time semantics.
+LEGACY_ATTRIBUTES = {"consumed_inputs", "is_test"}
+
+
+def node_label(node: onnx.NodeProto, index: int) -> str:
+    """How errors name a node: its name, else its op type and position."""
+    return node.name or f"{node.op_type}#{index}"
+
+
+def load_model(source: str | Path | onnx.ModelProto) -> onnx.ModelProto:
+    """Reads an ONNX file (external data included) or takes a ModelProto as it is."""
+    if isinstance(source, onnx.ModelProto):
+        return source
+    path = Path(source)
+    if not path.is_file():
+        raise ModelImportError(f"{path}: no such model file")
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+        if any(_uses_external_data(t) for t in model.graph.initializer):
+            onnx.load_external_data_for_model(model, str(path.parent))
+    except (DecodeError, RuntimeError, ValueError, OSError) as error:
+        raise ModelImportError(
+            f"{path}: not a readable ONNX model ({_first_line(error)})"
+        ) from None
+    if not model.graph.node and not model.graph.output:
+        raise ModelImportError(f"{path}: not a readable ONNX model (no graph)")
+    return model
+
+
+def _uses_external_data(tensor: onnx.TensorProto) -> bool:
+    return tensor.data_location == onnx.TensorProto.EXTERNAL
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def default_opset(model: onnx.ModelProto) -> int:
+    for entry in model.opset_import:
+        if entry.domain in DEFAULT_DOMAINS:
+            return entry.version
+    raise ModelImportError("the model imports no version of the default ONNX domain")
+
+
+def sorted_nodes(graph: onnx.GraphProto) -> list[onnx.NodeProto]:
+    """The graph's nodes in a topological order, after checking that every value is defined
+    exactly once and that there is no cycle."""
+    defined: dict[str, str] = {}
+    for tensor in graph.initializer:
+        defined[tensor.name] = "an initializer"
+    for value in graph.input:
+        if value.name in defined and defined[value.name] == "a graph input":
+            raise ModelImportError(f"graph input '{value.name}' is declared twice")
+        defined.setdefault(value.name, "a graph input")
+    producer: dict[str, int] = {}
+    for index, node in enumerate(graph.node):
+        for output in node.output:
+            if not output:
+                continue
+            if output in defined or output in producer:
+                raise ModelImportError(
+                    f"node '{node_label(node, index)}' ({node.op_type}) defines '{output}', "
+                    "which is already defined"
+                )
+            producer[output] = index
+    for index, node in enumerate(graph.node):
+        for name in node.input:
+            if name and name not in defined and name not in producer:
+                raise ModelImportError(
+                    f"node '{node_label(node, index)}' ({node.op_type}) reads '{name}', "
+                    "which no node, initializer or graph input defines"
+                )
+    for value in graph.output:
+        if value.name not in defined and value.name not in producer:
+            raise ModelImportError(f"graph output '{value.name}' is never defined")
+    return _topological_order(graph, producer)
+
+
+def _topological_order(graph: onnx.GraphProto, producer: Mapping[str, int]) -> list[onnx.NodeProto]:
+    nodes = list(graph.node)
+    waiting_on = [{producer[name] for name in node.input if name in producer} for node in nodes]
+    users: dict[int, list[int]] = {}
+    for index, deps in enumerate(waiting_on):
+        for dep in deps:
+            users.setdefault(dep, []).append(index)
+    ready = [i for i, deps in enumerate(waiting_on) if not deps]
+    order: list[int] = []
+    while ready:
+        index = ready.pop(0)
+        order.append(index)
+        for user in users.get(index, []):
+            waiting_on[user].discard(index)
+            if not waiting_on[user]:
+                ready.append(user)
+    if len(order) < len(nodes):
+        stuck = [node_label(nodes[i], i) for i in range(len(nodes)) if i not in set(order)]
+        raise ModelImportError(f"the graph has a cycle through nodes {', '.join(stuck[:8])}")
+    return [nodes[i] for i in order]
+
+
+def check_model(model: onnx.ModelProto) -> None:
+    """onnx's checker, as one line."""
+    try:
+        onnx.checker.check_model(model)
+    except onnx.checker.ValidationError as error:
+        raise ModelImportError(f"invalid ONNX model: {_first_line(error)}") from None
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One node that Terrace cannot import, and why."""
+
+    node: str
+    op_type: str
+    opset: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.node} ({self.op_type}, opset {self.opset}): {self.reason}"
+
+
+def raise_problems(problems: Sequence[Problem]) -> None:
+    if not problems:
+        return
+    listed = "; ".join(str(p) for p in problems)
+    noun = "node" if len(problems) == 1 else "nodes"
+    raise UnsupportedModelError(f"unsupported: {len(problems)} {noun}: {listed}")
+
+
+def graph_inputs(graph: onnx.GraphProto) -> list[onnx.ValueInfoProto]:
+    """Inputs fed at run time: graph inputs that no initializer gives a default for."""
+    initialized = {t.name for t in graph.initializer}
+    return [v for v in graph.input if v.name not in initialized]
+
+
+def fix_input_shapes(model: onnx.ModelProto, input_shapes: Mapping[str, Sequence[int]]) -> None:
+    """Sets static shapes on the graph inputs; a dynamic dimension left over is an error."""
+    inputs = graph_inputs(model.graph)
+    known = {v.name for v in inputs}
+    for name in input_shapes:
+        if name not in known:
+            raise ModelImportError(f"--input-shape names '{name}', which is not a graph input")
+    for value in inputs:
+        tensor = value.type.tensor_type
+        if not value.type.HasField("tensor_type"):
+            raise ModelImportError(f"graph input '{value.name}' is not a tensor")
+        if value.name in input_shapes:
+            tensor.ClearField("shape")
+            for size in input_shapes[value.name]:
+                tensor.shape.dim.add().dim_value = int(size)
+            continue
+        if not tensor.HasField("shape"):
+            raise ModelImportError(f"graph input '{value.name}' has no shape; give one")
+        for axis, dim in enumerate(tensor.shape.dim):
+            if dim.HasField("dim_value") and dim.dim_value > 0:
+                continue
+            label = dim.dim_param or "?"
+            raise ModelImportError(
+                f"graph input '{value.name}' has a dynamic dimension '{label}' at axis {axis}; "
+                "give static shapes (input_shapes= or --input-shape NAME=D0,D1,...)"
+            )
