@@ -128,9 +128,7 @@ def _is_ignorable(node: onnx.NodeProto, attribute: onnx.AttributeProto, opset: i
         return True
     if node.op_type == "BatchNormalization" and attribute.name == "spatial":
         return helper.get_attribute_value(attribute) == 1
-    if node.op_type == "Gemm" and attribute.name == "broadcast":
-        return True
-    return False
+    return node.op_type == "Gemm" and attribute.name == "broadcast"
 
 
 # -- conversion ------------------------------------------------------------------------------

@@ -123,9 +123,8 @@ def _run_demo(args: argparse.Namespace) -> int:
     constants = {ConstantOp.name, ConstantOfShapeOp.name, WeightOp.name}
     parameters = sum(a.size for a in imported.weights.values())
     print(f"model: {args.model}")
-    print(
-        f"imported {imported.node_count} ONNX nodes (opset {imported.opset}) in {import_seconds:.2f} s"
-    )
+    nodes = f"{imported.node_count} ONNX nodes (opset {imported.opset})"
+    print(f"imported {nodes} in {import_seconds:.2f} s")
     for spec in imported.inputs:
         print(f"  input  {spec.name}: {spec.dtype}{list(spec.shape)}")
     for spec in imported.outputs:
