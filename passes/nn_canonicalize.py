@@ -6,7 +6,6 @@ The patterns attach to every nn op through `NnCanonicalizationTrait`, so xDSL's 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +23,7 @@ from xdsl.pattern_rewriter import (
 from xdsl.traits import ConstantLike
 from xdsl.transforms.dead_code_elimination import region_dce
 
-from ..dialects.nn.base import NnOperation, dense_from_numpy
+from ..dialects.nn.base import NnOperation, dense_from_numpy, shape_of
 from ..dialects.nn.constants import ConstantOfShapeOp, ConstantOp, WeightOp
 from ..dialects.nn.elementwise import DropoutOp, IdentityOp
 from ..dialects.nn.reference import evaluate
@@ -79,6 +78,15 @@ def constant_array(value: SSAValue) -> np.ndarray | None:
     return None
 
 
+def _constant_inputs(op: Operation) -> list[np.ndarray]:
+    arrays: list[np.ndarray] = []
+    for operand in op.operands:
+        array = constant_array(operand)
+        assert array is not None, "operands are checked to be constants first"
+        arrays.append(array)
+    return arrays
+
+
 def materialize_constant(
     array: np.ndarray, result_type: Attribute, hint: str, anchor: Operation
 ) -> Operation:
@@ -109,14 +117,8 @@ def _transpose_perm(op: TransposeOp) -> list[int]:
     perm = op.ints_attr("perm")
     if perm is not None:
         return perm
-    rank = len(_static_shape(op.data))
+    rank = len(shape_of(op.data))
     return list(reversed(range(rank)))  # ONNX's default reverses the axes
-
-
-def _static_shape(value: SSAValue) -> tuple[int, ...]:
-    value_type = value.type
-    assert isinstance(value_type, TensorType)
-    return tuple(value_type.get_shape())
 
 
 def _reshape(source: SSAValue, result_type: TensorType[Attribute], anchor: Operation) -> ReshapeOp:
@@ -155,7 +157,8 @@ class EraseNoopReshape(RewritePattern):
         /,
     ):
         source = op.operands[0]
-        if source.type != op.results[0].type:
+        # with several dynamic dimensions equal types need not mean equal shapes
+        if _static_type(source) is None or source.type != op.results[0].type:
             return
         rewriter.replace(op, [], [source])  # reshape(x : T) : T -> x
 
@@ -174,7 +177,7 @@ class CancelReshapeRoundTrip(RewritePattern):
         if not isinstance(inner, RESHAPE_LIKE):
             return
         source = inner.operands[0]
-        if source.type != op.results[0].type:
+        if _static_type(source) is None or source.type != op.results[0].type:
             return
         rewriter.replace(op, [], [source])  # unsqueeze(squeeze(x : T)) : T -> x
 
@@ -238,22 +241,13 @@ class FoldConstantOperands(RewritePattern):
         counts = [_element_count(value) for value in (*op.operands, *op.results)]
         if any(count is None or count > FOLD_ELEMENT_LIMIT for count in counts):
             return
-        inputs = [constant_array(operand) for operand in op.operands]
-        arrays = evaluate(op, _present(inputs))
+        arrays = evaluate(op, _constant_inputs(op))
         hint = _fold_hint(op)
         new_ops = [
             materialize_constant(array, result.type, hint, op)
             for array, result in zip(arrays, op.results, strict=True)
         ]
         rewriter.replace(op, new_ops, [new_op.results[0] for new_op in new_ops])
-
-
-def _present(arrays: Sequence[np.ndarray | None]) -> list[np.ndarray]:
-    present: list[np.ndarray] = []
-    for array in arrays:
-        assert array is not None
-        present.append(array)
-    return present
 
 
 # ---------------------------------------------------------------------------------------------
