@@ -19,6 +19,7 @@ from typing import IO, ClassVar
 
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation
+from xdsl.parser import Parser
 from xdsl.passes import ModulePass, PassPipeline, get_pass_option_infos
 from xdsl.printer import Printer
 from xdsl.utils.arg_spec import ArgSpec, parse_pipeline
@@ -159,6 +160,14 @@ class TerraceOptMain(xDSLOptMain):
 
     # -- input and output ------------------------------------------------------------------
 
+    def register_all_frontends(self) -> None:
+        super().register_all_frontends()
+        self.available_frontends["mlir"] = self._parse_mlir
+
+    def _parse_mlir(self, stream: IO[bytes]) -> ModuleOp:
+        parser = LocatingParser(self.ctx, stream.read(), self.get_input_name())
+        return parser.parse_module(not self.args.no_implicit_module)
+
     def get_input_stream(self) -> tuple[IO[bytes], str]:
         try:
             return super().get_input_stream()
@@ -228,6 +237,19 @@ class TerraceOptMain(xDSLOptMain):
             lines.append(f"  {title}:")
             lines.extend(_describe_pass(name, self.available_passes[name]) for name in names)
         return "\n".join(lines)
+
+
+class LocatingParser(Parser):
+    """xDSL's parser, except that a constraint a custom format checks while parsing (a
+    non-tensor operand of an nn op, say) fails as a parse error at the op, with its line,
+    instead of a bare message."""
+
+    def parse_operation(self) -> Operation:
+        start = self.pos
+        try:
+            return super().parse_operation()
+        except VerifyException as error:
+            self.raise_error(str(error), start)
 
 
 class PassTimer:
