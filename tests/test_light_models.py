@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
+from terrace.dialects.nn import ConstantOfShapeOp, WeightOp
+from terrace.dialects.nn.interpreter import run_function
+from terrace.frontend.onnx import import_model
+
 from onnx_models import (
     LIGHT_MODELS,
     assert_close_to_reference,
@@ -12,9 +17,6 @@ from onnx_models import (
     randomize_weights,
     run_onnxruntime,
 )
-from terrace.dialects.nn import ConstantOfShapeOp, WeightOp
-from terrace.dialects.nn.interpreter import run_function
-from terrace.frontend.onnx import import_model
 
 
 def test_all_nine_light_models_are_found():

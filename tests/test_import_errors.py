@@ -1,0 +1,186 @@
+"""Bad models end in one clear line: from the API as a ModelImportError, from the CLI as a
+non-zero exit with no traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from terrace.errors import ModelImportError, UnsupportedModelError
+from terrace.frontend.onnx import import_model
+from terrace.tools.cli import DEMO_MODEL
+
+FLOAT = TensorProto.FLOAT
+
+
+def _value(name: str, shape: list[int] | None = None) -> onnx.ValueInfoProto:
+    return helper.make_tensor_value_info(name, FLOAT, shape if shape is not None else [2, 3])
+
+
+def _model(
+    nodes: list[onnx.NodeProto], inputs: list[onnx.ValueInfoProto], outputs: list[str], **kw
+):
+    graph = helper.make_graph(nodes, "g", inputs, [_value(o) for o in outputs], **kw)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "terrace.tools.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _assert_one_line_failure(result: subprocess.CompletedProcess[str], *needles: str) -> None:
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    for needle in needles:
+        assert needle in lines[0]
+
+
+def test_missing_file(tmp_path: Path):
+    with pytest.raises(ModelImportError, match="no such model file"):
+        import_model(tmp_path / "absent.onnx")
+    _assert_one_line_failure(_cli("import", str(tmp_path / "absent.onnx")), "no such model file")
+
+
+def test_truncated_file(tmp_path: Path):
+    data = DEMO_MODEL.read_bytes()
+    path = tmp_path / "truncated.onnx"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelImportError):
+        import_model(path)
+    _assert_one_line_failure(_cli("import", str(path)), "truncated.onnx")
+
+
+def test_garbage_file(tmp_path: Path):
+    path = tmp_path / "garbage.onnx"
+    path.write_bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes())
+    with pytest.raises(ModelImportError):
+        import_model(path)
+    _assert_one_line_failure(_cli("import", str(path)), "garbage.onnx")
+
+
+def test_unknown_ops_are_all_listed(tmp_path: Path):
+    nodes = [
+        helper.make_node("Relu", ["x"], ["a"], name="ok"),
+        helper.make_node("Hardmax", ["a"], ["b"], name="first_bad"),
+        helper.make_node("Custom", ["b"], ["y"], name="second_bad", domain="com.example"),
+    ]
+    model = _model(nodes, [_value("x")], ["y"])
+    model.opset_import.append(helper.make_opsetid("com.example", 1))
+    with pytest.raises(UnsupportedModelError) as raised:
+        import_model(model)
+    message = str(raised.value)
+    assert "2 nodes" in message
+    assert "first_bad (Hardmax, opset 17)" in message
+    assert "second_bad (Custom" in message and "com.example" in message
+    assert "ok (" not in message
+    path = tmp_path / "unknown.onnx"
+    onnx.save(model, str(path))
+    _assert_one_line_failure(_cli("import", str(path)), "first_bad", "second_bad")
+
+
+def test_unsupported_attribute_is_listed():
+    node = helper.make_node("Relu", ["x"], ["y"], name="r", bogus=3)
+    with pytest.raises(UnsupportedModelError, match="r \\(Relu, opset 17\\): attribute 'bogus'"):
+        import_model(_model([node], [_value("x")], ["y"]))
+
+
+def test_cycle():
+    nodes = [
+        helper.make_node("Add", ["x", "b"], ["a"], name="n1"),
+        helper.make_node("Relu", ["a"], ["b"], name="n2"),
+        helper.make_node("Relu", ["a"], ["y"], name="n3"),
+    ]
+    with pytest.raises(ModelImportError, match="cycle through nodes n1, n2"):
+        import_model(_model(nodes, [_value("x")], ["y"]))
+
+
+def test_missing_input(tmp_path: Path):
+    node = helper.make_node("Add", ["x", "nowhere"], ["y"], name="adder")
+    model = _model([node], [_value("x")], ["y"])
+    with pytest.raises(ModelImportError, match="'adder' \\(Add\\) reads 'nowhere'"):
+        import_model(model)
+    path = tmp_path / "missing.onnx"
+    onnx.save(model, str(path))
+    _assert_one_line_failure(_cli("import", str(path)), "nowhere")
+
+
+def test_duplicate_graph_input():
+    node = helper.make_node("Relu", ["x"], ["y"], name="r")
+    with pytest.raises(ModelImportError, match="graph input 'x' is declared twice"):
+        import_model(_model([node], [_value("x"), _value("x")], ["y"]))
+
+
+def test_value_defined_twice():
+    nodes = [
+        helper.make_node("Relu", ["x"], ["y"], name="r1"),
+        helper.make_node("Neg", ["x"], ["y"], name="r2"),
+    ]
+    with pytest.raises(ModelImportError, match="'r2' \\(Neg\\) defines 'y', which is already"):
+        import_model(_model(nodes, [_value("x")], ["y"]))
+
+
+def test_dynamic_input_needs_a_shape():
+    node = helper.make_node("Relu", ["x"], ["y"], name="r")
+    model = _model([node], [_value("x", ["N", 3])], ["y"])  # pyright: ignore
+    with pytest.raises(ModelImportError, match="dynamic dimension 'N'"):
+        import_model(model)
+    imported = import_model(model, {"x": [4, 3]})
+    assert imported.inputs[0].shape == (4, 3)
+
+
+def test_non_constant_shape_input_is_named():
+    node = helper.make_node("Reshape", ["x", "s"], ["y"], name="reshaper")
+    inputs = [_value("x"), helper.make_tensor_value_info("s", TensorProto.INT64, [2])]
+    with pytest.raises(UnsupportedModelError, match="reshaper \\(Reshape.*'s' \\(shape\\) must be"):
+        import_model(_model([node], inputs, ["y"]))
+
+
+def test_shape_subgraph_is_folded_to_a_static_reshape():
+    # the pattern exporters emit: Shape -> Gather -> Unsqueeze -> Concat -> Reshape
+    nodes = [
+        helper.make_node("Shape", ["x"], ["shape"]),
+        helper.make_node("Gather", ["shape", "zero"], ["batch"], axis=0),
+        helper.make_node("Unsqueeze", ["batch", "axes"], ["batch1"]),
+        helper.make_node("Concat", ["batch1", "minus_one"], ["target"], axis=0),
+        helper.make_node("Reshape", ["x", "target"], ["y"], name="flatten"),
+    ]
+    initializers = [
+        numpy_helper.from_array(np.array(0, np.int64), "zero"),
+        numpy_helper.from_array(np.array([0], np.int64), "axes"),
+        numpy_helper.from_array(np.array([-1], np.int64), "minus_one"),
+    ]
+    model = _model(nodes, [_value("x", [2, 3, 4])], ["y"], initializer=initializers)
+    model.graph.output[0].CopyFrom(_value("y", [2, 12]))
+    imported = import_model(model)
+    names = [op.name for op in imported.module.walk() if op.name.startswith("nn.")]
+    assert names == ["nn.reshape"]
+    assert "shape = array<i64: 2, -1>" in str(imported.module)
+
+
+def test_cli_import_writes_ir_and_weights(tmp_path: Path):
+    out, weights = tmp_path / "m.mlir", tmp_path / "m.npz"
+    result = _cli("import", str(DEMO_MODEL), "-o", str(out), "--weights", str(weights))
+    assert result.returncode == 0, result.stderr
+    text = out.read_text()
+    assert 'nn.weight "stem.weight" : tensor<16x3x3x3xf32>' in text
+    with np.load(weights) as data:
+        assert data["stem.weight"].shape == (16, 3, 3, 3)
+    assert "dense<[" not in text  # no weight is spelled out in the IR
+
+
+def test_cli_bad_input_shape_flag():
+    result = _cli("import", str(DEMO_MODEL), "--input-shape", "image=1,x")
+    _assert_one_line_failure(result, "--input-shape")
