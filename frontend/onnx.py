@@ -430,7 +430,7 @@ def _placeholder_results(
 ) -> list[Attribute | list[Attribute]]:
     from xdsl.irdl import VarResultDef
 
-    placeholder = TensorType(element_type_from_numpy(np.dtype(np.float32)), [1])
+    placeholder: Attribute = TensorType(element_type_from_numpy(np.dtype(np.float32)), [1])
     return [
         [placeholder] * count if isinstance(d, VarResultDef) else placeholder
         for _, d in op_class.get_irdl_definition().results

@@ -14,7 +14,7 @@ import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import onnx
@@ -466,7 +466,7 @@ def build_onnx_node(
         inputs[position] = initializer_name
     while inputs and not inputs[-1]:
         inputs.pop()
-    node_attributes = {
+    node_attributes: dict[str, Any] = {
         name: _onnx_attribute_value(schema[name].kind, value)
         for name, value in attributes.items()
         if name not in static_names
