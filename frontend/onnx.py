@@ -431,10 +431,12 @@ def _placeholder_results(
     from xdsl.irdl import VarResultDef
 
     placeholder: Attribute = TensorType(element_type_from_numpy(np.dtype(np.float32)), [1])
-    return [
-        [placeholder] * count if isinstance(d, VarResultDef) else placeholder
-        for _, d in op_class.get_irdl_definition().results
-    ]
+    results: list[Attribute | list[Attribute]] = []
+    for _, definition in op_class.get_irdl_definition().results:
+        results.append(
+            [placeholder] * count if isinstance(definition, VarResultDef) else placeholder
+        )
+    return results
 
 
 def _constant_of_shape(node: onnx.NodeProto, shape: np.ndarray | None) -> np.ndarray:
