@@ -433,9 +433,10 @@ def _placeholder_results(
     placeholder: Attribute = TensorType(element_type_from_numpy(np.dtype(np.float32)), [1])
     results: list[Attribute | list[Attribute]] = []
     for _, definition in op_class.get_irdl_definition().results:
-        results.append(
-            [placeholder] * count if isinstance(definition, VarResultDef) else placeholder
-        )
+        if isinstance(definition, VarResultDef):
+            results.append([placeholder for _ in range(count)])
+        else:
+            results.append(placeholder)
     return results
 
 
