@@ -323,7 +323,8 @@ class _Converter:
         inferred = probe.infer_result_types()
         if any(t is None for t in inferred):
             raise _NodeError("cannot infer a static result shape")
-        op = op_class.build(operands=operands, attributes=attrs, result_types=inferred)  # pyright: ignore
+        result_types = _group_results(op_class, [t for t in inferred if t is not None])
+        op = op_class.build(operands=operands, attributes=attrs, result_types=result_types)
         probe.erase(safe_erase=False)
         op.location = NameLoc(StringAttr(label), NoneAttr())
         self.builder.insert(op)
@@ -438,6 +439,19 @@ def _placeholder_results(
         else:
             results.append(placeholder)
     return results
+
+
+def _group_results(
+    op_class: type[NnOperation], types: list[TensorType[Attribute]]
+) -> list[Attribute | list[Attribute]]:
+    """Result types in the op's result groups (nn ops have either one result or one variadic
+    group of results)."""
+    from xdsl.irdl import VarResultDef
+
+    definitions = [d for _, d in op_class.get_irdl_definition().results]
+    if len(definitions) == 1 and isinstance(definitions[0], VarResultDef):
+        return [list[Attribute](types)]
+    return list[Attribute | list[Attribute]](types)
 
 
 def _constant_of_shape(node: onnx.NodeProto, shape: np.ndarray | None) -> np.ndarray:

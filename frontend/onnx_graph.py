@@ -119,11 +119,22 @@ def _topological_order(graph: onnx.GraphProto, producer: Mapping[str, int]) -> l
 
 
 def check_model(model: onnx.ModelProto) -> None:
-    """onnx's checker, as one line."""
+    """onnx's checker, as one line. Graph outputs may leave their shape out (onnxruntime takes
+    such models; their shapes come from inference), so the checker sees a placeholder."""
+    unshaped = [
+        v.type.tensor_type
+        for v in model.graph.output
+        if v.type.HasField("tensor_type") and not v.type.tensor_type.HasField("shape")
+    ]
+    for tensor in unshaped:
+        tensor.shape.SetInParent()
     try:
         onnx.checker.check_model(model)
     except onnx.checker.ValidationError as error:
         raise ModelImportError(f"invalid ONNX model: {_first_line(error)}") from None
+    finally:
+        for tensor in unshaped:
+            tensor.ClearField("shape")
 
 
 @dataclass(frozen=True)
