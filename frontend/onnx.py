@@ -198,7 +198,14 @@ class _Converter:
         if node.op_type in ("Softmax", "LogSoftmax") and self.opset < 13:
             self._convert_legacy_softmax(node, label)
             return
-        op = self._build(node, label, node.op_type, _attributes(node, self.opset))
+        attributes = _attributes(node, self.opset)
+        inputs = list(node.input)
+        if node.op_type == "Resize" and self.opset < 11:
+            # opset 10 took (X, scales) and sampled with asymmetric coordinates
+            inputs = [inputs[0], "", inputs[1]]
+            attributes["coordinate_transformation_mode"] = "asymmetric"
+            attributes.setdefault("nearest_mode", "floor")
+        op = self._build(node, label, node.op_type, attributes, inputs)
         for name, result in zip(node.output, op.results, strict=False):
             if name:
                 self.env[name] = result

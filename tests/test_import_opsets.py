@@ -98,6 +98,20 @@ CASES = [
         [2, 1, 4],
         {"axes": np.array([-2], np.int64)},
     ),
+    (
+        "resize-10-nearest",
+        helper.make_node("Resize", ["x", "scales"], ["y"], mode="nearest"),
+        10,
+        [2, 6, 6],
+        {"scales": np.array([1.0, 2.0, 1.5], np.float32)},
+    ),
+    (
+        "resize-10-linear",
+        helper.make_node("Resize", ["x", "scales"], ["y"], mode="linear"),
+        10,
+        [2, 6, 6],
+        {"scales": np.array([1.0, 2.0, 1.5], np.float32)},
+    ),
     ("dropout-7-ratio", helper.make_node("Dropout", ["x"], ["y"], ratio=0.3), 7, [2, 3, 4], None),
 ]
 
