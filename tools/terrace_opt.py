@@ -355,18 +355,33 @@ def _first_line(op: Operation) -> str:
     return text.getvalue().strip().splitlines()[0]
 
 
+_NAME_WIDTH = 34
+_COLUMN = " " * (4 + _NAME_WIDTH + 1)
+
+
 def _describe_pass(name: str, factory: PassFactory) -> str:
+    """`name  summary`, then the options (`{name: type = default}`) under the summary."""
     try:
         pass_class = factory()
     except Exception as error:  # a registered pass whose module does not import (yet)
-        return f"    {name:<34} (unavailable: {error})"
-    line = f"    {name:<34} {_summary(pass_class)}".rstrip()
-    options = ", ".join(
-        f"{info.name.replace('_', '-')}: {info.expected_type}"
+        column = [f"(unavailable: {error})"]
+    else:
+        column = [text for text in (_summary(pass_class), _options(pass_class)) if text]
+    if not column:
+        return f"    {name}"
+    if len(name) > _NAME_WIDTH:
+        return "\n".join([f"    {name}", *(_COLUMN + text for text in column)])
+    head = f"    {name:<{_NAME_WIDTH}} {column[0]}"
+    return "\n".join([head, *(_COLUMN + text for text in column[1:])])
+
+
+def _options(pass_class: type[ModulePass]) -> str:
+    options = [
+        f"{info.name.replace('_', '-')}: {info.expected_type.replace('typing.', '')}"
         + ("" if info.default_value is None else f" = {info.default_value}")
         for info in get_pass_option_infos(pass_class)
-    )
-    return f"{line}\n{'':39}{{{options}}}" if options else line
+    ]
+    return f"{{{', '.join(options)}}}" if options else ""
 
 
 def _summary(pass_class: type[ModulePass]) -> str:
