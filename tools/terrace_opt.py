@@ -126,7 +126,9 @@ class TerraceOptMain(xDSLOptMain):
     def _instantiate(self, spec: ArgSpec) -> ModulePass:
         factory = self.available_passes.get(spec.name)
         if factory is None:
-            raise UsageError(f"unknown pass '{spec.name}'{_suggest(spec.name, self.passes())}")
+            raise UsageError(
+                f"unknown pass '{spec.name}'{_suggest(spec.name, list(self.available_passes))}"
+            )
         try:
             pass_class = factory()
         except Exception as error:  # a registered pass whose module does not import
@@ -214,9 +216,6 @@ class TerraceOptMain(xDSLOptMain):
             print(self.timer.report(), file=sys.stderr)
 
     # -- the pass listing ------------------------------------------------------------------
-
-    def passes(self) -> list[str]:
-        return list(self.available_passes)
 
     def pass_listing(self) -> str:
         """Every pass with its summary: Terrace's, then plugins', then xDSL's."""
