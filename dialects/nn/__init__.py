@@ -4,7 +4,7 @@ Every op but `nn.weight` stands for one ONNX operator at `CANONICAL_OPSET`; its 
 semantics live in `reference.py` and run through xDSL's interpreter (`interpreter.py`).
 """
 
-from xdsl.ir import Dialect
+from xdsl.ir import Dialect, Operation
 
 from .base import CANONICAL_OPSET, Attr, Kind, NnOperation
 from .constants import CONSTANT_OPS, ConstantOfShapeOp, ConstantOp, WeightOp
@@ -17,7 +17,13 @@ from .reduction import REDUCTION_OPS
 from .shape import *  # noqa: F403
 from .shape import SHAPE_OPS
 
-ALL_OPS = [*ELEMENTWISE_OPS, *NEURAL_OPS, *SHAPE_OPS, *REDUCTION_OPS, *CONSTANT_OPS]
+ALL_OPS: list[type[Operation]] = [
+    *ELEMENTWISE_OPS,
+    *NEURAL_OPS,
+    *SHAPE_OPS,
+    *REDUCTION_OPS,
+    *CONSTANT_OPS,
+]
 
 ONNX_OPS: dict[str, type[NnOperation]] = {
     op.ONNX_TYPE: op for op in ALL_OPS if issubclass(op, NnOperation)

@@ -14,7 +14,7 @@ import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import onnx
@@ -41,6 +41,7 @@ from xdsl.ir import Attribute, SSAValue
 from xdsl.irdl import IRDLOperation, traits_def
 from xdsl.traits import HasCanonicalizationPatternsTrait, Pure
 from xdsl.utils.exceptions import VerifyException
+from xdsl.utils.hints import isa
 
 CANONICAL_OPSET = 21
 """The ONNX opset whose semantics every nn op has."""
@@ -104,16 +105,20 @@ def tensor_type(dtype: np.dtype[np.generic], shape: Sequence[int]) -> TensorType
     return TensorType(element_type_from_numpy(np.dtype(dtype)), list(shape))
 
 
-def shape_of(value: SSAValue | Attribute) -> tuple[int, ...]:
+def tensor_type_of(value: SSAValue | Attribute) -> TensorType[Attribute]:
+    """The tensor type of a value (or a type), which nn requires everywhere."""
     value_type = value.type if isinstance(value, SSAValue) else value
-    assert isinstance(value_type, TensorType)
-    return tuple(value_type.get_shape())
+    if not isa(value_type, TensorType[Attribute]):
+        raise VerifyException(f"expected a tensor type, got {value_type}")
+    return value_type
+
+
+def shape_of(value: SSAValue | Attribute) -> tuple[int, ...]:
+    return tuple(tensor_type_of(value).get_shape())
 
 
 def numpy_dtype_of(value: SSAValue) -> np.dtype[np.generic]:
-    value_type = value.type
-    assert isinstance(value_type, TensorType)
-    return element_type_to_numpy(value_type.element_type)
+    return element_type_to_numpy(tensor_type_of(value).element_type)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -133,8 +138,7 @@ def dense_from_numpy(array: np.ndarray) -> DenseIntOrFPElementsAttr:
 
 
 def dense_to_numpy(attr: DenseIntOrFPElementsAttr) -> np.ndarray:
-    attr_type = attr.get_type()
-    assert isinstance(attr_type, TensorType)
+    attr_type = tensor_type_of(attr.get_type())
     dtype = element_type_to_numpy(attr_type.element_type)
     shape = tuple(attr_type.get_shape())
     values = np.array(attr.get_values(), dtype=dtype)
@@ -179,14 +183,22 @@ def attribute_from_python(kind: Kind, value: object) -> Attribute:
         case Kind.STRING:
             return StringAttr(value.decode() if isinstance(value, bytes) else str(value))
         case Kind.INTS:
-            assert isinstance(value, Sequence | np.ndarray)
-            return DenseArrayBase.from_list(i64, [int(v) for v in value])
+            return DenseArrayBase.from_list(i64, [int(v) for v in _sequence(value)])
         case Kind.FLOATS:
-            assert isinstance(value, Sequence | np.ndarray)
-            return ArrayAttr([FloatAttr(float(v), f64) for v in value])
+            return ArrayAttr([FloatAttr(float(v), f64) for v in _sequence(value)])
         case Kind.TENSOR:
             assert isinstance(value, np.ndarray)
             return dense_from_numpy(value)
+
+
+def _sequence(value: object) -> list[float | int]:
+    if isinstance(value, np.ndarray):
+        return cast(list[float | int], value.reshape(-1).tolist())
+    assert isinstance(value, Sequence)
+    return [
+        float(v) if isinstance(v, float) else int(cast(int, v))
+        for v in cast(Sequence[object], value)
+    ]
 
 
 def attribute_to_python(kind: Kind, attr: Attribute) -> object:
@@ -204,8 +216,8 @@ def attribute_to_python(kind: Kind, attr: Attribute) -> object:
             assert isinstance(attr, DenseArrayBase)
             return [int(v) for v in attr.get_values()]
         case Kind.FLOATS:
-            assert isinstance(attr, ArrayAttr)
-            return [float(v.value.data) for v in attr.data]  # pyright: ignore
+            assert isa(attr, ArrayAttr[FloatAttr])
+            return [float(v.value.data) for v in attr.data]
         case Kind.TENSOR:
             assert isinstance(attr, DenseIntOrFPElementsAttr)
             return dense_to_numpy(attr)
@@ -222,9 +234,7 @@ def _attribute_matches(kind: Kind, attr: Attribute) -> bool:
         case Kind.INTS:
             return isinstance(attr, DenseArrayBase)
         case Kind.FLOATS:
-            return isinstance(attr, ArrayAttr) and all(
-                isinstance(v, FloatAttr) for v in attr.data
-            )
+            return isa(attr, ArrayAttr[FloatAttr])
         case Kind.TENSOR:
             return isinstance(attr, DenseIntOrFPElementsAttr)
 
@@ -371,9 +381,7 @@ class NnOperation(IRDLOperation):
     def infer_result_types(self) -> list[TensorType[Attribute] | None]:
         """Result types from onnx's shape inference on the equivalent ONNX node (None where a
         dimension is not inferred)."""
-        input_types = tuple(
-            (element_type_to_onnx(_element(v)), shape_of(v)) for v in self.operands
-        )
+        input_types = tuple((element_type_to_onnx(_element(v)), shape_of(v)) for v in self.operands)
         node, initializers = self.onnx_node(
             [f"in{i}" for i in range(len(self.operands))],
             [f"out{i}" for i in range(len(self.results))],
@@ -390,9 +398,7 @@ class NnOperation(IRDLOperation):
 
 
 def _element(value: SSAValue) -> Attribute:
-    value_type = value.type
-    assert isinstance(value_type, TensorType)
-    return value_type.element_type
+    return tensor_type_of(value).element_type
 
 
 class TypeInferenceError(VerifyException):
