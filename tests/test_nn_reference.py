@@ -28,7 +28,6 @@ from terrace.dialects.nn import ALL_OPS, ONNX_OPS, WeightOp
 from terrace.dialects.nn.base import (
     Kind,
     NnOperation,
-    TypeInferenceError,
     attribute_from_python,
     tensor_type,
 )
@@ -608,16 +607,12 @@ def test_split_without_sizes_makes_equal_parts() -> None:
         assert_matches(ours, theirs)
 
 
-@pytest.mark.xfail(
-    raises=TypeInferenceError,
-    strict=True,
-    reason="nn.split's type inference passes no num_outputs to onnx, which rejects a Split "
-    "with neither split nor num_outputs at opset 18+",
-)
 def test_split_without_sizes_verifies() -> None:
     x = rand(6, 4)
     expected = onnxruntime_results(Case("Split", [x], {"num_outputs": 3}, outputs=3))
-    parse_module(nn_module_text(Case("Split", [x], outputs=3), expected))
+    module = parse_module(nn_module_text(Case("Split", [x], outputs=3), expected))
+    for ours, theirs in zip(run_function(module, [x]), expected, strict=True):
+        np.testing.assert_array_equal(ours, theirs)
 
 
 # -- properties: shapes, broadcasting and axes drawn at random --------------------------------

@@ -136,6 +136,13 @@ class SplitOp(NnOperation):
     input = operand_def(TensorType)
     outputs = var_result_def(TensorType)
 
+    def python_attributes(self) -> dict[str, object]:
+        attributes = super().python_attributes()
+        if "split" not in attributes and "num_outputs" not in attributes:
+            # ONNX at opset 18+ needs one of the two; nn's default is one equal part per result
+            attributes["num_outputs"] = len(self.results)
+        return attributes
+
 
 @irdl_op_definition
 class GatherOp(NnOperation):
