@@ -1,4 +1,4 @@
-"""Terrace's exceptions: a user's mistake is one of these, printed as one line, never a traceback."""
+"""Terrace's exceptions: a user's mistake is one of these, shown as one line, no traceback."""
 
 from __future__ import annotations
 

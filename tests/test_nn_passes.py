@@ -11,6 +11,11 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from xdsl.dialects.builtin import ModuleOp, NameLoc
+from xdsl.passes import ModulePass
+from xdsl.printer import Printer
+from xdsl.transforms.canonicalize import CanonicalizePass
+
 from terrace.dialects.context import parse_module, terrace_context
 from terrace.dialects.nn.base import shape_of
 from terrace.dialects.nn.interpreter import run_function
@@ -18,10 +23,6 @@ from terrace.dialects.nn.weights import WeightStore
 from terrace.passes.nn_canonicalize import NnCanonicalizePass
 from terrace.passes.nn_fold_batchnorm import NnFoldBatchnormPass
 from terrace.passes.registry import TERRACE_PASSES
-from xdsl.dialects.builtin import ModuleOp, NameLoc
-from xdsl.passes import ModulePass
-from xdsl.printer import Printer
-from xdsl.transforms.canonicalize import CanonicalizePass
 
 # ---------------------------------------------------------------------------------------------
 # Helpers.

@@ -289,12 +289,41 @@ class WhereOp(NnOperation):
 
 
 UNARY_OPS: list[type[UnaryOp]] = [
-    IdentityOp, ReluOp, SigmoidOp, TanhOp, ErfOp, SqrtOp, ExpOp, LogOp, NegOp, AbsOp, NotOp,
-    FloorOp, CeilOp, ReciprocalOp, LeakyReluOp, EluOp, ClipOp, GeluOp, CastOp, DropoutOp,
+    IdentityOp,
+    ReluOp,
+    SigmoidOp,
+    TanhOp,
+    ErfOp,
+    SqrtOp,
+    ExpOp,
+    LogOp,
+    NegOp,
+    AbsOp,
+    NotOp,
+    FloorOp,
+    CeilOp,
+    ReciprocalOp,
+    LeakyReluOp,
+    EluOp,
+    ClipOp,
+    GeluOp,
+    CastOp,
+    DropoutOp,
 ]
 BINARY_OPS: list[type[BinaryOp]] = [
-    AddOp, SubOp, MulOp, DivOp, PowOp, EqualOp, LessOp, LessOrEqualOp, GreaterOp,
-    GreaterOrEqualOp, AndOp, OrOp, XorOp,
+    AddOp,
+    SubOp,
+    MulOp,
+    DivOp,
+    PowOp,
+    EqualOp,
+    LessOp,
+    LessOrEqualOp,
+    GreaterOp,
+    GreaterOrEqualOp,
+    AndOp,
+    OrOp,
+    XorOp,
 ]
 VARIADIC_OPS: list[type[VariadicOp]] = [SumOp, MeanOp, MaxOp, MinOp]
 ELEMENTWISE_OPS: list[type[NnOperation]] = [*UNARY_OPS, *BINARY_OPS, *VARIADIC_OPS, WhereOp]
