@@ -1,0 +1,38 @@
+"""The pass registry keeps its promises: names match classes and modules, and every pass has a
+FileCheck test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from terrace.passes.registry import TERRACE_PASSES, all_passes
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("name", sorted(TERRACE_PASSES))
+def test_registered_name_matches_class_and_module(name: str):
+    pass_class = TERRACE_PASSES[name]()
+    assert pass_class.name == name
+    module_file = pass_class.__module__.rsplit(".", 1)[-1]
+    assert module_file == name.removeprefix("convert-").replace("-", "_")
+    assert (pass_class.__doc__ or "").strip(), f"{name} needs a docstring for --help"
+
+
+@pytest.mark.parametrize("name", sorted(TERRACE_PASSES))
+def test_every_pass_has_a_filecheck_test(name: str):
+    pass_class = TERRACE_PASSES[name]()
+    folder = pass_class.__module__.split(".")[1]  # passes or lowering
+    module_file = pass_class.__module__.rsplit(".", 1)[-1]
+    test = ROOT / "filecheck" / folder / f"{module_file}.mlir"
+    assert test.is_file(), f"{name} has no {test.relative_to(ROOT)}"
+    assert f"-p {name}" in test.read_text() or f"-p '{name}" in test.read_text()
+
+
+def test_terrace_passes_win_name_clashes():
+    passes = all_passes()
+    for name, factory in TERRACE_PASSES.items():
+        assert passes[name] is factory
+    assert "cse" in passes and "dce" in passes
