@@ -37,7 +37,7 @@ def load_model(source: str | Path | onnx.ModelProto) -> onnx.ModelProto:
         model = onnx.load(str(path), load_external_data=False)
         if any(_uses_external_data(t) for t in model.graph.initializer):
             onnx.load_external_data_for_model(model, str(path.parent))
-    except (DecodeError, RuntimeError, ValueError, OSError) as error:
+    except (DecodeError, RuntimeError, ValueError, OSError, onnx.checker.ValidationError) as error:
         raise ModelImportError(
             f"{path}: not a readable ONNX model ({_first_line(error)})"
         ) from None

@@ -184,3 +184,31 @@ def test_cli_import_writes_ir_and_weights(tmp_path: Path):
 def test_cli_bad_input_shape_flag():
     result = _cli("import", str(DEMO_MODEL), "--input-shape", "image=1,x")
     _assert_one_line_failure(result, "--input-shape")
+
+
+def test_external_data_is_loaded(tmp_path: Path):
+    model = onnx.load(str(DEMO_MODEL))
+    path = tmp_path / "external.onnx"
+    onnx.save(
+        model,
+        str(path),
+        save_as_external_data=True,
+        all_tensors_to_one_file=True,
+        location="external.bin",
+        size_threshold=0,
+    )
+    assert (tmp_path / "external.bin").stat().st_size > 30_000
+    imported = import_model(path)
+    original = onnx.load(str(DEMO_MODEL))
+    expected = numpy_helper.to_array(
+        next(t for t in original.graph.initializer if t.name == "stem.weight")
+    )
+    np.testing.assert_array_equal(imported.weights["stem.weight"], expected)
+
+
+def test_missing_external_data_is_one_line(tmp_path: Path):
+    model = onnx.load(str(DEMO_MODEL))
+    path = tmp_path / "external.onnx"
+    onnx.save(model, str(path), save_as_external_data=True, location="gone.bin", size_threshold=0)
+    (tmp_path / "gone.bin").unlink()
+    _assert_one_line_failure(_cli("import", str(path)), "external.onnx")
