@@ -24,9 +24,16 @@ def _nn_fold_batchnorm() -> type[ModulePass]:
     return NnFoldBatchnormPass
 
 
+def _convert_nn_to_linalg() -> type[ModulePass]:
+    from ..lowering.nn_to_linalg import ConvertNnToLinalgPass
+
+    return ConvertNnToLinalgPass
+
+
 TERRACE_PASSES: dict[str, Callable[[], type[ModulePass]]] = {
     "nn-canonicalize": _nn_canonicalize,
     "nn-fold-batchnorm": _nn_fold_batchnorm,
+    "convert-nn-to-linalg": _convert_nn_to_linalg,
 }
 
 

@@ -1,0 +1,35 @@
+"""convert-nn-to-linalg: nn ops to linalg on tensors (see docs/pipeline.md, stage 2).
+
+The patterns live by op family: `elementwise.py` (unary, binary, variadic, where, cast,
+broadcasting), `reduction.py` (reduce*, arg*, softmax, normalizations), `contraction.py`
+(matmul, gemm, conv, conv_transpose, pooling) and `shape.py` (reshape, transpose, slice, pad,
+concat, split, gather, expand, tile, resize, constants).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.passes import ModulePass
+from xdsl.pattern_rewriter import GreedyRewritePatternApplier, PatternRewriteWalker
+
+from .patterns import check_fully_converted, conversion_patterns
+
+
+@dataclass(frozen=True)
+class ConvertNnToLinalgPass(ModulePass):
+    """Lowers every nn op (but nn.weight) to linalg, tensor and arith ops on tensors.
+
+    Input: nn IR with static shapes. Output: linalg on tensors as in docs/pipeline.md, stage 2.
+    An op that cannot be lowered is an error naming the op and its ONNX node.
+    """
+
+    name = "convert-nn-to-linalg"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        PatternRewriteWalker(
+            GreedyRewritePatternApplier(list(conversion_patterns())), apply_recursively=False
+        ).rewrite_module(op)
+        check_fully_converted(op)

@@ -1,0 +1,31 @@
+"""The list of conversion patterns, gathered from the op-family modules."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.pattern_rewriter import RewritePattern
+from xdsl.utils.exceptions import DiagnosticException
+
+from ...dialects.nn import WeightOp
+
+
+def conversion_patterns() -> Sequence[RewritePattern]:
+    from . import contraction, elementwise, reduction, shape
+
+    return [
+        *elementwise.PATTERNS,
+        *reduction.PATTERNS,
+        *contraction.PATTERNS,
+        *shape.PATTERNS,
+    ]
+
+
+def check_fully_converted(module: ModuleOp) -> None:
+    """Every nn op but nn.weight must be gone; otherwise name the first one left."""
+    for op in module.walk():
+        if op.dialect_name() == "nn" and not isinstance(op, WeightOp):
+            raise DiagnosticException(
+                f"convert-nn-to-linalg: cannot lower {op.name} at {op.location}"
+            )
