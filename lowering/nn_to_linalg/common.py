@@ -85,14 +85,20 @@ def unsupported(op: Operation, why: str) -> DiagnosticException:
 
 
 def scalar_constant(builder: Builder, value: float | int | bool, element: Attribute) -> SSAValue:
-    """An `arith.constant` of `value` in `element` (a float, signless integer or index type).
+    """An `arith.constant` of `value` in `element` (a float, integer or index type).
 
-    Float infinities and NaN are fine; a bool becomes 1 or 0."""
+    Float infinities and NaN are fine; a bool becomes 1 or 0; an unsigned integer is a signless
+    constant reinterpreted by `arith.bitcast`."""
     if isinstance(element, AnyFloat):
         return builder.insert(arith.ConstantOp(FloatAttr(float(value), element))).result
+    if isinstance(element, IntegerType) and is_unsigned(element):
+        # arith.constant takes signless integers only: build one and reinterpret its bits
+        signless = IntegerType(element.width.data)
+        bits = builder.insert(
+            arith.ConstantOp(IntegerAttr(int(value), signless, truncate_bits=True))
+        ).result
+        return builder.insert(arith.BitcastOp(bits, element)).result
     if isinstance(element, IntegerType | IndexType):
-        if is_unsigned(element):
-            raise DiagnosticException(f"arith.constant needs a signless type, got {element}")
         attr = IntegerAttr(int(value), element, truncate_bits=True)
         return builder.insert(arith.ConstantOp(attr)).result
     raise DiagnosticException(f"no scalar constant of type {element}")
@@ -120,16 +126,22 @@ def identity_map(rank: int) -> AffineMapAttr:
     return AffineMapAttr(AffineMap.identity(rank))
 
 
-def broadcast_map(operand_dims: Sequence[int], result_rank: int) -> AffineMapAttr:
+def broadcast_map(
+    operand_dims: Sequence[int], result_rank: int, result_dims: Sequence[int] | None = None
+) -> AffineMapAttr:
     """The map from a `result_rank`-d iteration space to an operand broadcast to it with numpy
     rules: the operand's dims align with the trailing loop dims, a size-1 dim reads index 0.
 
-    `broadcast_map((3, 1), 3)` is `(d0, d1, d2) -> (d1, 0)`."""
+    `broadcast_map((3, 1), 3)` is `(d0, d1, d2) -> (d1, 0)`. Given `result_dims`, a size-1 dim
+    that is also size 1 in the result keeps its loop dim, so same-shape operands get identity
+    maps."""
     offset = result_rank - len(operand_dims)
     if offset < 0:
         raise DiagnosticException(f"cannot broadcast rank {len(operand_dims)} to {result_rank}")
     results = [
-        AffineExpr.constant(0) if size == 1 else AffineExpr.dimension(offset + index)
+        AffineExpr.constant(0)
+        if size == 1 and (result_dims is None or result_dims[offset + index] != 1)
+        else AffineExpr.dimension(offset + index)
         for index, size in enumerate(operand_dims)
     ]
     return AffineMapAttr(AffineMap(result_rank, 0, tuple(results)))
@@ -192,6 +204,6 @@ def elementwise_generic(
         else broadcast_shape(*(shape(v) for v in inputs))
     )
     init = empty_tensor(builder, dims, result_element)
-    maps = [broadcast_map(shape(v), len(dims)) for v in inputs] + [identity_map(len(dims))]
+    maps = [broadcast_map(shape(v), len(dims), dims) for v in inputs] + [identity_map(len(dims))]
     generic = build_generic(builder, inputs, [init], maps, [PARALLEL] * len(dims), body)
     return generic.results[0]

@@ -1,7 +1,493 @@
-"""convert-nn-to-linalg patterns for this op family (to be written)."""
+"""convert-nn-to-linalg patterns for elementwise ops: unary, binary with ONNX multidirectional
+broadcasting, variadic, where and cast.
+
+Each op becomes one parallel `linalg.generic` whose body is arith and math ops on scalars.
+float16 and bfloat16 compute in f32 inside the body and round once at the end (as the nn
+reference does); identity and dropout forward their operand.
+"""
 
 from __future__ import annotations
 
-from xdsl.pattern_rewriter import RewritePattern
+import math as pymath
+from collections.abc import Callable, Sequence
 
-PATTERNS: list[RewritePattern] = []
+from xdsl.builder import Builder
+from xdsl.dialects import arith, math
+from xdsl.dialects.builtin import (
+    AnyFloat,
+    BFloat16Type,
+    Float16Type,
+    IntegerType,
+    f32,
+    f64,
+)
+from xdsl.ir import Attribute, Operation, SSAValue
+from xdsl.pattern_rewriter import PatternRewriter, RewritePattern
+
+from ...dialects.nn import elementwise
+from ...dialects.nn.base import NnOperation
+from .common import element_type, elementwise_generic, is_unsigned, scalar_constant, unsupported
+
+ScalarUnary = Callable[[Builder, NnOperation, SSAValue], SSAValue]
+"""Builds f(x) for one element; the op gives attributes and errors their location."""
+
+ScalarBinary = Callable[[Builder, SSAValue, SSAValue], SSAValue]
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers.
+
+
+def _is_narrow_float(element: Attribute) -> bool:
+    return isinstance(element, Float16Type | BFloat16Type)
+
+
+def _widen(b: Builder, value: SSAValue) -> SSAValue:
+    """f16/bf16 to f32 (the compute type); anything else unchanged."""
+    if not _is_narrow_float(value.type):
+        return value
+    return b.insert(arith.ExtFOp(value, f32)).result
+
+
+def _narrow(b: Builder, value: SSAValue, element: Attribute) -> SSAValue:
+    """A computed f32 back to the result's f16/bf16; anything else unchanged."""
+    if value.type == element or not _is_narrow_float(element):
+        return value
+    assert isinstance(element, AnyFloat)
+    return b.insert(arith.TruncFOp(value, element)).result
+
+
+def _const(b: Builder, value: float | int | bool, like: SSAValue) -> SSAValue:
+    """A scalar constant of `like`'s type."""
+    return scalar_constant(b, value, like.type)
+
+
+def _kind(element: Attribute) -> str:
+    """'float', 'signed' or 'unsigned' (i1 counts as unsigned: false < true, extends to 1)."""
+    if isinstance(element, AnyFloat):
+        return "float"
+    if isinstance(element, IntegerType) and (is_unsigned(element) or element.width.data == 1):
+        return "unsigned"
+    return "signed"
+
+
+def _need_float(op: NnOperation, x: SSAValue) -> None:
+    if not isinstance(x.type, AnyFloat):
+        raise unsupported(op, f"needs a float element type, got {x.type}")
+
+
+def _binary_ops(
+    float_op: type[Operation] | None,
+    signed_op: type[Operation] | None,
+    unsigned_op: type[Operation] | None,
+) -> dict[str, ScalarBinary | None]:
+    """A table of scalar builders from arith/math op classes taking (lhs, rhs)."""
+
+    def builder_of(op_type: type[Operation] | None) -> ScalarBinary | None:
+        if op_type is None:
+            return None
+
+        def build(b: Builder, lhs: SSAValue, rhs: SSAValue) -> SSAValue:
+            return b.insert(op_type(lhs, rhs)).results[0]  # pyright: ignore[reportCallIssue]
+
+        return build
+
+    return {
+        "float": builder_of(float_op),
+        "signed": builder_of(signed_op),
+        "unsigned": builder_of(unsigned_op),
+    }
+
+
+def _compare(float_predicate: str, signed: str, unsigned: str) -> dict[str, ScalarBinary | None]:
+    """Comparisons: ordered for floats (NaN compares false, as numpy), signedness for ints."""
+
+    def cmpf(b: Builder, lhs: SSAValue, rhs: SSAValue) -> SSAValue:
+        return b.insert(arith.CmpfOp(lhs, rhs, float_predicate)).result
+
+    def cmpi_with(predicate: str) -> ScalarBinary:
+        def cmpi(b: Builder, lhs: SSAValue, rhs: SSAValue) -> SSAValue:
+            return b.insert(arith.CmpiOp(lhs, rhs, predicate)).result
+
+        return cmpi
+
+    return {"float": cmpf, "signed": cmpi_with(signed), "unsigned": cmpi_with(unsigned)}
+
+
+# -- scalar bodies of unary ops ----------------------------------------------------------------
+
+
+def _unary_math(math_op: type[Operation]) -> ScalarUnary:
+    def build(b: Builder, op: NnOperation, x: SSAValue) -> SSAValue:
+        _need_float(op, x)
+        return b.insert(math_op(x)).results[0]  # pyright: ignore[reportCallIssue]
+
+    return build
+
+
+def _relu(b: Builder, op: NnOperation, x: SSAValue) -> SSAValue:
+    zero = _const(b, 0, x)
+    max_op = {"float": arith.MaximumfOp, "signed": arith.MaxSIOp, "unsigned": arith.MaxUIOp}
+    return b.insert(max_op[_kind(x.type)](x, zero)).result
+
+
+def _sigmoid(b: Builder, op: NnOperation, x: SSAValue) -> SSAValue:
+    # exp(-|x|) never overflows: 1 / (1 + e) for x >= 0, e / (1 + e) below
+    _need_float(op, x)
+    abs_x = b.insert(math.AbsFOp(x)).result
+    e = b.insert(math.ExpOp(b.insert(arith.NegfOp(abs_x)).result)).result
+    one = _const(b, 1.0, x)
+    denominator = b.insert(arith.AddfOp(one, e)).result
+    positive = b.insert(arith.DivfOp(one, denominator)).result
+    negative = b.insert(arith.DivfOp(e, denominator)).result
+    is_positive = b.insert(arith.CmpfOp(x, _const(b, 0.0, x), "oge")).result
+    return b.insert(arith.SelectOp(is_positive, positive, negative)).result
+
+
+def _neg(b: Builder, op: NnOperation, x: SSAValue) -> SSAValue:
+    if isinstance(x.type, AnyFloat):
+        return b.insert(arith.NegfOp(x)).result
+    return b.insert(arith.SubiOp(_const(b, 0, x), x)).result  # -x = 0 - x
+
+
+def _abs(b: Builder, op: NnOperation, x: SSAValue) -> SSAValue:
+    kind = _kind(x.type)
+    if kind == "float":
+        return b.insert(math.AbsFOp(x)).result
+    if kind == "signed":
+        return b.insert(math.AbsIOp(x)).result
+    return x
+
+
+def _not(b: Builder, op: NnOperation, x: SSAValue) -> SSAValue:
+    if x.type != IntegerType(1):
+        raise unsupported(op, f"needs i1 elements, got {x.type}")
+    return b.insert(arith.XOrIOp(x, _const(b, True, x))).result  # not x = x xor true
+
+
+def _reciprocal(b: Builder, op: NnOperation, x: SSAValue) -> SSAValue:
+    _need_float(op, x)
+    return b.insert(arith.DivfOp(_const(b, 1.0, x), x)).result
+
+
+def _leaky_relu(b: Builder, op: NnOperation, x: SSAValue) -> SSAValue:
+    _need_float(op, x)
+    scaled = b.insert(arith.MulfOp(x, _const(b, op.float_attr("alpha"), x))).result
+    is_negative = b.insert(arith.CmpfOp(x, _const(b, 0.0, x), "olt")).result
+    return b.insert(arith.SelectOp(is_negative, scaled, x)).result
+
+
+def _elu(b: Builder, op: NnOperation, x: SSAValue) -> SSAValue:
+    _need_float(op, x)
+    exp_minus_one = b.insert(math.ExpM1Op(x)).result
+    scaled = b.insert(arith.MulfOp(exp_minus_one, _const(b, op.float_attr("alpha"), x))).result
+    is_negative = b.insert(arith.CmpfOp(x, _const(b, 0.0, x), "olt")).result
+    return b.insert(arith.SelectOp(is_negative, scaled, x)).result
+
+
+def _clip(b: Builder, op: NnOperation, x: SSAValue) -> SSAValue:
+    # max before min: when min > max every element becomes max, as ONNX specifies
+    kind = _kind(x.type)
+    max_op = {"float": arith.MaximumfOp, "signed": arith.MaxSIOp, "unsigned": arith.MaxUIOp}
+    min_op = {"float": arith.MinimumfOp, "signed": arith.MinSIOp, "unsigned": arith.MinUIOp}
+    result = x
+    for name, clamp in (("min", max_op[kind]), ("max", min_op[kind])):
+        bound = op.attr(name)
+        if not isinstance(bound, float):
+            continue  # an absent bound does not clamp
+        value = bound if kind == "float" else int(bound)
+        result = b.insert(clamp(result, _const(b, value, x))).result
+    return result
+
+
+def _gelu(b: Builder, op: NnOperation, x: SSAValue) -> SSAValue:
+    _need_float(op, x)
+    approximate = op.str_attr("approximate")
+    if approximate == "tanh":
+        # tanh(sqrt(2/pi) * (x + 0.044715 x^3))
+        cube = b.insert(arith.MulfOp(b.insert(arith.MulfOp(x, x)).result, x)).result
+        inner = b.insert(arith.MulfOp(cube, _const(b, 0.044715, x))).result
+        inner = b.insert(arith.AddfOp(x, inner)).result
+        inner = b.insert(arith.MulfOp(inner, _const(b, pymath.sqrt(2 / pymath.pi), x))).result
+        shape = b.insert(math.TanhOp(inner)).result
+    elif approximate == "none":
+        scaled = b.insert(arith.MulfOp(x, _const(b, 1 / pymath.sqrt(2), x))).result
+        shape = b.insert(math.ErfOp(scaled)).result  # erf(x / sqrt 2)
+    else:
+        raise unsupported(op, f"approximate = '{approximate}'")
+    one_plus = b.insert(arith.AddfOp(_const(b, 1.0, x), shape)).result
+    half_x = b.insert(arith.MulfOp(x, _const(b, 0.5, x))).result
+    return b.insert(arith.MulfOp(half_x, one_plus)).result  # x/2 (1 + shape)
+
+
+# -- casts -------------------------------------------------------------------------------------
+
+
+def _bit_width(element: Attribute) -> int:
+    assert isinstance(element, IntegerType | AnyFloat)
+    return element.bitwidth
+
+
+def _cast_scalar(
+    b: Builder, op: NnOperation, x: SSAValue, target: IntegerType | AnyFloat
+) -> SSAValue:
+    """x converted to `target` as numpy's astype: floats to ints truncate toward zero, anything
+    to bool is `!= 0`, bools extend to 0 or 1."""
+    source = x.type
+    if source == target:
+        return x
+    if target == IntegerType(1):
+        zero = _const(b, 0, x)
+        if isinstance(source, AnyFloat):
+            return b.insert(arith.CmpfOp(x, zero, "une")).result  # NaN is true, as numpy
+        return b.insert(arith.CmpiOp(x, zero, "ne")).result
+    if isinstance(source, AnyFloat) and isinstance(target, AnyFloat):
+        if source.bitwidth < target.bitwidth:
+            return b.insert(arith.ExtFOp(x, target)).result
+        return b.insert(arith.TruncFOp(x, target)).result
+    if isinstance(source, AnyFloat) and isinstance(target, IntegerType):
+        convert = arith.FPToUIOp if is_unsigned(target) else arith.FPToSIOp
+        return b.insert(convert(x, target)).result
+    if isinstance(target, AnyFloat):
+        convert = arith.UIToFPOp if _kind(source) == "unsigned" else arith.SIToFPOp
+        return b.insert(convert(x, target)).result
+    return _cast_integer(b, x, target)
+
+
+def _cast_integer(b: Builder, x: SSAValue, target: IntegerType) -> SSAValue:
+    source = x.type
+    source_width, target_width = _bit_width(source), _bit_width(target)
+    if source_width < target_width:
+        extend = arith.ExtUIOp if _kind(source) == "unsigned" else arith.ExtSIOp
+        return b.insert(extend(x, target)).result
+    if source_width > target_width:
+        return b.insert(arith.TruncIOp(x, target)).result
+    return b.insert(arith.BitcastOp(x, target)).result  # same width, other signedness
+
+
+# ---------------------------------------------------------------------------------------------
+# Patterns.
+
+
+class ForwardOperand(RewritePattern):
+    """identity(x), dropout(x) -> x (inference-mode dropout is the identity)."""
+
+    def __init__(self, op_type: type[elementwise.UnaryOp]):
+        self.op_type = op_type
+
+    def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter, /) -> None:
+        if not isinstance(op, self.op_type):
+            return
+        rewriter.replace(op, [], [op.X])
+
+
+class LowerUnaryElementwise(RewritePattern):
+    """A unary nn op to a parallel linalg.generic whose body `scalar` builds."""
+
+    def __init__(self, op_type: type[elementwise.UnaryOp], scalar: ScalarUnary):
+        self.op_type = op_type
+        self.scalar = scalar
+
+    def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter, /) -> None:
+        if not isinstance(op, self.op_type):
+            return
+        result_element = element_type(op.Y)
+
+        def body(b: Builder, args: Sequence[SSAValue]) -> Sequence[SSAValue]:
+            value = self.scalar(b, op, _widen(b, args[0]))
+            return [_narrow(b, value, result_element)]
+
+        result = elementwise_generic(rewriter, [op.X], result_element, body)
+        rewriter.replace(op, [], [result])
+
+
+class LowerCast(RewritePattern):
+    """cast(x) to a generic converting each element with arith's conversion ops."""
+
+    def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter, /) -> None:
+        if not isinstance(op, elementwise.CastOp):
+            return
+        target = element_type(op.Y)
+        if not isinstance(target, IntegerType | AnyFloat):
+            raise unsupported(op, f"cast to {target}")
+
+        def body(b: Builder, args: Sequence[SSAValue]) -> Sequence[SSAValue]:
+            return [_cast_scalar(b, op, args[0], target)]
+
+        result = elementwise_generic(rewriter, [op.X], target, body)
+        rewriter.replace(op, [], [result])
+
+
+class LowerBinaryElementwise(RewritePattern):
+    """A binary nn op to a generic over the broadcast shape; `scalars` maps the operand kind
+    ('float', 'signed', 'unsigned') to the body op (None: not supported for that kind)."""
+
+    def __init__(
+        self, op_type: type[elementwise.BinaryOp], scalars: dict[str, ScalarBinary | None]
+    ):
+        self.op_type = op_type
+        self.scalars = scalars
+
+    def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter, /) -> None:
+        if not isinstance(op, self.op_type):
+            return
+        operand_element = element_type(op.A)
+        scalar = self.scalars[_kind(operand_element)]
+        if scalar is None or element_type(op.B) != operand_element:
+            raise unsupported(op, f"operands of {operand_element} and {element_type(op.B)}")
+        result_element = element_type(op.C)
+
+        def body(b: Builder, args: Sequence[SSAValue]) -> Sequence[SSAValue]:
+            value = scalar(b, _widen(b, args[0]), _widen(b, args[1]))
+            return [_narrow(b, value, result_element)]
+
+        result = elementwise_generic(rewriter, [op.A, op.B], result_element, body)
+        rewriter.replace(op, [], [result])
+
+
+class LowerPow(RewritePattern):
+    """pow(x, y): math.powf for float bases (an integer exponent converted first),
+    math.ipowi for integers; an integer base with a float exponent computes in f64 and
+    truncates, as onnxruntime does."""
+
+    def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter, /) -> None:
+        if not isinstance(op, elementwise.PowOp):
+            return
+        base_element, exponent_element = element_type(op.A), element_type(op.B)
+        if _kind(base_element) == "unsigned" or _kind(exponent_element) == "unsigned":
+            raise unsupported(op, f"pow of {base_element} by {exponent_element}")
+
+        def body(b: Builder, args: Sequence[SSAValue]) -> Sequence[SSAValue]:
+            base, exponent = _widen(b, args[0]), _widen(b, args[1])
+            if base.type == exponent.type and isinstance(base.type, IntegerType):
+                return [b.insert(math.IPowIOp(base, exponent)).result]
+            compute = base.type if isinstance(base.type, AnyFloat) else f64
+            base = _cast_scalar(b, op, base, compute)
+            exponent = _cast_scalar(b, op, exponent, compute)
+            value = b.insert(math.PowFOp(base, exponent)).result
+            if isinstance(base_element, IntegerType):
+                return [_cast_scalar(b, op, value, base_element)]
+            return [_narrow(b, value, base_element)]
+
+        result = elementwise_generic(rewriter, [op.A, op.B], base_element, body)
+        rewriter.replace(op, [], [result])
+
+
+class LowerVariadic(RewritePattern):
+    """sum/mean/max/min of n inputs to one generic over their broadcast shape, folding the
+    inputs left to right; mean divides the sum by n (integer means truncate toward zero)."""
+
+    def __init__(self, op_type: type[elementwise.VariadicOp], scalars: dict[str, ScalarBinary]):
+        self.op_type = op_type
+        self.scalars = scalars
+
+    def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter, /) -> None:
+        if not isinstance(op, self.op_type):
+            return
+        result_element = element_type(op.result)
+        kind = _kind(result_element)
+        if any(element_type(v) != result_element for v in op.inputs) or result_element == (
+            IntegerType(1)
+        ):
+            raise unsupported(op, "inputs must share one numeric element type")
+        combine = self.scalars[kind]
+        count = len(op.inputs)
+        is_mean = isinstance(op, elementwise.MeanOp)
+
+        def body(b: Builder, args: Sequence[SSAValue]) -> Sequence[SSAValue]:
+            values = [_widen(b, v) for v in args[:count]]
+            acc = values[0]
+            for value in values[1:]:
+                acc = combine(b, acc, value)
+            if is_mean:
+                divide = {"float": arith.DivfOp, "signed": arith.DivSIOp}.get(kind, arith.DivUIOp)
+                acc = b.insert(divide(acc, _const(b, count, acc))).result
+            return [_narrow(b, acc, result_element)]
+
+        result = elementwise_generic(rewriter, list(op.inputs), result_element, body)
+        rewriter.replace(op, [], [result])
+
+
+class LowerWhere(RewritePattern):
+    """where(c, x, y) -> generic of arith.select over the broadcast of all three."""
+
+    def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter, /) -> None:
+        if not isinstance(op, elementwise.WhereOp):
+            return
+        if element_type(op.condition) != IntegerType(1):
+            raise unsupported(op, "the condition must be i1")
+
+        def body(b: Builder, args: Sequence[SSAValue]) -> Sequence[SSAValue]:
+            return [b.insert(arith.SelectOp(args[0], args[1], args[2])).result]
+
+        result_element = element_type(op.output)
+        operands = [op.condition, op.X, op.Y]
+        result = elementwise_generic(rewriter, operands, result_element, body)
+        rewriter.replace(op, [], [result])
+
+
+# ---------------------------------------------------------------------------------------------
+# The pattern list.
+
+_UNARY: dict[type[elementwise.UnaryOp], ScalarUnary] = {
+    elementwise.ReluOp: _relu,
+    elementwise.SigmoidOp: _sigmoid,
+    elementwise.TanhOp: _unary_math(math.TanhOp),
+    elementwise.ErfOp: _unary_math(math.ErfOp),
+    elementwise.SqrtOp: _unary_math(math.SqrtOp),
+    elementwise.ExpOp: _unary_math(math.ExpOp),
+    elementwise.LogOp: _unary_math(math.LogOp),
+    elementwise.FloorOp: _unary_math(math.FloorOp),
+    elementwise.CeilOp: _unary_math(math.CeilOp),
+    elementwise.NegOp: _neg,
+    elementwise.AbsOp: _abs,
+    elementwise.NotOp: _not,
+    elementwise.ReciprocalOp: _reciprocal,
+    elementwise.LeakyReluOp: _leaky_relu,
+    elementwise.EluOp: _elu,
+    elementwise.ClipOp: _clip,
+    elementwise.GeluOp: _gelu,
+}
+
+_BINARY: dict[type[elementwise.BinaryOp], dict[str, ScalarBinary | None]] = {
+    elementwise.AddOp: _binary_ops(arith.AddfOp, arith.AddiOp, arith.AddiOp),
+    elementwise.SubOp: _binary_ops(arith.SubfOp, arith.SubiOp, arith.SubiOp),
+    elementwise.MulOp: _binary_ops(arith.MulfOp, arith.MuliOp, arith.MuliOp),
+    # integer division truncates toward zero in ONNX, as divsi does
+    elementwise.DivOp: _binary_ops(arith.DivfOp, arith.DivSIOp, arith.DivUIOp),
+    elementwise.EqualOp: _compare("oeq", "eq", "eq"),
+    elementwise.LessOp: _compare("olt", "slt", "ult"),
+    elementwise.LessOrEqualOp: _compare("ole", "sle", "ule"),
+    elementwise.GreaterOp: _compare("ogt", "sgt", "ugt"),
+    elementwise.GreaterOrEqualOp: _compare("oge", "sge", "uge"),
+    elementwise.AndOp: _binary_ops(None, None, arith.AndIOp),
+    elementwise.OrOp: _binary_ops(None, None, arith.OrIOp),
+    elementwise.XorOp: _binary_ops(None, None, arith.XOrIOp),
+}
+
+
+def _variadic(
+    float_op: type[Operation], signed_op: type[Operation], unsigned_op: type[Operation]
+) -> dict[str, ScalarBinary]:
+    table = _binary_ops(float_op, signed_op, unsigned_op)
+    return {kind: build for kind, build in table.items() if build is not None}
+
+
+_VARIADIC: dict[type[elementwise.VariadicOp], dict[str, ScalarBinary]] = {
+    elementwise.SumOp: _variadic(arith.AddfOp, arith.AddiOp, arith.AddiOp),
+    elementwise.MeanOp: _variadic(arith.AddfOp, arith.AddiOp, arith.AddiOp),
+    # maximumf/minimumf propagate NaN, as numpy's maximum/minimum
+    elementwise.MaxOp: _variadic(arith.MaximumfOp, arith.MaxSIOp, arith.MaxUIOp),
+    elementwise.MinOp: _variadic(arith.MinimumfOp, arith.MinSIOp, arith.MinUIOp),
+}
+
+PATTERNS: list[RewritePattern] = [
+    ForwardOperand(elementwise.IdentityOp),
+    ForwardOperand(elementwise.DropoutOp),
+    *(LowerUnaryElementwise(op_type, scalar) for op_type, scalar in _UNARY.items()),
+    LowerCast(),
+    *(LowerBinaryElementwise(op_type, scalars) for op_type, scalars in _BINARY.items()),
+    LowerPow(),
+    *(LowerVariadic(op_type, scalars) for op_type, scalars in _VARIADIC.items()),
+    LowerWhere(),
+]
