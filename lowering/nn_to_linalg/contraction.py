@@ -1,7 +1,573 @@
-"""convert-nn-to-linalg patterns for this op family (to be written)."""
+"""convert-nn-to-linalg patterns for contractions: matmul, gemm, conv and conv_transpose.
+
+A plain 2-d matmul (and an untransposed gemm) becomes `linalg.matmul`, a group-1 2-d convolution
+`linalg.conv_2d_nchw_fchw`; every other case is one `linalg.generic` whose indexing maps carry
+the batch broadcasting, transposes, groups, strides and dilations. Convolution padding is
+materialized as empty + fill + insert_slice; a transposed convolution is a convolution of the
+zero-inserted input with flipped, transposed weights. The window helpers here (pads from
+`auto_pad`, padded tensors) are shared with `pooling.py`.
+"""
 
 from __future__ import annotations
 
-from xdsl.pattern_rewriter import RewritePattern
+from collections.abc import Sequence
 
-PATTERNS: list[RewritePattern] = []
+from xdsl.builder import Builder
+from xdsl.dialects import arith, linalg, tensor
+from xdsl.dialects.builtin import (
+    AffineMapAttr,
+    ArrayAttr,
+    DenseIntOrFPElementsAttr,
+    IntegerAttr,
+    TensorType,
+    i64,
+)
+from xdsl.ir import Attribute, SSAValue
+from xdsl.ir.affine import AffineExpr, AffineMap
+from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
+
+from ...dialects.nn import ConvOp, ConvTransposeOp, GemmOp, MatMulOp, NnOperation
+from .common import (
+    PARALLEL,
+    REDUCTION,
+    build_generic,
+    element_type,
+    empty_tensor,
+    filled_tensor,
+    identity_map,
+    is_float,
+    scalar_constant,
+    shape,
+    unsupported,
+)
+
+# ---------------------------------------------------------------------------------------------
+# Helpers: scalar bodies, maps and reshapes.
+
+
+def multiply_add(builder: Builder, lhs: SSAValue, rhs: SSAValue, acc: SSAValue) -> SSAValue:
+    """acc + lhs * rhs in the element type of `acc` (float or integer)."""
+    if is_float(acc.type):
+        product = builder.insert(arith.MulfOp(lhs, rhs)).result
+        return builder.insert(arith.AddfOp(acc, product)).result
+    product = builder.insert(arith.MuliOp(lhs, rhs)).result
+    return builder.insert(arith.AddiOp(acc, product)).result
+
+
+def _affine_map(num_loops: int, results: Sequence[AffineExpr]) -> AffineMapAttr:
+    return AffineMapAttr(AffineMap(num_loops, 0, tuple(results)))
+
+
+def _dims(first: int, count: int) -> list[AffineExpr]:
+    return [AffineExpr.dimension(first + index) for index in range(count)]
+
+
+def _reassociation(groups: Sequence[Sequence[int]]) -> ArrayAttr[ArrayAttr[IntegerAttr]]:
+    return ArrayAttr(ArrayAttr(IntegerAttr(index, i64) for index in group) for group in groups)
+
+
+def _split_dim1(rank: int) -> list[list[int]]:
+    """Reassociation that splits dim 1 of a rank-`rank` tensor in two: [[0], [1, 2], [3], ...]."""
+    return [[0], [1, 2], *([index + 1] for index in range(2, rank))]
+
+
+def _split_dim0(rank: int) -> list[list[int]]:
+    """Reassociation that splits dim 0 in two: [[0, 1], [2], [3], ...]."""
+    return [[0, 1], *([index + 1] for index in range(1, rank))]
+
+
+def expand(
+    builder: Builder, value: SSAValue, groups: Sequence[Sequence[int]], dims: Sequence[int]
+) -> SSAValue:
+    result_type = TensorType(element_type(value), list(dims))
+    expand_op = tensor.ExpandShapeOp(value, [], _reassociation(groups), dims, result_type)
+    return builder.insert(expand_op).result
+
+
+def collapse(
+    builder: Builder, value: SSAValue, groups: Sequence[Sequence[int]], dims: Sequence[int]
+) -> SSAValue:
+    collapse_op = tensor.CollapseShapeOp.build(
+        operands=[value],
+        result_types=[TensorType(element_type(value), list(dims))],
+        properties={"reassociation": _reassociation(groups)},
+    )
+    return builder.insert(collapse_op).result
+
+
+def _dense_i64(values: Sequence[int]) -> DenseIntOrFPElementsAttr:
+    return DenseIntOrFPElementsAttr.from_list(TensorType(i64, [len(values)]), list(values))
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers: windows (shared with pooling.py).
+
+
+def window_attribute(op: NnOperation, name: str, rank: int, default: int) -> list[int]:
+    """A per-spatial-dim attribute (strides, dilations, kernel_shape) or its default."""
+    values = op.ints_attr(name)
+    if values is None:
+        return [default] * rank
+    if len(values) != rank:
+        raise unsupported(op, f"{name} has {len(values)} values for {rank} spatial dims")
+    return values
+
+
+def window_pads(
+    op: NnOperation,
+    in_dims: Sequence[int],
+    kernel: Sequence[int],
+    strides: Sequence[int],
+    dilations: Sequence[int],
+    out_dims: Sequence[int],
+) -> tuple[list[int], list[int]]:
+    """The (begin, end) pads per spatial dim from `auto_pad` and `pads` (ONNX Conv/Pool rules;
+    SAME_* pads are taken from the output size, which the result type gives)."""
+    rank = len(in_dims)
+    auto_pad = op.str_attr("auto_pad")
+    if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        totals = [
+            max(0, (out - 1) * stride + (size - 1) * dilation + 1 - extent)
+            for extent, size, stride, dilation, out in zip(
+                in_dims, kernel, strides, dilations, out_dims, strict=True
+            )
+        ]
+        smaller = [total // 2 for total in totals]
+        larger = [total - total // 2 for total in totals]
+        return (smaller, larger) if auto_pad == "SAME_UPPER" else (larger, smaller)
+    if auto_pad == "VALID":
+        return [0] * rank, [0] * rank
+    if auto_pad != "NOTSET":
+        raise unsupported(op, f"unknown auto_pad {auto_pad}")
+    pads = op.ints_attr("pads") or [0] * (2 * rank)
+    if len(pads) != 2 * rank or min(pads) < 0:
+        raise unsupported(op, f"pads {pads} for {rank} spatial dims")
+    return pads[:rank], pads[rank:]
+
+
+def place_in_filled(
+    builder: Builder,
+    value: SSAValue,
+    dims: Sequence[int],
+    offsets: Sequence[int],
+    strides: Sequence[int],
+    fill: float | int,
+) -> SSAValue:
+    """A `dims` tensor filled with `fill`, `value` inserted at `offsets` with `strides`."""
+    filled = filled_tensor(builder, dims, element_type(value), fill)
+    insert = tensor.InsertSliceOp.from_static_parameters(
+        value, filled, offsets, shape(value), strides
+    )
+    return builder.insert(insert).result
+
+
+def pad_spatial(
+    builder: Builder,
+    value: SSAValue,
+    begin: Sequence[int],
+    end: Sequence[int],
+    fill: float | int,
+) -> SSAValue:
+    """`value` (N, C, spatial...) padded with `fill`; itself when every pad is zero."""
+    if not any(begin) and not any(end):
+        return value
+    batch, channels, *spatial = shape(value)
+    dims = [batch, channels, *(b + s + e for b, s, e in zip(begin, spatial, end, strict=True))]
+    ones = [1] * len(dims)
+    return place_in_filled(builder, value, dims, [0, 0, *begin], ones, fill)
+
+
+def check_dims(op: NnOperation, expected: Sequence[int], actual: Sequence[int]) -> None:
+    if list(expected) != list(actual):
+        raise unsupported(op, f"result shape {list(actual)}, expected {list(expected)}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers: matmul and convolution builders.
+
+
+def _matmul_maps(
+    a_dims: Sequence[int], b_dims: Sequence[int], out_rank: int
+) -> tuple[int, list[AffineMapAttr]]:
+    """Loops and maps of numpy.matmul: batch loops (broadcast), m, n (each absent for a 1-d
+    operand), then the reduction k."""
+    a_vector, b_vector = len(a_dims) == 1, len(b_dims) == 1
+    batch_rank = out_rank - (0 if a_vector else 1) - (0 if b_vector else 1)
+    num_loops = out_rank + 1
+    m = AffineExpr.dimension(batch_rank)
+    n = AffineExpr.dimension(num_loops - 2)
+    k = AffineExpr.dimension(num_loops - 1)
+
+    def batch(operand_batch: Sequence[int]) -> list[AffineExpr]:
+        offset = batch_rank - len(operand_batch)
+        return [
+            AffineExpr.constant(0) if size == 1 else AffineExpr.dimension(offset + index)
+            for index, size in enumerate(operand_batch)
+        ]
+
+    a_map = [k] if a_vector else [*batch(a_dims[:-2]), m, k]
+    b_map = [k] if b_vector else [*batch(b_dims[:-2]), k, n]
+    out_map = _dims(0, out_rank)
+    maps = [_affine_map(num_loops, a_map), _affine_map(num_loops, b_map)]
+    return num_loops, [*maps, _affine_map(num_loops, out_map)]
+
+
+def bias_init(builder: Builder, bias: SSAValue | None, out_type: TensorType[Attribute]) -> SSAValue:
+    """The accumulator of a convolution: zeros, or the bias broadcast along dim 1."""
+    dims = out_type.get_shape()
+    if bias is None:
+        return filled_tensor(builder, dims, out_type.element_type, 0)
+    rank = len(dims)
+    maps = [_affine_map(rank, [AffineExpr.dimension(1)]), identity_map(rank)]
+    init = empty_tensor(builder, dims, out_type.element_type)
+    generic = build_generic(
+        builder, [bias], [init], maps, [PARALLEL] * rank, lambda _, args: [args[0]]
+    )
+    return generic.results[0]
+
+
+def convolve(
+    builder: Builder,
+    padded: SSAValue,
+    weight: SSAValue,
+    init: SSAValue,
+    group: int,
+    strides: Sequence[int],
+    dilations: Sequence[int],
+    shifts: Sequence[int],
+) -> SSAValue:
+    """init + conv(padded, weight): padded (N, C, D...), weight (M, C/group, K...), init
+    (N, M, O...); input index o*stride + k*dilation + shift. Grouped operands are expanded to
+    (N, G, C/G, ...), (G, M/G, C/G, ...), (N, G, M/G, ...) so that every loop is a plain
+    dimension of some operand."""
+    rank = len(strides)
+    if group == 1 and rank == 2 and not any(shifts):
+        conv = linalg.Conv2DNchwFchwOp(
+            [padded, weight],
+            [init],
+            [init.type],
+            strides=_dense_i64(strides),
+            dilations=_dense_i64(dilations),
+        )
+        return builder.insert(conv).results[0]
+    grouped = group > 1
+    batch, channels, *in_spatial = shape(padded)
+    out_channels, group_channels, *kernel = shape(weight)
+    out_dims = shape(init)
+    if grouped:
+        padded = expand(
+            builder,
+            padded,
+            _split_dim1(rank + 2),
+            [batch, group, channels // group, *in_spatial],
+        )
+        weight = expand(
+            builder,
+            weight,
+            _split_dim0(rank + 2),
+            [group, out_channels // group, group_channels, *kernel],
+        )
+        init = expand(
+            builder,
+            init,
+            _split_dim1(rank + 2),
+            [batch, group, out_channels // group, *out_dims[2:]],
+        )
+    # loops: n, (g), oc, o..., ic, k...
+    lead = 2 if grouped else 1
+    num_loops = lead + 2 + 2 * rank
+    leading = _dims(0, lead)
+    out_channel = AffineExpr.dimension(lead)
+    outs = _dims(lead + 1, rank)
+    in_channel = AffineExpr.dimension(lead + 1 + rank)
+    window = _dims(lead + 2 + rank, rank)
+    positions = [
+        out * stride + k * dilation + shift
+        for out, k, stride, dilation, shift in zip(
+            outs, window, strides, dilations, shifts, strict=True
+        )
+    ]
+    maps = [
+        _affine_map(num_loops, [*leading, in_channel, *positions]),
+        _affine_map(num_loops, [*leading[1:], out_channel, in_channel, *window]),
+        _affine_map(num_loops, [*leading, out_channel, *outs]),
+    ]
+    iterators = [PARALLEL] * (lead + 1 + rank) + [REDUCTION] * (rank + 1)
+    generic = build_generic(
+        builder,
+        [padded, weight],
+        [init],
+        maps,
+        iterators,
+        lambda body, args: [multiply_add(body, args[0], args[1], args[2])],
+    )
+    result = generic.results[0]
+    if grouped:
+        result = collapse(builder, result, _split_dim1(rank + 2), out_dims)
+    return result
+
+
+def _flip_transpose_weight(builder: Builder, weight: SSAValue, group: int) -> SSAValue:
+    """ConvTranspose weights (C, M/G, K...) as convolution weights (M, C/G, K...), each kernel
+    flipped: w'[g*M/G + m, c, k] = w[g*C/G + c, m, K-1-k]."""
+    channels, group_out, *kernel = shape(weight)
+    rank = len(kernel)
+    group_in = channels // group
+    grouped = group > 1
+    lead = 1 if grouped else 0
+    num_loops = lead + 2 + rank
+    out_channel = AffineExpr.dimension(lead)
+    in_channel = AffineExpr.dimension(lead + 1)
+    window = _dims(lead + 2, rank)
+    source_channel = in_channel
+    if grouped:
+        source_channel = AffineExpr.dimension(0) * group_in + in_channel
+    # AffineExpr's __rsub__ computes expr - int, so the constant goes on the left explicitly
+    flipped = [AffineExpr.constant(size - 1) - k for size, k in zip(kernel, window, strict=True)]
+    source_map = _affine_map(num_loops, [source_channel, out_channel, *flipped])
+    dims = [*([group] if grouped else []), group_out, group_in, *kernel]
+    init = empty_tensor(builder, dims, element_type(weight))
+    generic = build_generic(
+        builder,
+        [weight],
+        [init],
+        [source_map, identity_map(num_loops)],
+        [PARALLEL] * num_loops,
+        lambda _, args: [args[0]],
+    )
+    result = generic.results[0]
+    if grouped:
+        result = collapse(builder, result, _split_dim0(rank + 2), [group * group_out, *dims[2:]])
+    return result
+
+
+def _transpose_pads(
+    op: ConvTransposeOp,
+    in_dims: Sequence[int],
+    kernel: Sequence[int],
+    strides: Sequence[int],
+    dilations: Sequence[int],
+    output_padding: Sequence[int],
+) -> tuple[list[int], list[int]]:
+    """ConvTranspose's (begin, end) pads: from output_shape when given (or SAME_* auto_pad),
+    else from pads."""
+    rank = len(in_dims)
+    auto_pad = op.str_attr("auto_pad")
+    output_shape = op.ints_attr("output_shape")
+    if output_shape is None and auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        output_shape = [extent * stride for extent, stride in zip(in_dims, strides, strict=True)]
+    if output_shape is None:
+        pads = op.ints_attr("pads") or [0] * (2 * rank)
+        if len(pads) != 2 * rank:
+            raise unsupported(op, f"pads {pads} for {rank} spatial dims")
+        return pads[:rank], pads[rank:]
+    if len(output_shape) != rank:
+        raise unsupported(op, f"output_shape {output_shape} for {rank} spatial dims")
+    totals = [
+        stride * (extent - 1) + extra + (size - 1) * dilation + 1 - out
+        for stride, extent, extra, size, dilation, out in zip(
+            strides, in_dims, output_padding, kernel, dilations, output_shape, strict=True
+        )
+    ]
+    smaller = [total // 2 for total in totals]
+    larger = [total - total // 2 for total in totals]
+    return (smaller, larger) if auto_pad == "SAME_UPPER" else (larger, smaller)
+
+
+# ---------------------------------------------------------------------------------------------
+# Patterns.
+
+
+class MatMulLowering(RewritePattern):
+    """nn.matmul -> linalg.matmul (2-d by 2-d) or a linalg.generic with broadcast batch maps."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: MatMulOp, rewriter: PatternRewriter) -> None:
+        a_dims, b_dims, out_dims = shape(op.A), shape(op.B), shape(op.Y)
+        init = filled_tensor(rewriter, out_dims, element_type(op.Y), 0)
+        if len(a_dims) == 2 and len(b_dims) == 2:
+            rewriter.replace(op, linalg.MatmulOp([op.A, op.B], [init]))
+            return
+        num_loops, maps = _matmul_maps(a_dims, b_dims, len(out_dims))
+        generic = build_generic(
+            rewriter,
+            [op.A, op.B],
+            [init],
+            maps,
+            [PARALLEL] * (num_loops - 1) + [REDUCTION],
+            lambda body, args: [multiply_add(body, args[0], args[1], args[2])],
+        )
+        rewriter.replace(op, [], generic.results)
+
+
+class GemmLowering(RewritePattern):
+    """nn.gemm -> matmul of A' and B' (a generic with transposed maps when transA/transB), then
+    alpha * AB + beta * C in one broadcasting generic when alpha != 1 or C is given."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: GemmOp, rewriter: PatternRewriter) -> None:
+        alpha, beta = op.float_attr("alpha"), op.float_attr("beta")
+        element = element_type(op.Y)
+        if not is_float(element) and (alpha != 1 or beta != 1):
+            raise unsupported(op, "alpha and beta other than 1 need a float element type")
+        trans_a, trans_b = op.int_attr("transA"), op.int_attr("transB")
+        out_dims = shape(op.Y)
+        init = filled_tensor(rewriter, out_dims, element, 0)
+        if not trans_a and not trans_b:
+            product = rewriter.insert(linalg.MatmulOp([op.A, op.B], [init])).results[0]
+        else:
+            m, n, k = (AffineExpr.dimension(index) for index in range(3))
+            maps = [
+                _affine_map(3, [k, m] if trans_a else [m, k]),
+                _affine_map(3, [n, k] if trans_b else [k, n]),
+                _affine_map(3, [m, n]),
+            ]
+            product = build_generic(
+                rewriter,
+                [op.A, op.B],
+                [init],
+                maps,
+                [PARALLEL, PARALLEL, REDUCTION],
+                lambda body, args: [multiply_add(body, args[0], args[1], args[2])],
+            ).results[0]
+        if op.C is None and alpha == 1:
+            rewriter.replace(op, [], [product])
+            return
+        rewriter.replace(op, [], [self._epilogue(rewriter, op, product, alpha, beta)])
+
+    def _epilogue(
+        self, rewriter: PatternRewriter, op: GemmOp, product: SSAValue, alpha: float, beta: float
+    ) -> SSAValue:
+        out_dims = shape(product)
+        inputs = [product] if op.C is None else [product, op.C]
+        maps = [identity_map(2)]
+        if op.C is not None:
+            c_dims = shape(op.C)
+            offset = 2 - len(c_dims)
+            results = [
+                AffineExpr.constant(0) if size == 1 else AffineExpr.dimension(offset + index)
+                for index, size in enumerate(c_dims)
+            ]
+            maps.append(_affine_map(2, results))
+        maps.append(identity_map(2))
+
+        def body(builder: Builder, args: Sequence[SSAValue]) -> list[SSAValue]:
+            result = args[0]
+            if alpha != 1:  # alpha * AB
+                scale = scalar_constant(builder, alpha, result.type)
+                result = builder.insert(arith.MulfOp(scale, result)).result
+            if op.C is None:
+                return [result]
+            addend = args[1]
+            if beta != 1:  # beta * C
+                scale = scalar_constant(builder, beta, addend.type)
+                addend = builder.insert(arith.MulfOp(scale, addend)).result
+            if is_float(result.type):
+                return [builder.insert(arith.AddfOp(result, addend)).result]
+            return [builder.insert(arith.AddiOp(result, addend)).result]
+
+        init = empty_tensor(rewriter, out_dims, element_type(product))
+        generic = build_generic(rewriter, inputs, [init], maps, [PARALLEL, PARALLEL], body)
+        return generic.results[0]
+
+
+class ConvLowering(RewritePattern):
+    """nn.conv -> pad (empty + fill + insert_slice), then linalg.conv_2d_nchw_fchw (2-d,
+    group 1) or a grouped linalg.generic, accumulating into zeros or the broadcast bias."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: ConvOp, rewriter: PatternRewriter) -> None:
+        x_dims, w_dims, out_type = shape(op.X), shape(op.W), op.Y.type
+        assert isinstance(out_type, TensorType)
+        out_dims: tuple[int, ...] = tuple(out_type.get_shape())
+        rank = len(x_dims) - 2
+        if not is_float(element_type(op.Y)):
+            raise unsupported(op, "convolution needs a float element type")
+        group = op.int_attr("group")
+        kernel = list(w_dims[2:])
+        if op.ints_attr("kernel_shape") not in (None, kernel):
+            raise unsupported(op, f"kernel_shape differs from the weight's {kernel}")
+        if group < 1 or x_dims[1] != w_dims[1] * group or w_dims[0] % group:
+            raise unsupported(op, f"group {group} with input {x_dims} and weight {w_dims}")
+        strides = window_attribute(op, "strides", rank, 1)
+        dilations = window_attribute(op, "dilations", rank, 1)
+        begin, end = window_pads(op, x_dims[2:], kernel, strides, dilations, out_dims[2:])
+        expected = [
+            (extent + b + e - (size - 1) * dilation - 1) // stride + 1
+            for extent, b, e, size, dilation, stride in zip(
+                x_dims[2:], begin, end, kernel, dilations, strides, strict=True
+            )
+        ]
+        check_dims(op, [x_dims[0], w_dims[0], *expected], out_dims)
+        padded = pad_spatial(rewriter, op.X, begin, end, 0)
+        init = bias_init(rewriter, op.B, out_type)
+        result = convolve(rewriter, padded, op.W, init, group, strides, dilations, [0] * rank)
+        rewriter.replace(op, [], [result])
+
+
+class ConvTransposeLowering(RewritePattern):
+    """nn.conv_transpose -> the input zero-inserted (stride) and padded by one insert_slice into
+    zeros, convolved at stride 1 with the flipped, transposed weights (a generic over them)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: ConvTransposeOp, rewriter: PatternRewriter) -> None:
+        x_dims, w_dims, out_type = shape(op.X), shape(op.W), op.Y.type
+        assert isinstance(out_type, TensorType)
+        out_dims: tuple[int, ...] = tuple(out_type.get_shape())
+        rank = len(x_dims) - 2
+        if not is_float(element_type(op.Y)):
+            raise unsupported(op, "convolution needs a float element type")
+        group = op.int_attr("group")
+        kernel = list(w_dims[2:])
+        if op.ints_attr("kernel_shape") not in (None, kernel):
+            raise unsupported(op, f"kernel_shape differs from the weight's {kernel}")
+        if group < 1 or x_dims[1] != w_dims[0] or w_dims[0] % group:
+            raise unsupported(op, f"group {group} with input {x_dims} and weight {w_dims}")
+        strides = window_attribute(op, "strides", rank, 1)
+        dilations = window_attribute(op, "dilations", rank, 1)
+        output_padding = window_attribute(op, "output_padding", rank, 0)
+        begin, end = _transpose_pads(op, x_dims[2:], kernel, strides, dilations, output_padding)
+        expected = [
+            stride * (extent - 1) + extra + (size - 1) * dilation + 1 - b - e
+            for stride, extent, extra, size, dilation, b, e in zip(
+                strides, x_dims[2:], output_padding, kernel, dilations, begin, end, strict=True
+            )
+        ]
+        check_dims(op, [x_dims[0], w_dims[1] * group, *expected], out_dims)
+        # the equivalent convolution pads the zero-inserted input by (K-1)*dilation - pad; a
+        # negative pad crops, which the convolution's maps do by shifting their input index
+        conv_begin = [
+            (size - 1) * d - b for size, d, b in zip(kernel, dilations, begin, strict=True)
+        ]
+        conv_end = [
+            (size - 1) * d - e + extra
+            for size, d, e, extra in zip(kernel, dilations, end, output_padding, strict=True)
+        ]
+        offsets = [max(0, b) for b in conv_begin]
+        spatial = [
+            offset + (extent - 1) * stride + 1 + max(0, e)
+            for offset, extent, stride, e in zip(
+                offsets, x_dims[2:], strides, conv_end, strict=True
+            )
+        ]
+        dilated = op.X
+        if any(offsets) or any(s != 1 for s in strides) or any(e > 0 for e in conv_end):
+            dilated = place_in_filled(
+                rewriter, op.X, [*x_dims[:2], *spatial], [0, 0, *offsets], [1, 1, *strides], 0
+            )
+        weight = _flip_transpose_weight(rewriter, op.W, group)
+        init = bias_init(rewriter, op.B, out_type)
+        shifts = [max(0, -b) for b in conv_begin]
+        result = convolve(rewriter, dilated, weight, init, group, [1] * rank, dilations, shifts)
+        rewriter.replace(op, [], [result])
+
+
+# ---------------------------------------------------------------------------------------------
+# The pattern list.
+
+PATTERNS: list[RewritePattern] = [
+    MatMulLowering(),
+    GemmLowering(),
+    ConvLowering(),
+    ConvTransposeLowering(),
+]
