@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from xdsl.builder import Builder
-from xdsl.dialects import arith, linalg, tensor
+from xdsl.dialects import arith, tensor
 from xdsl.dialects.builtin import (
     AffineMapAttr,
     AnyFloat,
@@ -29,6 +29,8 @@ from xdsl.dialects.builtin import (
     Signedness,
     TensorType,
 )
+from xdsl.dialects.linalg import ops as linalg
+from xdsl.dialects.linalg.attrs import IteratorTypeAttr
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.ir.affine import AffineExpr, AffineMap
 from xdsl.rewriter import InsertPoint
@@ -39,8 +41,8 @@ BodyBuilder = Callable[[Builder, Sequence[SSAValue]], Sequence[SSAValue]]
 """Builds a `linalg.generic` body: gets a builder at the end of the body block and the block
 arguments (one scalar per input, then one per output), returns the values to yield."""
 
-PARALLEL = linalg.IteratorTypeAttr.parallel()
-REDUCTION = linalg.IteratorTypeAttr.reduction()
+PARALLEL = IteratorTypeAttr.parallel()
+REDUCTION = IteratorTypeAttr.reduction()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -168,7 +170,7 @@ def build_generic(
     inputs: Sequence[SSAValue],
     inits: Sequence[SSAValue],
     indexing_maps: Sequence[AffineMapAttr],
-    iterator_types: Sequence[linalg.IteratorTypeAttr],
+    iterator_types: Sequence[IteratorTypeAttr],
     body: BodyBuilder,
 ) -> linalg.GenericOp:
     """A `linalg.generic` on tensors: results have the types of `inits`; `body` builds the

@@ -1,0 +1,373 @@
+"""Differential tests of convert-nn-to-linalg on elementwise ops: each nn module runs through the
+nn interpreter (numpy reference kernels, the oracle) and, converted, through xDSL's interpreter
+(tests/linalg_exec.py); the results must agree on random inputs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import linalg_exec
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from linalg_exec import make_interpreter, run_linalg
+from xdsl.context import Context
+from xdsl.dialects import arith
+from xdsl.dialects import math as xmath
+from xdsl.dialects.builtin import IntegerType, ModuleOp
+from xdsl.interpreter import Interpreter, InterpreterFunctions, PythonValues, impl, register_impls
+from xdsl.utils.exceptions import DiagnosticException
+
+from terrace.dialects.context import parse_module
+from terrace.dialects.nn.interpreter import run_function
+from terrace.lowering.nn_to_linalg import ConvertNnToLinalgPass
+
+# ---------------------------------------------------------------------------------------------
+# Helpers.
+
+
+def _wrap(value: int, bits: int) -> int:
+    value &= (1 << bits) - 1
+    return value - (1 << bits) if value >> (bits - 1) else value
+
+
+@register_impls
+class _MoreScalarFunctions(InterpreterFunctions):
+    """arith.bitcast between integer types and math.ipowi, which tests/linalg_exec.py lacks."""
+
+    @impl(arith.BitcastOp)
+    def run_bitcast(self, interpreter: Interpreter, op: arith.BitcastOp, args: PythonValues):
+        assert isinstance(op.result.type, IntegerType), "only integer bitcasts"
+        return (_wrap(int(args[0]), op.result.type.width.data),)
+
+    @impl(xmath.IPowIOp)
+    def run_ipowi(self, interpreter: Interpreter, op: xmath.IPowIOp, args: PythonValues):
+        assert isinstance(op.result.type, IntegerType)
+        bits = op.result.type.width.data
+        base, exponent = _wrap(args[0], bits), _wrap(args[1], bits)
+        if exponent < 0:  # MLIR: 1, -1 alternating, or 0
+            return (0 if abs(base) != 1 else base ** (exponent % 2),)
+        return (_wrap(base**exponent, bits),)
+
+
+@pytest.fixture(autouse=True)
+def _more_scalar_functions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """run_linalg's interpreter, with the implementations above added."""
+
+    def interpreter(module: ModuleOp) -> Interpreter:
+        result = make_interpreter(module)
+        result.register_implementations(_MoreScalarFunctions(), override=True)
+        return result
+
+    monkeypatch.setattr(linalg_exec, "make_interpreter", interpreter)
+
+
+def _lower(module: ModuleOp) -> ModuleOp:
+    lowered = module.clone()
+    ConvertNnToLinalgPass().apply(Context(), lowered)
+    lowered.verify()
+    assert not any(op.dialect_name() == "nn" for op in lowered.walk()), "nn ops left"
+    return lowered
+
+
+_TYPES = {
+    np.dtype(np.float32): "f32",
+    np.dtype(np.float64): "f64",
+    np.dtype(np.float16): "f16",
+    np.dtype(np.int8): "i8",
+    np.dtype(np.int32): "i32",
+    np.dtype(np.int64): "i64",
+    np.dtype(np.uint8): "ui8",
+    np.dtype(np.bool_): "i1",
+}
+
+
+def _tensor(shape: Sequence[int], dtype: Any) -> str:
+    return f"tensor<{''.join(f'{d}x' for d in shape)}{_TYPES[np.dtype(dtype)]}>"
+
+
+def _module(
+    op: str,
+    inputs: Sequence[np.ndarray],
+    result_shape: Sequence[int],
+    result_dtype: Any,
+    attributes: str = "",
+) -> ModuleOp:
+    """A module `@main` applying one nn op to its arguments."""
+    types = [_tensor(x.shape, x.dtype) for x in inputs]
+    result = _tensor(result_shape, result_dtype)
+    arguments = ", ".join(f"%a{i}: {t}" for i, t in enumerate(types))
+    operands = ", ".join(f"%a{i}" for i in range(len(inputs)))
+    attribute_text = f" {{{attributes}}}" if attributes else ""
+    text = (
+        f"func.func @main({arguments}) -> {result} {{\n"
+        f"  %r = {op} {operands}{attribute_text} : ({', '.join(types)}) -> {result}\n"
+        f"  func.return %r : {result}\n}}"
+    )
+    return parse_module(text)
+
+
+def _check(
+    op: str,
+    inputs: Sequence[np.ndarray],
+    attributes: str = "",
+    rtol: float = 1e-6,
+    atol: float = 1e-6,
+) -> None:
+    """Builds the one-op module (parsing checks its result type against onnx's inference),
+    runs it before and after lowering, and compares."""
+    shape = np.broadcast_shapes(*(x.shape for x in inputs))
+    module = _module(op, inputs, shape, _result_dtype(op, inputs, attributes), attributes)
+    expected = run_function(module, inputs)[0]
+    actual = run_linalg(_lower(module), inputs)[0]
+    assert actual.dtype == expected.dtype
+    assert actual.shape == expected.shape
+    if np.issubdtype(expected.dtype, np.floating):
+        np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol, equal_nan=True)
+    else:
+        np.testing.assert_array_equal(actual, expected)
+
+
+_BOOL_RESULTS = {"nn.equal", "nn.less", "nn.less_or_equal", "nn.greater", "nn.greater_or_equal"}
+_CAST_TARGETS = {1: np.float32, 11: np.float64, 10: np.float16, 3: np.int8, 6: np.int32}
+_CAST_TARGETS |= {7: np.int64, 2: np.uint8, 9: np.bool_}
+
+
+def _result_dtype(op: str, inputs: Sequence[np.ndarray], attributes: str) -> Any:
+    if op in _BOOL_RESULTS:
+        return np.bool_
+    if op == "nn.cast":
+        return _CAST_TARGETS[int(attributes.split("=")[1].split(":")[0])]
+    if op == "nn.where":
+        return inputs[1].dtype
+    return inputs[0].dtype
+
+
+def _floats(shape: Sequence[int], seed: int, dtype: Any = np.float32) -> np.ndarray:
+    return np.random.default_rng(seed).normal(0, 2, shape).astype(dtype)
+
+
+def _ints(shape: Sequence[int], seed: int, dtype: Any = np.int32, low: int = -20) -> np.ndarray:
+    return np.random.default_rng(seed).integers(low, 20, shape).astype(dtype)
+
+
+# ---------------------------------------------------------------------------------------------
+# Unary.
+
+_FLOAT_UNARY = [
+    ("nn.relu", ""),
+    ("nn.sigmoid", ""),
+    ("nn.tanh", ""),
+    ("nn.erf", ""),
+    ("nn.exp", ""),
+    ("nn.neg", ""),
+    ("nn.abs", ""),
+    ("nn.floor", ""),
+    ("nn.ceil", ""),
+    ("nn.reciprocal", ""),
+    ("nn.leaky_relu", ""),
+    ("nn.leaky_relu", "alpha = 0.3 : f64"),
+    ("nn.elu", ""),
+    ("nn.elu", "alpha = 0.5 : f64"),
+    ("nn.clip", ""),
+    ("nn.clip", "min = -1.0 : f64"),
+    ("nn.clip", "max = 0.5 : f64"),
+    ("nn.clip", "min = -1.0 : f64, max = 0.5 : f64"),
+    ("nn.gelu", ""),
+    ("nn.gelu", 'approximate = "tanh"'),
+    ("nn.identity", ""),
+    ("nn.dropout", ""),
+]
+
+
+@pytest.mark.parametrize(("op", "attributes"), _FLOAT_UNARY)
+def test_float_unary(op: str, attributes: str) -> None:
+    _check(op, [_floats((2, 3), 1)], attributes, rtol=2e-6)
+
+
+@pytest.mark.parametrize("op", ["nn.sqrt", "nn.log"])
+def test_float_unary_positive(op: str) -> None:
+    _check(op, [np.abs(_floats((2, 3), 2)) + 0.1])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float16])
+@pytest.mark.parametrize("op", ["nn.sigmoid", "nn.gelu", "nn.elu", "nn.relu"])
+def test_float_unary_other_widths(op: str, dtype: Any) -> None:
+    _check(op, [_floats((5,), 3, dtype)], rtol=1e-3 if dtype == np.float16 else 1e-12)
+
+
+def test_sigmoid_extremes_do_not_overflow() -> None:
+    _check("nn.sigmoid", [np.array([-1000.0, -90.0, 0.0, 90.0, 1000.0], np.float32)])
+
+
+def test_nan_propagates_through_relu_and_clip() -> None:
+    x = np.array([np.nan, -1.0, 2.0], np.float32)
+    _check("nn.relu", [x])
+    _check("nn.clip", [x], "min = 0.0 : f64, max = 1.0 : f64")
+
+
+@pytest.mark.parametrize(
+    ("op", "attributes"),
+    [
+        ("nn.relu", ""),
+        ("nn.neg", ""),
+        ("nn.abs", ""),
+        ("nn.clip", "min = -3.0 : f64, max = 7.0 : f64"),
+    ],
+)
+@pytest.mark.parametrize("dtype", [np.int8, np.int64])
+def test_integer_unary(op: str, attributes: str, dtype: Any) -> None:
+    _check(op, [_ints((6,), 4, dtype)], attributes)
+
+
+def test_unsigned_clip() -> None:
+    _check("nn.clip", [_ints((6,), 5, np.uint8, low=0)], "min = 3.0 : f64, max = 11.0 : f64")
+
+
+def test_not() -> None:
+    _check("nn.not", [np.array([True, False, True])])
+
+
+def test_float_op_on_integers_is_an_error_naming_the_op() -> None:
+    module = _module("nn.sqrt", [_ints((3,), 0)], (3,), np.int32)
+    with pytest.raises(DiagnosticException, match="nn.sqrt"):
+        _lower(module)
+
+
+# ---------------------------------------------------------------------------------------------
+# Cast.
+
+_CAST_SOURCES = [
+    np.array([-2.7, -0.5, 0.0, 0.4, 1.5, 3.9], np.float32),
+    np.array([-2.7, -0.5, 0.0, 0.4, 1.5, 300.9], np.float64),
+    np.array([-120, -1, 0, 1, 7, 127], np.int8),
+    np.array([-70000, -1, 0, 1, 255, 70000], np.int32),
+    np.array([0, 1, 2, 127, 128, 255], np.uint8),
+    np.array([True, False, True, True, False, False]),
+]
+
+
+@pytest.mark.parametrize("to", sorted(_CAST_TARGETS))
+@pytest.mark.parametrize("source", range(len(_CAST_SOURCES)))
+def test_cast(source: int, to: int) -> None:
+    x = _CAST_SOURCES[source]
+    target = np.dtype(_CAST_TARGETS[to])
+    in_range = np.issubdtype(target, np.floating) or target == np.bool_
+    if not in_range and np.issubdtype(x.dtype, np.floating):
+        # out-of-range float-to-int conversions are undefined (numpy's astype too)
+        info = np.iinfo(target)
+        x = np.clip(x, info.min, info.max).astype(x.dtype)
+    if target == np.uint8 and x.dtype != np.bool_:
+        # negative to unsigned is undefined; tests/linalg_exec.py cannot store unsigned values
+        # of 128 and more (it keeps integers signed), so stay below
+        x = np.clip(np.abs(x), 0, 127).astype(x.dtype)
+    _check("nn.cast", [x], f"to = {to} : i64", rtol=1e-3)
+
+
+# ---------------------------------------------------------------------------------------------
+# Binary, with broadcasting.
+
+_BINARY = ["nn.add", "nn.sub", "nn.mul", "nn.div"]
+_COMPARE = sorted(_BOOL_RESULTS)
+
+
+@st.composite
+def _broadcast_pair(draw: st.DrawFn) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    shapes = draw(
+        hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=3)
+    )
+    return shapes.input_shapes[0], shapes.input_shapes[1]
+
+
+@settings(max_examples=15, deadline=None)
+@given(shapes=_broadcast_pair(), op=st.sampled_from(_BINARY + _COMPARE), seed=st.integers(0, 99))
+def test_binary_broadcasting(
+    shapes: tuple[tuple[int, ...], tuple[int, ...]], op: str, seed: int
+) -> None:
+    _check(op, [_floats(shapes[0], seed), _floats(shapes[1], seed + 1)])
+
+
+@pytest.mark.parametrize("op", _BINARY + _COMPARE)
+@pytest.mark.parametrize("dtype", [np.int32, np.uint8])
+def test_integer_binary(op: str, dtype: Any) -> None:
+    if dtype == np.uint8:
+        # no wrap-around: tests/linalg_exec.py stores unsigned results below 128 only
+        lhs = np.random.default_rng(6).integers(6, 12, (2, 3)).astype(dtype)
+        rhs = np.random.default_rng(7).integers(1, 6, (3,)).astype(dtype)
+    else:
+        lhs, rhs = _ints((2, 3), 6, dtype), _ints((3,), 7, dtype)
+        rhs[rhs == 0] = 3  # no division by zero
+    _check(op, [lhs, rhs])
+
+
+def test_integer_division_truncates_toward_zero() -> None:
+    lhs = np.array([7, -7, 7, -7, 6], np.int64)
+    rhs = np.array([2, 2, -2, -2, 4], np.int64)
+    _check("nn.div", [lhs, rhs])
+
+
+def test_comparisons_with_nan_are_false() -> None:
+    x = np.array([np.nan, 1.0, np.nan], np.float32)
+    y = np.array([1.0, np.nan, np.nan], np.float32)
+    for op in _COMPARE:
+        _check(op, [x, y])
+
+
+@pytest.mark.parametrize("op", ["nn.and", "nn.or", "nn.xor", "nn.equal", "nn.less"])
+def test_logical(op: str) -> None:
+    x = np.array([[True, False, True, False]])
+    y = np.array([[True], [False]])
+    _check(op, [x, y])
+
+
+def test_pow_float() -> None:
+    _check("nn.pow", [np.abs(_floats((2, 3), 8)) + 0.1, _floats((3,), 9)], rtol=1e-5)
+
+
+def test_pow_float_base_integer_exponent() -> None:
+    _check("nn.pow", [_floats((2, 3), 10), np.array([0, 1, 3], np.int64)], rtol=1e-5)
+
+
+def test_pow_integers() -> None:
+    _check("nn.pow", [_ints((2, 3), 11, np.int64), np.array([0, 1, 3], np.int64)])
+
+
+def test_pow_integer_base_float_exponent() -> None:
+    base = np.array([1, 2, 3, 4], np.int32)
+    _check("nn.pow", [base, np.array([0.5, 2.0, 1.5, 3.0], np.float32)])
+
+
+# ---------------------------------------------------------------------------------------------
+# Variadic and where.
+
+
+@pytest.mark.parametrize("op", ["nn.sum", "nn.mean", "nn.max", "nn.min"])
+def test_variadic_float(op: str) -> None:
+    inputs = [_floats((2, 3), 12), _floats((3,), 13), _floats((2, 1), 14)]
+    inputs[0][0, 0] = np.nan  # max and min propagate NaN, as numpy
+    _check(op, inputs)
+
+
+@pytest.mark.parametrize("op", ["nn.sum", "nn.mean", "nn.max", "nn.min"])
+@pytest.mark.parametrize("dtype", [np.int32, np.uint8])
+def test_variadic_integer(op: str, dtype: Any) -> None:
+    low = 0 if dtype == np.uint8 else -20
+    _check(op, [_ints((4,), 15, dtype, low), _ints((4,), 16, dtype, low)])
+
+
+def test_single_input_variadic() -> None:
+    _check("nn.max", [_floats((3,), 17)])
+
+
+@settings(max_examples=10, deadline=None)
+@given(
+    shapes=hnp.mutually_broadcastable_shapes(num_shapes=3, min_dims=0, max_dims=3, max_side=3),
+    seed=st.integers(0, 99),
+)
+def test_where_broadcasting(shapes: Any, seed: int) -> None:
+    condition_shape, x_shape, y_shape = shapes.input_shapes
+    condition = np.random.default_rng(seed).random(condition_shape) < 0.5
+    _check("nn.where", [condition, _floats(x_shape, seed), _floats(y_shape, seed + 1)])
