@@ -1,5 +1,49 @@
 """Terrace: an MLIR-style ML compiler in pure Python, built on xDSL."""
 
-from .errors import ModelImportError, TerraceError, UnsupportedModelError
+from __future__ import annotations
 
-__all__ = ["ModelImportError", "TerraceError", "UnsupportedModelError"]
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .errors import (
+    CompilationError,
+    InputError,
+    ModelImportError,
+    TerraceError,
+    TerraceRuntimeError,
+    UnsupportedModelError,
+)
+
+if TYPE_CHECKING:
+    import onnx
+
+    from .runtime.model import CompiledModel
+
+__all__ = [
+    "CompilationError",
+    "InputError",
+    "ModelImportError",
+    "TerraceError",
+    "TerraceRuntimeError",
+    "UnsupportedModelError",
+    "compile",
+]
+
+
+def compile(
+    source: str | Path | onnx.ModelProto,
+    target: str = "cpu",
+    num_threads: int | None = None,
+    *,
+    input_shapes: Mapping[str, Sequence[int]] | None = None,
+    cache: bool | str | Path = True,
+) -> CompiledModel:
+    """Compiles an ONNX model (a path or an onnx.ModelProto) to a callable `CompiledModel`:
+    `model(*inputs)` in graph order or `model.run({name: array})`, each returning a list of
+    numpy arrays. `input_shapes` fixes dynamic input dimensions; `cache` is True for the
+    default cache folder ($TERRACE_CACHE_DIR or ~/.cache/terrace), a folder, or False."""
+    # Imported here so that `import terrace` does not load the compiler, onnx and llvmlite.
+    from .compiler import compile as compile_model
+
+    return compile_model(source, target, num_threads, input_shapes=input_shapes, cache=cache)

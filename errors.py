@@ -13,3 +13,15 @@ class ModelImportError(TerraceError):
 
 class UnsupportedModelError(ModelImportError):
     """The model uses ops, attributes or dtypes that Terrace does not support (all are listed)."""
+
+
+class CompilationError(TerraceError):
+    """A pass of the compile pipeline, the LLVM translation or code generation failed."""
+
+
+class TerraceRuntimeError(TerraceError):
+    """Compiled code cannot be loaded or called."""
+
+
+class InputError(TerraceRuntimeError, ValueError):
+    """The inputs of a call do not match the model's: count, name, shape or dtype."""

@@ -1,0 +1,264 @@
+"""The compile driver: an ONNX model through every stage of docs/pipeline.md to a CompiledModel.
+
+import (frontend) -> nn passes -> the target's pass pipeline (linalg, memrefs, loops, llvm
+dialect) -> LLVM IR text -> O3 object -> MCJIT. The IR is verified after every pass; a pass
+that fails is named in a one-line `CompilationError`. Seconds are recorded per stage.
+
+This module sits above the layers it drives (frontend, passes, targets, runtime), so that the
+runtime itself imports no frontend. The disk cache is keyed by the model's bytes, the input
+shapes, the target and both pipelines' text (the cache adds the host and every version), so a
+hit skips the import and the whole pipeline.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import time
+from collections.abc import Generator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+
+import onnx
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.passes import ModulePass, PassPipeline
+from xdsl.utils.exceptions import VerifyException
+
+from .dialects.context import terrace_context
+from .dialects.nn.weights import WeightStore
+from .errors import CompilationError, TerraceError
+from .frontend.onnx import ImportedModel, import_model
+from .frontend.onnx_graph import load_model
+from .passes.registry import all_passes
+from .runtime import jit
+from .runtime.abi import AbiAttributes, EntryAbi, TensorSpec, read_abi_attributes
+from .runtime.cache import Artifact, ArtifactCache, cache_key
+from .runtime.model import CompiledModel, CompileStats
+
+NN_PIPELINE = "nn-fold-batchnorm,nn-canonicalize"
+"""The nn-level passes every target runs first."""
+
+TARGETS = {"cpu": "cpu"}
+"""Target names and their modules under `terrace.targets`."""
+
+MLIR_STAGES = ("nn", "linalg", "loops", "llvm")
+"""The stages `lower` can stop after (their IR is MLIR that terrace-opt reads back)."""
+
+
+@dataclass
+class StageTimer:
+    """Seconds per stage, summed when a stage runs in several parts (its passes)."""
+
+    seconds: dict[str, float] = field(default_factory=dict[str, float])
+    pass_seconds: list[tuple[str, float]] = field(default_factory=list[tuple[str, float]])
+
+    @contextmanager
+    def stage(self, name: str) -> Generator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.add(name, time.perf_counter() - started)
+
+    def add(self, name: str, seconds: float) -> None:
+        self.seconds[name] = self.seconds.get(name, 0.0) + seconds
+
+    def report(self) -> str:
+        width = max((len(name) for name in self.seconds), default=5)
+        lines = [f"  {seconds:8.3f} s  {name:<{width}}" for name, seconds in self.seconds.items()]
+        lines.append(f"  {sum(self.seconds.values()):8.3f} s  total")
+        return "\n".join(lines)
+
+
+@dataclass
+class Lowered:
+    """A module lowered to some stage, with its weights and the ABI recorded on the way."""
+
+    imported: ImportedModel
+    module: ModuleOp
+    abi: AbiAttributes | None = None
+
+
+def compile(
+    source: str | Path | onnx.ModelProto,
+    target: str = "cpu",
+    num_threads: int | None = None,
+    *,
+    input_shapes: Mapping[str, Sequence[int]] | None = None,
+    cache: bool | str | Path = True,
+) -> CompiledModel:
+    """Compiles an ONNX model (path or ModelProto) for `target`.
+
+    `input_shapes` fixes dynamic input dimensions; `cache` is True for the default cache
+    folder, a folder, or False for none. Raises a `TerraceError` subclass."""
+    timer = StageTimer()
+    with timer.stage("load"):
+        model = load_model(source)
+        target_module = target_pipeline_module(target)
+        store = _open_cache(cache)
+        key = cache_key(
+            model.SerializeToString(deterministic=True),
+            json.dumps({k: list(v) for k, v in (input_shapes or {}).items()}, sort_keys=True),
+            target,
+            NN_PIPELINE,
+            target_module.CPU_PIPELINE,
+        )
+        artifact = store.get(key) if store is not None else None
+    from_cache = artifact is not None
+    if artifact is None:
+        artifact = build(model, target, input_shapes, timer)
+        if store is not None:
+            store.put(key, artifact)
+    with timer.stage("jit load"):
+        native = jit.NativeCode.load(artifact.object_code)
+    stats = CompileStats(dict(timer.seconds), from_cache=from_cache, cache_key=key)
+    return CompiledModel(
+        native, artifact.abi, artifact.weights, num_threads=num_threads, stats=stats
+    )
+
+
+def build(
+    source: str | Path | onnx.ModelProto,
+    target: str,
+    input_shapes: Mapping[str, Sequence[int]] | None,
+    timer: StageTimer,
+) -> Artifact:
+    """Runs the whole pipeline: the object code, the ABI and the weights it binds."""
+    lowered = lower(source, target, "llvm", timer, input_shapes)
+    with timer.stage("translate"):
+        llvm_ir = translate(lowered.module)
+    with timer.stage("codegen"):
+        object_code = jit.compile_object(llvm_ir)
+    abi = _entry_abi(lowered)
+    store = WeightStore.of(lowered.module)
+    weights = {name: store[name] for name in abi.weights if name in store}
+    return Artifact(object_code, abi, weights, llvm_ir, dict(timer.seconds))
+
+
+def lower(
+    source: str | Path | onnx.ModelProto,
+    target: str,
+    until: str,
+    timer: StageTimer,
+    input_shapes: Mapping[str, Sequence[int]] | None = None,
+) -> Lowered:
+    """Imports the model and runs the passes up to the end of stage `until` (MLIR_STAGES)."""
+    if until not in MLIR_STAGES:
+        raise CompilationError(f"unknown stage '{until}'; stages: {', '.join(MLIR_STAGES)}")
+    with timer.stage("import"):
+        imported = import_model(source, input_shapes)
+    lowered = Lowered(imported, imported.module)
+    ctx = terrace_context()
+    _run_passes(ctx, lowered, [("nn", p) for p in parse_pipeline(NN_PIPELINE)], timer)
+    if until == "nn":
+        return lowered
+    target_module = target_pipeline_module(target)
+    passes = stage_passes(parse_pipeline(target_module.CPU_PIPELINE))
+    last = MLIR_STAGES.index(until)
+    wanted = [(stage, p) for stage, p in passes if _stage_rank(stage) <= last]
+    _run_passes(ctx, lowered, wanted, timer)
+    return lowered
+
+
+def translate(module: ModuleOp) -> str:
+    """LLVM IR text of a module in the llvm dialect, with xDSL's llvmlite converter."""
+    from xdsl.backend.llvm.convert import convert_module
+
+    host = jit.host_target()
+    try:
+        return str(convert_module(module, fallback_target_triple=host.triple))
+    except (NotImplementedError, ValueError, KeyError, TypeError) as error:
+        raise CompilationError(f"LLVM translation failed: {_first_line(error)}") from error
+
+
+def parse_pipeline(text: str) -> tuple[ModulePass, ...]:
+    try:
+        return PassPipeline.parse_spec(all_passes(), text).passes
+    except Exception as error:  # unknown passes, bad options, a pass module that fails to load
+        raise CompilationError(f"pipeline '{text}': {_first_line(error)}") from error
+
+
+def stage_passes(passes: Sequence[ModulePass]) -> list[tuple[str, ModulePass]]:
+    """Each pass of a target pipeline with its stage: linalg on tensors until `bufferize`,
+    memrefs until the loop lowering, loops until the first `*-to-llvm` conversion, then llvm.
+    Stages only move forward."""
+    staged: list[tuple[str, ModulePass]] = []
+    stage = "linalg"
+    for p in passes:
+        if p.name in ("bufferize", "one-shot-bufferize") and stage == "linalg":
+            stage = "memrefs"
+        is_loop_lowering = p.name in ("convert-linalg-to-loops", "linalg-generalize-named-ops")
+        if is_loop_lowering and stage == "memrefs":
+            stage = "loops"
+        if p.name.endswith("-to-llvm"):
+            stage = "llvm"
+        staged.append((stage, p))
+    return staged
+
+
+def target_pipeline_module(target: str) -> ModuleType:
+    """The module of `target` under `terrace.targets` (it defines `CPU_PIPELINE`)."""
+    module_name = TARGETS.get(target)
+    if module_name is None:
+        raise CompilationError(f"unknown target '{target}'; targets: {', '.join(TARGETS)}")
+    try:
+        return importlib.import_module(f"{__package__}.targets.{module_name}")
+    except ImportError as error:
+        raise CompilationError(f"target '{target}' is unavailable: {error}") from error
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def _stage_rank(stage: str) -> int:
+    # memrefs sit between linalg on tensors and loops: printable only as part of loops.
+    return {"linalg": 1, "memrefs": 2, "loops": 2, "llvm": 3}[stage]
+
+
+def _run_passes(
+    ctx: Context, lowered: Lowered, passes: Sequence[tuple[str, ModulePass]], timer: StageTimer
+) -> None:
+    for stage, module_pass in passes:
+        started = time.perf_counter()
+        try:
+            module_pass.apply(ctx, lowered.module)
+            lowered.module.verify()
+        except TerraceError:
+            raise
+        except VerifyException as error:
+            message = f"IR after pass '{module_pass.name}' does not verify: {_first_line(error)}"
+            raise CompilationError(message) from error
+        except Exception as error:  # a pass's own failure, whatever its type: name the pass
+            message = f"pass '{module_pass.name}' failed: {_first_line(error)}"
+            raise CompilationError(message) from error
+        timer.add(stage, time.perf_counter() - started)
+        lowered.abi = read_abi_attributes(lowered.module) or lowered.abi
+
+
+def _entry_abi(lowered: Lowered) -> EntryAbi:
+    attributes = lowered.abi
+    if attributes is None:
+        raise CompilationError("the pipeline left no terrace.* ABI attributes on @main")
+    inputs = tuple(TensorSpec(s.name, s.dtype, s.shape) for s in lowered.imported.inputs)
+    outputs = tuple(TensorSpec(s.name, s.dtype, s.shape) for s in lowered.imported.outputs)
+    counts = (attributes.num_inputs, attributes.num_outputs)
+    if counts != (len(inputs), len(outputs)):
+        raise CompilationError(
+            f"@main takes {counts[0]} inputs and {counts[1]} outputs; "
+            f"the model has {len(inputs)} and {len(outputs)}"
+        )
+    return EntryAbi(inputs, outputs, attributes.weights, attributes.workspace_bytes)
+
+
+def _open_cache(cache: bool | str | Path) -> ArtifactCache | None:
+    if cache is False:
+        return None
+    return ArtifactCache(None if cache is True else cache)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

@@ -1,0 +1,123 @@
+"""The entry ABI of a compiled model (docs/pipeline.md, stages 3 and 5), as plain data.
+
+`terrace_main(ptr packed)` takes an array of pointers: the inputs, the outputs, the weights
+(by store name, in `EntryAbi.weights` order), then a workspace of `workspace_bytes` bytes.
+Stage 3 writes the counts, weight names and workspace size as attributes on `@main`;
+`read_abi_attributes` reads them back from a module at any later stage that kept them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from xdsl.dialects.builtin import ArrayAttr, IntegerAttr, ModuleOp, StringAttr
+from xdsl.ir import Attribute, Operation
+
+WORKSPACE_ALIGNMENT = 64
+"""Byte alignment of the workspace (memory-plan aligns every offset in it to the same)."""
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """A graph input or output: its ONNX name, numpy dtype and static shape."""
+
+    name: str
+    dtype: np.dtype[Any]
+    shape: tuple[int, ...]
+
+    def describe(self) -> str:
+        return f"{self.dtype.name}[{', '.join(str(d) for d in self.shape)}]"
+
+    def to_json(self) -> dict[str, object]:
+        return {"name": self.name, "dtype": self.dtype.name, "shape": list(self.shape)}
+
+    @staticmethod
+    def from_json(data: dict[str, Any]) -> TensorSpec:
+        return TensorSpec(str(data["name"]), np.dtype(data["dtype"]), tuple(data["shape"]))
+
+
+@dataclass(frozen=True)
+class AbiAttributes:
+    """What stage 3 records on `@main`."""
+
+    num_inputs: int
+    num_outputs: int
+    weights: tuple[str, ...]
+    workspace_bytes: int
+
+
+@dataclass(frozen=True)
+class EntryAbi:
+    """Everything the runtime needs to call `terrace_main`."""
+
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+    weights: tuple[str, ...]
+    workspace_bytes: int
+
+    @property
+    def pointer_count(self) -> int:
+        return len(self.inputs) + len(self.outputs) + len(self.weights) + 1
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "inputs": [spec.to_json() for spec in self.inputs],
+            "outputs": [spec.to_json() for spec in self.outputs],
+            "weights": list(self.weights),
+            "workspace_bytes": self.workspace_bytes,
+        }
+
+    @staticmethod
+    def from_json(data: dict[str, Any]) -> EntryAbi:
+        return EntryAbi(
+            inputs=tuple(TensorSpec.from_json(spec) for spec in data["inputs"]),
+            outputs=tuple(TensorSpec.from_json(spec) for spec in data["outputs"]),
+            weights=tuple(str(name) for name in data["weights"]),
+            workspace_bytes=int(data["workspace_bytes"]),
+        )
+
+
+def read_abi_attributes(module: ModuleOp, function: str = "main") -> AbiAttributes | None:
+    """The `terrace.*` attributes of `@function` (func.func or llvm.func), if all are there."""
+    entry = _find_function(module, function)
+    if entry is None:
+        return None
+    num_inputs = _int_attribute(entry, "terrace.num_inputs")
+    num_outputs = _int_attribute(entry, "terrace.num_outputs")
+    workspace = _int_attribute(entry, "terrace.workspace_bytes")
+    weights = _string_array_attribute(entry, "terrace.weights")
+    if num_inputs is None or num_outputs is None or workspace is None or weights is None:
+        return None
+    return AbiAttributes(num_inputs, num_outputs, weights, workspace)
+
+
+def _find_function(module: ModuleOp, name: str) -> Operation | None:
+    for op in module.ops:
+        symbol = op.attributes.get("sym_name") or op.properties.get("sym_name")
+        if isinstance(symbol, StringAttr) and symbol.data == name:
+            return op
+    return None
+
+
+def _attribute(op: Operation, name: str) -> Attribute | None:
+    return op.attributes.get(name) or op.properties.get(name)
+
+
+def _int_attribute(op: Operation, name: str) -> int | None:
+    value = _attribute(op, name)
+    if not isinstance(value, IntegerAttr):
+        return None
+    return value.value.data
+
+
+def _string_array_attribute(op: Operation, name: str) -> tuple[str, ...] | None:
+    value = _attribute(op, name)
+    if not isinstance(value, ArrayAttr):
+        return None
+    items: Sequence[Attribute] = value.data
+    if not all(isinstance(item, StringAttr) for item in items):
+        return None
+    return tuple(item.data for item in items if isinstance(item, StringAttr))

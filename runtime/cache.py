@@ -1,0 +1,184 @@
+"""The on-disk cache of compiled models, so a second compile of a model skips the pipeline.
+
+An entry is a folder named by its key (`cache_key`: a hash of what the caller says the code
+depends on, plus this machine's triple, CPU and features and the versions of Terrace, xDSL and
+llvmlite, including a hash of Terrace's own sources, so an edited pass never serves stale
+code). It holds the object code (`code.o`), the final LLVM IR (`module.ll`), the entry ABI
+(`abi.json`) and the bound weights in one binary file (`weights.bin`, each array 64-byte
+aligned), which loads as memory maps: nothing is copied until the code reads it.
+
+The cache lives in `$TERRACE_CACHE_DIR`, else `$XDG_CACHE_HOME/terrace`, else
+`~/.cache/terrace`. Entries are written to a temporary folder and renamed into place, so
+concurrent writers and readers never see half an entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .abi import WORKSPACE_ALIGNMENT, EntryAbi
+from .jit import host_target
+
+FORMAT_VERSION = 1
+
+_PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+_SOURCE_FOLDERS = ("dialects", "frontend", "lowering", "passes", "targets", "runtime")
+
+
+@dataclass
+class Artifact:
+    """A compiled model as the cache stores it."""
+
+    object_code: bytes
+    abi: EntryAbi
+    weights: Mapping[str, np.ndarray]
+    llvm_ir: str = ""
+    stage_seconds: dict[str, float] = field(default_factory=dict[str, float])
+
+
+def default_cache_dir() -> Path:
+    explicit = os.environ.get("TERRACE_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "terrace"
+
+
+def cache_key(*parts: str | bytes) -> str:
+    """A hex digest of `parts`, the host target and the versions of everything that compiles."""
+    digest = hashlib.sha256()
+    host = host_target()
+    for part in (*_environment(), host.triple, host.cpu, host.features, *parts):
+        data = part.encode() if isinstance(part, str) else part
+        # Length-prefixed, so that moving bytes between parts changes the key.
+        digest.update(len(data).to_bytes(8, "little"))
+        digest.update(data)
+    return digest.hexdigest()
+
+
+class ArtifactCache:
+    """Artifacts in a folder, one subfolder per key."""
+
+    def __init__(self, directory: str | Path | None = None):
+        self.directory = Path(directory) if directory is not None else default_cache_dir()
+
+    def get(self, key: str) -> Artifact | None:
+        """The stored artifact, or None when absent or unreadable (a damaged entry is a miss)."""
+        entry = self.directory / key
+        try:
+            meta = json.loads((entry / "abi.json").read_text())
+            if meta.get("format") != FORMAT_VERSION:
+                return None
+            return Artifact(
+                object_code=(entry / "code.o").read_bytes(),
+                abi=EntryAbi.from_json(meta["abi"]),
+                weights=_map_weights(entry / "weights.bin", meta["weights"]),
+                llvm_ir=(entry / "module.ll").read_text(),
+                stage_seconds={str(k): float(v) for k, v in meta["stage_seconds"].items()},
+            )
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def put(self, key: str, artifact: Artifact) -> None:
+        """Stores `artifact` under `key`; an existing entry is kept. A cache that cannot be
+        written (read-only home, full disk) only costs the next compile its time."""
+        entry = self.directory / key
+        if entry.is_dir():
+            return
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=f".{key[:16]}-", dir=self.directory))
+        except OSError:
+            return
+        try:
+            _write_entry(staging, artifact)
+            staging.rename(entry)
+        except OSError:
+            # Another process may have stored the same key first: theirs is as good.
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def _write_entry(folder: Path, artifact: Artifact) -> None:
+    layout = _write_weights(folder / "weights.bin", artifact)
+    meta = {
+        "format": FORMAT_VERSION,
+        "abi": artifact.abi.to_json(),
+        "weights": layout,
+        "stage_seconds": artifact.stage_seconds,
+    }
+    (folder / "code.o").write_bytes(artifact.object_code)
+    (folder / "module.ll").write_text(artifact.llvm_ir)
+    # abi.json last: an entry without it reads as a miss.
+    (folder / "abi.json").write_text(json.dumps(meta, indent=1))
+
+
+def _write_weights(path: Path, artifact: Artifact) -> list[dict[str, Any]]:
+    layout: list[dict[str, Any]] = []
+    offset = 0
+    with path.open("wb") as stream:
+        for name in artifact.abi.weights:
+            array = np.ascontiguousarray(artifact.weights[name])
+            offset += -offset % WORKSPACE_ALIGNMENT
+            stream.seek(offset)
+            stream.write(array.tobytes())
+            layout.append(
+                {
+                    "name": name,
+                    "dtype": array.dtype.name,
+                    "shape": list(array.shape),
+                    "offset": offset,
+                }
+            )
+            offset += array.nbytes
+    return layout
+
+
+def _map_weights(path: Path, layout: list[dict[str, Any]]) -> dict[str, np.ndarray]:
+    weights: dict[str, np.ndarray] = {}
+    for item in layout:
+        dtype = np.dtype(item["dtype"])
+        shape = tuple(int(d) for d in item["shape"])
+        if dtype.itemsize * int(np.prod(shape, dtype=np.int64)) == 0:
+            weights[item["name"]] = np.zeros(shape, dtype)
+            continue
+        # Copy-on-write: the file is never modified, whatever the code does with the pages.
+        weights[item["name"]] = np.memmap(
+            path, dtype=dtype, mode="c", offset=int(item["offset"]), shape=shape
+        )
+    return weights
+
+
+@cache
+def _environment() -> tuple[str, ...]:
+    versions = [f"format {FORMAT_VERSION}"]
+    for package in ("terrace", "xdsl", "llvmlite"):
+        try:
+            versions.append(f"{package} {metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{package} unknown")
+    return (*versions, _source_digest())
+
+
+def _source_digest() -> str:
+    # An editable install keeps one version number while its passes change under it.
+    digest = hashlib.sha256()
+    for folder in _SOURCE_FOLDERS:
+        for source in sorted((_PACKAGE_ROOT / folder).rglob("*.py")):
+            digest.update(str(source.relative_to(_PACKAGE_ROOT)).encode())
+            digest.update(source.read_bytes())
+    return digest.hexdigest()

@@ -1,0 +1,164 @@
+"""`CompiledModel`: a loaded model, called with numpy arrays from any number of threads.
+
+Every call checks its inputs (count, names, shapes, dtypes) before native code runs, allocates
+the outputs and a private 64-byte aligned workspace, and calls `terrace_main` through ctypes,
+which releases the GIL. Weights are bound once, as the store's own contiguous arrays: their
+addresses are computed at load time and reused by every call, without copies.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import functools
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError, TerraceRuntimeError
+from .abi import WORKSPACE_ALIGNMENT, EntryAbi, TensorSpec
+from .jit import NativeCode
+
+_ENTRY_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+
+
+@dataclass
+class CompileStats:
+    """How a model was obtained: seconds per compile stage, and whether the cache served it."""
+
+    stage_seconds: dict[str, float] = field(default_factory=dict[str, float])
+    from_cache: bool = False
+    cache_key: str | None = None
+
+    @property
+    def total_seconds(self) -> float:
+        return sum(self.stage_seconds.values())
+
+
+def aligned_empty(shape: Sequence[int], dtype: np.dtype[Any]) -> np.ndarray:
+    """An uninitialized C-contiguous array whose data starts on a 64-byte boundary."""
+    count = int(np.prod(shape, dtype=np.int64))
+    nbytes = count * dtype.itemsize
+    raw = np.empty(nbytes + WORKSPACE_ALIGNMENT, dtype=np.uint8)
+    skip = -raw.ctypes.data % WORKSPACE_ALIGNMENT
+    return raw[skip : skip + nbytes].view(dtype).reshape(tuple(shape))
+
+
+class CompiledModel:
+    """A compiled model: `model(*inputs)` in graph order or `model.run({name: array})`; both
+    return the outputs as a list of numpy arrays, in graph order."""
+
+    def __init__(
+        self,
+        native: NativeCode,
+        abi: EntryAbi,
+        weights: Mapping[str, np.ndarray],
+        *,
+        num_threads: int | None = None,
+        stats: CompileStats | None = None,
+    ):
+        if num_threads is not None and num_threads < 1:
+            raise TerraceRuntimeError(f"num_threads must be at least 1, not {num_threads}")
+        self.abi = abi
+        self.num_threads = num_threads
+        self.stats = stats or CompileStats()
+        self._native = native  # keeps the engine, and so the entry's code, alive
+        self._entry = _ENTRY_TYPE(native.address())
+        self._weights = _bind_weights(abi, weights)
+        self._weight_addresses = [array.ctypes.data for array in self._weights]
+        self._thread_state = threading.local()
+
+    @property
+    def inputs(self) -> tuple[TensorSpec, ...]:
+        return self.abi.inputs
+
+    @property
+    def outputs(self) -> tuple[TensorSpec, ...]:
+        return self.abi.outputs
+
+    def __call__(self, *inputs: np.ndarray) -> list[np.ndarray]:
+        expected = self.abi.inputs
+        if len(inputs) != len(expected):
+            names = ", ".join(spec.name for spec in expected)
+            raise InputError(f"expected {len(expected)} inputs ({names}), given {len(inputs)}")
+        arrays = [_checked(spec, value) for spec, value in zip(expected, inputs, strict=True)]
+        return self._invoke(arrays)
+
+    def run(self, feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+        """Runs on inputs given by name, like onnxruntime's `InferenceSession.run`."""
+        names = [spec.name for spec in self.abi.inputs]
+        unknown = [name for name in feeds if name not in names]
+        if unknown:
+            raise InputError(
+                f"unknown input {', '.join(repr(n) for n in unknown)}; "
+                f"the model's inputs are {', '.join(names)}"
+            )
+        missing = [name for name in names if name not in feeds]
+        if missing:
+            raise InputError(f"missing input {', '.join(repr(n) for n in missing)}")
+        return self._invoke([_checked(spec, feeds[spec.name]) for spec in self.abi.inputs])
+
+    def _invoke(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        outputs = [aligned_empty(spec.shape, spec.dtype) for spec in self.abi.outputs]
+        workspace = aligned_empty((max(self.abi.workspace_bytes, 1),), np.dtype(np.uint8))
+        addresses = [
+            *(array.ctypes.data for array in inputs),
+            *(array.ctypes.data for array in outputs),
+            *self._weight_addresses,
+            workspace.ctypes.data,
+        ]
+        packed = (ctypes.c_void_p * len(addresses))(*addresses)
+        self._set_thread_count()
+        # `inputs`, `outputs` and `workspace` stay referenced until the call returns.
+        self._entry(ctypes.addressof(packed))
+        return outputs
+
+    def _set_thread_count(self) -> None:
+        # OpenMP keeps the thread count per calling thread: set it once in each one.
+        if self.num_threads is None or getattr(self._thread_state, "set", False):
+            return
+        _set_openmp_threads(self.num_threads)
+        self._thread_state.set = True
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def _checked(spec: TensorSpec, value: object) -> np.ndarray:
+    """The input as a C-contiguous array, after checking its type, dtype and shape."""
+    if not isinstance(value, np.ndarray | np.generic):
+        raise InputError(
+            f"input '{spec.name}': expected a numpy array {spec.describe()}, "
+            f"given {type(value).__name__}"
+        )
+    array = np.asarray(value)
+    if array.dtype != spec.dtype or array.shape != spec.shape:
+        given = TensorSpec(spec.name, array.dtype, array.shape)
+        raise InputError(
+            f"input '{spec.name}': expected {spec.describe()}, given {given.describe()}"
+        )
+    return np.ascontiguousarray(array)
+
+
+def _bind_weights(abi: EntryAbi, weights: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+    missing = [name for name in abi.weights if name not in weights]
+    if missing:
+        raise TerraceRuntimeError(f"weights missing from the store: {', '.join(missing)}")
+    # The store keeps arrays contiguous already: no copy is made here.
+    return [np.ascontiguousarray(weights[name]) for name in abi.weights]
+
+
+def _set_openmp_threads(count: int) -> None:
+    openmp = _openmp()
+    if openmp is None:
+        return
+    openmp.omp_set_num_threads(ctypes.c_int(count))
+
+
+@functools.cache
+def _openmp() -> ctypes.CDLL | None:
+    library = ctypes.util.find_library("gomp")
+    return None if library is None else ctypes.CDLL(library)
