@@ -95,7 +95,7 @@ def collapse(
     return builder.insert(collapse_op).result
 
 
-def _dense_i64(values: Sequence[int]) -> DenseIntOrFPElementsAttr:
+def dense_i64(values: Sequence[int]) -> DenseIntOrFPElementsAttr:
     return DenseIntOrFPElementsAttr.from_list(TensorType(i64, [len(values)]), list(values))
 
 
@@ -246,8 +246,8 @@ def convolve(
             [padded, weight],
             [init],
             [init.type],
-            strides=_dense_i64(strides),
-            dilations=_dense_i64(dilations),
+            strides=dense_i64(strides),
+            dilations=dense_i64(dilations),
         )
         return builder.insert(conv).results[0]
     grouped = group > 1

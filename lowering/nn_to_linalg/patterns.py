@@ -12,12 +12,13 @@ from ...dialects.nn import WeightOp
 
 
 def conversion_patterns() -> Sequence[RewritePattern]:
-    from . import contraction, elementwise, reduction, shape
+    from . import contraction, elementwise, pooling, reduction, shape
 
     return [
         *elementwise.PATTERNS,
         *reduction.PATTERNS,
         *contraction.PATTERNS,
+        *pooling.PATTERNS,
         *shape.PATTERNS,
     ]
 

@@ -1,0 +1,298 @@
+"""convert-nn-to-linalg patterns for pooling: max_pool and average_pool.
+
+The input is padded (empty + fill + insert_slice) with the identity of the reduction: the lowest
+value for max, zero for a sum. The padded tensor also covers the overhang of `ceil_mode`
+windows, which ONNX ignores. Each pool is a `linalg.generic` over (n, c, out..., window...) that
+reads a `tensor.empty` of the kernel shape to give the window loops their bounds, as linalg's
+named pooling ops do. (xDSL 0.74's `linalg.pooling_nchw_max` is not used: its body yields
+max(input, window element) instead of max(input, accumulator).)
+
+An average divides the window sum by the number of elements that count: those inside the input
+(count_include_pad = 0) or inside the explicitly padded input (count_include_pad = 1); ceil_mode
+overhang never counts. When every window has the same count the divisor is a constant; otherwise
+it is a tensor of counts, computed in the IR by pooling a mask of ones over the same windows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from xdsl.builder import Builder
+from xdsl.dialects import arith
+from xdsl.dialects.builtin import AffineMapAttr, IntegerType, TensorType
+from xdsl.ir import Attribute, SSAValue
+from xdsl.ir.affine import AffineExpr, AffineMap
+from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
+
+from ...dialects.nn import AveragePoolOp, MaxPoolOp, NnOperation
+from .common import (
+    PARALLEL,
+    REDUCTION,
+    build_generic,
+    element_type,
+    empty_tensor,
+    filled_tensor,
+    identity_map,
+    is_float,
+    is_unsigned,
+    scalar_constant,
+    shape,
+    unsupported,
+)
+from .contraction import (
+    check_dims,
+    pad_spatial,
+    place_in_filled,
+    window_attribute,
+    window_pads,
+)
+
+# ---------------------------------------------------------------------------------------------
+# Helpers.
+
+
+class _Window:
+    """The geometry of one pool: kernel, strides, dilations and pads per spatial dim, and the
+    end pads that make the padded input cover every window (ceil_mode overhang included)."""
+
+    def __init__(self, op: NnOperation, in_dims: Sequence[int], out_dims: Sequence[int]):
+        rank = len(in_dims)
+        kernel = op.ints_attr("kernel_shape")
+        if kernel is None or len(kernel) != rank:
+            raise unsupported(op, f"kernel_shape {kernel} for {rank} spatial dims")
+        self.kernel = kernel
+        self.strides = window_attribute(op, "strides", rank, 1)
+        self.dilations = window_attribute(op, "dilations", rank, 1)
+        self.begin, self.end = window_pads(
+            op, in_dims, kernel, self.strides, self.dilations, out_dims
+        )
+        ceil_mode = op.int_attr("ceil_mode") != 0 and op.str_attr("auto_pad") == "NOTSET"
+        expected = [
+            _pooled_size(extent, b, e, size, stride, dilation, ceil_mode)
+            for extent, b, e, size, stride, dilation in zip(
+                in_dims, self.begin, self.end, kernel, self.strides, self.dilations, strict=True
+            )
+        ]
+        check_dims(op, expected, out_dims)
+        self.covering_end = [
+            max(e, (out - 1) * stride + (size - 1) * dilation + 1 - extent - b)
+            for e, out, stride, size, dilation, extent, b in zip(
+                self.end,
+                out_dims,
+                self.strides,
+                kernel,
+                self.dilations,
+                in_dims,
+                self.begin,
+                strict=True,
+            )
+        ]
+
+
+def _pooled_size(
+    extent: int, begin: int, end: int, size: int, stride: int, dilation: int, ceil_mode: bool
+) -> int:
+    """ONNX's output size; in ceil_mode the last window must start inside the input or its
+    begin padding."""
+    span = extent + begin + end - (size - 1) * dilation - 1
+    if not ceil_mode:
+        return span // stride + 1
+    out = -(-span // stride) + 1
+    if (out - 1) * stride >= extent + begin:
+        out -= 1
+    return out
+
+
+def _lowest(element: Attribute) -> float | int:
+    """The identity of max: -inf, the most negative signed integer, or 0 unsigned."""
+    if is_float(element):
+        return -math.inf
+    assert isinstance(element, IntegerType)
+    if is_unsigned(element):
+        return 0
+    return -(2 ** (element.width.data - 1))
+
+
+def _maximum(builder: Builder, lhs: SSAValue, rhs: SSAValue) -> SSAValue:
+    if is_float(lhs.type):
+        return builder.insert(arith.MaximumfOp(lhs, rhs)).result
+    if is_unsigned(lhs.type):
+        return builder.insert(arith.MaxUIOp(lhs, rhs)).result
+    return builder.insert(arith.MaxSIOp(lhs, rhs)).result
+
+
+def _add(builder: Builder, lhs: SSAValue, rhs: SSAValue) -> SSAValue:
+    return builder.insert(arith.AddfOp(lhs, rhs)).result
+
+
+def _pool_generic(
+    builder: Builder,
+    padded: SSAValue,
+    init: SSAValue,
+    window: _Window,
+    maximum: bool,
+    leading: int,
+) -> SSAValue:
+    """init combined with every window of `padded`: loops (leading..., out..., window...),
+    input index out*stride + k*dilation; the max of them, or their sum."""
+    rank = len(window.kernel)
+    num_loops = leading + 2 * rank
+    lead = [AffineExpr.dimension(index) for index in range(leading)]
+    outs = [AffineExpr.dimension(leading + index) for index in range(rank)]
+    ks = [AffineExpr.dimension(leading + rank + index) for index in range(rank)]
+    positions = [
+        out * stride + k * dilation
+        for out, k, stride, dilation in zip(outs, ks, window.strides, window.dilations, strict=True)
+    ]
+    maps = [
+        AffineMapAttr(AffineMap(num_loops, 0, (*lead, *positions))),
+        AffineMapAttr(AffineMap(num_loops, 0, tuple(ks))),
+        AffineMapAttr(AffineMap(num_loops, 0, (*lead, *outs))),
+    ]
+    kernel_bounds = empty_tensor(builder, window.kernel, element_type(padded))
+    combine_values = _maximum if maximum else _add
+    generic = build_generic(
+        builder,
+        [padded, kernel_bounds],
+        [init],
+        maps,
+        [PARALLEL] * (leading + rank) + [REDUCTION] * rank,
+        lambda body, args: [combine_values(body, args[2], args[0])],
+    )
+    return generic.results[0]
+
+
+def _window_counts(
+    window: _Window, in_dims: Sequence[int], out_dims: Sequence[int], include_pad: bool
+) -> list[list[int]]:
+    """Per spatial dim and output index, how many window positions count for the average."""
+    counts: list[list[int]] = []
+    for extent, out, size, stride, dilation, b, e in zip(
+        in_dims,
+        out_dims,
+        window.kernel,
+        window.strides,
+        window.dilations,
+        window.begin,
+        window.end,
+        strict=True,
+    ):
+        low, high = (0, b + extent + e) if include_pad else (b, b + extent)
+        counts.append(
+            [sum(low <= o * stride + k * dilation < high for k in range(size)) for o in range(out)]
+        )
+    return counts
+
+
+def _count_tensor(
+    builder: Builder,
+    window: _Window,
+    in_dims: Sequence[int],
+    out_dims: Sequence[int],
+    include_pad: bool,
+    element: Attribute,
+) -> SSAValue:
+    """The counts as a tensor over the output's spatial dims: a mask of ones over the counted
+    region of the padded input, summed over each window."""
+    padded_dims = [
+        b + extent + e
+        for b, extent, e in zip(window.begin, in_dims, window.covering_end, strict=True)
+    ]
+    if include_pad:
+        region = [
+            b + extent + e for b, extent, e in zip(window.begin, in_dims, window.end, strict=True)
+        ]
+        offsets = [0] * len(in_dims)
+    else:
+        region, offsets = list(in_dims), window.begin
+    ones = filled_tensor(builder, region, element, 1)
+    mask = place_in_filled(builder, ones, padded_dims, offsets, [1] * len(in_dims), 0)
+    init = filled_tensor(builder, out_dims, element, 0)
+    return _pool_generic(builder, mask, init, window, False, 0)
+
+
+def _divide(
+    builder: Builder, sums: SSAValue, divisor: SSAValue | float, out_type: TensorType[Attribute]
+) -> SSAValue:
+    """sums / divisor, the divisor a scalar or a tensor over the spatial dims."""
+    dims = out_type.get_shape()
+    rank = len(dims)
+    init = empty_tensor(builder, dims, out_type.element_type)
+    if isinstance(divisor, SSAValue):
+        spatial = tuple(AffineExpr.dimension(index) for index in range(2, rank))
+        maps = [identity_map(rank), AffineMapAttr(AffineMap(rank, 0, spatial)), identity_map(rank)]
+        generic = build_generic(
+            builder,
+            [sums, divisor],
+            [init],
+            maps,
+            [PARALLEL] * rank,
+            lambda body, args: [body.insert(arith.DivfOp(args[0], args[1])).result],
+        )
+        return generic.results[0]
+    constant = divisor
+
+    def body(builder: Builder, args: Sequence[SSAValue]) -> list[SSAValue]:
+        count = scalar_constant(builder, constant, args[0].type)
+        return [builder.insert(arith.DivfOp(args[0], count)).result]
+
+    maps = [identity_map(rank), identity_map(rank)]
+    return build_generic(builder, [sums], [init], maps, [PARALLEL] * rank, body).results[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# Patterns.
+
+
+class MaxPoolLowering(RewritePattern):
+    """nn.max_pool -> pad with the lowest value, then a max linalg.generic into a fill of the
+    lowest value."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: MaxPoolOp, rewriter: PatternRewriter) -> None:
+        out_type = op.Y.type
+        assert isinstance(out_type, TensorType)
+        x_dims, out_dims = shape(op.X), shape(op.Y)
+        element = element_type(op.Y)
+        if not is_float(element) and not isinstance(element, IntegerType):
+            raise unsupported(op, f"element type {element}")
+        window = _Window(op, x_dims[2:], out_dims[2:])
+        lowest = _lowest(element)
+        padded = pad_spatial(rewriter, op.X, window.begin, window.covering_end, lowest)
+        init = filled_tensor(rewriter, out_dims, element, lowest)
+        result = _pool_generic(rewriter, padded, init, window, True, 2)
+        rewriter.replace(op, [], [result])
+
+
+class AveragePoolLowering(RewritePattern):
+    """nn.average_pool -> a sum linalg.generic over the zero-padded input, divided by the
+    window counts (a constant, or a count tensor when windows differ)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: AveragePoolOp, rewriter: PatternRewriter) -> None:
+        out_type = op.Y.type
+        assert isinstance(out_type, TensorType)
+        x_dims, out_dims = shape(op.X), shape(op.Y)
+        element = element_type(op.Y)
+        if not is_float(element):
+            raise unsupported(op, "average pooling needs a float element type")
+        window = _Window(op, x_dims[2:], out_dims[2:])
+        include_pad = op.int_attr("count_include_pad") != 0
+        padded = pad_spatial(rewriter, op.X, window.begin, window.covering_end, 0)
+        init = filled_tensor(rewriter, out_dims, element, 0)
+        sums = _pool_generic(rewriter, padded, init, window, False, 2)
+        counts = _window_counts(window, x_dims[2:], out_dims[2:], include_pad)
+        if all(min(dim) == max(dim) for dim in counts):
+            divisor: SSAValue | float = float(math.prod(dim[0] for dim in counts))
+        else:
+            divisor = _count_tensor(
+                rewriter, window, x_dims[2:], out_dims[2:], include_pad, element
+            )
+        rewriter.replace(op, [], [_divide(rewriter, sums, divisor, out_type)])
+
+
+# ---------------------------------------------------------------------------------------------
+# The pattern list.
+
+PATTERNS: list[RewritePattern] = [MaxPoolLowering(), AveragePoolLowering()]
