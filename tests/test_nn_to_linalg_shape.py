@@ -6,11 +6,21 @@ Also the self-test of the stage-2 executor (tests/linalg_exec.py) against numpy.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 
 import numpy as np
+import pytest
 from linalg_exec import run_linalg
+from xdsl.context import Context
+from xdsl.dialects import func
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Block, Region
 
 from terrace.dialects.context import parse_module
+from terrace.dialects.nn import shape as shape_ops
+from terrace.dialects.nn.base import NnOperation, attribute_from_python, tensor_type
+from terrace.dialects.nn.interpreter import run_function
+from terrace.lowering.nn_to_linalg import ConvertNnToLinalgPass
 
 RNG = np.random.default_rng(0)
 
@@ -116,3 +126,174 @@ def test_executor_weights_and_booleans() -> None:
     np.testing.assert_array_equal(read, weight)
     assert same.dtype == np.bool_
     np.testing.assert_array_equal(same, mask)
+
+
+# -- convert-nn-to-linalg on data movement, against the nn reference --------------------------
+
+
+def one_op_module(
+    op_type: type[NnOperation],
+    inputs: Sequence[np.ndarray],
+    attributes: Mapping[str, object],
+    result_count: int = 1,
+) -> ModuleOp:
+    """`@main` applying one nn op to its arguments; result types from onnx's shape inference."""
+    argument_types = [tensor_type(x.dtype, x.shape) for x in inputs]
+    block = Block(arg_types=argument_types)
+    attrs = {
+        name: attribute_from_python(op_type.ATTRIBUTES[name].kind, value)
+        for name, value in attributes.items()
+    }
+    probe = op_type.create(
+        operands=block.args, result_types=[argument_types[0]] * result_count, attributes=attrs
+    )
+    result_types = probe.infer_result_types()
+    assert all(t is not None for t in result_types)
+    op = op_type.create(operands=block.args, result_types=result_types, attributes=attrs)
+    block.add_ops([op, func.ReturnOp(*op.results)])
+    function = func.FuncOp("main", (argument_types, [r.type for r in op.results]), Region(block))
+    module = ModuleOp([function])
+    module.verify()
+    return module
+
+
+def lower(module: ModuleOp) -> ModuleOp:
+    lowered = module.clone()
+    ConvertNnToLinalgPass().apply(Context(), lowered)
+    lowered.verify()
+    return lowered
+
+
+def check(
+    op_type: type[NnOperation],
+    inputs: Sequence[np.ndarray],
+    result_count: int = 1,
+    tolerance: float = 0.0,
+    **attributes: object,
+) -> ModuleOp:
+    """Lowers a one-op module and compares its results with the nn reference's: bit-equal
+    unless a tolerance is given. Returns the lowered module."""
+    module = one_op_module(op_type, inputs, attributes, result_count)
+    expected = run_function(module, inputs)
+    lowered = lower(module)
+    actual = run_linalg(lowered, inputs)
+    assert len(actual) == len(expected)
+    for got, want in zip(actual, expected, strict=True):
+        assert got.dtype == want.dtype and got.shape == want.shape
+        if tolerance:
+            np.testing.assert_allclose(got, want, rtol=tolerance, atol=tolerance)
+        else:
+            np.testing.assert_array_equal(got, want)
+    return lowered
+
+
+def op_names(module: ModuleOp) -> set[str]:
+    return {op.name for op in module.walk()}
+
+
+def rand(*dims: int, dtype: type = np.float32) -> np.ndarray:
+    if np.issubdtype(dtype, np.integer):
+        return RNG.integers(-50, 50, dims).astype(dtype)
+    return RNG.standard_normal(dims).astype(dtype)
+
+
+@pytest.mark.parametrize(
+    ("dims", "target"),
+    [
+        ((2, 3, 4), (6, 4)),
+        ((6, 4), (2, 3, 2, 2)),
+        ((2, 3, 4), (4, 6)),
+        ((2, 1, 3), (3, 2)),
+        ((1, 6, 1), (6,)),
+        ((6,), (1, 2, 1, 3, 1)),
+        ((1, 1), ()),
+        ((), (1, 1, 1)),
+    ],
+)
+def test_reshape(dims: tuple[int, ...], target: tuple[int, ...]) -> None:
+    lowered = check(shape_ops.ReshapeOp, [rand(*dims)], shape=list(target))
+    if not dims:
+        return  # a rank-0 source broadcasts through a generic
+    assert op_names(lowered) <= {"builtin.module", "func.func", "func.return"} | {
+        "tensor.collapse_shape",
+        "tensor.expand_shape",
+    }
+
+
+def test_reshape_with_zero_and_minus_one_and_identity() -> None:
+    check(shape_ops.ReshapeOp, [rand(2, 3, 4, dtype=np.int64)], shape=[0, -1])
+    lowered = check(shape_ops.ReshapeOp, [rand(2, 3)], shape=[2, 3])
+    assert "tensor.collapse_shape" not in op_names(lowered)
+
+
+@pytest.mark.parametrize("axis", [0, 1, 2, -1])
+def test_flatten(axis: int) -> None:
+    check(shape_ops.FlattenOp, [rand(2, 3, 4)], axis=axis)
+
+
+def test_squeeze_and_unsqueeze() -> None:
+    check(shape_ops.SqueezeOp, [rand(1, 3, 1, 2)], axes=[0, -2])
+    check(shape_ops.SqueezeOp, [rand(1, 3, 1, 2)])
+    check(shape_ops.UnsqueezeOp, [rand(3, 2, dtype=np.int8)], axes=[0, 3])
+
+
+@pytest.mark.parametrize("perm", [[1, 0, 2], [2, 0, 1], [0, 1, 2], None])
+def test_transpose(perm: list[int] | None) -> None:
+    attributes = {} if perm is None else {"perm": perm}
+    check(shape_ops.TransposeOp, [rand(2, 3, 4)], **attributes)
+
+
+def test_expand_and_tile() -> None:
+    check(shape_ops.ExpandOp, [rand(3, 1)], shape=[2, 3, 4])
+    check(shape_ops.ExpandOp, [rand(1, 4, dtype=np.int32)], shape=[3, 1])
+    lowered = check(shape_ops.TileOp, [rand(2, 3)], repeats=[2, 3])
+    assert "linalg.index" not in op_names(lowered)
+    check(shape_ops.TileOp, [rand(1, 2, 2, dtype=np.int64)], repeats=[3, 1, 2])
+
+
+@pytest.mark.parametrize(
+    ("starts", "ends", "axes", "steps"),
+    [
+        ([1, 0], [3, 4], None, None),
+        ([0, 1], [100, -1], [1, 0], [2, 1]),
+        ([-1], [-100], [2], [-1]),
+        ([3, 4], [0, 0], [1, 2], [-2, -3]),
+        ([5], [10], [0], [1]),
+    ],
+)
+def test_slice(
+    starts: list[int], ends: list[int], axes: list[int] | None, steps: list[int] | None
+) -> None:
+    attributes: dict[str, object] = {"starts": starts, "ends": ends}
+    if axes is not None:
+        attributes["axes"] = axes
+    if steps is not None:
+        attributes["steps"] = steps
+    check(shape_ops.SliceOp, [rand(3, 4, 5)], **attributes)
+
+
+@pytest.mark.parametrize("mode", ["constant", "reflect", "edge", "wrap"])
+@pytest.mark.parametrize(
+    ("pads", "axes"),
+    [([1, 0, 2, 2], None), ([-1, 2, 0, -1], None), ([3, 1], [1]), ([0, 0, 0, 0], None)],
+)
+def test_pad(mode: str, pads: list[int], axes: list[int] | None) -> None:
+    attributes: dict[str, object] = {"mode": mode, "pads": pads}
+    if axes is not None:
+        attributes["axes"] = axes
+    if mode == "constant":
+        attributes["constant_value"] = 1.5
+    check(shape_ops.PadOp, [rand(3, 4)], **attributes)
+
+
+def test_constant_pad_of_integers_defaults_to_zero() -> None:
+    lowered = check(shape_ops.PadOp, [rand(2, 3, dtype=np.int32)], pads=[1, 1, 0, 2])
+    assert {"linalg.fill", "tensor.insert_slice"} <= op_names(lowered)
+
+
+def test_concat_and_split() -> None:
+    parts = [rand(2, 1, 3), rand(2, 4, 3), rand(2, 0, 3), rand(2, 2, 3)]
+    check(shape_ops.ConcatOp, parts, axis=1)
+    check(shape_ops.ConcatOp, [rand(2, 3), rand(1, 3)], axis=-2)
+    check(shape_ops.SplitOp, [rand(2, 6)], result_count=3, axis=1, split=[1, 2, 3])
+    check(shape_ops.SplitOp, [rand(5, 2)], result_count=3, num_outputs=3)
