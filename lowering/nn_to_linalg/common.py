@@ -3,7 +3,7 @@
 Every helper that creates ops takes a `Builder` (a `PatternRewriter` is one) and inserts at its
 insertion point, so a pattern calls them in program order and then replaces the matched op.
 
-- `element_type`, `is_float`, `is_unsigned`: read element types;
+- `element_type`, `shape`, `is_float`, `is_unsigned`, `element_kind`: read types;
 - `unsupported`: the error for an op or attribute value a lowering cannot handle;
 - `scalar_constant`: an `arith.constant` of a given element type;
 - `empty_tensor`, `filled_tensor`: `tensor.empty`, and `tensor.empty` + `linalg.fill`;
@@ -72,6 +72,16 @@ def is_float(element: Attribute) -> bool:
 
 def is_unsigned(element: Attribute) -> bool:
     return isinstance(element, IntegerType) and element.signedness.data == Signedness.UNSIGNED
+
+
+def element_kind(element: Attribute) -> str:
+    """'float', 'signed' or 'unsigned', which picks arith's op variant (i1 counts as unsigned:
+    false < true, and it extends to 0 or 1)."""
+    if isinstance(element, AnyFloat):
+        return "float"
+    if isinstance(element, IntegerType) and (is_unsigned(element) or element.width.data == 1):
+        return "unsigned"
+    return "signed"
 
 
 def unsupported(op: Operation, why: str) -> DiagnosticException:

@@ -26,7 +26,14 @@ from xdsl.pattern_rewriter import PatternRewriter, RewritePattern
 
 from ...dialects.nn import elementwise
 from ...dialects.nn.base import NnOperation
-from .common import element_type, elementwise_generic, is_unsigned, scalar_constant, unsupported
+from .common import (
+    element_kind,
+    element_type,
+    elementwise_generic,
+    is_unsigned,
+    scalar_constant,
+    unsupported,
+)
 
 ScalarUnary = Callable[[Builder, NnOperation, SSAValue], SSAValue]
 """Builds f(x) for one element; the op gives attributes and errors their location."""
@@ -60,15 +67,6 @@ def _narrow(b: Builder, value: SSAValue, element: Attribute) -> SSAValue:
 def _const(b: Builder, value: float | int | bool, like: SSAValue) -> SSAValue:
     """A scalar constant of `like`'s type."""
     return scalar_constant(b, value, like.type)
-
-
-def _kind(element: Attribute) -> str:
-    """'float', 'signed' or 'unsigned' (i1 counts as unsigned: false < true, extends to 1)."""
-    if isinstance(element, AnyFloat):
-        return "float"
-    if isinstance(element, IntegerType) and (is_unsigned(element) or element.width.data == 1):
-        return "unsigned"
-    return "signed"
 
 
 def _need_float(op: NnOperation, x: SSAValue) -> None:
@@ -128,7 +126,7 @@ def _unary_math(math_op: type[Operation]) -> ScalarUnary:
 def _relu(b: Builder, op: NnOperation, x: SSAValue) -> SSAValue:
     zero = _const(b, 0, x)
     max_op = {"float": arith.MaximumfOp, "signed": arith.MaxSIOp, "unsigned": arith.MaxUIOp}
-    return b.insert(max_op[_kind(x.type)](x, zero)).result
+    return b.insert(max_op[element_kind(x.type)](x, zero)).result
 
 
 def _sigmoid(b: Builder, op: NnOperation, x: SSAValue) -> SSAValue:
@@ -151,7 +149,7 @@ def _neg(b: Builder, op: NnOperation, x: SSAValue) -> SSAValue:
 
 
 def _abs(b: Builder, op: NnOperation, x: SSAValue) -> SSAValue:
-    kind = _kind(x.type)
+    kind = element_kind(x.type)
     if kind == "float":
         return b.insert(math.AbsFOp(x)).result
     if kind == "signed":
@@ -187,7 +185,7 @@ def _elu(b: Builder, op: NnOperation, x: SSAValue) -> SSAValue:
 
 def _clip(b: Builder, op: NnOperation, x: SSAValue) -> SSAValue:
     # max before min: when min > max every element becomes max, as ONNX specifies
-    kind = _kind(x.type)
+    kind = element_kind(x.type)
     max_op = {"float": arith.MaximumfOp, "signed": arith.MaxSIOp, "unsigned": arith.MaxUIOp}
     min_op = {"float": arith.MinimumfOp, "signed": arith.MinSIOp, "unsigned": arith.MinUIOp}
     result = x
@@ -249,7 +247,7 @@ def _cast_scalar(
         convert = arith.FPToUIOp if is_unsigned(target) else arith.FPToSIOp
         return b.insert(convert(x, target)).result
     if isinstance(target, AnyFloat):
-        convert = arith.UIToFPOp if _kind(source) == "unsigned" else arith.SIToFPOp
+        convert = arith.UIToFPOp if element_kind(source) == "unsigned" else arith.SIToFPOp
         return b.insert(convert(x, target)).result
     return _cast_integer(b, x, target)
 
@@ -258,7 +256,7 @@ def _cast_integer(b: Builder, x: SSAValue, target: IntegerType) -> SSAValue:
     source = x.type
     source_width, target_width = _bit_width(source), _bit_width(target)
     if source_width < target_width:
-        extend = arith.ExtUIOp if _kind(source) == "unsigned" else arith.ExtSIOp
+        extend = arith.ExtUIOp if element_kind(source) == "unsigned" else arith.ExtSIOp
         return b.insert(extend(x, target)).result
     if source_width > target_width:
         return b.insert(arith.TruncIOp(x, target)).result
@@ -332,7 +330,7 @@ class LowerBinaryElementwise(RewritePattern):
         if not isinstance(op, self.op_type):
             return
         operand_element = element_type(op.A)
-        scalar = self.scalars[_kind(operand_element)]
+        scalar = self.scalars[element_kind(operand_element)]
         if scalar is None or element_type(op.B) != operand_element:
             raise unsupported(op, f"operands of {operand_element} and {element_type(op.B)}")
         result_element = element_type(op.C)
@@ -354,7 +352,7 @@ class LowerPow(RewritePattern):
         if not isinstance(op, elementwise.PowOp):
             return
         base_element, exponent_element = element_type(op.A), element_type(op.B)
-        if _kind(base_element) == "unsigned" or _kind(exponent_element) == "unsigned":
+        if element_kind(base_element) == "unsigned" or element_kind(exponent_element) == "unsigned":
             raise unsupported(op, f"pow of {base_element} by {exponent_element}")
 
         def body(b: Builder, args: Sequence[SSAValue]) -> Sequence[SSAValue]:
@@ -385,7 +383,7 @@ class LowerVariadic(RewritePattern):
         if not isinstance(op, self.op_type):
             return
         result_element = element_type(op.result)
-        kind = _kind(result_element)
+        kind = element_kind(result_element)
         if any(element_type(v) != result_element for v in op.inputs) or result_element == (
             IntegerType(1)
         ):
