@@ -15,6 +15,7 @@ from xdsl.context import Context
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Block, Region
+from xdsl.utils.exceptions import DiagnosticException
 
 from terrace.dialects.context import parse_module
 from terrace.dialects.nn import shape as shape_ops
@@ -297,3 +298,95 @@ def test_concat_and_split() -> None:
     check(shape_ops.ConcatOp, [rand(2, 3), rand(1, 3)], axis=-2)
     check(shape_ops.SplitOp, [rand(2, 6)], result_count=3, axis=1, split=[1, 2, 3])
     check(shape_ops.SplitOp, [rand(5, 2)], result_count=3, num_outputs=3)
+
+
+@pytest.mark.parametrize(("axis", "index_dims"), [(0, (2, 3)), (1, (4,)), (-1, ()), (2, (2, 2))])
+def test_gather(axis: int, index_dims: tuple[int, ...]) -> None:
+    data = rand(3, 4, 5)
+    size = data.shape[axis]
+    indices = RNG.integers(-size, size, index_dims).astype(np.int64)
+    check(shape_ops.GatherOp, [data, indices], axis=axis)
+    check(shape_ops.GatherOp, [data.astype(np.int32), indices.astype(np.int32)], axis=axis)
+
+
+RESIZE_COORDINATES = ["half_pixel", "asymmetric", "align_corners", "pytorch_half_pixel"]
+
+
+@pytest.mark.parametrize("coordinates", RESIZE_COORDINATES)
+@pytest.mark.parametrize(
+    "nearest_mode", ["round_prefer_floor", "round_prefer_ceil", "floor", "ceil"]
+)
+def test_resize_nearest(coordinates: str, nearest_mode: str) -> None:
+    common = {"coordinate_transformation_mode": coordinates, "nearest_mode": nearest_mode}
+    check(shape_ops.ResizeOp, [rand(1, 2, 3, 4)], scales=[1.0, 1.0, 2.0, 1.5], **common)
+    check(shape_ops.ResizeOp, [rand(1, 1, 5, 4)], sizes=[1, 1, 3, 7], **common)
+
+
+@pytest.mark.parametrize("coordinates", RESIZE_COORDINATES)
+def test_resize_linear(coordinates: str) -> None:
+    common = {"coordinate_transformation_mode": coordinates, "mode": "linear"}
+    check(shape_ops.ResizeOp, [rand(1, 2, 3, 4)], tolerance=1e-6, scales=[1, 1, 2.0, 0.5], **common)
+    check(shape_ops.ResizeOp, [rand(2, 5, 3)], tolerance=1e-6, sizes=[2, 3, 1], **common)
+
+
+def test_resize_with_axes_and_aspect_ratio() -> None:
+    check(shape_ops.ResizeOp, [rand(1, 2, 3, 4)], axes=[2, 3], scales=[2.0, 2.0])
+    check(
+        shape_ops.ResizeOp,
+        [rand(1, 1, 4, 6)],
+        tolerance=1e-6,
+        mode="linear",
+        axes=[2, 3],
+        sizes=[6, 6],
+        keep_aspect_ratio_policy="not_larger",
+    )
+
+
+@pytest.mark.parametrize(
+    ("attributes", "message"),
+    [({"mode": "cubic"}, "resize mode 'cubic'"), ({"antialias": 1}, "antialiased")],
+)
+def test_resize_unsupported_is_an_error_naming_the_op(
+    attributes: dict[str, object], message: str
+) -> None:
+    module = one_op_module(
+        shape_ops.ResizeOp, [rand(1, 1, 2, 2)], {"scales": [1.0, 1.0, 2.0, 2.0], **attributes}
+    )
+    with pytest.raises(DiagnosticException, match=f"nn.resize.*{message}"):
+        lower(module)
+
+
+CONSTANTS = """
+func.func @main(%x: tensor<2x3xf32>) -> (tensor<2xi64>, tensor<2x2xi64>, tensor<3xf32>,
+    tensor<2x1xi32>, tensor<1xi64>) {
+  %c = nn.constant {value = dense<[[1, 2], [3, 4]]> : tensor<2x2xi64>} : tensor<2x2xi64>
+  %f = nn.constant_of_shape {shape = array<i64: 3>} : tensor<3xf32>
+  %g = nn.constant_of_shape {shape = array<i64: 2, 1>, value = dense<7> : tensor<1xi32>}
+      : tensor<2x1xi32>
+  %s = nn.shape %x : (tensor<2x3xf32>) -> tensor<2xi64>
+  %t = nn.shape %x {start = -1 : i64} : (tensor<2x3xf32>) -> tensor<1xi64>
+  func.return %s, %c, %f, %g, %t : tensor<2xi64>, tensor<2x2xi64>, tensor<3xf32>,
+      tensor<2x1xi32>, tensor<1xi64>
+}
+"""
+
+
+def test_constants() -> None:
+    module = parse_module(CONSTANTS)
+    x = rand(2, 3)
+    expected = run_function(module, [x])
+    lowered = lower(module)
+    assert "nn.constant" not in op_names(lowered)
+    for got, want in zip(run_linalg(lowered, [x]), expected, strict=True):
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+
+
+def test_weights_stay() -> None:
+    module = parse_module(
+        'func.func @main() -> tensor<2x3xf32> {\n  %w = nn.weight "w" : tensor<2x3xf32>\n'
+        "  %t = nn.transpose %w : (tensor<2x3xf32>) -> tensor<3x2xf32>\n"
+        "  func.return %w : tensor<2x3xf32>\n}"
+    )
+    lowered = lower(module)
+    assert "nn.weight" in op_names(lowered)

@@ -12,7 +12,7 @@ from ...dialects.nn import WeightOp
 
 
 def conversion_patterns() -> Sequence[RewritePattern]:
-    from . import contraction, elementwise, pooling, reduction, shape
+    from . import constants, contraction, elementwise, gather, pooling, reduction, shape
 
     return [
         *elementwise.PATTERNS,
@@ -20,6 +20,8 @@ def conversion_patterns() -> Sequence[RewritePattern]:
         *contraction.PATTERNS,
         *pooling.PATTERNS,
         *shape.PATTERNS,
+        *gather.PATTERNS,
+        *constants.PATTERNS,
     ]
 
 
