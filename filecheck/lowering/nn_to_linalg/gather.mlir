@@ -1,0 +1,49 @@
+// RUN: terrace-opt %s -p convert-nn-to-linalg --split-input-file | filecheck %s
+
+// The indices are a generic input; the data is read with tensor.extract, negatives wrapped.
+// CHECK-LABEL: func.func @gather
+// CHECK-SAME:    (%[[DATA:.*]]: tensor<3x4xf32>, %[[IDX:.*]]: tensor<2xi64>)
+// CHECK:         linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d1)>, affine_map<(d0, d1) -> (d0, d1)>]
+// CHECK-SAME:      ins(%[[IDX]] : tensor<2xi64>)
+// CHECK:         ^{{.*}}(%[[I:.*]]: i64, %{{.*}}: f32):
+// CHECK:           %[[P:.*]] = arith.index_cast %[[I]] : i64 to index
+// CHECK:           %[[NEG:.*]] = arith.cmpi slt, %[[P]], %{{.*}} : index
+// CHECK:           %[[POS:.*]] = arith.select %[[NEG]], %{{.*}}, %[[P]] : index
+// CHECK:           %[[ROW:.*]] = linalg.index 0 : index
+// CHECK:           tensor.extract %[[DATA]][%[[ROW]], %[[POS]]] : tensor<3x4xf32>
+func.func @gather(%data: tensor<3x4xf32>, %idx: tensor<2xi64>) -> tensor<3x2xf32> {
+  %r = nn.gather %data, %idx {axis = 1 : i64} : (tensor<3x4xf32>, tensor<2xi64>) -> tensor<3x2xf32>
+  func.return %r : tensor<3x2xf32>
+}
+
+// -----
+
+// Nearest resize: the source coordinate in f64, floor, round by the nearest mode, clamp.
+// CHECK-LABEL: func.func @resize_nearest
+// CHECK:         linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>]
+// CHECK:           %[[Y:.*]] = arith.sitofp %{{.*}} : i64 to f64
+// CHECK:           %[[HALF:.*]] = arith.constant 5.000000e-01 : f64
+// CHECK:           arith.addf %[[Y]], %[[HALF]] : f64
+// CHECK:           math.floor
+// CHECK:           arith.cmpf ogt
+// CHECK:           arith.select
+// CHECK:           arith.minsi
+// CHECK:           tensor.extract %{{.*}}[%{{.*}}, %{{.*}}] : tensor<2x2xf32>
+func.func @resize_nearest(%x: tensor<2x2xf32>) -> tensor<2x4xf32> {
+  %r = nn.resize %x {scales = [1.0 : f64, 2.0 : f64]} : (tensor<2x2xf32>) -> tensor<2x4xf32>
+  func.return %r : tensor<2x4xf32>
+}
+
+// -----
+
+// Linear resize: two corners along the one resized axis, weighted in f64.
+// CHECK-LABEL: func.func @resize_linear
+// CHECK:         linalg.generic
+// CHECK-COUNT-2:   tensor.extract
+// CHECK:           arith.addf %{{.*}}, %{{.*}} : f64
+// CHECK:           %[[R:.*]] = arith.truncf %{{.*}} : f64 to f32
+// CHECK-NEXT:      linalg.yield %[[R]] : f32
+func.func @resize_linear(%x: tensor<2x2xf32>) -> tensor<2x4xf32> {
+  %r = nn.resize %x {mode = "linear", scales = [1.0 : f64, 2.0 : f64]} : (tensor<2x2xf32>) -> tensor<2x4xf32>
+  func.return %r : tensor<2x4xf32>
+}
