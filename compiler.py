@@ -67,8 +67,7 @@ class StageTimer:
         self.seconds[name] = self.seconds.get(name, 0.0) + seconds
 
     def report(self) -> str:
-        width = max((len(name) for name in self.seconds), default=5)
-        lines = [f"  {seconds:8.3f} s  {name:<{width}}" for name, seconds in self.seconds.items()]
+        lines = [f"  {seconds:8.3f} s  {name}" for name, seconds in self.seconds.items()]
         lines.append(f"  {sum(self.seconds.values()):8.3f} s  total")
         return "\n".join(lines)
 

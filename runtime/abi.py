@@ -96,14 +96,17 @@ def read_abi_attributes(module: ModuleOp, function: str = "main") -> AbiAttribut
 
 def _find_function(module: ModuleOp, name: str) -> Operation | None:
     for op in module.ops:
-        symbol = op.attributes.get("sym_name") or op.properties.get("sym_name")
+        symbol = _attribute(op, "sym_name")
         if isinstance(symbol, StringAttr) and symbol.data == name:
             return op
     return None
 
 
 def _attribute(op: Operation, name: str) -> Attribute | None:
-    return op.attributes.get(name) or op.properties.get(name)
+    # func.func and llvm.func keep unregistered attributes apart from their properties.
+    if name in op.attributes:
+        return op.attributes[name]
+    return op.properties.get(name)
 
 
 def _int_attribute(op: Operation, name: str) -> int | None:

@@ -1,4 +1,4 @@
-"""`terrace`: the model-level command line (import, demo)."""
+"""`terrace`: the model-level command line (import, compile, run, demo)."""
 
 from __future__ import annotations
 
@@ -14,13 +14,18 @@ import numpy as np
 from ..errors import TerraceError
 
 DEMO_MODEL = Path(__file__).resolve().parent.parent / "models" / "demo_cnn.onnx"
+MLIR_EMITS = ("nn", "linalg", "loops", "llvm")
+EMIT_STAGES = (*MLIR_EMITS, "ll", "asm")
 
 DESCRIPTION = """\
 Terrace: an MLIR-style ML compiler in pure Python.
 
 examples:
-  terrace demo                              import and run the bundled demo model
+  terrace demo                              compile and run the bundled demo model
   terrace import model.onnx -o model.mlir --weights model.npz
+  terrace compile model.onnx --emit linalg --time
+  terrace compile model.onnx --emit asm -o model.s
+  terrace run model.onnx --input x=x.npy --output out.npz
   terrace-opt model.mlir --weights model.npz -p nn-fold-batchnorm,nn-canonicalize
 """
 
@@ -60,17 +65,63 @@ def _parser() -> argparse.ArgumentParser:
     )
     imp.set_defaults(run=_run_import)
 
+    compile_ = commands.add_parser(
+        "compile",
+        help="compile an ONNX model and print one stage of it",
+        description="Compile an ONNX model for the host and print the stage named by --emit: "
+        "nn, linalg, loops and llvm are MLIR that terrace-opt reads back (weights by name; "
+        "--weights saves them), ll is LLVM IR text, asm the host assembly after O3.",
+    )
+    _add_compile_arguments(compile_)
+    run = commands.add_parser(
+        "run",
+        help="compile an ONNX model and run it on inputs from .npy files",
+        description="Compile an ONNX model for the host (through the compile cache) and run "
+        "it once; without --output, print each output's name, shape and a short summary.",
+    )
+    _add_run_arguments(run)
+
     demo = commands.add_parser(
         "demo",
-        help="import and run the bundled demo model",
-        description="Import a model (the bundled demo CNN by default), summarize its nn IR "
-        "and run it through the nn reference semantics on a random input.",
+        help="compile and run the bundled demo model",
+        description="Import a model (the bundled demo CNN by default), summarize its nn IR, "
+        "run it through the nn reference semantics on a random input, then compile it for "
+        "the host and compare: top outputs, compile time, median latency, max abs error.",
     )
     demo.add_argument("model", nargs="?", default=str(DEMO_MODEL), help="an .onnx file")
     _add_input_shape(demo)
     demo.add_argument("--seed", type=int, default=0, help="seed of the random input")
+    demo.add_argument("--runs", type=int, default=10, help="timed runs of the compiled model")
     demo.set_defaults(run=_run_demo)
     return parser
+
+
+def _add_compile_arguments(compile_: argparse.ArgumentParser) -> None:
+    compile_.add_argument("model", help="path of an .onnx file")
+    compile_.add_argument(
+        "--emit", choices=EMIT_STAGES, default="ll", help="the stage to print (default: ll)"
+    )
+    compile_.add_argument("-o", "--output", help="write it here instead of standard output")
+    compile_.add_argument("--weights", help="write the weight store here (.npz)")
+    compile_.add_argument(
+        "--time", action="store_true", help="print seconds per compile stage to stderr"
+    )
+    _add_input_shape(compile_)
+    compile_.set_defaults(run=_run_compile)
+
+
+def _add_run_arguments(run: argparse.ArgumentParser) -> None:
+    run.add_argument("model", help="path of an .onnx file")
+    run.add_argument(
+        "--input",
+        action="append",
+        default=[],
+        metavar="NAME=FILE.npy",
+        help="the value of a graph input (repeatable; every input is needed)",
+    )
+    run.add_argument("--output", help="save the outputs here (.npz, by output name)")
+    _add_input_shape(run)
+    run.set_defaults(run=_run_run)
 
 
 def _add_input_shape(parser: argparse.ArgumentParser) -> None:
@@ -111,6 +162,81 @@ def _run_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_compile(args: argparse.Namespace) -> int:
+    from ..compiler import StageTimer, lower, translate
+    from ..dialects.nn.weights import WeightStore
+    from ..runtime import jit
+    from .printing import module_text
+
+    timer = StageTimer()
+    stage = "llvm" if args.emit in ("ll", "asm") else args.emit
+    lowered = lower(args.model, "cpu", stage, timer, _input_shapes(args.input_shape))
+    if args.emit in MLIR_EMITS:
+        text = module_text(lowered.module)
+    else:
+        with timer.stage("translate"):
+            text = translate(lowered.module)
+    if args.emit == "asm":
+        with timer.stage("codegen"):
+            text = jit.emit_assembly(text)
+    _write_text(text, args.output)
+    if args.weights:
+        WeightStore.of(lowered.module).save(args.weights)
+    if args.time:
+        print(f"compile stages (to --emit {args.emit}):", file=sys.stderr)
+        print(timer.report(), file=sys.stderr)
+    return 0
+
+
+def _run_run(args: argparse.Namespace) -> int:
+    from .. import compile as compile_model
+
+    feeds = _load_inputs(args.input)
+    model = compile_model(args.model, input_shapes=_input_shapes(args.input_shape))
+    outputs = model.run(feeds)
+    names = [spec.name for spec in model.outputs]
+    if args.output:
+        np.savez(args.output, allow_pickle=False, **dict(zip(names, outputs, strict=True)))
+        return 0
+    for name, value in zip(names, outputs, strict=True):
+        print(f"{name}: {value.dtype}{list(value.shape)}  {_summary(value)}")
+    return 0
+
+
+def _load_inputs(entries: Sequence[str]) -> dict[str, np.ndarray]:
+    feeds: dict[str, np.ndarray] = {}
+    for entry in entries:
+        name, _, file = entry.partition("=")
+        if not name or not file:
+            raise TerraceError(f"--input '{entry}': expected NAME=FILE.npy")
+        try:
+            feeds[name] = np.load(file, allow_pickle=False)
+        except (OSError, ValueError) as error:
+            raise TerraceError(f"--input '{entry}': cannot read {file}: {error}") from None
+    return feeds
+
+
+def _summary(value: np.ndarray) -> str:
+    if value.size == 0:
+        return "(empty)"
+    flat = value.reshape(-1)
+    head = ", ".join(str(v) for v in flat[:4]) + (", ..." if flat.size > 4 else "")
+    if value.dtype.kind not in "fiu":
+        return f"[{head}]"
+    numbers = flat.astype(np.float64)
+    return f"min {numbers.min():.4g}  max {numbers.max():.4g}  mean {numbers.mean():.4g}  [{head}]"
+
+
+def _write_text(text: str, output: str | None) -> None:
+    if not output:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        return
+    try:
+        Path(output).write_text(text)
+    except OSError as error:
+        raise TerraceError(f"cannot write {output}: {error.strerror}") from None
+
+
 def _run_demo(args: argparse.Namespace) -> int:
     from ..dialects.nn import ConstantOfShapeOp, ConstantOp, WeightOp
     from ..dialects.nn.interpreter import run_function
@@ -143,12 +269,56 @@ def _run_demo(args: argparse.Namespace) -> int:
     outputs = run_function(imported.module, inputs)
     run_seconds = time.perf_counter() - started
     print(f"ran the nn reference semantics on a random input in {run_seconds:.2f} s")
-    for spec, value in zip(imported.outputs, outputs, strict=True):
+    names = [spec.name for spec in imported.outputs]
+    compiled = _compile_and_time(args, inputs)
+    if compiled is None:
+        _print_top(names, outputs)
+        return 0
+    compiled_outputs, compile_seconds, latencies = compiled
+    error = max(
+        float(np.max(np.abs(c.astype(np.float64) - r), initial=0.0))
+        for c, r in zip(compiled_outputs, outputs, strict=True)
+    )
+    print(f"compiled for the host in {compile_seconds:.2f} s")
+    print(
+        f"median latency over {len(latencies)} runs: {np.median(latencies) * 1e3:.3f} ms "
+        f"(reference: {run_seconds * 1e3:.1f} ms)"
+    )
+    print(f"max abs error against the nn reference: {error:.3g}")
+    _print_top(names, compiled_outputs)
+    return 0
+
+
+def _compile_and_time(
+    args: argparse.Namespace, inputs: list[np.ndarray]
+) -> tuple[list[np.ndarray], float, list[float]] | None:
+    """Compiled outputs, compile seconds and per-run latencies; None (and one line saying
+    why) when the model does not compile, so the demo still shows the reference run."""
+    from .. import compile as compile_model
+
+    try:
+        started = time.perf_counter()
+        model = compile_model(args.model, input_shapes=_input_shapes(args.input_shape))
+        compile_seconds = time.perf_counter() - started
+        compiled_outputs = model(*inputs)
+    except Exception as error:  # any failure of the compiled path: the demo falls back
+        lines = str(error).strip().splitlines() or [type(error).__name__]
+        print(f"compilation failed, showing the reference run: {lines[0]}")
+        return None
+    latencies: list[float] = []
+    for _ in range(max(args.runs, 1)):
+        started = time.perf_counter()
+        model(*inputs)
+        latencies.append(time.perf_counter() - started)
+    return compiled_outputs, compile_seconds, latencies
+
+
+def _print_top(names: Sequence[str], outputs: Sequence[np.ndarray]) -> None:
+    for name, value in zip(names, outputs, strict=True):
         flat = value.reshape(-1)
         top = np.argsort(flat)[::-1][:5]
         ranked = ", ".join(f"#{i}: {flat[i]:.4f}" for i in top)
-        print(f"  {spec.name} top-5: {ranked}")
-    return 0
+        print(f"  {name} top-5: {ranked}")
 
 
 if __name__ == "__main__":
