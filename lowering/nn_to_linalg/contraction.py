@@ -11,12 +11,14 @@ zero-inserted input with flipped, transposed weights. The window helpers here (p
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 from xdsl.builder import Builder
 from xdsl.dialects import arith, tensor
 from xdsl.dialects.builtin import (
     AffineMapAttr,
     ArrayAttr,
+    DenseIntElementsAttr,
     DenseIntOrFPElementsAttr,
     IntegerAttr,
     TensorType,
@@ -96,8 +98,9 @@ def collapse(
     return builder.insert(collapse_op).result
 
 
-def dense_i64(values: Sequence[int]) -> DenseIntOrFPElementsAttr:
-    return DenseIntOrFPElementsAttr.from_list(TensorType(i64, [len(values)]), list(values))
+def _dense_i64(values: Sequence[int]) -> DenseIntElementsAttr:
+    dense = DenseIntOrFPElementsAttr.from_list(TensorType(i64, [len(values)]), list(values))
+    return cast(DenseIntElementsAttr, dense)  # from_list's type does not follow its element
 
 
 # ---------------------------------------------------------------------------------------------
@@ -247,8 +250,8 @@ def convolve(
             [padded, weight],
             [init],
             [init.type],
-            strides=dense_i64(strides),
-            dilations=dense_i64(dilations),
+            strides=_dense_i64(strides),
+            dilations=_dense_i64(dilations),
         )
         return builder.insert(conv).results[0]
     grouped = group > 1
