@@ -120,10 +120,11 @@ def _new_like(array: np.ndarray, value: SSAValue) -> ShapedArray[Any]:
 
 def _round(value: float, result_type: Attribute) -> float:
     """`value` rounded to the float type `result_type`, as hardware computes it."""
-    if isinstance(result_type, Float32Type):
-        return float(np.float32(value))
-    if isinstance(result_type, Float16Type):
-        return float(np.float16(value))
+    with np.errstate(over="ignore"):  # overflow to inf is IEEE rounding, not an error
+        if isinstance(result_type, Float32Type):
+            return float(np.float32(value))
+        if isinstance(result_type, Float16Type):
+            return float(np.float16(value))
     return float(value)
 
 
@@ -205,6 +206,18 @@ class GenericFunctions(InterpreterFunctions):
         value, destination = args
         filled = np.full(destination.shape, value, dtype=numpy_dtype(_element_type(op.res[0])))
         return (_new_like(filled, op.res[0]),)
+
+
+def _fit(value: Any, dtype: np.dtype[Any]) -> Any:
+    """An integer wrapped into `dtype`'s range (numpy refuses out-of-range Python ints: an i8
+    -1 stored in a u8 buffer is 255)."""
+    if dtype.kind not in "iu" or isinstance(value, np.generic):
+        return value
+    bits = dtype.itemsize * 8
+    value = int(value) & ((1 << bits) - 1)
+    if dtype.kind == "i" and value >> (bits - 1):
+        return value - (1 << bits)
+    return value
 
 
 def _python_scalar(value: Any) -> Any:
@@ -479,6 +492,22 @@ class ScalarFunctions(InterpreterFunctions):
     def run_fptoui(self, interpreter: Interpreter, op: arith.FPToUIOp, args: PythonValues):
         bits = _bits(op.result.type)
         return (_wrap_signed(_float_to_int(args[0], bits, signed=False), bits),)
+
+    @impl(arith.BitcastOp)
+    def run_bitcast(self, interpreter: Interpreter, op: arith.BitcastOp, args: PythonValues):
+        source, target = op.input.type, op.result.type
+        if isinstance(target, IntegerType) and isinstance(source, IntegerType):
+            return (_wrap_signed(int(args[0]), target.width.data),)
+        packed = np.array([args[0]], dtype=numpy_dtype(source))
+        return (packed.view(numpy_dtype(target))[0].item(),)
+
+    @impl(xmath.IPowIOp)
+    def run_ipowi(self, interpreter: Interpreter, op: xmath.IPowIOp, args: PythonValues):
+        bits = _bits(op.result.type)
+        base, exponent = _wrap_signed(args[0], bits), _wrap_signed(args[1], bits)
+        if exponent < 0:  # MLIR: 1 and -1 to negative powers alternate, all else is 0
+            return (0 if abs(base) != 1 else base ** (exponent % 2),)
+        return (_wrap_signed(base**exponent, bits),)
 
     @impl(xmath.AbsIOp)
     def run_absi(self, interpreter: Interpreter, op: xmath.AbsIOp, args: PythonValues):
