@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -290,3 +291,45 @@ def test_cache_folder_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert default_cache_dir() == tmp_path / "terrace"
     assert os.fspath(default_cache_dir()).endswith("terrace")
+
+
+SPIN_IR = """
+define void @terrace_main(ptr %packed) {
+entry:
+  %counter = alloca i64
+  br label %loop
+loop:
+  %i = phi i64 [0, %entry], [%next, %loop]
+  store volatile i64 %i, ptr %counter
+  %next = add i64 %i, 1
+  %done = icmp eq i64 %next, 500000000
+  br i1 %done, label %exit, label %loop
+exit:
+  ret void
+}
+"""
+
+
+def test_native_call_releases_the_gil():
+    abi = EntryAbi(inputs=(), outputs=(), weights=(), workspace_bytes=0)
+    model = CompiledModel(jit.NativeCode.load(jit.compile_object(SPIN_IR)), abi, {})
+    call_seconds = [0.0]
+
+    def call() -> None:
+        started = time.perf_counter()
+        model()
+        call_seconds[0] = time.perf_counter() - started
+
+    caller = threading.Thread(target=call)
+    longest_pause = 0.0
+    last = time.perf_counter()
+    caller.start()
+    # This loop keeps running during the native spin only if the call released the GIL;
+    # otherwise it stalls for the whole call.
+    while caller.is_alive():
+        now = time.perf_counter()
+        longest_pause = max(longest_pause, now - last)
+        last = now
+    caller.join()
+    assert call_seconds[0] > 0.05
+    assert longest_pause < call_seconds[0] / 2
