@@ -1,0 +1,42 @@
+// RUN: terrace-opt %s -p convert-nn-to-linalg --split-input-file | filecheck %s
+
+// The ceil_mode window overhangs the input: the -inf padding covers it.
+// CHECK-LABEL: func.func @max_pool_ceil
+// CHECK:         %[[LOWEST:.*]] = arith.constant 0xff800000 : f32
+// CHECK-NEXT:    %[[FILLED:.*]] = linalg.fill ins(%[[LOWEST]] : f32) outs(%{{.*}} : tensor<1x2x6x6xf32>)
+// CHECK-NEXT:    %[[PADDED:.*]] = tensor.insert_slice %x into %[[FILLED]][0, 0, 0, 0] [1, 2, 5, 5] [1, 1, 1, 1]
+// CHECK:         %[[WINDOW:.*]] = tensor.empty() : tensor<2x2xf32>
+// CHECK-NEXT:    linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, ((d2 * 2) + d4), ((d3 * 2) + d5))>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d4, d5)>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3)>]{{.*}} ins(%[[PADDED]], %[[WINDOW]]
+// CHECK:           arith.maximumf
+func.func @max_pool_ceil(%x: tensor<1x2x5x5xf32>) -> tensor<1x2x3x3xf32> {
+  %y = nn.max_pool %x {kernel_shape = array<i64: 2, 2>, strides = array<i64: 2, 2>, ceil_mode = 1 : i64} : (tensor<1x2x5x5xf32>) -> tensor<1x2x3x3xf32>
+  func.return %y : tensor<1x2x3x3xf32>
+}
+
+// -----
+
+// Windows hold 2 or 3 input elements: the counts are a pooled mask of ones.
+// CHECK-LABEL: func.func @average_pool_exclude_pad
+// CHECK:         %[[SUMS:.*]] = linalg.generic
+// CHECK:           arith.addf
+// CHECK:         %[[ONES:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<4xf32>)
+// CHECK:         %[[MASK:.*]] = tensor.insert_slice %[[ONES]] into %{{.*}}[1] [4] [1] : tensor<4xf32> into tensor<5xf32>
+// CHECK:         %[[COUNTS:.*]] = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (((d0 * 2) + d1))>, affine_map<(d0, d1) -> (d1)>, affine_map<(d0, d1) -> (d0)>]{{.*}} ins(%[[MASK]]
+// CHECK:         linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d2)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>]{{.*}} ins(%[[SUMS]], %[[COUNTS]]
+// CHECK:           arith.divf
+func.func @average_pool_exclude_pad(%x: tensor<1x2x4xf32>) -> tensor<1x2x2xf32> {
+  %y = nn.average_pool %x {kernel_shape = array<i64: 3>, strides = array<i64: 2>, pads = array<i64: 1, 0>} : (tensor<1x2x4xf32>) -> tensor<1x2x2xf32>
+  func.return %y : tensor<1x2x2xf32>
+}
+
+// -----
+
+// Every window is full: no padding, and the divisor is a constant.
+// CHECK-LABEL: func.func @average_pool_uniform
+// CHECK-NOT:     tensor.insert_slice
+// CHECK:         %[[COUNT:.*]] = arith.constant 4.000000e+00 : f32
+// CHECK-NEXT:    arith.divf %{{.*}}, %[[COUNT]] : f32
+func.func @average_pool_uniform(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x2x2xf32> {
+  %y = nn.average_pool %x {kernel_shape = array<i64: 2, 2>, strides = array<i64: 2, 2>} : (tensor<1x2x4x4xf32>) -> tensor<1x2x2x2xf32>
+  func.return %y : tensor<1x2x2x2xf32>
+}
