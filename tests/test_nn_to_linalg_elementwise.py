@@ -7,18 +7,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import linalg_exec
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from linalg_exec import make_interpreter, run_linalg
+from linalg_exec import run_linalg
 from xdsl.context import Context
-from xdsl.dialects import arith
-from xdsl.dialects import math as xmath
-from xdsl.dialects.builtin import IntegerType, ModuleOp
-from xdsl.interpreter import Interpreter, InterpreterFunctions, PythonValues, impl, register_impls
+from xdsl.dialects.builtin import ModuleOp
 from xdsl.utils.exceptions import DiagnosticException
 
 from terrace.dialects.context import parse_module
@@ -27,42 +23,6 @@ from terrace.lowering.nn_to_linalg import ConvertNnToLinalgPass
 
 # ---------------------------------------------------------------------------------------------
 # Helpers.
-
-
-def _wrap(value: int, bits: int) -> int:
-    value &= (1 << bits) - 1
-    return value - (1 << bits) if value >> (bits - 1) else value
-
-
-@register_impls
-class _MoreScalarFunctions(InterpreterFunctions):
-    """arith.bitcast between integer types and math.ipowi, which tests/linalg_exec.py lacks."""
-
-    @impl(arith.BitcastOp)
-    def run_bitcast(self, interpreter: Interpreter, op: arith.BitcastOp, args: PythonValues):
-        assert isinstance(op.result.type, IntegerType), "only integer bitcasts"
-        return (_wrap(int(args[0]), op.result.type.width.data),)
-
-    @impl(xmath.IPowIOp)
-    def run_ipowi(self, interpreter: Interpreter, op: xmath.IPowIOp, args: PythonValues):
-        assert isinstance(op.result.type, IntegerType)
-        bits = op.result.type.width.data
-        base, exponent = _wrap(args[0], bits), _wrap(args[1], bits)
-        if exponent < 0:  # MLIR: 1, -1 alternating, or 0
-            return (0 if abs(base) != 1 else base ** (exponent % 2),)
-        return (_wrap(base**exponent, bits),)
-
-
-@pytest.fixture(autouse=True)
-def _more_scalar_functions(monkeypatch: pytest.MonkeyPatch) -> None:
-    """run_linalg's interpreter, with the implementations above added."""
-
-    def interpreter(module: ModuleOp) -> Interpreter:
-        result = make_interpreter(module)
-        result.register_implementations(_MoreScalarFunctions(), override=True)
-        return result
-
-    monkeypatch.setattr(linalg_exec, "make_interpreter", interpreter)
 
 
 def _lower(module: ModuleOp) -> ModuleOp:
@@ -261,8 +221,8 @@ def test_cast(source: int, to: int) -> None:
         info = np.iinfo(target)
         x = np.clip(x, info.min, info.max).astype(x.dtype)
     if target == np.uint8 and x.dtype != np.bool_:
-        # negative to unsigned is undefined; tests/linalg_exec.py cannot store unsigned values
-        # of 128 and more (it keeps integers signed), so stay below
+        # negative to unsigned is undefined; tests/linalg_exec.py does not yet store unsigned
+        # values of 128 and more (it keeps integers signed), so stay below
         x = np.clip(np.abs(x), 0, 127).astype(x.dtype)
     _check("nn.cast", [x], f"to = {to} : i64", rtol=1e-3)
 
