@@ -279,7 +279,7 @@ def _shape(value: SSAValue) -> list[int]:
 
 def _window(offsets: list[int], sizes: list[int], strides: list[int]) -> tuple[slice, ...]:
     return tuple(
-        slice(offset, offset + (size - 1) * stride + 1, stride)
+        slice(offset, offset + max(size - 1, 0) * stride + min(size, 1), stride)
         for offset, size, stride in zip(offsets, sizes, strides, strict=True)
     )
 

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from random import Random
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from linalg_exec import run_linalg
 from xdsl.context import Context
 from xdsl.dialects import func
@@ -390,3 +393,68 @@ def test_weights_stay() -> None:
     )
     lowered = lower(module)
     assert "nn.weight" in op_names(lowered)
+
+
+# -- properties ----------------------------------------------------------------------------------
+
+SMALL = settings(max_examples=15, deadline=None)
+dims_strategy = st.lists(st.integers(1, 4), min_size=1, max_size=4)
+
+
+@SMALL
+@given(dims_strategy, st.randoms(use_true_random=False))
+def test_reshape_property(dims: list[int], random: Random) -> None:
+    total = math.prod(dims)
+    target: list[int] = []
+    remaining = total
+    while remaining > 1:
+        factor = random.choice([f for f in range(1, remaining + 1) if remaining % f == 0])
+        target.append(factor)
+        remaining //= factor
+    random.shuffle(target)
+    check(shape_ops.ReshapeOp, [rand(*dims)], shape=target or [1])
+
+
+@SMALL
+@given(dims_strategy, st.randoms(use_true_random=False))
+def test_transpose_property(dims: list[int], random: Random) -> None:
+    perm = list(range(len(dims)))
+    random.shuffle(perm)
+    check(shape_ops.TransposeOp, [rand(*dims)], perm=perm)
+
+
+@SMALL
+@given(dims_strategy, st.data())
+def test_slice_property(dims: list[int], data: st.DataObject) -> None:
+    axes = data.draw(st.lists(st.integers(0, len(dims) - 1), min_size=1, unique=True))
+    starts = [data.draw(st.integers(-6, 6)) for _ in axes]
+    ends = [data.draw(st.integers(-6, 6)) for _ in axes]
+    steps = [data.draw(st.sampled_from([-3, -2, -1, 1, 2, 3])) for _ in axes]
+    check(shape_ops.SliceOp, [rand(*dims)], starts=starts, ends=ends, axes=axes, steps=steps)
+
+
+@SMALL
+@given(dims_strategy, st.data())
+def test_pad_property(dims: list[int], data: st.DataObject) -> None:
+    mode = data.draw(st.sampled_from(["constant", "reflect", "edge", "wrap"]))
+    # crops keep at least one element; reflect pads stay within one period, as ONNX requires
+    before = [data.draw(st.integers(-((n - 1) // 2), 3)) for n in dims]
+    after = [data.draw(st.integers(-((n - 1) // 2), 3)) for n in dims]
+    if mode == "reflect":
+        kept = [n - max(-b, 0) - max(-a, 0) for n, b, a in zip(dims, before, after, strict=True)]
+        before = [min(b, k - 1) if k > 1 else min(b, 0) for b, k in zip(before, kept, strict=True)]
+        after = [min(a, k - 1) if k > 1 else min(a, 0) for a, k in zip(after, kept, strict=True)]
+    check(shape_ops.PadOp, [rand(*dims, dtype=np.int32)], mode=mode, pads=before + after)
+
+
+@SMALL
+@given(dims_strategy, st.data())
+def test_concat_property(dims: list[int], data: st.DataObject) -> None:
+    axis = data.draw(st.integers(-len(dims), len(dims) - 1))
+    sizes = data.draw(st.lists(st.integers(0, 3), min_size=1, max_size=4).filter(any))
+    parts = []
+    for size in sizes:
+        part_dims = list(dims)
+        part_dims[axis] = size
+        parts.append(rand(*part_dims))
+    check(shape_ops.ConcatOp, parts, axis=axis)
