@@ -182,8 +182,8 @@ def parse_pipeline(text: str) -> tuple[ModulePass, ...]:
 
 def stage_passes(passes: Sequence[ModulePass]) -> list[tuple[str, ModulePass]]:
     """Each pass of a target pipeline with its stage: linalg on tensors until `bufferize`,
-    memrefs until the loop lowering, loops until the first `*-to-llvm` conversion, then llvm.
-    Stages only move forward."""
+    memrefs until the loop lowering, loops (scf) until the first `*-to-cf` or `*-to-llvm`
+    conversion, then llvm. Stages only move forward."""
     staged: list[tuple[str, ModulePass]] = []
     stage = "linalg"
     for p in passes:
@@ -192,7 +192,7 @@ def stage_passes(passes: Sequence[ModulePass]) -> list[tuple[str, ModulePass]]:
         is_loop_lowering = p.name in ("convert-linalg-to-loops", "linalg-generalize-named-ops")
         if is_loop_lowering and stage == "memrefs":
             stage = "loops"
-        if p.name.endswith("-to-llvm"):
+        if p.name.endswith(("-to-llvm", "-to-cf")):
             stage = "llvm"
         staged.append((stage, p))
     return staged

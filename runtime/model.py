@@ -1,9 +1,9 @@
 """`CompiledModel`: a loaded model, called with numpy arrays from any number of threads.
 
 Every call checks its inputs (count, names, shapes, dtypes) before native code runs, allocates
-the outputs and a private 64-byte aligned workspace, and calls `terrace_main` through ctypes,
-which releases the GIL. Weights are bound once, as the store's own contiguous arrays: their
-addresses are computed at load time and reused by every call, without copies.
+the outputs, takes the calling thread's own 64-byte aligned workspace, and calls `terrace_main`
+through ctypes, which releases the GIL. Weights are bound once, as the store's own contiguous
+arrays: their addresses are computed at load time and reused by every call, without copies.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
+import math
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -40,11 +41,16 @@ class CompileStats:
 
 def aligned_empty(shape: Sequence[int], dtype: np.dtype[Any]) -> np.ndarray:
     """An uninitialized C-contiguous array whose data starts on a 64-byte boundary."""
-    count = int(np.prod(shape, dtype=np.int64))
-    nbytes = count * dtype.itemsize
+    array, _ = _aligned_buffer(math.prod(shape) * dtype.itemsize)
+    return array.view(dtype).reshape(tuple(shape))
+
+
+def _aligned_buffer(nbytes: int) -> tuple[np.ndarray, int]:
+    """Uninitialized bytes on a 64-byte boundary, and their address."""
     raw = np.empty(nbytes + WORKSPACE_ALIGNMENT, dtype=np.uint8)
-    skip = -raw.ctypes.data % WORKSPACE_ALIGNMENT
-    return raw[skip : skip + nbytes].view(dtype).reshape(tuple(shape))
+    address = raw.ctypes.data
+    skip = -address % WORKSPACE_ALIGNMENT
+    return raw[skip : skip + nbytes], address + skip
 
 
 class CompiledModel:
@@ -102,26 +108,33 @@ class CompiledModel:
         return self._invoke([_checked(spec, feeds[spec.name]) for spec in self.abi.inputs])
 
     def _invoke(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
-        outputs = [aligned_empty(spec.shape, spec.dtype) for spec in self.abi.outputs]
-        workspace = aligned_empty((max(self.abi.workspace_bytes, 1),), np.dtype(np.uint8))
-        addresses = [
-            *(array.ctypes.data for array in inputs),
-            *(array.ctypes.data for array in outputs),
-            *self._weight_addresses,
-            workspace.ctypes.data,
-        ]
+        addresses = [array.ctypes.data for array in inputs]
+        outputs: list[np.ndarray] = []
+        for spec in self.abi.outputs:
+            buffer, address = _aligned_buffer(math.prod(spec.shape) * spec.dtype.itemsize)
+            outputs.append(buffer.view(spec.dtype).reshape(spec.shape))
+            addresses.append(address)
+        addresses += self._weight_addresses
+        addresses.append(self._thread_workspace())
         packed = (ctypes.c_void_p * len(addresses))(*addresses)
-        self._set_thread_count()
-        # `inputs`, `outputs` and `workspace` stay referenced until the call returns.
         self._entry(ctypes.addressof(packed))
+        # Referenced until here, so that no input is freed while native code reads it.
+        del inputs
         return outputs
 
-    def _set_thread_count(self) -> None:
-        # OpenMP keeps the thread count per calling thread: set it once in each one.
-        if self.num_threads is None or getattr(self._thread_state, "set", False):
-            return
-        _set_openmp_threads(self.num_threads)
-        self._thread_state.set = True
+    def _thread_workspace(self) -> int:
+        """The calling thread's own workspace: calls on one thread run one after another,
+        calls on different threads never share one, and a thread reuses its pages (a fresh
+        workspace per call would fault every page in again)."""
+        state = self._thread_state
+        address: int | None = getattr(state, "workspace_address", None)
+        if address is not None:
+            return address
+        if self.num_threads is not None:
+            # OpenMP keeps the thread count per calling thread: set it once in each one.
+            _set_openmp_threads(self.num_threads)
+        state.workspace, state.workspace_address = _aligned_buffer(self.abi.workspace_bytes)
+        return state.workspace_address
 
 
 # -- helpers -------------------------------------------------------------------------------
