@@ -161,6 +161,26 @@ func.func @main(%x: tensor<3x4xf32>, %idx: tensor<2xi64>) -> (tensor<3xf32>, ten
 }
 """
 
+# one tensor.empty as the init of two ops whose results are both live at the end
+SHARED_EMPTY = f"""
+func.func @main(%x: tensor<2x3xf32>) -> (tensor<2x3xf32>, tensor<2x3xf32>) {{
+  %e = tensor.empty() : tensor<2x3xf32>
+  %a = linalg.generic {{indexing_maps = [{ID2}, {ID2}], iterator_types = ["parallel", "parallel"]}}
+      ins(%x : tensor<2x3xf32>) outs(%e : tensor<2x3xf32>) {{
+  ^bb0(%i: f32, %o: f32):
+    %t = arith.mulf %i, %i : f32
+    linalg.yield %t : f32
+  }} -> tensor<2x3xf32>
+  %b = linalg.generic {{indexing_maps = [{ID2}, {ID2}], iterator_types = ["parallel", "parallel"]}}
+      ins(%a : tensor<2x3xf32>) outs(%e : tensor<2x3xf32>) {{
+  ^bb0(%i: f32, %o: f32):
+    %t = arith.addf %i, %i : f32
+    linalg.yield %t : f32
+  }} -> tensor<2x3xf32>
+  func.return %a, %b : tensor<2x3xf32>, tensor<2x3xf32>
+}}
+"""
+
 PASSTHROUGH = """
 func.func @main(%x: tensor<3xf32>) -> (tensor<3xf32>, tensor<3xf32>, tensor<3xf32>) {
   %w = nn.weight "w" : tensor<3xf32>
@@ -282,6 +302,11 @@ def test_init_that_is_an_input_is_not_written():
 def test_reduction_and_gather():
     module = _bufferize_and_compare(REDUCE_GATHER)
     assert _ops(module, memref.LoadOp)
+
+
+def test_shared_empty_gets_a_buffer_per_use():
+    module = _bufferize_and_compare(SHARED_EMPTY)
+    assert not _ops(module, memref.AllocOp) and not _ops(module, memref.CopyOp)
 
 
 def test_results_that_are_inputs_or_weights_are_copied():

@@ -190,3 +190,28 @@ func.func @intermediate(%x: tensor<4xf32>) -> tensor<4xf32> {
   } -> tensor<4xf32>
   func.return %r : tensor<4xf32>
 }
+
+// -----
+
+// A tensor.empty shared by two ops is split: each result gets its own (output) buffer.
+
+// CHECK-LABEL: func.func @shared_empty
+// CHECK-SAME:  (%[[X:[^:]*]]: memref<4xf32>, %[[OUT0:[^:]*]]: memref<4xf32>, %[[OUT1:[^:]*]]: memref<4xf32>
+// CHECK-NOT:   memref.alloc
+// CHECK:       linalg.generic {{.*}} ins(%[[X]] : memref<4xf32>) outs(%[[OUT0]] : memref<4xf32>)
+// CHECK:       linalg.generic {{.*}} ins(%[[OUT0]] : memref<4xf32>) outs(%[[OUT1]] : memref<4xf32>)
+// CHECK-NOT:   memref.copy
+func.func @shared_empty(%x: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>) {
+  %e = tensor.empty() : tensor<4xf32>
+  %a = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%x : tensor<4xf32>) outs(%e : tensor<4xf32>) {
+  ^bb0(%i: f32, %o: f32):
+    %s = math.exp %i : f32
+    linalg.yield %s : f32
+  } -> tensor<4xf32>
+  %b = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%a : tensor<4xf32>) outs(%e : tensor<4xf32>) {
+  ^bb0(%i: f32, %o: f32):
+    %s = math.sqrt %i : f32
+    linalg.yield %s : f32
+  } -> tensor<4xf32>
+  func.return %a, %b : tensor<4xf32>, tensor<4xf32>
+}
