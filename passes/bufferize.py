@@ -288,6 +288,20 @@ def _destination_buffer(
     return fresh
 
 
+def _weight_types(function: func.FuncOp) -> dict[str, Attribute]:
+    """The tensor type of each weight name, in the order of first use."""
+    weights: dict[str, Attribute] = {}
+    for op in function.walk():
+        if not isinstance(op, WeightOp):
+            continue
+        known = weights.setdefault(op.ref.data, op.output.type)
+        if known != op.output.type:
+            raise _error(
+                op, f"weight {op.ref.data!r} is used with types {known} and {op.output.type}"
+            )
+    return weights
+
+
 def _rewrite_signature(function: func.FuncOp) -> None:
     """(tensors...) -> (tensors...) becomes (inputs, outputs, weights, workspace) -> ()."""
     block = function.body.block
@@ -306,15 +320,7 @@ def _rewrite_signature(function: func.FuncOp) -> None:
     num_inputs = len(block.args)
     for index, output_type in enumerate(output_types):
         block.insert_arg(memref_of(output_type), len(block.args)).name_hint = f"out_{index}"
-    weights: dict[str, Attribute] = {}
-    for op in function.walk():
-        if not isinstance(op, WeightOp):
-            continue
-        known = weights.setdefault(op.ref.data, op.output.type)
-        if known != op.output.type:
-            raise _error(
-                op, f"weight {op.ref.data!r} is used with types {known} and {op.output.type}"
-            )
+    weights = _weight_types(function)
     for index, weight_type in enumerate(weights.values()):
         block.insert_arg(memref_of(weight_type), len(block.args)).name_hint = f"w_{index}"
     block.insert_arg(MemRefType(i8, [0]), len(block.args)).name_hint = "workspace"
@@ -356,7 +362,6 @@ class DenseConstantToWeight(RewritePattern):
         rewriter.replace(op, WeightOp(name, op.result.type))
 
 
-@dataclass
 class WeightToArgument(RewritePattern):
     """nn.weight "name" -> the function argument bound to "name"."""
 
