@@ -383,8 +383,37 @@ def softmax_cases() -> Iterator[Case]:
 
 
 def windowed_cases() -> Iterator[Case]:
-    """Mostly the ops that use onnx's reference kernel: a few cases each for the plumbing."""
+    """Convolutions and pools (our kernels: onnx's own get grouped ConvTranspose, output_shape,
+    ceil_mode overhangs and dilated SAME pads wrong) and resize (onnx's kernel)."""
     yield Case("Conv", [rand(1, 2, 5, 5), rand(3, 2, 3, 3), rand(3)], {"pads": [1, 1, 1, 1]})
+    yield Case("Conv", [rand(2, 3, 7), rand(4, 3, 2)], {"dilations": [2], "strides": [2]})
+    yield Case("Conv", [rand(1, 2, 4, 5, 3), rand(2, 2, 2, 2, 2)], {"pads": [1, 0, 1, 0, 1, 1]})
+    yield Case("Conv", [rand(1, 3, 7, 6), rand(3, 1, 3, 3)], {"group": 3, "auto_pad": "SAME_LOWER"})
+    yield Case(
+        "Conv", [rand(1, 2, 7, 6), rand(2, 2, 3, 2)], {"auto_pad": "SAME_UPPER", "strides": [2, 2]}
+    )
+    yield Case("ConvTranspose", [rand(1, 4, 3, 3), rand(4, 1, 3, 3), rand(2)], {"group": 2})
+    transposed = {"strides": [2, 2], "output_shape": [7, 8], "dilations": [1, 2]}
+    yield Case("ConvTranspose", [rand(1, 2, 3, 3), rand(2, 3, 3, 2)], transposed)
+    yield Case(
+        "ConvTranspose",
+        [rand(1, 2, 4, 3), rand(2, 2, 3, 3)],
+        {"strides": [2, 3], "pads": [1, 0, 2, 1], "output_padding": [1, 2]},
+    )
+    yield Case(
+        "ConvTranspose", [rand(1, 1, 4), rand(1, 2, 3)], {"strides": [2], "auto_pad": "SAME_UPPER"}
+    )
+    ceil = {"kernel_shape": [2, 2], "strides": [3, 3], "ceil_mode": 1}
+    yield Case("MaxPool", [rand(1, 2, 8, 7)], ceil)
+    yield Case("AveragePool", [rand(1, 2, 8, 7)], ceil)
+    yield Case(
+        "AveragePool", [rand(1, 1, 6, 6)], {**ceil, "pads": [1, 1, 1, 1], "count_include_pad": 1}
+    )
+    yield Case(
+        "MaxPool",
+        [rand(1, 1, 7, 7)],
+        {"kernel_shape": [3, 3], "dilations": [2, 2], "pads": [2, 1, 1, 2]},
+    )
     yield Case("Conv", [rand(1, 4, 6, 6), rand(4, 2, 3, 3)], {"group": 2, "strides": [2, 2]})
     yield Case("ConvTranspose", [rand(1, 2, 3, 3), rand(2, 3, 3, 3)], {"strides": [2, 2]})
     yield Case("MaxPool", [rand(1, 2, 6, 6)], {"kernel_shape": [2, 2], "strides": [2, 2]})

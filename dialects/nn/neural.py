@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import ClassVar
 
 from xdsl.dialects.builtin import TensorType
+from xdsl.ir import Attribute
 from xdsl.irdl import irdl_op_definition, operand_def, opt_operand_def, result_def
 
-from .base import Attr, Kind, NnOperation
+from .base import Attr, Kind, NnOperation, shape_of
 
 _WINDOW_ATTRIBUTES = {
     "auto_pad": Attr(Kind.STRING, "NOTSET"),
@@ -132,8 +133,34 @@ class LogSoftmaxOp(NnOperation):
     output = result_def(TensorType)
 
 
+class PoolOp(NnOperation):
+    """Max and average pooling share ONNX's window arithmetic."""
+
+    def infer_result_types(self) -> list[TensorType[Attribute] | None]:
+        """onnx's inference keeps a ceil_mode window that starts inside the end padding;
+        onnxruntime (and PyTorch) drop it, and so does nn."""
+        inferred = super().infer_result_types()
+        result = inferred[0]
+        if (
+            result is None
+            or not self.int_attr("ceil_mode")
+            or self.str_attr("auto_pad") != "NOTSET"
+        ):
+            return inferred
+        input_shape = shape_of(self.operands[0])
+        spatial = input_shape[2:]
+        rank = len(spatial)
+        strides = self.ints_attr("strides") or [1] * rank
+        pads = self.ints_attr("pads") or [0] * (2 * rank)
+        shape = list(result.get_shape())
+        for i in range(rank):
+            if (shape[2 + i] - 1) * strides[i] >= spatial[i] + pads[i]:
+                shape[2 + i] -= 1
+        return [TensorType(result.element_type, shape)]
+
+
 @irdl_op_definition
-class MaxPoolOp(NnOperation):
+class MaxPoolOp(PoolOp):
     """Max pooling; only the values output (Indices is not nn)."""
 
     name = "nn.max_pool"
@@ -149,7 +176,7 @@ class MaxPoolOp(NnOperation):
 
 
 @irdl_op_definition
-class AveragePoolOp(NnOperation):
+class AveragePoolOp(PoolOp):
     name = "nn.average_pool"
     ONNX_TYPE: ClassVar[str] = "AveragePool"
     ATTRIBUTES: ClassVar = {

@@ -618,3 +618,7 @@ def _constant_of_shape(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np
     if not isinstance(value, np.ndarray):  # ONNX's default is a float32 zero
         return [np.zeros(shape, dtype=np.float32)]
     return [np.full(shape, value.reshape(()), dtype=value.dtype)]
+
+
+# The windowed kernels register themselves into KERNELS; imported last, as they import `kernel`.
+from . import reference_windows  # noqa: E402, F401  # pyright: ignore[reportUnusedImport]
