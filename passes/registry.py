@@ -42,12 +42,47 @@ def _memory_plan() -> type[ModulePass]:
     return MemoryPlanPass
 
 
+def _convert_arith_to_llvm() -> type[ModulePass]:
+    from ..lowering.arith_to_llvm import ConvertArithToLlvmPass
+
+    return ConvertArithToLlvmPass
+
+
+def _convert_math_to_llvm() -> type[ModulePass]:
+    from ..lowering.math_to_llvm import ConvertMathToLlvmPass
+
+    return ConvertMathToLlvmPass
+
+
+def _convert_memref_to_llvm() -> type[ModulePass]:
+    from ..lowering.memref_to_llvm import ConvertMemrefToLlvmPass
+
+    return ConvertMemrefToLlvmPass
+
+
+def _convert_func_to_llvm() -> type[ModulePass]:
+    from ..lowering.func_to_llvm import ConvertFuncToLlvmPass
+
+    return ConvertFuncToLlvmPass
+
+
+def _convert_cf_to_llvm() -> type[ModulePass]:
+    from ..lowering.cf_to_llvm import ConvertCfToLlvmPass
+
+    return ConvertCfToLlvmPass
+
+
 TERRACE_PASSES: dict[str, Callable[[], type[ModulePass]]] = {
     "nn-canonicalize": _nn_canonicalize,
     "nn-fold-batchnorm": _nn_fold_batchnorm,
     "convert-nn-to-linalg": _convert_nn_to_linalg,
     "bufferize": _bufferize,
     "memory-plan": _memory_plan,
+    "convert-arith-to-llvm": _convert_arith_to_llvm,
+    "convert-math-to-llvm": _convert_math_to_llvm,
+    "convert-memref-to-llvm": _convert_memref_to_llvm,
+    "convert-func-to-llvm": _convert_func_to_llvm,
+    "convert-cf-to-llvm": _convert_cf_to_llvm,
 }
 
 

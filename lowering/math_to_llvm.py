@@ -1,0 +1,233 @@
+"""math to the llvm dialect: LLVM intrinsics where LLVM has them, accurate f32 expansions for
+erf and tanh, libm calls for the rest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects import llvm, math
+from xdsl.dialects.builtin import (
+    DenseIntOrFPElementsAttr,
+    Float32Type,
+    Float64Type,
+    FloatAttr,
+    IntegerAttr,
+    ModuleOp,
+    VectorType,
+    i1,
+)
+from xdsl.ir import Attribute, Operation, SSAValue
+from xdsl.passes import ModulePass
+from xdsl.pattern_rewriter import (
+    GreedyRewritePatternApplier,
+    PatternRewriter,
+    PatternRewriteWalker,
+    RewritePattern,
+    op_type_rewrite_pattern,
+)
+
+from .llvm_common import declare_external_function, intrinsic_name, op_error
+from .math_expansions import expand_erf, expand_tanh
+
+# helpers
+
+
+def _element_type(type_: Attribute) -> Attribute:
+    return type_.get_element_type() if isinstance(type_, VectorType) else type_
+
+
+def _is_f32_or_narrower(type_: Attribute) -> bool:
+    element = _element_type(type_)
+    return not isinstance(element, Float64Type) and element.name in ("f16", "bf16", "f32")
+
+
+def _call_intrinsic(
+    base: str, operands: list[SSAValue], result_type: Attribute, rewriter: PatternRewriter
+) -> llvm.CallIntrinsicOp:
+    name = intrinsic_name(base, result_type)
+    return llvm.CallIntrinsicOp(name, operands, [result_type])
+
+
+def _one(type_: Attribute) -> Attribute:
+    if isinstance(type_, VectorType):
+        return DenseIntOrFPElementsAttr.from_list(type_, [1.0] * type_.element_count())
+    assert isinstance(type_, Float32Type | Float64Type)
+    return FloatAttr(1.0, type_)
+
+
+# patterns
+
+
+@dataclass
+class LowerToIntrinsic(RewritePattern):
+    """math.exp -> llvm.exp.f32 and every op with an overloaded LLVM intrinsic of the same
+    operands."""
+
+    math_op: type[Operation]
+    intrinsic: str
+
+    def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter, /) -> None:
+        if not isinstance(op, self.math_op):
+            return
+        result_type = op.results[0].type
+        rewriter.replace(
+            op, _call_intrinsic(self.intrinsic, list(op.operands), result_type, rewriter)
+        )
+
+
+@dataclass
+class LowerToBitIntrinsic(RewritePattern):
+    """ctlz, cttz, absi: the intrinsic takes a trailing `i1 false` (zero / INT_MIN defined)."""
+
+    math_op: type[Operation]
+    intrinsic: str
+
+    def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter, /) -> None:
+        if not isinstance(op, self.math_op):
+            return
+        result_type = op.results[0].type
+        poison_flag = rewriter.insert(llvm.ConstantOp(IntegerAttr(0, i1), i1)).result
+        operands = [op.operands[0], poison_flag]
+        rewriter.replace(op, _call_intrinsic(self.intrinsic, operands, result_type, rewriter))
+
+
+class LowerFPowI(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: math.FPowIOp, rewriter: PatternRewriter, /) -> None:
+        lhs, rhs = op.operands
+        name = intrinsic_name("llvm.powi", lhs.type, rhs.type)
+        rewriter.replace(op, llvm.CallIntrinsicOp(name, [lhs, rhs], [lhs.type]))
+
+
+class LowerRsqrt(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: math.RsqrtOp, rewriter: PatternRewriter, /) -> None:
+        # rsqrt(x) -> 1 / sqrt(x), correctly rounded twice rather than approximated
+        type_ = op.result.type
+        root = rewriter.insert(_call_intrinsic("llvm.sqrt", [op.operand], type_, rewriter))
+        one = rewriter.insert(llvm.ConstantOp(_one(type_), type_)).result
+        rewriter.replace(op, llvm.FDivOp(one, root.results[0]))
+
+
+class ExpandErf(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: math.ErfOp, rewriter: PatternRewriter, /) -> None:
+        if not _is_f32_or_narrower(op.result.type):
+            return
+        rewriter.replace(op, [], [expand_erf(op.operand, rewriter)])
+
+
+class ExpandTanh(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: math.TanhOp, rewriter: PatternRewriter, /) -> None:
+        if not _is_f32_or_narrower(op.result.type):
+            return
+        rewriter.replace(op, [], [expand_tanh(op.operand, rewriter)])
+
+
+@dataclass
+class LowerToLibmCall(RewritePattern):
+    """Functions without an LLVM intrinsic (f64 erf, expm1, log1p, cbrt, ...) call libm:
+    `erf` for f64, `erff` for f32."""
+
+    module: ModuleOp
+    math_op: type[Operation]
+    function: str
+
+    def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter, /) -> None:
+        if not isinstance(op, self.math_op):
+            return
+        type_ = op.results[0].type
+        if not isinstance(type_, Float32Type | Float64Type):
+            raise op_error(op, f"libm has no {self.function} for {type_}")
+        name = self.function + ("f" if isinstance(type_, Float32Type) else "")
+        declare_external_function(self.module, name, [type_] * len(op.operands), type_)
+        call = llvm.CallOp(name, *op.operands, return_type=type_)
+        rewriter.replace(op, call, [call.returned] if call.returned else [])
+
+
+class RejectRemainingMathOp(RewritePattern):
+    def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter, /) -> None:
+        if op.dialect_name() != "math":
+            return
+        raise op_error(op, "no lowering to the llvm dialect")
+
+
+# the pattern list
+
+INTRINSICS: list[tuple[type[Operation], str]] = [
+    (math.AbsFOp, "llvm.fabs"),
+    (math.CeilOp, "llvm.ceil"),
+    (math.FloorOp, "llvm.floor"),
+    (math.TruncOp, "llvm.trunc"),
+    (math.RoundOp, "llvm.round"),
+    (math.RoundEvenOp, "llvm.roundeven"),
+    (math.SqrtOp, "llvm.sqrt"),
+    (math.ExpOp, "llvm.exp"),
+    (math.Exp2Op, "llvm.exp2"),
+    (math.LogOp, "llvm.log"),
+    (math.Log2Op, "llvm.log2"),
+    (math.Log10Op, "llvm.log10"),
+    (math.PowFOp, "llvm.pow"),
+    (math.CopySignOp, "llvm.copysign"),
+    (math.FmaOp, "llvm.fma"),
+    (math.SinOp, "llvm.sin"),
+    (math.CosOp, "llvm.cos"),
+    (math.TanOp, "llvm.tan"),
+    (math.AsinOp, "llvm.asin"),
+    (math.AcosOp, "llvm.acos"),
+    (math.AtanOp, "llvm.atan"),
+    (math.Atan2Op, "llvm.atan2"),
+    (math.SinhOp, "llvm.sinh"),
+    (math.CoshOp, "llvm.cosh"),
+    (math.TanhOp, "llvm.tanh"),
+    (math.CtPopOp, "llvm.ctpop"),
+]
+
+LIBM_FUNCTIONS: list[tuple[type[Operation], str]] = [
+    (math.ErfOp, "erf"),
+    (math.ExpM1Op, "expm1"),
+    (math.Log1pOp, "log1p"),
+    (math.CbrtOp, "cbrt"),
+    (math.AsinhOp, "asinh"),
+    (math.AcoshOp, "acosh"),
+    (math.AtanhOp, "atanh"),
+]
+
+
+def math_to_llvm_patterns(module: ModuleOp) -> list[RewritePattern]:
+    return [
+        ExpandErf(),
+        ExpandTanh(),
+        *(LowerToIntrinsic(math_op, intrinsic) for math_op, intrinsic in INTRINSICS),
+        LowerToBitIntrinsic(math.CountLeadingZerosOp, "llvm.ctlz"),
+        LowerToBitIntrinsic(math.CountTrailingZerosOp, "llvm.cttz"),
+        LowerToBitIntrinsic(math.AbsIOp, "llvm.abs"),
+        LowerFPowI(),
+        LowerRsqrt(),
+        *(LowerToLibmCall(module, math_op, function) for math_op, function in LIBM_FUNCTIONS),
+        RejectRemainingMathOp(),
+    ]
+
+
+# the pass
+
+
+@dataclass(frozen=True)
+class ConvertMathToLlvmPass(ModulePass):
+    """Lower math ops to LLVM intrinsics, accurate expansions and libm calls.
+
+    Input: math ops on scalars or 1-d vectors. Output: `llvm.call_intrinsic` of the overloaded
+    intrinsic (exp, log, sqrt, fabs, floor, ceil, pow, copysign, fma, sin, tanh for f64, ...);
+    erf and tanh of f32 expand to arith and math ops evaluated in f64 (within an ulp, vectorizable;
+    run convert-arith-to-llvm afterwards); erf of f64, expm1, log1p, cbrt and the inverse
+    hyperbolic functions call libm (`erf`, `erff`, ...), declared in the module. math.ipowi is
+    an error naming the op. No fast-math flags.
+    """
+
+    name = "convert-math-to-llvm"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        patterns = math_to_llvm_patterns(op)
+        PatternRewriteWalker(GreedyRewritePatternApplier(patterns)).rewrite_module(op)

@@ -1,0 +1,117 @@
+"""The host CPU target: its description, its pass pipeline and its LLVM emitters.
+
+For the runtime: `llvm_ir(module, target)` translates an llvm-dialect module (the output of
+`CPU_PIPELINE`) to LLVM IR text; `optimized_module` parses and optimizes it at O3 for the
+target (the module to hand to an MCJIT engine built from `target_machine(target, jit=True)`);
+`emit_object` and `emit_assembly` give relocatable object code and assembly. No fast-math
+flags are added anywhere: ONNX semantics need IEEE results.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import llvmlite.binding as llvm_binding
+from xdsl.backend.llvm.convert import convert_module
+from xdsl.dialects.builtin import ModuleOp
+
+from . import Target
+
+# stage 2 (linalg on tensors) to the llvm dialect; docs/pipeline.md describes each stage
+CPU_PIPELINE = ",".join(
+    [
+        "convert-nn-to-linalg",
+        "linalg-generalize-named-ops",
+        "bufferize",
+        "memory-plan",
+        "convert-linalg-to-loops",
+        "lower-affine",
+        "convert-memref-to-llvm",
+        "convert-scf-to-cf",
+        "convert-cf-to-llvm",
+        "convert-math-to-llvm",
+        "convert-arith-to-llvm",
+        "convert-func-to-llvm",
+        "reconcile-unrealized-casts",
+    ]
+)
+
+# the part of CPU_PIPELINE after the loops (stage 4 to stage 5)
+LLVM_LOWERING_PIPELINE = CPU_PIPELINE.split("lower-affine,", 1)[1]
+
+OPT_LEVEL = 3
+
+
+def _vector_width_bits(features: str) -> int:
+    enabled = {flag[1:] for flag in features.split(",") if flag.startswith("+")}
+    if "avx512f" in enabled:
+        return 512
+    if "avx" in enabled or "avx2" in enabled:
+        return 256
+    return 128
+
+
+@cache
+def host_target() -> Target:
+    """The machine this process runs on, as llvmlite sees it."""
+    features = llvm_binding.get_host_cpu_features().flatten()
+    return Target(
+        name="cpu",
+        triple=llvm_binding.get_process_triple(),
+        cpu=llvm_binding.get_host_cpu_name(),
+        features=features,
+        vector_width_bits=_vector_width_bits(features),
+        pipeline=CPU_PIPELINE,
+        emitter="jit",
+    )
+
+
+@cache
+def _initialize_llvm() -> None:
+    llvm_binding.initialize_all_targets()
+    llvm_binding.initialize_all_asmprinters()
+
+
+def target_machine(target: Target, *, jit: bool = False) -> llvm_binding.TargetMachine:
+    """An llvmlite TargetMachine for `target` at O3."""
+    _initialize_llvm()
+    llvm_target = llvm_binding.Target.from_triple(target.triple)
+    return llvm_target.create_target_machine(
+        cpu=target.cpu, features=target.features, opt=OPT_LEVEL, jit=jit
+    )
+
+
+def llvm_ir(module: ModuleOp, target: Target) -> str:
+    """LLVM IR text of an llvm-dialect module, with the target's triple and data layout."""
+    machine = target_machine(target)
+    converted = convert_module(module, fallback_target_triple=target.triple)
+    converted.data_layout = str(machine.target_data)
+    return str(converted)
+
+
+def optimized_module(module: ModuleOp, target: Target) -> llvm_binding.ModuleRef:
+    """The module parsed by LLVM, verified and optimized at O3 for the target (loop and SLP
+    vectorization on)."""
+    machine = target_machine(target)
+    parsed = llvm_binding.parse_assembly(llvm_ir(module, target))
+    parsed.verify()
+    options = llvm_binding.PipelineTuningOptions(speed_level=OPT_LEVEL)
+    options.loop_vectorization = True
+    options.slp_vectorization = True
+    with (
+        options,
+        llvm_binding.create_pass_builder(machine, options) as pass_builder,
+        pass_builder.getModulePassManager() as module_passes,
+    ):
+        module_passes.run(parsed, pass_builder)
+    return parsed
+
+
+def emit_object(module: ModuleOp, target: Target) -> bytes:
+    """Relocatable object code (ELF, Mach-O or COFF by the triple) of the optimized module."""
+    return target_machine(target).emit_object(optimized_module(module, target))
+
+
+def emit_assembly(module: ModuleOp, target: Target) -> str:
+    """Assembly text of the optimized module for the target's CPU and features."""
+    return target_machine(target).emit_assembly(optimized_module(module, target))

@@ -1,0 +1,59 @@
+"""Compile loop-level IR (stage 4) through the LLVM lowering and call it with numpy buffers."""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import llvmlite.binding as llvm_binding
+import numpy as np
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.passes import ModulePass, PassPipeline
+
+from terrace.dialects.context import parse_module, terrace_context
+from terrace.passes.registry import all_passes
+from terrace.targets.cpu import LLVM_LOWERING_PIPELINE, host_target, optimized_module
+from terrace.targets.cpu import target_machine as make_target_machine
+
+
+def lower(text: str, pipeline: str = LLVM_LOWERING_PIPELINE) -> ModuleOp:
+    """Parses `text` and runs `pipeline` on it, verifying the IR after every pass."""
+    module = parse_module(text)
+
+    def verify(_before: ModulePass | None, op: ModuleOp, _after: ModulePass | None) -> None:
+        op.verify()
+
+    PassPipeline.parse_spec(all_passes(), pipeline, verify).apply(terrace_context(), module)
+    module.verify()
+    return module
+
+
+@dataclass
+class Compiled:
+    """A JIT-compiled module; keeps the engine alive while its functions are called."""
+
+    engine: llvm_binding.ExecutionEngine
+
+    def function(self, name: str, argument_count: int) -> Callable[..., None]:
+        address = self.engine.get_function_address(name)
+        assert address, name
+        prototype = ctypes.CFUNCTYPE(None, *[ctypes.c_void_p] * argument_count)
+        return prototype(address)
+
+    def call(self, name: str, buffers: Sequence[np.ndarray]) -> None:
+        """Calls `name(ptr, ptr, ...)` with the buffers' data pointers."""
+        function = self.function(name, len(buffers))
+        function(*[buffer.ctypes.data for buffer in buffers])
+
+
+def compile_llvm(module: ModuleOp) -> Compiled:
+    target = host_target()
+    optimized = optimized_module(module, target)
+    engine = llvm_binding.create_mcjit_compiler(optimized, make_target_machine(target, jit=True))
+    engine.finalize_object()
+    return Compiled(engine)
+
+
+def compile_loops(text: str) -> Compiled:
+    return compile_llvm(lower(text))
