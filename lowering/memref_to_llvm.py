@@ -91,6 +91,8 @@ def _copy_loop_nest(
         block = Block(arg_types=[IndexType()])
         with ImplicitBuilder(body):
             scf.ForOp(zero, bound, one, [], Region(block))
+            if body is not outer:
+                scf.YieldOp()
         indices.append(block.args[0])
         body = block
     with ImplicitBuilder(body):
@@ -199,6 +201,17 @@ class LowerPtrAddToGep(RewritePattern):
         rewriter.replace(op, [gep, back])
 
 
+class FoldIdentityCast(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(
+        self, op: builtin.UnrealizedConversionCastOp, rewriter: PatternRewriter, /
+    ) -> None:
+        # ptr -> llvm.ptr casts become llvm.ptr -> llvm.ptr once the ptr types are rewritten
+        if [value.type for value in op.inputs] != [result.type for result in op.outputs]:
+            return
+        rewriter.replace(op, [], list(op.inputs))
+
+
 class RejectRemainingMemrefOp(RewritePattern):
     def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter, /) -> None:
         if op.dialect_name() != "memref":
@@ -264,4 +277,5 @@ class ConvertMemrefToLlvmPass(ModulePass):
         PatternRewriteWalker(GreedyRewritePatternApplier(memref_patterns(op))).rewrite_module(op)
         PatternRewriteWalker(GreedyRewritePatternApplier(SIGNATURE_PATTERNS)).rewrite_module(op)
         PatternRewriteWalker(GreedyRewritePatternApplier(PTR_TO_LLVM_PATTERNS)).rewrite_module(op)
+        PatternRewriteWalker(FoldIdentityCast()).rewrite_module(op)
         PatternRewriteWalker(RejectRemainingMemrefOp()).rewrite_module(op)

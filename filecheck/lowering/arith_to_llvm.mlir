@@ -1,0 +1,54 @@
+// RUN: terrace-opt %s -p convert-arith-to-llvm --split-input-file | filecheck %s
+
+// CHECK-LABEL: func.func @binary
+// CHECK-SAME: (%[[A:.*]]: i32, %[[B:.*]]: i32, %[[X:.*]]: f32, %[[Y:.*]]: f32)
+func.func @binary(%a: i32, %b: i32, %x: f32, %y: f32) -> (i32, f32, f32) {
+  // CHECK: %[[S:.*]] = llvm.sdiv %[[A]], %[[B]] : i32
+  %s = arith.divsi %a, %b : i32
+  // CHECK: %[[F:.*]] = llvm.fmul %[[X]], %[[Y]] : f32
+  %f = arith.mulf %x, %y : f32
+  // CHECK: llvm.call_intrinsic "llvm.maximum.f32"(%[[X]], %[[Y]])
+  %m = arith.maximumf %x, %y : f32
+  func.return %s, %f, %m : i32, f32, f32
+}
+
+// -----
+
+// CHECK-LABEL: func.func @index_becomes_i64
+// CHECK-SAME: (%[[I:.*]]: i64) -> i32
+func.func @index_becomes_i64(%i: index) -> i32 {
+  // CHECK: %[[C:.*]] = llvm.mlir.constant(4) : i64
+  %c = arith.constant 4 : index
+  // CHECK: %[[M:.*]] = llvm.mul %[[I]], %[[C]] : i64
+  %m = arith.muli %i, %c : index
+  // CHECK: llvm.trunc %[[M]] : i64 to i32
+  %t = arith.index_cast %m : index to i32
+  func.return %t : i32
+}
+
+// -----
+
+// CHECK-LABEL: func.func @compare_and_cast
+func.func @compare_and_cast(%x: f32, %y: f32, %n: i8) -> (i1, f64, i32, i32) {
+  // CHECK: llvm.fcmp "ult" %{{.*}}, %{{.*}} : f32
+  %c = arith.cmpf ult, %x, %y : f32
+  // CHECK: llvm.fpext %{{.*}} : f32 to f64
+  %e = arith.extf %x : f32 to f64
+  // CHECK: llvm.call_intrinsic "llvm.fptosi.sat.i32.f32"
+  %i = arith.fptosi %x : f32 to i32
+  // CHECK: llvm.zext %{{.*}} : i8 to i32
+  %u = arith.extui %n : i8 to i32
+  func.return %c, %e, %i, %u : i1, f64, i32, i32
+}
+
+// -----
+
+// CHECK-LABEL: func.func @floor_division
+func.func @floor_division(%a: i32, %b: i32) -> i32 {
+  // CHECK: %[[Q:.*]] = llvm.sdiv
+  // CHECK: %[[R:.*]] = llvm.srem
+  // CHECK: %[[LOWER:.*]] = llvm.sub %[[Q]]
+  // CHECK: llvm.select %{{.*}}, %[[LOWER]], %[[Q]]
+  %q = arith.floordivsi %a, %b : i32
+  func.return %q : i32
+}
