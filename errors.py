@@ -10,6 +10,11 @@ class TerraceError(Exception):
 class ModelImportError(TerraceError):
     """The ONNX model cannot be read, checked or converted."""
 
+    def __init__(self, message: str) -> None:
+        # the message quotes names from the model, which may hold any character: escaping the
+        # unprintable ones keeps the report on one line
+        super().__init__("".join(c if c.isprintable() else repr(c)[1:-1] for c in message))
+
 
 class UnsupportedModelError(ModelImportError):
     """The model uses ops, attributes or dtypes that Terrace does not support (all are listed)."""

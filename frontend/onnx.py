@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from onnx import helper, numpy_helper
+from onnx import helper
 from onnx.reference import ReferenceEvaluator
 from xdsl.builder import Builder
 from xdsl.dialects import func
@@ -41,6 +41,8 @@ from .onnx_graph import (
     LEGACY_ATTRIBUTES,
     Problem,
     check_model,
+    check_names,
+    check_shape,
     default_opset,
     fix_input_shapes,
     graph_inputs,
@@ -48,6 +50,7 @@ from .onnx_graph import (
     node_label,
     raise_problems,
     sorted_nodes,
+    tensor_to_array,
 )
 
 INLINE_INTEGER_LIMIT = 16
@@ -84,6 +87,10 @@ def import_model(
     """Imports an ONNX model (path or ModelProto) as nn IR; raises ModelImportError."""
     model = onnx.ModelProto()
     model.CopyFrom(load_model(source))
+    check_names(model)
+    initializers = {
+        t.name: tensor_to_array(t, f"initializer '{t.name}'") for t in model.graph.initializer
+    }
     nodes = sorted_nodes(model.graph)
     opset = default_opset(model)
     raise_problems([p for i, n in enumerate(nodes) if (p := _static_problem(n, i, opset))])
@@ -91,7 +98,7 @@ def import_model(
     del model.graph.node[:]
     model.graph.node.extend(nodes)
     check_model(model)
-    return _Converter(model, opset).run()
+    return _Converter(model, opset, initializers).run()
 
 
 # -- the per-node checks that need no types ----------------------------------------------
@@ -141,6 +148,7 @@ Value = SSAValue | np.ndarray
 class _Converter:
     model: onnx.ModelProto
     opset: int
+    initializers: dict[str, np.ndarray]
     store: WeightStore = field(default_factory=WeightStore)
     env: dict[str, Value] = field(default_factory=lambda: {})
     materialized: dict[str, SSAValue] = field(default_factory=lambda: {})
@@ -154,9 +162,8 @@ class _Converter:
         for arg, spec in zip(block.args, inputs, strict=True):
             arg.name_hint = _name_hint(spec.name)
             self.env[spec.name] = arg
-        for tensor in graph.initializer:
-            if tensor.name not in self.env:
-                self.env[tensor.name] = numpy_helper.to_array(tensor)
+        for name, array in self.initializers.items():
+            self.env.setdefault(name, array)
         self.builder = Builder(InsertPoint.at_end(block))
         for index, node in enumerate(graph.node):
             self._convert(node, index)
@@ -233,7 +240,9 @@ class _Converter:
     def _fold(self, node: onnx.NodeProto) -> list[np.ndarray]:
         """Evaluates a node whose inputs are all constant, with onnx's reference kernels."""
         if node.op_type == "ConstantOfShape":
-            return [_constant_of_shape(node, self._array(node.input[0]) if node.input else None)]
+            shape = self._array(node.input[0]) if node.input and node.input[0] else None
+            return [_constant_of_shape(node, shape, self.opset)]
+        _attributes(node, self.opset)  # types and tensors checked before onnx's evaluator
         inputs = {name: self._array(name) for name in node.input if name}
         graph = helper.make_graph(
             [node],
@@ -330,6 +339,8 @@ class _Converter:
         inferred = probe.infer_result_types()
         if any(t is None for t in inferred):
             raise _NodeError("cannot infer a static result shape")
+        for result_type in inferred:
+            _check_result_shape(result_type)
         result_types = _group_results(op_class, [t for t in inferred if t is not None])
         op = op_class.build(operands=operands, attributes=attrs, result_types=result_types)
         probe.erase(safe_erase=False)
@@ -407,6 +418,18 @@ class _NodeError(Exception):
 # -- helpers ---------------------------------------------------------------------------------
 
 
+ATTRIBUTE_TYPES = {
+    Kind.INT: onnx.AttributeProto.INT,
+    Kind.FLOAT: onnx.AttributeProto.FLOAT,
+    Kind.SCALAR: onnx.AttributeProto.FLOAT,
+    Kind.STRING: onnx.AttributeProto.STRING,
+    Kind.INTS: onnx.AttributeProto.INTS,
+    Kind.FLOATS: onnx.AttributeProto.FLOATS,
+    Kind.TENSOR: onnx.AttributeProto.TENSOR,
+}
+"""The ONNX attribute type that carries each kind of nn attribute."""
+
+
 def _attributes(node: onnx.NodeProto, opset: int) -> dict[str, object]:
     op_class = ONNX_OPS[node.op_type]
     attributes: dict[str, object] = {}
@@ -414,11 +437,32 @@ def _attributes(node: onnx.NodeProto, opset: int) -> dict[str, object]:
         name = _canonical_attribute_name(node.op_type, attribute.name, opset)
         if name not in op_class.ATTRIBUTES:
             continue  # legacy, checked ignorable before conversion
+        expected = ATTRIBUTE_TYPES[op_class.ATTRIBUTES[name].kind]
+        if attribute.type != expected:
+            raise _NodeError(
+                f"attribute '{attribute.name}' is of type {_attribute_type_name(attribute.type)}, "
+                f"expected {_attribute_type_name(expected)}"
+            )
+        if name in attributes:
+            raise _NodeError(f"attribute '{attribute.name}' is given twice")
         value = helper.get_attribute_value(attribute)
         if isinstance(value, onnx.TensorProto):
-            value = numpy_helper.to_array(value)
+            value = _tensor_attribute(value, attribute.name)
         attributes[name] = value
     return attributes
+
+
+def _attribute_type_name(code: int) -> str:
+    if code in onnx.AttributeProto.AttributeType.values():
+        return onnx.AttributeProto.AttributeType.Name(code)
+    return str(code)
+
+
+def _tensor_attribute(tensor: onnx.TensorProto, name: str) -> np.ndarray:
+    try:
+        return tensor_to_array(tensor, f"tensor attribute '{name}'")
+    except ModelImportError as error:  # listed with the node's other problems
+        raise _NodeError(str(error)) from None
 
 
 def _static_value(kind: Kind, array: np.ndarray) -> object:
@@ -461,14 +505,31 @@ def _group_results(
     return list[Attribute | list[Attribute]](types)
 
 
-def _constant_of_shape(node: onnx.NodeProto, shape: np.ndarray | None) -> np.ndarray:
-    value = np.zeros((1,), dtype=np.float32)
-    for attribute in node.attribute:
-        if attribute.name == "value":
-            value = numpy_helper.to_array(attribute.t).reshape(-1)
+def _check_result_shape(result_type: TensorType[Attribute] | None) -> None:
+    """Results past MAX_ELEMENTS (an Expand or Tile to 2**40) are refused at import, before
+    any later stage allocates them."""
+    if result_type is None:
+        return
+    try:
+        check_shape(result_type.get_shape(), "the result")
+    except ModelImportError as error:
+        raise _NodeError(str(error)) from None
+
+
+def _constant_of_shape(node: onnx.NodeProto, shape: np.ndarray | None, opset: int) -> np.ndarray:
+    value = _attributes(node, opset).get("value", np.zeros((1,), dtype=np.float32))
+    assert isinstance(value, np.ndarray)
+    if value.size != 1:
+        raise _NodeError(f"attribute 'value' has {value.size} elements, expected one")
+    if shape is not None and shape.dtype != np.int64:
+        raise _NodeError(f"input 'shape' is {shape.dtype}, expected int64")
     dims = [] if shape is None else [int(d) for d in shape.reshape(-1)]
+    try:
+        check_shape(dims, "the result")
+    except ModelImportError as error:
+        raise _NodeError(str(error)) from None
     # a broadcast view: a splat costs no memory until someone writes it
-    return np.broadcast_to(value[:1].reshape(()), dims)
+    return np.broadcast_to(value.reshape(()), dims)
 
 
 def _fold_shape(node: onnx.NodeProto, shape: Sequence[int]) -> np.ndarray:
@@ -499,6 +560,10 @@ def _is_splat(array: np.ndarray) -> bool:
 
 def _tensor_spec(value: onnx.ValueInfoProto) -> TensorSpec:
     tensor = value.type.tensor_type
+    if tensor.elem_type not in onnx.TensorProto.DataType.values():
+        raise ModelImportError(
+            f"graph input '{value.name}' has an unknown element type {tensor.elem_type}"
+        )
     try:
         dtype = element_type_to_numpy(element_type_from_onnx(tensor.elem_type))
     except UnsupportedElementType as error:

@@ -10,12 +10,22 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import onnx
 from google.protobuf.message import DecodeError
+from onnx import helper
 
+from ..dialects.nn.base import UnsupportedElementType, element_type_from_onnx
 from ..errors import ModelImportError, UnsupportedModelError
 
 DEFAULT_DOMAINS = ("", "ai.onnx")
+
+MAX_ELEMENTS = 2**31
+"""The most elements any tensor (input, weight, constant, result) may have: a bound checked
+before anything is allocated, so that a shape of 2**40 is an error and not a MemoryError."""
+
+MAX_RANK = 32
+"""The highest rank of any tensor (numpy stops at 64; no model needs more than a handful)."""
 
 # Attributes of old opsets that carry no meaning for inference-time semantics.
 LEGACY_ATTRIBUTES = {"consumed_inputs", "is_test"}
@@ -53,6 +63,69 @@ def _uses_external_data(tensor: onnx.TensorProto) -> bool:
 def _first_line(error: BaseException) -> str:
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
+
+
+def check_names(model: onnx.ModelProto) -> None:
+    """Every name is text: protobuf hands a string field that is not valid UTF-8 back as bytes,
+    which no dictionary of names (nor onnx's checker) can take."""
+    graph = model.graph
+    values = [*graph.input, *graph.output, *graph.value_info]
+    names: list[object] = [v.name for v in values]
+    names += [t.name for t in graph.initializer]
+    for node in graph.node:
+        names += [node.name, node.op_type, node.domain, *node.input, *node.output]
+        names += [a.name for a in node.attribute]
+    names += [entry.domain for entry in model.opset_import]
+    for name in names:
+        if not isinstance(name, str):
+            raise ModelImportError(f"invalid ONNX model: name {name!r} is not UTF-8 text")
+
+
+def check_shape(dims: Sequence[int], what: str) -> None:
+    """A static shape Terrace can hold: no negative dimension, rank and size bounded."""
+    if len(dims) > MAX_RANK:
+        raise ModelImportError(f"{what} has rank {len(dims)}, more than {MAX_RANK}")
+    if any(d < 0 for d in dims):
+        raise ModelImportError(f"{what} has a negative dimension: {list(dims)}")
+    elements = 1
+    for dim in dims:
+        elements *= dim  # exact in Python integers, so 2**40 x 2**40 cannot wrap
+    if elements > MAX_ELEMENTS:
+        raise ModelImportError(
+            f"{what} has {elements} elements ({list(dims)}), more than {MAX_ELEMENTS}"
+        )
+
+
+def tensor_to_array(tensor: onnx.TensorProto, what: str) -> np.ndarray:
+    """A TensorProto's value, after checking its dtype, shape and that its data holds exactly
+    the elements its shape says (numpy would fail deep inside otherwise)."""
+    if tensor.data_type not in onnx.TensorProto.DataType.values():
+        raise ModelImportError(f"{what} has an unknown element type {tensor.data_type}")
+    try:
+        element_type_from_onnx(tensor.data_type)
+    except UnsupportedElementType as error:
+        raise UnsupportedModelError(f"{what}: {error}") from None
+    if tensor.data_location == onnx.TensorProto.EXTERNAL:
+        raise ModelImportError(
+            f"{what} keeps its data in an external file; import the model by its path"
+        )
+    if tensor.HasField("segment"):
+        raise UnsupportedModelError(f"{what} is stored in segments, which are not supported")
+    check_shape(list(tensor.dims), what)
+    elements = int(np.prod(list(tensor.dims), dtype=np.int64))
+    dtype = helper.tensor_dtype_to_np_dtype(tensor.data_type)
+    if tensor.HasField("raw_data"):
+        found, expected = len(tensor.raw_data), elements * dtype.itemsize
+        unit = "bytes of raw_data"
+    else:
+        field = helper.tensor_dtype_to_field(tensor.data_type)
+        found, expected = len(getattr(tensor, field)), elements
+        unit = f"values in {field}"
+    if found != expected:
+        raise ModelImportError(
+            f"{what} has shape {list(tensor.dims)} but {found} {unit} (expected {expected})"
+        )
+    return onnx.numpy_helper.to_array(tensor)
 
 
 def default_opset(model: onnx.ModelProto) -> int:
@@ -176,6 +249,8 @@ def fix_input_shapes(model: onnx.ModelProto, input_shapes: Mapping[str, Sequence
         if not value.type.HasField("tensor_type"):
             raise ModelImportError(f"graph input '{value.name}' is not a tensor")
         if value.name in input_shapes:
+            # before protobuf sees them: a size past int64 would raise its own ValueError
+            check_shape(input_shapes[value.name], f"the shape given for '{value.name}'")
             tensor.ClearField("shape")
             for size in input_shapes[value.name]:
                 tensor.shape.dim.add().dim_value = int(size)
@@ -190,3 +265,6 @@ def fix_input_shapes(model: onnx.ModelProto, input_shapes: Mapping[str, Sequence
                 f"graph input '{value.name}' has a dynamic dimension '{label}' at axis {axis}; "
                 "give static shapes (input_shapes= or --input-shape NAME=D0,D1,...)"
             )
+    for value in inputs:
+        dims = [d.dim_value for d in value.type.tensor_type.shape.dim]
+        check_shape(dims, f"graph input '{value.name}'")

@@ -212,3 +212,130 @@ def test_missing_external_data_is_one_line(tmp_path: Path):
     onnx.save(model, str(path), save_as_external_data=True, location="gone.bin", size_threshold=0)
     (tmp_path / "gone.bin").unlink()
     _assert_one_line_failure(_cli("import", str(path)), "external.onnx")
+
+
+# -- regressions found by the ONNX fuzzer (tests/test_fuzz_onnx.py) ---------------------------
+
+
+def _conv_model(weight: TensorProto) -> onnx.ModelProto:
+    node = helper.make_node("Conv", ["x", "w"], ["y"], name="conv")
+    return _model([node], [_value("x", [1, 3, 4, 4])], ["y"], initializer=[weight])
+
+
+def test_initializer_shorter_than_its_shape():
+    weight = numpy_helper.from_array(np.ones((2, 3, 3, 3), np.float32), "w")
+    weight.raw_data = weight.raw_data[:100]
+    with pytest.raises(ModelImportError, match="initializer 'w' has shape .* 100 bytes of raw"):
+        import_model(_conv_model(weight))
+
+
+def test_initializer_whose_dtype_no_longer_fits_its_data():
+    weight = numpy_helper.from_array(np.ones((2, 3, 3, 3), np.float32), "w")
+    weight.data_type = TensorProto.BOOL  # the same bytes now hold 4x the elements
+    with pytest.raises(ModelImportError, match="initializer 'w' has shape"):
+        import_model(_conv_model(weight))
+
+
+def test_unknown_element_types():
+    weight = numpy_helper.from_array(np.ones((2, 3, 3, 3), np.float32), "w")
+    weight.data_type = 999
+    with pytest.raises(ModelImportError, match="initializer 'w' has an unknown element type 999"):
+        import_model(_conv_model(weight))
+    model = _model([helper.make_node("Relu", ["x"], ["y"])], [_value("x")], ["y"])
+    model.graph.input[0].type.tensor_type.elem_type = 999
+    with pytest.raises(ModelImportError, match="graph input 'x' has an unknown element type"):
+        import_model(model)
+
+
+@pytest.mark.parametrize(
+    ("dims", "message"),
+    [
+        ([2**40], "more than 2147483648"),
+        ([2**62, 2**62], "more than 2147483648"),
+        ([-7, 2], "negative dimension"),
+        ([1] * 40, "rank 40"),
+    ],
+)
+def test_constant_of_shape_with_absurd_shape_is_refused_before_allocating(dims, message):
+    nodes = [
+        helper.make_node("ConstantOfShape", ["shape"], ["c"], name="fill"),
+        helper.make_node("Add", ["x", "c"], ["y"], name="add"),
+    ]
+    shape = numpy_helper.from_array(np.array(dims, np.int64), "shape")
+    model = _model(nodes, [_value("x", [1])], ["y"], initializer=[shape])
+    with pytest.raises(UnsupportedModelError, match=f"fill \\(ConstantOfShape.*{message}"):
+        import_model(model)
+
+
+def test_constant_of_shape_value_must_have_one_element():
+    empty = numpy_helper.from_array(np.zeros((0,), np.float32), "value")
+    nodes = [
+        helper.make_node("ConstantOfShape", ["shape"], ["c"], name="fill", value=empty),
+        helper.make_node("Add", ["x", "c"], ["y"]),
+    ]
+    shape = numpy_helper.from_array(np.array([2, 3], np.int64), "shape")
+    model = _model(nodes, [_value("x")], ["y"], initializer=[shape])
+    with pytest.raises(UnsupportedModelError, match="'value' has 0 elements, expected one"):
+        import_model(model)
+
+
+def test_graph_input_with_2_to_the_40_elements():
+    model = _model([helper.make_node("Relu", ["x"], ["y"])], [_value("x", [2**20, 2**20])], ["y"])
+    with pytest.raises(ModelImportError, match="graph input 'x' has 1099511627776 elements"):
+        import_model(model)
+
+
+def test_expand_to_2_to_the_40_elements_is_refused_at_import():
+    nodes = [helper.make_node("Expand", ["x", "shape"], ["y"], name="expand")]
+    shape = numpy_helper.from_array(np.array([2**20, 2**20], np.int64), "shape")
+    model = _model(nodes, [_value("x", [1, 1])], ["y"], initializer=[shape])
+    with pytest.raises(UnsupportedModelError, match="expand \\(Expand.*more than 2147483648"):
+        import_model(model)
+
+
+def test_a_newline_in_a_name_stays_on_one_line():
+    model = _model([helper.make_node("Relu", ["x"], ["y"])], [_value("x")], ["y"])
+    model.graph.output[0].name = "y\nmore"
+    with pytest.raises(ModelImportError) as raised:
+        import_model(model)
+    assert "\n" not in str(raised.value)
+    assert "'y\\nmore' is never defined" in str(raised.value)
+
+
+def test_a_name_that_is_not_utf8(tmp_path: Path):
+    model = _model([helper.make_node("Relu", ["x"], ["yyy"])], [_value("x")], ["yyy"])
+    path = tmp_path / "latin1.onnx"
+    path.write_bytes(model.SerializeToString().replace(b"yyy", b"y\xdfy"))
+    with pytest.raises(ModelImportError, match="is not UTF-8 text"):
+        import_model(path)
+    _assert_one_line_failure(_cli("import", str(path)), "UTF-8")
+
+
+def test_external_data_in_a_model_proto_is_refused():
+    weight = numpy_helper.from_array(np.ones((2, 3, 3, 3), np.float32), "w")
+    weight.ClearField("raw_data")
+    weight.data_location = TensorProto.EXTERNAL
+    entry = weight.external_data.add()
+    entry.key, entry.value = "location", "weights.bin"
+    with pytest.raises(ModelImportError, match="initializer 'w' keeps its data in an external"):
+        import_model(_conv_model(weight))
+
+
+def test_input_shape_past_int64_is_one_line():
+    result = _cli("import", str(DEMO_MODEL), "--input-shape", f"image=1,3,{2**70},2")
+    _assert_one_line_failure(result, "the shape given for 'image'")
+
+
+def test_an_unexpected_exception_is_one_internal_error_line(monkeypatch, capsys):
+    from terrace.frontend import onnx as frontend
+    from terrace.tools import cli
+
+    def broken(*_: object) -> None:
+        raise KeyError("deep inside\nsecond line")
+
+    monkeypatch.setattr(frontend, "import_model", broken)
+    assert cli.main(["import", str(DEMO_MODEL)]) == cli.INTERNAL_ERROR
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("terrace: internal error: KeyError:")
+    assert lines[0].endswith("(please report)")

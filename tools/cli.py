@@ -15,6 +15,8 @@ from ..errors import TerraceError
 
 DEMO_MODEL = Path(__file__).resolve().parent.parent / "models" / "demo_cnn.onnx"
 MLIR_EMITS = ("nn", "linalg", "loops", "llvm")
+INTERNAL_ERROR = 70
+"""Exit code of an unexpected exception (sysexits' EX_SOFTWARE); 1 is a user's mistake."""
 EMIT_STAGES = (*MLIR_EMITS, "ll", "asm")
 
 DESCRIPTION = """\
@@ -41,6 +43,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("terrace: interrupted", file=sys.stderr)
         return 130
+    except Exception as error:  # a bug, not a user's mistake: still one line, its own exit code
+        lines = str(error).strip().splitlines() or [""]
+        name = type(error).__name__
+        print(f"terrace: internal error: {name}: {lines[0]} (please report)", file=sys.stderr)
+        return INTERNAL_ERROR
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -1,0 +1,856 @@
+"""Mutated ONNX models for fuzzing Terrace's front door.
+
+Real models (the bundled demo CNN, the nine light models and the small pytorch-converted models
+of onnx's backend test data) are damaged by mutation operators: byte-level ones on the
+serialized file (bit flips, truncation, inserted, deleted or zeroed bytes) and protobuf-aware ones
+(wrong attribute types, dangling names, cycles, absurd shapes, short initializers, dtype, opset and
+domain changes, op swaps, empty graphs). A mutant is fully described by its base model's name and
+a list of (operator, seed) steps, so any failure is reproduced by `build_mutant(base, steps)`.
+
+The property (`check_import`, `check_compile`, `check_cli`): the importer either raises one
+one-line `TerraceError` or returns a verified module; never another exception, a hang or a crash.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Generator, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from types import FrameType
+
+import numpy as np
+import onnx
+from hypothesis import strategies as st
+from onnx import TensorProto, helper
+
+from ..dialects.nn import ONNX_OPS
+from ..errors import TerraceError
+from ..frontend.onnx import ImportedModel, import_model
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+ONNX_DATA_DIR = Path(onnx.__file__).parent / "backend" / "test" / "data"
+DEMO_MODEL = PACKAGE_DIR / "models" / "demo_cnn.onnx"
+
+HEAVY_LIGHT_MODELS = ("light_densenet121", "light_inception_v2")
+"""Light models that take a second or more to import: drawn rarely, to keep campaigns short."""
+
+ABSURD_DIMS = (-1, -7, 0, 2**31, 2**40, 2**62, 2**63 - 1)
+ABSURD_INTS = (-(2**63), -(2**40), -3, -1, 0, 1, 7, 99, 2**31, 2**40, 2**63 - 1)
+ODD_DTYPES = (
+    TensorProto.UNDEFINED,
+    TensorProto.STRING,
+    TensorProto.BOOL,
+    TensorProto.INT8,
+    TensorProto.UINT64,
+    TensorProto.FLOAT16,
+    TensorProto.BFLOAT16,
+    TensorProto.DOUBLE,
+    TensorProto.COMPLEX64,
+    TensorProto.INT64,
+    TensorProto.FLOAT8E4M3FN,
+    TensorProto.INT4,
+    999,
+)
+ATTRIBUTE_TYPES = (
+    onnx.AttributeProto.INT,
+    onnx.AttributeProto.FLOAT,
+    onnx.AttributeProto.STRING,
+    onnx.AttributeProto.INTS,
+    onnx.AttributeProto.FLOATS,
+    onnx.AttributeProto.STRINGS,
+    onnx.AttributeProto.TENSOR,
+    onnx.AttributeProto.GRAPH,
+)
+
+
+# -- base models -------------------------------------------------------------------------------
+
+
+def base_model_names() -> list[str]:
+    """Every base model: the demo CNN, the light models, the pytorch-converted models."""
+    light = sorted(p.stem for p in (ONNX_DATA_DIR / "light").glob("light_*.onnx"))
+    converted = sorted(
+        p.parent.name for p in (ONNX_DATA_DIR / "pytorch-converted").glob("*/*.onnx")
+    )
+    return ["demo_cnn", *light, *converted]
+
+
+@cache
+def _base_bytes(name: str) -> bytes:
+    if name == "demo_cnn":
+        return DEMO_MODEL.read_bytes()
+    if name.startswith("light_"):
+        return (ONNX_DATA_DIR / "light" / f"{name}.onnx").read_bytes()
+    return (ONNX_DATA_DIR / "pytorch-converted" / name / "model.onnx").read_bytes()
+
+
+def base_model(name: str) -> onnx.ModelProto:
+    """A fresh copy of the base model `name`, safe to mutate."""
+    return onnx.load_from_string(_base_bytes(name))
+
+
+def _draw_base(rng: random.Random) -> str:
+    names = base_model_names()
+    light = [n for n in names if n.startswith("light_")]
+    roll = rng.random()
+    if roll < 0.25:
+        return "demo_cnn"
+    if roll < 0.55:
+        cheap = [n for n in light if n not in HEAVY_LIGHT_MODELS]
+        return rng.choice(light if rng.random() < 0.05 else cheap)
+    return rng.choice([n for n in names if n != "demo_cnn" and n not in light])
+
+
+# -- structural mutations: each edits a ModelProto in place and says what it did -------------
+
+
+Structural = Callable[[random.Random, onnx.ModelProto], str]
+
+
+def _pick_node(rng: random.Random, model: onnx.ModelProto) -> tuple[int, onnx.NodeProto] | None:
+    if not model.graph.node:
+        return None
+    index = rng.randrange(len(model.graph.node))
+    return index, model.graph.node[index]
+
+
+def _label(index: int, node: onnx.NodeProto) -> str:
+    return f"node {index} '{node.name}' ({node.op_type})"
+
+
+def _short(attribute: onnx.AttributeProto) -> str:
+    return str(helper.get_attribute_value(attribute))[:60]
+
+
+def _random_attribute(rng: random.Random, name: str, kind: int) -> onnx.AttributeProto:
+    """An attribute `name` of type `kind` with a small random or absurd value."""
+    values: dict[int, object] = {
+        onnx.AttributeProto.INT: rng.choice(ABSURD_INTS),
+        onnx.AttributeProto.FLOAT: rng.choice([0.0, -1.5, 1e30, float("nan"), float("inf")]),
+        onnx.AttributeProto.STRING: rng.choice([b"", b"NOTSET", b"\xff\xfe", b"SAME_UPPER", b"x"]),
+        onnx.AttributeProto.INTS: [rng.choice(ABSURD_INTS) for _ in range(rng.randrange(5))],
+        onnx.AttributeProto.FLOATS: [rng.uniform(-2, 2) for _ in range(rng.randrange(4))],
+        onnx.AttributeProto.STRINGS: [b"a", b"b"],
+        onnx.AttributeProto.TENSOR: _random_tensor(rng, "t"),
+        onnx.AttributeProto.GRAPH: helper.make_graph([], "empty", [], []),
+    }
+    return helper.make_attribute(name, values[kind], attr_type=kind)
+
+
+def _random_tensor(rng: random.Random, name: str) -> onnx.TensorProto:
+    dtype = rng.choice(
+        [np.float32, np.float64, np.int8, np.int32, np.int64, np.bool_, np.uint8, np.float16]
+    )
+    shape = rng.choice([(), (1,), (3,), (2, 2), (0,)])
+    array = np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape).astype(dtype)
+    return onnx.numpy_helper.from_array(array, name)
+
+
+def attribute_wrong_type(rng: random.Random, model: onnx.ModelProto) -> str:
+    picked = _pick_node(rng, model)
+    if picked is None or not picked[1].attribute:
+        return "no-op: no attribute"
+    index, node = picked
+    position = rng.randrange(len(node.attribute))
+    old = node.attribute[position]
+    kind = rng.choice([k for k in ATTRIBUTE_TYPES if k != old.type])
+    node.attribute[position].CopyFrom(_random_attribute(rng, old.name, kind))
+    return f"{_label(index, node)}: attribute '{old.name}' becomes type {kind}"
+
+
+def attribute_wrong_value(rng: random.Random, model: onnx.ModelProto) -> str:
+    """Right type, absurd value: zero strides, huge kernels, axis 99, negative pads."""
+    picked = _pick_node(rng, model)
+    if picked is None or not picked[1].attribute:
+        return "no-op: no attribute"
+    index, node = picked
+    attribute = node.attribute[rng.randrange(len(node.attribute))]
+    if attribute.type == onnx.AttributeProto.INT:
+        attribute.i = rng.choice(ABSURD_INTS)
+    elif attribute.type == onnx.AttributeProto.INTS and attribute.ints:
+        attribute.ints[rng.randrange(len(attribute.ints))] = rng.choice(ABSURD_INTS)
+    elif attribute.type == onnx.AttributeProto.INTS or rng.random() < 0.3:
+        attribute.ints.append(rng.choice(ABSURD_INTS))
+    elif attribute.type == onnx.AttributeProto.FLOAT:
+        attribute.f = rng.choice([float("nan"), -1.0, 0.0, 1e38])
+    elif attribute.type == onnx.AttributeProto.STRING:
+        attribute.s = rng.choice([b"", b"bogus", b"\xff"])
+    elif attribute.type == onnx.AttributeProto.TENSOR:
+        attribute.t.CopyFrom(_random_tensor(rng, attribute.t.name))
+    return f"{_label(index, node)}: attribute '{attribute.name}' = {_short(attribute)}"
+
+
+def attribute_tensor_dtype(rng: random.Random, model: onnx.ModelProto) -> str:
+    """A TENSOR attribute (Constant, ConstantOfShape) with the wrong dtype, or an odd one."""
+    for index, node in enumerate(model.graph.node):
+        for attribute in node.attribute:
+            if attribute.type != onnx.AttributeProto.TENSOR or rng.random() < 0.3:
+                continue
+            attribute.t.data_type = rng.choice(ODD_DTYPES)
+            return f"{_label(index, node)}: tensor '{attribute.name}' dtype {attribute.t.data_type}"
+    return "no-op: no tensor attribute"
+
+
+def attribute_delete(rng: random.Random, model: onnx.ModelProto) -> str:
+    picked = _pick_node(rng, model)
+    if picked is None or not picked[1].attribute:
+        return "no-op: no attribute"
+    index, node = picked
+    name = node.attribute[rng.randrange(len(node.attribute))].name
+    kept = [a for a in node.attribute if a.name != name]
+    del node.attribute[:]
+    node.attribute.extend(kept)
+    return f"{_label(index, node)}: attribute '{name}' deleted"
+
+
+def attribute_duplicate(rng: random.Random, model: onnx.ModelProto) -> str:
+    picked = _pick_node(rng, model)
+    if picked is None or not picked[1].attribute:
+        return "no-op: no attribute"
+    index, node = picked
+    copy = node.attribute.add()
+    copy.CopyFrom(node.attribute[rng.randrange(len(node.attribute) - 1)])
+    return f"{_label(index, node)}: attribute '{copy.name}' twice"
+
+
+def attribute_unknown(rng: random.Random, model: onnx.ModelProto) -> str:
+    picked = _pick_node(rng, model)
+    if picked is None:
+        return "no-op: no node"
+    index, node = picked
+    name = rng.choice(["fuzz_unknown", "axis", "kernel_shape", "value", "to", "perm", "mode"])
+    if any(a.name == name for a in node.attribute):
+        return f"no-op: '{name}' already there"
+    node.attribute.append(_random_attribute(rng, name, rng.choice(ATTRIBUTE_TYPES)))
+    return f"{_label(index, node)}: attribute '{name}' added"
+
+
+def _all_value_names(model: onnx.ModelProto) -> list[str]:
+    graph = model.graph
+    names = [v.name for v in graph.input] + [t.name for t in graph.initializer]
+    return names + [o for n in graph.node for o in n.output if o]
+
+
+def dangling_input(rng: random.Random, model: onnx.ModelProto) -> str:
+    picked = _pick_node(rng, model)
+    if picked is None or not picked[1].input:
+        return "no-op: no node input"
+    index, node = picked
+    position = rng.randrange(len(node.input))
+    node.input[position] = rng.choice(["nowhere", "", node.input[position] + "_x"])
+    return f"{_label(index, node)}: input {position} renamed to '{node.input[position]}'"
+
+
+def rename_output(rng: random.Random, model: onnx.ModelProto) -> str:
+    if model.graph.output and rng.random() < 0.3:
+        value = model.graph.output[rng.randrange(len(model.graph.output))]
+        value.name = rng.choice(["", "nowhere", *_all_value_names(model)])
+        return f"graph output renamed to '{value.name}'"
+    picked = _pick_node(rng, model)
+    if picked is None or not picked[1].output:
+        return "no-op: no node output"
+    index, node = picked
+    position = rng.randrange(len(node.output))
+    node.output[position] = rng.choice(["renamed", "", *_all_value_names(model)])
+    return f"{_label(index, node)}: output {position} renamed to '{node.output[position]}'"
+
+
+def duplicate_output(rng: random.Random, model: onnx.ModelProto) -> str:
+    picked = _pick_node(rng, model)
+    names = _all_value_names(model)
+    if picked is None or not names:
+        return "no-op: no node"
+    index, node = picked
+    node.output.append(rng.choice(names))
+    return f"{_label(index, node)}: extra output '{node.output[-1]}'"
+
+
+def cycle(rng: random.Random, model: onnx.ModelProto) -> str:
+    nodes = model.graph.node
+    if not nodes or not nodes[0].input:
+        return "no-op: no node input"
+    first = rng.randrange(len(nodes))
+    later = rng.randrange(first, len(nodes))
+    if not nodes[first].input or not nodes[later].output:
+        return "no-op: nothing to connect"
+    nodes[first].input[0] = nodes[later].output[0]
+    return f"node {first} reads the output of node {later}"
+
+
+def _pick_value_info(rng: random.Random, model: onnx.ModelProto) -> onnx.ValueInfoProto | None:
+    values = [*model.graph.input, *model.graph.output]
+    return rng.choice(values) if values else None
+
+
+def absurd_shape(rng: random.Random, model: onnx.ModelProto) -> str:
+    """Negative, zero, 2**40 dimensions or rank 20, on a graph input/output or an initializer."""
+    initializers = model.graph.initializer
+    if initializers and rng.random() < 0.4:
+        tensor = initializers[rng.randrange(len(initializers))]
+        if tensor.dims:
+            tensor.dims[rng.randrange(len(tensor.dims))] = rng.choice(ABSURD_DIMS)
+        else:
+            tensor.dims.extend([1] * 20)
+        return f"initializer '{tensor.name}' dims {list(tensor.dims)}"
+    value = _pick_value_info(rng, model)
+    if value is None:
+        return "no-op: no graph input"
+    shape = value.type.tensor_type.shape
+    if shape.dim and rng.random() < 0.7:
+        shape.dim[rng.randrange(len(shape.dim))].dim_value = rng.choice(ABSURD_DIMS)
+    else:
+        del shape.dim[:]
+        for _ in range(20):
+            shape.dim.add().dim_value = rng.choice([1, 2])
+    dims = [d.dim_value for d in shape.dim]
+    return f"value '{value.name}' shape {dims}"
+
+
+def absurd_constant_shape(rng: random.Random, model: onnx.ModelProto) -> str:
+    """An int64 initializer (a shape for Reshape, ConstantOfShape, Expand, Tile...) gets a huge,
+    negative or zero entry: 2**40 elements must be refused before anything is allocated."""
+    candidates = [t for t in model.graph.initializer if t.data_type == TensorProto.INT64]
+    if not candidates:
+        return "no-op: no int64 initializer"
+    tensor = rng.choice(candidates)
+    array = onnx.numpy_helper.to_array(tensor).copy()
+    if array.size == 0:
+        return "no-op: empty int64 initializer"
+    flat = array.reshape(-1)
+    flat[rng.randrange(flat.size)] = rng.choice(ABSURD_DIMS)
+    tensor.CopyFrom(onnx.numpy_helper.from_array(flat.reshape(array.shape), tensor.name))
+    return f"initializer '{tensor.name}' = {flat.tolist()[:8]}"
+
+
+def initializer_short_data(rng: random.Random, model: onnx.ModelProto) -> str:
+    """raw_data (or typed data) shorter or longer than the shape says."""
+    initializers = model.graph.initializer
+    if not initializers:
+        return "no-op: no initializer"
+    tensor = initializers[rng.randrange(len(initializers))]
+    if tensor.HasField("raw_data"):
+        cut = rng.randrange(len(tensor.raw_data) + 1) if tensor.raw_data else 0
+        tensor.raw_data = tensor.raw_data[:cut] if rng.random() < 0.8 else tensor.raw_data * 2
+        return f"initializer '{tensor.name}' raw_data {len(tensor.raw_data)} bytes"
+    for field in ("float_data", "int64_data", "int32_data", "double_data"):
+        data = getattr(tensor, field)
+        if len(data):
+            del data[rng.randrange(len(data)) :]
+            return f"initializer '{tensor.name}' {field} cut to {len(data)}"
+    tensor.dims.append(3)
+    return f"initializer '{tensor.name}' gains a dimension"
+
+
+def initializer_dtype(rng: random.Random, model: onnx.ModelProto) -> str:
+    initializers = model.graph.initializer
+    if not initializers:
+        return "no-op: no initializer"
+    tensor = initializers[rng.randrange(len(initializers))]
+    tensor.data_type = rng.choice(ODD_DTYPES)
+    return f"initializer '{tensor.name}' dtype {tensor.data_type}"
+
+
+def value_dtype(rng: random.Random, model: onnx.ModelProto) -> str:
+    value = _pick_value_info(rng, model)
+    if value is None:
+        return "no-op: no graph input"
+    value.type.tensor_type.elem_type = rng.choice(ODD_DTYPES)
+    return f"value '{value.name}' dtype {value.type.tensor_type.elem_type}"
+
+
+def value_not_a_tensor(rng: random.Random, model: onnx.ModelProto) -> str:
+    value = _pick_value_info(rng, model)
+    if value is None:
+        return "no-op: no graph input"
+    if rng.random() < 0.5:
+        value.type.sequence_type.elem_type.tensor_type.elem_type = TensorProto.FLOAT
+    else:
+        value.type.ClearField("tensor_type")
+    return f"value '{value.name}' is no longer a tensor"
+
+
+def opset_change(rng: random.Random, model: onnx.ModelProto) -> str:
+    version = rng.choice([0, 1, 5, 7, 9, 11, 13, 17, 21, 22, 999, -1])
+    if rng.random() < 0.15:
+        del model.opset_import[:]
+        return "opset_import removed"
+    for entry in model.opset_import:
+        if entry.domain in ("", "ai.onnx"):
+            entry.version = version
+    if rng.random() < 0.2:
+        model.ir_version = rng.choice([0, 1, 3, 99])
+    return f"default opset {version}, ir_version {model.ir_version}"
+
+
+def domain_change(rng: random.Random, model: onnx.ModelProto) -> str:
+    picked = _pick_node(rng, model)
+    if picked is None:
+        return "no-op: no node"
+    index, node = picked
+    node.domain = rng.choice(["com.microsoft", "ai.onnx.ml", "ai.onnx", "bogus", "ai.onnx.preview"])
+    return f"{_label(index, node)}: domain '{node.domain}'"
+
+
+def remove_initializer(rng: random.Random, model: onnx.ModelProto) -> str:
+    initializers = model.graph.initializer
+    if not initializers:
+        return "no-op: no initializer"
+    position = rng.randrange(len(initializers))
+    name = initializers[position].name
+    del initializers[position]
+    return f"initializer '{name}' removed"
+
+
+def op_swap(rng: random.Random, model: onnx.ModelProto) -> str:
+    """Another supported op in a node's place: shapes and arities stop matching."""
+    picked = _pick_node(rng, model)
+    if picked is None:
+        return "no-op: no node"
+    index, node = picked
+    old = node.op_type
+    node.op_type = rng.choice(sorted(ONNX_OPS))
+    return f"{_label(index, node)}: was {old}"
+
+
+def arity_change(rng: random.Random, model: onnx.ModelProto) -> str:
+    picked = _pick_node(rng, model)
+    if picked is None:
+        return "no-op: no node"
+    index, node = picked
+    if node.input and rng.random() < 0.5:
+        del node.input[-1]
+        return f"{_label(index, node)}: last input dropped"
+    names = _all_value_names(model)
+    node.input.append(rng.choice(names) if names else "")
+    return f"{_label(index, node)}: extra input '{node.input[-1]}'"
+
+
+def remove_node(rng: random.Random, model: onnx.ModelProto) -> str:
+    picked = _pick_node(rng, model)
+    if picked is None:
+        return "no-op: no node"
+    index, node = picked
+    label = _label(index, node)
+    del model.graph.node[index]
+    return f"{label} removed"
+
+
+def empty_graph(rng: random.Random, model: onnx.ModelProto) -> str:
+    graph = model.graph
+    del graph.node[:]
+    if rng.random() < 0.5:
+        del graph.output[:]
+    if rng.random() < 0.3:
+        del graph.input[:]
+        del graph.initializer[:]
+    return "graph emptied"
+
+
+def external_data(rng: random.Random, model: onnx.ModelProto) -> str:
+    """An initializer that claims to live in a file that does not exist (or outside the model's
+    folder)."""
+    initializers = model.graph.initializer
+    if not initializers:
+        return "no-op: no initializer"
+    tensor = initializers[rng.randrange(len(initializers))]
+    tensor.ClearField("raw_data")
+    tensor.data_location = TensorProto.EXTERNAL
+    entry = tensor.external_data.add()
+    entry.key = "location"
+    entry.value = rng.choice(["missing.bin", "../../etc/hostname", "/dev/zero"])
+    return f"initializer '{tensor.name}' in external file '{entry.value}'"
+
+
+STRUCTURAL: dict[str, Structural] = {
+    "attribute_wrong_type": attribute_wrong_type,
+    "attribute_wrong_value": attribute_wrong_value,
+    "attribute_tensor_dtype": attribute_tensor_dtype,
+    "attribute_delete": attribute_delete,
+    "attribute_duplicate": attribute_duplicate,
+    "attribute_unknown": attribute_unknown,
+    "dangling_input": dangling_input,
+    "rename_output": rename_output,
+    "duplicate_output": duplicate_output,
+    "cycle": cycle,
+    "absurd_shape": absurd_shape,
+    "absurd_constant_shape": absurd_constant_shape,
+    "initializer_short_data": initializer_short_data,
+    "initializer_dtype": initializer_dtype,
+    "value_dtype": value_dtype,
+    "value_not_a_tensor": value_not_a_tensor,
+    "opset_change": opset_change,
+    "domain_change": domain_change,
+    "remove_initializer": remove_initializer,
+    "op_swap": op_swap,
+    "arity_change": arity_change,
+    "remove_node": remove_node,
+    "empty_graph": empty_graph,
+    "external_data": external_data,
+}
+
+
+# -- byte-level mutations: each maps a serialized model to damaged bytes ---------------------
+
+
+ByteLevel = Callable[[random.Random, bytes], tuple[bytes, str]]
+
+
+def bit_flips(rng: random.Random, data: bytes) -> tuple[bytes, str]:
+    mutable = bytearray(data)
+    positions = [rng.randrange(len(mutable)) for _ in range(rng.randint(1, 8))] if data else []
+    for position in positions:
+        mutable[position] ^= 1 << rng.randrange(8)
+    return bytes(mutable), f"bits flipped at {positions}"
+
+
+def truncate(rng: random.Random, data: bytes) -> tuple[bytes, str]:
+    cut = rng.randrange(len(data) + 1)
+    return data[:cut], f"cut to {cut} of {len(data)} bytes"
+
+
+def insert_bytes(rng: random.Random, data: bytes) -> tuple[bytes, str]:
+    position = rng.randrange(len(data) + 1)
+    extra = bytes(rng.randrange(256) for _ in range(rng.randint(1, 16)))
+    return data[:position] + extra + data[position:], f"{len(extra)} bytes inserted at {position}"
+
+
+def delete_bytes(rng: random.Random, data: bytes) -> tuple[bytes, str]:
+    position = rng.randrange(len(data) + 1)
+    length = rng.randint(1, 32)
+    return data[:position] + data[position + length :], f"{length} bytes deleted at {position}"
+
+
+def zero_span(rng: random.Random, data: bytes) -> tuple[bytes, str]:
+    position = rng.randrange(len(data) + 1)
+    length = min(rng.randint(1, 64), len(data) - position)
+    zeros = bytes(length)
+    return data[:position] + zeros + data[
+        position + length :
+    ], f"{length} bytes zeroed at {position}"
+
+
+BYTE_LEVEL: dict[str, ByteLevel] = {
+    "bit_flips": bit_flips,
+    "truncate": truncate,
+    "insert_bytes": insert_bytes,
+    "delete_bytes": delete_bytes,
+    "zero_span": zero_span,
+}
+
+OPERATORS = sorted([*STRUCTURAL, *BYTE_LEVEL])
+
+
+# -- mutants -------------------------------------------------------------------------------
+
+
+Step = tuple[str, int]
+"""One mutation: an operator's name and the seed of its choices."""
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """A damaged model: a ModelProto after structural steps, or bytes after a byte-level one."""
+
+    base: str
+    steps: tuple[Step, ...]
+    descriptions: tuple[str, ...]
+    model: onnx.ModelProto | None
+    data: bytes | None
+
+    def describe(self) -> str:
+        """The mutation list, and the call that rebuilds this mutant."""
+        done = "; ".join(
+            f"{name}: {text}" for (name, _), text in zip(self.steps, self.descriptions, strict=True)
+        )
+        return f"{done}  [build_mutant({self.base!r}, {list(self.steps)!r})]"
+
+    def as_proto(self) -> onnx.ModelProto | None:
+        """The mutant as a ModelProto, or None when its bytes do not parse."""
+        if self.model is not None:
+            return self.model
+        try:
+            return onnx.load_from_string(self.data or b"")
+        except Exception:  # any protobuf failure: not a model
+            return None
+
+
+def build_mutant(base: str, steps: Sequence[Step]) -> Mutant:
+    """Applies the steps to the base model: structural ones first, in order, then byte-level
+    ones on the serialized result."""
+    ordered = [s for s in steps if s[0] in STRUCTURAL] + [s for s in steps if s[0] in BYTE_LEVEL]
+    model = base_model(base)
+    descriptions: list[str] = []
+    data: bytes | None = None
+    for name, seed in ordered:
+        rng = random.Random(seed)
+        if name in STRUCTURAL:
+            descriptions.append(_apply_structural(name, rng, model))
+            continue
+        if data is None:
+            data = model.SerializeToString()
+        data, text = BYTE_LEVEL[name](rng, data)
+        descriptions.append(text)
+    return Mutant(base, tuple(ordered), tuple(descriptions), None if data else model, data)
+
+
+def _apply_structural(name: str, rng: random.Random, model: onnx.ModelProto) -> str:
+    try:
+        return STRUCTURAL[name](rng, model)
+    except Exception as error:  # an earlier step broke what this one reads: skip it
+        return f"no-op: {type(error).__name__}"
+
+
+def draw_steps(rng: random.Random) -> list[Step]:
+    """One to three mutations; about a third of mutants also get byte-level damage."""
+    structural = sorted(STRUCTURAL)
+    steps = [(rng.choice(structural), rng.randrange(2**32)) for _ in range(rng.randint(0, 2))]
+    if not steps or rng.random() < 0.35:
+        steps.append((rng.choice(sorted(BYTE_LEVEL)), rng.randrange(2**32)))
+    return steps
+
+
+def mutated_models(
+    seed: int, count: int, bases: Sequence[str] | None = None
+) -> Iterator[Mutant]:
+    """`count` mutants, the same ones for the same seed; of `bases` only when given (else the
+    heavy light models are drawn rarely)."""
+    rng = random.Random(seed)
+    for _ in range(count):
+        base = rng.choice(list(bases)) if bases else _draw_base(rng)
+        yield build_mutant(base, draw_steps(rng))
+
+
+@st.composite
+def mutants(draw: st.DrawFn, max_steps: int = 3) -> Mutant:
+    """Hypothesis strategy: a base model and a list of mutations; shrinks towards fewer steps
+    and the first operators and seeds."""
+    base = draw(st.sampled_from(base_model_names()))
+    step = st.tuples(st.sampled_from(OPERATORS), st.integers(0, 2**32 - 1))
+    steps = draw(st.lists(step, min_size=1, max_size=max_steps))
+    return build_mutant(base, steps)
+
+
+# -- the property ------------------------------------------------------------------------------
+
+
+class Deadline(BaseException):
+    """An import ran past its time budget (a BaseException, so no `except Exception` eats it)."""
+
+
+@contextmanager
+def deadline(seconds: float) -> Generator[None]:
+    """Raises Deadline in the main thread after `seconds` (SIGALRM; a no-op elsewhere)."""
+
+    def expire(signum: int, frame: FrameType | None) -> None:
+        raise Deadline(f"still running after {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one check saw: `accepted`, `rejected` (a clean TerraceError) or `failure`."""
+
+    kind: str
+    detail: str
+
+    @property
+    def failed(self) -> bool:
+        return self.kind == "failure"
+
+
+def _failure(error: BaseException) -> Outcome:
+    frames = traceback.extract_tb(error.__traceback__)
+    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    text = str(error).strip().splitlines()
+    return Outcome("failure", f"{type(error).__name__}{where}: {text[0] if text else ''}")
+
+
+def _check_message(error: TerraceError) -> Outcome:
+    message = str(error)
+    if not message.strip() or "\n" in message:
+        return Outcome("failure", f"{type(error).__name__} is not one line: {message!r}")
+    return Outcome("rejected", message)
+
+
+def import_mutant(mutant: Mutant, seconds: float = 20.0) -> tuple[Outcome, ImportedModel | None]:
+    """Imports the mutant (bytes through a temporary file) within `seconds`."""
+    with tempfile.TemporaryDirectory() as folder:
+        source: Path | onnx.ModelProto
+        if mutant.data is not None:
+            source = Path(folder) / "mutant.onnx"
+            source.write_bytes(mutant.data)
+        else:
+            assert mutant.model is not None
+            source = mutant.model
+        try:
+            with deadline(seconds):
+                imported = import_model(source)
+                imported.module.verify()
+        except TerraceError as error:
+            return _check_message(error), None
+        except Exception as error:  # the property: nothing but a TerraceError may escape
+            return _failure(error), None
+        except (Deadline, MemoryError, RecursionError) as error:
+            return _failure(error), None
+    return Outcome("accepted", f"{len(imported.inputs)} inputs"), imported
+
+
+def check_import(mutant: Mutant, seconds: float = 20.0) -> Outcome:
+    return import_mutant(mutant, seconds)[0]
+
+
+def check_cli(mutant: Mutant, seconds: float = 60.0) -> Outcome:
+    """`python -m terrace.tools.cli import FILE`: exit 0, or 1 with one `terrace: error:` line."""
+    proto = mutant.model
+    data = mutant.data if mutant.data is not None else (proto.SerializeToString() if proto else b"")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "mutant.onnx"
+        path.write_bytes(data)
+        command = [
+            sys.executable,
+            "-m",
+            "terrace.tools.cli",
+            "import",
+            str(path),
+            "-o",
+            "/dev/null",
+        ]
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, timeout=seconds)
+        except subprocess.TimeoutExpired:
+            return Outcome("failure", f"the CLI ran past {seconds:g} s")
+    lines = result.stderr.strip().splitlines()
+    if result.returncode == 0 and not lines:
+        return Outcome("accepted", "exit 0")
+    if result.returncode != 1 or "Traceback" in result.stderr or len(lines) != 1:
+        return Outcome("failure", f"exit {result.returncode}, stderr {result.stderr[-600:]!r}")
+    if not lines[0].startswith("terrace: error: "):
+        return Outcome("failure", f"unexpected stderr line {lines[0]!r}")
+    return Outcome("rejected", lines[0])
+
+
+def random_inputs(imported: ImportedModel, seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    feeds: dict[str, np.ndarray] = {}
+    for spec in imported.inputs:
+        if spec.dtype.kind == "b":
+            feeds[spec.name] = rng.integers(0, 2, spec.shape).astype(spec.dtype)
+        elif spec.dtype.kind in "iu":
+            feeds[spec.name] = rng.integers(0, 3, spec.shape).astype(spec.dtype)
+        else:
+            feeds[spec.name] = rng.uniform(-1, 1, spec.shape).astype(spec.dtype)
+    return feeds
+
+
+def check_compile(mutant: Mutant, seconds: float = 120.0) -> Outcome:
+    """Import, compile and run; when it runs, the outputs match onnxruntime's.
+
+    When onnxruntime refuses a model that Terrace compiles, the model must pass onnx's full
+    check (strict shape inference included): then it is a valid model that onnxruntime cannot
+    run (a kernel or limit of its own), which is no fault of Terrace's. A model that fails the
+    full check is one Terrace should have refused too."""
+    from .. import compile as compile_model
+
+    outcome, imported = import_mutant(mutant, seconds)
+    proto = mutant.as_proto()
+    if imported is None or proto is None:
+        return outcome
+    feeds = random_inputs(imported)
+    try:
+        with deadline(seconds):
+            compiled = compile_model(proto, cache=False)
+            actual = compiled.run(feeds)
+    except TerraceError as error:
+        return _check_message(error)
+    except Exception as error:  # the property: nothing but a TerraceError may escape
+        return _failure(error)
+    except (Deadline, MemoryError, RecursionError) as error:
+        return _failure(error)
+    expected = _onnxruntime_outputs(proto, feeds)
+    if isinstance(expected, str):
+        return _judge_refused_by_onnxruntime(proto, expected)
+    return _compare(actual, expected)
+
+
+def _onnxruntime_outputs(
+    model: onnx.ModelProto, feeds: dict[str, np.ndarray]
+) -> list[np.ndarray] | str:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 4
+    try:
+        session = ort.InferenceSession(
+            model.SerializeToString(), options, providers=["CPUExecutionProvider"]
+        )
+        return [np.asarray(r) for r in session.run(None, feeds)]
+    except Exception as error:  # onnxruntime's own refusals come in several types
+        return f"onnxruntime refuses it: {str(error).strip()[:200]}"
+
+
+def _judge_refused_by_onnxruntime(model: onnx.ModelProto, why: str) -> Outcome:
+    try:
+        onnx.checker.check_model(model, full_check=True)
+    except Exception as error:  # checker and shape-inference errors alike
+        text = str(error).strip().splitlines()
+        return Outcome("failure", f"accepted an invalid model ({text[0] if text else ''}); {why}")
+    return Outcome("accepted", f"valid per onnx's full check; {why}")
+
+
+def _compare(actual: Sequence[np.ndarray], expected: Sequence[np.ndarray]) -> Outcome:
+    if len(actual) != len(expected):
+        return Outcome("failure", f"{len(actual)} outputs, onnxruntime gives {len(expected)}")
+    for index, (ours, theirs) in enumerate(zip(actual, expected, strict=True)):
+        if ours.shape != theirs.shape:
+            return Outcome("failure", f"output {index}: shape {ours.shape} vs {theirs.shape}")
+        if theirs.dtype.kind not in "fc":
+            if not np.array_equal(ours, theirs):
+                return Outcome("failure", f"output {index}: values differ from onnxruntime")
+            continue
+        scale = max(float(np.nanmax(np.abs(theirs), initial=0.0)), 1.0)
+        if not np.allclose(ours, theirs, rtol=1e-3, atol=1e-4 * scale, equal_nan=True):
+            return Outcome("failure", f"output {index}: values differ from onnxruntime")
+    return Outcome("accepted", "matches onnxruntime")
+
+
+@dataclass
+class Campaign:
+    """Counts and failures of one run over many mutants."""
+
+    counts: dict[str, int]
+    failures: list[str]
+    seconds: float
+
+    def summary(self) -> str:
+        counted = ", ".join(f"{n} {k}" for k, n in sorted(self.counts.items()))
+        return f"{sum(self.counts.values())} mutants in {self.seconds:.1f} s: {counted}"
+
+
+def run_campaign(
+    check: Callable[[Mutant], Outcome], mutated: Iterator[Mutant] | Sequence[Mutant]
+) -> Campaign:
+    started = time.perf_counter()
+    counts: dict[str, int] = {}
+    failures: list[str] = []
+    for mutant in mutated:
+        outcome = check(mutant)
+        counts[outcome.kind] = counts.get(outcome.kind, 0) + 1
+        if outcome.failed:
+            failures.append(f"{mutant.base}: {outcome.detail}\n    {mutant.describe()}")
+    return Campaign(counts, failures, time.perf_counter() - started)
