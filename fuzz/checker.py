@@ -1,0 +1,355 @@
+"""The differential checker: a program before and after a pipeline, on the same inputs.
+
+`check_program` runs a program through the level's oracle, applies the passes to a copy
+(verifying the IR after each), runs the result again on the same inputs (through the oracle of
+whichever level the result is at, or as native code once it has left every level that has
+one) and compares. A mismatch is bisected to the first pass that changed the answer.
+
+What counts as a finding:
+- a mismatch: different shapes or dtypes, NaN at different places, unequal infinities,
+  integers or booleans not exactly equal, floats outside the tolerance of `compare`;
+- a crash: the pass raised anything but an "unsupported" error, or left IR that does not
+  verify (VerifyException);
+- not a finding: the pass raised `DiagnosticException` (not a VerifyException), xDSL's and
+  Terrace's way for a pass to say it does not handle a valid program (a conversion naming an
+  op it cannot lower). Such programs are counted as unsupported in the report.
+
+`fuzz` drives the checker with hypothesis: it draws programs and inputs, lets hypothesis
+shrink the first failing example, and writes the minimal one as a reproducer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import seed as hypothesis_seed
+from hypothesis import strategies as st
+from hypothesis.errors import Flaky
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.passes import ModulePass, PassPipeline
+from xdsl.utils.exceptions import DiagnosticException, VerifyException
+
+from ..dialects.context import terrace_context
+from ..errors import TerraceError, first_line
+from ..passes.registry import all_passes
+from ..tools._plugin import load_pass_plugin
+from .compiled import execute_compiled
+from .data import Edges, input_sets
+from .levels import Executor, Level, Program, available_levels, level_for_pass, level_of
+
+
+class FuzzError(TerraceError):
+    """A pipeline, level or plugin that the fuzzer cannot use."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A program on which the pipeline changed the answer, crashed, or broke the IR."""
+
+    kind: str  # "mismatch", "crash" or "invalid-ir"
+    program: Program
+    pipeline: str
+    culprit: str
+    """The first pass that changed the answer (or raised)."""
+    inputs: list[np.ndarray]
+    message: str
+
+    def describe(self) -> str:
+        return f"{self.kind} after pass '{self.culprit}': {self.message}"
+
+
+# -- pipelines ------------------------------------------------------------------------------
+
+
+def pass_factories(plugins: Sequence[str] = ()) -> dict[str, Callable[[], type[ModulePass]]]:
+    """Every registered pass, plus the passes of the plugins (files or modules)."""
+    factories = dict(all_passes())
+    for source in plugins:
+        for pass_class in load_pass_plugin(source):
+            factories[pass_class.name] = _constant(pass_class)
+    return factories
+
+
+def _constant(pass_class: type[ModulePass]) -> Callable[[], type[ModulePass]]:
+    return lambda: pass_class
+
+
+def parse_pipeline(text: str, plugins: Sequence[str] = ()) -> tuple[ModulePass, ...]:
+    try:
+        return PassPipeline.parse_spec(pass_factories(plugins), text).passes
+    except Exception as error:  # unknown passes, bad options, a pass module that fails to load
+        raise FuzzError(f"pipeline '{text}': {first_line(error)}") from None
+
+
+def _pipeline_text(passes: Sequence[ModulePass]) -> str:
+    return ",".join(str(p.pipeline_pass_spec()) for p in passes)
+
+
+# -- comparison -----------------------------------------------------------------------------
+
+
+def compare(expected: np.ndarray, actual: np.ndarray, accumulations: int = 1) -> str | None:
+    """Why `actual` is not `expected`, or None. Integers and booleans compare exactly; floats
+    within rtol = 16 eps (1 + accumulations) and atol = rtol times the largest finite expected
+    magnitude (at least 1), NaN at the same places, infinities equal."""
+    if expected.shape != actual.shape or expected.dtype != actual.dtype:
+        want = f"{expected.dtype}{list(expected.shape)}"
+        return f"expected {want}, got {actual.dtype}{list(actual.shape)}"
+    if not np.issubdtype(expected.dtype, np.floating):
+        wrong = np.flatnonzero(expected != actual)
+        return None if wrong.size == 0 else _first_difference(expected, actual, wrong)
+    nan_wrong = np.flatnonzero(np.isnan(expected) != np.isnan(actual))
+    if nan_wrong.size:
+        return "NaN at different places: " + _first_difference(expected, actual, nan_wrong)
+    inf_wrong = np.flatnonzero((np.isinf(expected) | np.isinf(actual)) & (expected != actual))
+    if inf_wrong.size:
+        return "infinities differ: " + _first_difference(expected, actual, inf_wrong)
+    finite = np.isfinite(expected)
+    if not finite.any():
+        return None
+    rtol = 16 * float(np.finfo(expected.dtype).eps) * (1 + accumulations)
+    scale = max(float(np.max(np.abs(expected[finite]))), 1.0)
+    with np.errstate(invalid="ignore", over="ignore"):
+        error = np.abs(expected.astype(np.float64) - actual.astype(np.float64))
+        wrong = np.flatnonzero(finite & (error > rtol * np.abs(expected) + rtol * scale))
+    if wrong.size == 0:
+        return None
+    return f"outside rtol {rtol:.2g}, atol {rtol * scale:.2g}: " + _first_difference(
+        expected, actual, wrong
+    )
+
+
+def _first_difference(expected: np.ndarray, actual: np.ndarray, flat: np.ndarray) -> str:
+    index = tuple(int(i) for i in np.unravel_index(int(flat[0]), expected.shape))
+    return (
+        f"{flat.size} of {expected.size} elements differ, first at {list(index)}: "
+        f"expected {expected[index]!r}, got {actual[index]!r}"
+    )
+
+
+def compare_all(
+    expected: Sequence[np.ndarray], actual: Sequence[np.ndarray], accumulations: int
+) -> str | None:
+    if len(expected) != len(actual):
+        return f"expected {len(expected)} results, got {len(actual)}"
+    for index, (want, got) in enumerate(zip(expected, actual, strict=True)):
+        problem = compare(np.asarray(want), np.asarray(got), accumulations)
+        if problem is not None:
+            return f"result #{index}: {problem}"
+    return None
+
+
+# -- one program ----------------------------------------------------------------------------
+
+
+class Unsupported(Exception):
+    """A pass declined the program (DiagnosticException): not a finding."""
+
+
+@dataclass
+class _Applied:
+    module: ModuleOp | None
+    finding: tuple[str, str, str] | None  # (kind, culprit, message)
+
+
+def _apply(program: Program, passes: Sequence[ModulePass]) -> _Applied:
+    """The module after `passes`, verified after each; raises Unsupported."""
+    module = program.module()
+    ctx = terrace_context()
+    for module_pass in passes:
+        try:
+            module_pass.apply(ctx, module)
+        except VerifyException as error:
+            return _Applied(None, ("crash", module_pass.name, first_line(error)))
+        except DiagnosticException as error:
+            raise Unsupported(f"{module_pass.name}: {first_line(error)}") from None
+        except Exception as error:  # whatever a broken pass raises is the finding
+            message = f"{type(error).__name__}: {first_line(error)}"
+            return _Applied(None, ("crash", module_pass.name, message))
+        try:
+            module.verify()
+        except VerifyException as error:
+            return _Applied(None, ("invalid-ir", module_pass.name, first_line(error)))
+    return _Applied(module, None)
+
+
+def executor_for(module: ModuleOp, level: Level) -> Executor:
+    """The oracle of the level `module` is at (from `level` on), else native code."""
+    found = level_of(module, start=level.name)
+    return execute_compiled if found is None else found.execute
+
+
+def check_program(
+    program: Program,
+    passes: Sequence[ModulePass],
+    input_draws: Sequence[list[np.ndarray]],
+    bisect: bool = True,
+) -> Finding | None:
+    """The first finding of `passes` on `program` over the input draws, or None; raises
+    Unsupported when a pass declines the program. Without `bisect`, a mismatch names the
+    pipeline's last pass (`locate` finds the first one that changed the answer)."""
+    level = available_levels()[program.level]
+    expected = [level.execute(program.module(), inputs) for inputs in input_draws]
+    applied = _apply(program, passes)
+    pipeline = _pipeline_text(passes)
+    if applied.finding is not None:
+        kind, culprit, message = applied.finding
+        return Finding(kind, program, pipeline, culprit, list(input_draws[0]), message)
+    assert applied.module is not None
+    execute = executor_for(applied.module, level)
+    for inputs, want in zip(input_draws, expected, strict=True):
+        problem = compare_all(want, execute(applied.module, inputs), program.accumulations)
+        if problem is None:
+            continue
+        finding = Finding("mismatch", program, pipeline, passes[-1].name, list(inputs), problem)
+        return locate(finding, passes) if bisect else finding
+    return None
+
+
+def locate(finding: Finding, passes: Sequence[ModulePass]) -> Finding:
+    """The mismatch with its culprit: the first pass after which the answer differs."""
+    if finding.kind != "mismatch":
+        return finding
+    program = finding.program
+    level = available_levels()[program.level]
+    expected = level.execute(program.module(), finding.inputs)
+    for count in range(1, len(passes)):
+        module = _apply(program, passes[:count]).module
+        assert module is not None, "the whole pipeline ran, so each prefix runs"
+        actual = executor_for(module, level)(module, finding.inputs)
+        if compare_all(expected, actual, program.accumulations) is not None:
+            return replace(finding, culprit=passes[count - 1].name)
+    return finding
+
+
+# -- fuzzing --------------------------------------------------------------------------------
+
+
+@dataclass
+class FuzzReport:
+    pipeline: str
+    level: str
+    examples: int = 0
+    unsupported: int = 0
+    seconds: float = 0.0
+    findings: list[Finding] = field(default_factory=list[Finding])
+    reproducers: list[Path] = field(default_factory=list[Path])
+    seed: int | None = None
+
+    def summary(self) -> str:
+        lines = [
+            f"fuzzed '{self.pipeline}' at level {self.level}: {self.examples} examples "
+            f"({self.unsupported} unsupported), {len(self.findings)} mismatches, "
+            f"{self.seconds:.1f} s" + ("" if self.seed is None else f", seed {self.seed}"),
+        ]
+        lines += [f"  {finding.describe()}" for finding in self.findings]
+        lines += [f"  reproducer: {path}" for path in self.reproducers]
+        return "\n".join(lines)
+
+
+class _FoundIt(Exception):
+    """Raised inside the property so that hypothesis shrinks the example."""
+
+
+Progress = Callable[[FuzzReport], None]
+
+
+def resolve_level(pipeline: Sequence[ModulePass], level: str | None) -> Level:
+    levels = available_levels()
+    if level is not None:
+        if level not in levels:
+            raise FuzzError(f"unknown level '{level}'; levels: {', '.join(levels)}")
+        return levels[level]
+    found = level_for_pass(pipeline[0].name) if pipeline else None
+    return found or levels["nn"]
+
+
+def fuzz(
+    pipeline: str,
+    *,
+    level: str | None = None,
+    examples: int = 100,
+    seed: int | None = None,
+    plugins: Sequence[str] = (),
+    reproducer_dir: str | Path = "fuzz-reproducers",
+    input_draws: int = 3,
+    special_values: bool = False,
+    shrink_seconds: float = 60.0,
+    progress: Progress | None = None,
+) -> FuzzReport:
+    """Fuzzes `pipeline` (a pass name or a textual pipeline) on `examples` programs of
+    `level` (by default the level of its first pass); hypothesis shrinks the first finding for
+    up to `shrink_seconds`, and the smallest failing program is written as a reproducer into
+    `reproducer_dir`. NaN and infinities are drawn as inputs only when the oracle runs on both
+    sides, or with `special_values`."""
+    from .reproducer import write_reproducer
+
+    passes = parse_pipeline(pipeline, plugins)
+    chosen = resolve_level(passes, level)
+    report = FuzzReport(_pipeline_text(passes), chosen.name, seed=seed)
+    failing: list[Finding] = []
+    started = time.perf_counter()
+    shrink_deadline: list[float] = []
+
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        report_multiple_bugs=False,
+    )
+    @given(st.data())
+    def property(data: st.DataObject) -> None:
+        if shrink_deadline and time.perf_counter() > shrink_deadline[0]:
+            return  # shrinking budget spent: no candidate fails, so hypothesis stops
+        program = data.draw(chosen.programs(), label="program")
+        edges = _edges(program, passes, special_values)
+        draws = [data.draw(input_sets(program.inputs, edges)) for _ in range(input_draws)]
+        try:
+            finding = check_program(program, passes, draws, bisect=False)
+        except Unsupported:
+            report.unsupported += 0 if failing else 1
+            finding = None
+        if not failing:
+            report.examples += 1
+            report.seconds = time.perf_counter() - started
+            if progress is not None:
+                progress(report)
+        if finding is None:
+            return
+        if not failing:
+            shrink_deadline.append(time.perf_counter() + shrink_seconds)
+        failing.append(finding)
+        raise _FoundIt(finding.describe())
+
+    test = property if seed is None else hypothesis_seed(seed)(property)
+    # Flaky: the shrinking budget ran out and the replay of the best example passed
+    with contextlib.suppress(_FoundIt, Flaky):
+        test()
+    if failing:
+        shrunk = locate(min(failing, key=lambda f: len(f.program.text)), passes)
+        report.findings.append(shrunk)
+        report.reproducers.append(write_reproducer(shrunk, Path(reproducer_dir), plugins))
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _edges(program: Program, passes: Sequence[ModulePass], special_values: bool) -> Edges:
+    """NaN and infinities only where every executor defines them alike: with the level's own
+    oracle on both sides (a pass within the level), or when asked for."""
+    if special_values or all(_stays_in_level(p) for p in passes):
+        return program.edges
+    return Edges.FINITE if program.edges is not Edges.ORDINARY else Edges.ORDINARY
+
+
+_LEVEL_CHANGING = ("bufferize", "one-shot-bufferize", "lower-affine")
+
+
+def _stays_in_level(module_pass: ModulePass) -> bool:
+    return not module_pass.name.startswith("convert-") and module_pass.name not in _LEVEL_CHANGING

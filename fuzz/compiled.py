@@ -1,0 +1,111 @@
+"""Runs a module of any level as native code: the rest of the CPU pipeline, then the host JIT.
+
+`execute_compiled` finds where in `CPU_PIPELINE` the module stands (nn ops left: all of it;
+tensors at @main's boundary: after the nn conversion; memref.alloc left: memory planning on;
+otherwise the loop lowering on), runs the remaining passes on a copy, verifying after each,
+and calls the entry `terrace_main` with the packed pointer array of the runtime ABI
+(docs/pipeline.md, stage 5).
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from xdsl.dialects import func
+from xdsl.dialects.builtin import MemRefType, ModuleOp, TensorType
+from xdsl.ir import Attribute
+from xdsl.passes import ModulePass, PassPipeline
+
+from ..dialects.context import terrace_context
+from ..dialects.nn.base import element_type_to_numpy
+from ..dialects.nn.weights import WeightStore
+from ..errors import CompilationError
+from ..passes.registry import all_passes
+from ..runtime.abi import WORKSPACE_ALIGNMENT, read_abi_attributes
+from ..runtime.jit import NativeCode
+from ..runtime.model import aligned_empty
+from ..targets.cpu import CPU_PIPELINE, host_target, llvm_ir, object_code
+
+_ENTRY = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+
+
+def remaining_pipeline(module: ModuleOp) -> str:
+    """The part of CPU_PIPELINE that `module` has not been through yet."""
+    names = CPU_PIPELINE.split(",")
+    ops = [op.name for op in module.walk()]
+    if any(name.startswith("nn.") and name != "nn.weight" for name in ops):
+        return CPU_PIPELINE
+    if "llvm.func" in ops and "func.func" not in ops:
+        return ""
+    main = _main(module)
+    if main is not None and any(isinstance(t, TensorType) for t in main.function_type.outputs):
+        return ",".join(names[names.index("linalg-generalize-named-ops") :])
+    if "memref.alloc" in ops:
+        return ",".join(names[names.index("memory-plan") :])
+    return ",".join(names[names.index("convert-linalg-to-loops") :])
+
+
+def execute_compiled(module: ModuleOp, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Lowers a copy of `module` to native code and runs `@main` on `inputs`."""
+    lowered = module.clone()
+    WeightStore(dict(WeightStore.of(module))).attach(lowered)
+    outputs = _output_types(lowered)
+    _apply(lowered, remaining_pipeline(module))
+    abi = read_abi_attributes(lowered)
+    if abi is None:
+        raise CompilationError("the lowered module has no terrace.* ABI attributes on @main")
+    target = host_target()
+    native = NativeCode.load(object_code(llvm_ir(lowered, target), target), target)
+    arguments = [np.ascontiguousarray(array) for array in inputs]
+    results = [aligned_empty(shape, dtype) for dtype, shape in outputs]
+    store = WeightStore.of(lowered)
+    weights = [np.ascontiguousarray(store[name]) for name in abi.weights]
+    workspace = aligned_empty((abi.workspace_bytes + WORKSPACE_ALIGNMENT,), np.dtype(np.uint8))
+    buffers = [*arguments, *results, *weights, workspace]
+    packed = (ctypes.c_void_p * len(buffers))(*[b.ctypes.data for b in buffers])
+    _ENTRY(native.address())(ctypes.addressof(packed))
+    return results
+
+
+def _main(module: ModuleOp) -> func.FuncOp | None:
+    for op in module.ops:
+        if isinstance(op, func.FuncOp) and op.sym_name.data == "main":
+            return op
+    return None
+
+
+def _output_types(module: ModuleOp) -> list[tuple[np.dtype[Any], tuple[int, ...]]]:
+    """(dtype, shape) of each output of @main: its results, or its output buffers once
+    bufferized (after the `terrace.num_inputs` inputs)."""
+    main = _main(module)
+    if main is None:
+        raise CompilationError("the module has no func.func @main")
+    abi = read_abi_attributes(module)
+    if abi is None:
+        types: Sequence[Attribute] = main.function_type.outputs.data
+    else:
+        inputs = main.function_type.inputs.data
+        types = inputs[abi.num_inputs : abi.num_inputs + abi.num_outputs]
+    return [_dtype_and_shape(t) for t in types]
+
+
+def _dtype_and_shape(value_type: Attribute) -> tuple[np.dtype[Any], tuple[int, ...]]:
+    if not isinstance(value_type, TensorType | MemRefType):
+        raise CompilationError(f"@main has an output of type {value_type}, not a shaped type")
+    shape = tuple(value_type.get_shape())  # pyright: ignore[reportUnknownArgumentType]
+    element: Attribute = value_type.get_element_type()  # pyright: ignore[reportUnknownMemberType]
+    return np.dtype(element_type_to_numpy(element)), shape
+
+
+def _apply(module: ModuleOp, pipeline: str) -> None:
+    if not pipeline:
+        return
+
+    def verify(_done: ModulePass | None, op: ModuleOp, _next: ModulePass | None) -> None:
+        op.verify()
+
+    PassPipeline.parse_spec(all_passes(), pipeline, verify).apply(terrace_context(), module)
+    module.verify()
