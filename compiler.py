@@ -5,21 +5,20 @@ dialect) -> LLVM IR text -> O3 object -> MCJIT. The IR is verified after every p
 that fails is named in a one-line `CompilationError`. Seconds are recorded per stage.
 
 This module sits above the layers it drives (frontend, passes, targets, runtime), so that the
-runtime itself imports no frontend. The disk cache is keyed by the model's bytes, the input
-shapes, the target and both pipelines' text (the cache adds the host and every version), so a
-hit skips the import and the whole pipeline.
+runtime itself imports no frontend: the target generates the code (`terrace.targets`), the
+runtime loads and calls it. The disk cache is keyed by the target's machine (triple, CPU,
+features), the model's bytes, the input shapes, the target's name and both pipelines' text (the
+cache adds every version), so a hit skips the import and the whole pipeline.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import time
 from collections.abc import Generator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 
 import onnx
 from xdsl.context import Context
@@ -29,7 +28,7 @@ from xdsl.utils.exceptions import VerifyException
 
 from .dialects.context import terrace_context
 from .dialects.nn.weights import WeightStore
-from .errors import CompilationError, TerraceError
+from .errors import CompilationError, TerraceError, first_line
 from .frontend.onnx import ImportedModel, import_model
 from .frontend.onnx_graph import load_model
 from .passes.registry import all_passes
@@ -37,12 +36,13 @@ from .runtime import jit
 from .runtime.abi import AbiAttributes, EntryAbi, TensorSpec, read_abi_attributes
 from .runtime.cache import Artifact, ArtifactCache, cache_key
 from .runtime.model import CompiledModel, CompileStats
+from .targets import Target, cpu
 
 NN_PIPELINE = "nn-fold-batchnorm,nn-canonicalize"
 """The nn-level passes every target runs first."""
 
-TARGETS = {"cpu": "cpu"}
-"""Target names and their modules under `terrace.targets`."""
+TARGETS = {"cpu": cpu.host_target}
+"""Target names and the functions that describe them (`terrace.targets`)."""
 
 MLIR_STAGES = ("nn", "linalg", "loops", "llvm")
 """The stages `lower` can stop after (their IR is MLIR that terrace-opt reads back)."""
@@ -96,14 +96,15 @@ def compile(
     timer = StageTimer()
     with timer.stage("load"):
         model = load_model(source)
-        target_module = target_pipeline_module(target)
+        description = target_description(target)
         store = _open_cache(cache)
         key = cache_key(
+            description,
             model.SerializeToString(deterministic=True),
             json.dumps({k: list(v) for k, v in (input_shapes or {}).items()}, sort_keys=True),
             target,
             NN_PIPELINE,
-            target_module.CPU_PIPELINE,
+            description.pipeline,
         )
         artifact = store.get(key) if store is not None else None
     from_cache = artifact is not None
@@ -112,7 +113,7 @@ def compile(
         if store is not None:
             store.put(key, artifact)
     with timer.stage("jit load"):
-        native = jit.NativeCode.load(artifact.object_code)
+        native = jit.NativeCode.load(artifact.object_code, description)
     stats = CompileStats(dict(timer.seconds), from_cache=from_cache, cache_key=key)
     return CompiledModel(
         native, artifact.abi, artifact.weights, num_threads=num_threads, stats=stats
@@ -126,11 +127,12 @@ def build(
     timer: StageTimer,
 ) -> Artifact:
     """Runs the whole pipeline: the object code, the ABI and the weights it binds."""
+    description = target_description(target)
     lowered = lower(source, target, "llvm", timer, input_shapes)
     with timer.stage("translate"):
-        llvm_ir = translate(lowered.module)
+        llvm_ir = cpu.llvm_ir(lowered.module, description)
     with timer.stage("codegen"):
-        object_code = jit.compile_object(llvm_ir)
+        object_code = cpu.object_code(llvm_ir, description)
     abi = _entry_abi(lowered)
     store = WeightStore.of(lowered.module)
     weights = {name: store[name] for name in abi.weights if name in store}
@@ -154,30 +156,18 @@ def lower(
     _run_passes(ctx, lowered, [("nn", p) for p in parse_pipeline(NN_PIPELINE)], timer)
     if until == "nn":
         return lowered
-    target_module = target_pipeline_module(target)
-    passes = stage_passes(parse_pipeline(target_module.CPU_PIPELINE))
+    passes = stage_passes(parse_pipeline(target_description(target).pipeline))
     last = MLIR_STAGES.index(until)
     wanted = [(stage, p) for stage, p in passes if _stage_rank(stage) <= last]
     _run_passes(ctx, lowered, wanted, timer)
     return lowered
 
 
-def translate(module: ModuleOp) -> str:
-    """LLVM IR text of a module in the llvm dialect, with xDSL's llvmlite converter."""
-    from xdsl.backend.llvm.convert import convert_module
-
-    host = jit.host_target()
-    try:
-        return str(convert_module(module, fallback_target_triple=host.triple))
-    except (NotImplementedError, ValueError, KeyError, TypeError) as error:
-        raise CompilationError(f"LLVM translation failed: {_first_line(error)}") from error
-
-
 def parse_pipeline(text: str) -> tuple[ModulePass, ...]:
     try:
         return PassPipeline.parse_spec(all_passes(), text).passes
     except Exception as error:  # unknown passes, bad options, a pass module that fails to load
-        raise CompilationError(f"pipeline '{text}': {_first_line(error)}") from error
+        raise CompilationError(f"pipeline '{text}': {first_line(error)}") from error
 
 
 def stage_passes(passes: Sequence[ModulePass]) -> list[tuple[str, ModulePass]]:
@@ -198,15 +188,12 @@ def stage_passes(passes: Sequence[ModulePass]) -> list[tuple[str, ModulePass]]:
     return staged
 
 
-def target_pipeline_module(target: str) -> ModuleType:
-    """The module of `target` under `terrace.targets` (it defines `CPU_PIPELINE`)."""
-    module_name = TARGETS.get(target)
-    if module_name is None:
+def target_description(target: str) -> Target:
+    """The description of the target named `target`: its machine and its pass pipeline."""
+    describe = TARGETS.get(target)
+    if describe is None:
         raise CompilationError(f"unknown target '{target}'; targets: {', '.join(TARGETS)}")
-    try:
-        return importlib.import_module(f"{__package__}.targets.{module_name}")
-    except ImportError as error:
-        raise CompilationError(f"target '{target}' is unavailable: {error}") from error
+    return describe()
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -228,10 +215,10 @@ def _run_passes(
         except TerraceError:
             raise
         except VerifyException as error:
-            message = f"IR after pass '{module_pass.name}' does not verify: {_first_line(error)}"
+            message = f"IR after pass '{module_pass.name}' does not verify: {first_line(error)}"
             raise CompilationError(message) from error
         except Exception as error:  # a pass's own failure, whatever its type: name the pass
-            message = f"pass '{module_pass.name}' failed: {_first_line(error)}"
+            message = f"pass '{module_pass.name}' failed: {first_line(error)}"
             raise CompilationError(message) from error
         timer.add(stage, time.perf_counter() - started)
         lowered.abi = read_abi_attributes(lowered.module) or lowered.abi
@@ -256,8 +243,3 @@ def _open_cache(cache: bool | str | Path) -> ArtifactCache | None:
     if cache is False:
         return None
     return ArtifactCache(None if cache is True else cache)
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__

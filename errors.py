@@ -30,3 +30,9 @@ class TerraceRuntimeError(TerraceError):
 
 class InputError(TerraceRuntimeError, ValueError):
     """The inputs of a call do not match the model's: count, name, shape or dtype."""
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an error's message (or its type's name), for one-line reports."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

@@ -1,7 +1,7 @@
 """The on-disk cache of compiled models, so a second compile of a model skips the pipeline.
 
-An entry is a folder named by its key (`cache_key`: a hash of what the caller says the code
-depends on, plus this machine's triple, CPU and features and the versions of Terrace, xDSL and
+An entry is a folder named by its key (`cache_key`: a hash of the target's triple, CPU and
+features, of what the caller says the code depends on, and of the versions of Terrace, xDSL and
 llvmlite, including a hash of Terrace's own sources, so an edited pass never serves stale
 code). It holds the object code (`code.o`), the final LLVM IR (`module.ll`), the entry ABI
 (`abi.json`) and the bound weights in one binary file (`weights.bin`, each array 64-byte
@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from ..targets import Target
 from .abi import WORKSPACE_ALIGNMENT, EntryAbi
-from .jit import host_target
 
 FORMAT_VERSION = 1
 
@@ -56,11 +56,11 @@ def default_cache_dir() -> Path:
     return Path(base) / "terrace"
 
 
-def cache_key(*parts: str | bytes) -> str:
-    """A hex digest of `parts`, the host target and the versions of everything that compiles."""
+def cache_key(target: Target, *parts: str | bytes) -> str:
+    """A hex digest of `parts`, the machine `target` describes and the versions of everything
+    that compiles."""
     digest = hashlib.sha256()
-    host = host_target()
-    for part in (*_environment(), host.triple, host.cpu, host.features, *parts):
+    for part in (*_environment(), target.triple, target.cpu, target.features, *parts):
         data = part.encode() if isinstance(part, str) else part
         # Length-prefixed, so that moving bytes between parts changes the key.
         digest.update(len(data).to_bytes(8, "little"))

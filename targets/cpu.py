@@ -1,10 +1,11 @@
-"""The host CPU target: its description, its pass pipeline and its LLVM emitters.
+"""The host CPU target: its description, its pass pipeline and its LLVM code generation.
 
-For the runtime: `llvm_ir(module, target)` translates an llvm-dialect module (the output of
-`CPU_PIPELINE`) to LLVM IR text; `optimized_module` parses and optimizes it at O3 for the
-target (the module to hand to an MCJIT engine built from `target_machine(target, jit=True)`);
-`emit_object` and `emit_assembly` give relocatable object code and assembly. No fast-math
-flags are added anywhere: ONNX semantics need IEEE results.
+The one place Terrace generates code: `llvm_ir(module, target)` translates an llvm-dialect
+module (the output of `CPU_PIPELINE`) to LLVM IR text; the functions on LLVM IR text
+(`optimize_llvm_ir`, `optimized_llvm_ir`, `object_code`, `assembly`) optimize it at O3 for the
+target and emit it, so that IR read back from the disk cache compiles exactly as fresh IR does.
+Objects are position-independent, so the runtime's `NativeCode.load` links them into MCJIT.
+No fast-math flags are added anywhere: ONNX semantics need IEEE results.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import llvmlite.binding as llvm_binding
 from xdsl.backend.llvm.convert import convert_module
 from xdsl.dialects.builtin import ModuleOp
 
+from ..errors import CompilationError, first_line
 from . import Target
 
 # stage 2 (linalg on tensors) to the llvm dialect; docs/pipeline.md describes each stage
@@ -72,29 +74,38 @@ def _initialize_llvm() -> None:
     llvm_binding.initialize_all_asmprinters()
 
 
-def target_machine(target: Target, *, jit: bool = False) -> llvm_binding.TargetMachine:
+def target_machine(target: Target) -> llvm_binding.TargetMachine:
     """An llvmlite TargetMachine for `target` at O3."""
     _initialize_llvm()
     llvm_target = llvm_binding.Target.from_triple(target.triple)
+    # Position-independent code links into MCJIT wherever the object's sections land.
     return llvm_target.create_target_machine(
-        cpu=target.cpu, features=target.features, opt=OPT_LEVEL, jit=jit
+        cpu=target.cpu, features=target.features, opt=OPT_LEVEL, reloc="pic", codemodel="default"
     )
 
 
 def llvm_ir(module: ModuleOp, target: Target) -> str:
     """LLVM IR text of an llvm-dialect module, with the target's triple and data layout."""
     machine = target_machine(target)
-    converted = convert_module(module, fallback_target_triple=target.triple)
+    try:
+        converted = convert_module(module, fallback_target_triple=target.triple)
+    except (NotImplementedError, ValueError, KeyError, TypeError) as error:
+        raise CompilationError(f"LLVM translation failed: {first_line(error)}") from error
     converted.data_layout = str(machine.target_data)
     return str(converted)
 
 
-def optimized_module(module: ModuleOp, target: Target) -> llvm_binding.ModuleRef:
-    """The module parsed by LLVM, verified and optimized at O3 for the target (loop and SLP
+def optimize_llvm_ir(text: str, target: Target) -> llvm_binding.ModuleRef:
+    """LLVM IR text parsed, verified and optimized at O3 for the target (loop and SLP
     vectorization on)."""
     machine = target_machine(target)
-    parsed = llvm_binding.parse_assembly(llvm_ir(module, target))
-    parsed.verify()
+    try:
+        parsed = llvm_binding.parse_assembly(text)
+        parsed.verify()
+    except RuntimeError as error:
+        raise CompilationError(f"invalid LLVM IR: {first_line(error)}") from error
+    parsed.triple = target.triple
+    parsed.data_layout = str(machine.target_data)
     options = llvm_binding.PipelineTuningOptions(speed_level=OPT_LEVEL)
     options.loop_vectorization = True
     options.slp_vectorization = True
@@ -107,11 +118,17 @@ def optimized_module(module: ModuleOp, target: Target) -> llvm_binding.ModuleRef
     return parsed
 
 
-def emit_object(module: ModuleOp, target: Target) -> bytes:
-    """Relocatable object code (ELF, Mach-O or COFF by the triple) of the optimized module."""
-    return target_machine(target).emit_object(optimized_module(module, target))
+def optimized_llvm_ir(text: str, target: Target) -> str:
+    """The LLVM IR text after O3 (what `object_code` encodes)."""
+    return str(optimize_llvm_ir(text, target))
 
 
-def emit_assembly(module: ModuleOp, target: Target) -> str:
-    """Assembly text of the optimized module for the target's CPU and features."""
-    return target_machine(target).emit_assembly(optimized_module(module, target))
+def object_code(text: str, target: Target) -> bytes:
+    """Relocatable object code (ELF, Mach-O or COFF by the triple) of the optimized IR, ready
+    for the runtime's `NativeCode.load`."""
+    return target_machine(target).emit_object(optimize_llvm_ir(text, target))
+
+
+def assembly(text: str, target: Target) -> str:
+    """Assembly text of the optimized IR for the target's CPU and features."""
+    return target_machine(target).emit_assembly(optimize_llvm_ir(text, target))

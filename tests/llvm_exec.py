@@ -6,15 +6,14 @@ import ctypes
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import llvmlite.binding as llvm_binding
 import numpy as np
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass, PassPipeline
 
 from terrace.dialects.context import parse_module, terrace_context
 from terrace.passes.registry import all_passes
-from terrace.targets.cpu import LLVM_LOWERING_PIPELINE, host_target, optimized_module
-from terrace.targets.cpu import target_machine as make_target_machine
+from terrace.runtime.jit import NativeCode
+from terrace.targets.cpu import LLVM_LOWERING_PIPELINE, host_target, llvm_ir, object_code
 
 
 def lower(text: str, pipeline: str = LLVM_LOWERING_PIPELINE) -> ModuleOp:
@@ -31,13 +30,12 @@ def lower(text: str, pipeline: str = LLVM_LOWERING_PIPELINE) -> ModuleOp:
 
 @dataclass
 class Compiled:
-    """A JIT-compiled module; keeps the engine alive while its functions are called."""
+    """A JIT-compiled module; keeps its code alive while its functions are called."""
 
-    engine: llvm_binding.ExecutionEngine
+    native: NativeCode
 
     def function(self, name: str, argument_count: int) -> Callable[..., None]:
-        address = self.engine.get_function_address(name)
-        assert address, name
+        address = self.native.address(name)
         prototype = ctypes.CFUNCTYPE(None, *[ctypes.c_void_p] * argument_count)
         return prototype(address)
 
@@ -49,10 +47,7 @@ class Compiled:
 
 def compile_llvm(module: ModuleOp) -> Compiled:
     target = host_target()
-    optimized = optimized_module(module, target)
-    engine = llvm_binding.create_mcjit_compiler(optimized, make_target_machine(target, jit=True))
-    engine.finalize_object()
-    return Compiled(engine)
+    return Compiled(NativeCode.load(object_code(llvm_ir(module, target), target), target))
 
 
 def compile_loops(text: str) -> Compiled:

@@ -14,13 +14,13 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
-from fake_target import SIZE, relu_add_model, use_fake_target
 from onnx import TensorProto, helper, numpy_helper
 
 import terrace
 from terrace import compiler
 from terrace.errors import CompilationError, InputError, TerraceError
 
+from fake_target import SIZE, relu_add_model, use_fake_target
 from onnx_models import assert_close_to_reference, run_onnxruntime
 
 HAS_CPU_TARGET = importlib.util.find_spec("terrace.targets.cpu") is not None

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from memref_exec import ProgramStep, elementwise_program, run_buffers, run_tensors
 from xdsl.dialects import func, memref
 from xdsl.dialects.builtin import ModuleOp, TensorType
 from xdsl.utils.exceptions import DiagnosticException
@@ -17,6 +16,8 @@ from xdsl.utils.exceptions import DiagnosticException
 from terrace.dialects.context import parse_module, terrace_context
 from terrace.dialects.nn.weights import WeightStore
 from terrace.passes.bufferize import BufferizePass
+
+from memref_exec import ProgramStep, elementwise_program, run_buffers, run_tensors
 
 ID2 = "affine_map<(d0, d1) -> (d0, d1)>"
 

@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
-from fake_target import SIZE, relu_add_model, use_fake_target
 
 from terrace.dialects.context import parse_module
 from terrace.dialects.nn import WeightOp
 from terrace.tools.cli import DEMO_MODEL, main
 
+from fake_target import SIZE, relu_add_model, use_fake_target
 from onnx_models import run_onnxruntime
 
 

@@ -8,16 +8,18 @@ import math
 
 import numpy as np
 import pytest
-from llvm_exec import compile_llvm, compile_loops, lower
 
 from terrace.targets.cpu import (
     CPU_PIPELINE,
     LLVM_LOWERING_PIPELINE,
-    emit_assembly,
-    emit_object,
+    assembly,
     host_target,
     llvm_ir,
+    object_code,
+    optimized_llvm_ir,
 )
+
+from llvm_exec import compile_llvm, compile_loops, lower
 
 RNG = np.random.default_rng(0)
 
@@ -210,5 +212,7 @@ def test_cpu_target_emits_ir_object_and_assembly():
     text = llvm_ir(module, target)
     assert 'define void @"terrace_main"' in text or "define void @terrace_main" in text
     assert "fast" not in text  # no fast-math flags by default
-    assert emit_object(module, target)[:4] == b"\x7fELF" or target.triple.find("linux") < 0
-    assert "terrace_main" in emit_assembly(module, target)
+    assert object_code(text, target)[:4] == b"\x7fELF" or target.triple.find("linux") < 0
+    assert "terrace_main" in assembly(text, target)
+    optimized = optimized_llvm_ir(text, target)
+    assert "terrace_main" in optimized and f'target triple = "{target.triple}"' in optimized

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+
 from llvm_exec import compile_loops
 
 KERNEL = """

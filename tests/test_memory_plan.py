@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from memref_exec import ProgramStep, elementwise_program, run_buffers, run_tensors
 from test_bufferize import CONV_POOL, MLP, PAD_SLICE, REDUCE_GATHER, _load, _random_inputs
 from xdsl.dialects import arith, func, memref
 from xdsl.dialects.builtin import ModuleOp
@@ -15,6 +14,8 @@ from xdsl.ir import Operation, SSAValue
 from terrace.dialects.context import terrace_context
 from terrace.passes.bufferize import BufferizePass
 from terrace.passes.memory_plan import MemoryPlan, MemoryPlanPass, plan
+
+from memref_exec import ProgramStep, elementwise_program, run_buffers, run_tensors
 
 # ---------------------------------------------------------------------------------------------
 # Helpers.

@@ -17,7 +17,6 @@ import onnxruntime
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from linalg_exec import run_linalg
 from onnx import TensorProto, helper
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.utils.exceptions import DiagnosticException
@@ -26,6 +25,8 @@ from terrace.dialects.context import terrace_context
 from terrace.dialects.nn.interpreter import run_function
 from terrace.frontend.onnx import import_model
 from terrace.lowering.nn_to_linalg import ConvertNnToLinalgPass
+
+from linalg_exec import run_linalg
 
 RNG = np.random.default_rng(0)
 FEW = settings(

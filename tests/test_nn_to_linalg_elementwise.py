@@ -12,7 +12,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from linalg_exec import run_linalg
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.utils.exceptions import DiagnosticException
@@ -20,6 +19,8 @@ from xdsl.utils.exceptions import DiagnosticException
 from terrace.dialects.context import parse_module
 from terrace.dialects.nn.interpreter import run_function
 from terrace.lowering.nn_to_linalg import ConvertNnToLinalgPass
+
+from linalg_exec import run_linalg
 
 # ---------------------------------------------------------------------------------------------
 # Helpers.

@@ -11,13 +11,14 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from linalg_exec import run_linalg
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 
 from terrace.dialects.context import parse_module
 from terrace.dialects.nn.interpreter import run_function
 from terrace.lowering.nn_to_linalg import ConvertNnToLinalgPass
+
+from linalg_exec import run_linalg
 
 # ---------------------------------------------------------------------------------------------
 # Helpers.

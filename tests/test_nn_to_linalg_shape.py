@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from linalg_exec import run_linalg
 from xdsl.context import Context
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp
@@ -25,6 +24,8 @@ from terrace.dialects.nn import shape as shape_ops
 from terrace.dialects.nn.base import NnOperation, attribute_from_python, tensor_type
 from terrace.dialects.nn.interpreter import run_function
 from terrace.lowering.nn_to_linalg import ConvertNnToLinalgPass
+
+from linalg_exec import run_linalg
 
 RNG = np.random.default_rng(0)
 

@@ -10,19 +10,22 @@ from __future__ import annotations
 import os
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from terrace.errors import InputError, TerraceRuntimeError
-from terrace.runtime import jit
 from terrace.runtime.abi import EntryAbi, TensorSpec
 from terrace.runtime.cache import Artifact, ArtifactCache, cache_key, default_cache_dir
+from terrace.runtime.jit import NativeCode
 from terrace.runtime.model import CompiledModel
+from terrace.targets.cpu import host_target, object_code
 
 SIZE = 1000
 F32 = np.dtype(np.float32)
+HOST = host_target()
 
 # y = relu(x) + w, elementwise over SIZE floats; relu(x) goes through the workspace so that
 # two calls sharing a workspace would corrupt each other's results.
@@ -97,15 +100,19 @@ def _address_probe_ir() -> str:
     return f"define void @terrace_main(ptr %packed) {{\n{loads}\n{stores}\n  ret void\n}}\n"
 
 
+def _load(llvm_ir: str) -> NativeCode:
+    return NativeCode.load(object_code(llvm_ir, HOST), HOST)
+
+
 @pytest.fixture(scope="module")
 def relu_add_object() -> bytes:
-    return jit.compile_object(RELU_ADD_IR)
+    return object_code(RELU_ADD_IR, HOST)
 
 
 @pytest.fixture(scope="module")
 def relu_add(relu_add_object: bytes) -> tuple[CompiledModel, np.ndarray]:
     weight = np.random.default_rng(1).standard_normal(SIZE).astype(np.float32)
-    native = jit.NativeCode.load(relu_add_object)
+    native = NativeCode.load(relu_add_object, HOST)
     return CompiledModel(native, RELU_ADD_ABI, {"w": weight}), weight
 
 
@@ -117,7 +124,7 @@ def trapping() -> CompiledModel:
         weights=(),
         workspace_bytes=0,
     )
-    return CompiledModel(jit.NativeCode.load(jit.compile_object(TRAP_IR)), abi, {})
+    return CompiledModel(_load(TRAP_IR), abi, {})
 
 
 def test_call_and_run_match_numpy(relu_add: tuple[CompiledModel, np.ndarray]):
@@ -173,7 +180,7 @@ def test_buffers_weights_bound_in_place_workspace_aligned():
         workspace_bytes=100,
     )
     weight = np.arange(5, dtype=np.float32)
-    native = jit.NativeCode.load(jit.compile_object(_address_probe_ir()))
+    native = _load(_address_probe_ir())
     model = CompiledModel(native, abi, {"w": weight})
     x = np.zeros(3, np.float32)
     for _ in range(3):
@@ -235,7 +242,7 @@ def test_second_input_checked_too(trapping: CompiledModel):
 
 
 def test_missing_weight_and_bad_thread_count(relu_add_object: bytes):
-    native = jit.NativeCode.load(relu_add_object)
+    native = NativeCode.load(relu_add_object, HOST)
     with pytest.raises(TerraceRuntimeError, match="weights missing from the store: w"):
         CompiledModel(native, RELU_ADD_ABI, {})
     with pytest.raises(TerraceRuntimeError, match="num_threads must be at least 1"):
@@ -244,8 +251,8 @@ def test_missing_weight_and_bad_thread_count(relu_add_object: bytes):
 
 def test_invalid_ir_and_missing_entry():
     with pytest.raises(Exception, match="invalid LLVM IR"):
-        jit.compile_object("define void @f( {")
-    native = jit.NativeCode.load(jit.compile_object("define void @other() {\n  ret void\n}\n"))
+        object_code("define void @f( {", HOST)
+    native = _load("define void @other() {\n  ret void\n}\n")
     with pytest.raises(TerraceRuntimeError, match="defines no function 'terrace_main'"):
         native.address()
 
@@ -253,7 +260,7 @@ def test_invalid_ir_and_missing_entry():
 def test_cache_round_trip_runs_from_disk(tmp_path: Path, relu_add_object: bytes):
     weight = np.random.default_rng(5).standard_normal(SIZE).astype(np.float32)
     cache = ArtifactCache(tmp_path)
-    key = cache_key("relu-add model", b"\x00")
+    key = cache_key(HOST, "relu-add model", b"\x00")
     assert cache.get(key) is None
     artifact = Artifact(relu_add_object, RELU_ADD_ABI, {"w": weight}, RELU_ADD_IR, {"x": 1.0})
     cache.put(key, artifact)
@@ -263,14 +270,14 @@ def test_cache_round_trip_runs_from_disk(tmp_path: Path, relu_add_object: bytes)
     assert stored.llvm_ir == RELU_ADD_IR
     assert stored.stage_seconds == {"x": 1.0}
     np.testing.assert_array_equal(stored.weights["w"], weight)
-    model = CompiledModel(jit.NativeCode.load(stored.object_code), stored.abi, stored.weights)
+    model = CompiledModel(NativeCode.load(stored.object_code, HOST), stored.abi, stored.weights)
     x = np.random.default_rng(6).standard_normal(SIZE).astype(np.float32)
     np.testing.assert_array_equal(model(x)[0], np.maximum(x, 0) + weight)
 
 
 def test_cache_damaged_entry_is_a_miss(tmp_path: Path, relu_add_object: bytes):
     cache = ArtifactCache(tmp_path)
-    key = cache_key("damaged")
+    key = cache_key(HOST, "damaged")
     weight = np.zeros(SIZE, np.float32)
     cache.put(key, Artifact(relu_add_object, RELU_ADD_ABI, {"w": weight}))
     (tmp_path / key / "abi.json").write_text("{ not json")
@@ -278,9 +285,16 @@ def test_cache_damaged_entry_is_a_miss(tmp_path: Path, relu_add_object: bytes):
 
 
 def test_cache_key_depends_on_every_part():
-    keys = {cache_key("a", "b"), cache_key("ab"), cache_key("a", "c"), cache_key(b"a", "b")}
+    keys = {
+        cache_key(HOST, "a", "b"),
+        cache_key(HOST, "ab"),
+        cache_key(HOST, "a", "c"),
+        cache_key(HOST, b"a", "b"),
+    }
     assert len(keys) == 3  # str and bytes of the same text are the same part
-    assert cache_key("a", "b") == cache_key("a", "b")
+    assert cache_key(HOST, "a", "b") == cache_key(HOST, "a", "b")
+    other_cpu = replace(HOST, cpu=f"not-{HOST.cpu}")
+    assert cache_key(other_cpu, "a", "b") != cache_key(HOST, "a", "b")
 
 
 def test_cache_folder_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
@@ -312,7 +326,7 @@ exit:
 
 def test_native_call_releases_the_gil():
     abi = EntryAbi(inputs=(), outputs=(), weights=(), workspace_bytes=0)
-    model = CompiledModel(jit.NativeCode.load(jit.compile_object(SPIN_IR)), abi, {})
+    model = CompiledModel(_load(SPIN_IR), abi, {})
     call_seconds = [0.0]
 
     def call() -> None:

@@ -170,22 +170,23 @@ def _run_import(args: argparse.Namespace) -> int:
 
 
 def _run_compile(args: argparse.Namespace) -> int:
-    from ..compiler import StageTimer, lower, translate
+    from ..compiler import StageTimer, lower, target_description
     from ..dialects.nn.weights import WeightStore
-    from ..runtime import jit
+    from ..targets import cpu
     from .printing import module_text
 
     timer = StageTimer()
+    target = target_description("cpu")
     stage = "llvm" if args.emit in ("ll", "asm") else args.emit
     lowered = lower(args.model, "cpu", stage, timer, _input_shapes(args.input_shape))
     if args.emit in MLIR_EMITS:
         text = module_text(lowered.module)
     else:
         with timer.stage("translate"):
-            text = translate(lowered.module)
+            text = cpu.llvm_ir(lowered.module, target)
     if args.emit == "asm":
         with timer.stage("codegen"):
-            text = jit.emit_assembly(text)
+            text = cpu.assembly(text, target)
     _write_text(text, args.output)
     if args.weights:
         WeightStore.of(lowered.module).save(args.weights)
