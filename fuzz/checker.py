@@ -1,9 +1,9 @@
 """The differential checker: a program before and after a pipeline, on the same inputs.
 
 `check_program` runs a program through the level's oracle, applies the passes to a copy
-(verifying the IR after each), runs the result again on the same inputs (through the oracle of
-whichever level the result is at, or as native code once it has left every level that has
-one) and compares. A mismatch is bisected to the first pass that changed the answer.
+(verifying the IR after each), runs the result again on the same inputs (through the level's
+oracle while the result is still at the level, else as native code) and compares. A
+mismatch is bisected to the first pass that changed the answer.
 
 What counts as a finding:
 - a mismatch: different shapes or dtypes, NaN at different places, unequal infinities,
@@ -41,7 +41,7 @@ from ..passes.registry import all_passes
 from ..tools._plugin import load_pass_plugin
 from .compiled import execute_compiled
 from .data import Edges, input_sets
-from .levels import Executor, Level, Program, available_levels, level_for_pass, level_of
+from .levels import Executor, Level, Program, available_levels, level_for_pass
 
 
 class FuzzError(TerraceError):
@@ -180,9 +180,9 @@ def _apply(program: Program, passes: Sequence[ModulePass]) -> _Applied:
 
 
 def executor_for(module: ModuleOp, level: Level) -> Executor:
-    """The oracle of the level `module` is at (from `level` on), else native code."""
-    found = level_of(module, start=level.name)
-    return execute_compiled if found is None else found.execute
+    """The level's oracle while `module` is still at the level, else native code. (A lower
+    level's oracle may need what only its own generator records, such as output shapes.)"""
+    return level.execute if level.accepts(module) else execute_compiled
 
 
 def check_program(

@@ -60,7 +60,7 @@ def execute_compiled(module: ModuleOp, inputs: Sequence[np.ndarray]) -> list[np.
     target = host_target()
     native = NativeCode.load(object_code(llvm_ir(lowered, target), target), target)
     arguments = [np.ascontiguousarray(array) for array in inputs]
-    results = [aligned_empty(shape, dtype) for dtype, shape in outputs]
+    results = [_poisoned(shape, dtype) for dtype, shape in outputs]
     store = WeightStore.of(lowered)
     weights = [np.ascontiguousarray(store[name]) for name in abi.weights]
     workspace = aligned_empty((abi.workspace_bytes + WORKSPACE_ALIGNMENT,), np.dtype(np.uint8))
@@ -68,6 +68,17 @@ def execute_compiled(module: ModuleOp, inputs: Sequence[np.ndarray]) -> list[np.
     packed = (ctypes.c_void_p * len(buffers))(*[b.ctypes.data for b in buffers])
     _ENTRY(native.address())(ctypes.addressof(packed))
     return results
+
+
+def _poisoned(shape: tuple[int, ...], dtype: np.dtype[Any]) -> np.ndarray:
+    """An output buffer filled with NaN (or the largest integer), so that an element the code
+    never writes shows up in every run rather than as whatever the memory held last."""
+    buffer = aligned_empty(shape, dtype)
+    if np.issubdtype(dtype, np.floating):
+        buffer.fill(np.nan)
+    elif dtype != np.bool_:
+        buffer.fill(np.iinfo(dtype).max)
+    return buffer
 
 
 def _main(module: ModuleOp) -> func.FuncOp | None:

@@ -1,0 +1,76 @@
+"""Every registered pass fuzzed by differential execution (docs/fuzzing.md).
+
+The nn-level passes and the nn-to-linalg conversion are fuzzed here, and the whole CPU pipeline
+from nn programs down to native code; the lower levels' passes are fuzzed at their own levels
+in test_fuzz_lower_levels.py. `TERRACE_FUZZ_EXAMPLES=500 pytest tests/test_fuzz_passes.py`
+raises the budget (the examples of the cheapest case; the others scale with it). Seeds are
+fixed, so CI is reproducible.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from terrace.fuzz.checker import fuzz
+from terrace.fuzz.levels import available_levels, level_for_pass
+from terrace.passes.registry import TERRACE_PASSES
+from terrace.targets.cpu import CPU_PIPELINE
+
+EXAMPLES = int(os.environ.get("TERRACE_FUZZ_EXAMPLES", "60"))
+
+# (pipeline, share of EXAMPLES): native code costs about a second an example, the reference
+# a few milliseconds
+CASES = [
+    ("nn-canonicalize", 1.0),
+    ("nn-fold-batchnorm", 1.0),
+    ("nn-fold-batchnorm,nn-canonicalize", 0.5),
+    ("convert-nn-to-linalg", 0.4),
+    ("nn-fold-batchnorm,nn-canonicalize," + CPU_PIPELINE, 0.25),
+]
+
+
+@pytest.mark.parametrize(("pipeline", "share"), CASES, ids=[c[0][:40] for c in CASES])
+def test_pass_preserves_outputs(pipeline: str, share: float, tmp_path: Path):
+    examples = max(int(EXAMPLES * share), 5)
+    report = fuzz(pipeline, level="nn", examples=examples, seed=0, reproducer_dir=tmp_path)
+    assert not report.findings, report.summary()
+    assert report.examples == examples, report.summary()
+    assert report.unsupported <= examples // 4, report.summary()
+
+
+def test_every_registered_pass_is_fuzzed_at_a_level():
+    unfuzzed = [name for name in TERRACE_PASSES if level_for_pass(name) is None]
+    assert not unfuzzed, f"passes no level fuzzes: {unfuzzed}"
+    assert set(available_levels()["nn"].passes) <= {c[0] for c in CASES}
+
+
+def test_nn_programs_give_each_nn_pass_something_to_rewrite(tmp_path: Path):
+    """A fuzzer whose programs never match a pattern proves nothing: count the programs that
+    each nn pass changes."""
+    from hypothesis import HealthCheck, given, seed, settings
+    from hypothesis import strategies as st
+
+    from terrace.dialects.context import terrace_context
+    from terrace.fuzz.checker import parse_pipeline
+
+    changed = {"nn-canonicalize": 0, "nn-fold-batchnorm": 0}
+
+    @seed(0)
+    @settings(
+        max_examples=40, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    )
+    @given(st.data())
+    def count(data: st.DataObject) -> None:
+        program = data.draw(available_levels()["nn"].programs())
+        for name in changed:
+            module = program.module()
+            before = str(module)
+            for module_pass in parse_pipeline(name):
+                module_pass.apply(terrace_context(), module)
+            changed[name] += str(module) != before
+
+    count()
+    assert all(count >= 5 for count in changed.values()), changed

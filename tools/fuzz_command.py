@@ -1,0 +1,127 @@
+"""`terrace fuzz`: property-based fuzzing of one pass or pipeline (docs/fuzzing.md).
+
+`register(commands)` adds the subcommand to the `terrace` command's subparsers; `run(args)`
+is its entry point. Progress goes to stderr every `--progress-every` examples, the summary to
+stdout; the exit status is 1 when a mismatch was found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import TYPE_CHECKING
+
+from ..errors import TerraceError
+
+if TYPE_CHECKING:  # the fuzzing library (hypothesis) loads only when `terrace fuzz` runs
+    from ..fuzz.checker import FuzzReport
+
+DESCRIPTION = """\
+Generates random well-typed programs at a level, runs each before and after the pass (or
+pipeline) on the same random inputs, edge values included, and compares the results. The first
+mismatch is shrunk and written as a reproducer (.mlir plus .npz inputs) that terrace-opt reruns.
+
+examples:
+  terrace fuzz --pass nn-canonicalize --examples 200
+  terrace fuzz --load-pass-plugin my_pass.py --pass my-pass --examples 200
+  terrace fuzz --pipeline 'nn-fold-batchnorm,nn-canonicalize,convert-nn-to-linalg' --seed 1
+"""
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:  # pyright: ignore[reportPrivateUsage]
+    """Adds `fuzz` to the subparsers of the `terrace` command (`args.run(args)` runs it)."""
+    parser = commands.add_parser(
+        "fuzz",
+        help="fuzz a pass or pipeline by differential execution",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_arguments(parser)
+    parser.set_defaults(run=run)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--pass", dest="pass_name", metavar="NAME", help="the pass to fuzz")
+    parser.add_argument(
+        "--pipeline",
+        metavar="P",
+        help="a textual pipeline to fuzz (instead of, or run after, --pass)",
+    )
+    parser.add_argument(
+        "--level",
+        metavar="L",
+        help="the level programs are drawn at: nn, or a lower level (default: the level "
+        "where the first pass applies)",
+    )
+    parser.add_argument("--examples", type=int, default=100, metavar="N")
+    parser.add_argument("--seed", type=int, default=None, metavar="S")
+    parser.add_argument(
+        "--load-pass-plugin",
+        action="append",
+        default=[],
+        metavar="FILE_OR_MODULE",
+        help="a .py file or module name whose ModulePass subclasses become fuzzable (repeatable)",
+    )
+    parser.add_argument(
+        "--reproducers", default="fuzz-reproducers", metavar="DIR", help="where to write them"
+    )
+    parser.add_argument(
+        "--special-values",
+        action="store_true",
+        help="draw NaN and infinities even when the pass leaves the level",
+    )
+    parser.add_argument("--shrink-seconds", type=float, default=60.0, metavar="T")
+    parser.add_argument("--progress-every", type=int, default=10, metavar="N")
+
+
+def pipeline_of(args: argparse.Namespace) -> str:
+    parts = [part for part in (args.pass_name, args.pipeline) if part]
+    if not parts:
+        raise TerraceError("terrace fuzz needs --pass NAME or --pipeline P")
+    return ",".join(parts)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Fuzzes, prints the summary; 1 when something was found, 2 on a usage error."""
+    from ..fuzz.checker import fuzz
+
+    started = time.perf_counter()
+
+    def progress(report: FuzzReport) -> None:
+        if report.examples % max(args.progress_every, 1):
+            return
+        elapsed = time.perf_counter() - started
+        print(
+            f"terrace fuzz: {report.examples}/{args.examples} examples, "
+            f"{len(report.findings)} mismatches, {report.unsupported} unsupported, "
+            f"{elapsed:.1f} s",
+            file=sys.stderr,
+        )
+
+    try:
+        report = fuzz(
+            pipeline_of(args),
+            level=args.level,
+            examples=args.examples,
+            seed=args.seed,
+            plugins=args.load_pass_plugin,
+            reproducer_dir=args.reproducers,
+            special_values=args.special_values,
+            shrink_seconds=args.shrink_seconds,
+            progress=progress,
+        )
+    except TerraceError as error:
+        print(f"terrace fuzz: error: {error}", file=sys.stderr)
+        return 2
+    print(report.summary())
+    for path in report.reproducers:
+        print(f"  rerun: python -m terrace.fuzz.reproducer {path}")
+    return 1 if report.findings else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`terrace fuzz` on its own (tests, and before the `terrace` command registers it)."""
+    parser = argparse.ArgumentParser(prog="terrace fuzz", description=DESCRIPTION)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
