@@ -444,6 +444,19 @@ class ScalarFunctions(InterpreterFunctions):
         full = np.broadcast_to(values.reshape(-1), math.prod(shape)).reshape(shape)
         return (to_shaped(full, element_type),)
 
+    @impl(arith.AddiOp)
+    def run_addi(self, interpreter: Interpreter, op: arith.AddiOp, args: PythonValues):
+        # xDSL's arith interpreter does not wrap, and an i32 buffer refuses the overflowed int
+        return (_wrap_signed(args[0] + args[1], _bits(op.result.type)),)
+
+    @impl(arith.SubiOp)
+    def run_subi(self, interpreter: Interpreter, op: arith.SubiOp, args: PythonValues):
+        return (_wrap_signed(args[0] - args[1], _bits(op.result.type)),)
+
+    @impl(arith.MuliOp)
+    def run_muli(self, interpreter: Interpreter, op: arith.MuliOp, args: PythonValues):
+        return (_wrap_signed(args[0] * args[1], _bits(op.result.type)),)
+
     @impl(arith.MaxSIOp)
     def run_maxsi(self, interpreter: Interpreter, op: arith.MaxSIOp, args: PythonValues):
         bits = _bits(op.result.type)

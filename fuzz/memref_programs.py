@@ -1,0 +1,171 @@
+"""Random stage-3 programs (docs/pipeline.md): linalg on memrefs under the @main ABI.
+
+Built with the loop generator's program state (`loop_programs.Loops`: buffers, the ABI
+signature, workspace views), but each step is a linalg op on memrefs: an elementwise
+`linalg.generic` (first operand through a permutation map, second through an identity or a
+broadcast map), a `linalg.fill`, a reduction generic over the last dimension into a filled
+buffer, a `memref.collapse_shape` view, or a copy (contiguous, or out of a strided subview).
+Temporaries are all `memref.alloc` (what memory-plan plans) or all views of the workspace (a
+planned program), one choice per program; outputs are written by a last generic each.
+"""
+
+from __future__ import annotations
+
+from itertools import permutations
+
+import numpy as np
+from hypothesis import strategies as st
+
+from ..runtime.abi import TensorSpec
+from .data import Edges, random_array
+from .levels import Program
+from .linalg_programs import affine_map
+from .loop_programs import Buffer, Loops, copy_step, memref_type, program_text
+
+_FLOAT_BINARY = ("arith.addf", "arith.subf", "arith.mulf", "arith.maximumf", "arith.minimumf")
+_FLOAT_UNARY = ("arith.negf", "math.absf", "math.tanh", "math.exp")
+_INT_BINARY = ("arith.addi", "arith.subi", "arith.muli", "arith.maxsi", "arith.minsi")
+
+
+def _binary(loops: Loops, result: str, lhs: str, rhs: str) -> str:
+    ops = _FLOAT_BINARY if loops.is_float else _INT_BINARY
+    return f"{result} = {loops.draw(st.sampled_from(ops))} {lhs}, {rhs} : {loops.element}"
+
+
+def _generic_head(
+    loops: Loops, maps: list[str], iterators: list[str], operands: list[Buffer], out: Buffer
+) -> str:
+    names = ", ".join(b.name for b in operands)
+    types = ", ".join(memref_type(b.shape, loops.element) for b in operands)
+    quoted = ", ".join(f'"{i}"' for i in iterators)
+    return (
+        f"linalg.generic {{indexing_maps = [{', '.join(maps)}], iterator_types = [{quoted}]}} "
+        f"ins({names} : {types}) outs({out.name} : {memref_type(out.shape, loops.element)}) {{"
+    )
+
+
+def _elementwise(loops: Loops, target: Buffer | None) -> Buffer:
+    fitting = [b for b in loops.buffers if target is None or b.shape == target.shape]
+    first = loops.draw(st.sampled_from(fitting))
+    rank = len(first.shape)
+    order: tuple[int, ...] = tuple(range(rank))
+    if target is None:
+        order = loops.draw(st.sampled_from(list(permutations(range(rank)))))
+    shape = tuple(first.shape[k] for k in order)
+    destination = target if target is not None else loops.temporary(shape)
+    operands = [first]
+    maps = [affine_map(rank, [order.index(k) for k in range(rank)])]
+    partners = [
+        b
+        for b in loops.buffers
+        if len(b.shape) <= rank and b.shape == shape[rank - len(b.shape) :] and b != destination
+    ]
+    if partners and loops.draw(st.booleans()):
+        partner = loops.draw(st.sampled_from(partners))
+        operands.append(partner)
+        maps.append(affine_map(rank, list(range(rank - len(partner.shape), rank))))
+    maps.append(affine_map(rank, list(range(rank))))
+    element = loops.element
+    arguments = ", ".join(f"%a{k}: {element}" for k in range(len(operands)))
+    loops.emit(_generic_head(loops, maps, ["parallel"] * rank, operands, destination), 0)
+    loops.emit(f"^bb0({arguments}, %o: {element}):", 0)
+    value = "%a0"
+    if len(operands) == 2:
+        loops.emit(_binary(loops, "%b", "%a0", "%a1"), 1)
+        value = "%b"
+    if loops.is_float and loops.draw(st.booleans()):
+        loops.emit(f"%u = {loops.draw(st.sampled_from(_FLOAT_UNARY))} {value} : f32", 1)
+        value = "%u"
+    loops.emit(f"linalg.yield {value} : {element}", 1)
+    loops.emit("}", 0)
+    return destination
+
+
+def _fill(loops: Loops, destination: Buffer) -> None:
+    value = loops.constant(0)
+    loops.emit(
+        f"linalg.fill ins({value} : {loops.element}) outs({destination.name} : "
+        f"{memref_type(destination.shape, loops.element)})",
+        0,
+    )
+
+
+def _reduction(loops: Loops) -> Buffer:
+    sources = [b for b in loops.buffers if len(b.shape) >= 2]
+    if not sources:
+        return _elementwise(loops, None)
+    source = loops.draw(st.sampled_from(sources))
+    rank = len(source.shape)
+    destination = loops.temporary(source.shape[:-1])
+    _fill(loops, destination)
+    maps = [affine_map(rank, list(range(rank))), affine_map(rank, list(range(rank - 1)))]
+    iterators = ["parallel"] * (rank - 1) + ["reduction"]
+    element = loops.element
+    loops.emit(_generic_head(loops, maps, iterators, [source], destination), 0)
+    loops.emit(f"^bb0(%x: {element}, %acc: {element}):", 0)
+    loops.emit(_binary(loops, "%r", "%acc", "%x"), 1)
+    loops.emit(f"linalg.yield %r : {element}", 1)
+    loops.emit("}", 0)
+    return destination
+
+
+def _collapse(loops: Loops) -> Buffer:
+    """A collapse_shape view of a contiguous buffer (any but a strided one: all are here)."""
+    sources = [b for b in loops.buffers if len(b.shape) >= 2]
+    if not sources:
+        return _elementwise(loops, None)
+    source = loops.draw(st.sampled_from(sources))
+    shape = (*source.shape[:-2], source.shape[-2] * source.shape[-1])
+    groups = [[k] for k in range(len(shape) - 1)] + [[len(shape) - 1, len(shape)]]
+    name = loops.fresh("r")
+    loops.emit(
+        f"{name} = memref.collapse_shape {source.name} {groups} : "
+        f"{memref_type(source.shape, loops.element)} into {memref_type(shape, loops.element)}",
+        0,
+    )
+    view = Buffer(name, shape)
+    loops.buffers.append(view)
+    return view
+
+
+def _filled(loops: Loops) -> Buffer:
+    source = loops.draw(st.sampled_from(loops.buffers))
+    destination = loops.temporary(source.shape)
+    _fill(loops, destination)
+    return destination
+
+
+@st.composite
+def memref_programs(draw: st.DrawFn) -> Program:
+    """A random stage-3 program: one or two inputs, maybe a weight, one or two outputs."""
+    element = draw(st.sampled_from(["f32", "f32", "i32"]))
+    placement = draw(st.sampled_from(["alloc", "view"]))
+    loops = Loops(draw, element, placement=placement)
+    shapes = st.lists(st.integers(1, 4), min_size=1, max_size=3).map(tuple)
+    for number in range(draw(st.integers(1, 2))):
+        loops.inputs.append(Buffer(f"%in{number}", draw(shapes)))
+    if draw(st.booleans()):
+        loops.weights.append(Buffer("%w0", draw(shapes)))
+    loops.buffers += [*loops.inputs, *loops.weights]
+    steps = ("elementwise", "elementwise", "reduction", "fill", "collapse", "copy")
+    for _ in range(draw(st.integers(0, 4))):
+        step = draw(st.sampled_from(steps))
+        if step == "reduction":
+            _reduction(loops)
+        elif step == "fill":
+            _filled(loops)
+        elif step == "collapse":
+            _collapse(loops)
+        elif step == "copy":
+            copy_step(loops)
+        else:
+            _elementwise(loops, None)
+    for number in range(draw(st.integers(1, 2))):
+        output = Buffer(f"%out{number}", draw(st.sampled_from(loops.buffers)).shape)
+        loops.outputs.append(output)
+        _elementwise(loops, output)
+    dtype = np.dtype(np.float32 if loops.is_float else np.int32)
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    weights = {f"w{k}": random_array(rng, dtype, w.shape) for k, w in enumerate(loops.weights)}
+    specs = tuple(TensorSpec(b.name[1:], dtype, b.shape) for b in loops.inputs)
+    return Program(program_text(loops), specs, "memref", weights, Edges.FINITE)
