@@ -127,8 +127,9 @@ def _place(size: int, busy: list[tuple[int, int]], alignment: int) -> int:
     return cursor if best is None else best[1]
 
 
-def plan_function(function: func.FuncOp, alignment: int = 64) -> MemoryPlan:
-    """Offsets for the memref.allocs of `function`'s block; nested allocs are not planned."""
+def plan_function(function: func.FuncOp, alignment: int = 64, reserved: int = 0) -> MemoryPlan:
+    """Offsets for the memref.allocs of `function`'s block; nested allocs are not planned. The
+    first `reserved` bytes are taken for the whole function (views an earlier plan made)."""
     block = function.body.block
     position = {op: index for index, op in enumerate(block.ops)}
     unplaced = [
@@ -142,9 +143,10 @@ def plan_function(function: func.FuncOp, alignment: int = 64) -> MemoryPlan:
     for alloc, size, first, last in unplaced:
         candidate = PlannedBuffer(alloc, size, first, max(first, last), 0)
         busy = [(b.offset, b.offset + b.size) for b in placed if b.live_with(candidate)]
+        busy += [(0, reserved)] if reserved else []
         offset = _place(size, busy, alignment) if size else 0
         placed.append(PlannedBuffer(alloc, size, first, max(first, last), offset))
-    peak = max((b.offset + b.size for b in placed), default=0)
+    peak = max((b.offset + b.size for b in placed), default=reserved)
     return MemoryPlan(tuple(sorted(placed, key=lambda b: b.first)), peak, alignment)
 
 
@@ -165,6 +167,15 @@ def _workspace(function: func.FuncOp) -> BlockArgument:
             f"memory-plan: @{function.sym_name.data} has no workspace argument; run bufferize first"
         )
     return args[-1]
+
+
+def _bytes_in_use(workspace: BlockArgument) -> int:
+    """The workspace's current size when something already views it, else 0."""
+    if not workspace.uses:
+        return 0
+    workspace_type = workspace.type
+    assert isa(workspace_type, MemRefType)
+    return workspace_type.get_shape()[0]
 
 
 def _resize_workspace(function: func.FuncOp, size: int) -> None:
@@ -235,8 +246,10 @@ class MemoryPlanPass(ModulePass):
         for function in [f for f in op.ops if isinstance(f, func.FuncOp)]:
             if function.is_declaration:
                 continue
-            memory_plan = plan_function(function, self.alignment)
             workspace = _workspace(function)
+            # a function planned before keeps its views: new buffers go above them, and the
+            # workspace never shrinks below them (memory-plan applied twice is safe)
+            memory_plan = plan_function(function, self.alignment, _bytes_in_use(workspace))
             patterns: list[RewritePattern] = [
                 AllocToWorkspaceView(memory_plan, workspace),
                 EraseDealloc(),
