@@ -180,5 +180,8 @@ class ConvertFuncToLlvmPass(ModulePass):
             for function in op.ops
             if isinstance(function, llvm.FuncOp) and "terrace.num_inputs" in function.attributes
         ]
+        # a module lowered before already has its entry: applying the pass twice adds none
+        if any(isinstance(f, llvm.FuncOp) and f.sym_name.data == ENTRY_NAME for f in op.ops):
+            return
         for main in entries:
             Rewriter.insert_op(build_packed_entry(main), InsertPoint.after(main))
