@@ -242,6 +242,8 @@ def _cast_scalar(
     if isinstance(source, AnyFloat) and isinstance(target, AnyFloat):
         if source.bitwidth < target.bitwidth:
             return b.insert(arith.ExtFOp(x, target)).result
+        if source == f64 and target == Float16Type():
+            x = _truncate_to_f32_rounding_to_odd(b, x)
         return b.insert(arith.TruncFOp(x, target)).result
     if isinstance(source, AnyFloat) and isinstance(target, IntegerType):
         convert = arith.FPToUIOp if is_unsigned(target) else arith.FPToSIOp
@@ -250,6 +252,28 @@ def _cast_scalar(
         convert = arith.UIToFPOp if element_kind(source) == "unsigned" else arith.SIToFPOp
         return b.insert(convert(x, target)).result
     return _cast_integer(b, x, target)
+
+
+def _truncate_to_f32_rounding_to_odd(b: Builder, x: SSAValue) -> SSAValue:
+    """An f64 as f32, rounded to odd. LLVM emits f64 -> f16 as a call to `__truncdfhf2`, which
+    the JIT cannot resolve (libgcc has none): the cast goes through f32 instead, and rounding
+    to odd first makes the two roundings one correctly rounded f64 -> f16 (f32 keeps more than
+    the 11 + 2 bits that needs)."""
+    nearest = b.insert(arith.TruncFOp(x, f32)).result  # round to nearest even
+    back = b.insert(arith.ExtFOp(nearest, f64)).result
+    inexact = b.insert(arith.CmpfOp(x, back, "one")).result
+    overshot = b.insert(
+        arith.CmpfOp(b.insert(math.AbsFOp(back)).result, b.insert(math.AbsFOp(x)).result, "ogt")
+    ).result
+    i32 = IntegerType(32)
+    bits = b.insert(arith.BitcastOp(nearest, i32)).result
+    one = scalar_constant(b, 1, i32)
+    toward_zero = b.insert(
+        arith.SelectOp(overshot, b.insert(arith.SubiOp(bits, one)).result, bits)
+    ).result  # one ulp less in magnitude: the sign is a separate bit
+    odd = b.insert(arith.OrIOp(toward_zero, one)).result
+    rounded = b.insert(arith.SelectOp(inexact, odd, bits)).result
+    return b.insert(arith.BitcastOp(rounded, f32)).result
 
 
 def _cast_integer(b: Builder, x: SSAValue, target: IntegerType) -> SSAValue:

@@ -1,0 +1,180 @@
+"""`terrace.backend`: Terrace as an `onnx.backend.base.Backend`.
+
+Any tool that drives ONNX backends (onnx's own backend test runner, onnx's `BackendTest`)
+drives Terrace through this module: `prepare` compiles a model for the host CPU and returns a
+`TerraceRep` to run it repeatedly; `run_model` and `run_node` are the one-shot forms. As with
+`onnxruntime.backend`, the module itself can stand for the backend (`prepare`, `run_model`,
+`run_node`, `supports_device` are module-level functions too).
+
+Errors are Terrace's own: an unsupported model raises `UnsupportedModelError` from `prepare`,
+listing every offending node, before anything runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+from onnx import helper
+from onnx.backend.base import Backend, BackendRep, Device, DeviceType
+
+from .compiler import compile as compile_model
+from .errors import InputError, ModelImportError
+from .runtime.model import CompiledModel
+
+DEVICES = ("CPU",)
+"""The ONNX device names Terrace runs on."""
+
+
+class TerraceRep(BackendRep):
+    """A compiled model, run on positional inputs (a sequence in graph order, or a single
+    array for a one-input model) or on a mapping from input names to arrays."""
+
+    def __init__(self, model: CompiledModel):
+        self.model = model
+
+    def run(self, inputs: Any, **kwargs: Any) -> tuple[Any, ...]:
+        del kwargs  # onnx's runner passes none; options belong to `prepare`
+        if isinstance(inputs, Mapping):
+            feeds: dict[str, np.ndarray] = {str(k): np.asarray(v) for k, v in inputs.items()}
+            return tuple(self.model.run(feeds))
+        if isinstance(inputs, np.ndarray):
+            return tuple(self.model(inputs))
+        if not isinstance(inputs, Sequence):
+            raise InputError(f"inputs must be arrays or a mapping, not {type(inputs).__name__}")
+        return tuple(self.model(*[np.asarray(x) for x in inputs]))
+
+
+class TerraceBackend(Backend):
+    """Terrace's compiler and CPU runtime behind onnx's backend API.
+
+    `prepare` takes the keyword options of `terrace.compile`: `num_threads`, `input_shapes`
+    and `cache` (True for the default cache folder, a folder, or False)."""
+
+    @classmethod
+    def is_compatible(cls, model: onnx.ModelProto, device: str = "CPU", **kwargs: Any) -> bool:
+        del model, kwargs  # compatibility shows only by importing: `prepare` says what fails
+        return cls.supports_device(device)
+
+    @classmethod
+    def prepare(cls, model: onnx.ModelProto, device: str = "CPU", **kwargs: Any) -> TerraceRep:
+        _check_device(device)
+        compiled = compile_model(
+            model,
+            "cpu",
+            kwargs.get("num_threads"),
+            input_shapes=kwargs.get("input_shapes"),
+            cache=_cache_option(kwargs.get("cache", True)),
+        )
+        return TerraceRep(compiled)
+
+    @classmethod
+    def run_model(
+        cls, model: onnx.ModelProto, inputs: Any, device: str = "CPU", **kwargs: Any
+    ) -> tuple[Any, ...]:
+        return cls.prepare(model, device, **kwargs).run(inputs)
+
+    @classmethod
+    def run_node(
+        cls,
+        node: onnx.NodeProto,
+        inputs: Any,
+        device: str = "CPU",
+        outputs_info: Sequence[tuple[np.dtype[Any], tuple[int, ...]]] | None = None,
+        **kwargs: Any,
+    ) -> tuple[Any, ...]:
+        """Runs one node on `inputs` (arrays for its non-empty inputs, in order, or a mapping
+        by name). `opset_version` picks the default domain's opset (else the newest onnx
+        knows); `outputs_info` gives the outputs' dtypes and shapes (else shape inference)."""
+        opset = int(kwargs.pop("opset_version", onnx.defs.onnx_opset_version()))
+        names = [name for name in node.input if name]
+        arrays = _named_inputs(names, inputs)
+        model = node_model(node, arrays, opset, outputs_info)
+        return cls.prepare(model, device, **kwargs).run([arrays[name] for name in names])
+
+    @classmethod
+    def supports_device(cls, device: str) -> bool:
+        try:
+            return Device(device).type == DeviceType.CPU
+        except (AttributeError, ValueError):  # a device name onnx does not know
+            return False
+
+
+def node_model(
+    node: onnx.NodeProto,
+    inputs: Mapping[str, np.ndarray],
+    opset: int,
+    outputs_info: Sequence[tuple[np.dtype[Any], tuple[int, ...]]] | None = None,
+) -> onnx.ModelProto:
+    """A model of the single node `node`, its graph inputs typed by `inputs`; output types
+    from `outputs_info` or, failing that, from onnx's shape inference."""
+    graph_inputs = [
+        helper.make_tensor_value_info(name, _onnx_type(array.dtype), list(array.shape))
+        for name, array in inputs.items()
+    ]
+    outputs = [name for name in node.output if name]
+    graph = helper.make_graph([node], f"{node.op_type}_node", graph_inputs, [])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    if outputs_info is not None:
+        typed = zip(outputs, outputs_info, strict=False)
+        model.graph.output.extend(
+            helper.make_tensor_value_info(name, _onnx_type(np.dtype(dtype)), list(shape))
+            for name, (dtype, shape) in typed
+        )
+        return model
+    model.graph.output.extend(helper.make_empty_tensor_value_info(name) for name in outputs)
+    inferred = _inferred_types(model)
+    for value in model.graph.output:
+        if value.name not in inferred:
+            raise ModelImportError(
+                f"node '{node.name or node.op_type}': no type inferred for output '{value.name}'"
+            )
+        value.type.CopyFrom(inferred[value.name])
+    return model
+
+
+# The module is a backend too, as `onnxruntime.backend` is.
+is_compatible = TerraceBackend.is_compatible
+prepare = TerraceBackend.prepare
+run_model = TerraceBackend.run_model
+run_node = TerraceBackend.run_node
+supports_device = TerraceBackend.supports_device
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def _check_device(device: str) -> None:
+    if not TerraceBackend.supports_device(device):
+        raise ModelImportError(f"device '{device}' is not supported; devices: {', '.join(DEVICES)}")
+
+
+def _cache_option(value: object) -> bool | str | Path:
+    if isinstance(value, bool | str | Path):
+        return value
+    raise InputError(f"cache must be a bool or a folder, not {type(value).__name__}")
+
+
+def _named_inputs(names: Sequence[str], inputs: Any) -> dict[str, np.ndarray]:
+    if isinstance(inputs, Mapping):
+        return {name: np.asarray(inputs[name]) for name in names}
+    arrays = [np.asarray(x) for x in inputs]
+    if len(arrays) != len(names):
+        raise InputError(f"the node reads {len(names)} inputs, given {len(arrays)}")
+    return dict(zip(names, arrays, strict=True))
+
+
+def _onnx_type(dtype: np.dtype[Any]) -> int:
+    return helper.np_dtype_to_tensor_dtype(dtype)
+
+
+def _inferred_types(model: onnx.ModelProto) -> dict[str, onnx.TypeProto]:
+    try:
+        inferred = onnx.shape_inference.infer_shapes(model, strict_mode=True)
+    except (onnx.shape_inference.InferenceError, onnx.checker.ValidationError) as error:
+        raise ModelImportError(f"shape inference failed: {error}") from None
+    values = [*inferred.graph.value_info, *inferred.graph.output]
+    return {v.name: v.type for v in values if v.type.tensor_type.elem_type}
