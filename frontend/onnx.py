@@ -40,6 +40,7 @@ from .onnx_graph import (
     DEFAULT_DOMAINS,
     LEGACY_ATTRIBUTES,
     Problem,
+    check_element_types,
     check_model,
     check_names,
     check_shape,
@@ -88,6 +89,7 @@ def import_model(
     model = onnx.ModelProto()
     model.CopyFrom(load_model(source))
     check_names(model)
+    check_element_types(model)
     initializers = {
         t.name: tensor_to_array(t, f"initializer '{t.name}'") for t in model.graph.initializer
     }
@@ -97,7 +99,7 @@ def import_model(
     fix_input_shapes(model, input_shapes or {})
     del model.graph.node[:]
     model.graph.node.extend(nodes)
-    check_model(model)
+    check_model(model, fixed_inputs=bool(input_shapes))
     return _Converter(model, opset, initializers).run()
 
 
@@ -560,10 +562,6 @@ def _is_splat(array: np.ndarray) -> bool:
 
 def _tensor_spec(value: onnx.ValueInfoProto) -> TensorSpec:
     tensor = value.type.tensor_type
-    if tensor.elem_type not in onnx.TensorProto.DataType.values():
-        raise ModelImportError(
-            f"graph input '{value.name}' has an unknown element type {tensor.elem_type}"
-        )
     try:
         dtype = element_type_to_numpy(element_type_from_onnx(tensor.elem_type))
     except UnsupportedElementType as error:

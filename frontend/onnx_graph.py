@@ -16,7 +16,7 @@ from google.protobuf.message import DecodeError
 from onnx import helper
 
 from ..dialects.nn.base import UnsupportedElementType, element_type_from_onnx
-from ..errors import ModelImportError, UnsupportedModelError
+from ..errors import ModelImportError, UnsupportedModelError, first_line
 
 DEFAULT_DOMAINS = ("", "ai.onnx")
 
@@ -48,9 +48,7 @@ def load_model(source: str | Path | onnx.ModelProto) -> onnx.ModelProto:
         if any(_uses_external_data(t) for t in model.graph.initializer):
             onnx.load_external_data_for_model(model, str(path.parent))
     except (DecodeError, RuntimeError, ValueError, OSError, onnx.checker.ValidationError) as error:
-        raise ModelImportError(
-            f"{path}: not a readable ONNX model ({_first_line(error)})"
-        ) from None
+        raise ModelImportError(f"{path}: not a readable ONNX model ({first_line(error)})") from None
     if not model.graph.node and not model.graph.output:
         raise ModelImportError(f"{path}: not a readable ONNX model (no graph)")
     return model
@@ -58,11 +56,6 @@ def load_model(source: str | Path | onnx.ModelProto) -> onnx.ModelProto:
 
 def _uses_external_data(tensor: onnx.TensorProto) -> bool:
     return tensor.data_location == onnx.TensorProto.EXTERNAL
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 def check_names(model: onnx.ModelProto) -> None:
@@ -79,6 +72,16 @@ def check_names(model: onnx.ModelProto) -> None:
     for name in names:
         if not isinstance(name, str):
             raise ModelImportError(f"invalid ONNX model: name {name!r} is not UTF-8 text")
+
+
+def check_element_types(model: onnx.ModelProto) -> None:
+    """Every declared tensor type is one ONNX knows (onnx's own inference fails on others with
+    a bare ValueError)."""
+    graph = model.graph
+    for value in [*graph.input, *graph.output, *graph.value_info]:
+        code = value.type.tensor_type.elem_type
+        if value.type.HasField("tensor_type") and code not in onnx.TensorProto.DataType.values():
+            raise ModelImportError(f"value '{value.name}' has an unknown element type {code}")
 
 
 def check_shape(dims: Sequence[int], what: str) -> None:
@@ -191,9 +194,11 @@ def _topological_order(graph: onnx.GraphProto, producer: Mapping[str, int]) -> l
     return [nodes[i] for i in order]
 
 
-def check_model(model: onnx.ModelProto) -> None:
-    """onnx's checker, as one line. Graph outputs may leave their shape out (onnxruntime takes
-    such models; their shapes come from inference), so the checker sees a placeholder."""
+def check_model(model: onnx.ModelProto, fixed_inputs: bool = False) -> None:
+    """onnx's checker and strict type inference, as one line. Graph outputs may leave their
+    shape out (onnxruntime takes such models; their shapes come from inference), so the checker
+    sees a placeholder. `fixed_inputs`: the user set input shapes, so the shapes the model
+    declares further down may be stale and are not checked."""
     unshaped = [
         v.type.tensor_type
         for v in model.graph.output
@@ -204,10 +209,40 @@ def check_model(model: onnx.ModelProto) -> None:
     try:
         onnx.checker.check_model(model)
     except onnx.checker.ValidationError as error:
-        raise ModelImportError(f"invalid ONNX model: {_first_line(error)}") from None
+        raise ModelImportError(f"invalid ONNX model: {first_line(error)}") from None
+    except UnicodeDecodeError:  # onnx's binding could not decode its own message
+        raise ModelImportError("invalid ONNX model (the checker's message is not UTF-8)") from None
     finally:
         for tensor in unshaped:
             tensor.ClearField("shape")
+    _check_types(model, fixed_inputs)
+
+
+def _check_types(model: onnx.ModelProto, fixed_inputs: bool) -> None:
+    """onnx's strict type and shape inference: inputs whose types an operator does not take
+    (Pad on int8), declared output types or shapes that the graph does not compute. nn's
+    verifiers are looser than ONNX's schemas, so without this Terrace would run models that
+    onnxruntime and every other ONNX consumer refuse."""
+    if fixed_inputs:
+        model = _without_declared_shapes(model)
+    try:
+        onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
+    except (onnx.shape_inference.InferenceError, onnx.checker.ValidationError) as error:
+        raise ModelImportError(f"invalid ONNX model: {first_line(error)}") from None
+    except UnicodeDecodeError:  # a ValueError too: the binding could not decode its message
+        raise ModelImportError("invalid ONNX model (inference's message is not UTF-8)") from None
+    except ValueError as error:  # the binding's word for a malformed model (a bad type code)
+        raise ModelImportError(f"invalid ONNX model: {first_line(error)}") from None
+
+
+def _without_declared_shapes(model: onnx.ModelProto) -> onnx.ModelProto:
+    """A copy whose graph outputs and value_info keep their types but lose their shapes."""
+    copy = onnx.ModelProto()
+    copy.CopyFrom(model)
+    for value in [*copy.graph.output, *copy.graph.value_info]:
+        if value.type.HasField("tensor_type"):
+            value.type.tensor_type.ClearField("shape")
+    return copy
 
 
 @dataclass(frozen=True)

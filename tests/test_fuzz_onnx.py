@@ -1,7 +1,7 @@
-"""The front door, fuzzed: mutated and truncated real ONNX models (terrace.fuzz.onnx_mutations)
-end in one clean `terrace` error line or a correct result; never another exception, a hang or a
-crash. Fixed seeds, so a failure comes back the same; each failure prints its mutation list and
-the `build_mutant(...)` call that rebuilds it.
+"""The front door, fuzzed: mutated and truncated real ONNX models (terrace.fuzz.onnx_mutations,
+checked by terrace.fuzz.onnx_checks) end in one clean `terrace` error line or a correct result;
+never another exception, a hang or a crash. Fixed seeds, so a failure comes back the same; each
+failure prints its mutation list and the `build_mutant(...)` call that rebuilds it.
 
 Budget (2 cores, `pytest -n 2`): 2,400 in-process imports, 20 CLI runs, 30 compile-and-run
 comparisons with onnxruntime, 60 hypothesis examples: about two minutes.
@@ -12,17 +12,14 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from terrace.fuzz.onnx_mutations import (
-    Mutant,
-    base_model_names,
+from terrace.fuzz.onnx_checks import (
     check_cli,
     check_compile,
     check_import,
     import_mutant,
-    mutants,
-    mutated_models,
     run_campaign,
 )
+from terrace.fuzz.onnx_mutations import Mutant, base_model_names, mutants, mutated_models
 
 IMPORT_CHUNKS = 8
 IMPORTS_PER_CHUNK = 300
