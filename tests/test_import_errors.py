@@ -343,3 +343,18 @@ def test_an_unexpected_exception_is_one_internal_error_line(monkeypatch, capsys)
     assert len(lines) == 1
     assert lines[0].startswith("terrace: internal error: KeyError:")
     assert lines[0].endswith("(please report)")
+
+
+def test_types_that_onnx_schemas_refuse_are_refused():
+    # nn's verifiers take Pad on int8 and ignore declared output types; onnx's do not
+    node = helper.make_node("Pad", ["x", "pads"], ["y"], name="pad")
+    pads = numpy_helper.from_array(np.array([0, 1, 0, 1], np.int64), "pads")
+    x = helper.make_tensor_value_info("x", TensorProto.INT8, [2, 3])
+    model = _model([node], [x], ["y"], initializer=[pads])
+    with pytest.raises(ModelImportError, match="invalid ONNX model: .*Pad"):
+        import_model(model)
+    relu = helper.make_node("Relu", ["x"], ["y"])
+    model = _model([relu], [_value("x")], ["y"])
+    model.graph.output[0].type.tensor_type.elem_type = TensorProto.INT8
+    with pytest.raises(ModelImportError, match="Inferred elem type differs"):
+        import_model(model)
