@@ -39,7 +39,7 @@ from ..dialects.context import terrace_context
 from ..errors import TerraceError, first_line
 from ..passes.registry import all_passes
 from ..tools._plugin import load_pass_plugin
-from .compiled import execute_compiled
+from .compiled import execute_compiled, output_types
 from .data import Edges, input_sets
 from .levels import Executor, Level, Program, available_levels, level_for_pass
 
@@ -179,10 +179,14 @@ def _apply(program: Program, passes: Sequence[ModulePass]) -> _Applied:
     return _Applied(module, None)
 
 
-def executor_for(module: ModuleOp, level: Level) -> Executor:
+def executor_for(module: ModuleOp, program: Program) -> Executor:
     """The level's oracle while `module` is still at the level, else native code. (A lower
     level's oracle may need what only its own generator records, such as output shapes.)"""
-    return level.execute if level.accepts(module) else execute_compiled
+    level = available_levels()[program.level]
+    if level.accepts(module):
+        return level.execute
+    outputs = output_types(program.module())
+    return lambda lowered, inputs: execute_compiled(lowered, inputs, outputs)
 
 
 def check_program(
@@ -202,7 +206,7 @@ def check_program(
         kind, culprit, message = applied.finding
         return Finding(kind, program, pipeline, culprit, list(input_draws[0]), message)
     assert applied.module is not None
-    execute = executor_for(applied.module, level)
+    execute = executor_for(applied.module, program)
     for inputs, want in zip(input_draws, expected, strict=True):
         problem = compare_all(want, execute(applied.module, inputs), program.accumulations)
         if problem is None:
@@ -222,7 +226,7 @@ def locate(finding: Finding, passes: Sequence[ModulePass]) -> Finding:
     for count in range(1, len(passes)):
         module = _apply(program, passes[:count]).module
         assert module is not None, "the whole pipeline ran, so each prefix runs"
-        actual = executor_for(module, level)(module, finding.inputs)
+        actual = executor_for(module, program)(module, finding.inputs)
         if compare_all(expected, actual, program.accumulations) is not None:
             return replace(finding, culprit=passes[count - 1].name)
     return finding

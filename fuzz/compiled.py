@@ -48,11 +48,17 @@ def remaining_pipeline(module: ModuleOp) -> str:
     return ",".join(names[names.index("convert-linalg-to-loops") :])
 
 
-def execute_compiled(module: ModuleOp, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
-    """Lowers a copy of `module` to native code and runs `@main` on `inputs`."""
+OutputTypes = list[tuple[np.dtype[Any], tuple[int, ...]]]
+
+
+def execute_compiled(
+    module: ModuleOp, inputs: Sequence[np.ndarray], outputs: OutputTypes | None = None
+) -> list[np.ndarray]:
+    """Lowers a copy of `module` to native code and runs `@main` on `inputs`. `outputs` (dtype
+    and shape of each result) is needed once @main is an llvm.func, which no longer says."""
     lowered = module.clone()
     WeightStore(dict(WeightStore.of(module))).attach(lowered)
-    outputs = _output_types(lowered)
+    outputs = outputs or output_types(lowered)
     _apply(lowered, remaining_pipeline(module))
     abi = read_abi_attributes(lowered)
     if abi is None:
@@ -88,7 +94,7 @@ def _main(module: ModuleOp) -> func.FuncOp | None:
     return None
 
 
-def _output_types(module: ModuleOp) -> list[tuple[np.dtype[Any], tuple[int, ...]]]:
+def output_types(module: ModuleOp) -> OutputTypes:
     """(dtype, shape) of each output of @main: its results, or its output buffers once
     bufferized (after the `terrace.num_inputs` inputs)."""
     main = _main(module)
