@@ -42,6 +42,12 @@ def _memory_plan() -> type[ModulePass]:
     return MemoryPlanPass
 
 
+def _outline_kernels() -> type[ModulePass]:
+    from .outline_kernels import OutlineKernelsPass
+
+    return OutlineKernelsPass
+
+
 def _convert_arith_to_llvm() -> type[ModulePass]:
     from ..lowering.arith_to_llvm import ConvertArithToLlvmPass
 
@@ -78,6 +84,7 @@ TERRACE_PASSES: dict[str, Callable[[], type[ModulePass]]] = {
     "convert-nn-to-linalg": _convert_nn_to_linalg,
     "bufferize": _bufferize,
     "memory-plan": _memory_plan,
+    "outline-kernels": _outline_kernels,
     "convert-arith-to-llvm": _convert_arith_to_llvm,
     "convert-math-to-llvm": _convert_math_to_llvm,
     "convert-memref-to-llvm": _convert_memref_to_llvm,

@@ -26,6 +26,7 @@ CPU_PIPELINE = ",".join(
         "linalg-generalize-named-ops",
         "bufferize",
         "memory-plan",
+        "outline-kernels",
         "convert-linalg-to-loops",
         "lower-affine",
         "convert-memref-to-llvm",

@@ -1,0 +1,171 @@
+"""outline-kernels: models compiled with and without outlining compute the same numbers, and
+kernels that print alike are outlined once and called from each place."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+from xdsl.dialects import func
+from xdsl.dialects.builtin import ModuleOp
+
+import terrace
+from terrace import compiler
+from terrace.compiler import StageTimer
+from terrace.dialects.context import terrace_context
+from terrace.passes.outline_kernels import outline_kernels
+from terrace.runtime.model import CompiledModel
+
+DEMO_MODEL = Path(__file__).parent.parent / "models" / "demo_cnn.onnx"
+
+needs_cpu_target = pytest.mark.skipif(
+    importlib.util.find_spec("terrace.targets.cpu") is None, reason="no CPU target"
+)
+
+
+def _pipelines() -> tuple[str, str]:
+    """The CPU pipeline with outline-kernels after memory-plan, and without it."""
+    from terrace.targets.cpu import CPU_PIPELINE
+
+    without = CPU_PIPELINE.replace("outline-kernels,", "")
+    return without.replace("memory-plan,", "memory-plan,outline-kernels,"), without
+
+
+def _compile(
+    model: onnx.ModelProto, pipeline: str, monkeypatch: pytest.MonkeyPatch
+) -> CompiledModel:
+    from terrace.targets.cpu import host_target
+
+    target = replace(host_target(), pipeline=pipeline)
+    monkeypatch.setattr(compiler, "target_description", lambda _name: target)
+    return terrace.compile(model, cache=False)
+
+
+def _model(
+    nodes: list[onnx.NodeProto],
+    inputs: dict[str, list[int]],
+    outputs: dict[str, list[int]],
+    weights: dict[str, np.ndarray],
+) -> onnx.ModelProto:
+    graph = helper.make_graph(
+        nodes,
+        "outline",
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in inputs.items()],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in outputs.items()],
+        [numpy_helper.from_array(a, n) for n, a in weights.items()],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)])
+
+
+def _small_models() -> dict[str, onnx.ModelProto]:
+    rng = np.random.default_rng(0)
+    conv_w = rng.uniform(-0.5, 0.5, (3, 3, 3, 3)).astype(np.float32)
+    table = rng.uniform(-1, 1, (6, 4)).astype(np.float32)
+    indices = np.array([5, 0, 2], dtype=np.int64)
+    return {
+        # two equal convs and relus: shared kernels; padding copies into strided subviews
+        "conv_twice": _model(
+            [
+                helper.make_node("Conv", ["x", "w"], ["c1"], pads=[1, 1, 1, 1]),
+                helper.make_node("Relu", ["c1"], ["r1"]),
+                helper.make_node("Conv", ["r1", "w"], ["c2"], pads=[1, 1, 1, 1]),
+                helper.make_node("Relu", ["c2"], ["y"]),
+            ],
+            {"x": [1, 3, 5, 5]},
+            {"y": [1, 3, 5, 5]},
+            {"w": conv_w},
+        ),
+        # copies into the halves of the output
+        "concat": _model(
+            [
+                helper.make_node("Exp", ["a"], ["e"]),
+                helper.make_node("Concat", ["e", "b"], ["y"], axis=1),
+            ],
+            {"a": [2, 3], "b": [2, 4]},
+            {"y": [2, 7]},
+            {},
+        ),
+        # a data-dependent read: the generic body loads from a buffer it does not write
+        "gather": _model(
+            [
+                helper.make_node("Constant", [], ["i"], value=numpy_helper.from_array(indices)),
+                helper.make_node("Gather", ["t", "i"], ["g"], axis=0),
+                helper.make_node("Add", ["g", "x"], ["y"]),
+            ],
+            {"x": [3, 4]},
+            {"y": [3, 4]},
+            {"t": table},
+        ),
+    }
+
+
+def _assert_same_outputs(
+    model: onnx.ModelProto, monkeypatch: pytest.MonkeyPatch, seed: int = 1
+) -> None:
+    outlined, plain = _pipelines()
+    with_kernels = _compile(model, outlined, monkeypatch)
+    without_kernels = _compile(model, plain, monkeypatch)
+    rng = np.random.default_rng(seed)
+    inputs = [rng.standard_normal(s.shape).astype(np.float32) for s in with_kernels.inputs]
+    for got, want in zip(with_kernels(*inputs), without_kernels(*inputs), strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+@needs_cpu_target
+@pytest.mark.parametrize("name", sorted(_small_models()))
+def test_small_model_computes_the_same_with_kernels(name: str, monkeypatch: pytest.MonkeyPatch):
+    _assert_same_outputs(_small_models()[name], monkeypatch)
+
+
+@needs_cpu_target
+def test_demo_model_computes_the_same_with_kernels(monkeypatch: pytest.MonkeyPatch):
+    _assert_same_outputs(onnx.load(str(DEMO_MODEL)), monkeypatch)
+
+
+def _memref_module(model: onnx.ModelProto) -> ModuleOp:
+    """The model at stage 3 (after memory-plan), before outlining."""
+    lowered = compiler.lower(model, "cpu", "nn", StageTimer())
+    _, plain = _pipelines()
+    stage_3 = plain.split("memory-plan,", 1)[0] + "memory-plan"
+    for module_pass in compiler.parse_pipeline(stage_3):
+        module_pass.apply(terrace_context(), lowered.module)
+    return lowered.module
+
+
+def test_equal_kernels_are_outlined_once():
+    module = _memref_module(onnx.load(str(DEMO_MODEL)))
+    table = outline_kernels(module)
+    module.verify()
+    functions = [op for op in module.ops if isinstance(op, func.FuncOp)]
+    kernels = {f.sym_name.data for f in functions if f.sym_name.data.startswith("kernel_")}
+    calls = [op for op in functions[0].walk() if isinstance(op, func.CallOp)]
+    # the demo's two residual blocks repeat their padding, convolution and relu kernels
+    assert table.shared >= 6
+    assert len(kernels) == table.outlined - table.shared
+    assert len(calls) == table.outlined
+    assert {call.callee.root_reference.data for call in calls} == kernels
+    assert not any(op.dialect_name() == "linalg" for op in functions[0].walk())
+
+
+@needs_cpu_target
+def test_shared_kernels_are_defined_once_in_llvm_ir(monkeypatch: pytest.MonkeyPatch):
+    from terrace.targets.cpu import host_target, llvm_ir
+
+    outlined, _ = _pipelines()
+    monkeypatch.setattr(
+        compiler, "target_description", lambda _name: replace(host_target(), pipeline=outlined)
+    )
+    lowered = compiler.lower(_small_models()["conv_twice"], "cpu", "llvm", StageTimer())
+    lines = llvm_ir(lowered.module, host_target()).splitlines()
+    definitions = [line for line in lines if re.match(r'define .*@"?kernel_\d', line)]
+    calls = [line for line in lines if re.search(r'call .*@"?kernel_\d', line)]
+    # the padding fill and copy, the convolution's fill and loops, and the relu: each called
+    # once per Conv-Relu pair
+    assert len(definitions) == 5
+    assert len(calls) == 10
