@@ -21,14 +21,13 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
-    GreedyRewritePatternApplier,
     PatternRewriter,
-    PatternRewriteWalker,
     RewritePattern,
     op_type_rewrite_pattern,
 )
 
 from .llvm_common import convert_index_types, intrinsic_name, op_error
+from .op_dispatch import OpClasses, dispatch_walker
 
 # helpers
 
@@ -291,10 +290,10 @@ class RejectExtendedArithmetic(RewritePattern):
         raise op_error(op, "extended arithmetic has no lowering to the llvm dialect")
 
 
-# the pattern list
+# the pattern list, each pattern under the op classes it rewrites
 
 
-def arith_to_llvm_patterns(index_bitwidth: int) -> list[RewritePattern]:
+def arith_to_llvm_patterns(index_bitwidth: int) -> list[tuple[OpClasses, RewritePattern]]:
     binary: list[tuple[type[Operation], Callable[[SSAValue, SSAValue], Operation]]] = [
         (arith.AddiOp, llvm.AddOp),
         (arith.SubiOp, llvm.SubOp),
@@ -315,35 +314,38 @@ def arith_to_llvm_patterns(index_bitwidth: int) -> list[RewritePattern]:
         (arith.DivfOp, llvm.FDivOp),
     ]
     return [
-        *(LowerBinaryOp(arith_op, llvm_op) for arith_op, llvm_op in binary),
-        LowerIntrinsicBinaryOp(arith.MaximumfOp, "llvm.maximum"),
-        LowerIntrinsicBinaryOp(arith.MinimumfOp, "llvm.minimum"),
-        LowerIntrinsicBinaryOp(arith.MaxnumfOp, "llvm.maxnum"),
-        LowerIntrinsicBinaryOp(arith.MinnumfOp, "llvm.minnum"),
-        LowerIntegerMinMax(arith.MaxSIOp, "sgt"),
-        LowerIntegerMinMax(arith.MinSIOp, "slt"),
-        LowerIntegerMinMax(arith.MaxUIOp, "ugt"),
-        LowerIntegerMinMax(arith.MinUIOp, "ult"),
-        LowerFloorDivSI(),
-        LowerCeilDiv(arith.CeilDivSIOp),
-        LowerCeilDiv(arith.CeilDivUIOp),
-        LowerConstant(),
-        LowerCmpi(),
-        LowerCmpf(),
-        LowerSelect(),
-        LowerNegf(),
-        LowerIntegerCast(arith.ExtSIOp, index_bitwidth, signed=True),
-        LowerIntegerCast(arith.ExtUIOp, index_bitwidth, signed=False),
-        LowerIntegerCast(arith.TruncIOp, index_bitwidth, signed=True),
-        LowerIntegerCast(arith.IndexCastOp, index_bitwidth, signed=True),
-        LowerCastOp(arith.ExtFOp, llvm.FPExtOp),
-        LowerCastOp(arith.TruncFOp, llvm.FPTruncOp),
-        LowerCastOp(arith.SIToFPOp, llvm.SIToFPOp),
-        LowerCastOp(arith.BitcastOp, llvm.BitcastOp),
-        LowerFloatToInteger(arith.FPToSIOp, "llvm.fptosi.sat"),
-        LowerFloatToInteger(arith.FPToUIOp, "llvm.fptoui.sat"),
-        LowerUIToFP(index_bitwidth),
-        RejectExtendedArithmetic(),
+        *((arith_op, LowerBinaryOp(arith_op, llvm_op)) for arith_op, llvm_op in binary),
+        (arith.MaximumfOp, LowerIntrinsicBinaryOp(arith.MaximumfOp, "llvm.maximum")),
+        (arith.MinimumfOp, LowerIntrinsicBinaryOp(arith.MinimumfOp, "llvm.minimum")),
+        (arith.MaxnumfOp, LowerIntrinsicBinaryOp(arith.MaxnumfOp, "llvm.maxnum")),
+        (arith.MinnumfOp, LowerIntrinsicBinaryOp(arith.MinnumfOp, "llvm.minnum")),
+        (arith.MaxSIOp, LowerIntegerMinMax(arith.MaxSIOp, "sgt")),
+        (arith.MinSIOp, LowerIntegerMinMax(arith.MinSIOp, "slt")),
+        (arith.MaxUIOp, LowerIntegerMinMax(arith.MaxUIOp, "ugt")),
+        (arith.MinUIOp, LowerIntegerMinMax(arith.MinUIOp, "ult")),
+        (arith.FloorDivSIOp, LowerFloorDivSI()),
+        (arith.CeilDivSIOp, LowerCeilDiv(arith.CeilDivSIOp)),
+        (arith.CeilDivUIOp, LowerCeilDiv(arith.CeilDivUIOp)),
+        (arith.ConstantOp, LowerConstant()),
+        (arith.CmpiOp, LowerCmpi()),
+        (arith.CmpfOp, LowerCmpf()),
+        (arith.SelectOp, LowerSelect()),
+        (arith.NegfOp, LowerNegf()),
+        (arith.ExtSIOp, LowerIntegerCast(arith.ExtSIOp, index_bitwidth, signed=True)),
+        (arith.ExtUIOp, LowerIntegerCast(arith.ExtUIOp, index_bitwidth, signed=False)),
+        (arith.TruncIOp, LowerIntegerCast(arith.TruncIOp, index_bitwidth, signed=True)),
+        (arith.IndexCastOp, LowerIntegerCast(arith.IndexCastOp, index_bitwidth, signed=True)),
+        (arith.ExtFOp, LowerCastOp(arith.ExtFOp, llvm.FPExtOp)),
+        (arith.TruncFOp, LowerCastOp(arith.TruncFOp, llvm.FPTruncOp)),
+        (arith.SIToFPOp, LowerCastOp(arith.SIToFPOp, llvm.SIToFPOp)),
+        (arith.BitcastOp, LowerCastOp(arith.BitcastOp, llvm.BitcastOp)),
+        (arith.FPToSIOp, LowerFloatToInteger(arith.FPToSIOp, "llvm.fptosi.sat")),
+        (arith.FPToUIOp, LowerFloatToInteger(arith.FPToUIOp, "llvm.fptoui.sat")),
+        (arith.UIToFPOp, LowerUIToFP(index_bitwidth)),
+        (
+            (arith.AddUIExtendedOp, arith.MulExtendedBase),
+            RejectExtendedArithmetic(),
+        ),
     ]
 
 
@@ -369,5 +371,5 @@ class ConvertArithToLlvmPass(ModulePass):
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         patterns = arith_to_llvm_patterns(self.index_bitwidth)
-        PatternRewriteWalker(GreedyRewritePatternApplier(patterns)).rewrite_module(op)
+        dispatch_walker(patterns).rewrite_module(op)
         convert_index_types(op, self.index_bitwidth)

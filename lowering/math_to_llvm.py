@@ -20,15 +20,14 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
-    GreedyRewritePatternApplier,
     PatternRewriter,
-    PatternRewriteWalker,
     RewritePattern,
     op_type_rewrite_pattern,
 )
 
 from .llvm_common import declare_external_function, intrinsic_name, op_error
 from .math_expansions import expand_erf, expand_tanh
+from .op_dispatch import OpClasses, dispatch_walker
 
 # helpers
 
@@ -154,7 +153,7 @@ class RejectRemainingMathOp(RewritePattern):
         raise op_error(op, "no lowering to the llvm dialect")
 
 
-# the pattern list
+# the pattern list, each pattern under the op classes it rewrites
 
 INTRINSICS: list[tuple[type[Operation], str]] = [
     (math.AbsFOp, "llvm.fabs"),
@@ -196,18 +195,21 @@ LIBM_FUNCTIONS: list[tuple[type[Operation], str]] = [
 ]
 
 
-def math_to_llvm_patterns(module: ModuleOp) -> list[RewritePattern]:
+def math_to_llvm_patterns(module: ModuleOp) -> list[tuple[OpClasses, RewritePattern]]:
     return [
-        ExpandErf(),
-        ExpandTanh(),
-        *(LowerToIntrinsic(math_op, intrinsic) for math_op, intrinsic in INTRINSICS),
-        LowerToBitIntrinsic(math.CountLeadingZerosOp, "llvm.ctlz"),
-        LowerToBitIntrinsic(math.CountTrailingZerosOp, "llvm.cttz"),
-        LowerToBitIntrinsic(math.AbsIOp, "llvm.abs"),
-        LowerFPowI(),
-        LowerRsqrt(),
-        *(LowerToLibmCall(module, math_op, function) for math_op, function in LIBM_FUNCTIONS),
-        RejectRemainingMathOp(),
+        (math.ErfOp, ExpandErf()),
+        (math.TanhOp, ExpandTanh()),
+        *((math_op, LowerToIntrinsic(math_op, intrinsic)) for math_op, intrinsic in INTRINSICS),
+        (math.CountLeadingZerosOp, LowerToBitIntrinsic(math.CountLeadingZerosOp, "llvm.ctlz")),
+        (math.CountTrailingZerosOp, LowerToBitIntrinsic(math.CountTrailingZerosOp, "llvm.cttz")),
+        (math.AbsIOp, LowerToBitIntrinsic(math.AbsIOp, "llvm.abs")),
+        (math.FPowIOp, LowerFPowI()),
+        (math.RsqrtOp, LowerRsqrt()),
+        *(
+            (math_op, LowerToLibmCall(module, math_op, function))
+            for math_op, function in LIBM_FUNCTIONS
+        ),
+        (Operation, RejectRemainingMathOp()),
     ]
 
 
@@ -230,4 +232,4 @@ class ConvertMathToLlvmPass(ModulePass):
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         patterns = math_to_llvm_patterns(op)
-        PatternRewriteWalker(GreedyRewritePatternApplier(patterns)).rewrite_module(op)
+        dispatch_walker(patterns).rewrite_module(op)

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 
 from xdsl.builder import ImplicitBuilder
 from xdsl.context import Context
-from xdsl.dialects import arith, builtin, llvm, memref, ptr, scf
+from xdsl.dialects import arith, builtin, func, llvm, memref, ptr, scf
 from xdsl.dialects.builtin import (
     FixedBitwidthType,
+    FunctionType,
     IndexType,
     MemRefType,
     ModuleOp,
@@ -23,7 +24,6 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
-    GreedyRewritePatternApplier,
     PatternRewriter,
     PatternRewriteWalker,
     RewritePattern,
@@ -35,6 +35,7 @@ from xdsl.transforms.convert_ptr_type_offsets import ConvertTypeOffsetOp
 from xdsl.utils.hints import isa
 
 from .llvm_common import declare_external_function, op_error
+from .op_dispatch import OpClasses, dispatch_walker
 
 # helpers
 
@@ -201,6 +202,40 @@ class LowerPtrAddToGep(RewritePattern):
         rewriter.replace(op, [gep, back])
 
 
+def _pointer_values(op: Operation) -> list[SSAValue]:
+    """The results and block arguments of `op` typed `ptr.ptr`."""
+    values: list[SSAValue] = [r for r in op.results if isinstance(r.type, ptr.PtrType)]
+    for region in op.regions:
+        for block in region.blocks:
+            values.extend(a for a in block.args if isinstance(a.type, ptr.PtrType))
+    return values
+
+
+def _llvm_function_type(function_type: FunctionType) -> FunctionType:
+    def convert(type_: Attribute) -> Attribute:
+        return llvm.LLVMPointerType() if isinstance(type_, ptr.PtrType) else type_
+
+    inputs = [convert(t) for t in function_type.inputs]
+    outputs = [convert(t) for t in function_type.outputs]
+    return FunctionType.from_lists(inputs, outputs)
+
+
+class LowerPtrTypes(RewritePattern):
+    """ptr.ptr -> !llvm.ptr in results, block arguments and function signatures: the only
+    places the patterns above leave it. (xDSL's recursive RewritePtrTypes rebuilds and
+    type-checks every attribute of every op, which dominated this pass's time.)"""
+
+    def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter, /) -> None:
+        for value in _pointer_values(op):
+            rewriter.replace_value_with_new_type(value, llvm.LLVMPointerType())
+        if not isinstance(op, func.FuncOp):
+            return
+        function_type = _llvm_function_type(op.function_type)
+        if function_type != op.function_type:
+            op.function_type = function_type
+            rewriter.handle_operation_modification(op)
+
+
 class FoldIdentityCast(RewritePattern):
     @op_type_rewrite_pattern
     def match_and_rewrite(
@@ -219,38 +254,38 @@ class RejectRemainingMemrefOp(RewritePattern):
         raise op_error(op, "no lowering to the llvm dialect")
 
 
-# the pattern lists
+# the pattern lists, each pattern under the op classes it rewrites
 
 
-def memref_patterns(module: ModuleOp) -> list[RewritePattern]:
+def memref_patterns(module: ModuleOp) -> list[tuple[OpClasses, RewritePattern]]:
     return [
-        LowerViewToOffsetPointer(),
-        LowerReshapeToSamePointer(),
-        LowerCopy(),
-        LowerAllocToMalloc(module),
-        LowerDeallocToFree(module),
-        to_ptr.ConvertStorePattern(),
-        to_ptr.ConvertLoadPattern(),
-        to_ptr.ConvertSubviewPattern(),
-        to_ptr.ConvertCastOp(),
-        to_ptr.ConvertReinterpretCastOp(),
+        (memref.ViewOp, LowerViewToOffsetPointer()),
+        ((memref.CollapseShapeOp, memref.ExpandShapeOp), LowerReshapeToSamePointer()),
+        (memref.CopyOp, LowerCopy()),
+        (memref.AllocOp, LowerAllocToMalloc(module)),
+        (memref.DeallocOp, LowerDeallocToFree(module)),
+        (memref.StoreOp, to_ptr.ConvertStorePattern()),
+        (memref.LoadOp, to_ptr.ConvertLoadPattern()),
+        (memref.SubviewOp, to_ptr.ConvertSubviewPattern()),
+        (memref.CastOp, to_ptr.ConvertCastOp()),
+        (memref.ReinterpretCastOp, to_ptr.ConvertReinterpretCastOp()),
     ]
 
 
-SIGNATURE_PATTERNS: list[RewritePattern] = [
-    to_ptr.LowerMemRefFuncOpPattern(),
-    to_ptr.LowerMemRefFuncCallPattern(),
-    to_ptr.LowerMemRefFuncReturnPattern(),
+SIGNATURE_PATTERNS: list[tuple[OpClasses, RewritePattern]] = [
+    (func.FuncOp, to_ptr.LowerMemRefFuncOpPattern()),
+    (func.CallOp, to_ptr.LowerMemRefFuncCallPattern()),
+    (func.ReturnOp, to_ptr.LowerMemRefFuncReturnPattern()),
 ]
 
-PTR_TO_LLVM_PATTERNS: list[RewritePattern] = [
-    ConvertTypeOffsetOp(),
-    LowerPtrAddToGep(),
-    ptr_to_llvm.ConvertStoreOp(),
-    ptr_to_llvm.ConvertLoadOp(),
-    ptr_to_llvm.ConvertToPtrOp(),
-    ptr_to_llvm.ConvertFromPtrOp(),
-    ptr_to_llvm.RewritePtrTypes(recursive=True),
+PTR_TO_LLVM_PATTERNS: list[tuple[OpClasses, RewritePattern]] = [
+    (ptr.TypeOffsetOp, ConvertTypeOffsetOp()),
+    (ptr.PtrAddOp, LowerPtrAddToGep()),
+    (ptr.StoreOp, ptr_to_llvm.ConvertStoreOp()),
+    (ptr.LoadOp, ptr_to_llvm.ConvertLoadOp()),
+    (ptr.ToPtrOp, ptr_to_llvm.ConvertToPtrOp()),
+    (ptr.FromPtrOp, ptr_to_llvm.ConvertFromPtrOp()),
+    (Operation, LowerPtrTypes()),
 ]
 
 
@@ -274,8 +309,9 @@ class ConvertMemrefToLlvmPass(ModulePass):
     name = "convert-memref-to-llvm"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        PatternRewriteWalker(GreedyRewritePatternApplier(memref_patterns(op))).rewrite_module(op)
-        PatternRewriteWalker(GreedyRewritePatternApplier(SIGNATURE_PATTERNS)).rewrite_module(op)
-        PatternRewriteWalker(GreedyRewritePatternApplier(PTR_TO_LLVM_PATTERNS)).rewrite_module(op)
-        PatternRewriteWalker(FoldIdentityCast()).rewrite_module(op)
+        dispatch_walker(memref_patterns(op)).rewrite_module(op)
+        dispatch_walker(SIGNATURE_PATTERNS).rewrite_module(op)
+        dispatch_walker(PTR_TO_LLVM_PATTERNS).rewrite_module(op)
+        fold_casts = [(builtin.UnrealizedConversionCastOp, FoldIdentityCast())]
+        dispatch_walker(fold_casts).rewrite_module(op)
         PatternRewriteWalker(RejectRemainingMemrefOp()).rewrite_module(op)
