@@ -132,9 +132,18 @@ def tensor_to_array(tensor: onnx.TensorProto, what: str) -> np.ndarray:
 
 
 def default_opset(model: onnx.ModelProto) -> int:
+    """The default domain's opset, one that onnx defines: an opset from the future (999) has
+    operator semantics nobody knows, so the model is refused rather than read as today's."""
     for entry in model.opset_import:
-        if entry.domain in DEFAULT_DOMAINS:
-            return entry.version
+        if entry.domain not in DEFAULT_DOMAINS:
+            continue
+        newest = onnx.defs.onnx_opset_version()
+        if not 1 <= entry.version <= newest:
+            raise ModelImportError(
+                f"the model imports opset {entry.version} of the default ONNX domain; "
+                f"onnx defines opsets 1 to {newest}"
+            )
+        return entry.version
     raise ModelImportError("the model imports no version of the default ONNX domain")
 
 

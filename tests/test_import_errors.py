@@ -358,3 +358,11 @@ def test_types_that_onnx_schemas_refuse_are_refused():
     model.graph.output[0].type.tensor_type.elem_type = TensorProto.INT8
     with pytest.raises(ModelImportError, match="Inferred elem type differs"):
         import_model(model)
+
+
+@pytest.mark.parametrize("version", [0, 999])
+def test_an_opset_onnx_does_not_define(version: int):
+    model = _model([helper.make_node("Relu", ["x"], ["y"])], [_value("x")], ["y"])
+    model.opset_import[0].version = version
+    with pytest.raises(ModelImportError, match=f"imports opset {version} of the default"):
+        import_model(model)
