@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TerraceError
+from . import conformance_command, fuzz_command
 
 DEMO_MODEL = Path(__file__).resolve().parent.parent / "models" / "demo_cnn.onnx"
 MLIR_EMITS = ("nn", "linalg", "loops", "llvm")
@@ -100,6 +101,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0, help="seed of the random input")
     demo.add_argument("--runs", type=int, default=10, help="timed runs of the compiled model")
     demo.set_defaults(run=_run_demo)
+    fuzz_command.register(commands)
+    conformance_command.register(commands)
     return parser
 
 
