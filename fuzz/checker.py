@@ -208,7 +208,12 @@ def check_program(
     assert applied.module is not None
     execute = executor_for(applied.module, program)
     for inputs, want in zip(input_draws, expected, strict=True):
-        problem = compare_all(want, execute(applied.module, inputs), program.accumulations)
+        try:
+            actual = execute(applied.module, inputs)
+        except Exception as error:  # lowering the result the rest of the way, or running it
+            message = f"running the result failed: {type(error).__name__}: {first_line(error)}"
+            return Finding("crash", program, pipeline, passes[-1].name, list(inputs), message)
+        problem = compare_all(want, actual, program.accumulations)
         if problem is None:
             continue
         finding = Finding("mismatch", program, pipeline, passes[-1].name, list(inputs), problem)
