@@ -10,14 +10,13 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
-    GreedyRewritePatternApplier,
     PatternRewriter,
-    PatternRewriteWalker,
     RewritePattern,
     op_type_rewrite_pattern,
 )
 
 from .llvm_common import op_error
+from .op_dispatch import OpClasses, dispatch_walker
 
 # patterns
 
@@ -46,12 +45,12 @@ class RejectRemainingCfOp(RewritePattern):
         raise op_error(op, "no lowering to the llvm dialect")
 
 
-# the pattern list
+# the pattern list, each pattern under the op classes it rewrites
 
-CF_TO_LLVM_PATTERNS: list[RewritePattern] = [
-    LowerBranch(),
-    LowerConditionalBranch(),
-    RejectRemainingCfOp(),
+CF_TO_LLVM_PATTERNS: list[tuple[OpClasses, RewritePattern]] = [
+    (cf.BranchOp, LowerBranch()),
+    (cf.ConditionalBranchOp, LowerConditionalBranch()),
+    (Operation, RejectRemainingCfOp()),
 ]
 
 
@@ -70,5 +69,4 @@ class ConvertCfToLlvmPass(ModulePass):
     name = "convert-cf-to-llvm"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        walker = PatternRewriteWalker(GreedyRewritePatternApplier(CF_TO_LLVM_PATTERNS))
-        walker.rewrite_module(op)
+        dispatch_walker(CF_TO_LLVM_PATTERNS).rewrite_module(op)

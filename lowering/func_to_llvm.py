@@ -20,15 +20,14 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, Block, Region
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
-    GreedyRewritePatternApplier,
     PatternRewriter,
-    PatternRewriteWalker,
     RewritePattern,
     op_type_rewrite_pattern,
 )
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from .llvm_common import convert_index_types, op_error
+from .op_dispatch import OpClasses, dispatch_walker
 
 ENTRY_NAME = "terrace_main"
 ABI_ATTRIBUTES = ("terrace.num_inputs", "terrace.num_outputs", "terrace.weights")
@@ -143,11 +142,15 @@ class LowerCall(RewritePattern):
         rewriter.replace(op, call, [call.returned] if call.returned else [])
 
 
-# the pattern list
+# the pattern list, each pattern under the op classes it rewrites
 
 
-def func_to_llvm_patterns(index_bitwidth: int) -> list[RewritePattern]:
-    return [LowerFunc(index_bitwidth), LowerReturn(), LowerCall(index_bitwidth)]
+def func_to_llvm_patterns(index_bitwidth: int) -> list[tuple[OpClasses, RewritePattern]]:
+    return [
+        (func.FuncOp, LowerFunc(index_bitwidth)),
+        (func.ReturnOp, LowerReturn()),
+        (func.CallOp, LowerCall(index_bitwidth)),
+    ]
 
 
 # the pass
@@ -173,7 +176,7 @@ class ConvertFuncToLlvmPass(ModulePass):
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         patterns = func_to_llvm_patterns(self.index_bitwidth)
-        PatternRewriteWalker(GreedyRewritePatternApplier(patterns)).rewrite_module(op)
+        dispatch_walker(patterns).rewrite_module(op)
         convert_index_types(op, self.index_bitwidth)
         entries = [
             function
