@@ -34,6 +34,7 @@ CASES = [
     ("bufferize", "linalg", 25),
     ("bufferize,memory-plan", "linalg", 15),
     ("memory-plan", "memref", 25),
+    ("outline-kernels", "memref", 15),
     ("convert-linalg-to-loops,lower-affine", "memref", 10),
     (_MEMREF, "loops", 6),
     ("convert-scf-to-cf", "loops", 6),
