@@ -103,7 +103,7 @@ _UNSUPPORTED_WORDS = re.compile(r"\bunsupported\b|\bnot supported\b|is not a ten
 # "label (Op, opset N): reason", several joined by "; " after "unsupported: N nodes: "
 _PROBLEM = re.compile(r"(?P<label>.*?) \((?P<op>[\w.]+), opset (?P<opset>\d+)\): (?P<reason>.*)")
 _PROBLEM_START = re.compile(r"; (?=[^;()]*? \([\w.]+, opset \d+\): )")
-_QUOTED = re.compile(r"(?<!pass )'[^']*'")  # pass names group; value and node names do not
+_QUOTED = re.compile(r"(pass '[^']*')|'[^']*'")  # pass names group; value and node names do not
 
 
 def _problems(message: str) -> list[tuple[str, str]]:
@@ -164,7 +164,7 @@ def _dtype_name(spelling: str) -> str:
 
 def _generic(text: str) -> str:
     """A message without the names of values and nodes, so that like failures group."""
-    return _QUOTED.sub("'*'", text)
+    return _QUOTED.sub(lambda match: match[1] or "'*'", text)
 
 
 def _unique(items: Any) -> list[str]:

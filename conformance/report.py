@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .cases import MODEL_KINDS
 from .outcomes import Outcome
 
 
@@ -19,6 +20,7 @@ class RunInfo:
     seconds: float
     name_filter: str = ""
     onnx_version: str = ""
+    kinds: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -98,8 +100,9 @@ def markdown(outcomes: Sequence[Outcome], info: RunInfo) -> str:
         "errors; a wrong result fails the suite.",
         "",
         f"- onnx {info.onnx_version}, {platform.machine()}, {info.jobs} workers, "
-        f"{info.seconds:.0f} s"
-        + (f", cases matching `{info.name_filter}`" if info.name_filter else ""),
+        f"{info.seconds:.0f} s ({sum(o.from_cache for o in outcomes)} compiled models from the "
+        f"cache); kinds: {', '.join(info.kinds)}"
+        + (f"; cases matching `{info.name_filter}`" if info.name_filter else ""),
         f"- node tests: **{node_tally.passed} / {node_tally.total} pass ({node_tally.rate()})**, "
         f"{len(node_ops)} ops tested, {len(passing_ops)} of them pass every case",
         f"- model tests: **{model_tally.passed} / {model_tally.total} pass "
@@ -115,6 +118,9 @@ def markdown(outcomes: Sequence[Outcome], info: RunInfo) -> str:
     for kind in sorted({o.kind for o in models}):
         counts = tally([o for o in models if o.kind == kind])
         lines.append(f"| {kind} | {counts.passed} | {counts.failed} |")
+    left_out = [kind for kind in MODEL_KINDS if kind not in info.kinds]
+    if left_out:
+        lines += ["", f"Not run here: {', '.join(left_out)}."]
     lines += ["", "## Failure reasons", "", "| cases | reason |", "| ---: | --- |"]
     lines += [f"| {count} | `{reason}` |" for reason, count in reason_counts(outcomes)]
     lines += [

@@ -45,4 +45,4 @@ def run_suite(
     cases = select(kinds, name_filter)
     outcomes = run_cases(cases, jobs, timeout=timeout, cache=cache, progress=progress)
     seconds = time.perf_counter() - started
-    return SuiteRun(outcomes, RunInfo(jobs, seconds, name_filter, onnx.__version__))
+    return SuiteRun(outcomes, RunInfo(jobs, seconds, name_filter, onnx.__version__, tuple(kinds)))
