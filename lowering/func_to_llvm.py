@@ -31,6 +31,7 @@ from .op_dispatch import OpClasses, dispatch_walker
 
 ENTRY_NAME = "terrace_main"
 ABI_ATTRIBUTES = ("terrace.num_inputs", "terrace.num_outputs", "terrace.weights")
+NO_INLINE = "no_inline"
 
 # helpers
 
@@ -111,13 +112,17 @@ class LowerFunc(RewritePattern):
         if _is_abi_entry(op):
             noalias = DictionaryAttr({"llvm.noalias": UnitAttr()})
             properties["arg_attrs"] = ArrayAttr([noalias] * len(function_type.inputs))
+        attributes = dict(op.attributes)
+        if attributes.pop(NO_INLINE, None) is not None:
+            # func.func's discardable `no_inline` (outline-kernels' kernels) is llvm.func's own
+            properties[NO_INLINE] = UnitAttr()
         lowered = llvm.FuncOp(
             op.sym_name,
             function_type,
             linkage=linkage,
             body=rewriter.move_region_contents_to_new_regions(op.body),
             other_props=properties,
-            extra_attrs=dict(op.attributes),
+            extra_attrs=attributes,
         )
         rewriter.replace(op, lowered)
 
@@ -162,7 +167,8 @@ class ConvertFuncToLlvmPass(ModulePass):
 
     Input: functions whose signatures hold no memrefs (convert-memref-to-llvm made them
     `!llvm.ptr`), at most one result. Output: `llvm.func`s (public functions external,
-    private ones internal) keeping their discardable attributes; `index` becomes
+    private ones internal) keeping their discardable attributes, a `no_inline` unit attribute
+    becoming the llvm.func property of that name; `index` becomes
     `i{index_bitwidth}`. When a function carries `terrace.num_inputs`, `terrace.num_outputs`
     and `terrace.weights` (the stage-3 `@main`), its pointer arguments are marked `noalias`
     and `llvm.func @terrace_main(%packed: !llvm.ptr)` is added: it loads N + M + K + 1

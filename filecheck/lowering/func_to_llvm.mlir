@@ -1,4 +1,5 @@
 // RUN: terrace-opt %s -p convert-func-to-llvm --split-input-file | filecheck %s
+// RUN: terrace-opt %s -p convert-func-to-llvm --split-input-file --print-op-generic | filecheck %s --check-prefix=GENERIC
 
 // CHECK-LABEL: llvm.func internal @helper
 // CHECK-SAME: (%{{.*}}: i64) -> f32
@@ -19,5 +20,17 @@ func.func private @helper(%i: index) -> f32 {
 // CHECK: %[[WORKSPACE:.*]] = llvm.load %[[SLOT]] : !llvm.ptr -> !llvm.ptr
 // CHECK: llvm.call @main(%{{.*}}, %{{.*}}, %{{.*}}, %[[WORKSPACE]])
 func.func @main(%in: !llvm.ptr, %out: !llvm.ptr, %w: !llvm.ptr, %ws: !llvm.ptr) attributes {terrace.num_inputs = 1 : i64, terrace.num_outputs = 1 : i64, terrace.weights = ["w"], terrace.workspace_bytes = 64 : i64} {
+  func.return
+}
+
+// -----
+
+// A kernel's `no_inline` unit attribute becomes the llvm.func property (checked in the
+// generic form, where properties and attributes print apart).
+// CHECK-LABEL: llvm.func internal @kernel_0
+// GENERIC: "llvm.func"() <{no_inline, sym_name = "kernel_0"
+// GENERIC-SAME: linkage = #llvm.linkage<"internal">
+// GENERIC-NOT: {no_inline}
+func.func private @kernel_0(%p: !llvm.ptr) attributes {no_inline} {
   func.return
 }

@@ -1,4 +1,7 @@
 // RUN: terrace-opt %s -p outline-kernels --split-input-file | filecheck %s
+// RUN: terrace-opt %s -p 'outline-kernels{no_inline=false}' --split-input-file | filecheck %s --check-prefix=INLINABLE
+
+// INLINABLE-NOT: no_inline
 
 // Two relus that differ only in their buffers share one kernel; the fill keeps its constant
 // (cloned into the kernel, erased from @main); views stay in @main.
@@ -13,7 +16,7 @@
 // CHECK-NEXT:  func.return
 // CHECK-NOT:   linalg
 // CHECK-LABEL: func.func private @kernel_0
-// CHECK-SAME:  (%[[A:.*]]: memref<8xf32>, %[[B:.*]]: memref<8xf32>)
+// CHECK-SAME:  (%[[A:.*]]: memref<8xf32>, %[[B:.*]]: memref<8xf32>) attributes {no_inline}
 // CHECK-NEXT:  linalg.generic {{.*}} ins(%[[A]] : memref<8xf32>) outs(%[[B]] : memref<8xf32>)
 // CHECK:       arith.maximumf
 // CHECK:       func.return
