@@ -13,7 +13,9 @@ from __future__ import annotations
 from functools import cache
 
 import llvmlite.binding as llvm_binding
+import llvmlite.ir as llvm_ir_module
 from xdsl.backend.llvm.convert import convert_module
+from xdsl.dialects import llvm
 from xdsl.dialects.builtin import ModuleOp
 
 from ..errors import CompilationError, first_line
@@ -93,7 +95,21 @@ def llvm_ir(module: ModuleOp, target: Target) -> str:
     except (NotImplementedError, ValueError, KeyError, TypeError) as error:
         raise CompilationError(f"LLVM translation failed: {first_line(error)}") from error
     converted.data_layout = str(machine.target_data)
+    _apply_function_attributes(module, converted)
     return str(converted)
+
+
+def _apply_function_attributes(module: ModuleOp, converted: llvm_ir_module.Module) -> None:
+    """Linkage and `noinline` of llvm.func ops, which xDSL's translation drops: without them O3
+    inlines every outlined kernel back into @main and optimizes one huge function."""
+    for op in module.ops:
+        if not isinstance(op, llvm.FuncOp) or not op.body.blocks:
+            continue
+        function = converted.get_global(op.sym_name.data)
+        if op.linkage.linkage.data == "internal":
+            function.linkage = "internal"
+        if op.no_inline is not None:
+            function.attributes.add("noinline")
 
 
 def optimize_llvm_ir(text: str, target: Target) -> llvm_binding.ModuleRef:
