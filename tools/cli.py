@@ -196,6 +196,9 @@ def _run_compile(args: argparse.Namespace) -> int:
     if args.time:
         print(f"compile stages (to --emit {args.emit}):", file=sys.stderr)
         print(timer.report(), file=sys.stderr)
+        if lowered.abi is not None:
+            workspace = lowered.abi.workspace_bytes
+            print(f"workspace arena after memory planning: {workspace:,} bytes", file=sys.stderr)
     return 0
 
 
@@ -290,7 +293,7 @@ def _run_demo(args: argparse.Namespace) -> int:
         float(np.max(np.abs(c.astype(np.float64) - r), initial=0.0))
         for c, r in zip(compiled_outputs, outputs, strict=True)
     )
-    print(f"compiled for the host in {compile_seconds:.2f} s")
+    del compile_seconds  # printed when compiling
     print(
         f"median latency over {len(latencies)} runs: {np.median(latencies) * 1e3:.3f} ms "
         f"(reference: {run_seconds * 1e3:.1f} ms)"
@@ -312,6 +315,9 @@ def _compile_and_time(
         model = compile_model(args.model, input_shapes=_input_shapes(args.input_shape))
         compile_seconds = time.perf_counter() - started
         compiled_outputs = model(*inputs)
+        cached = " (from the compile cache)" if model.stats.from_cache else ""
+        print(f"compiled for the host in {compile_seconds:.2f} s{cached}")
+        print(f"workspace arena after memory planning: {model.abi.workspace_bytes:,} bytes")
     except Exception as error:  # any failure of the compiled path: the demo falls back
         lines = str(error).strip().splitlines() or [type(error).__name__]
         print(f"compilation failed, showing the reference run: {lines[0]}")
