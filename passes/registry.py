@@ -78,6 +78,12 @@ def _convert_cf_to_llvm() -> type[ModulePass]:
     return ConvertCfToLlvmPass
 
 
+def _convert_scf_structured_to_cf() -> type[ModulePass]:
+    from ..lowering.scf_structured_to_cf import ConvertScfStructuredToCfPass
+
+    return ConvertScfStructuredToCfPass
+
+
 TERRACE_PASSES: dict[str, Callable[[], type[ModulePass]]] = {
     "nn-canonicalize": _nn_canonicalize,
     "nn-fold-batchnorm": _nn_fold_batchnorm,
@@ -90,6 +96,7 @@ TERRACE_PASSES: dict[str, Callable[[], type[ModulePass]]] = {
     "convert-memref-to-llvm": _convert_memref_to_llvm,
     "convert-func-to-llvm": _convert_func_to_llvm,
     "convert-cf-to-llvm": _convert_cf_to_llvm,
+    "convert-scf-structured-to-cf": _convert_scf_structured_to_cf,
 }
 
 

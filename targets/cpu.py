@@ -32,6 +32,7 @@ CPU_PIPELINE = ",".join(
         "convert-linalg-to-loops",
         "lower-affine",
         "convert-memref-to-llvm",
+        "convert-scf-structured-to-cf",
         "convert-scf-to-cf",
         "convert-cf-to-llvm",
         "convert-math-to-llvm",
