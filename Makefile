@@ -23,8 +23,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/basedpyright
 
+# The fuzzer's oracle tests run in a process of their own: under xdist, after some other tests
+# in the same worker, the deliberately wrong nn rewrites went uncaught (an open order
+# dependence, see the issue notes).
 pytest: $(STAMP)
-	$(VENV)/bin/pytest -n 2
+	$(VENV)/bin/pytest -n 2 --ignore=tests/test_fuzz_oracle.py
+	$(VENV)/bin/pytest tests/test_fuzz_oracle.py
 
 lit: $(STAMP)
 	PATH=$(abspath $(VENV))/bin:$$PATH $(VENV)/bin/lit -sv filecheck
