@@ -40,6 +40,7 @@ LINALG_PASSES = ("linalg-generalize-named-ops", "bufferize")
 MEMREF_PASSES = ("memory-plan", "outline-kernels", "convert-linalg-to-loops")
 LOOPS_PASSES = (
     "convert-memref-to-llvm",
+    "convert-scf-structured-to-cf",
     "convert-scf-to-cf",
     "convert-cf-to-llvm",
     "convert-math-to-llvm",
