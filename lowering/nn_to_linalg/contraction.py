@@ -475,6 +475,25 @@ class GemmLowering(RewritePattern):
         return generic.results[0]
 
 
+def _check_convolution(
+    op: ConvOp | ConvTransposeOp,
+    x_dims: Sequence[int],
+    w_dims: Sequence[int],
+    input_channels: int,
+) -> None:
+    """The preconditions both convolutions share: float data, a kernel_shape that agrees with
+    the weight, and channels that split into `group` groups (`input_channels` is what the
+    weight implies for X's channel dimension)."""
+    if not is_float(element_type(op.Y)):
+        raise unsupported(op, "convolution needs a float element type")
+    group = op.int_attr("group")
+    kernel = list(w_dims[2:])
+    if op.ints_attr("kernel_shape") not in (None, kernel):
+        raise unsupported(op, f"kernel_shape differs from the weight's {kernel}")
+    if group < 1 or x_dims[1] != input_channels or w_dims[0] % group:
+        raise unsupported(op, f"group {group} with input {x_dims} and weight {w_dims}")
+
+
 class ConvLowering(RewritePattern):
     """nn.conv -> pad (empty + fill + insert_slice), then linalg.conv_2d_nchw_fchw (2-d,
     group 1) or a grouped linalg.generic, accumulating into zeros or the broadcast bias."""
@@ -485,14 +504,9 @@ class ConvLowering(RewritePattern):
         assert isinstance(out_type, TensorType)
         out_dims: tuple[int, ...] = tuple(out_type.get_shape())
         rank = len(x_dims) - 2
-        if not is_float(element_type(op.Y)):
-            raise unsupported(op, "convolution needs a float element type")
         group = op.int_attr("group")
         kernel = list(w_dims[2:])
-        if op.ints_attr("kernel_shape") not in (None, kernel):
-            raise unsupported(op, f"kernel_shape differs from the weight's {kernel}")
-        if group < 1 or x_dims[1] != w_dims[1] * group or w_dims[0] % group:
-            raise unsupported(op, f"group {group} with input {x_dims} and weight {w_dims}")
+        _check_convolution(op, x_dims, w_dims, w_dims[1] * group)
         strides = window_attribute(op, "strides", rank, 1)
         dilations = window_attribute(op, "dilations", rank, 1)
         begin, end = window_pads(op, x_dims[2:], kernel, strides, dilations, out_dims[2:])
@@ -519,14 +533,9 @@ class ConvTransposeLowering(RewritePattern):
         assert isinstance(out_type, TensorType)
         out_dims: tuple[int, ...] = tuple(out_type.get_shape())
         rank = len(x_dims) - 2
-        if not is_float(element_type(op.Y)):
-            raise unsupported(op, "convolution needs a float element type")
         group = op.int_attr("group")
         kernel = list(w_dims[2:])
-        if op.ints_attr("kernel_shape") not in (None, kernel):
-            raise unsupported(op, f"kernel_shape differs from the weight's {kernel}")
-        if group < 1 or x_dims[1] != w_dims[0] or w_dims[0] % group:
-            raise unsupported(op, f"group {group} with input {x_dims} and weight {w_dims}")
+        _check_convolution(op, x_dims, w_dims, w_dims[0])
         strides = window_attribute(op, "strides", rank, 1)
         dilations = window_attribute(op, "dilations", rank, 1)
         output_padding = window_attribute(op, "output_padding", rank, 0)
