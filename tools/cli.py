@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TerraceError
-from . import conformance_command, fuzz_command
+from . import bench_command, conformance_command, fuzz_command
 
 DEMO_MODEL = Path(__file__).resolve().parent.parent / "models" / "demo_cnn.onnx"
 MLIR_EMITS = ("nn", "linalg", "loops", "llvm")
@@ -103,6 +103,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=_run_demo)
     fuzz_command.register(commands)
     conformance_command.register(commands)
+    bench_command.register(commands)
     return parser
 
 

@@ -1,0 +1,232 @@
+"""`terrace bench` and the benchmark runner on tiny GEMMs (no timing assertions: only that the
+fields are there and sane), their errors, and the FLOP counter against hand-computed counts."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper
+
+from terrace.benchmarks import measure
+from terrace.benchmarks import run as runner
+from terrace.benchmarks.flops import model_flops
+from terrace.benchmarks.measure import Measurement, Timing, relative_error
+from terrace.benchmarks.workloads import WORKLOADS, gemm, workload
+from terrace.tools.cli import main
+
+
+def _table(out: str) -> list[dict[str, str]]:
+    """The console table's rows as {column: cell}; columns are split on two spaces."""
+    header, *lines = [line for line in out.splitlines() if line.strip()]
+    names = [name.strip() for name in header.split("  ") if name.strip()]
+    rows: list[dict[str, str]] = []
+    for line in lines:
+        cells = [cell.strip() for cell in line.split("  ") if cell.strip()]
+        if len(cells) == len(names):
+            rows.append(dict(zip(names, cells, strict=True)))
+    return rows
+
+
+def test_bench_reports_latency_gflops_ratio_and_the_check(capsys: pytest.CaptureFixture[str]):
+    status = main(["bench", "gemm32", "--runs", "3", "--threads", "1,2", "--budget", "2"])
+    captured = capsys.readouterr()
+    assert status == 0, captured.err
+    assert "compiling" in captured.err and "timing onnxruntime" in captured.err
+    rows = _table(captured.out)
+    assert [row["threads"] for row in rows] == ["1", "2"]
+    for row in rows:
+        assert row["workload"] == "gemm32"
+        assert float(row["GFLOP"]) == pytest.approx(2 * 32**3 / 1e9, rel=1e-3)
+        assert 0 < float(row["compile s"]) < 600
+        median, spread = row["terrace ms [min, max]"].split(" ", 1)
+        low, high = (float(x) for x in spread.strip("[]").split(","))
+        assert 0 < low <= float(median) <= high
+        assert float(row["GFLOP/s"]) > 0 and float(row["ort GFLOP/s"]) > 0
+        assert float(row["numpy GFLOP/s"]) > 0
+        assert row["terrace/ort"].endswith("x") and float(row["terrace/ort"][:-1]) > 0
+        assert row["runs"] == "3/3"
+        assert float(row["max rel diff"]) <= 1e-4
+
+
+def test_a_mismatch_is_loud_and_exits_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    monkeypatch.setattr(measure, "relative_error", lambda actual, expected: 0.5)
+    status = main(["bench", "gemm16", "--compare", "none", "--runs", "3"])
+    captured = capsys.readouterr()
+    assert status == 1
+    assert "MISMATCH" in captured.out
+    assert "terrace bench: MISMATCH: gemm16 at 1 thread:" in captured.err
+    assert "onnxruntime ms" not in captured.out  # --compare none: no onnxruntime column
+
+
+def test_bench_of_an_onnx_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    path = tmp_path / "small.onnx"
+    onnx.save(gemm(8), str(path))
+    assert main(["bench", str(path), "--runs", "3", "--compare", "none"]) == 0
+    (row,) = _table(capsys.readouterr().out)
+    assert row["workload"] == "small"
+    assert "numpy ms" not in row  # a file is not known to be one GEMM
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["nonesuch"], "unknown workload 'nonesuch'"),
+        (["missing.onnx"], "no such model file: missing.onnx"),
+        (["gemm8", "--threads", "1,x"], "--threads '1,x'"),
+        (["gemm8", "--threads", "0"], "at least 1"),
+        (["gemm8", "--runs", "0"], "--runs must be at least 1"),
+    ],
+)
+def test_mistakes_are_one_line(
+    arguments: list[str], message: str, capsys: pytest.CaptureFixture[str]
+):
+    assert main(["bench", *arguments]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("terrace: error: ") and err.count("\n") == 1, err
+    assert message in err
+
+
+def test_a_file_that_is_not_onnx_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    path = tmp_path / "notes.onnx"
+    path.write_text("not a model")
+    assert main(["bench", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("terrace: error: ") and "Traceback" not in err
+
+
+def test_missing_onnxruntime_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # makes `import onnxruntime` fail
+    assert main(["bench", "gemm8"]) == 1
+    err = capsys.readouterr().err
+    assert "terrace bench needs onnxruntime" in err and "pip install" in err
+
+
+def test_help_teaches_the_columns_and_workloads(capsys: pytest.CaptureFixture[str]):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["bench", "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    for word in ("terrace/ort", "GFLOP/s", "--threads", "--budget", "resnet50", "gemm<N>"):
+        assert word in out
+
+
+def test_runner_writes_results_markdown(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    output = tmp_path / "RESULTS.md"
+    arguments = ["--workloads", "gemm16", "--threads", "1", "--runs", "3", "--output"]
+    assert runner.main([*arguments, str(output)]) == 0
+    assert "gemm16" in capsys.readouterr().out
+    text = output.read_text()
+    assert "python -m terrace.benchmarks --workloads gemm16" in text
+    for field in ("- CPU: ", "- cores: ", "- numpy: ", "- onnxruntime: ", "- llvmlite: "):
+        assert field in text
+    assert "- xdsl: " in text and "- onnx: " in text
+    lines = text.splitlines()
+    (row,) = [line for line in lines if line.startswith("| gemm16 |")]
+    header = lines[lines.index(row) - 2]
+    assert header.startswith("| workload |") and header.count("|") == row.count("|")
+
+
+def test_runner_checks_every_name_before_running(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    output = tmp_path / "unused.md"
+    assert runner.main(["--workloads", "gemm8,resnet5O", "--output", str(output)]) == 1
+    captured = capsys.readouterr()
+    assert "unknown workload 'resnet5O'" in captured.err
+    assert "compiling" not in captured.err
+    assert not output.exists()
+
+
+# -- the FLOP counter ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "flops"),
+    [
+        ("gemm512", 2 * 512**3),
+        ("mlp", 2 * 64 * (784 * 1024 + 1024 * 1024 + 1024 * 10)),
+        # Q, K, V, output projections; scores and context per head; the FFN's two products
+        (
+            "transformer",
+            4 * 2 * 128 * 256 * 256 + 2 * 4 * 2 * 128 * 128 * 64 + 2 * 2 * 128 * 256 * 1024,
+        ),
+        # depthwise: Cin/group = 1; pointwise 64 -> 128
+        ("mobilenet_block", 2 * 64 * 56 * 56 * 9 + 2 * 128 * 56 * 56 * 64),
+    ],
+)
+def test_flops_of_workloads(name: str, flops: int):
+    assert model_flops(workload(name).build()) == flops
+
+
+def _model(nodes: list[onnx.NodeProto], inputs: dict[str, list[int]]) -> onnx.ModelProto:
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in inputs.items()],
+        [helper.make_tensor_value_info(nodes[-1].output[0], TensorProto.FLOAT, None)],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)])
+
+
+def test_flops_by_hand():
+    nodes = [
+        # A is [K=8, M=4] transposed; B [8, 5]: 2*M*N*K
+        helper.make_node("Gemm", ["a", "b"], ["gemm"], transA=1),
+        # [3,1,4,8] x [2,8,5] -> [3,2,4,5]: 2 * batch 6 * 4*5*8
+        helper.make_node("MatMul", ["p", "q"], ["matmul"]),
+        # [2,6,9,9] * [4,3,3,3], group 2, stride 2 -> [2,4,4,4]: 2*N*Cout*H*W * Cin/group*kh*kw
+        helper.make_node("Conv", ["x", "w"], ["conv"], group=2, strides=[2, 2]),
+        # [1,4,5,5] with [4,2,3,3] -> [1,2,7,7]: 2 * input elements * Cout/group*kh*kw
+        helper.make_node("ConvTranspose", ["t", "u"], ["deconv"]),
+        helper.make_node("Relu", ["deconv"], ["out"]),
+    ]
+    shapes = {
+        "a": [8, 4],
+        "b": [8, 5],
+        "p": [3, 1, 4, 8],
+        "q": [2, 8, 5],
+        "x": [2, 6, 9, 9],
+        "w": [4, 3, 3, 3],
+        "t": [1, 4, 5, 5],
+        "u": [4, 2, 3, 3],
+    }
+    expected = 2 * 4 * 5 * 8 + 2 * 6 * 4 * 5 * 8 + 2 * 2 * 4 * 4 * 4 * 3 * 9 + 2 * 100 * 18
+    assert model_flops(_model(nodes, shapes)) == expected
+
+
+def test_flops_unknown_without_contractions_or_static_shapes():
+    relu_only = _model([helper.make_node("Relu", ["x"], ["y"])], {"x": [4]})
+    assert model_flops(relu_only) is None
+    dynamic = _model([helper.make_node("MatMul", ["a", "b"], ["y"])], {"a": ["n", 4], "b": [4, 2]})
+    assert model_flops(dynamic) is None
+
+
+# -- the check and the summary numbers -----------------------------------------------------
+
+
+def test_relative_error_and_mismatch():
+    expected = [np.array([1.0, -4.0], np.float32)]
+    assert relative_error([np.array([1.0, -3.0], np.float32)], expected) == pytest.approx(0.25)
+    assert relative_error([np.zeros(3, np.float32)], expected) == math.inf  # shape differs
+    nan = relative_error([np.array([np.nan, -4.0], np.float32)], expected)
+    timing = Timing((0.002, 0.001, 0.004))
+    measurement = Measurement("m", 1, 4_000_000, 0.5, timing, Timing((0.001,)), None, nan)
+    assert measurement.mismatch
+    assert measurement.ratio == pytest.approx(2.0)
+    assert measurement.gflops(timing) == pytest.approx(2.0)
+    assert timing.quartiles() == pytest.approx((0.0015, 0.003))
+
+
+def test_every_bundled_workload_builds():
+    for name, bundled in WORKLOADS.items():
+        model = bundled.build()
+        assert model.graph.input, name
