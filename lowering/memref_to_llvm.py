@@ -36,6 +36,7 @@ from xdsl.utils.hints import isa
 
 from .llvm_common import declare_external_function, op_error
 from .op_dispatch import OpClasses, dispatch_walker
+from .vector_to_llvm import VECTOR_MEMORY_PATTERNS
 
 # helpers
 
@@ -269,6 +270,7 @@ def memref_patterns(module: ModuleOp) -> list[tuple[OpClasses, RewritePattern]]:
         (memref.SubviewOp, to_ptr.ConvertSubviewPattern()),
         (memref.CastOp, to_ptr.ConvertCastOp()),
         (memref.ReinterpretCastOp, to_ptr.ConvertReinterpretCastOp()),
+        *VECTOR_MEMORY_PATTERNS,
     ]
 
 

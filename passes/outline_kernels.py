@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from io import StringIO
 
 from xdsl.context import Context
-from xdsl.dialects import arith, func, memref
+from xdsl.dialects import arith, func, memref, scf
 from xdsl.dialects.builtin import FunctionType, ModuleOp, StringAttr, UnitAttr
 from xdsl.ir import Block, BlockArgument, Operation, OpResult, Region, SSAValue
 from xdsl.passes import ModulePass
@@ -28,8 +28,11 @@ NO_INLINE = "no_inline"
 
 
 def _is_outlined(op: Operation) -> bool:
-    """linalg ops and copies hold the loops; views, constants and calls stay in place."""
-    return op.dialect_name() == "linalg" or isinstance(op, memref.CopyOp)
+    """linalg ops, copies and loop nests (micro-kernels) hold the loops; views, constants and
+    calls stay in place."""
+    return op.dialect_name() == "linalg" or isinstance(
+        op, memref.CopyOp | scf.ForOp | scf.ParallelOp
+    )
 
 
 def _is_inside(value: SSAValue, ops: set[Operation], blocks: set[Block]) -> bool:

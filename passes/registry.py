@@ -84,6 +84,18 @@ def _convert_scf_structured_to_cf() -> type[ModulePass]:
     return ConvertScfStructuredToCfPass
 
 
+def _convert_vector_to_llvm() -> type[ModulePass]:
+    from ..lowering.vector_to_llvm import ConvertVectorToLlvmPass
+
+    return ConvertVectorToLlvmPass
+
+
+def _contraction_microkernel() -> type[ModulePass]:
+    from .contraction_microkernel import ContractionMicrokernelPass
+
+    return ContractionMicrokernelPass
+
+
 TERRACE_PASSES: dict[str, Callable[[], type[ModulePass]]] = {
     "nn-canonicalize": _nn_canonicalize,
     "nn-fold-batchnorm": _nn_fold_batchnorm,
@@ -97,6 +109,8 @@ TERRACE_PASSES: dict[str, Callable[[], type[ModulePass]]] = {
     "convert-func-to-llvm": _convert_func_to_llvm,
     "convert-cf-to-llvm": _convert_cf_to_llvm,
     "convert-scf-structured-to-cf": _convert_scf_structured_to_cf,
+    "convert-vector-to-llvm": _convert_vector_to_llvm,
+    "contraction-microkernel": _contraction_microkernel,
 }
 
 

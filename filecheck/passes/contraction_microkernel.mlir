@@ -1,0 +1,119 @@
+// RUN: terrace-opt %s -p contraction-microkernel --split-input-file | filecheck %s
+// RUN: terrace-opt %s -p 'contraction-microkernel{mr=4 nr-vectors=1 lanes=8 fuse-epilogue=false}' --split-input-file | filecheck %s --check-prefix=SMALL
+
+// Gemm + bias + relu: the zero fill, the bias add and the relu fold into the 8x32 tiles;
+// their buffers are gone and only the packing buffers are allocated.
+
+// CHECK-LABEL: func.func @gemm_bias_relu
+// CHECK-SAME:  (%[[X:[^:]*]]: memref<64x48xf32>, %[[OUT:[^:]*]]: memref<64x64xf32>, %[[W:[^:]*]]: memref<48x64xf32>, %[[BIAS:[^:]*]]: memref<64xf32>
+// CHECK:       memref.alloc() {alignment = 64 : i64} : memref<8x48x8xf32>
+// CHECK-NEXT:  memref.alloc() {alignment = 64 : i64} : memref<2x48x32xf32>
+// CHECK-NOT:   memref.alloc
+// CHECK:       memref.load %[[X]]
+// CHECK:       memref.load %[[W]]
+// CHECK:       "scf.parallel"
+// CHECK:       scf.for {{.*}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK-COUNT-2: vector.load %{{.*}} : memref<2x48x32xf32>, vector<16xf32>
+// CHECK:       %[[A:.*]] = memref.load %{{.*}} : memref<8x48x8xf32>
+// CHECK-NEXT:  %[[SPLAT:.*]] = vector.broadcast %[[A]] : f32 to vector<16xf32>
+// CHECK-NEXT:  vector.fma %[[SPLAT]], %{{.*}}, %{{.*}} : vector<16xf32>
+// CHECK:       %[[B:.*]] = vector.load %[[BIAS]][%{{.*}}] : memref<64xf32>, vector<16xf32>
+// CHECK-NEXT:  %[[SUM:.*]] = arith.addf %{{.*}}, %[[B]] : vector<16xf32>
+// CHECK:       %[[RELU:.*]] = arith.maximumf %[[SUM]], %{{.*}} : vector<16xf32>
+// CHECK:       vector.store %[[RELU]], %[[OUT]][%{{.*}}, %{{.*}}] : memref<64x64xf32>, vector<16xf32>
+// CHECK-NOT:   linalg.generic
+
+// Without epilogue fusion, 4x8 tiles: the fill is still folded (the accumulators start at
+// zero), the bias and relu generics stay and read the contraction's buffer.
+// SMALL-LABEL: func.func @gemm_bias_relu
+// SMALL:       memref.alloc() : memref<64x64xf32>
+// SMALL:       memref.alloc() {alignment = 64 : i64} : memref<16x48x4xf32>
+// SMALL-NEXT:  memref.alloc() {alignment = 64 : i64} : memref<8x48x8xf32>
+// SMALL:       scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// SMALL:       vector.store
+// SMALL:       linalg.generic
+// SMALL:       linalg.generic
+
+#fill = affine_map<(d0, d1) -> ()>
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d1)>
+#a = affine_map<(d0, d1, d2) -> (d0, d2)>
+#b = affine_map<(d0, d1, d2) -> (d2, d1)>
+#c = affine_map<(d0, d1, d2) -> (d0, d1)>
+func.func @gemm_bias_relu(%x: memref<64x48xf32>, %out: memref<64x64xf32>, %w: memref<48x64xf32>, %bias: memref<64xf32>) {
+  %acc = memref.alloc() : memref<64x64xf32>
+  %zero = arith.constant 0.000000e+00 : f32
+  linalg.generic {indexing_maps = [#fill, #id], iterator_types = ["parallel", "parallel"]} ins(%zero : f32) outs(%acc : memref<64x64xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    linalg.yield %v : f32
+  }
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %w : memref<64x48xf32>, memref<48x64xf32>) outs(%acc : memref<64x64xf32>) {
+  ^bb0(%l: f32, %r: f32, %s: f32):
+    %p = arith.mulf %l, %r : f32
+    %q = arith.addf %p, %s : f32
+    linalg.yield %q : f32
+  }
+  %biased = memref.alloc() : memref<64x64xf32>
+  linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel"]} ins(%acc, %bias : memref<64x64xf32>, memref<64xf32>) outs(%biased : memref<64x64xf32>) {
+  ^bb0(%v: f32, %bv: f32, %o: f32):
+    %s = arith.addf %v, %bv : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%biased : memref<64x64xf32>) outs(%out : memref<64x64xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %z = arith.constant 0.000000e+00 : f32
+    %r = arith.maximumf %v, %z : f32
+    linalg.yield %r : f32
+  }
+  func.return
+}
+
+// -----
+
+// A 3x3 convolution (NCHW): M = 8 output channels, N = the 6x6 output pixels (36 columns:
+// a second, partial panel with a 4-lane mask), K = 4 input channels x 3 x 3. The input is
+// packed through its window map (implicit GEMM); the output accumulates onto its contents.
+
+// CHECK-LABEL: func.func @conv
+// CHECK:       memref.alloc() {alignment = 64 : i64} : memref<1x36x8xf32>
+// CHECK-NEXT:  memref.alloc() {alignment = 64 : i64} : memref<2x36x32xf32>
+// CHECK-NEXT:  %[[FLAT:.*]] = memref.collapse_shape %{{.*}} {{\[}}[0 : i64], [1 : i64], [2 : i64, 3 : i64]] : memref<1x8x6x6xf32> into memref<1x8x36xf32>
+// CHECK:       affine.apply affine_map<(d0, d1, d2, d3, d4, d5, d6) -> ((d2 + d5))>
+// CHECK:       "scf.parallel"
+// CHECK:       arith.constant dense<[true, true, true, true, false, false, false, false, false, false, false, false, false, false, false, false]> : vector<16xi1>
+// CHECK:       vector.maskedload %[[FLAT]]
+// CHECK:       vector.maskedstore %[[FLAT]]
+
+#in = affine_map<(n, f, y, x, c, ky, kx) -> (n, c, y + ky, x + kx)>
+#ker = affine_map<(n, f, y, x, c, ky, kx) -> (f, c, ky, kx)>
+#res = affine_map<(n, f, y, x, c, ky, kx) -> (n, f, y, x)>
+func.func @conv(%input: memref<1x4x8x8xf32>, %kernel: memref<8x4x3x3xf32>, %out: memref<1x8x6x6xf32>) {
+  linalg.generic {indexing_maps = [#in, #ker, #res], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]} ins(%input, %kernel : memref<1x4x8x8xf32>, memref<8x4x3x3xf32>) outs(%out : memref<1x8x6x6xf32>) {
+  ^bb0(%i: f32, %k: f32, %o: f32):
+    %p = arith.mulf %i, %k : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  }
+  func.return
+}
+
+// -----
+
+// Too little work (under min-work multiply-adds) and too few columns: left alone.
+
+// CHECK-LABEL: func.func @small
+// CHECK-NOT:   scf.parallel
+// CHECK:       linalg.generic
+
+#a = affine_map<(d0, d1, d2) -> (d0, d2)>
+#b = affine_map<(d0, d1, d2) -> (d2, d1)>
+#c = affine_map<(d0, d1, d2) -> (d0, d1)>
+func.func @small(%x: memref<4x4xf32>, %w: memref<4x8xf32>, %out: memref<4x8xf32>) {
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %w : memref<4x4xf32>, memref<4x8xf32>) outs(%out : memref<4x8xf32>) {
+  ^bb0(%l: f32, %r: f32, %s: f32):
+    %p = arith.mulf %l, %r : f32
+    %q = arith.addf %p, %s : f32
+    linalg.yield %q : f32
+  }
+  func.return
+}
