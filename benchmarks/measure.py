@@ -2,8 +2,9 @@
 same inputs and thread count, numpy's matmul for the plain GEMMs, and the check that Terrace's
 outputs match onnxruntime's.
 
-Each engine runs once to warm up (that run's outputs are the ones compared), then a block of
-timed runs; the count adapts to the time budget: max(3, min(runs, budget / warm-up latency)).
+Each engine runs once to warm up, then its timed runs; their count adapts to the time budget:
+max(3, min(runs, budget / warm-up latency)). Terrace's and onnxruntime's runs alternate in
+ROUNDS blocks, so that a change in the machine's load between blocks touches both engines.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from ..errors import TerraceError
 from .flops import model_flops
 
 MIN_RUNS = 3
+ROUNDS = 3
 DEFAULT_TOLERANCE = 1e-4
 """Largest accepted max |terrace - onnxruntime|, relative to max |onnxruntime|."""
 
@@ -132,12 +134,10 @@ def bench_model(
             session = _session(ort, model, threads)
             say(f"{label}: checking outputs against onnxruntime ...")
             error = relative_error(compiled.run(feeds), session.run(None, feeds))
-            say(f"{label}: timing terrace ...")
-            terrace_timing = _time(partial(compiled.run, feeds), settings)
-            ort_timing = None
+            engines: dict[str, Callable[[], object]] = {"terrace": partial(compiled.run, feeds)}
             if settings.compare:
-                say(f"{label}: timing onnxruntime ...")
-                ort_timing = _time(partial(session.run, None, feeds), settings)
+                engines["onnxruntime"] = partial(session.run, None, feeds)
+            timings = time_in_rounds(engines, settings, label)
             numpy_timing = None
             if gemm_shape is not None:
                 say(f"{label}: timing numpy matmul ...")
@@ -148,8 +148,8 @@ def bench_model(
                     threads,
                     flops,
                     compile_seconds,
-                    terrace_timing,
-                    ort_timing,
+                    timings["terrace"],
+                    timings.get("onnxruntime"),
                     numpy_timing,
                     error,
                     settings.tolerance,
@@ -184,16 +184,27 @@ def run_count(warmup_seconds: float, settings: Settings) -> int:
     return max(MIN_RUNS, min(settings.runs, affordable))
 
 
-def _time(call: Callable[[], object], settings: Settings) -> Timing:
-    started = time.perf_counter()
-    call()  # warm-up: page faults, thread pools, caches
-    count = run_count(time.perf_counter() - started, settings)
-    seconds: list[float] = []
-    for _ in range(count):
+def time_in_rounds(
+    engines: dict[str, Callable[[], object]], settings: Settings, label: str
+) -> dict[str, Timing]:
+    """Warms each engine up once, then times its runs in ROUNDS blocks that alternate between
+    the engines (each engine's runs split as evenly as they go)."""
+    counts: dict[str, int] = {}
+    for name, call in engines.items():
         started = time.perf_counter()
-        call()
-        seconds.append(time.perf_counter() - started)
-    return Timing(tuple(seconds))
+        call()  # warm-up: page faults, thread pools, caches
+        counts[name] = run_count(time.perf_counter() - started, settings)
+    planned = ", ".join(f"{name} {count}" for name, count in counts.items())
+    settings.progress(f"{label}: timed runs: {planned}, in {ROUNDS} alternating rounds ...")
+    seconds: dict[str, list[float]] = {name: [] for name in engines}
+    for round_index in range(ROUNDS):
+        for name, call in engines.items():
+            share = counts[name] // ROUNDS + (round_index < counts[name] % ROUNDS)
+            for _ in range(share):
+                started = time.perf_counter()
+                call()
+                seconds[name].append(time.perf_counter() - started)
+    return {name: Timing(tuple(samples)) for name, samples in seconds.items()}
 
 
 def _random_input(rng: np.random.Generator, shape: Sequence[int], dtype: np.dtype[Any]) -> Any:

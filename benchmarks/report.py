@@ -94,6 +94,9 @@ def machine() -> dict[str, str]:
         "cores": f"{cores} logical, {usable} usable by this process",
         "Python": platform.python_version(),
     }
+    if hasattr(os, "getloadavg"):
+        # other work on the machine makes every number noisier: say how busy it was
+        info["load average"] = ", ".join(f"{load:.2f}" for load in os.getloadavg())
     for library in LIBRARIES:
         try:
             info[library] = metadata.version(library)
@@ -163,14 +166,23 @@ def _cpu_model() -> str:
 
 
 def _commit() -> str:
+    """HEAD's short hash, and whether tracked files differ from it (the code measured)."""
+    commit = _git("rev-parse", "--short", "HEAD")
+    if not commit:
+        return "unknown"
+    changed = _git("status", "--porcelain", "--untracked-files=no")
+    return f"{commit} with uncommitted changes" if changed else commit
+
+
+def _git(*arguments: str) -> str:
     try:
         result = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
+            ["git", *arguments],
             cwd=Path(__file__).resolve().parent,
             capture_output=True,
             text=True,
             check=False,
         )
     except OSError:
-        return "unknown"
-    return result.stdout.strip() or "unknown"
+        return ""
+    return result.stdout.strip() if result.returncode == 0 else ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +37,7 @@ def test_bench_reports_latency_gflops_ratio_and_the_check(capsys: pytest.Capture
     status = main(["bench", "gemm32", "--runs", "3", "--threads", "1,2", "--budget", "2"])
     captured = capsys.readouterr()
     assert status == 0, captured.err
-    assert "compiling" in captured.err and "timing onnxruntime" in captured.err
+    assert "compiling" in captured.err and "terrace 3, onnxruntime 3" in captured.err
     rows = _table(captured.out)
     assert [row["threads"] for row in rows] == ["1", "2"]
     for row in rows:
@@ -224,6 +225,19 @@ def test_relative_error_and_mismatch():
     assert measurement.ratio == pytest.approx(2.0)
     assert measurement.gflops(timing) == pytest.approx(2.0)
     assert timing.quartiles() == pytest.approx((0.0015, 0.003))
+
+
+def test_engines_alternate_in_rounds():
+    calls: list[str] = []
+    engines: dict[str, Callable[[], object]] = {
+        "a": lambda: calls.append("a"),
+        "b": lambda: calls.append("b"),
+    }
+    settings = measure.Settings(runs=4, budget_seconds=100.0)
+    timings = measure.time_in_rounds(engines, settings, "test")
+    assert [len(t.seconds) for t in timings.values()] == [4, 4]
+    # warm-ups, then rounds of 2, 1 and 1 runs each
+    assert "".join(calls) == "ab" + "aabb" + "ab" + "ab"
 
 
 def test_every_bundled_workload_builds():
