@@ -48,6 +48,18 @@ def _outline_kernels() -> type[ModulePass]:
     return OutlineKernelsPass
 
 
+def _parallelize_outer_loops() -> type[ModulePass]:
+    from .parallelize_outer_loops import ParallelizeOuterLoopsPass
+
+    return ParallelizeOuterLoopsPass
+
+
+def _convert_scf_parallel_to_gomp() -> type[ModulePass]:
+    from ..lowering.scf_parallel_to_gomp import ConvertScfParallelToGompPass
+
+    return ConvertScfParallelToGompPass
+
+
 def _convert_arith_to_llvm() -> type[ModulePass]:
     from ..lowering.arith_to_llvm import ConvertArithToLlvmPass
 
@@ -103,6 +115,8 @@ TERRACE_PASSES: dict[str, Callable[[], type[ModulePass]]] = {
     "bufferize": _bufferize,
     "memory-plan": _memory_plan,
     "outline-kernels": _outline_kernels,
+    "parallelize-outer-loops": _parallelize_outer_loops,
+    "convert-scf-parallel-to-gomp": _convert_scf_parallel_to_gomp,
     "convert-arith-to-llvm": _convert_arith_to_llvm,
     "convert-math-to-llvm": _convert_math_to_llvm,
     "convert-memref-to-llvm": _convert_memref_to_llvm,

@@ -1,0 +1,213 @@
+"""Differential tests of convert-scf-parallel-to-gomp: parallel loops compiled with the CPU
+pipeline's tail (which runs the pass) and run on libgomp teams of 1, 2 and 3 threads, against
+numpy; and a light model compiled for two threads, against onnxruntime, called from one and
+from several Python threads."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+import terrace
+from terrace.runtime.model import CompiledModel
+
+from llvm_exec import compile_loops, lower
+from onnx_models import assert_close_to_reference, light_model, randomize_weights, run_onnxruntime
+
+RNG = np.random.default_rng(0)
+
+# out[i] = the OpenMP thread that ran iteration i
+THREAD_OF_ITERATION = """
+llvm.func @omp_get_thread_num() -> i32
+func.func @main(%out: memref<9xi32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c9 = arith.constant 9 : index
+  "scf.parallel"(%c0, %c9, %c1) <{operandSegmentSizes = array<i32: 1, 1, 1, 0>}> ({
+  ^bb0(%i: index):
+    %thread = llvm.call @omp_get_thread_num() : () -> i32
+    memref.store %thread, %out[%i] : memref<9xi32>
+    scf.reduce
+  }) : (index, index, index) -> ()
+  func.return
+}
+"""
+
+# out[i, j] = x[i, j] * scale + i - j over rows 1..6 and every other column from 2, the
+# scale a captured f32 and the row bound a captured index
+STRIDED_2D = """
+func.func @main(%x: memref<7x11xf32>, %scale: memref<1xf32>, %rows: memref<1xi64>,
+                %out: memref<7x11xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c11 = arith.constant 11 : index
+  %factor = memref.load %scale[%c0] : memref<1xf32>
+  %rows_i64 = memref.load %rows[%c0] : memref<1xi64>
+  %row_bound = arith.index_cast %rows_i64 : i64 to index
+  "scf.parallel"(%c1, %c2, %row_bound, %c11, %c1, %c2)
+      <{operandSegmentSizes = array<i32: 2, 2, 2, 0>}> ({
+  ^bb0(%i: index, %j: index):
+    %a = memref.load %x[%i, %j] : memref<7x11xf32>
+    %scaled = arith.mulf %a, %factor : f32
+    %difference = arith.subi %i, %j : index
+    %difference_i64 = arith.index_cast %difference : index to i64
+    %difference_f32 = arith.sitofp %difference_i64 : i64 to f32
+    %sum = arith.addf %scaled, %difference_f32 : f32
+    memref.store %sum, %out[%i, %j] : memref<7x11xf32>
+    scf.reduce
+  }) : (index, index, index, index, index, index) -> ()
+  func.return
+}
+"""
+
+# out[t, i, j] = t + 10 i + 100 j: a parallel loop inside a sequential one, with a parallel
+# loop nested in it (which runs sequentially inside each thread's share)
+NESTED = """
+func.func @main(%out: memref<3x5x4xi64>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c3 = arith.constant 3 : index
+  %c4 = arith.constant 4 : index
+  %c5 = arith.constant 5 : index
+  %c10 = arith.constant 10 : index
+  %c100 = arith.constant 100 : index
+  scf.for %t = %c0 to %c3 step %c1 {
+    "scf.parallel"(%c0, %c5, %c1) <{operandSegmentSizes = array<i32: 1, 1, 1, 0>}> ({
+    ^bb0(%i: index):
+      "scf.parallel"(%c0, %c4, %c1) <{operandSegmentSizes = array<i32: 1, 1, 1, 0>}> ({
+      ^bb1(%j: index):
+        %tens = arith.muli %i, %c10 : index
+        %hundreds = arith.muli %j, %c100 : index
+        %partial = arith.addi %tens, %hundreds : index
+        %value = arith.addi %partial, %t : index
+        %value_i64 = arith.index_cast %value : index to i64
+        memref.store %value_i64, %out[%t, %i, %j] : memref<3x5x4xi64>
+        scf.reduce
+      }) : (index, index, index) -> ()
+      scf.reduce
+    }) : (index, index, index) -> ()
+  }
+  func.return
+}
+"""
+
+# a parallel loop whose upper bound is below its lower bound runs no iteration
+EMPTY = """
+func.func @main(%out: memref<4xf32>, %upper: memref<1xi64>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c3 = arith.constant 3 : index
+  %one = arith.constant 1.0 : f32
+  %upper_i64 = memref.load %upper[%c0] : memref<1xi64>
+  %bound = arith.index_cast %upper_i64 : i64 to index
+  "scf.parallel"(%c3, %bound, %c1) <{operandSegmentSizes = array<i32: 1, 1, 1, 0>}> ({
+  ^bb0(%i: index):
+    memref.store %one, %out[%i] : memref<4xf32>
+    scf.reduce
+  }) : (index, index, index) -> ()
+  func.return
+}
+"""
+
+
+def _on_threads(count: int, run: Callable[[], None]) -> None:
+    """Runs `run` on a fresh Python thread whose OpenMP thread count is `count` (the count is
+    per calling thread, so the test's own thread keeps its default)."""
+    library = ctypes.util.find_library("gomp")
+    assert library is not None
+    openmp = ctypes.CDLL(library)
+    finished: list[bool] = []
+
+    def body() -> None:
+        openmp.omp_set_num_threads(ctypes.c_int(count))
+        run()
+        finished.append(True)
+
+    thread = threading.Thread(target=body)
+    thread.start()
+    thread.join()
+    assert finished, "the call raised on its thread"
+
+
+@pytest.mark.parametrize(("threads", "expected"), [(1, [0] * 9), (2, [0] * 5 + [1] * 4)])
+def test_each_thread_takes_a_contiguous_share(threads: int, expected: list[int]):
+    compiled = compile_loops(THREAD_OF_ITERATION)
+    out = np.full(9, -1, np.int32)
+    _on_threads(threads, lambda: compiled.call("main", [out]))
+    np.testing.assert_array_equal(out, expected)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_strided_2d_loop_matches_numpy(threads: int):
+    compiled = compile_loops(STRIDED_2D)
+    x = RNG.standard_normal((7, 11)).astype(np.float32)
+    scale = np.array([1.5], np.float32)
+    out = np.zeros((7, 11), np.float32)
+    rows = np.array([6], np.int64)
+    _on_threads(threads, lambda: compiled.call("main", [x, scale, rows, out]))
+    expected = np.zeros((7, 11), np.float32)
+    i, j = np.meshgrid(np.arange(1, 6), np.arange(2, 11, 2), indexing="ij")
+    expected[i, j] = x[i, j] * scale[0] + (i - j).astype(np.float32)
+    np.testing.assert_array_equal(out, expected)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_nested_parallel_loops_in_a_sequential_loop(threads: int):
+    compiled = compile_loops(NESTED)
+    out = np.zeros((3, 5, 4), np.int64)
+    _on_threads(threads, lambda: compiled.call("main", [out]))
+    t, i, j = np.meshgrid(np.arange(3), np.arange(5), np.arange(4), indexing="ij")
+    np.testing.assert_array_equal(out, t + 10 * i + 100 * j)
+
+
+@pytest.mark.parametrize("upper", [1, 3])
+def test_empty_iteration_space_runs_nothing(upper: int):
+    compiled = compile_loops(EMPTY)
+    out = np.zeros(4, np.float32)
+    _on_threads(2, lambda: compiled.call("main", [out, np.array([upper], np.int64)]))
+    np.testing.assert_array_equal(out, np.zeros(4, np.float32))
+
+
+def test_only_the_outermost_loop_becomes_a_parallel_region():
+    printed = str(lower(NESTED))
+    assert printed.count("llvm.call @GOMP_parallel") == 1
+    assert "scf." not in printed
+
+
+# a light model compiled for two threads
+
+
+@pytest.fixture(scope="module")
+def squeezenet() -> tuple[CompiledModel, list[np.ndarray], list[list[np.ndarray]]]:
+    model = randomize_weights(light_model("light_squeezenet"), seed=5)
+    compiled = terrace.compile(model, num_threads=2, cache=False)
+    (spec,) = compiled.inputs
+    rng = np.random.default_rng(6)
+    inputs = [rng.uniform(-1, 1, spec.shape).astype(spec.dtype) for _ in range(3)]
+    expected = [run_onnxruntime(model, {spec.name: x}) for x in inputs]
+    return compiled, inputs, expected
+
+
+def test_light_model_on_two_threads_matches_onnxruntime(
+    squeezenet: tuple[CompiledModel, list[np.ndarray], list[list[np.ndarray]]],
+):
+    compiled, inputs, expected = squeezenet
+    for actual, reference in zip(compiled(inputs[0]), expected[0], strict=True):
+        assert_close_to_reference(actual, reference)
+
+
+def test_python_threads_share_a_two_thread_model(
+    squeezenet: tuple[CompiledModel, list[np.ndarray], list[list[np.ndarray]]],
+):
+    compiled, inputs, expected = squeezenet
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda x: compiled(x)[0], inputs * 4))
+    for index, result in enumerate(results):
+        assert_close_to_reference(result, expected[index % len(inputs)][0])
