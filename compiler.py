@@ -14,6 +14,7 @@ cache adds every version), so a hit skips the import and the whole pipeline.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Generator, Mapping, Sequence
 from contextlib import contextmanager
@@ -204,14 +205,25 @@ def _stage_rank(stage: str) -> int:
     return {"linalg": 1, "memrefs": 2, "loops": 2, "llvm": 3}[stage]
 
 
+def _verify_each_pass() -> bool:
+    """Verify after every pass (tests, debugging) instead of after every stage."""
+    return os.environ.get("TERRACE_VERIFY_EACH_PASS", "") not in ("", "0")
+
+
 def _run_passes(
     ctx: Context, lowered: Lowered, passes: Sequence[tuple[str, ModulePass]], timer: StageTimer
 ) -> None:
-    for stage, module_pass in passes:
+    """Runs `passes`, verifying the module after the last pass of each stage (verifying a
+    large module after each of the ~20 passes took most of a cold compile) or, with
+    TERRACE_VERIFY_EACH_PASS=1, after every pass."""
+    each = _verify_each_pass()
+    for position, (stage, module_pass) in enumerate(passes):
+        is_last_of_stage = position + 1 == len(passes) or passes[position + 1][0] != stage
         started = time.perf_counter()
         try:
             module_pass.apply(ctx, lowered.module)
-            lowered.module.verify()
+            if each or is_last_of_stage:
+                lowered.module.verify()
         except TerraceError:
             raise
         except VerifyException as error:
