@@ -81,7 +81,7 @@ class Stage:
 # helpers
 
 
-def _maps(op: linalg.GenericOp) -> list[AffineMap]:
+def indexing_maps(op: linalg.GenericOp) -> list[AffineMap]:
     return [m.data for m in op.indexing_maps.data]
 
 
@@ -143,7 +143,7 @@ def match_contraction(op: Operation) -> Contraction | None:
         return None
     if not is_contiguous(op.outputs[0]) or not _is_multiply_accumulate(op.body.block):
         return None
-    lhs_map, rhs_map, out_map = _maps(op)
+    lhs_map, rhs_map, out_map = indexing_maps(op)
     out_loops = _dim_positions(out_map)
     if out_loops is None or len(set(out_loops)) != len(out_loops):
         return None
@@ -241,7 +241,7 @@ def is_stage_op(op: Operation, contraction: Contraction) -> bool:
         return False
     if any(not str(t.data).endswith("parallel") for t in op.iterator_types.data):
         return False
-    maps = _maps(op)
+    maps = indexing_maps(op)
     return maps[-1] == AffineMap.identity(contraction.rank) and _elementwise_body(op)
 
 
@@ -268,8 +268,127 @@ def operand_is_tileable(value: SSAValue, map_: AffineMap, contraction: Contracti
 
 
 def stage_inputs_tileable(op: linalg.GenericOp, contraction: Contraction) -> bool:
-    maps = _maps(op)
+    maps = indexing_maps(op)
     return all(
         operand_is_tileable(value, map_, contraction)
         for value, map_ in zip(op.inputs, maps, strict=False)
     )
+
+
+# the prologue and epilogue around a contraction
+
+
+_VECTOR_SAFE = (
+    arith.AddfOp,
+    arith.SubfOp,
+    arith.MulfOp,
+    arith.DivfOp,
+    arith.MaximumfOp,
+    arith.MinimumfOp,
+    arith.NegfOp,
+    arith.ConstantOp,
+    linalg.YieldOp,
+)
+
+
+def _only_arith(op: linalg.GenericOp) -> bool:
+    """Float arithmetic the tile applies to vectors as it is (comparisons are left out:
+    arith.cmpf has scalar results only in xDSL)."""
+    return all(isinstance(inner, _VECTOR_SAFE) for inner in op.body.block.ops)
+
+
+def _find_prologue(ops: list[Operation], at: int, contraction: Contraction) -> Stage | None:
+    """The op that initializes C right before the contraction, if it can run in the tile."""
+    buffers = aliases(contraction.out)
+    for op in reversed(ops[:at]):
+        if not uses(op, buffers):
+            continue
+        if not is_stage_op(op, contraction) or not isinstance(op, linalg.GenericOp):
+            return None
+        if op.outputs[0] is not contraction.out or contraction.out in op.inputs:
+            return None
+        if not stage_inputs_tileable(op, contraction) or not _only_arith(op):
+            return None
+        return Stage(op, None)
+    return None
+
+
+def _is_removable(buffer: SSAValue, users: set[Operation]) -> bool:
+    """An allocation used only by `users` and deallocations, with no views."""
+    if not isinstance(buffer.owner, memref.AllocOp):
+        return False
+    return all(
+        use.operation in users or isinstance(use.operation, memref.DeallocOp) for use in buffer.uses
+    )
+
+
+def _next_stage(
+    ops: list[Operation], after: int, current: SSAValue, contraction: Contraction
+) -> tuple[int, Stage] | None:
+    for position in range(after + 1, len(ops)):
+        op = ops[position]
+        if not uses(op, {current}):
+            continue
+        if not is_stage_op(op, contraction) or not isinstance(op, linalg.GenericOp):
+            return None
+        chain = [i for i, v in enumerate(op.inputs) if v is current]
+        identity = AffineMap.identity(contraction.rank)
+        if len(chain) != 1 or indexing_maps(op)[chain[0]] != identity or op.outputs[0] is current:
+            return None
+        if not stage_inputs_tileable(op, contraction) or not _only_arith(op):
+            return None
+        return position, Stage(op, chain[0])
+    return None
+
+
+def _read_buffers(stages: Sequence[Stage], contraction: Contraction) -> set[SSAValue]:
+    buffers = aliases(contraction.lhs) | aliases(contraction.rhs)
+    for stage in stages:
+        for value in stage.op.inputs:
+            if isa(value.type, MemRefType[Attribute]):
+                buffers |= aliases(value)
+    return buffers
+
+
+@dataclass
+class Fusion:
+    contraction: Contraction
+    prologue: Stage | None
+    epilogue: list[Stage]
+
+    @property
+    def output(self) -> SSAValue:
+        return self.epilogue[-1].op.outputs[0] if self.epilogue else self.contraction.out
+
+    @property
+    def fused_ops(self) -> list[Operation]:
+        stages = [self.prologue] if self.prologue else []
+        fused: list[Operation] = [s.op for s in [*stages, *self.epilogue]]
+        return [*fused, self.contraction.op]
+
+
+def find_fusion(ops: list[Operation], at: int, contraction: Contraction, fuse: bool) -> Fusion:
+    prologue = _find_prologue(ops, at, contraction)
+    start = ops.index(prologue.op) if prologue else at
+    fusion = Fusion(contraction, prologue, [])
+    read = _read_buffers([prologue] if prologue else [], contraction)
+    if any(writes(op, read) for op in ops[start + 1 : at]):
+        fusion.prologue = None
+        return fusion
+    if not fuse or prologue is None:
+        return fusion
+    current, last = contraction.out, at
+    writers: set[Operation] = {prologue.op, contraction.op}
+    while True:
+        found = _next_stage(ops, last, current, contraction)
+        if found is None:
+            return fusion
+        position, stage = found
+        if not _is_removable(current, writers | {stage.op}):
+            return fusion
+        read = _read_buffers([*fusion.epilogue, stage], contraction)
+        if any(writes(op, read) for op in ops[last + 1 : position]):
+            return fusion
+        fusion.epilogue.append(stage)
+        writers = {stage.op}
+        current, last = stage.op.outputs[0], position

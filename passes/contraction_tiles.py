@@ -1,0 +1,552 @@
+"""The tiles of contraction-microkernel: packing loops, the register-blocked vector
+micro-kernel and the fused epilogue, emitted for one `Fusion` (passes/contraction_match.py);
+passes/contraction_microkernel.py describes the scheme."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from xdsl.builder import Builder
+from xdsl.dialects import affine, arith, memref, scf, vector
+from xdsl.dialects.builtin import (
+    AffineMapAttr,
+    ArrayAttr,
+    DenseIntOrFPElementsAttr,
+    FloatAttr,
+    IndexType,
+    IntegerAttr,
+    MemRefType,
+    VectorType,
+    f32,
+    i1,
+    i64,
+)
+from xdsl.dialects.linalg import ops as linalg
+from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
+from xdsl.ir.affine import AffineExpr, AffineMap
+from xdsl.rewriter import InsertPoint
+from xdsl.utils.hints import isa
+
+from .contraction_match import (
+    Fusion,
+    Stage,
+    indexing_maps,
+)
+
+index = IndexType()
+
+
+# building blocks
+
+
+def _constant(builder: Builder, value: int) -> SSAValue:
+    return builder.insert(arith.ConstantOp(IntegerAttr(value, index))).result
+
+
+def _apply(builder: Builder, expr: AffineExpr, num_dims: int, dims: Sequence[SSAValue]) -> SSAValue:
+    map_ = AffineMapAttr(AffineMap(num_dims, 0, (expr,)))
+    return builder.insert(affine.ApplyOp(list(dims), map_)).result
+
+
+def _for(
+    builder: Builder,
+    lower: SSAValue,
+    upper: SSAValue,
+    body: Callable[[Builder, SSAValue, Sequence[SSAValue]], Sequence[SSAValue]],
+    iter_args: Sequence[SSAValue] = (),
+) -> Sequence[SSAValue]:
+    block = Block(arg_types=[index, *(v.type for v in iter_args)])
+    inner = Builder(InsertPoint.at_end(block))
+    yielded = body(inner, block.args[0], block.args[1:])
+    inner.insert(scf.YieldOp(*yielded))
+    step = _constant(builder, 1)
+    return builder.insert(scf.ForOp(lower, upper, step, iter_args, block)).results
+
+
+def _loop_nest(
+    builder: Builder,
+    extents: Sequence[int],
+    body: Callable[[Builder, list[SSAValue]], None],
+) -> None:
+    """Nested scf.for loops over `extents` (outermost first)."""
+
+    def level(inner: Builder, ivs: list[SSAValue]) -> None:
+        if len(ivs) == len(extents):
+            body(inner, ivs)
+            return
+
+        def step(b: Builder, iv: SSAValue, _: Sequence[SSAValue]) -> list[SSAValue]:
+            level(b, [*ivs, iv])
+            return []
+
+        _for(inner, _constant(inner, 0), _constant(inner, extents[len(ivs)]), step)
+
+    level(builder, [])
+
+
+def _if(
+    builder: Builder,
+    condition: SSAValue,
+    then: Callable[[Builder], None],
+    otherwise: Callable[[Builder], None] | None = None,
+) -> None:
+    regions: list[Region] = []
+    for fill in (then, otherwise):
+        if fill is None:
+            continue
+        block = Block()
+        fill(Builder(InsertPoint.at_end(block)))
+        block.add_op(scf.YieldOp())
+        regions.append(Region(block))
+    builder.insert(scf.IfOp(condition, [], regions[0], regions[1] if len(regions) > 1 else None))
+
+
+def _compare(builder: Builder, lhs: SSAValue, predicate: str, rhs: SSAValue) -> SSAValue:
+    return builder.insert(arith.CmpiOp(lhs, rhs, predicate)).result
+
+
+def _linear(extents: Sequence[int]) -> Callable[[Builder, Sequence[SSAValue]], SSAValue]:
+    """The row-major flat index of a multi-index over `extents`."""
+    exprs = AffineExpr.constant(0)
+    stride = 1
+    for position in reversed(range(len(extents))):
+        exprs = exprs + AffineExpr.dimension(position) * stride
+        stride *= extents[position]
+
+    def flat(builder: Builder, ivs: Sequence[SSAValue]) -> SSAValue:
+        return _apply(builder, exprs, len(extents), ivs)
+
+    return flat
+
+
+def collapse_trailing(builder: Builder, value: SSAValue, count: int) -> SSAValue:
+    """`value` with its last `count` dims merged into one (they are contiguous)."""
+    type_ = value.type
+    assert isa(type_, MemRefType[Attribute])
+    shape = list(type_.get_shape())
+    if count == 1:
+        return value
+    keep = len(shape) - count
+    groups = [[d] for d in range(keep)] + [list(range(keep, len(shape)))]
+    merged = 1
+    for extent in shape[keep:]:
+        merged *= extent
+    result = MemRefType(type_.get_element_type(), [*shape[:keep], merged])
+    reassociation = ArrayAttr(ArrayAttr(IntegerAttr(d, i64) for d in g) for g in groups)
+    op = memref.CollapseShapeOp.build(
+        operands=[value], result_types=[result], properties={"reassociation": reassociation}
+    )
+    return builder.insert(op).result
+
+
+# the micro-kernel
+
+
+@dataclass
+class TileKernel:
+    fusion: Fusion
+    mr: int
+    nr_vectors: int
+    lanes: int
+
+    def __post_init__(self) -> None:
+        self.c = self.fusion.contraction
+        self.nr = self.nr_vectors * self.lanes
+        self.vector_type = VectorType(f32, [self.lanes])
+        self.k_extents = [self.c.ranges[loop] for loop in self.c.k_loops]
+        self.n_extents = [self.c.ranges[self.c.out_loops[d]] for d in self.c.n_dims]
+        self.views: dict[SSAValue, SSAValue] = {}
+
+    # values of dims and loops
+
+    def _zero(self, builder: Builder) -> SSAValue:
+        return _constant(builder, 0)
+
+    def _c_dims(self, builder: Builder, outer: dict[int, SSAValue], m: SSAValue) -> list[SSAValue]:
+        """The value of every dim of C at row `m` (the N dims at 0)."""
+        zero = self._zero(builder)
+        return [outer.get(d, m if d == self.c.m_dim else zero) for d in range(self.c.rank)]
+
+    def _loops(
+        self,
+        builder: Builder,
+        outer: dict[int, SSAValue],
+        by_loop: dict[int, SSAValue],
+    ) -> list[SSAValue]:
+        """The value of every loop of the contraction (unset ones at 0)."""
+        zero = self._zero(builder)
+        values = [by_loop.get(loop, zero) for loop in range(len(self.c.ranges))]
+        for d, value in outer.items():
+            values[self.c.out_loops[d]] = value
+        return values
+
+    def _view(self, builder: Builder, value: SSAValue) -> SSAValue:
+        if value not in self.views:
+            self.views[value] = collapse_trailing(builder, value, len(self.c.n_dims))
+        return self.views[value]
+
+    # emission
+
+    def emit(self, builder: Builder) -> None:
+        m, n, k = self.c.m_size, self.c.n_size, self.c.k_size
+        panels_m, panels_n = -(-m // self.mr), -(-n // self.nr)
+        self.packed_a = builder.insert(memref.AllocOp.get(f32, 64, [panels_m, k, self.mr])).memref
+        self.packed_b = builder.insert(memref.AllocOp.get(f32, 64, [panels_n, k, self.nr])).memref
+        for value in self._vector_operands():
+            self._view(builder, value)
+        outer_dims = self.c.outer_dims
+        extents = [self.c.ranges[self.c.out_loops[d]] for d in outer_dims]
+
+        def body(inner: Builder, ivs: list[SSAValue]) -> None:
+            outer = dict(zip(outer_dims, ivs, strict=True))
+            self._pack_a(inner, outer, panels_m)
+            self._pack_b(inner, outer, panels_n)
+            self._tiles(inner, outer, panels_m, panels_n)
+
+        _loop_nest(builder, extents, body)
+
+    def _vector_operands(self) -> list[SSAValue]:
+        values = [self.fusion.output]
+        if self.fusion.prologue is None:
+            values.append(self.c.out)
+        for stage in [
+            *([self.fusion.prologue] if self.fusion.prologue else []),
+            *self.fusion.epilogue,
+        ]:
+            for value, map_ in zip(stage.op.inputs, indexing_maps(stage.op), strict=False):
+                if isa(value.type, MemRefType[Attribute]) and map_.used_dims() & set(self.c.n_dims):
+                    values.append(value)
+        return values
+
+    def _pack_a(self, builder: Builder, outer: dict[int, SSAValue], panels: int) -> None:
+        c, mr = self.c, self.mr
+        flat_k = _linear(self.k_extents)
+        m_loop = c.out_loops[c.m_dim]
+
+        def row(b: Builder, m: SSAValue, _: Sequence[SSAValue]) -> list[SSAValue]:
+            panel = _apply(b, AffineExpr.dimension(0) // mr, 1, [m])
+            lane = _apply(b, AffineExpr.dimension(0) % mr, 1, [m])
+
+            def copy(inner: Builder) -> None:
+                def element(b2: Builder, k_ivs: list[SSAValue]) -> None:
+                    by_loop = {m_loop: m, **dict(zip(c.k_loops, k_ivs, strict=True))}
+                    loops = self._loops(b2, outer, by_loop)
+                    indices = [_apply(b2, e, len(loops), loops) for e in c.lhs_map.results]
+                    value = b2.insert(memref.LoadOp.get(c.lhs, indices)).res
+                    kf = flat_k(b2, k_ivs)
+                    b2.insert(memref.StoreOp.get(value, self.packed_a, [panel, kf, lane]))
+
+                _loop_nest(inner, self.k_extents, element)
+
+            def zeros(inner: Builder) -> None:
+                self._zero_fill(inner, self.packed_a, panel, lane)
+
+            if c.m_size % mr == 0:
+                copy(b)
+            else:
+                less = _compare(b, m, "slt", _constant(b, c.m_size))
+                _if(b, less, copy, zeros)
+            return []
+
+        _for(builder, _constant(builder, 0), _constant(builder, panels * mr), row)
+
+    def _zero_fill(
+        self, builder: Builder, packed: SSAValue, panel: SSAValue, lane: SSAValue
+    ) -> None:
+        zero = builder.insert(arith.ConstantOp(FloatAttr(0.0, f32))).result
+
+        def store(b: Builder, kf: SSAValue, _: Sequence[SSAValue]) -> list[SSAValue]:
+            b.insert(memref.StoreOp.get(zero, packed, [panel, kf, lane]))
+            return []
+
+        _for(builder, _constant(builder, 0), _constant(builder, self.c.k_size), store)
+
+    def _pack_b(self, builder: Builder, outer: dict[int, SSAValue], panels: int) -> None:
+        c, nr = self.c, self.nr
+        flat_k = _linear(self.k_extents)
+        flat_n = AffineExpr.constant(0)
+        stride = 1
+        for position in reversed(range(len(self.n_extents))):
+            flat_n = flat_n + AffineExpr.dimension(position) * stride
+            stride *= self.n_extents[position]
+        n_loops = [c.out_loops[d] for d in c.n_dims]
+        count = len(self.n_extents)
+
+        def element(b: Builder, ivs: list[SSAValue]) -> None:
+            k_ivs, n_ivs = ivs[: len(c.k_loops)], ivs[len(c.k_loops) :]
+            by_loop = dict(zip(c.k_loops, k_ivs, strict=True)) | dict(
+                zip(n_loops, n_ivs, strict=True)
+            )
+            loops = self._loops(b, outer, by_loop)
+            indices = [_apply(b, e, len(loops), loops) for e in c.rhs_map.results]
+            value = b.insert(memref.LoadOp.get(c.rhs, indices)).res
+            panel = _apply(b, flat_n // nr, count, n_ivs)
+            lane = _apply(b, flat_n % nr, count, n_ivs)
+            b.insert(memref.StoreOp.get(value, self.packed_b, [panel, flat_k(b, k_ivs), lane]))
+
+        _loop_nest(builder, [*self.k_extents, *self.n_extents], element)
+        tail = c.n_size % nr
+        if not tail:
+            return
+        last = _constant(builder, panels - 1)
+
+        def column(b: Builder, lane: SSAValue, _: Sequence[SSAValue]) -> list[SSAValue]:
+            self._zero_fill(b, self.packed_b, last, lane)
+            return []
+
+        _for(builder, _constant(builder, tail), _constant(builder, nr), column)
+
+    def _tiles(
+        self, builder: Builder, outer: dict[int, SSAValue], panels_m: int, panels_n: int
+    ) -> None:
+        block = Block(arg_types=[index, index])
+        b = Builder(InsertPoint.at_end(block))
+        panel_m, panel_n = block.args
+        m0 = _apply(b, AffineExpr.dimension(0) * self.mr, 1, [panel_m])
+        n0 = _apply(b, AffineExpr.dimension(0) * self.nr, 1, [panel_n])
+        zero = DenseIntOrFPElementsAttr.from_list(self.vector_type, [0.0] * self.lanes)
+        zeros = b.insert(arith.ConstantOp(zero, self.vector_type)).result
+        count = self.mr * self.nr_vectors
+
+        def step(inner: Builder, kf: SSAValue, accs: Sequence[SSAValue]) -> list[SSAValue]:
+            columns = [
+                inner.insert(
+                    vector.LoadOp(
+                        self.packed_b,
+                        [panel_n, kf, _constant(inner, v * self.lanes)],
+                        self.vector_type,
+                    )
+                ).result
+                for v in range(self.nr_vectors)
+            ]
+            result = list(accs)
+            for r in range(self.mr):
+                a = inner.insert(
+                    memref.LoadOp.get(self.packed_a, [panel_m, kf, _constant(inner, r)])
+                ).res
+                splat = inner.insert(vector.BroadcastOp(a, self.vector_type)).vector
+                for v in range(self.nr_vectors):
+                    at = r * self.nr_vectors + v
+                    result[at] = inner.insert(vector.FMAOp(splat, columns[v], result[at])).res
+            return result
+
+        k = _constant(b, self.c.k_size)
+        accs = list(_for(b, _constant(b, 0), k, step, [zeros] * count))
+        self._store_tiles(b, outer, m0, n0, accs)
+        b.insert(scf.ReduceOp())
+        lower = [_constant(builder, 0)] * 2
+        upper = [_constant(builder, panels_m), _constant(builder, panels_n)]
+        steps = [_constant(builder, 1)] * 2
+        builder.insert(scf.ParallelOp(lower, upper, steps, Region(block)))
+
+    def _store_tiles(
+        self,
+        builder: Builder,
+        outer: dict[int, SSAValue],
+        m0: SSAValue,
+        n0: SSAValue,
+        accs: Sequence[SSAValue],
+    ) -> None:
+        """The tile through the epilogue into the output: whole vectors where the tile is
+        inside C, a row check at the edge of M, constant lane masks at the edge of N (only
+        the last column of tiles crosses it, so its masks are known statically)."""
+        m_tail, n_tail = self.c.m_size % self.mr, self.c.n_size % self.nr
+        if not m_tail and not n_tail:
+            self._store_tile(builder, outer, m0, n0, accs, None)
+            return
+        m_end = _apply(builder, AffineExpr.dimension(0) + self.mr, 1, [m0])
+        n_end = _apply(builder, AffineExpr.dimension(0) + self.nr, 1, [n0])
+        rows_fit = _compare(builder, m_end, "sle", _constant(builder, self.c.m_size))
+        columns_fit = _compare(builder, n_end, "sle", _constant(builder, self.c.n_size))
+        full = builder.insert(arith.AndIOp(rows_fit, columns_fit)).result
+
+        def edge(b: Builder) -> None:
+            if not n_tail:
+                self._store_tile(b, outer, m0, n0, accs, None, check_rows=True)
+                return
+            _if(
+                b,
+                columns_fit,
+                lambda t: self._store_tile(t, outer, m0, n0, accs, None, check_rows=True),
+                lambda e: self._store_tile(e, outer, m0, n0, accs, n_tail, check_rows=True),
+            )
+
+        _if(builder, full, lambda t: self._store_tile(t, outer, m0, n0, accs, None), edge)
+
+    def _store_tile(
+        self,
+        builder: Builder,
+        outer: dict[int, SSAValue],
+        m0: SSAValue,
+        n0: SSAValue,
+        accs: Sequence[SSAValue],
+        columns: int | None,
+        check_rows: bool = False,
+    ) -> None:
+        """Stores the tile; `columns` (when set) is how many of its columns are inside N."""
+        for r in range(self.mr):
+            m = _apply(builder, AffineExpr.dimension(0) + r, 1, [m0])
+
+            def row(b: Builder, r: int = r, m: SSAValue = m) -> None:
+                for v in range(self.nr_vectors):
+                    valid = self.lanes if columns is None else columns - v * self.lanes
+                    if valid <= 0:
+                        continue
+                    nf = _apply(b, AffineExpr.dimension(0) + v * self.lanes, 1, [n0])
+                    mask = self._mask(b, valid) if valid < self.lanes else None
+                    value = self._epilogue(b, outer, m, nf, accs[r * self.nr_vectors + v], mask)
+                    self._store(b, self.fusion.output, outer, m, nf, value, mask)
+
+            if check_rows and self.c.m_size % self.mr:
+                _if(builder, _compare(builder, m, "slt", _constant(builder, self.c.m_size)), row)
+            else:
+                row(builder)
+
+    def _mask(self, builder: Builder, valid: int) -> SSAValue:
+        """The first `valid` lanes on."""
+        mask_type = VectorType(i1, [self.lanes])
+        lanes = [1 if lane < valid else 0 for lane in range(self.lanes)]
+        value = DenseIntOrFPElementsAttr.from_list(mask_type, lanes)
+        return builder.insert(arith.ConstantOp(value, mask_type)).result
+
+    def _indices(
+        self, builder: Builder, map_: AffineMap, outer: dict[int, SSAValue], m: SSAValue
+    ) -> list[SSAValue]:
+        dims = self._c_dims(builder, outer, m)
+        return [_apply(builder, e, self.c.rank, dims) for e in map_.results]
+
+    def _load(
+        self,
+        builder: Builder,
+        value: SSAValue,
+        map_: AffineMap,
+        outer: dict[int, SSAValue],
+        m: SSAValue,
+        nf: SSAValue,
+        mask: SSAValue | None,
+    ) -> SSAValue:
+        """`value` at the tile's row `m`, columns from `nf`, as a vector."""
+        if not isa(value.type, MemRefType[Attribute]):
+            return builder.insert(vector.BroadcastOp(value, self.vector_type)).vector
+        if not map_.used_dims() & set(self.c.n_dims):
+            scalar = builder.insert(
+                memref.LoadOp.get(value, self._indices(builder, map_, outer, m))
+            ).res
+            return builder.insert(vector.BroadcastOp(scalar, self.vector_type)).vector
+        leading = AffineMap(
+            map_.num_dims, 0, map_.results[: len(map_.results) - len(self.c.n_dims)]
+        )
+        indices = [*self._indices(builder, leading, outer, m), nf]
+        view = self.views[value]
+        if mask is None:
+            return builder.insert(vector.LoadOp(view, indices, self.vector_type)).result
+        zero = DenseIntOrFPElementsAttr.from_list(self.vector_type, [0.0] * self.lanes)
+        passthrough = builder.insert(arith.ConstantOp(zero, self.vector_type)).result
+        return builder.insert(vector.MaskedLoadOp(view, indices, mask, passthrough)).result
+
+    def _store(
+        self,
+        builder: Builder,
+        target: SSAValue,
+        outer: dict[int, SSAValue],
+        m: SSAValue,
+        nf: SSAValue,
+        value: SSAValue,
+        mask: SSAValue | None,
+    ) -> None:
+        identity = AffineMap.identity(self.c.rank)
+        leading = AffineMap(
+            identity.num_dims, 0, identity.results[: self.c.rank - len(self.c.n_dims)]
+        )
+        indices = [*self._indices(builder, leading, outer, m), nf]
+        view = self.views[target]
+        if mask is None:
+            builder.insert(vector.StoreOp(value, view, indices))
+            return
+        builder.insert(vector.MaskedStoreOp.build(operands=[view, indices, mask, value]))
+
+    def _epilogue(
+        self,
+        builder: Builder,
+        outer: dict[int, SSAValue],
+        m: SSAValue,
+        nf: SSAValue,
+        acc: SSAValue,
+        mask: SSAValue | None,
+    ) -> SSAValue:
+        identity = AffineMap.identity(self.c.rank)
+        prologue = self.fusion.prologue
+        if prologue is None:
+            initial = self._load(builder, self.c.out, identity, outer, m, nf, mask)
+            acc = builder.insert(arith.AddfOp(initial, acc)).result
+        elif not _is_zero_fill(prologue.op):
+            initial = self._apply_stage(builder, prologue, None, outer, m, nf, mask)
+            acc = builder.insert(arith.AddfOp(initial, acc)).result
+        for stage in self.fusion.epilogue:
+            acc = self._apply_stage(builder, stage, acc, outer, m, nf, mask)
+        return acc
+
+    def _apply_stage(
+        self,
+        builder: Builder,
+        stage: Stage,
+        chained: SSAValue | None,
+        outer: dict[int, SSAValue],
+        m: SSAValue,
+        nf: SSAValue,
+        mask: SSAValue | None,
+    ) -> SSAValue:
+        """The stage's body on vectors: its inputs loaded at the tile, the chain input given."""
+        body = stage.op.body.block
+        mapping: dict[SSAValue, SSAValue] = {}
+        for position, (value, map_) in enumerate(
+            zip(stage.op.inputs, indexing_maps(stage.op), strict=False)
+        ):
+            if position == stage.chain and chained is not None:
+                mapping[body.args[position]] = chained
+            else:
+                mapping[body.args[position]] = self._load(builder, value, map_, outer, m, nf, mask)
+        for inner in body.ops:
+            if isinstance(inner, linalg.YieldOp):
+                return mapping[inner.operands[0]]
+            mapping[inner.results[0]] = self._vector_op(builder, inner, mapping)
+        raise AssertionError("a linalg.generic body ends with linalg.yield")
+
+    def _vector_op(
+        self, builder: Builder, op: Operation, mapping: dict[SSAValue, SSAValue]
+    ) -> SSAValue:
+        if isinstance(op, arith.ConstantOp):
+            scalar = builder.insert(op.clone()).result
+            return builder.insert(
+                vector.BroadcastOp(scalar, VectorType(scalar.type, [self.lanes]))
+            ).vector
+        operands: list[SSAValue] = []
+        for operand in op.operands:
+            if operand not in mapping:  # a scalar from outside the body
+                mapping[operand] = builder.insert(
+                    vector.BroadcastOp(operand, VectorType(operand.type, [self.lanes]))
+                ).vector
+            operands.append(mapping[operand])
+        result_types = [VectorType(r.type, [self.lanes]) for r in op.results]
+        new = type(op).create(
+            operands=operands,
+            result_types=result_types,
+            properties=dict(op.properties),
+            attributes=dict(op.attributes),
+        )
+        return builder.insert(new).results[0]
+
+
+def _is_zero_fill(op: linalg.GenericOp) -> bool:
+    """A fill of +0.0: nothing to add to the accumulators."""
+    yielded = list(op.body.block.ops)[-1].operands[0]
+    arguments: list[SSAValue] = list(op.body.block.args)
+    if yielded not in arguments:
+        return False
+    value = op.inputs[arguments.index(yielded)]
+    owner = value.owner
+    if not isinstance(owner, arith.ConstantOp) or not isinstance(owner.value, FloatAttr):
+        return False
+    number = owner.value.value.data
+    return number == 0.0 and str(number) == "0.0"
