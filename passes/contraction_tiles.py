@@ -64,16 +64,31 @@ def _for(
     return builder.insert(scf.ForOp(lower, upper, step, iter_args, block)).results
 
 
+def _parallel_for(builder: Builder, upper: int, body: Callable[[Builder, SSAValue], None]) -> None:
+    """`scf.parallel` over [0, upper): iterations that write disjoint data."""
+    block = Block(arg_types=[index])
+    inner = Builder(InsertPoint.at_end(block))
+    body(inner, block.args[0])
+    inner.insert(scf.ReduceOp())
+    zero, one = _constant(builder, 0), _constant(builder, 1)
+    builder.insert(scf.ParallelOp([zero], [_constant(builder, upper)], [one], Region(block)))
+
+
 def _loop_nest(
     builder: Builder,
     extents: Sequence[int],
     body: Callable[[Builder, list[SSAValue]], None],
+    parallel_outermost: bool = False,
 ) -> None:
-    """Nested scf.for loops over `extents` (outermost first)."""
+    """Nested scf.for loops over `extents` (outermost first); the outermost one an
+    scf.parallel with `parallel_outermost`."""
 
     def level(inner: Builder, ivs: list[SSAValue]) -> None:
         if len(ivs) == len(extents):
             body(inner, ivs)
+            return
+        if parallel_outermost and not ivs:
+            _parallel_for(inner, extents[0], lambda b, iv: level(b, [iv]))
             return
 
         def step(b: Builder, iv: SSAValue, _: Sequence[SSAValue]) -> list[SSAValue]:
@@ -224,7 +239,7 @@ class TileKernel:
         flat_k = _linear(self.k_extents)
         m_loop = c.out_loops[c.m_dim]
 
-        def row(b: Builder, m: SSAValue, _: Sequence[SSAValue]) -> list[SSAValue]:
+        def row(b: Builder, m: SSAValue) -> None:
             panel = _apply(b, AffineExpr.dimension(0) // mr, 1, [m])
             lane = _apply(b, AffineExpr.dimension(0) % mr, 1, [m])
 
@@ -247,9 +262,8 @@ class TileKernel:
             else:
                 less = _compare(b, m, "slt", _constant(b, c.m_size))
                 _if(b, less, copy, zeros)
-            return []
 
-        _for(builder, _constant(builder, 0), _constant(builder, panels * mr), row)
+        _parallel_for(builder, panels * mr, row)
 
     def _zero_fill(
         self, builder: Builder, packed: SSAValue, panel: SSAValue, lane: SSAValue
@@ -285,7 +299,8 @@ class TileKernel:
             lane = _apply(b, flat_n % nr, count, n_ivs)
             b.insert(memref.StoreOp.get(value, self.packed_b, [panel, flat_k(b, k_ivs), lane]))
 
-        _loop_nest(builder, [*self.k_extents, *self.n_extents], element)
+        # rows of different k are disjoint: the outermost loop runs on all threads
+        _loop_nest(builder, [*self.k_extents, *self.n_extents], element, parallel_outermost=True)
         tail = c.n_size % nr
         if not tail:
             return
