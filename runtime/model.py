@@ -117,6 +117,10 @@ class CompiledModel:
         addresses += self._weight_addresses
         addresses.append(self._thread_workspace())
         packed = (ctypes.c_void_p * len(addresses))(*addresses)
+        if self.num_threads is not None:
+            # OpenMP keeps the thread count per calling thread, and another model called from
+            # this thread may have set its own: set it on every call (a microsecond).
+            _set_openmp_threads(self.num_threads)
         self._entry(ctypes.addressof(packed))
         # Referenced until here, so that no input is freed while native code reads it.
         del inputs
@@ -130,9 +134,6 @@ class CompiledModel:
         address: int | None = getattr(state, "workspace_address", None)
         if address is not None:
             return address
-        if self.num_threads is not None:
-            # OpenMP keeps the thread count per calling thread: set it once in each one.
-            _set_openmp_threads(self.num_threads)
         state.workspace, state.workspace_address = _aligned_buffer(self.abi.workspace_bytes)
         return state.workspace_address
 

@@ -1,7 +1,7 @@
 """Differential tests of convert-scf-parallel-to-gomp: parallel loops compiled with the CPU
 pipeline's tail (which runs the pass) and run on libgomp teams of 1, 2 and 3 threads, against
 numpy; and a light model compiled for two threads, against onnxruntime, called from one and
-from several Python threads."""
+from several Python threads; and the runtime setting the thread count on every call."""
 
 from __future__ import annotations
 
@@ -15,7 +15,10 @@ import numpy as np
 import pytest
 
 import terrace
+from terrace.runtime.abi import EntryAbi, TensorSpec
+from terrace.runtime.jit import NativeCode
 from terrace.runtime.model import CompiledModel
+from terrace.targets.cpu import host_target, object_code
 
 from llvm_exec import compile_loops, lower
 from onnx_models import assert_close_to_reference, light_model, randomize_weights, run_onnxruntime
@@ -211,3 +214,36 @@ def test_python_threads_share_a_two_thread_model(
         results = list(pool.map(lambda x: compiled(x)[0], inputs * 4))
     for index, result in enumerate(results):
         assert_close_to_reference(result, expected[index % len(inputs)][0])
+
+
+# the runtime: the OpenMP thread count a model was compiled for holds on every call
+
+# writes the calling thread's OpenMP thread count (the ICV a parallel region would use) to
+# its int32 output
+THREAD_COUNT_IR = """
+define void @terrace_main(ptr %packed) {
+  %slot = getelementptr ptr, ptr %packed, i64 1
+  %out = load ptr, ptr %slot
+  %threads = call i32 @omp_get_max_threads()
+  store i32 %threads, ptr %out
+  ret void
+}
+declare i32 @omp_get_max_threads()
+"""
+
+THREAD_COUNT_ABI = EntryAbi(
+    inputs=(TensorSpec("x", np.dtype(np.float32), (1,)),),
+    outputs=(TensorSpec("threads", np.dtype(np.int32), (1,)),),
+    weights=(),
+    workspace_bytes=0,
+)
+
+
+def test_models_with_different_thread_counts_share_a_python_thread():
+    target = host_target()
+    native = NativeCode.load(object_code(THREAD_COUNT_IR, target), target)
+    one = CompiledModel(native, THREAD_COUNT_ABI, {}, num_threads=1)
+    three = CompiledModel(native, THREAD_COUNT_ABI, {}, num_threads=3)
+    x = np.zeros(1, np.float32)
+    counts = [int(model(x)[0][0]) for model in (one, three, one, three)]
+    assert counts == [1, 3, 1, 3]
