@@ -1,7 +1,7 @@
 """Accurate f32 expansions of math functions LLVM has no intrinsic for (erf) or whose intrinsic
-becomes a scalar libm call (tanh), as arith and math ops, so they vectorize.
+becomes a scalar libm call (tanh, exp), as arith and math ops, so they vectorize.
 
-Both evaluate in f64 and round once to f32: the approximation errors below (relative, in f64)
+All evaluate in f64 and round once to f32: the approximation errors below (relative, in f64)
 are far under half an f32 ulp (3e-8), so results are the correctly rounded value or its
 neighbour. Coefficients: Chebyshev least-squares fits (numpy.polynomial) against math.erf and
 math.erfc, converted to the power basis.
@@ -9,17 +9,25 @@ math.erfc, converted to the power basis.
 
 from __future__ import annotations
 
+import math as math_module
 from collections.abc import Sequence
+from typing import cast
 
 from xdsl.dialects import arith, math
 from xdsl.dialects.builtin import (
+    AnyFloat,
     DenseIntOrFPElementsAttr,
+    Float32Type,
     Float64Type,
     FloatAttr,
+    IntegerAttr,
     VectorType,
+    f32,
     f64,
+    i32,
+    i64,
 )
-from xdsl.ir import Attribute, SSAValue
+from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.pattern_rewriter import PatternRewriter
 
 # erf(x) = x * P(x^2) for |x| < 1, relative error < 1e-12
@@ -54,6 +62,29 @@ ERFC_SCALED = (
     -6.370126349150578e-07,
     2.1959358804726858e-07,
 )
+# exp(r) for |r| <= ln(2)/2: Taylor to r^11, truncation error < 7e-15 (relative)
+EXP_TAYLOR = tuple(1 / math_module.factorial(k) for k in range(12))
+# ln(2) split so that n * LN2_HI is exact for |n| < 2^11 (fdlibm's constants)
+LN2_HI = 6.93147180369123816490e-01
+LN2_LO = 1.90821492927058770002e-10
+# exp overflows above 709.79 and underflows to 0 below -745.14: clamp just outside
+EXP_LIMITS = (-746.0, 710.0)
+EXP_F64_MAGIC = 6755399441055744.0  # 1.5 * 2^52
+EXP_F64_MAGIC_BITS = 0x4338000000000000
+# f32 exp: Cephes' expf coefficients of exp(r) = 1 + r + r^2 P(r), ln(2) = hi + lo with hi
+# exact in 9 bits, and limits just outside overflow (88.72) and the last subnormal (-103.97)
+EXP_F32 = (
+    5.0000001201e-1,
+    1.6666665459e-1,
+    4.1665795894e-2,
+    8.3334519073e-3,
+    1.3981999507e-3,
+    1.9875691500e-4,
+)
+EXP_F32_LN2 = (0.693359375, -2.12194440e-4)
+EXP_F32_LIMITS = (-104.0, 88.8)
+EXP_F32_MAGIC = 12582912.0  # 1.5 * 2^23
+EXP_F32_MAGIC_BITS = 0x4B400000
 # erf rounds to 1 in f32 from 3.92 on
 ERF_SATURATION = 4.0
 # below this, tanh(x) = x - x^3/3 + 2x^5/15 to f64 precision; above, 1 - 2/(exp(2|x|) + 1)
@@ -61,7 +92,8 @@ TANH_SERIES_LIMIT = 1e-3
 
 
 class _F64Builder:
-    """Emits f64 (or vector of f64) arithmetic at the rewriter's insertion point."""
+    """Emits f64 (or vector of f64; or, given the type, f32) arithmetic at the rewriter's
+    insertion point."""
 
     def __init__(self, rewriter: PatternRewriter, type_: Attribute):
         self.rewriter = rewriter
@@ -74,7 +106,7 @@ class _F64Builder:
                 self.type, [value] * self.type.element_count()
             )
         else:
-            attribute = FloatAttr(value, f64)
+            attribute = FloatAttr(value, cast(AnyFloat, self.type))
         return self.rewriter.insert(arith.ConstantOp(attribute, self.type)).result
 
     def add(self, lhs: SSAValue, rhs: SSAValue) -> SSAValue:
@@ -106,7 +138,7 @@ class _F64Builder:
         return self.rewriter.insert(math.AbsFOp(x)).result
 
     def exp(self, x: SSAValue) -> SSAValue:
-        return self.rewriter.insert(math.ExpOp(x)).result
+        return expand_exp_f64(x, self.rewriter)
 
     def copysign(self, magnitude: SSAValue, sign: SSAValue) -> SSAValue:
         return self.rewriter.insert(math.CopySignOp(magnitude, sign)).result
@@ -156,3 +188,73 @@ def expand_tanh(x: SSAValue, rewriter: PatternRewriter) -> SSAValue:
     large = b.copysign(ratio, wide)
     result = b.select(b.less_than(magnitude, b.constant(TANH_SERIES_LIMIT)), series, large)
     return _narrowed(result, x.type, rewriter)
+
+
+def expand_exp_f64(x: SSAValue, rewriter: PatternRewriter) -> SSAValue:
+    """exp of a scalar f64 to about 1e-14 (relative): x = n ln2 + r, exp(r) by its Taylor
+    polynomial, times 2^n built in the exponent bits (in two halves, so that results near
+    overflow and in the subnormal range scale exactly). NaN propagates, +-inf give inf and 0.
+    For the f32 functions only (f64 exp stays on libm's correctly rounded one)."""
+    b = _F64Builder(rewriter, f64)
+
+    def insert(op: Operation) -> SSAValue:
+        return rewriter.insert(op).results[0]
+
+    def integer(value: int) -> SSAValue:
+        return insert(arith.ConstantOp(IntegerAttr(value, i64)))
+
+    low, high = EXP_LIMITS
+    clamped = insert(
+        arith.MinimumfOp(insert(arith.MaximumfOp(x, b.constant(low))), b.constant(high))
+    )
+    scaled = b.add(b.mul(clamped, b.constant(1 / math_module.log(2))), b.constant(0.5))
+    n = insert(math.FloorOp(scaled))
+    reduced = b.sub(b.sub(clamped, b.mul(n, b.constant(LN2_HI))), b.mul(n, b.constant(LN2_LO)))
+    power = b.polynomial(reduced, EXP_TAYLOR)
+    # n to i64 through the mantissa of n + 1.5 * 2^52, as expand_exp does in f32
+    magic = insert(arith.BitcastOp(b.add(n, b.constant(EXP_F64_MAGIC)), i64))
+    exponent = insert(arith.SubiOp(magic, integer(EXP_F64_MAGIC_BITS)))
+    half = insert(arith.ShRSIOp(exponent, integer(1)))
+    for part in (half, insert(arith.SubiOp(exponent, half))):
+        biased = insert(arith.AddiOp(part, integer(1023)))
+        bits = insert(arith.ShLIOp(biased, integer(52)))
+        power = b.mul(power, insert(arith.BitcastOp(bits, f64)))
+    is_nan = insert(arith.CmpfOp(x, x, "uno"))
+    return b.select(is_nan, x, power)
+
+
+def expand_exp(x: SSAValue, rewriter: PatternRewriter) -> SSAValue:
+    """exp for scalar f32 (or narrower) values, evaluated in f32 so that loops vectorize 16
+    lanes wide: Cody-Waite reduction x = n ln2 + r, Cephes' degree-7 polynomial for exp(r)
+    (within 2 ulp, tested), 2^n in the exponent bits in two halves (subnormal results
+    scale exactly). NaN propagates, +-inf give inf and 0."""
+    type_ = x.type
+    wide = x if isinstance(type_, Float32Type) else rewriter.insert(arith.ExtFOp(x, f32)).result
+    b = _F64Builder(rewriter, f32)
+
+    def insert(op: Operation) -> SSAValue:
+        return rewriter.insert(op).results[0]
+
+    def integer(value: int) -> SSAValue:
+        return insert(arith.ConstantOp(IntegerAttr(value, i32)))
+
+    low, high = EXP_F32_LIMITS
+    clamped = insert(arith.MaximumfOp(wide, b.constant(low)))
+    clamped = insert(arith.MinimumfOp(clamped, b.constant(high)))
+    scaled = b.add(b.mul(clamped, b.constant(1 / math_module.log(2))), b.constant(0.5))
+    n = insert(math.FloorOp(scaled))
+    hi, lo = EXP_F32_LN2
+    reduced = b.sub(b.sub(clamped, b.mul(n, b.constant(hi))), b.mul(n, b.constant(lo)))
+    square = b.mul(reduced, reduced)
+    power = b.add(b.add(b.mul(square, b.polynomial(reduced, EXP_F32)), reduced), b.constant(1.0))
+    # n to i32 through the mantissa of n + 1.5 * 2^23 (exact for |n| < 2^22): fptosi lowers
+    # to the saturating conversion, which LLVM scalarizes
+    magic = insert(arith.BitcastOp(b.add(n, b.constant(EXP_F32_MAGIC)), i32))
+    exponent = insert(arith.SubiOp(magic, integer(EXP_F32_MAGIC_BITS)))
+    half = insert(arith.ShRSIOp(exponent, integer(1)))
+    for part in (half, insert(arith.SubiOp(exponent, half))):
+        biased = insert(arith.AddiOp(part, integer(127)))
+        bits = insert(arith.ShLIOp(biased, integer(23)))
+        power = b.mul(power, insert(arith.BitcastOp(bits, f32)))
+    result = b.select(insert(arith.CmpfOp(wide, wide, "uno")), wide, power)
+    return _narrowed(result, type_, rewriter)

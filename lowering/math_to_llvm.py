@@ -26,7 +26,7 @@ from xdsl.pattern_rewriter import (
 )
 
 from .llvm_common import declare_external_function, intrinsic_name, op_error
-from .math_expansions import expand_erf, expand_tanh
+from .math_expansions import expand_erf, expand_exp, expand_tanh
 from .op_dispatch import OpClasses, dispatch_walker
 
 # helpers
@@ -117,6 +117,17 @@ class ExpandErf(RewritePattern):
         rewriter.replace(op, [], [expand_erf(op.operand, rewriter)])
 
 
+class ExpandExp(RewritePattern):
+    """f32 exp as arith (vectorizable) instead of a scalar libm call per element."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: math.ExpOp, rewriter: PatternRewriter, /) -> None:
+        type_ = op.result.type
+        if not _is_f32_or_narrower(type_) or isinstance(type_, VectorType):
+            return
+        rewriter.replace(op, [], [expand_exp(op.operand, rewriter)])
+
+
 class ExpandTanh(RewritePattern):
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: math.TanhOp, rewriter: PatternRewriter, /) -> None:
@@ -199,6 +210,7 @@ def math_to_llvm_patterns(module: ModuleOp) -> list[tuple[OpClasses, RewritePatt
     return [
         (math.ErfOp, ExpandErf()),
         (math.TanhOp, ExpandTanh()),
+        (math.ExpOp, ExpandExp()),
         *((math_op, LowerToIntrinsic(math_op, intrinsic)) for math_op, intrinsic in INTRINSICS),
         (math.CountLeadingZerosOp, LowerToBitIntrinsic(math.CountLeadingZerosOp, "llvm.ctlz")),
         (math.CountTrailingZerosOp, LowerToBitIntrinsic(math.CountTrailingZerosOp, "llvm.cttz")),
@@ -222,7 +234,8 @@ class ConvertMathToLlvmPass(ModulePass):
 
     Input: math ops on scalars or 1-d vectors. Output: `llvm.call_intrinsic` of the overloaded
     intrinsic (exp, log, sqrt, fabs, floor, ceil, pow, copysign, fma, sin, tanh for f64, ...);
-    erf and tanh of f32 expand to arith and math ops evaluated in f64 (within an ulp, vectorizable;
+    erf, tanh and exp of f32 expand to arith and math ops evaluated in f64 (within an ulp,
+    vectorizable;
     run convert-arith-to-llvm afterwards); erf of f64, expm1, log1p, cbrt and the inverse
     hyperbolic functions call libm (`erf`, `erff`, ...), declared in the module. math.ipowi is
     an error naming the op. No fast-math flags.

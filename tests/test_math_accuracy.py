@@ -1,4 +1,4 @@
-"""Accuracy of convert-math-to-llvm's erf and tanh, compiled and run, against Python's math
+"""Accuracy of convert-math-to-llvm's erf, tanh and exp, compiled and run, against Python's math
 (correctly rounded to f32 it must be within 1 ulp; f64 within a few ulp)."""
 
 from __future__ import annotations
@@ -79,3 +79,24 @@ def test_erf_and_tanh_accuracy(function: str, dtype: type[np.floating]):
     assert _ulp_distance(y[~nan], expected[~nan]).max() <= (1 if dtype == np.float32 else 2)
     # odd functions keep the sign of zero
     np.testing.assert_array_equal(np.signbit(y[x == 0]), np.signbit(x[x == 0]))
+
+
+def test_exp_f32_accuracy():
+    # around the edges of f32's range (overflow above 88.72, subnormals below -87.34)
+    rng = np.random.default_rng(2)
+    x = np.concatenate(
+        [
+            [0.0, -0.0, np.inf, -np.inf, np.nan, 88.72, 88.73, -87.3, -103.9, -104.0, -1e30, 1e30],
+            rng.uniform(-110, 90, 4000),
+            rng.uniform(-1, 1, 1000),
+            np.exp(rng.uniform(-40, 0, 500)),
+        ]
+    ).astype(np.float32)
+    text = KERNEL.replace("FUNCTION", "exp").replace("N", str(len(x))).replace("T", "f32")
+    y = np.zeros_like(x)
+    compile_loops(text).call("main", [x, y])
+    with np.errstate(over="ignore"):
+        expected = np.exp(x.astype(np.float64)).astype(np.float32)
+    nan = np.isnan(x)
+    assert np.isnan(y[nan]).all()
+    assert _ulp_distance(y[~nan], expected[~nan]).max() <= 1

@@ -1,14 +1,30 @@
 // RUN: terrace-opt %s -p convert-math-to-llvm --split-input-file | filecheck %s
 
 // CHECK-LABEL: func.func @intrinsics
-func.func @intrinsics(%x: f32, %y: f64) -> (f32, f64, f64) {
-  // CHECK: llvm.call_intrinsic "llvm.exp.f32"
-  %e = math.exp %x : f32
+func.func @intrinsics(%y: f64) -> (f64, f64, f64) {
+  // CHECK: llvm.call_intrinsic "llvm.exp.f64"
+  %e64 = math.exp %y : f64
   // CHECK: llvm.call_intrinsic "llvm.pow.f64"
   %p = math.powf %y, %y : f64
   // CHECK: llvm.call_intrinsic "llvm.tanh.f64"
   %t = math.tanh %y : f64
-  func.return %e, %p, %t : f32, f64, f64
+  func.return %e64, %p, %t : f64, f64, f64
+}
+
+// -----
+
+// f32 exp expands in f32 (no libm call, so loops vectorize): 2^n from the exponent bits.
+// CHECK-LABEL: func.func @exp_expansion
+// CHECK-NOT:   llvm.exp
+// CHECK:       llvm.call_intrinsic "llvm.floor.f32"
+// CHECK:       arith.bitcast %{{.*}} : f32 to i32
+// CHECK:       arith.shli %{{.*}}, %{{.*}} : i32
+// CHECK:       arith.bitcast %{{.*}} : i32 to f32
+// CHECK:       arith.cmpf uno
+// CHECK:       arith.select
+func.func @exp_expansion(%x: f32) -> f32 {
+  %e = math.exp %x : f32
+  func.return %e : f32
 }
 
 // -----
@@ -18,7 +34,8 @@ func.func @intrinsics(%x: f32, %y: f64) -> (f32, f64, f64) {
 // CHECK-LABEL: func.func @erf_expansion
 func.func @erf_expansion(%x: f32, %y: f64) -> (f32, f64) {
   // CHECK: %[[WIDE:.*]] = arith.extf %{{.*}} : f32 to f64
-  // CHECK: llvm.call_intrinsic "llvm.exp.f64"
+  // CHECK-NOT: llvm.exp
+  // CHECK: arith.bitcast %{{.*}} : i64 to f64
   // CHECK: arith.truncf %{{.*}} : f64 to f32
   %a = math.erf %x : f32
   // CHECK: llvm.call @erf(%{{.*}}) : (f64) -> f64
