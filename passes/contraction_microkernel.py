@@ -25,7 +25,7 @@ from xdsl.builder import Builder
 from xdsl.context import Context
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp
-from xdsl.ir import Block, Operation
+from xdsl.ir import Operation
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
@@ -36,7 +36,7 @@ from .contraction_match import (
     match_contraction,
 )
 from .contraction_tiles import TileKernel
-
+from .contraction_weights import erase_unused_weights, prepacked_lhs, prepacked_rhs
 
 # helpers
 
@@ -76,7 +76,9 @@ class ContractionMicrokernelPass(ModulePass):
     with their intermediate buffers.
     Options: mr (rows per tile, 8), nr-vectors (vectors per tile row, 2), lanes (f32 lanes of
     the target's vectors, 16 for AVX-512), min-work (multiply-adds below which a contraction
-    is left alone, 4096), fuse-epilogue (true).
+    is left alone, 4096), fuse-epilogue (true), pack-weights (true: an A or B that is a weight
+    of `@main` indexed by the contraction's loops alone is packed once at compile time into a
+    new weight argument, and the original argument is dropped when nothing else reads it).
     """
 
     name = "contraction-microkernel"
@@ -86,13 +88,15 @@ class ContractionMicrokernelPass(ModulePass):
     lanes: int = 16
     min_work: int = 4096
     fuse_epilogue: bool = True
+    pack_weights: bool = True
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         for function in op.ops:
             if isinstance(function, func.FuncOp) and function.body.blocks:
-                self._rewrite_block(function.body.block)
+                self._rewrite_function(function)
 
-    def _rewrite_block(self, block: Block) -> None:
+    def _rewrite_function(self, function: func.FuncOp) -> None:
+        block = function.body.block
         done: set[Operation] = set()
         while True:
             ops = list(block.ops)
@@ -105,13 +109,19 @@ class ContractionMicrokernelPass(ModulePass):
                 None,
             )
             if found is None:
+                if self.pack_weights:
+                    erase_unused_weights(function)
                 return
             at, contraction = found
             done.add(contraction.op)
             fusion = find_fusion(ops, at, contraction, self.fuse_epilogue)
             last = max(ops.index(op) for op in fusion.fused_ops)
             builder = Builder(InsertPoint.before(ops[last]))
-            TileKernel(fusion, self.mr, self.nr_vectors, self.lanes).emit(builder)
+            kernel = TileKernel(fusion, self.mr, self.nr_vectors, self.lanes)
+            if self.pack_weights:
+                kernel.packed_a = prepacked_lhs(function, contraction, self.mr)
+                kernel.packed_b = prepacked_rhs(function, contraction, kernel.nr)
+            kernel.emit(builder)
             _erase_fused(fusion)
 
     def _candidate(self, op: Operation) -> Contraction | None:

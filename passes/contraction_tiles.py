@@ -5,7 +5,7 @@ passes/contraction_microkernel.py describes the scheme."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from xdsl.builder import Builder
 from xdsl.dialects import affine, arith, memref, scf, vector
@@ -160,12 +160,21 @@ def collapse_trailing(builder: Builder, value: SSAValue, count: int) -> SSAValue
 
 @dataclass
 class TileKernel:
+    """Emits the tiles of one fusion; `packed_a` / `packed_b`, when given, are panels packed
+    at compile time (contraction_weights.py) and their packing loops are left out."""
+
     fusion: Fusion
     mr: int
     nr_vectors: int
     lanes: int
+    packed_a: SSAValue | None = None
+    packed_b: SSAValue | None = None
+    a_panels: SSAValue = field(init=False)
+    b_panels: SSAValue = field(init=False)
 
     def __post_init__(self) -> None:
+        self.pack_a_at_run_time = False
+        self.pack_b_at_run_time = False
         self.c = self.fusion.contraction
         self.nr = self.nr_vectors * self.lanes
         self.vector_type = VectorType(f32, [self.lanes])
@@ -206,8 +215,14 @@ class TileKernel:
     def emit(self, builder: Builder) -> None:
         m, n, k = self.c.m_size, self.c.n_size, self.c.k_size
         panels_m, panels_n = -(-m // self.mr), -(-n // self.nr)
-        self.packed_a = builder.insert(memref.AllocOp.get(f32, 64, [panels_m, k, self.mr])).memref
-        self.packed_b = builder.insert(memref.AllocOp.get(f32, 64, [panels_n, k, self.nr])).memref
+        a_panels, b_panels = self.packed_a, self.packed_b
+        if a_panels is None:
+            a_panels = builder.insert(memref.AllocOp.get(f32, 64, [panels_m, k, self.mr])).memref
+            self.pack_a_at_run_time = True
+        if b_panels is None:
+            b_panels = builder.insert(memref.AllocOp.get(f32, 64, [panels_n, k, self.nr])).memref
+            self.pack_b_at_run_time = True
+        self.a_panels, self.b_panels = a_panels, b_panels
         for value in self._vector_operands():
             self._view(builder, value)
         outer_dims = self.c.outer_dims
@@ -215,8 +230,10 @@ class TileKernel:
 
         def body(inner: Builder, ivs: list[SSAValue]) -> None:
             outer = dict(zip(outer_dims, ivs, strict=True))
-            self._pack_a(inner, outer, panels_m)
-            self._pack_b(inner, outer, panels_n)
+            if self.pack_a_at_run_time:
+                self._pack_a(inner, outer, panels_m)
+            if self.pack_b_at_run_time:
+                self._pack_b(inner, outer, panels_n)
             self._tiles(inner, outer, panels_m, panels_n)
 
         _loop_nest(builder, extents, body)
@@ -250,12 +267,12 @@ class TileKernel:
                     indices = [_apply(b2, e, len(loops), loops) for e in c.lhs_map.results]
                     value = b2.insert(memref.LoadOp.get(c.lhs, indices)).res
                     kf = flat_k(b2, k_ivs)
-                    b2.insert(memref.StoreOp.get(value, self.packed_a, [panel, kf, lane]))
+                    b2.insert(memref.StoreOp.get(value, self.a_panels, [panel, kf, lane]))
 
                 _loop_nest(inner, self.k_extents, element)
 
             def zeros(inner: Builder) -> None:
-                self._zero_fill(inner, self.packed_a, panel, lane)
+                self._zero_fill(inner, self.a_panels, panel, lane)
 
             if c.m_size % mr == 0:
                 copy(b)
@@ -297,7 +314,7 @@ class TileKernel:
             value = b.insert(memref.LoadOp.get(c.rhs, indices)).res
             panel = _apply(b, flat_n // nr, count, n_ivs)
             lane = _apply(b, flat_n % nr, count, n_ivs)
-            b.insert(memref.StoreOp.get(value, self.packed_b, [panel, flat_k(b, k_ivs), lane]))
+            b.insert(memref.StoreOp.get(value, self.b_panels, [panel, flat_k(b, k_ivs), lane]))
 
         # rows of different k are disjoint: the outermost loop runs on all threads
         _loop_nest(builder, [*self.k_extents, *self.n_extents], element, parallel_outermost=True)
@@ -307,7 +324,7 @@ class TileKernel:
         last = _constant(builder, panels - 1)
 
         def column(b: Builder, lane: SSAValue, _: Sequence[SSAValue]) -> list[SSAValue]:
-            self._zero_fill(b, self.packed_b, last, lane)
+            self._zero_fill(b, self.b_panels, last, lane)
             return []
 
         _for(builder, _constant(builder, tail), _constant(builder, nr), column)
@@ -328,7 +345,7 @@ class TileKernel:
             columns = [
                 inner.insert(
                     vector.LoadOp(
-                        self.packed_b,
+                        self.b_panels,
                         [panel_n, kf, _constant(inner, v * self.lanes)],
                         self.vector_type,
                     )
@@ -338,7 +355,7 @@ class TileKernel:
             result = list(accs)
             for r in range(self.mr):
                 a = inner.insert(
-                    memref.LoadOp.get(self.packed_a, [panel_m, kf, _constant(inner, r)])
+                    memref.LoadOp.get(self.a_panels, [panel_m, kf, _constant(inner, r)])
                 ).res
                 splat = inner.insert(vector.BroadcastOp(a, self.vector_type)).vector
                 for v in range(self.nr_vectors):

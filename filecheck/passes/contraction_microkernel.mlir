@@ -1,4 +1,5 @@
 // RUN: terrace-opt %s -p contraction-microkernel --split-input-file | filecheck %s
+// RUN: terrace-opt %s -p contraction-microkernel --weights %S/Inputs/contraction_weights.npz --split-input-file | filecheck %s --check-prefix=WEIGHTS
 // RUN: terrace-opt %s -p 'contraction-microkernel{mr=4 nr-vectors=1 lanes=8 fuse-epilogue=false}' --split-input-file | filecheck %s --check-prefix=SMALL
 
 // Gemm + bias + relu: the zero fill, the bias add and the relu fold into the 8x32 tiles;
@@ -110,6 +111,30 @@ func.func @conv(%input: memref<1x4x8x8xf32>, %kernel: memref<8x4x3x3xf32>, %out:
 #c = affine_map<(d0, d1, d2) -> (d0, d1)>
 func.func @small(%x: memref<4x4xf32>, %w: memref<4x8xf32>, %out: memref<4x8xf32>) {
   linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %w : memref<4x4xf32>, memref<4x8xf32>) outs(%out : memref<4x8xf32>) {
+  ^bb0(%l: f32, %r: f32, %s: f32):
+    %p = arith.mulf %l, %r : f32
+    %q = arith.addf %p, %s : f32
+    linalg.yield %q : f32
+  }
+  func.return
+}
+
+// -----
+
+// A weight of @main (named in terrace.weights, found in the store) is packed at compile time: a new weight
+// argument holds its panels, the original is dropped, no packing loop reads it at run time.
+
+// WEIGHTS-LABEL: func.func @packed_weight
+// WEIGHTS-SAME:  (%[[X:[^:]*]]: memref<16x32xf32>, %[[OUT:[^:]*]]: memref<16x64xf32>, %[[PACKED:[^:]*]]: memref<2x32x32xf32>, %{{.*}}: memref<0xi8>)
+// WEIGHTS-SAME:  terrace.weights = ["packed_rhs"]
+// WEIGHTS-NOT:   memref.alloc() {alignment = 64 : i64} : memref<2x32x32xf32>
+// WEIGHTS:       vector.load %[[PACKED]]
+
+#a = affine_map<(d0, d1, d2) -> (d0, d2)>
+#b = affine_map<(d0, d1, d2) -> (d2, d1)>
+#c = affine_map<(d0, d1, d2) -> (d0, d1)>
+func.func @packed_weight(%x: memref<16x32xf32>, %out: memref<16x64xf32>, %w: memref<32x64xf32>, %workspace: memref<0xi8>) attributes {terrace.num_inputs = 1 : i64, terrace.num_outputs = 1 : i64, terrace.weights = ["w"], terrace.workspace_bytes = 0 : i64} {
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %w : memref<16x32xf32>, memref<32x64xf32>) outs(%out : memref<16x64xf32>) {
   ^bb0(%l: f32, %r: f32, %s: f32):
     %p = arith.mulf %l, %r : f32
     %q = arith.addf %p, %s : f32
