@@ -2,13 +2,15 @@
 vectorized micro-kernels with their elementwise producer and consumers fused in.
 
 The GEMM form of a contraction (passes/contraction_match.py) is computed as BLIS does: A is
-packed into panels of `mr` rows (`Ap[M/mr][K][mr]`), B into panels of `nr` = `nr-vectors` x
-`lanes` columns (`Bp[N/nr][K][nr]`, zero padded), and each `mr` x `nr` tile of C is one
-micro-kernel: `mr * nr-vectors` vector accumulators held in registers over the whole K loop,
-one vector load per `lanes` columns of Bp and one broadcast per row of Ap per step, then
-`vector.fma`. Packing reads A and B through their own indexing maps, so a convolution's
-input is packed as im2col panels (implicit GEMM) without materializing the im2col matrix.
-Tiles are independent: they run in one `scf.parallel` over (A panel, B panel).
+packed into panels of `mr` rows (`Ap[M/mr][K][mr]`), and each `mr` x `nr` tile of C (`nr` =
+`nr-vectors` x `lanes` columns) is one micro-kernel: `mr * nr-vectors` vector accumulators
+held in registers over the whole K loop, one vector load per `lanes` columns of B and one
+broadcast per row of Ap per step, then `vector.fma`. B is packed at run time as rows
+(`Bt[K][N]`, zero padded to whole tiles), each row a contiguous copy: a convolution's input
+becomes its im2col rows (implicit GEMM: packing reads A and B through their own indexing
+maps). Weights are packed once at compile time instead (contraction_weights.py), B then as
+panels `Bp[N/nr][K][nr]` that the K loop reads contiguously. Tiles are independent: they
+run in one `scf.parallel` over (A panel, B panel).
 
 The tile's accumulators leave the registers once, through the fused epilogue: the
 initializing op of C (a fill, a broadcast bias) is added to them, then each elementwise

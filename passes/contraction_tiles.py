@@ -220,7 +220,10 @@ class TileKernel:
             a_panels = builder.insert(memref.AllocOp.get(f32, 64, [panels_m, k, self.mr])).memref
             self.pack_a_at_run_time = True
         if b_panels is None:
-            b_panels = builder.insert(memref.AllocOp.get(f32, 64, [panels_n, k, self.nr])).memref
+            # at run time B is packed as rows [K][N rounded up to nr]: each row is a
+            # contiguous copy (im2col rows of a convolution), which vectorizes
+            rows = memref.AllocOp.get(f32, 64, [k, panels_n * self.nr])
+            b_panels = builder.insert(rows).memref
             self.pack_b_at_run_time = True
         self.a_panels, self.b_panels = a_panels, b_panels
         for value in self._vector_operands():
@@ -294,15 +297,12 @@ class TileKernel:
         _for(builder, _constant(builder, 0), _constant(builder, self.c.k_size), store)
 
     def _pack_b(self, builder: Builder, outer: dict[int, SSAValue], panels: int) -> None:
+        """B as rows `[K][N]` (the columns past N zero): row kf holds B at the K loops of kf
+        for every flat N index, the N loops innermost."""
         c, nr = self.c, self.nr
         flat_k = _linear(self.k_extents)
-        flat_n = AffineExpr.constant(0)
-        stride = 1
-        for position in reversed(range(len(self.n_extents))):
-            flat_n = flat_n + AffineExpr.dimension(position) * stride
-            stride *= self.n_extents[position]
+        flat_n = _linear(self.n_extents)
         n_loops = [c.out_loops[d] for d in c.n_dims]
-        count = len(self.n_extents)
 
         def element(b: Builder, ivs: list[SSAValue]) -> None:
             k_ivs, n_ivs = ivs[: len(c.k_loops)], ivs[len(c.k_loops) :]
@@ -312,22 +312,31 @@ class TileKernel:
             loops = self._loops(b, outer, by_loop)
             indices = [_apply(b, e, len(loops), loops) for e in c.rhs_map.results]
             value = b.insert(memref.LoadOp.get(c.rhs, indices)).res
-            panel = _apply(b, flat_n // nr, count, n_ivs)
-            lane = _apply(b, flat_n % nr, count, n_ivs)
-            b.insert(memref.StoreOp.get(value, self.b_panels, [panel, flat_k(b, k_ivs), lane]))
+            b.insert(memref.StoreOp.get(value, self.b_panels, [flat_k(b, k_ivs), flat_n(b, n_ivs)]))
 
         # rows of different k are disjoint: the outermost loop runs on all threads
         _loop_nest(builder, [*self.k_extents, *self.n_extents], element, parallel_outermost=True)
-        tail = c.n_size % nr
-        if not tail:
+        if not c.n_size % nr:
             return
-        last = _constant(builder, panels - 1)
+        zero = builder.insert(arith.ConstantOp(FloatAttr(0.0, f32))).result
 
-        def column(b: Builder, lane: SSAValue, _: Sequence[SSAValue]) -> list[SSAValue]:
-            self._zero_fill(b, self.b_panels, last, lane)
+        def row(b: Builder, kf: SSAValue, _: Sequence[SSAValue]) -> list[SSAValue]:
+            def column(inner: Builder, n: SSAValue, _: Sequence[SSAValue]) -> list[SSAValue]:
+                inner.insert(memref.StoreOp.get(zero, self.b_panels, [kf, n]))
+                return []
+
+            _for(b, _constant(b, c.n_size), _constant(b, panels * nr), column)
             return []
 
-        _for(builder, _constant(builder, tail), _constant(builder, nr), column)
+        _for(builder, _constant(builder, 0), _constant(builder, c.k_size), row)
+
+    def _b_indices(self, builder: Builder, panel: SSAValue, kf: SSAValue, v: int) -> list[SSAValue]:
+        """Where vector `v` of a tile's row of B is: panels `[N/nr][K][nr]` when packed at
+        compile time, rows `[K][N]` when packed at run time."""
+        if not self.pack_b_at_run_time:
+            return [panel, kf, _constant(builder, v * self.lanes)]
+        column = _apply(builder, AffineExpr.dimension(0) * self.nr + v * self.lanes, 1, [panel])
+        return [kf, column]
 
     def _tiles(
         self, builder: Builder, outer: dict[int, SSAValue], panels_m: int, panels_n: int
@@ -345,9 +354,7 @@ class TileKernel:
             columns = [
                 inner.insert(
                     vector.LoadOp(
-                        self.b_panels,
-                        [panel_n, kf, _constant(inner, v * self.lanes)],
-                        self.vector_type,
+                        self.b_panels, self._b_indices(inner, panel_n, kf, v), self.vector_type
                     )
                 ).result
                 for v in range(self.nr_vectors)

@@ -3,18 +3,19 @@
 // RUN: terrace-opt %s -p 'contraction-microkernel{mr=4 nr-vectors=1 lanes=8 fuse-epilogue=false}' --split-input-file | filecheck %s --check-prefix=SMALL
 
 // Gemm + bias + relu: the zero fill, the bias add and the relu fold into the 8x32 tiles;
-// their buffers are gone and only the packing buffers are allocated.
+// their buffers are gone and only the packing buffers are allocated: A as panels of 8 rows,
+// B (packed at run time) as rows of K.
 
 // CHECK-LABEL: func.func @gemm_bias_relu
 // CHECK-SAME:  (%[[X:[^:]*]]: memref<64x48xf32>, %[[OUT:[^:]*]]: memref<64x64xf32>, %[[W:[^:]*]]: memref<48x64xf32>, %[[BIAS:[^:]*]]: memref<64xf32>
 // CHECK:       memref.alloc() {alignment = 64 : i64} : memref<8x48x8xf32>
-// CHECK-NEXT:  memref.alloc() {alignment = 64 : i64} : memref<2x48x32xf32>
+// CHECK-NEXT:  memref.alloc() {alignment = 64 : i64} : memref<48x64xf32>
 // CHECK-NOT:   memref.alloc
 // CHECK:       memref.load %[[X]]
 // CHECK:       memref.load %[[W]]
 // CHECK:       "scf.parallel"
 // CHECK:       scf.for {{.*}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
-// CHECK-COUNT-2: vector.load %{{.*}} : memref<2x48x32xf32>, vector<16xf32>
+// CHECK-COUNT-2: vector.load %{{.*}} : memref<48x64xf32>, vector<16xf32>
 // CHECK:       %[[A:.*]] = memref.load %{{.*}} : memref<8x48x8xf32>
 // CHECK-NEXT:  %[[SPLAT:.*]] = vector.broadcast %[[A]] : f32 to vector<16xf32>
 // CHECK-NEXT:  vector.fma %[[SPLAT]], %{{.*}}, %{{.*}} : vector<16xf32>
@@ -29,7 +30,7 @@
 // SMALL-LABEL: func.func @gemm_bias_relu
 // SMALL:       memref.alloc() : memref<64x64xf32>
 // SMALL:       memref.alloc() {alignment = 64 : i64} : memref<16x48x4xf32>
-// SMALL-NEXT:  memref.alloc() {alignment = 64 : i64} : memref<8x48x8xf32>
+// SMALL-NEXT:  memref.alloc() {alignment = 64 : i64} : memref<48x64xf32>
 // SMALL:       scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
 // SMALL:       vector.store
 // SMALL:       linalg.generic
@@ -77,7 +78,7 @@ func.func @gemm_bias_relu(%x: memref<64x48xf32>, %out: memref<64x64xf32>, %w: me
 
 // CHECK-LABEL: func.func @conv
 // CHECK:       memref.alloc() {alignment = 64 : i64} : memref<1x36x8xf32>
-// CHECK-NEXT:  memref.alloc() {alignment = 64 : i64} : memref<2x36x32xf32>
+// CHECK-NEXT:  memref.alloc() {alignment = 64 : i64} : memref<36x64xf32>
 // CHECK-NEXT:  %[[FLAT:.*]] = memref.collapse_shape %{{.*}} {{\[}}[0 : i64], [1 : i64], [2 : i64, 3 : i64]] : memref<1x8x6x6xf32> into memref<1x8x36xf32>
 // CHECK:       affine.apply affine_map<(d0, d1, d2, d3, d4, d5, d6) -> ((d2 + d5))>
 // CHECK:       "scf.parallel"
