@@ -244,7 +244,7 @@ class ExtraFunctions(InterpreterFunctions):
         return (ShapedArray(data, list(result_type.get_shape())),)
 
 
-def _interpreter(module: ModuleOp) -> Interpreter:
+def _interpreter(module: ModuleOp, extra: Sequence[InterpreterFunctions] = ()) -> Interpreter:
     generalized = module.clone()
     LinalgGeneralizeNamedOpsPass().apply(terrace_context(), generalized)
     interpreter = Interpreter(generalized)
@@ -263,6 +263,8 @@ def _interpreter(module: ModuleOp) -> Interpreter:
     interpreter.register_implementations(ScalarFunctions(), override=True)
     weights = WeightStore.of(module)
     interpreter.register_implementations(ExtraFunctions(weights), override=True)
+    for functions in extra:  # a lower level's ops (vector), overriding what they extend
+        interpreter.register_implementations(functions, override=True)
     return interpreter
 
 
@@ -291,11 +293,16 @@ def run_tensors(module: ModuleOp, inputs: Sequence[np.ndarray]) -> list[np.ndarr
     return [to_numpy(r, _element_type(t)) for r, t in zip(results, types.outputs.data, strict=True)]
 
 
-def run_buffers(module: ModuleOp, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+def run_buffers(
+    module: ModuleOp,
+    inputs: Sequence[np.ndarray],
+    extra: Sequence[InterpreterFunctions] = (),
+) -> list[np.ndarray]:
     """Runs the first function of a stage-3 or stage-4 module (the @main ABI of
     docs/pipeline.md): allocates its outputs and workspace, binds its weights from the
     module's store, and returns the outputs. Raises AssertionError if it wrote an input or a
-    weight."""
+    weight. `extra` implementations are registered last, overriding the others for their ops
+    (the vector level's, `vector_interpreter.py`)."""
     function = _main(module)
     abi = read_abi_attributes(module, function.sym_name.data)
     assert abi is not None, "@main lacks the terrace.* ABI attributes of stage 3"
@@ -313,7 +320,7 @@ def run_buffers(module: ModuleOp, inputs: Sequence[np.ndarray]) -> list[np.ndarr
     input_arrays = [
         to_shaped(a, _element_type(t)) for a, t in zip(inputs, arg_types[:num_inputs], strict=True)
     ]
-    _interpreter(module).call_op(
+    _interpreter(module, extra).call_op(
         function.sym_name.data, (*input_arrays, *outputs, *weights, workspace)
     )
     # inputs and weights belong to the caller: the function must never write them

@@ -13,8 +13,12 @@
   (`buffer_interpreter.run_buffers`, which runs scf) as the second oracle. A loops module stays
   at this level while the llvm conversions rewrite it, since its executor lowers the rest.
 
-There is no vector level: Terrace has no vector lowering yet (no vectorize pass, no
-vector-to-llvm conversion), so no vector programs are generated.
+- "vector": scf.for loops over 4-, 8- or 16-lane chunks of f32 buffers under the same ABI,
+  with vector.load/maskedload, broadcast, fma, arith on vectors and vector.store/maskedstore
+  (`vector_programs.py`); run by the interpreter with numpy vector ops
+  (`vector_interpreter.py`) until an llvm conversion has begun, then as native code, so that
+  a conversion's output is checked against an oracle that never goes through Terrace's own
+  vector lowering.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from .buffer_interpreter import run_buffers
 from .interpreters import run_linalg
 from .levels import Level, Program, register_level
 from .native import run_native
+from .vector_interpreter import run_vectors
 
 _LINALG_DIALECTS = {"builtin", "func", "linalg", "tensor", "arith", "math"}
 _MEMREF_DIALECTS = {"builtin", "func", "linalg", "memref", "arith", "math"}
@@ -38,6 +43,7 @@ _LOOPS_DIALECTS = {"builtin", "func", "scf", "memref", "arith", "math", "cf", "l
 
 LINALG_PASSES = ("linalg-generalize-named-ops", "bufferize")
 MEMREF_PASSES = ("memory-plan", "outline-kernels", "convert-linalg-to-loops")
+VECTOR_PASSES = ("convert-vector-to-llvm",)
 LOOPS_PASSES = (
     "convert-memref-to-llvm",
     "convert-scf-structured-to-cf",
@@ -90,10 +96,15 @@ def accepts_memref(module: ModuleOp) -> bool:
 
 def accepts_loops(module: ModuleOp) -> bool:
     """Stage 4, or stage 4 part-way down the llvm conversions (func may already be llvm)."""
+    return accepts_loops_with(module, set())
+
+
+def accepts_loops_with(module: ModuleOp, extra: set[str]) -> bool:
+    """Stage 4 with the `extra` dialects too."""
     dialects = _dialects(module)
     if "linalg" in dialects or "tensor" in dialects or "affine" in dialects:
         return False
-    return dialects <= _LOOPS_DIALECTS | {"builtin"}
+    return dialects <= _LOOPS_DIALECTS | {"builtin"} | extra
 
 
 # -- executors -------------------------------------------------------------------------------
@@ -112,6 +123,22 @@ def execute_memref(module: ModuleOp, inputs: Sequence[np.ndarray]) -> list[np.nd
 def execute_loops(module: ModuleOp, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
     """Native code through the llvm lowering tail and the JIT."""
     return run_native(module, inputs)
+
+
+_NOT_INTERPRETED = {"llvm", "ptr", "cf"}
+
+
+def accepts_vector(module: ModuleOp) -> bool:
+    """Vector code on memrefs, or vector code part-way down the llvm conversions."""
+    return accepts_loops_with(module, {"vector"})
+
+
+def execute_vector(module: ModuleOp, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """The interpreter with numpy vector ops while no llvm conversion has run (no llvm, ptr or
+    cf op), native code through the llvm lowering tail and the JIT after."""
+    if _dialects(module) & _NOT_INTERPRETED:
+        return run_native(module, inputs)
+    return run_vectors(module, inputs)
 
 
 def interpret_loops(module: ModuleOp, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -138,6 +165,12 @@ def _loop_programs() -> st.SearchStrategy[Program]:
     from .loop_programs import loop_programs
 
     return loop_programs()
+
+
+def _vector_programs() -> st.SearchStrategy[Program]:
+    from .vector_programs import vector_programs
+
+    return vector_programs()
 
 
 register_level(
@@ -174,5 +207,18 @@ register_level(
         accepts=accepts_loops,
         default_pipeline=",".join(LOOPS_PASSES),
         passes=LOOPS_PASSES,
+    )
+)
+register_level(
+    Level(
+        name="vector",
+        summary="scf.for loops over 4/8/16-lane f32 chunks: vector loads (masked at the edges), "
+        "broadcasts, fma, arith on vectors, stores; interpreted with numpy vector ops, native "
+        "code once an llvm conversion has run",
+        programs=_vector_programs,
+        execute=execute_vector,
+        accepts=accepts_vector,
+        default_pipeline="convert-vector-to-llvm",
+        passes=VECTOR_PASSES,
     )
 )

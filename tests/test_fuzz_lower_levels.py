@@ -59,11 +59,12 @@ def test_pass_preserves_outputs(pipeline: str, level: str, examples: int, tmp_pa
 
 def test_every_lower_level_is_registered_with_its_passes():
     levels = available_levels()
-    assert list(levels)[-3:] == ["linalg", "memref", "loops"]
+    assert list(levels)[-4:] == ["linalg", "memref", "loops", "vector"]
     assert "bufferize" in levels["linalg"].passes
     assert "memory-plan" in levels["memref"].passes
     tail = LLVM_LOWERING_PIPELINE.split(",")
-    assert set(levels["loops"].passes) == set(tail)
+    assert set(levels["loops"].passes) | set(levels["vector"].passes) <= set(tail)
+    assert "convert-vector-to-llvm" in levels["vector"].passes
 
 
 _LOOPS = available_levels()["loops"]
