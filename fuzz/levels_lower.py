@@ -42,7 +42,12 @@ _MEMREF_DIALECTS = {"builtin", "func", "linalg", "memref", "arith", "math"}
 _LOOPS_DIALECTS = {"builtin", "func", "scf", "memref", "arith", "math", "cf", "llvm", "ptr"}
 
 LINALG_PASSES = ("linalg-generalize-named-ops", "bufferize")
-MEMREF_PASSES = ("memory-plan", "outline-kernels", "convert-linalg-to-loops")
+MEMREF_PASSES = (
+    "contraction-microkernel",
+    "memory-plan",
+    "outline-kernels",
+    "convert-linalg-to-loops",
+)
 VECTOR_PASSES = ("convert-vector-to-llvm",)
 LOOPS_PASSES = (
     "convert-memref-to-llvm",

@@ -5,7 +5,9 @@ signature, workspace views), but each step is a linalg op on memrefs: an element
 `linalg.generic` (first operand through a permutation map, second through an identity or a
 broadcast map), a `linalg.fill`, a reduction generic over the last dimension into a filled
 buffer, a `memref.collapse_shape` view, or a copy (contiguous, or out of a strided subview).
-Temporaries are all `memref.alloc` (what memory-plan plans) or all views of the workspace (a
+One program in four is a product: an input A and a weight B that a matmul generic multiplies
+(contraction-microkernel's input, followed by elementwise consumers). Temporaries are all
+`memref.alloc` (what memory-plan plans) or all views of the workspace (a
 planned program), one choice per program; outputs are written by a last generic each.
 """
 
@@ -109,6 +111,41 @@ def _reduction(loops: Loops) -> Buffer:
     return destination
 
 
+def _contraction(loops: Loops) -> int:
+    """C = fill, then C += A * B as a matmul generic (B read transposed or not): what
+    contraction-microkernel rewrites, with the fill folded into its tiles. Returns the
+    reduction length."""
+    pairs = [
+        (lhs, rhs, transposed)
+        for lhs in loops.buffers
+        for rhs in loops.buffers
+        for transposed in (False, True)
+        if len(lhs.shape) == 2
+        and len(rhs.shape) == 2
+        and lhs.shape[1] == rhs.shape[1 if transposed else 0]
+    ]
+    if not loops.is_float or not pairs:
+        _elementwise(loops, None)
+        return 0
+    lhs, rhs, transposed = loops.draw(st.sampled_from(pairs))
+    columns = rhs.shape[0 if transposed else 1]
+    destination = loops.temporary((lhs.shape[0], columns))
+    _fill(loops, destination)
+    maps = [
+        affine_map(3, [0, 2]),
+        affine_map(3, [1, 2] if transposed else [2, 1]),
+        affine_map(3, [0, 1]),
+    ]
+    iterators = ["parallel", "parallel", "reduction"]
+    loops.emit(_generic_head(loops, maps, iterators, [lhs, rhs], destination), 0)
+    loops.emit("^bb0(%l: f32, %r: f32, %acc: f32):", 0)
+    loops.emit("%p = arith.mulf %l, %r : f32", 1)
+    loops.emit("%s = arith.addf %acc, %p : f32", 1)
+    loops.emit("linalg.yield %s : f32", 1)
+    loops.emit("}", 0)
+    return lhs.shape[1]
+
+
 def _collapse(loops: Loops) -> Buffer:
     """A collapse_shape view of a contiguous buffer (any but a strided one: all are here)."""
     sources = [b for b in loops.buffers if len(b.shape) >= 2]
@@ -138,19 +175,28 @@ def _filled(loops: Loops) -> Buffer:
 @st.composite
 def memref_programs(draw: st.DrawFn) -> Program:
     """A random stage-3 program: one or two inputs, maybe a weight, one or two outputs."""
-    element = draw(st.sampled_from(["f32", "f32", "i32"]))
+    element = draw(st.sampled_from(["f32", "f32", "i32", "product"]))
     placement = draw(st.sampled_from(["alloc", "view"]))
+    steps = ("elementwise", "elementwise", "reduction", "fill", "collapse", "copy")
+    if element == "product":  # a matmul (A x weight B), allocated as bufferize leaves it
+        element, placement, steps = "f32", "alloc", ("contraction", *steps)
     loops = Loops(draw, element, placement=placement)
     shapes = st.lists(st.integers(1, 4), min_size=1, max_size=3).map(tuple)
-    for number in range(draw(st.integers(1, 2))):
+    if "contraction" in steps:
+        rows, reduced = draw(st.integers(1, 9)), draw(st.integers(1, 6))
+        loops.inputs.append(Buffer("%in0", (rows, reduced)))
+        loops.weights.append(Buffer("%w0", (reduced, draw(st.integers(1, 20)))))
+    for number in range(len(loops.inputs), draw(st.integers(1, 2))):
         loops.inputs.append(Buffer(f"%in{number}", draw(shapes)))
-    if draw(st.booleans()):
+    if not loops.weights and draw(st.booleans()):
         loops.weights.append(Buffer("%w0", draw(shapes)))
     loops.buffers += [*loops.inputs, *loops.weights]
-    steps = ("elementwise", "elementwise", "reduction", "fill", "collapse", "copy")
+    accumulations = 1 + (_contraction(loops) if "contraction" in steps else 0)
     for _ in range(draw(st.integers(0, 4))):
         step = draw(st.sampled_from(steps))
-        if step == "reduction":
+        if step == "contraction":
+            accumulations += _contraction(loops)
+        elif step == "reduction":
             _reduction(loops)
         elif step == "fill":
             _filled(loops)
@@ -168,4 +214,4 @@ def memref_programs(draw: st.DrawFn) -> Program:
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     weights = {f"w{k}": random_array(rng, dtype, w.shape) for k, w in enumerate(loops.weights)}
     specs = tuple(TensorSpec(b.name[1:], dtype, b.shape) for b in loops.inputs)
-    return Program(program_text(loops), specs, "memref", weights, Edges.FINITE)
+    return Program(program_text(loops), specs, "memref", weights, Edges.FINITE, accumulations)
