@@ -44,6 +44,7 @@ _LOOPS_DIALECTS = {"builtin", "func", "scf", "memref", "arith", "math", "cf", "l
 LINALG_PASSES = ("linalg-generalize-named-ops", "bufferize")
 MEMREF_PASSES = (
     "contraction-microkernel",
+    "parallelize-outer-loops",
     "memory-plan",
     "outline-kernels",
     "convert-linalg-to-loops",
@@ -51,6 +52,7 @@ MEMREF_PASSES = (
 VECTOR_PASSES = ("convert-vector-to-llvm",)
 LOOPS_PASSES = (
     "convert-memref-to-llvm",
+    "convert-scf-parallel-to-gomp",
     "convert-scf-structured-to-cf",
     "convert-scf-to-cf",
     "convert-cf-to-llvm",

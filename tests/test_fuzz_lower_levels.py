@@ -35,6 +35,14 @@ CASES = [
     ("bufferize,memory-plan", "linalg", 15),
     # small tiles and no minimum of work, so that the generator's small matmuls are rewritten
     ("contraction-microkernel{mr=2 nr-vectors=2 lanes=4 min-work=0}", "memref", 24),
+    # every op parallel, its scf.parallel run on libgomp threads by the native executor
+    # (convert-scf-parallel-to-gomp is part of the lowering it runs)
+    (
+        "parallelize-outer-loops{min-iterations=1 min-parallel-iterations=1},"
+        "convert-linalg-to-loops,lower-affine",
+        "memref",
+        10,
+    ),
     ("memory-plan", "memref", 25),
     ("outline-kernels", "memref", 15),
     ("convert-linalg-to-loops,lower-affine", "memref", 10),
