@@ -33,9 +33,13 @@ from ..dialects.nn.base import (
     element_type_from_numpy,
     element_type_from_onnx,
     element_type_to_numpy,
+    element_type_to_onnx,
+    tensor_type_of,
 )
 from ..dialects.nn.weights import WeightStore
 from ..errors import ModelImportError
+from .emitter import NodeError
+from .onnx_functions import function_body, has_function
 from .onnx_graph import (
     DEFAULT_DOMAINS,
     LEGACY_ATTRIBUTES,
@@ -44,15 +48,20 @@ from .onnx_graph import (
     check_model,
     check_names,
     check_shape,
+    constant_values,
     default_opset,
+    empty_inputs,
     fix_input_shapes,
     graph_inputs,
+    initial_constants,
+    is_deterministic,
     load_model,
     node_label,
     raise_problems,
     sorted_nodes,
     tensor_to_array,
 )
+from .onnx_rewrites import REWRITES
 
 INLINE_INTEGER_LIMIT = 16
 """Integer constants (shapes, indices) up to this many elements are printed inline; float
@@ -95,7 +104,10 @@ def import_model(
     }
     nodes = sorted_nodes(model.graph)
     opset = default_opset(model)
-    raise_problems([p for i, n in enumerate(nodes) if (p := _static_problem(n, i, opset))])
+    constant = constant_values(nodes, initial_constants(model.graph))
+    raise_problems(
+        [p for i, n in enumerate(nodes) if (p := _static_problem(n, i, opset, constant))]
+    )
     fix_input_shapes(model, input_shapes or {})
     del model.graph.node[:]
     model.graph.node.extend(nodes)
@@ -106,13 +118,23 @@ def import_model(
 # -- the per-node checks that need no types ----------------------------------------------
 
 
-def _static_problem(node: onnx.NodeProto, index: int, opset: int) -> Problem | None:
+def _static_problem(
+    node: onnx.NodeProto, index: int, opset: int, constant: set[str]
+) -> Problem | None:
     def problem(reason: str) -> Problem:
         return Problem(node_label(node, index), node.op_type, opset, reason)
 
     if node.domain not in DEFAULT_DOMAINS:
         return problem(f"operator domain '{node.domain}' is not supported")
+    if node.op_type == "Constant":
+        return None  # its one value attribute is checked when it is read
+    if node.output and all(name in constant for name in node.output if name):
+        return None  # evaluated at import time, whatever the op
+    if node.op_type in REWRITES:
+        return None  # rewritten into other nn ops, which check its attributes
     op_class = ONNX_OPS.get(node.op_type)
+    if op_class is None and has_function(node, opset):
+        return None  # converted as its function body, whose nodes are checked then
     if op_class is None:
         return problem("operator not supported")
     for attribute in node.attribute:
@@ -156,14 +178,19 @@ class _Converter:
     materialized: dict[str, SSAValue] = field(default_factory=lambda: {})
     problems: list[Problem] = field(default_factory=lambda: [])
     failed: set[str] = field(default_factory=lambda: set())
+    used: set[str] = field(default_factory=lambda: set())
 
     def run(self) -> ImportedModel:
         graph = self.model.graph
+        self.used = {name for node in graph.node for name in node.input}
+        self.used |= {v.name for v in graph.output}
         inputs = [_tensor_spec(v) for v in graph_inputs(graph)]
         block = Block(arg_types=[_tensor_type(s) for s in inputs])
+        empty = empty_inputs(graph)
         for arg, spec in zip(block.args, inputs, strict=True):
             arg.name_hint = _name_hint(spec.name)
-            self.env[spec.name] = arg
+            # an input without elements is known: its value is its shape and type
+            self.env[spec.name] = np.zeros(spec.shape, spec.dtype) if spec.name in empty else arg
         for name, array in self.initializers.items():
             self.env.setdefault(name, array)
         self.builder = Builder(InsertPoint.at_end(block))
@@ -192,7 +219,7 @@ class _Converter:
             return
         try:
             self._convert_node(node, label)
-        except (_NodeError, TypeInferenceError, UnsupportedElementType) as error:
+        except (NodeError, TypeInferenceError, UnsupportedElementType) as error:
             self.problems.append(Problem(label, node.op_type, self.opset, str(error)))
             self.failed.update(node.output)
 
@@ -200,10 +227,25 @@ class _Converter:
         if node.op_type == "Shape" and not self._is_constant(node.input[0]):
             self.env[node.output[0]] = _fold_shape(node, _shape(self.env_value(node.input[0])))
             return
+        if node.op_type == "Size" and not self._is_constant(node.input[0]):
+            size = int(np.prod(_shape(self.env_value(node.input[0])), dtype=np.int64))
+            self.env[node.output[0]] = np.array(size, dtype=np.int64)
+            return
+        if node.op_type == "Constant":
+            self.env[node.output[0]] = _constant_value(node)
+            return
         if self._foldable(node):
             for name, array in zip(node.output, self._fold(node), strict=False):
                 self.env[name] = array
             return
+        if node.op_type in REWRITES:
+            REWRITES[node.op_type](node, _NodeEmitter(self, label))
+            return
+        known = node.op_type in ONNX_OPS
+        if (not known or self._uses_extra_outputs(node)) and self._expand(node, label):
+            return
+        if not known:
+            raise NodeError("operator not supported")
         if node.op_type in ("Softmax", "LogSoftmax") and self.opset < 13:
             self._convert_legacy_softmax(node, label)
             return
@@ -214,8 +256,19 @@ class _Converter:
             inputs = [inputs[0], "", inputs[1]]
             attributes["coordinate_transformation_mode"] = "asymmetric"
             attributes.setdefault("nearest_mode", "floor")
-        op = self._build(node, label, node.op_type, attributes, inputs)
-        for name, result in zip(node.output, op.results, strict=False):
+        op = self.build_op(node, label, node.op_type, attributes, inputs)
+        self.bind_results(op, node.output)
+
+    def bind_results(self, op: NnOperation, names: Sequence[str]) -> None:
+        """Names the op's results; an op whose results all have no elements is replaced by
+        their (known, empty) values, since empty tensors have nothing to compute."""
+        if op.results and all(0 in _shape(result) for result in op.results):
+            for name, result in zip(names, op.results, strict=False):
+                self.env[name] = np.zeros(_shape(result), _numpy_dtype(result))
+            op.detach()
+            op.erase()
+            return
+        for name, result in zip(names, op.results, strict=False):
             if name:
                 self.env[name] = result
 
@@ -228,9 +281,11 @@ class _Converter:
         return isinstance(self.env.get(name), np.ndarray)
 
     def _foldable(self, node: onnx.NodeProto) -> bool:
+        if not is_deterministic(node):
+            return False
         if not all(self._is_constant(name) for name in node.input if name):
             return False
-        if node.op_type in ("Constant", "ConstantOfShape"):
+        if node.op_type == "ConstantOfShape":
             return True
         return all(self._array(name).size <= FOLD_LIMIT for name in node.input if name)
 
@@ -244,7 +299,8 @@ class _Converter:
         if node.op_type == "ConstantOfShape":
             shape = self._array(node.input[0]) if node.input and node.input[0] else None
             return [_constant_of_shape(node, shape, self.opset)]
-        _attributes(node, self.opset)  # types and tensors checked before onnx's evaluator
+        if node.op_type in ONNX_OPS:
+            _attributes(node, self.opset)  # types and tensors checked before onnx's evaluator
         inputs = {name: self._array(name) for name in node.input if name}
         graph = helper.make_graph(
             [node],
@@ -263,8 +319,13 @@ class _Converter:
         try:
             results = ReferenceEvaluator(model).run(None, inputs)
         except Exception as error:  # onnx's kernels raise whatever numpy raises
-            raise _NodeError(f"cannot evaluate this constant node: {error}") from None
-        return [np.asarray(r) for r in results]  # pyright: ignore
+            raise NodeError(f"cannot evaluate this constant node: {error}") from None
+        arrays: list[np.ndarray] = []
+        for result in results:
+            if not isinstance(result, np.ndarray | np.generic):
+                raise NodeError(f"a constant {type(result).__name__} is not a tensor")
+            arrays.append(np.asarray(result))
+        return arrays
 
     def _operand(self, name: str) -> SSAValue:
         """The SSA value of `name`, materializing a constant the first time it is used."""
@@ -281,7 +342,7 @@ class _Converter:
         try:
             result_type = _tensor_type(TensorSpec(name, array.dtype, array.shape))
         except UnsupportedElementType as error:
-            raise _NodeError(f"constant '{name}': {error}") from None
+            raise NodeError(f"constant '{name}': {error}") from None
         if _is_inline(array):
             op = ConstantOp.build(
                 attributes={"value": dense_from_numpy(array)}, result_types=[result_type]
@@ -303,7 +364,7 @@ class _Converter:
 
     # -- ops ---------------------------------------------------------------------------------
 
-    def _build(
+    def build_op(
         self,
         node: onnx.NodeProto,
         label: str,
@@ -322,7 +383,7 @@ class _Converter:
             if not name:
                 continue
             if not self._is_constant(name):
-                raise _NodeError(f"input '{name}' ({static_name}) must be constant")
+                raise NodeError(f"input '{name}' ({static_name}) must be constant")
             attributes[static_name] = _static_value(
                 op_class.ATTRIBUTES[static_name].kind, self._array(name)
             )
@@ -340,7 +401,7 @@ class _Converter:
         )
         inferred = probe.infer_result_types()
         if any(t is None for t in inferred):
-            raise _NodeError("cannot infer a static result shape")
+            raise NodeError("cannot infer a static result shape")
         for result_type in inferred:
             _check_result_shape(result_type)
         result_types = _group_results(op_class, [t for t in inferred if t is not None])
@@ -370,21 +431,58 @@ class _Converter:
                 remaining = []
             else:
                 if not remaining or not remaining[0]:
-                    raise _NodeError("a required input is missing")
+                    raise NodeError("a required input is missing")
                 grouped.append(self._operand(remaining.pop(0)))
         if remaining:
-            raise _NodeError(f"too many inputs ({len(names)})")
+            raise NodeError(f"too many inputs ({len(names)})")
         return grouped
 
     def _check_unused_extra_outputs(self, node: onnx.NodeProto, op_type: str) -> None:
-        if op_type == "Split":
-            return
-        extra = [name for name in node.output[1:] if name]
-        used = {name for n in self.model.graph.node for name in n.input}
-        used |= {v.name for v in self.model.graph.output}
-        for name in extra:
-            if name in used:
-                raise _NodeError(f"output '{name}' (an optional output) is not supported")
+        if op_type != "Split" and self._uses_extra_outputs(node):
+            used = next(n for n in node.output[1:] if n in self.used)
+            raise NodeError(f"output '{used}' (an optional output) is not supported")
+
+    def _uses_extra_outputs(self, node: onnx.NodeProto) -> bool:
+        return any(name in self.used for name in node.output[1:] if name)
+
+    def _expand(self, node: onnx.NodeProto, label: str) -> bool:
+        """Converts `node` as the function body its schema defines, if it has one."""
+        input_types = [self._type_proto(name) for name in node.input]
+        body = function_body(node, self.opset, input_types, f"{label}/")
+        if body is None:
+            return False
+        nodes, opset = body
+        for index, inner in enumerate(nodes):
+            inner.name = inner.name or f"{label}/{inner.op_type}#{index}"
+        outer_opset, self.opset = self.opset, opset
+        try:
+            self.convert_nodes(nodes)
+        finally:
+            self.opset = outer_opset
+        return True
+
+    def convert_nodes(self, nodes: Sequence[onnx.NodeProto]) -> None:
+        """Converts nodes made up during import (a function body, a Scan step), in order;
+        their problems are listed with the graph's."""
+        self.used.update(name for node in nodes for name in node.input)
+        known = {name for name, value in self.env.items() if isinstance(value, np.ndarray)}
+        constant = constant_values(nodes, known)
+        for index, node in enumerate(nodes):
+            problem = _static_problem(node, index, self.opset, constant)
+            if problem is not None:
+                self.problems.append(problem)
+                self.failed.update(node.output)
+                continue
+            self._convert(node, index)
+
+    def _type_proto(self, name: str) -> onnx.TypeProto:
+        if not name:
+            return onnx.TypeProto()
+        value = self.env_value(name)
+        if isinstance(value, np.ndarray):
+            return helper.make_tensor_type_proto(_onnx_type(value), list(value.shape))
+        element = element_type_to_onnx(tensor_type_of(value).element_type)
+        return helper.make_tensor_type_proto(element, _shape(value))
 
     def _convert_legacy_softmax(self, node: onnx.NodeProto, label: str) -> None:
         """Before opset 13, (Log)Softmax flattened the input to 2-d at `axis`."""
@@ -394,9 +492,9 @@ class _Converter:
         assert isinstance(axis, int)
         axis = axis + len(shape) if axis < 0 else axis
         if axis == len(shape) - 1:
-            self.env[node.output[0]] = self._build(node, label, node.op_type, {"axis": -1}).results[
-                0
-            ]
+            self.env[node.output[0]] = self.build_op(
+                node, label, node.op_type, {"axis": -1}
+            ).results[0]
             return
         rows = int(np.prod(shape[:axis], dtype=np.int64))
         flat = f"{node.output[0]}.flat"
@@ -409,12 +507,65 @@ class _Converter:
             "Reshape", [normalized, f"{node.output[0]}.shape"], [node.output[0]]
         )
         for part, attributes in ((reshape_in, {}), (softmax, {"axis": 1}), (reshape_out, {})):
-            op = self._build(part, label, part.op_type, dict(attributes))
+            op = self.build_op(part, label, part.op_type, dict(attributes))
             self.env[part.output[0]] = op.results[0]
 
 
-class _NodeError(Exception):
-    """A node that cannot be converted; collected into the one UnsupportedModelError."""
+@dataclass
+class _NodeEmitter:
+    """Converts the nodes that one ONNX node stands for, under that node's label."""
+
+    converter: _Converter
+    label: str
+    count: int = 0
+
+    def emit(
+        self,
+        op_type: str,
+        inputs: Sequence[str],
+        attributes: Mapping[str, object] | None = None,
+        output: str = "",
+    ) -> str:
+        name = output or self._fresh()
+        node = helper.make_node(op_type, list(inputs), [name])
+        op = self.converter.build_op(node, self.label, op_type, dict(attributes or {}))
+        self.converter.bind_results(op, [name])
+        return name
+
+    def constant(self, array: np.ndarray) -> str:
+        name = self._fresh()
+        self.converter.env[name] = array
+        return name
+
+    @property
+    def opset(self) -> int:
+        return self.converter.opset
+
+    def bind(self, name: str, array: np.ndarray) -> None:
+        self.converter.env[name] = array
+
+    def convert(self, nodes: Sequence[onnx.NodeProto]) -> None:
+        self.converter.convert_nodes(nodes)
+        failed = [
+            n.op_type for n in nodes if any(name in self.converter.failed for name in n.output)
+        ]
+        if failed:
+            raise NodeError(f"its body's {failed[0]} node is not supported")
+
+    def value(self, name: str) -> np.ndarray | None:
+        value = self.converter.env_value(name)
+        return value if isinstance(value, np.ndarray) else None
+
+    def dtype(self, name: str) -> np.dtype[np.generic]:
+        value = self.converter.env_value(name)
+        return value.dtype if isinstance(value, np.ndarray) else _numpy_dtype(value)
+
+    def shape(self, name: str) -> tuple[int, ...]:
+        return tuple(_shape(self.converter.env_value(name)))
+
+    def _fresh(self) -> str:
+        self.count += 1
+        return f"{self.label}/{self.count}"
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -441,12 +592,12 @@ def _attributes(node: onnx.NodeProto, opset: int) -> dict[str, object]:
             continue  # legacy, checked ignorable before conversion
         expected = ATTRIBUTE_TYPES[op_class.ATTRIBUTES[name].kind]
         if attribute.type != expected:
-            raise _NodeError(
+            raise NodeError(
                 f"attribute '{attribute.name}' is of type {_attribute_type_name(attribute.type)}, "
                 f"expected {_attribute_type_name(expected)}"
             )
         if name in attributes:
-            raise _NodeError(f"attribute '{attribute.name}' is given twice")
+            raise NodeError(f"attribute '{attribute.name}' is given twice")
         value = helper.get_attribute_value(attribute)
         if isinstance(value, onnx.TensorProto):
             value = _tensor_attribute(value, attribute.name)
@@ -464,7 +615,7 @@ def _tensor_attribute(tensor: onnx.TensorProto, name: str) -> np.ndarray:
     try:
         return tensor_to_array(tensor, f"tensor attribute '{name}'")
     except ModelImportError as error:  # listed with the node's other problems
-        raise _NodeError(str(error)) from None
+        raise NodeError(str(error)) from None
 
 
 def _static_value(kind: Kind, array: np.ndarray) -> object:
@@ -515,21 +666,39 @@ def _check_result_shape(result_type: TensorType[Attribute] | None) -> None:
     try:
         check_shape(result_type.get_shape(), "the result")
     except ModelImportError as error:
-        raise _NodeError(str(error)) from None
+        raise NodeError(str(error)) from None
+
+
+def _constant_value(node: onnx.NodeProto) -> np.ndarray:
+    """The value of a Constant node: its one attribute, a tensor or a float, int or list."""
+    if len(node.attribute) != 1:
+        raise NodeError(f"a Constant needs one value attribute, has {len(node.attribute)}")
+    attribute = node.attribute[0]
+    value = helper.get_attribute_value(attribute)
+    match attribute.name:
+        case "value":
+            assert isinstance(value, onnx.TensorProto)
+            return _tensor_attribute(value, attribute.name)
+        case "value_float" | "value_floats":
+            return np.array(value, dtype=np.float32)
+        case "value_int" | "value_ints":
+            return np.array(value, dtype=np.int64)
+        case _:
+            raise NodeError(f"attribute '{attribute.name}' not supported")
 
 
 def _constant_of_shape(node: onnx.NodeProto, shape: np.ndarray | None, opset: int) -> np.ndarray:
     value = _attributes(node, opset).get("value", np.zeros((1,), dtype=np.float32))
     assert isinstance(value, np.ndarray)
     if value.size != 1:
-        raise _NodeError(f"attribute 'value' has {value.size} elements, expected one")
+        raise NodeError(f"attribute 'value' has {value.size} elements, expected one")
     if shape is not None and shape.dtype != np.int64:
-        raise _NodeError(f"input 'shape' is {shape.dtype}, expected int64")
+        raise NodeError(f"input 'shape' is {shape.dtype}, expected int64")
     dims = [] if shape is None else [int(d) for d in shape.reshape(-1)]
     try:
         check_shape(dims, "the result")
     except ModelImportError as error:
-        raise _NodeError(str(error)) from None
+        raise NodeError(str(error)) from None
     # a broadcast view: a splat costs no memory until someone writes it
     return np.broadcast_to(value.reshape(()), dims)
 

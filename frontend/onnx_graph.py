@@ -203,6 +203,58 @@ def _topological_order(graph: onnx.GraphProto, producer: Mapping[str, int]) -> l
     return [nodes[i] for i in order]
 
 
+NONDETERMINISTIC_OPS = {
+    "Bernoulli",
+    "Multinomial",
+    "RandomNormal",
+    "RandomNormalLike",
+    "RandomUniform",
+    "RandomUniformLike",
+}
+"""Ops whose results differ from run to run: never evaluated at import time."""
+
+SHAPE_OPS = {"Shape", "Size"}
+"""Ops whose result depends only on their input's (static) shape."""
+
+
+def is_deterministic(node: onnx.NodeProto) -> bool:
+    """Whether a node's results are a function of its inputs alone: no randomness, no
+    subgraph (which could read values of the enclosing graph)."""
+    if node.op_type in NONDETERMINISTIC_OPS:
+        return False
+    return all(
+        a.type not in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS)
+        for a in node.attribute
+    )
+
+
+def empty_inputs(graph: onnx.GraphProto) -> set[str]:
+    """The graph inputs with a zero-size dimension (after `fix_input_shapes`): they hold no
+    data, so their value is known at import time."""
+    return {
+        v.name
+        for v in graph_inputs(graph)
+        if any(d.HasField("dim_value") and d.dim_value == 0 for d in v.type.tensor_type.shape.dim)
+    }
+
+
+def initial_constants(graph: onnx.GraphProto) -> set[str]:
+    """The graph's values known before any node runs: initializers and empty inputs."""
+    return {t.name for t in graph.initializer} | empty_inputs(graph)
+
+
+def constant_values(nodes: Sequence[onnx.NodeProto], known: set[str]) -> set[str]:
+    """The values known at import time: `known` ones, and the results of Constant nodes, of
+    Shape and Size (shapes are static) and of deterministic nodes whose inputs are all known.
+    `nodes` are in topological order."""
+    known = set(known)
+    for node in nodes:
+        computable = node.op_type in SHAPE_OPS or all(name in known for name in node.input if name)
+        if is_deterministic(node) and computable:
+            known.update(name for name in node.output if name)
+    return known
+
+
 def check_model(model: onnx.ModelProto, fixed_inputs: bool = False) -> None:
     """onnx's checker and strict type inference, as one line. Graph outputs may leave their
     shape out (onnxruntime takes such models; their shapes come from inference), so the checker
@@ -302,7 +354,7 @@ def fix_input_shapes(model: onnx.ModelProto, input_shapes: Mapping[str, Sequence
         if not tensor.HasField("shape"):
             raise ModelImportError(f"graph input '{value.name}' has no shape; give one")
         for axis, dim in enumerate(tensor.shape.dim):
-            if dim.HasField("dim_value") and dim.dim_value > 0:
+            if dim.HasField("dim_value"):
                 continue
             label = dim.dim_param or "?"
             raise ModelImportError(

@@ -4,27 +4,32 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 from xdsl.context import Context
 from xdsl.dialects import arith, llvm
 from xdsl.dialects.arith import CMPF_COMPARISON_OPERATIONS, CMPI_COMPARISON_OPERATIONS
 from xdsl.dialects.builtin import (
     AnyFloat,
+    ArrayAttr,
     DenseIntOrFPElementsAttr,
+    DictionaryAttr,
     FloatAttr,
     IndexType,
     IntegerAttr,
     IntegerType,
     ModuleOp,
+    Signedness,
     VectorType,
 )
-from xdsl.ir import Attribute, Operation, SSAValue
+from xdsl.ir import Attribute, Operation, ParametrizedAttribute, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
     PatternRewriter,
     RewritePattern,
     op_type_rewrite_pattern,
 )
+from xdsl.rewriter import Rewriter
 
 from .llvm_common import convert_index_types, intrinsic_name, op_error
 from .op_dispatch import OpClasses, dispatch_walker
@@ -57,6 +62,40 @@ def _constant(value: int | float, type_: Attribute, rewriter: PatternRewriter) -
         splat = DenseIntOrFPElementsAttr.from_list(type_, [value] * type_.element_count())
         return rewriter.insert(llvm.ConstantOp(splat, type_)).result
     return rewriter.insert(llvm.ConstantOp(scalar, type_)).result
+
+
+def _signless(attribute: Attribute) -> Attribute:
+    """`attribute` with every nested `uiN` or `siN` replaced by `iN`: LLVM integers have no
+    signedness (each arith op carries its own)."""
+    if isinstance(attribute, IntegerType):
+        if attribute.signedness.data == Signedness.SIGNLESS:
+            return attribute
+        return IntegerType(attribute.width.data)
+    if isinstance(attribute, ArrayAttr):
+        elements = cast(ArrayAttr[Attribute], attribute).data
+        return ArrayAttr([_signless(element) for element in elements])
+    if isinstance(attribute, DictionaryAttr):
+        return DictionaryAttr({key: _signless(value) for key, value in attribute.data.items()})
+    if not isinstance(attribute, ParametrizedAttribute):
+        return attribute
+    parameters = [_signless(parameter) for parameter in attribute.parameters]
+    if parameters == list(attribute.parameters):
+        return attribute
+    return type(attribute).new(parameters)
+
+
+def convert_to_signless(module: ModuleOp) -> None:
+    """Rewrites signed and unsigned integer types to signless ones in place everywhere:
+    results, block arguments, properties and attributes."""
+    for op in list(module.walk()):
+        for values in (op.results, *(block.args for r in op.regions for block in r.blocks)):
+            for value in list(values):
+                converted = _signless(value.type)
+                if converted != value.type:
+                    Rewriter.replace_value_with_new_type(value, converted)
+        for table in (op.properties, op.attributes):
+            for name, attribute in table.items():
+                table[name] = _signless(attribute)
 
 
 def _icmp(predicate: str, lhs: SSAValue, rhs: SSAValue, rewriter: PatternRewriter) -> SSAValue:
@@ -357,8 +396,9 @@ class ConvertArithToLlvmPass(ModulePass):
     """Lower arith ops to the llvm dialect; `index` becomes a plain integer.
 
     Input: any IR with arith ops on scalars (or 1-d vectors). Run it after the memref and scf
-    lowerings: it rewrites the `index` type to `i{index_bitwidth}` everywhere in the module
-    (results, block arguments, function types), which ops still expecting `index` reject.
+    lowerings: it rewrites the `index` type to `i{index_bitwidth}` and signed or unsigned
+    integers (`ui8`) to signless ones (`i8`) everywhere in the module (results, block
+    arguments, function types), which ops still expecting `index` reject.
     Output: llvm dialect ops; maximumf/minimumf become `llvm.maximum`/`llvm.minimum` (NaN
     propagating), fptosi/fptoui the saturating intrinsics, no fast-math flags. arith ops
     without a lowering (addui_extended, mul[su]i_extended) are errors naming the op.
@@ -370,6 +410,7 @@ class ConvertArithToLlvmPass(ModulePass):
     index_bitwidth: int = 64
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        convert_to_signless(op)
         patterns = arith_to_llvm_patterns(self.index_bitwidth)
         dispatch_walker(patterns).rewrite_module(op)
         convert_index_types(op, self.index_bitwidth)

@@ -73,6 +73,14 @@ def test_compare_checks_count_shape_dtype_and_values():
     assert difference.startswith("output 0: 1 of 3 elements differ; at [1]")
 
 
+def test_float16_outputs_may_miss_by_two_ulps_of_one():
+    want = [np.array([0.4695], np.float16)]
+    two_ulps = np.array([0.469], np.float16)  # 0.4695 - 2 * 2**-12; 2**-9 is two ulps of 1
+    assert compare(want, [two_ulps], 1e-3, 1e-7) == ""
+    four_ulps = np.array([0.4685], np.float16)
+    assert compare(want, [four_ulps], 1e-3, 1e-7) != ""
+
+
 def test_the_list_fails_on_new_failures_new_passes_changed_reasons_and_wrong_results():
     listed = {"test_a": "unsupported-op: A", "test_b": "unsupported-op: B", "test_c": "x"}
     verdict = expected.judge(

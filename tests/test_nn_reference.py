@@ -238,6 +238,23 @@ def unary_cases() -> Iterator[Case]:
     yield Case("LeakyRelu", [rand(3, 4)], {"alpha": 0.2})
     yield Case("Elu", [rand(3, 4)], {"alpha": 0.5})
     yield Case("Sigmoid", [np.array([-100, -20, 0, 20, 100], np.float32)])
+    for op_type in ["Sin", "Cos", "Tan", "Atan", "Sinh", "Cosh", "Asinh"]:
+        yield Case(op_type, [rand(2, 3)])
+    for op_type in ["Asin", "Acos", "Atanh"]:
+        yield Case(op_type, [rand(2, 3, low=-0.9, high=0.9)])
+    yield Case("Acosh", [rand(2, 3, low=1, high=4)])
+    halves = np.array([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 0.4, -0.0, np.nan, np.inf], np.float32)
+    for dtype in FLOATS:
+        yield Case("Round", [halves.astype(dtype)])
+        # onnxruntime's float16 Sign gives 0 for NaN, its float32 and numpy's give NaN
+        yield Case("Sign", [halves[~np.isnan(halves)].astype(dtype)])
+        yield Case("IsNaN", [halves.astype(dtype)])
+    for dtype in (np.int32, np.int64, np.uint8):
+        yield Case("Sign", [rand(2, 3, dtype=dtype)])
+    infinities = np.array([np.nan, np.inf, -np.inf, 0.0, -3.0], np.float32)
+    yield Case("IsInf", [infinities])
+    yield Case("IsInf", [infinities], {"detect_negative": 0})
+    yield Case("IsInf", [infinities.astype(np.float64)], {"detect_positive": 0})
 
 
 def clip_cases() -> Iterator[Case]:
@@ -276,6 +293,7 @@ def cast_cases() -> Iterator[Case]:
 ARITHMETIC = ["Add", "Sub", "Mul", "Div"]
 COMPARISONS = ["Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual"]
 LOGICAL = ["And", "Or", "Xor"]
+BITWISE = ["BitwiseAnd", "BitwiseOr", "BitwiseXor"]
 
 
 def binary_cases() -> Iterator[Case]:
@@ -291,6 +309,22 @@ def binary_cases() -> Iterator[Case]:
     divisors = np.array([2, -2, -2, 2, -3, 4, -5], np.int32)
     yield Case("Div", [dividends, divisors])
     yield Case("Div", [dividends.astype(np.int64), divisors.astype(np.int64)])
+    # Mod takes the divisor's sign (fmod 0, integers only) or the dividend's (fmod 1).
+    for dtype in (np.int8, *INTS, np.uint8):
+        lhs, rhs = dividends.astype(dtype), divisors.astype(dtype)
+        if dtype == np.uint8:
+            lhs, rhs = np.abs(dividends).astype(dtype), np.abs(divisors).astype(dtype)
+        yield Case("Mod", [lhs, rhs])
+        yield Case("Mod", [lhs, rhs], {"fmod": 1})
+    for dtype in FLOATS:
+        yield Case("Mod", [rand(2, 3, dtype=dtype), nonzero(3, dtype=dtype)], {"fmod": 1})
+    for op_type, dtype in itertools.product(BITWISE, (np.int8, np.int32, np.uint8, np.uint64)):
+        yield Case(op_type, [rand(2, 3, dtype=dtype, low=-100, high=100), rand(3, dtype=dtype)])
+    for dtype in (np.int16, np.uint32):
+        yield Case("BitwiseNot", [rand(2, 3, dtype=dtype, low=-100, high=100)])
+    for dtype, direction in itertools.product((np.uint8, np.uint64), ("LEFT", "RIGHT")):
+        x = rand(2, 3, dtype=dtype, low=0, high=255)
+        yield Case("BitShift", [x, rand(3, dtype=dtype, low=0, high=7)], {"direction": direction})
 
 
 def pow_cases() -> Iterator[Case]:
@@ -524,12 +558,27 @@ def concat_split_cases() -> Iterator[Case]:
     yield Case("Split", [rand(2, 6, dtype=np.int32)], {"axis": 1, "num_outputs": 2}, outputs=2)
 
 
+def einsum_cases() -> Iterator[Case]:
+    yield Case("Einsum", [rand(2, 3), rand(3, 4)], {"equation": "ij,jk->ik"})
+    yield Case("Einsum", [rand(2, 3, 3)], {"equation": "...ii->...i"})
+    yield Case("Einsum", [rand(4), rand(4)], {"equation": "i,i"})
+    yield Case("Einsum", [rand(2, 3, dtype=np.float64)], {"equation": "ij->ji"})
+
+
 def gather_cases() -> Iterator[Case]:
     data = rand(5, 4, 3)
     yield Case("Gather", [data, np.array([0, 4, -1, 2], np.int64)])
     yield Case("Gather", [data, np.array([[1, -2], [0, 3]], np.int32)], {"axis": 1})
     yield Case("Gather", [data, np.array(-1, np.int64)], {"axis": -1})
     yield Case("Gather", [rand(5, dtype=np.int64), np.array([[4, 0, -5]], np.int64)])
+    yield Case("GatherElements", [data, np.array([[[0, -1, 4]], [[2, 3, -5]]], np.int64)])
+    indices = np.array([[[1], [-4]], [[3], [0]]], np.int32)
+    yield Case("GatherElements", [data, indices], {"axis": 1})
+    yield Case(
+        "GatherElements",
+        [rand(3, 3, dtype=np.int32), np.array([[2, 0], [1, -1], [0, 0]])],
+        {"axis": -1},
+    )
 
 
 def shape_cases() -> Iterator[Case]:
@@ -551,7 +600,7 @@ def constant_cases() -> Iterator[Case]:
     yield Case("Constant", [], {"value": np.array([True, False])})
 
 
-REDUCTIONS = ["ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin"]
+REDUCTIONS = ["ReduceSum", "ReduceMean", "ReduceProd", "ReduceMax", "ReduceMin"]
 
 
 def reduction_cases() -> Iterator[Case]:
@@ -600,6 +649,7 @@ CASES: list[Case] = [
         pad_cases,
         concat_split_cases,
         gather_cases,
+        einsum_cases,
         shape_cases,
         constant_cases,
         reduction_cases,

@@ -123,6 +123,25 @@ def test_gemm(shapes: list[tuple[int, ...]], attributes: dict[str, Any]) -> None
 # -- conv ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("equation", "shapes"),
+    [
+        ("ij,jk->ik", [(2, 3), (3, 4)]),
+        ("bij, bjk -> bik", [(2, 2, 3), (2, 3, 4)]),
+        ("i,i", [(5,), (5,)]),
+        ("ij->ji", [(2, 3)]),
+        ("ij->i", [(2, 3)]),
+        ("->", [()]),
+        ("...ii->...i", [(2, 3, 3)]),
+        ("ij,jk,kl->il", [(2, 3), (3, 2), (2, 2)]),
+        ("...j,j->...", [(2, 1, 3), (3,)]),
+        ("ba", [(2, 3)]),
+    ],
+)
+def test_einsum(equation: str, shapes: list[tuple[int, ...]]) -> None:
+    check("Einsum", shapes, equation=equation)
+
+
 def test_conv_2d_group_1_is_named_conv_with_padding_and_bias() -> None:
     lowered = check("Conv", [(1, 2, 5, 5), (3, 2, 3, 3), (3,)], pads=[1, 0, 2, 1], strides=[2, 1])
     names = _op_names(lowered)

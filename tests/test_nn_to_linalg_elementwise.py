@@ -93,12 +93,13 @@ def _check(
 
 
 _BOOL_RESULTS = {"nn.equal", "nn.less", "nn.less_or_equal", "nn.greater", "nn.greater_or_equal"}
+
 _CAST_TARGETS = {1: np.float32, 11: np.float64, 10: np.float16, 3: np.int8, 6: np.int32}
 _CAST_TARGETS |= {7: np.int64, 2: np.uint8, 9: np.bool_}
 
 
 def _result_dtype(op: str, inputs: Sequence[np.ndarray], attributes: str) -> Any:
-    if op in _BOOL_RESULTS:
+    if op in _BOOL_RESULTS or op in ("nn.is_nan", "nn.is_inf"):
         return np.bool_
     if op == "nn.cast":
         return _CAST_TARGETS[int(attributes.split("=")[1].split(":")[0])]
@@ -158,6 +159,39 @@ def test_float_unary_positive(op: str) -> None:
 @pytest.mark.parametrize("op", ["nn.sigmoid", "nn.gelu", "nn.elu", "nn.relu"])
 def test_float_unary_other_widths(op: str, dtype: Any) -> None:
     _check(op, [_floats((5,), 3, dtype)], rtol=1e-3 if dtype == np.float16 else 1e-12)
+
+
+@pytest.mark.parametrize(
+    "op", ["nn.sin", "nn.cos", "nn.tan", "nn.atan", "nn.sinh", "nn.cosh", "nn.asinh"]
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_trigonometric(op: str, dtype: Any) -> None:
+    _check(op, [_floats((2, 3), 30, dtype)], rtol=1e-5)
+
+
+@pytest.mark.parametrize("op", ["nn.asin", "nn.acos", "nn.atanh"])
+def test_inverse_trigonometric_in_domain(op: str) -> None:
+    _check(op, [np.tanh(_floats((2, 3), 31))], rtol=1e-5)
+
+
+def test_acosh_in_domain() -> None:
+    _check("nn.acosh", [np.abs(_floats((2, 3), 32)) + 1], rtol=1e-5)
+
+
+def test_round_ties_to_even_and_sign() -> None:
+    x = np.array([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 0.4, -0.0, np.nan, np.inf], np.float32)
+    _check("nn.round", [x])
+    _check("nn.sign", [x])
+    _check("nn.sign", [_ints((6,), 33, np.int32)])
+    _check("nn.sign", [np.array([0, 3, 200], np.uint8)])
+
+
+def test_is_nan_and_is_inf() -> None:
+    x = np.array([np.nan, np.inf, -np.inf, 0.0, -3.0], np.float32)
+    _check("nn.is_nan", [x])
+    _check("nn.is_inf", [x])
+    _check("nn.is_inf", [x], "detect_negative = 0 : i64")
+    _check("nn.is_inf", [x.astype(np.float16)], "detect_positive = 0 : i64")
 
 
 def test_sigmoid_extremes_do_not_overflow() -> None:
@@ -268,6 +302,56 @@ def test_integer_division_truncates_toward_zero() -> None:
     lhs = np.array([7, -7, 7, -7, 6], np.int64)
     rhs = np.array([2, 2, -2, -2, 4], np.int64)
     _check("nn.div", [lhs, rhs])
+
+
+@pytest.mark.parametrize("fmod", [0, 1])
+@pytest.mark.parametrize("dtype", [np.int8, np.int32, np.int64])
+def test_integer_mod_takes_the_divisor_or_dividend_sign(fmod: int, dtype: Any) -> None:
+    info = np.iinfo(dtype)
+    lhs = np.array([7, -7, 7, -7, 6, 0, info.min, info.min, 5], dtype)
+    rhs = np.array([3, 3, -3, -3, 3, -4, -1, 7, 0], dtype)  # min % -1, x % 0: 0
+    _check("nn.mod", [lhs, rhs], f"fmod = {fmod} : i64")
+
+
+def test_unsigned_mod() -> None:
+    lhs = np.array([[7, 9, 0], [100, 5, 6]], np.uint8)
+    _check("nn.mod", [lhs, np.array([3, 0, 4], np.uint8)])
+
+
+def test_float_mod_is_an_error_naming_the_op() -> None:
+    module = _module(
+        "nn.mod", [_floats((3,), 0), _floats((3,), 1)], (3,), np.float32, "fmod = 1 : i64"
+    )
+    with pytest.raises(DiagnosticException, match="nn.mod"):
+        _lower(module)
+
+
+@pytest.mark.parametrize("op", ["nn.bitwise_and", "nn.bitwise_or", "nn.bitwise_xor"])
+@pytest.mark.parametrize("dtype", [np.int8, np.int64])
+def test_bitwise(op: str, dtype: Any) -> None:
+    _check(op, [_ints((2, 3), 20, dtype, low=-100), _ints((3,), 21, dtype, low=-100)])
+
+
+def test_bitwise_not() -> None:
+    _check("nn.bitwise_not", [_ints((2, 3), 22, np.int32, low=-100)])
+
+
+@pytest.mark.parametrize("direction", ["LEFT", "RIGHT"])
+@pytest.mark.parametrize("dtype", [np.int8, np.int32])
+def test_bit_shift_out_of_range_leaves_the_sign(direction: str, dtype: Any) -> None:
+    # opset 28: a negative amount or one of at least the width shifts everything out
+    x = np.array([1, -1, 5, -100, 64, -128, 3, -3], dtype)
+    amounts = np.array([0, 1, 2, 3, -1, -5, 8, 40], dtype)
+    _check("nn.bit_shift", [x, amounts], f'direction = "{direction}"')
+
+
+def test_bit_shift_semantics() -> None:
+    x = np.array([1, -1, -100, 64, -3], np.int8)
+    amounts = np.array([7, 3, 9, -1, 8], np.int8)
+    right = _module("nn.bit_shift", [x, amounts], (5,), np.int8, 'direction = "RIGHT"')
+    left = _module("nn.bit_shift", [x, amounts], (5,), np.int8, 'direction = "LEFT"')
+    assert run_linalg(_lower(right), [x, amounts])[0].tolist() == [0, -1, -1, 0, -1]
+    assert run_linalg(_lower(left), [x, amounts])[0].tolist() == [-128, -8, 0, 0, 0]
 
 
 def test_comparisons_with_nan_are_false() -> None:

@@ -91,7 +91,7 @@ def _axes_attribute(axes: Sequence[int]) -> str:
 # ---------------------------------------------------------------------------------------------
 # reduce_*.
 
-_REDUCE = ["nn.reduce_sum", "nn.reduce_mean", "nn.reduce_max", "nn.reduce_min"]
+_REDUCE = ["nn.reduce_sum", "nn.reduce_mean", "nn.reduce_prod", "nn.reduce_max", "nn.reduce_min"]
 
 
 @st.composite

@@ -313,6 +313,17 @@ def test_gather(axis: int, index_dims: tuple[int, ...]) -> None:
     check(shape_ops.GatherOp, [data.astype(np.int32), indices.astype(np.int32)], axis=axis)
 
 
+@pytest.mark.parametrize(
+    ("axis", "index_dims"), [(0, (2, 4, 5)), (1, (3, 2, 5)), (-1, (3, 4, 7)), (0, (2, 3, 2))]
+)
+def test_gather_elements(axis: int, index_dims: tuple[int, ...]) -> None:
+    data = rand(3, 4, 5)
+    size = data.shape[axis]
+    indices = RNG.integers(-size, size, index_dims).astype(np.int64)
+    check(shape_ops.GatherElementsOp, [data, indices], axis=axis)
+    check(shape_ops.GatherElementsOp, [data, indices.astype(np.int32)], axis=axis)
+
+
 RESIZE_COORDINATES = ["half_pixel", "asymmetric", "align_corners", "pytorch_half_pixel"]
 
 

@@ -525,4 +525,5 @@ __all__ = [
     "numpy_dtype_of",
     "shape_of",
     "tensor_type",
+    "tensor_type_of",
 ]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+import numpy as np
 from xdsl.dialects.builtin import TensorType
+from xdsl.ir import Attribute
 from xdsl.irdl import irdl_op_definition, operand_def, result_def, var_operand_def
 
-from .base import Attr, Kind, NnOperation
+from .base import Attr, Kind, NnOperation, shape_of, tensor_type_of
 
 
 class UnaryOp(NnOperation):
@@ -120,6 +122,108 @@ class ReciprocalOp(UnaryOp):
 
 
 @irdl_op_definition
+class SinOp(UnaryOp):
+    name = "nn.sin"
+    ONNX_TYPE: ClassVar[str] = "Sin"
+
+
+@irdl_op_definition
+class CosOp(UnaryOp):
+    name = "nn.cos"
+    ONNX_TYPE: ClassVar[str] = "Cos"
+
+
+@irdl_op_definition
+class TanOp(UnaryOp):
+    name = "nn.tan"
+    ONNX_TYPE: ClassVar[str] = "Tan"
+
+
+@irdl_op_definition
+class AsinOp(UnaryOp):
+    name = "nn.asin"
+    ONNX_TYPE: ClassVar[str] = "Asin"
+
+
+@irdl_op_definition
+class AcosOp(UnaryOp):
+    name = "nn.acos"
+    ONNX_TYPE: ClassVar[str] = "Acos"
+
+
+@irdl_op_definition
+class AtanOp(UnaryOp):
+    name = "nn.atan"
+    ONNX_TYPE: ClassVar[str] = "Atan"
+
+
+@irdl_op_definition
+class SinhOp(UnaryOp):
+    name = "nn.sinh"
+    ONNX_TYPE: ClassVar[str] = "Sinh"
+
+
+@irdl_op_definition
+class CoshOp(UnaryOp):
+    name = "nn.cosh"
+    ONNX_TYPE: ClassVar[str] = "Cosh"
+
+
+@irdl_op_definition
+class AsinhOp(UnaryOp):
+    name = "nn.asinh"
+    ONNX_TYPE: ClassVar[str] = "Asinh"
+
+
+@irdl_op_definition
+class AcoshOp(UnaryOp):
+    name = "nn.acosh"
+    ONNX_TYPE: ClassVar[str] = "Acosh"
+
+
+@irdl_op_definition
+class AtanhOp(UnaryOp):
+    name = "nn.atanh"
+    ONNX_TYPE: ClassVar[str] = "Atanh"
+
+
+@irdl_op_definition
+class RoundOp(UnaryOp):
+    """Rounds to the nearest integer, ties to even."""
+
+    name = "nn.round"
+    ONNX_TYPE: ClassVar[str] = "Round"
+
+
+@irdl_op_definition
+class SignOp(UnaryOp):
+    name = "nn.sign"
+    ONNX_TYPE: ClassVar[str] = "Sign"
+
+
+@irdl_op_definition
+class IsNaNOp(UnaryOp):
+    name = "nn.is_nan"
+    ONNX_TYPE: ClassVar[str] = "IsNaN"
+
+
+@irdl_op_definition
+class IsInfOp(UnaryOp):
+    name = "nn.is_inf"
+    ONNX_TYPE: ClassVar[str] = "IsInf"
+    ATTRIBUTES: ClassVar = {
+        "detect_negative": Attr(Kind.INT, 1),
+        "detect_positive": Attr(Kind.INT, 1),
+    }
+
+
+@irdl_op_definition
+class BitwiseNotOp(UnaryOp):
+    name = "nn.bitwise_not"
+    ONNX_TYPE: ClassVar[str] = "BitwiseNot"
+
+
+@irdl_op_definition
 class LeakyReluOp(UnaryOp):
     name = "nn.leaky_relu"
     ONNX_TYPE: ClassVar[str] = "LeakyRelu"
@@ -196,6 +300,16 @@ class DivOp(BinaryOp):
 
 
 @irdl_op_definition
+class ModOp(BinaryOp):
+    """A mod B: with fmod = 0 (integers only) the result has the divisor's sign, as Python's
+    %; with fmod = 1 the dividend's, as C's fmod."""
+
+    name = "nn.mod"
+    ONNX_TYPE: ClassVar[str] = "Mod"
+    ATTRIBUTES: ClassVar = {"fmod": Attr(Kind.INT, 0)}
+
+
+@irdl_op_definition
 class PowOp(BinaryOp):
     name = "nn.pow"
     ONNX_TYPE: ClassVar[str] = "Pow"
@@ -253,6 +367,42 @@ class XorOp(BinaryOp):
 
 
 @irdl_op_definition
+class BitwiseAndOp(BinaryOp):
+    name = "nn.bitwise_and"
+    ONNX_TYPE: ClassVar[str] = "BitwiseAnd"
+
+
+@irdl_op_definition
+class BitwiseOrOp(BinaryOp):
+    name = "nn.bitwise_or"
+    ONNX_TYPE: ClassVar[str] = "BitwiseOr"
+
+
+@irdl_op_definition
+class BitwiseXorOp(BinaryOp):
+    name = "nn.bitwise_xor"
+    ONNX_TYPE: ClassVar[str] = "BitwiseXor"
+
+
+@irdl_op_definition
+class BitShiftOp(BinaryOp):
+    """X shifted by Y bits toward `direction` ("LEFT" or "RIGHT"), with the semantics of
+    opset 28, which extends opset 11's unsigned shifts: a right shift of a signed X is
+    arithmetic, and a shift by a negative Y or by Y >= the bit width leaves only the sign
+    extension (-1 for a right shift of a negative X, else 0)."""
+
+    name = "nn.bit_shift"
+    ONNX_TYPE: ClassVar[str] = "BitShift"
+    ATTRIBUTES: ClassVar = {"direction": Attr(Kind.STRING, required=True)}
+
+    def infer_result_types(self) -> list[TensorType[Attribute] | None]:
+        # onnx's inference at CANONICAL_OPSET (21) takes unsigned types only
+        element = tensor_type_of(self.A).element_type
+        shape = np.broadcast_shapes(shape_of(self.A), shape_of(self.B))
+        return [TensorType(element, list(shape))]
+
+
+@irdl_op_definition
 class SumOp(VariadicOp):
     name = "nn.sum"
     ONNX_TYPE: ClassVar[str] = "Sum"
@@ -303,6 +453,22 @@ UNARY_OPS: list[type[UnaryOp]] = [
     FloorOp,
     CeilOp,
     ReciprocalOp,
+    SinOp,
+    CosOp,
+    TanOp,
+    AsinOp,
+    AcosOp,
+    AtanOp,
+    SinhOp,
+    CoshOp,
+    AsinhOp,
+    AcoshOp,
+    AtanhOp,
+    RoundOp,
+    SignOp,
+    IsNaNOp,
+    IsInfOp,
+    BitwiseNotOp,
     LeakyReluOp,
     EluOp,
     ClipOp,
@@ -315,6 +481,7 @@ BINARY_OPS: list[type[BinaryOp]] = [
     SubOp,
     MulOp,
     DivOp,
+    ModOp,
     PowOp,
     EqualOp,
     LessOp,
@@ -324,6 +491,10 @@ BINARY_OPS: list[type[BinaryOp]] = [
     AndOp,
     OrOp,
     XorOp,
+    BitwiseAndOp,
+    BitwiseOrOp,
+    BitwiseXorOp,
+    BitShiftOp,
 ]
 VARIADIC_OPS: list[type[VariadicOp]] = [SumOp, MeanOp, MaxOp, MinOp]
 ELEMENTWISE_OPS: list[type[NnOperation]] = [*UNARY_OPS, *BINARY_OPS, *VARIADIC_OPS, WhereOp]

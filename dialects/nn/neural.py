@@ -6,7 +6,13 @@ from typing import ClassVar
 
 from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Attribute
-from xdsl.irdl import irdl_op_definition, operand_def, opt_operand_def, result_def
+from xdsl.irdl import (
+    irdl_op_definition,
+    operand_def,
+    opt_operand_def,
+    result_def,
+    var_operand_def,
+)
 
 from .base import Attr, Kind, NnOperation, shape_of
 
@@ -79,6 +85,18 @@ class MatMulOp(NnOperation):
     A = operand_def(TensorType)
     B = operand_def(TensorType)
     Y = result_def(TensorType)
+
+
+@irdl_op_definition
+class EinsumOp(NnOperation):
+    """numpy.einsum of the inputs by `equation` ("ij,jk->ik"; without "->", the labels seen
+    once, sorted; "..." for broadcast dimensions)."""
+
+    name = "nn.einsum"
+    ONNX_TYPE: ClassVar[str] = "Einsum"
+    ATTRIBUTES: ClassVar = {"equation": Attr(Kind.STRING, required=True)}
+    Inputs = var_operand_def(TensorType)
+    Output = result_def(TensorType)
 
 
 @irdl_op_definition
@@ -226,6 +244,7 @@ NEURAL_OPS: list[type[NnOperation]] = [
     ConvTransposeOp,
     GemmOp,
     MatMulOp,
+    EinsumOp,
     BatchNormalizationOp,
     LayerNormalizationOp,
     SoftmaxOp,

@@ -36,6 +36,12 @@ class ReduceSumOp(ReduceOp):
 
 
 @irdl_op_definition
+class ReduceProdOp(ReduceOp):
+    name = "nn.reduce_prod"
+    ONNX_TYPE: ClassVar[str] = "ReduceProd"
+
+
+@irdl_op_definition
 class ReduceMaxOp(ReduceOp):
     name = "nn.reduce_max"
     ONNX_TYPE: ClassVar[str] = "ReduceMax"
@@ -72,6 +78,7 @@ class ArgMinOp(ArgReduceOp):
 REDUCTION_OPS: list[type[NnOperation]] = [
     ReduceMeanOp,
     ReduceSumOp,
+    ReduceProdOp,
     ReduceMaxOp,
     ReduceMinOp,
     ArgMaxOp,

@@ -144,6 +144,24 @@ _UFUNCS: dict[type[Operation], Callable[..., np.ndarray]] = {
     elementwise.AndOp: np.logical_and,
     elementwise.OrOp: np.logical_or,
     elementwise.XorOp: np.logical_xor,
+    elementwise.BitwiseAndOp: np.bitwise_and,
+    elementwise.BitwiseOrOp: np.bitwise_or,
+    elementwise.BitwiseXorOp: np.bitwise_xor,
+    elementwise.BitwiseNotOp: np.invert,
+    elementwise.SinOp: np.sin,
+    elementwise.CosOp: np.cos,
+    elementwise.TanOp: np.tan,
+    elementwise.AsinOp: np.arcsin,
+    elementwise.AcosOp: np.arccos,
+    elementwise.AtanOp: np.arctan,
+    elementwise.SinhOp: np.sinh,
+    elementwise.CoshOp: np.cosh,
+    elementwise.AsinhOp: np.arcsinh,
+    elementwise.AcoshOp: np.arccosh,
+    elementwise.AtanhOp: np.arctanh,
+    elementwise.RoundOp: np.round,  # ties to even
+    elementwise.SignOp: np.sign,
+    elementwise.IsNaNOp: np.isnan,
 }
 for _op_type, _function in _UFUNCS.items():
     KERNELS[_op_type] = _elementwise(_function)
@@ -227,6 +245,33 @@ def _div(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
     return [floored + inexact_negative]
 
 
+@kernel(elementwise.ModOp)
+def _mod(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    lhs, rhs = inputs
+    if op.int_attr("fmod"):
+        return [np.fmod(lhs, rhs)]  # the dividend's sign
+    return [np.mod(lhs, rhs)]  # the divisor's sign; an integer mod 0 is 0, as in numpy
+
+
+@kernel(elementwise.IsInfOp)
+def _is_inf(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    x = inputs[0]
+    positive = (x == np.inf) & bool(op.int_attr("detect_positive"))
+    return [positive | ((x == -np.inf) & bool(op.int_attr("detect_negative")))]
+
+
+@kernel(elementwise.BitShiftOp)
+def _bit_shift(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    x, amount = inputs
+    in_range = (amount >= 0) & (amount < x.dtype.itemsize * 8)
+    safe = np.where(in_range, amount, 0).astype(x.dtype)
+    if op.str_attr("direction") == "LEFT":
+        return [np.where(in_range, np.left_shift(x, safe), 0)]
+    # numpy's right shift of a signed integer is arithmetic; out of range leaves the sign
+    sign_fill = np.where(x < 0, -1, 0) if np.issubdtype(x.dtype, np.signedinteger) else 0
+    return [np.where(in_range, np.right_shift(x, safe), sign_fill)]
+
+
 @kernel(elementwise.PowOp)
 def _pow(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
     base, exponent = inputs
@@ -283,6 +328,11 @@ def _gemm(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
 def _matmul(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
     # numpy.matmul is ONNX's definition: 1-d operands promoted, batch dimensions broadcast.
     return [np.matmul(_widen(inputs[0]), _widen(inputs[1]))]
+
+
+@kernel(neural.EinsumOp)
+def _einsum(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    return [np.einsum(op.str_attr("equation"), *(_widen(x) for x in inputs))]
 
 
 @kernel(neural.BatchNormalizationOp)
@@ -505,6 +555,18 @@ def _gather(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
     return [np.take(data, indices, axis=axis)]
 
 
+@kernel(shape_ops.GatherElementsOp)
+def _gather_elements(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    data, indices = inputs
+    axis = _axis(op.int_attr("axis"), data.ndim)
+    indices = np.where(indices < 0, indices + data.shape[axis], indices)
+    # the other axes read the first indices.shape entries (numpy would broadcast instead)
+    window = tuple(
+        slice(None) if a == axis else slice(size) for a, size in enumerate(indices.shape)
+    )
+    return [np.take_along_axis(data[window], indices, axis=axis)]
+
+
 @kernel(shape_ops.ShapeOp)
 def _shape(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
     end = op.attr("end")
@@ -535,6 +597,13 @@ def _reduce_sum(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np.ndarra
     data = _widen(inputs[0])
     axes = _reduced_axes(op, data)
     return [np.sum(data, axis=axes, keepdims=_keepdims(op), dtype=data.dtype)]
+
+
+@kernel(reduction.ReduceProdOp)
+def _reduce_prod(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    data = _widen(inputs[0])
+    axes = _reduced_axes(op, data)
+    return [np.prod(data, axis=axes, keepdims=_keepdims(op), dtype=data.dtype)]
 
 
 @kernel(reduction.ReduceMeanOp)

@@ -155,6 +155,18 @@ class GatherOp(NnOperation):
 
 
 @irdl_op_definition
+class GatherElementsOp(NnOperation):
+    """output[i..] = data[i.. with indices[i..] at `axis`]; indices and output share a shape."""
+
+    name = "nn.gather_elements"
+    ONNX_TYPE: ClassVar[str] = "GatherElements"
+    ATTRIBUTES: ClassVar = {"axis": Attr(Kind.INT, 0)}
+    data = operand_def(TensorType)
+    indices = operand_def(TensorType)
+    output = result_def(TensorType)
+
+
+@irdl_op_definition
 class ShapeOp(NnOperation):
     """The shape of its operand as a 1-d int64 tensor; the importer folds it when static."""
 
@@ -203,6 +215,7 @@ SHAPE_OPS: list[type[NnOperation]] = [
     ConcatOp,
     SplitOp,
     GatherOp,
+    GatherElementsOp,
     ShapeOp,
     ResizeOp,
 ]

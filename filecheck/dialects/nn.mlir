@@ -117,6 +117,73 @@ func.func @arithmetic(%a: tensor<2x3xf32>, %b: tensor<3xf32>, %c: tensor<2x1x4xf
 
 // -----
 
+// CHECK-LABEL: func.func @unary_math
+// CHECK-NEXT:    %[[S:.*]] = nn.sin %{{.*}} : (tensor<3xf32>) -> tensor<3xf32>
+// CHECK-NEXT:    %[[C:.*]] = nn.cos %[[S]] : (tensor<3xf32>) -> tensor<3xf32>
+// CHECK-NEXT:    %[[T:.*]] = nn.tan %[[C]] : (tensor<3xf32>) -> tensor<3xf32>
+// CHECK-NEXT:    %[[AS:.*]] = nn.asin %[[T]] : (tensor<3xf32>) -> tensor<3xf32>
+// CHECK-NEXT:    %[[AC:.*]] = nn.acos %[[AS]] : (tensor<3xf32>) -> tensor<3xf32>
+// CHECK-NEXT:    %[[AT:.*]] = nn.atan %[[AC]] : (tensor<3xf32>) -> tensor<3xf32>
+// CHECK-NEXT:    %[[SH:.*]] = nn.sinh %[[AT]] : (tensor<3xf32>) -> tensor<3xf32>
+// CHECK-NEXT:    %[[CH:.*]] = nn.cosh %[[SH]] : (tensor<3xf32>) -> tensor<3xf32>
+// CHECK-NEXT:    %[[ASH:.*]] = nn.asinh %[[CH]] : (tensor<3xf32>) -> tensor<3xf32>
+// CHECK-NEXT:    %[[ACH:.*]] = nn.acosh %[[ASH]] : (tensor<3xf32>) -> tensor<3xf32>
+// CHECK-NEXT:    %[[ATH:.*]] = nn.atanh %[[ACH]] : (tensor<3xf32>) -> tensor<3xf32>
+// CHECK-NEXT:    %[[R:.*]] = nn.round %[[ATH]] : (tensor<3xf32>) -> tensor<3xf32>
+// CHECK-NEXT:    %[[SG:.*]] = nn.sign %[[R]] : (tensor<3xf32>) -> tensor<3xf32>
+// CHECK-NEXT:    %{{.*}} = nn.is_nan %[[SG]] : (tensor<3xf32>) -> tensor<3xi1>
+// CHECK-NEXT:    %{{.*}} = nn.is_inf %[[SG]] {detect_negative = 0 : i64} : (tensor<3xf32>) -> tensor<3xi1>
+func.func @unary_math(%x: tensor<3xf32>) -> tensor<3xi1> {
+  %s = nn.sin %x : (tensor<3xf32>) -> tensor<3xf32>
+  %c = nn.cos %s : (tensor<3xf32>) -> tensor<3xf32>
+  %t = nn.tan %c : (tensor<3xf32>) -> tensor<3xf32>
+  %as = nn.asin %t : (tensor<3xf32>) -> tensor<3xf32>
+  %ac = nn.acos %as : (tensor<3xf32>) -> tensor<3xf32>
+  %at = nn.atan %ac : (tensor<3xf32>) -> tensor<3xf32>
+  %sh = nn.sinh %at : (tensor<3xf32>) -> tensor<3xf32>
+  %ch = nn.cosh %sh : (tensor<3xf32>) -> tensor<3xf32>
+  %ash = nn.asinh %ch : (tensor<3xf32>) -> tensor<3xf32>
+  %ach = nn.acosh %ash : (tensor<3xf32>) -> tensor<3xf32>
+  %ath = nn.atanh %ach : (tensor<3xf32>) -> tensor<3xf32>
+  %r = nn.round %ath : (tensor<3xf32>) -> tensor<3xf32>
+  %sg = nn.sign %r : (tensor<3xf32>) -> tensor<3xf32>
+  %nan = nn.is_nan %sg : (tensor<3xf32>) -> tensor<3xi1>
+  %inf = nn.is_inf %sg {detect_negative = 0 : i64} : (tensor<3xf32>) -> tensor<3xi1>
+  func.return %inf : tensor<3xi1>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @mod
+// CHECK-NEXT:    %{{.*}} = nn.mod %{{.*}}, %{{.*}} : (tensor<2x3xi32>, tensor<3xi32>) -> tensor<2x3xi32>
+// CHECK-NEXT:    %{{.*}} = nn.mod %{{.*}}, %{{.*}} {fmod = 1 : i64} : (tensor<2x3xf32>, tensor<f32>) -> tensor<2x3xf32>
+func.func @mod(%a: tensor<2x3xi32>, %b: tensor<3xi32>, %x: tensor<2x3xf32>, %y: tensor<f32>) -> tensor<2x3xi32> {
+  %m = nn.mod %a, %b : (tensor<2x3xi32>, tensor<3xi32>) -> tensor<2x3xi32>
+  %f = nn.mod %x, %y {fmod = 1 : i64} : (tensor<2x3xf32>, tensor<f32>) -> tensor<2x3xf32>
+  func.return %m : tensor<2x3xi32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @bitwise
+// CHECK-NEXT:    %{{.*}} = nn.bitwise_and %{{.*}}, %{{.*}} : (tensor<2x3xi32>, tensor<3xi32>) -> tensor<2x3xi32>
+// CHECK-NEXT:    %{{.*}} = nn.bitwise_or %{{.*}}, %{{.*}} : (tensor<2x3xi32>, tensor<3xi32>) -> tensor<2x3xi32>
+// CHECK-NEXT:    %{{.*}} = nn.bitwise_xor %{{.*}}, %{{.*}} : (tensor<2x3xi32>, tensor<3xi32>) -> tensor<2x3xi32>
+// CHECK-NEXT:    %{{.*}} = nn.bitwise_not %{{.*}} : (tensor<2x3xi32>) -> tensor<2x3xi32>
+// CHECK-NEXT:    %{{.*}} = nn.bit_shift %{{.*}}, %{{.*}} {direction = "LEFT"} : (tensor<2x3xi32>, tensor<3xi32>) -> tensor<2x3xi32>
+// CHECK-NEXT:    %{{.*}} = nn.bit_shift %{{.*}}, %{{.*}} {direction = "RIGHT"} : (tensor<4xui8>, tensor<ui8>) -> tensor<4xui8>
+func.func @bitwise(%a: tensor<2x3xi32>, %b: tensor<3xi32>, %u: tensor<4xui8>, %s: tensor<ui8>) -> tensor<2x3xi32> {
+  %and = nn.bitwise_and %a, %b : (tensor<2x3xi32>, tensor<3xi32>) -> tensor<2x3xi32>
+  %or = nn.bitwise_or %and, %b : (tensor<2x3xi32>, tensor<3xi32>) -> tensor<2x3xi32>
+  %xor = nn.bitwise_xor %or, %b : (tensor<2x3xi32>, tensor<3xi32>) -> tensor<2x3xi32>
+  %not = nn.bitwise_not %xor : (tensor<2x3xi32>) -> tensor<2x3xi32>
+  %left = nn.bit_shift %not, %b {direction = "LEFT"} : (tensor<2x3xi32>, tensor<3xi32>) -> tensor<2x3xi32>
+  %right = nn.bit_shift %u, %s {direction = "RIGHT"} : (tensor<4xui8>, tensor<ui8>) -> tensor<4xui8>
+  func.return %left : tensor<2x3xi32>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @comparisons
 // CHECK-SAME:    (%[[A:[^:]*]]: tensor<2x3xf32>, %[[B:[^:]*]]: tensor<3xf32>)
 // CHECK-NEXT:    %{{.*}} = nn.equal %[[A]], %[[B]] : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xi1>
@@ -243,6 +310,17 @@ func.func @gemm(%a: tensor<4x3xf32>, %b: tensor<5x4xf32>, %c: tensor<5xf32>) -> 
 func.func @matmul(%a: tensor<2x1x3x4xf32>, %b: tensor<5x4x6xf32>) -> tensor<2x5x3x6xf32> {
   %y = nn.matmul %a, %b : (tensor<2x1x3x4xf32>, tensor<5x4x6xf32>) -> tensor<2x5x3x6xf32>
   func.return %y : tensor<2x5x3x6xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @einsum
+// CHECK-NEXT:    %{{.*}} = nn.einsum %{{.*}}, %{{.*}} {equation = "bij,bjk->bik"} : (tensor<2x3x4xf32>, tensor<2x4x5xf32>) -> tensor<2x3x5xf32>
+// CHECK-NEXT:    %{{.*}} = nn.einsum %{{.*}} {equation = "...ii->...i"} : (tensor<2x3x3xf32>) -> tensor<2x3xf32>
+func.func @einsum(%a: tensor<2x3x4xf32>, %b: tensor<2x4x5xf32>, %c: tensor<2x3x3xf32>) -> tensor<2x3x5xf32> {
+  %y = nn.einsum %a, %b {equation = "bij,bjk->bik"} : (tensor<2x3x4xf32>, tensor<2x4x5xf32>) -> tensor<2x3x5xf32>
+  %d = nn.einsum %c {equation = "...ii->...i"} : (tensor<2x3x3xf32>) -> tensor<2x3xf32>
+  func.return %y : tensor<2x3x5xf32>
 }
 
 // -----
@@ -452,6 +530,16 @@ func.func @gather(%data: tensor<5x4xf32>, %indices: tensor<2x3xi64>) -> tensor<2
 
 // -----
 
+// GatherElements: the result has the indices' shape.
+// CHECK-LABEL: func.func @gather_elements
+// CHECK-NEXT:    %{{.*}} = nn.gather_elements %{{.*}}, %{{.*}} {axis = 1 : i64} : (tensor<5x4xf32>, tensor<2x7xi32>) -> tensor<2x7xf32>
+func.func @gather_elements(%data: tensor<5x4xf32>, %indices: tensor<2x7xi32>) -> tensor<2x7xf32> {
+  %y = nn.gather_elements %data, %indices {axis = 1 : i64} : (tensor<5x4xf32>, tensor<2x7xi32>) -> tensor<2x7xf32>
+  func.return %y : tensor<2x7xf32>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @shape
 // CHECK-SAME:    (%[[X:.*]]: tensor<2x3x4xf32>)
 // CHECK-NEXT:    %{{.*}} = nn.shape %[[X]] : (tensor<2x3x4xf32>) -> tensor<3xi64>
@@ -480,11 +568,13 @@ func.func @resize(%x: tensor<1x1x4x4xf32>) -> tensor<1x1x8x8xf32> {
 // CHECK-SAME:    (%[[X:.*]]: tensor<2x3x4xf32>)
 // CHECK-NEXT:    %{{.*}} = nn.reduce_mean %[[X]] {axes = array<i64: 1>} : (tensor<2x3x4xf32>) -> tensor<2x1x4xf32>
 // CHECK-NEXT:    %{{.*}} = nn.reduce_sum %[[X]] {axes = array<i64: 0, 2>, keepdims = 0 : i64} : (tensor<2x3x4xf32>) -> tensor<3xf32>
+// CHECK-NEXT:    %{{.*}} = nn.reduce_prod %[[X]] {axes = array<i64: 2>} : (tensor<2x3x4xf32>) -> tensor<2x3x1xf32>
 // CHECK-NEXT:    %{{.*}} = nn.reduce_max %[[X]] : (tensor<2x3x4xf32>) -> tensor<1x1x1xf32>
 // CHECK-NEXT:    %{{.*}} = nn.reduce_min %[[X]] {axes = array<i64: -1>, keepdims = 0 : i64} : (tensor<2x3x4xf32>) -> tensor<2x3xf32>
 func.func @reductions(%x: tensor<2x3x4xf32>) -> tensor<2x1x4xf32> {
   %mean = nn.reduce_mean %x {axes = array<i64: 1>} : (tensor<2x3x4xf32>) -> tensor<2x1x4xf32>
   %sum = nn.reduce_sum %x {axes = array<i64: 0, 2>, keepdims = 0 : i64} : (tensor<2x3x4xf32>) -> tensor<3xf32>
+  %prod = nn.reduce_prod %x {axes = array<i64: 2>} : (tensor<2x3x4xf32>) -> tensor<2x3x1xf32>
   %max = nn.reduce_max %x : (tensor<2x3x4xf32>) -> tensor<1x1x1xf32>
   %min = nn.reduce_min %x {axes = array<i64: -1>, keepdims = 0 : i64} : (tensor<2x3x4xf32>) -> tensor<2x3xf32>
   func.return %mean : tensor<2x1x4xf32>

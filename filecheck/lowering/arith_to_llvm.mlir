@@ -52,3 +52,18 @@ func.func @floor_division(%a: i32, %b: i32) -> i32 {
   %q = arith.floordivsi %a, %b : i32
   func.return %q : i32
 }
+
+// -----
+
+// Unsigned integers become signless: the ops carry the signedness (divui, cmpi ult).
+// CHECK-LABEL: func.func @unsigned_becomes_signless
+// CHECK-SAME: (%[[A:.*]]: i8, %[[B:.*]]: i8) -> (i8, i1)
+func.func @unsigned_becomes_signless(%a: ui8, %b: ui8) -> (ui8, i1) {
+  // CHECK: %[[S:.*]] = llvm.add %[[A]], %[[B]] : i8
+  %s = arith.addi %a, %b : ui8
+  // CHECK: llvm.udiv %[[S]], %[[B]] : i8
+  %d = arith.divui %s, %b : ui8
+  // CHECK: llvm.icmp "ult" %[[A]], %[[B]] : i8
+  %c = arith.cmpi ult, %a, %b : ui8
+  func.return %d, %c : ui8, i1
+}

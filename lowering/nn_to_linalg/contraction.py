@@ -17,11 +17,15 @@ from xdsl.builder import Builder
 from xdsl.dialects import arith, tensor
 from xdsl.dialects.builtin import (
     AffineMapAttr,
+    AnyFloat,
     ArrayAttr,
+    BFloat16Type,
     DenseIntElementsAttr,
     DenseIntOrFPElementsAttr,
+    Float16Type,
     IntegerAttr,
     TensorType,
+    f32,
     i64,
 )
 from xdsl.dialects.linalg import ops as linalg
@@ -49,12 +53,44 @@ from .common import (
 
 
 def multiply_add(builder: Builder, lhs: SSAValue, rhs: SSAValue, acc: SSAValue) -> SSAValue:
-    """acc + lhs * rhs in the element type of `acc` (float or integer)."""
+    """acc + lhs * rhs in the element type of `acc` (float or integer); f16 and bf16 operands
+    of an f32 accumulator are extended first."""
     if is_float(acc.type):
+        lhs, rhs = (_extend_to(builder, value, acc.type) for value in (lhs, rhs))
         product = builder.insert(arith.MulfOp(lhs, rhs)).result
         return builder.insert(arith.AddfOp(acc, product)).result
     product = builder.insert(arith.MuliOp(lhs, rhs)).result
     return builder.insert(arith.AddiOp(acc, product)).result
+
+
+def _extend_to(builder: Builder, value: SSAValue, wide: Attribute) -> SSAValue:
+    if value.type == wide:
+        return value
+    assert isinstance(wide, AnyFloat)
+    return builder.insert(arith.ExtFOp(value, wide)).result
+
+
+def accumulator_type(element: Attribute) -> Attribute:
+    """The element type sums of products accumulate in: f32 for f16 and bf16 (as the nn
+    reference and onnxruntime compute them), else the element type itself."""
+    if isinstance(element, Float16Type | BFloat16Type):
+        return f32
+    return element
+
+
+def narrow_to(builder: Builder, wide: SSAValue, element: Attribute) -> SSAValue:
+    """An f32 accumulator rounded to the result's f16 or bf16 (nothing when they agree)."""
+    if element_type(wide) == element:
+        return wide
+    assert isinstance(element, AnyFloat)
+    dims = shape(wide)
+    init = empty_tensor(builder, dims, element)
+    maps = [identity_map(len(dims))] * 2
+
+    def body(b: Builder, args: Sequence[SSAValue]) -> list[SSAValue]:
+        return [b.insert(arith.TruncFOp(args[0], element)).result]
+
+    return build_generic(builder, [wide], [init], maps, [PARALLEL] * len(dims), body).results[0]
 
 
 def _affine_map(num_loops: int, results: Sequence[AffineExpr]) -> AffineMapAttr:
@@ -217,15 +253,22 @@ def _matmul_maps(
 
 
 def bias_init(builder: Builder, bias: SSAValue | None, out_type: TensorType[Attribute]) -> SSAValue:
-    """The accumulator of a convolution: zeros, or the bias broadcast along dim 1."""
+    """The accumulator of a convolution (in `accumulator_type`): zeros, or the bias broadcast
+    along dim 1."""
     dims = out_type.get_shape()
+    accumulator = accumulator_type(out_type.element_type)
     if bias is None:
-        return filled_tensor(builder, dims, out_type.element_type, 0)
+        return filled_tensor(builder, dims, accumulator, 0)
     rank = len(dims)
     maps = [_affine_map(rank, [AffineExpr.dimension(1)]), identity_map(rank)]
-    init = empty_tensor(builder, dims, out_type.element_type)
+    init = empty_tensor(builder, dims, accumulator)
     generic = build_generic(
-        builder, [bias], [init], maps, [PARALLEL] * rank, lambda _, args: [args[0]]
+        builder,
+        [bias],
+        [init],
+        maps,
+        [PARALLEL] * rank,
+        lambda body, args: [_extend_to(body, args[0], accumulator)],
     )
     return generic.results[0]
 
@@ -245,7 +288,7 @@ def convolve(
     (N, G, C/G, ...), (G, M/G, C/G, ...), (N, G, M/G, ...) so that every loop is a plain
     dimension of some operand."""
     rank = len(strides)
-    if group == 1 and rank == 2 and not any(shifts):
+    if group == 1 and rank == 2 and not any(shifts) and element_type(init) == element_type(padded):
         conv = linalg.Conv2DNchwFchwOp(
             [padded, weight],
             [init],
@@ -388,8 +431,10 @@ class MatMulLowering(RewritePattern):
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: MatMulOp, rewriter: PatternRewriter) -> None:
         a_dims, b_dims, out_dims = shape(op.A), shape(op.B), shape(op.Y)
-        init = filled_tensor(rewriter, out_dims, element_type(op.Y), 0)
-        if len(a_dims) == 2 and len(b_dims) == 2:
+        element = element_type(op.Y)
+        accumulator = accumulator_type(element)
+        init = filled_tensor(rewriter, out_dims, accumulator, 0)
+        if len(a_dims) == 2 and len(b_dims) == 2 and accumulator == element:
             rewriter.replace(op, linalg.MatmulOp([op.A, op.B], [init]))
             return
         num_loops, maps = _matmul_maps(a_dims, b_dims, len(out_dims))
@@ -401,7 +446,7 @@ class MatMulLowering(RewritePattern):
             [PARALLEL] * (num_loops - 1) + [REDUCTION],
             lambda body, args: [multiply_add(body, args[0], args[1], args[2])],
         )
-        rewriter.replace(op, [], generic.results)
+        rewriter.replace(op, [], [narrow_to(rewriter, generic.results[0], element)])
 
 
 class GemmLowering(RewritePattern):
@@ -416,8 +461,9 @@ class GemmLowering(RewritePattern):
             raise unsupported(op, "alpha and beta other than 1 need a float element type")
         trans_a, trans_b = op.int_attr("transA"), op.int_attr("transB")
         out_dims = shape(op.Y)
-        init = filled_tensor(rewriter, out_dims, element, 0)
-        if not trans_a and not trans_b:
+        accumulator = accumulator_type(element)
+        init = filled_tensor(rewriter, out_dims, accumulator, 0)
+        if not trans_a and not trans_b and accumulator == element:
             product = rewriter.insert(linalg.MatmulOp([op.A, op.B], [init])).results[0]
         else:
             m, n, k = (AffineExpr.dimension(index) for index in range(3))
@@ -435,9 +481,10 @@ class GemmLowering(RewritePattern):
                 lambda body, args: [multiply_add(body, args[0], args[1], args[2])],
             ).results[0]
         if op.C is None and alpha == 1:
-            rewriter.replace(op, [], [product])
+            rewriter.replace(op, [], [narrow_to(rewriter, product, element)])
             return
-        rewriter.replace(op, [], [self._epilogue(rewriter, op, product, alpha, beta)])
+        result = self._epilogue(rewriter, op, product, alpha, beta)
+        rewriter.replace(op, [], [narrow_to(rewriter, result, element)])
 
     def _epilogue(
         self, rewriter: PatternRewriter, op: GemmOp, product: SSAValue, alpha: float, beta: float
@@ -462,7 +509,7 @@ class GemmLowering(RewritePattern):
                 result = builder.insert(arith.MulfOp(scale, result)).result
             if op.C is None:
                 return [result]
-            addend = args[1]
+            addend = _extend_to(builder, args[1], result.type) if is_float(result.type) else args[1]
             if beta != 1:  # beta * C
                 scale = scalar_constant(builder, beta, addend.type)
                 addend = builder.insert(arith.MulfOp(scale, addend)).result
@@ -520,7 +567,7 @@ class ConvLowering(RewritePattern):
         padded = pad_spatial(rewriter, op.X, begin, end, 0)
         init = bias_init(rewriter, op.B, out_type)
         result = convolve(rewriter, padded, op.W, init, group, strides, dilations, [0] * rank)
-        rewriter.replace(op, [], [result])
+        rewriter.replace(op, [], [narrow_to(rewriter, result, out_type.element_type)])
 
 
 class ConvTransposeLowering(RewritePattern):
@@ -572,7 +619,7 @@ class ConvTransposeLowering(RewritePattern):
         init = bias_init(rewriter, op.B, out_type)
         shifts = [max(0, -b) for b in conv_begin]
         result = convolve(rewriter, dilated, weight, init, group, [1] * rank, dilations, shifts)
-        rewriter.replace(op, [], [result])
+        rewriter.replace(op, [], [narrow_to(rewriter, result, out_type.element_type)])
 
 
 # ---------------------------------------------------------------------------------------------

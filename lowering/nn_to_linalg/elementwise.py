@@ -163,6 +163,47 @@ def _not(b: Builder, op: NnOperation, x: SSAValue) -> SSAValue:
     return b.insert(arith.XOrIOp(x, _const(b, True, x))).result  # not x = x xor true
 
 
+def _sign(b: Builder, op: NnOperation, x: SSAValue) -> SSAValue:
+    # (x > 0) - (x < 0); a float NaN stays NaN, as numpy's sign
+    kind = element_kind(x.type)
+    zero, one = _const(b, 0, x), _const(b, 1, x)
+    if kind == "float":
+        positive = b.insert(arith.CmpfOp(x, zero, "ogt")).result
+        negative = b.insert(arith.CmpfOp(x, zero, "olt")).result
+        minus_one = _const(b, -1.0, x)
+        signed = b.insert(arith.SelectOp(negative, minus_one, x)).result  # 0, -0, NaN stay
+        return b.insert(arith.SelectOp(positive, one, signed)).result
+    positive = b.insert(arith.CmpiOp(x, zero, "ugt" if kind == "unsigned" else "sgt")).result
+    if kind == "unsigned":
+        return b.insert(arith.SelectOp(positive, one, zero)).result
+    negative = b.insert(arith.CmpiOp(x, zero, "slt")).result
+    minus_one = _const(b, -1, x)
+    signed = b.insert(arith.SelectOp(negative, minus_one, zero)).result
+    return b.insert(arith.SelectOp(positive, one, signed)).result
+
+
+def _is_nan(b: Builder, op: NnOperation, x: SSAValue) -> SSAValue:
+    _need_float(op, x)
+    return b.insert(arith.CmpfOp(x, x, "uno")).result  # only NaN is unordered with itself
+
+
+def _is_inf(b: Builder, op: NnOperation, x: SSAValue) -> SSAValue:
+    _need_float(op, x)
+    result = scalar_constant(b, False, IntegerType(1))
+    for attribute, infinity in (("detect_positive", pymath.inf), ("detect_negative", -pymath.inf)):
+        if not op.int_attr(attribute):
+            continue
+        equal = b.insert(arith.CmpfOp(x, _const(b, infinity, x), "oeq")).result
+        result = b.insert(arith.OrIOp(result, equal)).result
+    return result
+
+
+def _bitwise_not(b: Builder, op: NnOperation, x: SSAValue) -> SSAValue:
+    if not isinstance(x.type, IntegerType) or x.type == IntegerType(1):
+        raise unsupported(op, f"needs integer elements, got {x.type}")
+    return b.insert(arith.XOrIOp(x, _const(b, -1, x))).result  # ~x = x xor all ones
+
+
 def _reciprocal(b: Builder, op: NnOperation, x: SSAValue) -> SSAValue:
     _need_float(op, x)
     return b.insert(arith.DivfOp(_const(b, 1.0, x), x)).result
@@ -367,6 +408,83 @@ class LowerBinaryElementwise(RewritePattern):
         rewriter.replace(op, [], [result])
 
 
+class LowerMod(RewritePattern):
+    """mod(a, b) on integers: arith's remainder (the dividend's sign, fmod = 1), plus b where
+    a nonzero remainder's sign differs from b's (fmod = 0). A divisor of 0 gives 0, as the
+    reference (numpy) does, and -1 gives 0 without remsi's overflow on the minimum. Float
+    mod has no arith op to lower to (xDSL has no arith.remf)."""
+
+    def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter, /) -> None:
+        if not isinstance(op, elementwise.ModOp):
+            return
+        element = element_type(op.A)
+        kind = element_kind(element)
+        if kind == "float" or element_type(op.B) != element:
+            raise unsupported(op, f"mod of {element} by {element_type(op.B)}")
+        python_sign = not op.int_attr("fmod")
+
+        def body(b: Builder, args: Sequence[SSAValue]) -> Sequence[SSAValue]:
+            lhs, rhs = args[0], args[1]
+            zero, one = _const(b, 0, rhs), _const(b, 1, rhs)
+            trivial = b.insert(arith.CmpiOp(rhs, zero, "eq")).result
+            if kind == "signed":
+                minus_one = b.insert(arith.CmpiOp(rhs, _const(b, -1, rhs), "eq")).result
+                trivial = b.insert(arith.OrIOp(trivial, minus_one)).result
+            divisor = b.insert(arith.SelectOp(trivial, one, rhs)).result  # x % 1 = 0
+            if kind == "unsigned":
+                return [b.insert(arith.RemUIOp(lhs, divisor)).result]
+            remainder = b.insert(arith.RemSIOp(lhs, divisor)).result
+            if not python_sign:
+                return [remainder]
+            nonzero = b.insert(arith.CmpiOp(remainder, zero, "ne")).result
+            remainder_negative = b.insert(arith.CmpiOp(remainder, zero, "slt")).result
+            divisor_negative = b.insert(arith.CmpiOp(divisor, zero, "slt")).result
+            signs_differ = b.insert(arith.XOrIOp(remainder_negative, divisor_negative)).result
+            adjust = b.insert(arith.AndIOp(nonzero, signs_differ)).result
+            shifted = b.insert(arith.AddiOp(remainder, divisor)).result
+            return [b.insert(arith.SelectOp(adjust, shifted, remainder)).result]
+
+        result = elementwise_generic(rewriter, [op.A, op.B], element, body)
+        rewriter.replace(op, [], [result])
+
+
+class LowerBitShift(RewritePattern):
+    """bit_shift(x, y): arith's shifts (shrsi for signed x), where y is in [0, width); out of
+    range, where LLVM's shifts are poison, the sign extension alone: shrsi(x, width - 1) for
+    a signed right shift, else 0."""
+
+    def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter, /) -> None:
+        if not isinstance(op, elementwise.BitShiftOp):
+            return
+        element = element_type(op.A)
+        direction = op.str_attr("direction")
+        if not isinstance(element, IntegerType) or element_type(op.B) != element:
+            raise unsupported(op, f"shift of {element} by {element_type(op.B)}")
+        if direction not in ("LEFT", "RIGHT"):
+            raise unsupported(op, f"direction = '{direction}'")
+        signed = element_kind(element) == "signed"
+        width = element.width.data
+
+        def body(b: Builder, args: Sequence[SSAValue]) -> Sequence[SSAValue]:
+            x, amount = args[0], args[1]
+            limit = _const(b, width, amount)
+            in_range = b.insert(arith.CmpiOp(amount, limit, "ult")).result  # negative: huge
+            safe = b.insert(arith.SelectOp(in_range, amount, _const(b, 0, amount))).result
+            if direction == "LEFT":
+                shifted = b.insert(arith.ShLIOp(x, safe)).result
+                fill = _const(b, 0, x)
+            elif signed:
+                shifted = b.insert(arith.ShRSIOp(x, safe)).result
+                fill = b.insert(arith.ShRSIOp(x, _const(b, width - 1, x))).result
+            else:
+                shifted = b.insert(arith.ShRUIOp(x, safe)).result
+                fill = _const(b, 0, x)
+            return [b.insert(arith.SelectOp(in_range, shifted, fill)).result]
+
+        result = elementwise_generic(rewriter, [op.A, op.B], element, body)
+        rewriter.replace(op, [], [result])
+
+
 class LowerPow(RewritePattern):
     """pow(x, y): math.powf for float bases (an integer exponent converted first),
     math.ipowi for integers; an integer base with a float exponent computes in f64 and
@@ -465,6 +583,22 @@ _UNARY: dict[type[elementwise.UnaryOp], ScalarUnary] = {
     elementwise.AbsOp: _abs,
     elementwise.NotOp: _not,
     elementwise.ReciprocalOp: _reciprocal,
+    elementwise.BitwiseNotOp: _bitwise_not,
+    elementwise.SinOp: _unary_math(math.SinOp),
+    elementwise.CosOp: _unary_math(math.CosOp),
+    elementwise.TanOp: _unary_math(math.TanOp),
+    elementwise.AsinOp: _unary_math(math.AsinOp),
+    elementwise.AcosOp: _unary_math(math.AcosOp),
+    elementwise.AtanOp: _unary_math(math.AtanOp),
+    elementwise.SinhOp: _unary_math(math.SinhOp),
+    elementwise.CoshOp: _unary_math(math.CoshOp),
+    elementwise.AsinhOp: _unary_math(math.AsinhOp),
+    elementwise.AcoshOp: _unary_math(math.AcoshOp),
+    elementwise.AtanhOp: _unary_math(math.AtanhOp),
+    elementwise.RoundOp: _unary_math(math.RoundEvenOp),
+    elementwise.SignOp: _sign,
+    elementwise.IsNaNOp: _is_nan,
+    elementwise.IsInfOp: _is_inf,
     elementwise.LeakyReluOp: _leaky_relu,
     elementwise.EluOp: _elu,
     elementwise.ClipOp: _clip,
@@ -485,6 +619,9 @@ _BINARY: dict[type[elementwise.BinaryOp], dict[str, ScalarBinary | None]] = {
     elementwise.AndOp: _binary_ops(None, None, arith.AndIOp),
     elementwise.OrOp: _binary_ops(None, None, arith.OrIOp),
     elementwise.XorOp: _binary_ops(None, None, arith.XOrIOp),
+    elementwise.BitwiseAndOp: _binary_ops(None, arith.AndIOp, arith.AndIOp),
+    elementwise.BitwiseOrOp: _binary_ops(None, arith.OrIOp, arith.OrIOp),
+    elementwise.BitwiseXorOp: _binary_ops(None, arith.XOrIOp, arith.XOrIOp),
 }
 
 
@@ -509,6 +646,8 @@ PATTERNS: list[RewritePattern] = [
     *(LowerUnaryElementwise(op_type, scalar) for op_type, scalar in _UNARY.items()),
     LowerCast(),
     *(LowerBinaryElementwise(op_type, scalars) for op_type, scalars in _BINARY.items()),
+    LowerMod(),
+    LowerBitShift(),
     LowerPow(),
     *(LowerVariadic(op_type, scalars) for op_type, scalars in _VARIADIC.items()),
     LowerWhere(),

@@ -1,4 +1,4 @@
-"""convert-nn-to-linalg patterns for data-dependent reads: gather and resize.
+"""convert-nn-to-linalg patterns for data-dependent reads: gather, gather_elements and resize.
 
 Both become a parallel `linalg.generic` over the result whose body computes the source
 position (from an index tensor, or from the result position by ONNX's coordinate transformation)
@@ -95,6 +95,19 @@ def _nearest_index(builder: Builder, x: SSAValue, size: int, nearest_mode: str) 
     return clamp_index(builder, chosen, size)
 
 
+def _wrapped_position(builder: Builder, index: SSAValue, size: int) -> SSAValue:
+    """An integer index as an `index`, a negative one counting from the end of the axis."""
+    index_type = index.type
+    assert isinstance(index_type, IntegerType)
+    if index_type.width.data < 64:
+        index = builder.insert(arith.ExtSIOp(index, i64)).result
+    position = builder.insert(arith.IndexCastOp(index, IndexType())).result
+    zero = index_constant(builder, 0)
+    negative = builder.insert(arith.CmpiOp(position, zero, "slt")).result
+    wrapped = builder.insert(arith.AddiOp(position, index_constant(builder, size))).result
+    return builder.insert(arith.SelectOp(negative, wrapped, position)).result
+
+
 def _resize_scales(op: nn.ResizeOp, source: Sequence[int], result: Sequence[int]) -> list[float]:
     """The scale of every axis, as ONNX's reference computes it (1 for axes not resized)."""
     rank = len(source)
@@ -150,17 +163,7 @@ class LowerGather(RewritePattern):
         )
 
         def body(builder: Builder, args: Sequence[SSAValue]) -> list[SSAValue]:
-            index = args[0]
-            index_type = index.type
-            assert isinstance(index_type, IntegerType)
-            if index_type.width.data < 64:
-                index = builder.insert(arith.ExtSIOp(index, i64)).result
-            position = builder.insert(arith.IndexCastOp(index, IndexType())).result
-            zero = index_constant(builder, 0)
-            negative = builder.insert(arith.CmpiOp(position, zero, "slt")).result
-            size = index_constant(builder, data_dims[axis])
-            wrapped = builder.insert(arith.AddiOp(position, size)).result
-            position = builder.insert(arith.SelectOp(negative, wrapped, position)).result
+            position = _wrapped_position(builder, args[0], data_dims[axis])
             leading = [_loop_index(builder, d) for d in range(axis)]
             trailing = [
                 _loop_index(builder, axis + index_rank + d)
@@ -177,6 +180,36 @@ class LowerGather(RewritePattern):
             [op.indices],
             [init],
             [AffineMapAttr(indices_map), identity_map(len(dims))],
+            [PARALLEL] * len(dims),
+            body,
+        )
+        rewriter.replace(op, [], [generic.results[0]])
+
+
+class LowerGatherElements(RewritePattern):
+    """result[i..] = data[i.. with indices[i..] at axis]: a generic over the indices' shape."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: nn.GatherElementsOp, rewriter: PatternRewriter) -> None:
+        data_dims = shape(op.data)
+        axis = op.int_attr("axis")
+        axis = axis + len(data_dims) if axis < 0 else axis
+        dims = shape(op.output)
+        if any(size > data_dims[d] for d, size in enumerate(dims) if d != axis):
+            raise unsupported(op, f"indices of shape {list(dims)} reach past data {data_dims}")
+
+        def body(builder: Builder, args: Sequence[SSAValue]) -> list[SSAValue]:
+            position = [_loop_index(builder, d) for d in range(len(dims))]
+            position[axis] = _wrapped_position(builder, args[0], data_dims[axis])
+            extract = tensor.ExtractOp(op.data, position, element_type(op.data))
+            return [builder.insert(extract).result]
+
+        init = empty_tensor(rewriter, dims, element_type(op.output))
+        generic = build_generic(
+            rewriter,
+            [op.indices],
+            [init],
+            [identity_map(len(dims)), identity_map(len(dims))],
             [PARALLEL] * len(dims),
             body,
         )
@@ -259,4 +292,4 @@ def _interpolate(
     return builder.insert(arith.TruncFOp(total, element)).result
 
 
-PATTERNS: list[RewritePattern] = [LowerGather(), LowerResize()]
+PATTERNS: list[RewritePattern] = [LowerGather(), LowerGatherElements(), LowerResize()]

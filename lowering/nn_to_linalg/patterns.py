@@ -12,12 +12,13 @@ from ...dialects.nn import WeightOp
 
 
 def conversion_patterns() -> Sequence[RewritePattern]:
-    from . import constants, contraction, elementwise, gather, pooling, reduction, shape
+    from . import constants, contraction, einsum, elementwise, gather, pooling, reduction, shape
 
     return [
         *elementwise.PATTERNS,
         *reduction.PATTERNS,
         *contraction.PATTERNS,
+        *einsum.PATTERNS,
         *pooling.PATTERNS,
         *shape.PATTERNS,
         *gather.PATTERNS,

@@ -4,7 +4,8 @@ softmax, log_softmax, layer and batch normalization, global pooling and LRN.
 A reduction is `linalg.fill` of its identity (0, -inf, +inf) into an init tensor, then a
 `linalg.generic` with reduction iterators on the reduced dims; the init's map reads the reduced
 dims at 0 when dims are kept and leaves them out otherwise. Accumulation is in the result
-element type. Normalizations are reductions (kept dims) followed by broadcasting elementwise
+element type, except that f16 and bf16 sums, means and softmax compute in f32 and round once.
+Normalizations are reductions (kept dims) followed by broadcasting elementwise
 generics; softmax subtracts the maximum first, layer normalization centres before squaring.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import math as pymath
 from collections.abc import Callable, Sequence
+from typing import cast
 
 from xdsl.builder import Builder
 from xdsl.dialects import arith, math, tensor
@@ -37,6 +39,7 @@ from .common import (
     elementwise_generic,
     filled_tensor,
     identity_map,
+    is_float,
     scalar_constant,
     shape,
     unsupported,
@@ -90,6 +93,7 @@ def _arith(
 
 
 _ADD = _arith(arith.AddfOp, arith.AddiOp, arith.AddiOp)
+_MUL = _arith(arith.MulfOp, arith.MuliOp, arith.MuliOp)
 # maximumf/minimumf propagate NaN, as numpy's max and min
 _MAX = _arith(arith.MaximumfOp, arith.MaxSIOp, arith.MaxUIOp)
 _MIN = _arith(arith.MinimumfOp, arith.MinSIOp, arith.MinUIOp)
@@ -208,15 +212,30 @@ class LowerReduce(RewritePattern):
         normalized = sorted({_normalized_axis(op, a, rank) for a in axes} or range(rank))
         keepdims = bool(op.int_attr("keepdims"))
         element = element_type(op.data)
-        if isinstance(op, reduction.ReduceMeanOp):
-            result = _mean(rewriter, op.data, normalized, keepdims)
-        elif isinstance(op, reduction.ReduceSumOp):
-            result = _reduce(rewriter, op.data, normalized, keepdims, 0, _ADD)
+        accumulating = reduction.ReduceMeanOp | reduction.ReduceSumOp | reduction.ReduceProdOp
+        if isinstance(op, accumulating) and is_float(element):
+            # f16 and bf16 accumulate in f32 and round once, as the nn reference does
+            wide = _convert(rewriter, op.data, _compute_type(element))
+            result = _accumulate(rewriter, op, wide, normalized, keepdims)
+            result = _convert(rewriter, result, cast(AnyFloat, element))
+        elif isinstance(op, accumulating):
+            result = _accumulate(rewriter, op, op.data, normalized, keepdims)
         elif isinstance(op, reduction.ReduceMaxOp):
             result = _reduce(rewriter, op.data, normalized, keepdims, _lowest(element), _MAX)
         else:
             result = _reduce(rewriter, op.data, normalized, keepdims, _highest(element), _MIN)
         rewriter.replace(op, [], [result])
+
+
+def _accumulate(
+    b: Builder, op: reduction.ReduceOp, x: SSAValue, axes: Sequence[int], keepdims: bool
+) -> SSAValue:
+    """The mean, sum or product of x over `axes`, in x's element type."""
+    if isinstance(op, reduction.ReduceMeanOp):
+        return _mean(b, x, axes, keepdims)
+    if isinstance(op, reduction.ReduceProdOp):
+        return _reduce(b, x, axes, keepdims, 1, _MUL)
+    return _reduce(b, x, axes, keepdims, 0, _ADD)
 
 
 class LowerArgReduce(RewritePattern):
@@ -275,8 +294,9 @@ class LowerSoftmax(RewritePattern):
         if not isinstance(op, neural.SoftmaxOp | neural.LogSoftmaxOp):
             return
         _require_float(op, op.input)
-        x = op.input
-        element = element_type(x)
+        element = element_type(op.input)
+        compute = _compute_type(element)  # f16 and bf16 in f32, rounded once at the end
+        x = _convert(rewriter, op.input, compute)
         axis = _normalized_axis(op, op.int_attr("axis"), len(shape(x)))
         maximum = _reduce(rewriter, x, [axis], True, -pymath.inf, _MAX)
 
@@ -284,12 +304,13 @@ class LowerSoftmax(RewritePattern):
             shifted = b.insert(arith.SubfOp(args[0], args[1])).result
             return [b.insert(math.ExpOp(shifted)).result]
 
-        exp = elementwise_generic(rewriter, [x, maximum], element, shifted_exp)
+        exp = elementwise_generic(rewriter, [x, maximum], compute, shifted_exp)
         total = _reduce(rewriter, exp, [axis], True, 0.0, _ADD)
         if isinstance(op, neural.SoftmaxOp):
 
             def divide(b: Builder, args: Sequence[SSAValue]) -> Sequence[SSAValue]:
-                return [b.insert(arith.DivfOp(args[0], args[1])).result]
+                quotient = b.insert(arith.DivfOp(args[0], args[1])).result
+                return [_to_element(b, quotient, element)]
 
             result = elementwise_generic(rewriter, [exp, total], element, divide)
         else:
@@ -297,7 +318,8 @@ class LowerSoftmax(RewritePattern):
             def log_softmax(b: Builder, args: Sequence[SSAValue]) -> Sequence[SSAValue]:
                 shifted = b.insert(arith.SubfOp(args[0], args[1])).result
                 log_total = b.insert(math.LogOp(args[2])).result
-                return [b.insert(arith.SubfOp(shifted, log_total)).result]
+                difference = b.insert(arith.SubfOp(shifted, log_total)).result
+                return [_to_element(b, difference, element)]
 
             result = elementwise_generic(rewriter, [x, maximum, total], element, log_softmax)
         rewriter.replace(op, [], [result])
@@ -474,6 +496,7 @@ def _window_sum(b: Builder, padded: SSAValue, dims: Sequence[int], size: int) ->
 PATTERNS: list[RewritePattern] = [
     LowerReduce(reduction.ReduceSumOp),
     LowerReduce(reduction.ReduceMeanOp),
+    LowerReduce(reduction.ReduceProdOp),
     LowerReduce(reduction.ReduceMaxOp),
     LowerReduce(reduction.ReduceMinOp),
     LowerArgReduce(),

@@ -36,6 +36,74 @@ func.func @div_int(%a: tensor<4xi32>, %b: tensor<4xi32>) -> tensor<4xi32> {
 
 // -----
 
+// Python's mod: the remainder plus the divisor where their signs differ; divisors 0 and -1
+// become 1 (both give 0, without remsi's division by zero or overflow).
+// CHECK-LABEL: func.func @mod_int
+// CHECK:         linalg.generic
+// CHECK:           %[[DIVISOR:.*]] = arith.select %{{.*}}, %{{.*}}, %{{.*}} : i32
+// CHECK:           %[[REM:.*]] = arith.remsi %{{.*}}, %[[DIVISOR]] : i32
+// CHECK:           %[[SUM:.*]] = arith.addi %[[REM]], %[[DIVISOR]] : i32
+// CHECK:           arith.select %{{.*}}, %[[SUM]], %[[REM]] : i32
+func.func @mod_int(%a: tensor<4xi32>, %b: tensor<4xi32>) -> tensor<4xi32> {
+  %r = nn.mod %a, %b : (tensor<4xi32>, tensor<4xi32>) -> tensor<4xi32>
+  func.return %r : tensor<4xi32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @fmod_unsigned
+// CHECK:         linalg.generic
+// CHECK:           arith.remui %{{.*}}, %{{.*}} : ui8
+// CHECK-NOT:       arith.addi
+func.func @fmod_unsigned(%a: tensor<4xui8>, %b: tensor<4xui8>) -> tensor<4xui8> {
+  %r = nn.mod %a, %b {fmod = 1 : i64} : (tensor<4xui8>, tensor<4xui8>) -> tensor<4xui8>
+  func.return %r : tensor<4xui8>
+}
+
+// -----
+
+// A signed right shift is arithmetic; out of range (negative, or 8 and more) leaves the sign.
+// CHECK-LABEL: func.func @shift_right_signed
+// CHECK:         linalg.generic
+// CHECK:           %[[IN:.*]] = arith.cmpi ult, %{{.*}}, %{{.*}} : i8
+// CHECK:           %[[SHIFTED:.*]] = arith.shrsi
+// CHECK:           %[[SIGN:.*]] = arith.shrsi
+// CHECK:           arith.select %[[IN]], %[[SHIFTED]], %[[SIGN]] : i8
+func.func @shift_right_signed(%a: tensor<4xi8>, %b: tensor<4xi8>) -> tensor<4xi8> {
+  %r = nn.bit_shift %a, %b {direction = "RIGHT"} : (tensor<4xi8>, tensor<4xi8>) -> tensor<4xi8>
+  func.return %r : tensor<4xi8>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @bitwise_not
+// CHECK:         linalg.generic
+// CHECK:           %[[ONES:.*]] = arith.constant -1 : i16
+// CHECK:           arith.xori %{{.*}}, %[[ONES]] : i16
+func.func @bitwise_not(%a: tensor<4xi16>) -> tensor<4xi16> {
+  %r = nn.bitwise_not %a : (tensor<4xi16>) -> tensor<4xi16>
+  func.return %r : tensor<4xi16>
+}
+
+// -----
+
+// Round is round-half-to-even; is_inf compares with the infinities it detects.
+// CHECK-LABEL: func.func @round_and_is_inf
+// CHECK:         linalg.generic
+// CHECK:           math.roundeven %{{.*}} : f32
+// CHECK:         linalg.generic
+// CHECK:           %[[INF:.*]] = arith.constant 0x7f800000 : f32
+// CHECK:           arith.cmpf oeq, %{{.*}}, %[[INF]] : f32
+// CHECK-NOT:       0xff800000
+// CHECK:         } -> tensor<4xi1>
+func.func @round_and_is_inf(%a: tensor<4xf32>) -> tensor<4xi1> {
+  %r = nn.round %a : (tensor<4xf32>) -> tensor<4xf32>
+  %i = nn.is_inf %r {detect_negative = 0 : i64} : (tensor<4xf32>) -> tensor<4xi1>
+  func.return %i : tensor<4xi1>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @less
 // CHECK:         %[[INIT:.*]] = tensor.empty() : tensor<4xi1>
 // CHECK:         linalg.generic

@@ -18,6 +18,20 @@ func.func @gather(%data: tensor<3x4xf32>, %idx: tensor<2xi64>) -> tensor<3x2xf32
 
 // -----
 
+// GatherElements: loop indices everywhere but the axis, which reads the (wrapped) index.
+// CHECK-LABEL: func.func @gather_elements
+// CHECK-SAME:    (%[[DATA:.*]]: tensor<3x4xf32>, %[[IDX:.*]]: tensor<2x4xi32>)
+// CHECK:         linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>]
+// CHECK:           %[[WIDE:.*]] = arith.extsi %{{.*}} : i32 to i64
+// CHECK:           %[[POS:.*]] = arith.select %{{.*}}, %{{.*}}, %{{.*}} : index
+// CHECK:           tensor.extract %[[DATA]][%[[POS]], %{{.*}}] : tensor<3x4xf32>
+func.func @gather_elements(%data: tensor<3x4xf32>, %idx: tensor<2x4xi32>) -> tensor<2x4xf32> {
+  %r = nn.gather_elements %data, %idx {axis = 0 : i64} : (tensor<3x4xf32>, tensor<2x4xi32>) -> tensor<2x4xf32>
+  func.return %r : tensor<2x4xf32>
+}
+
+// -----
+
 // Nearest resize: the source coordinate in f64, floor, round by the nearest mode, clamp.
 // CHECK-LABEL: func.func @resize_nearest
 // CHECK:         linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>]

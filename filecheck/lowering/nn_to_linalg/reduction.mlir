@@ -15,6 +15,20 @@ func.func @reduce_sum(%x: tensor<2x3x4xf32>) -> tensor<2x4xf32> {
 
 // -----
 
+// A product starts from 1; f16 accumulates in f32 and rounds once.
+// CHECK-LABEL: func.func @reduce_prod_f16
+// CHECK:         arith.extf %{{.*}} : f16 to f32
+// CHECK:         %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
+// CHECK:         linalg.fill ins(%[[ONE]] : f32)
+// CHECK:         arith.mulf %{{.*}}, %{{.*}} : f32
+// CHECK:         arith.truncf %{{.*}} : f32 to f16
+func.func @reduce_prod_f16(%x: tensor<2x3xf16>) -> tensor<2xf16> {
+  %r = nn.reduce_prod %x {axes = array<i64: 1>, keepdims = 0 : i64} : (tensor<2x3xf16>) -> tensor<2xf16>
+  func.return %r : tensor<2xf16>
+}
+
+// -----
+
 // Kept dims: the init's map reads the reduced dim at 0.
 // CHECK-LABEL: func.func @reduce_max_keepdims
 // CHECK:         %[[LOW:.*]] = arith.constant 0xff800000 : f32

@@ -1,0 +1,55 @@
+"""What the importer's node rewrites (onnx_rewrites.py, onnx_quantize.py) may ask of it, and the
+error of a node that cannot be converted."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+import numpy as np
+import onnx
+
+
+class NodeError(Exception):
+    """A node that cannot be converted; the importer lists it with the others it finds."""
+
+
+class Emitter(Protocol):
+    """Converts the ONNX nodes that one ONNX node is rewritten into, under its label."""
+
+    @property
+    def opset(self) -> int:
+        """The opset the node is read at."""
+        ...
+
+    def emit(
+        self,
+        op_type: str,
+        inputs: Sequence[str],
+        attributes: Mapping[str, object] | None = None,
+        output: str = "",
+    ) -> str:
+        """Converts one ONNX node of `op_type` (attributes as nn's Python values); returns
+        its result's name, `output` or a fresh one."""
+        ...
+
+    def constant(self, array: np.ndarray) -> str:
+        """A fresh name bound to a constant."""
+        ...
+
+    def convert(self, nodes: Sequence[onnx.NodeProto]) -> None:
+        """Converts made-up nodes (a subgraph's, renamed) as graph nodes; NodeError when one
+        of them fails (it is listed too)."""
+        ...
+
+    def bind(self, name: str, array: np.ndarray) -> None:
+        """Binds `name` to a constant."""
+        ...
+
+    def value(self, name: str) -> np.ndarray | None:
+        """The value of `name` when it is known at import time."""
+        ...
+
+    def dtype(self, name: str) -> np.dtype[np.generic]: ...
+
+    def shape(self, name: str) -> tuple[int, ...]: ...

@@ -1,0 +1,106 @@
+"""ONNX ops that the importer rewrites into other nn ops, by op type.
+
+CastLike(x, like)   Cast(x) to like's element type
+Trilu(x, k)         Where(mask, x, 0), the triangle mask of the last two dims
+QuantizeLinear, DequantizeLinear   elementwise ops (onnx_quantize.py)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import onnx
+from onnx import helper
+
+from .emitter import Emitter, NodeError
+from .onnx_quantize import dequantize_linear, quantize_linear
+from .onnx_scan import scan
+
+Rewrite = Callable[[onnx.NodeProto, Emitter], None]
+
+
+def cast_like(node: onnx.NodeProto, emitter: Emitter) -> None:
+    """A Cast; of a constant (the -inf that Attention's body casts like its input), a
+    constant, so that ops taking constant inputs (Pad's value) still get one."""
+    like = emitter.dtype(node.input[1])
+    attributes: dict[str, object] = {"to": helper.np_dtype_to_tensor_dtype(like)}
+    for attribute in node.attribute:
+        if attribute.name != "saturate" or attribute.type != onnx.AttributeProto.INT:
+            raise NodeError(f"attribute '{attribute.name}' not supported")
+        attributes["saturate"] = attribute.i
+    known = emitter.value(node.input[0])
+    floating = np.issubdtype(like, np.floating)
+    if known is not None and np.issubdtype(known.dtype, np.floating) == floating:
+        # float to float and integer to integer: numpy's astype is ONNX's Cast
+        emitter.bind(node.output[0], known.astype(like))
+        return
+    emitter.emit("Cast", [node.input[0]], attributes, output=node.output[0])
+
+
+def trilu(node: onnx.NodeProto, emitter: Emitter) -> None:
+    """column - row >= k keeps the upper part, <= k the lower. A constant k makes the mask a
+    constant; a run-time k is compared with the constant column - row offsets."""
+    x = node.input[0]
+    upper = bool(next((a.i for a in node.attribute if a.name == "upper"), 1))
+    rows, columns = emitter.shape(x)[-2:]
+    offsets = np.arange(columns)[None, :] - np.arange(rows)[:, None]
+    k = node.input[1] if len(node.input) > 1 else ""
+    known = emitter.value(k) if k else np.zeros(1, np.int64)
+    if known is not None:
+        bound = int(known.reshape(-1)[0])
+        mask = emitter.constant(offsets >= bound if upper else offsets <= bound)
+    else:
+        compare = "GreaterOrEqual" if upper else "LessOrEqual"
+        mask = emitter.emit(compare, [emitter.constant(offsets.astype(np.int64)), k])
+    zero = emitter.constant(np.zeros((), emitter.dtype(x)))
+    emitter.emit("Where", [mask, x, zero], output=node.output[0])
+
+
+def clip(node: onnx.NodeProto, emitter: Emitter) -> None:
+    """Clip, or with a bound known only at run time, Min(Max(x, min), max): max wins where
+    min > max and NaN propagates, as in Clip."""
+    legacy: dict[str, object] = {}  # before opset 11 the bounds were attributes
+    for attribute in node.attribute:
+        if attribute.name not in ("min", "max") or attribute.type != onnx.AttributeProto.FLOAT:
+            raise NodeError(f"attribute '{attribute.name}' not supported")
+        legacy[attribute.name] = attribute.f
+    bounds = [*node.input[1:], "", ""][:2]
+    if all(not name or emitter.value(name) is not None for name in bounds):
+        emitter.emit("Clip", list(node.input), legacy, output=node.output[0])
+        return
+    low, high = bounds
+    value = node.input[0]
+    if low:
+        value = emitter.emit("Max", [value, low], output="" if high else node.output[0])
+    if high:
+        emitter.emit("Min", [value, high], output=node.output[0])
+
+
+def hardmax(node: onnx.NodeProto, emitter: Emitter) -> None:
+    """Equal(iota along axis, ArgMax(x, axis, keepdims)) as x's type: 1 at the first
+    maximum."""
+    if emitter.opset < 13:
+        raise NodeError("Hardmax before opset 13 (2-d flattening) is not supported")
+    x = node.input[0]
+    dims = emitter.shape(x)
+    axis = next((a.i for a in node.attribute if a.name == "axis"), -1)
+    axis = axis + len(dims) if axis < 0 else axis
+    iota_dims = [1] * len(dims)
+    iota_dims[axis] = dims[axis]
+    iota = emitter.constant(np.arange(dims[axis], dtype=np.int64).reshape(iota_dims))
+    first = emitter.emit("ArgMax", [x], {"axis": axis, "keepdims": 1})
+    one_hot = emitter.emit("Equal", [iota, first])
+    to = helper.np_dtype_to_tensor_dtype(emitter.dtype(x))
+    emitter.emit("Cast", [one_hot], {"to": to}, output=node.output[0])
+
+
+REWRITES: dict[str, Rewrite] = {
+    "CastLike": cast_like,
+    "Clip": clip,
+    "Hardmax": hardmax,
+    "Trilu": trilu,
+    "QuantizeLinear": quantize_linear,
+    "DequantizeLinear": dequantize_linear,
+    "Scan": scan,
+}
