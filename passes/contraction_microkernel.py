@@ -15,8 +15,10 @@ run in one `scf.parallel` over (A panel, B panel).
 The tile's accumulators leave the registers once, through the fused epilogue: the
 initializing op of C (a fill, a broadcast bias) is added to them, then each elementwise
 consumer of C in turn (bias, batchnorm, activation, residual add) is applied in registers,
-and only the last result is stored. Tiles that cross the edge of M or N use masked loads
-and stores.
+and only the last result is stored. When M or N is not a whole number of tiles, the tiles
+store their accumulators in a staging buffer instead and one copy-back loop (which LLVM
+vectorizes) applies the epilogue to the part inside C: one code path per tile, not one per
+kind of edge.
 """
 
 from __future__ import annotations
@@ -72,10 +74,10 @@ class ContractionMicrokernelPass(ModulePass):
     and contractions under `min-work` multiply-adds stay as they are.
     Output: `memref.alloc` packing buffers, scf.for packing loops, one `scf.parallel` over
     `mr` x (`nr-vectors` x `lanes`) tiles with `vector.load` / `vector.broadcast` /
-    `vector.fma` micro-kernels and the fused epilogue (`vector.store`, `vector.maskedstore`
-    at the edges). The initializing op of C and, with `fuse-epilogue`, the chain of
-    elementwise consumers reading C (arith bodies only) are folded into the tile and erased
-    with their intermediate buffers.
+    `vector.fma` micro-kernels and the fused epilogue (`vector.store`; through a staging
+    buffer and a copy-back loop when tiles overhang C). The initializing op of C and, with
+    `fuse-epilogue`, the chain of elementwise consumers reading C (arith bodies only) are
+    folded into the tile and erased with their intermediate buffers.
     Options: mr (rows per tile, 8), nr-vectors (vectors per tile row, 2), lanes (f32 lanes of
     the target's vectors, 16 for AVX-512), min-work (multiply-adds below which a contraction
     is left alone, 4096), fuse-epilogue (true), pack-weights (true: an A or B that is a weight

@@ -19,7 +19,6 @@ from xdsl.dialects.builtin import (
     MemRefType,
     VectorType,
     f32,
-    i1,
     i64,
 )
 from xdsl.dialects.linalg import ops as linalg
@@ -171,6 +170,7 @@ class TileKernel:
     packed_b: SSAValue | None = None
     a_panels: SSAValue = field(init=False)
     b_panels: SSAValue = field(init=False)
+    staging: SSAValue | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.pack_a_at_run_time = False
@@ -226,6 +226,9 @@ class TileKernel:
             b_panels = builder.insert(rows).memref
             self.pack_b_at_run_time = True
         self.a_panels, self.b_panels = a_panels, b_panels
+        if m % self.mr or n % self.nr:
+            staging = memref.AllocOp.get(f32, 64, [panels_m * self.mr, panels_n * self.nr])
+            self.staging = builder.insert(staging).memref
         for value in self._vector_operands():
             self._view(builder, value)
         outer_dims = self.c.outer_dims
@@ -238,6 +241,8 @@ class TileKernel:
             if self.pack_b_at_run_time:
                 self._pack_b(inner, outer, panels_n)
             self._tiles(inner, outer, panels_m, panels_n)
+            if self.staging is not None:
+                self._copy_back(inner, outer)
 
         _loop_nest(builder, extents, body)
 
@@ -372,88 +377,49 @@ class TileKernel:
 
         k = _constant(b, self.c.k_size)
         accs = list(_for(b, _constant(b, 0), k, step, [zeros] * count))
-        self._store_tiles(b, outer, m0, n0, accs)
+        for r in range(self.mr):
+            m = _apply(b, AffineExpr.dimension(0) + r, 1, [m0])
+            for v in range(self.nr_vectors):
+                nf = _apply(b, AffineExpr.dimension(0) + v * self.lanes, 1, [n0])
+                acc = accs[r * self.nr_vectors + v]
+                if self.staging is not None:
+                    b.insert(vector.StoreOp(acc, self.staging, [m, nf]))
+                    continue
+                value = self._epilogue(b, outer, m, nf, acc, vectorized=True)
+                self._store(b, outer, m, nf, value, vectorized=True)
         b.insert(scf.ReduceOp())
         lower = [_constant(builder, 0)] * 2
         upper = [_constant(builder, panels_m), _constant(builder, panels_n)]
         steps = [_constant(builder, 1)] * 2
         builder.insert(scf.ParallelOp(lower, upper, steps, Region(block)))
 
-    def _store_tiles(
-        self,
-        builder: Builder,
-        outer: dict[int, SSAValue],
-        m0: SSAValue,
-        n0: SSAValue,
-        accs: Sequence[SSAValue],
-    ) -> None:
-        """The tile through the epilogue into the output: whole vectors where the tile is
-        inside C, a row check at the edge of M, constant lane masks at the edge of N (only
-        the last column of tiles crosses it, so its masks are known statically)."""
-        m_tail, n_tail = self.c.m_size % self.mr, self.c.n_size % self.nr
-        if not m_tail and not n_tail:
-            self._store_tile(builder, outer, m0, n0, accs, None)
-            return
-        m_end = _apply(builder, AffineExpr.dimension(0) + self.mr, 1, [m0])
-        n_end = _apply(builder, AffineExpr.dimension(0) + self.nr, 1, [n0])
-        rows_fit = _compare(builder, m_end, "sle", _constant(builder, self.c.m_size))
-        columns_fit = _compare(builder, n_end, "sle", _constant(builder, self.c.n_size))
-        full = builder.insert(arith.AndIOp(rows_fit, columns_fit)).result
+    def _copy_back(self, builder: Builder, outer: dict[int, SSAValue]) -> None:
+        """When tiles overhang C (M or N not a whole number of tiles) they store their
+        accumulators in the staging buffer; its part inside C goes through the epilogue into
+        the output here, element by element (an inner loop that LLVM vectorizes)."""
+        staging = self.staging
+        assert staging is not None
 
-        def edge(b: Builder) -> None:
-            if not n_tail:
-                self._store_tile(b, outer, m0, n0, accs, None, check_rows=True)
-                return
-            _if(
-                b,
-                columns_fit,
-                lambda t: self._store_tile(t, outer, m0, n0, accs, None, check_rows=True),
-                lambda e: self._store_tile(e, outer, m0, n0, accs, n_tail, check_rows=True),
-            )
+        def row(b: Builder, m: SSAValue) -> None:
+            def column(inner: Builder, nf: SSAValue, _: Sequence[SSAValue]) -> list[SSAValue]:
+                acc = inner.insert(memref.LoadOp.get(staging, [m, nf])).res
+                value = self._epilogue(inner, outer, m, nf, acc, vectorized=False)
+                self._store(inner, outer, m, nf, value, vectorized=False)
+                return []
 
-        _if(builder, full, lambda t: self._store_tile(t, outer, m0, n0, accs, None), edge)
+            _for(b, _constant(b, 0), _constant(b, self.c.n_size), column)
 
-    def _store_tile(
-        self,
-        builder: Builder,
-        outer: dict[int, SSAValue],
-        m0: SSAValue,
-        n0: SSAValue,
-        accs: Sequence[SSAValue],
-        columns: int | None,
-        check_rows: bool = False,
-    ) -> None:
-        """Stores the tile; `columns` (when set) is how many of its columns are inside N."""
-        for r in range(self.mr):
-            m = _apply(builder, AffineExpr.dimension(0) + r, 1, [m0])
-
-            def row(b: Builder, r: int = r, m: SSAValue = m) -> None:
-                for v in range(self.nr_vectors):
-                    valid = self.lanes if columns is None else columns - v * self.lanes
-                    if valid <= 0:
-                        continue
-                    nf = _apply(b, AffineExpr.dimension(0) + v * self.lanes, 1, [n0])
-                    mask = self._mask(b, valid) if valid < self.lanes else None
-                    value = self._epilogue(b, outer, m, nf, accs[r * self.nr_vectors + v], mask)
-                    self._store(b, self.fusion.output, outer, m, nf, value, mask)
-
-            if check_rows and self.c.m_size % self.mr:
-                _if(builder, _compare(builder, m, "slt", _constant(builder, self.c.m_size)), row)
-            else:
-                row(builder)
-
-    def _mask(self, builder: Builder, valid: int) -> SSAValue:
-        """The first `valid` lanes on."""
-        mask_type = VectorType(i1, [self.lanes])
-        lanes = [1 if lane < valid else 0 for lane in range(self.lanes)]
-        value = DenseIntOrFPElementsAttr.from_list(mask_type, lanes)
-        return builder.insert(arith.ConstantOp(value, mask_type)).result
+        _parallel_for(builder, self.c.m_size, row)
 
     def _indices(
         self, builder: Builder, map_: AffineMap, outer: dict[int, SSAValue], m: SSAValue
     ) -> list[SSAValue]:
         dims = self._c_dims(builder, outer, m)
         return [_apply(builder, e, self.c.rank, dims) for e in map_.results]
+
+    def _splat(self, builder: Builder, scalar: SSAValue) -> SSAValue:
+        splat_type = VectorType(scalar.type, [self.lanes])
+        return builder.insert(vector.BroadcastOp(scalar, splat_type)).vector
 
     def _load(
         self,
@@ -463,47 +429,41 @@ class TileKernel:
         outer: dict[int, SSAValue],
         m: SSAValue,
         nf: SSAValue,
-        mask: SSAValue | None,
+        vectorized: bool,
     ) -> SSAValue:
-        """`value` at the tile's row `m`, columns from `nf`, as a vector."""
+        """`value` at row `m`, column `nf` (a vector of columns from `nf` if `vectorized`)."""
         if not isa(value.type, MemRefType[Attribute]):
-            return builder.insert(vector.BroadcastOp(value, self.vector_type)).vector
+            return self._splat(builder, value) if vectorized else value
         if not map_.used_dims() & set(self.c.n_dims):
-            scalar = builder.insert(
-                memref.LoadOp.get(value, self._indices(builder, map_, outer, m))
-            ).res
-            return builder.insert(vector.BroadcastOp(scalar, self.vector_type)).vector
-        leading = AffineMap(
-            map_.num_dims, 0, map_.results[: len(map_.results) - len(self.c.n_dims)]
-        )
+            indices = self._indices(builder, map_, outer, m)
+            scalar = builder.insert(memref.LoadOp.get(value, indices)).res
+            return self._splat(builder, scalar) if vectorized else scalar
+        count = len(map_.results) - len(self.c.n_dims)
+        leading = AffineMap(map_.num_dims, 0, map_.results[:count])
         indices = [*self._indices(builder, leading, outer, m), nf]
         view = self.views[value]
-        if mask is None:
+        if vectorized:
             return builder.insert(vector.LoadOp(view, indices, self.vector_type)).result
-        zero = DenseIntOrFPElementsAttr.from_list(self.vector_type, [0.0] * self.lanes)
-        passthrough = builder.insert(arith.ConstantOp(zero, self.vector_type)).result
-        return builder.insert(vector.MaskedLoadOp(view, indices, mask, passthrough)).result
+        return builder.insert(memref.LoadOp.get(view, indices)).res
 
     def _store(
         self,
         builder: Builder,
-        target: SSAValue,
         outer: dict[int, SSAValue],
         m: SSAValue,
         nf: SSAValue,
         value: SSAValue,
-        mask: SSAValue | None,
+        vectorized: bool,
     ) -> None:
         identity = AffineMap.identity(self.c.rank)
-        leading = AffineMap(
-            identity.num_dims, 0, identity.results[: self.c.rank - len(self.c.n_dims)]
-        )
+        count = self.c.rank - len(self.c.n_dims)
+        leading = AffineMap(identity.num_dims, 0, identity.results[:count])
         indices = [*self._indices(builder, leading, outer, m), nf]
-        view = self.views[target]
-        if mask is None:
+        view = self.views[self.fusion.output]
+        if vectorized:
             builder.insert(vector.StoreOp(value, view, indices))
-            return
-        builder.insert(vector.MaskedStoreOp.build(operands=[view, indices, mask, value]))
+        else:
+            builder.insert(memref.StoreOp.get(value, view, indices))
 
     def _epilogue(
         self,
@@ -512,18 +472,18 @@ class TileKernel:
         m: SSAValue,
         nf: SSAValue,
         acc: SSAValue,
-        mask: SSAValue | None,
+        vectorized: bool,
     ) -> SSAValue:
         identity = AffineMap.identity(self.c.rank)
         prologue = self.fusion.prologue
         if prologue is None:
-            initial = self._load(builder, self.c.out, identity, outer, m, nf, mask)
+            initial = self._load(builder, self.c.out, identity, outer, m, nf, vectorized)
             acc = builder.insert(arith.AddfOp(initial, acc)).result
         elif not _is_zero_fill(prologue.op):
-            initial = self._apply_stage(builder, prologue, None, outer, m, nf, mask)
+            initial = self._apply_stage(builder, prologue, None, outer, m, nf, vectorized)
             acc = builder.insert(arith.AddfOp(initial, acc)).result
         for stage in self.fusion.epilogue:
-            acc = self._apply_stage(builder, stage, acc, outer, m, nf, mask)
+            acc = self._apply_stage(builder, stage, acc, outer, m, nf, vectorized)
         return acc
 
     def _apply_stage(
@@ -534,9 +494,10 @@ class TileKernel:
         outer: dict[int, SSAValue],
         m: SSAValue,
         nf: SSAValue,
-        mask: SSAValue | None,
+        vectorized: bool,
     ) -> SSAValue:
-        """The stage's body on vectors: its inputs loaded at the tile, the chain input given."""
+        """The stage's body (on vectors if `vectorized`): its inputs loaded at (m, nf), the
+        chain input given."""
         body = stage.op.body.block
         mapping: dict[SSAValue, SSAValue] = {}
         for position, (value, map_) in enumerate(
@@ -544,28 +505,27 @@ class TileKernel:
         ):
             if position == stage.chain and chained is not None:
                 mapping[body.args[position]] = chained
-            else:
-                mapping[body.args[position]] = self._load(builder, value, map_, outer, m, nf, mask)
+                continue
+            loaded = self._load(builder, value, map_, outer, m, nf, vectorized)
+            mapping[body.args[position]] = loaded
         for inner in body.ops:
             if isinstance(inner, linalg.YieldOp):
                 return mapping[inner.operands[0]]
-            mapping[inner.results[0]] = self._vector_op(builder, inner, mapping)
+            if vectorized:
+                mapping[inner.results[0]] = self._vector_op(builder, inner, mapping)
+            else:
+                mapping[inner.results[0]] = builder.insert(inner.clone(mapping)).results[0]
         raise AssertionError("a linalg.generic body ends with linalg.yield")
 
     def _vector_op(
         self, builder: Builder, op: Operation, mapping: dict[SSAValue, SSAValue]
     ) -> SSAValue:
         if isinstance(op, arith.ConstantOp):
-            scalar = builder.insert(op.clone()).result
-            return builder.insert(
-                vector.BroadcastOp(scalar, VectorType(scalar.type, [self.lanes]))
-            ).vector
+            return self._splat(builder, builder.insert(op.clone()).result)
         operands: list[SSAValue] = []
         for operand in op.operands:
             if operand not in mapping:  # a scalar from outside the body
-                mapping[operand] = builder.insert(
-                    vector.BroadcastOp(operand, VectorType(operand.type, [self.lanes]))
-                ).vector
+                mapping[operand] = self._splat(builder, operand)
             operands.append(mapping[operand])
         result_types = [VectorType(r.type, [self.lanes]) for r in op.results]
         new = type(op).create(
