@@ -14,6 +14,7 @@ import onnx
 from onnx import helper
 
 from .emitter import Emitter, NodeError
+from .onnx_loop import if_, loop
 from .onnx_quantize import dequantize_linear, quantize_linear
 from .onnx_scan import scan
 
@@ -95,6 +96,53 @@ def hardmax(node: onnx.NodeProto, emitter: Emitter) -> None:
     emitter.emit("Cast", [one_hot], {"to": to}, output=node.output[0])
 
 
+def lp_normalization(node: onnx.NodeProto, emitter: Emitter) -> None:
+    """x / norm along axis (the p = 1 or 2 norm, kept dims), 0 where the norm is 0, as onnx's
+    reference."""
+    attributes = {a.name: a.i for a in node.attribute}
+    if set(attributes) - {"axis", "p"}:
+        raise NodeError(f"attribute '{sorted(set(attributes) - {'axis', 'p'})[0]}' not supported")
+    p, axis = attributes.get("p", 2), attributes.get("axis", -1)
+    if p not in (1, 2):
+        raise NodeError(f"p = {p}")
+    x = node.input[0]
+    axes = emitter.constant(np.array([axis], np.int64))
+    magnitude = emitter.emit("Abs", [x]) if p == 1 else emitter.emit("Mul", [x, x])
+    norm = emitter.emit("ReduceSum", [magnitude, axes], {"keepdims": 1})
+    if p == 2:
+        norm = emitter.emit("Sqrt", [norm])
+    zero = emitter.constant(np.zeros((), emitter.dtype(x)))
+    quotient = emitter.emit("Div", [x, norm])
+    vanishing = emitter.emit("Equal", [norm, zero])
+    emitter.emit("Where", [vanishing, zero, quotient], output=node.output[0])
+
+
+def dropout(node: onnx.NodeProto, emitter: Emitter) -> None:
+    """Inference-mode Dropout: y = x, mask all true; training mode (dropping at random) is not
+    supported."""
+    for attribute in node.attribute:
+        if attribute.name == "is_test" and attribute.i == 0:
+            raise NodeError("Dropout in training mode (is_test = 0) is not supported")
+        if attribute.name not in ("seed", "ratio", "is_test"):
+            raise NodeError(f"attribute '{attribute.name}' not supported")
+    training = node.input[2] if len(node.input) > 2 else ""
+    if training:
+        known = emitter.value(training)
+        if known is None or bool(known.reshape(-1)[0]):
+            raise NodeError("Dropout in training mode is not supported")
+    emitter.emit("Identity", [node.input[0]], output=node.output[0])
+    if len(node.output) > 1 and node.output[1]:
+        emitter.bind(node.output[1], np.ones(emitter.shape(node.input[0]), np.bool_))
+
+
+def scatter(node: onnx.NodeProto, emitter: Emitter) -> None:
+    """Scatter (deprecated at opset 11) is ScatterElements."""
+    attributes = {a.name: a.i for a in node.attribute}
+    if set(attributes) - {"axis"}:
+        raise NodeError(f"attribute '{sorted(set(attributes) - {'axis'})[0]}' not supported")
+    emitter.emit("ScatterElements", list(node.input), attributes, output=node.output[0])
+
+
 REWRITES: dict[str, Rewrite] = {
     "CastLike": cast_like,
     "Clip": clip,
@@ -103,4 +151,9 @@ REWRITES: dict[str, Rewrite] = {
     "QuantizeLinear": quantize_linear,
     "DequantizeLinear": dequantize_linear,
     "Scan": scan,
+    "Loop": loop,
+    "If": if_,
+    "LpNormalization": lp_normalization,
+    "Dropout": dropout,
+    "Scatter": scatter,
 }

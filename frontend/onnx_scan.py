@@ -62,7 +62,7 @@ def scan(node: onnx.NodeProto, emitter: Emitter) -> None:
         ):
             index = emitter.constant(np.array(steps - 1 - step if backward else step))
             bound[value.name] = emitter.emit("Gather", [name, index], {"axis": axis})
-        results = _run_body(body, bound, f"{node.name or 'Scan'}/step{step}/", emitter)
+        results = run_body(body, bound, f"{node.name or 'Scan'}/step{step}/", emitter)
         states = results[:state_count]
         for collected, result in zip(outputs, results[state_count:], strict=True):
             collected.append(result)
@@ -73,10 +73,10 @@ def scan(node: onnx.NodeProto, emitter: Emitter) -> None:
         outputs, node.output[state_count:], output_axes, output_reversed, strict=True
     ):
         if name:
-            _stack(collected[::-1] if backward else collected, axis, name, emitter)
+            stack(collected[::-1] if backward else collected, axis, name, emitter)
 
 
-def _run_body(
+def run_body(
     body: onnx.GraphProto, bound: dict[str, str], prefix: str, emitter: Emitter
 ) -> list[str]:
     """Converts one copy of the body; returns the names of its outputs."""
@@ -101,7 +101,7 @@ def _run_body(
     return [names.get(value.name, value.name) for value in body.output]
 
 
-def _stack(parts: list[str], axis: int, output: str, emitter: Emitter) -> None:
+def stack(parts: list[str], axis: int, output: str, emitter: Emitter) -> None:
     rank = len(emitter.shape(parts[0])) + 1
     axis = axis + rank if axis < 0 else axis
     axes = emitter.constant(np.array([axis], np.int64))

@@ -204,3 +204,61 @@ def test_scan_unrolls_its_body_per_step():
     total, steps = terrace.compile(model, cache=False).run(inputs)
     np.testing.assert_allclose(total, sums[:, -1], rtol=1e-6)
     np.testing.assert_allclose(steps, 3 * sums, rtol=1e-6)
+
+
+def test_loop_with_a_known_trip_count_unrolls_and_if_with_a_known_condition_inlines():
+    # three steps of acc = acc * 2 + i, each step's acc as a scan output; a constant If
+    # picks its then branch
+    body = helper.make_graph(
+        [
+            helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+            helper.make_node("Cast", ["i"], ["i_float"], to=TensorProto.FLOAT),
+            helper.make_node("Mul", ["acc_in", "two"], ["doubled"]),
+            helper.make_node("Add", ["doubled", "i_float"], ["acc_out"]),
+            helper.make_node("Identity", ["acc_out"], ["acc_step"]),
+        ],
+        "body",
+        [
+            helper.make_tensor_value_info("i", TensorProto.INT64, []),
+            helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("acc_in", TensorProto.FLOAT, [2]),
+        ],
+        [
+            helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("acc_out", TensorProto.FLOAT, [2]),
+            helper.make_tensor_value_info("acc_step", TensorProto.FLOAT, [2]),
+        ],
+    )
+
+    def branch(op_type: str) -> onnx.GraphProto:
+        output = helper.make_tensor_value_info("branch_out", TensorProto.FLOAT, [2])
+        return helper.make_graph(
+            [helper.make_node(op_type, ["final"], ["branch_out"])], op_type, [], [output]
+        )
+
+    nodes = [
+        helper.make_node("Loop", ["trips", "go", "x"], ["final", "steps"], body=body),
+        helper.make_node("If", ["go"], ["y"], then_branch=branch("Neg"), else_branch=branch("Abs")),
+    ]
+    constants = {
+        "trips": np.array(3, np.int64),
+        "go": np.array(True),
+        "two": np.array(2.0, np.float32),
+    }
+    inputs = {"x": np.array([1.0, -0.5], np.float32)}
+    _check(_model(nodes, inputs, ["final", "steps", "y"], initializers=constants), inputs)
+
+
+def test_lp_normalization_and_inference_dropout():
+    # onnx's reference leaves out the absolute value of the 1-norm; onnxruntime is the oracle
+    x = np.array([[3.0, -4.0, 0.0], [0.0, 0.0, 0.0]], np.float32)
+    expected = {1: [[3 / 7, -4 / 7, 0.0], [0.0] * 3], 2: [[0.6, -0.8, 0.0], [0.0] * 3]}
+    for p in (1, 2):
+        node = helper.make_node("LpNormalization", ["x"], ["y"], axis=1, p=p)
+        (y,) = terrace.compile(_model([node], {"x": x}, ["y"]), cache=False).run({"x": x})
+        np.testing.assert_allclose(y, expected[p], rtol=1e-6)  # a zero norm gives 0
+    dropout = helper.make_node("Dropout", ["x", "ratio"], ["y", "mask"])
+    inputs = {"x": x, "ratio": np.array(0.5, np.float32)}
+    model = _model([dropout], inputs, ["y", "mask"])
+    assert _nn_ops(model) == ["nn.identity", "nn.constant"]  # the mask, a splat
+    _check(model, inputs)

@@ -581,6 +581,17 @@ def gather_cases() -> Iterator[Case]:
     )
 
 
+def scatter_cases() -> Iterator[Case]:
+    data = rand(3, 4)
+    indices = np.array([[1, -1, 0], [2, 0, 1]], np.int64)
+    for reduction in ("none", "add", "mul", "max", "min"):
+        yield Case("ScatterElements", [data, indices, rand(2, 3)], {"reduction": reduction})
+        yield Case("ScatterND", [data, np.array([[1], [-1]]), rand(2, 4)], {"reduction": reduction})
+    yield Case("ScatterElements", [data, indices.T.copy(), rand(3, 2)], {"axis": 1})
+    updates = np.array([5, 6], np.int32)
+    yield Case("ScatterND", [rand(2, 3, dtype=np.int32), np.array([[0, 2], [1, 0]]), updates])
+
+
 def shape_cases() -> Iterator[Case]:
     x = rand(2, 3, 4, 5)
     for attributes in [{}, {"start": 1}, {"end": -1}, {"start": -3, "end": 3}, {"start": 9}]:
@@ -650,6 +661,7 @@ CASES: list[Case] = [
         concat_split_cases,
         gather_cases,
         einsum_cases,
+        scatter_cases,
         shape_cases,
         constant_cases,
         reduction_cases,

@@ -324,6 +324,21 @@ def test_gather_elements(axis: int, index_dims: tuple[int, ...]) -> None:
     check(shape_ops.GatherElementsOp, [data, indices.astype(np.int32)], axis=axis)
 
 
+@pytest.mark.parametrize("reduction", ["none", "add", "mul", "max", "min"])
+def test_scatter_elements_and_nd(reduction: str) -> None:
+    data = rand(3, 4)
+    indices = np.array([[1, -1, 0], [2, 0, 1]], np.int64)  # -1 and 1 twice: both write
+    check(
+        shape_ops.ScatterElementsOp,
+        [data, indices, rand(2, 3)],
+        axis=1 if reduction == "add" else 0,
+        reduction=reduction,
+    )
+    nd_indices = np.array([[[1, 0], [2, -1]], [[1, 0], [0, 0]]], np.int64)
+    check(shape_ops.ScatterNDOp, [data, nd_indices, rand(2, 2)], reduction=reduction)
+    check(shape_ops.ScatterNDOp, [data, np.array([[2], [-3]]), rand(2, 4)], reduction=reduction)
+
+
 RESIZE_COORDINATES = ["half_pixel", "asymmetric", "align_corners", "pytorch_half_pixel"]
 
 

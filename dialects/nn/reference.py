@@ -567,6 +567,44 @@ def _gather_elements(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np.n
     return [np.take_along_axis(data[window], indices, axis=axis)]
 
 
+_SCATTER_COMBINE: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+    "none": lambda old, new: new,
+    "add": np.add,
+    "mul": np.multiply,
+    "max": np.maximum,
+    "min": np.minimum,
+}
+
+
+@kernel(shape_ops.ScatterElementsOp)
+def _scatter_elements(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    data, indices, updates = inputs
+    axis = _axis(op.int_attr("axis"), data.ndim)
+    combine = _SCATTER_COMBINE[op.str_attr("reduction")]
+    result = data.copy()
+    for position in np.ndindex(*indices.shape):  # in order: later writes win
+        target = list(position)
+        index = int(indices[position])
+        target[axis] = index + data.shape[axis] if index < 0 else index
+        result[tuple(target)] = combine(result[tuple(target)], updates[position])
+    return [result]
+
+
+@kernel(shape_ops.ScatterNDOp)
+def _scatter_nd(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    data, indices, updates = inputs
+    combine = _SCATTER_COMBINE[op.str_attr("reduction")]
+    result = data.copy()
+    depth = indices.shape[-1]
+    for batch in np.ndindex(*indices.shape[:-1]):
+        target = tuple(
+            int(i) + size if i < 0 else int(i)
+            for i, size in zip(indices[batch], data.shape[:depth], strict=True)
+        )
+        result[target] = combine(result[target], updates[batch])
+    return [result]
+
+
 @kernel(shape_ops.ShapeOp)
 def _shape(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
     end = op.attr("end")

@@ -167,6 +167,34 @@ class GatherElementsOp(NnOperation):
 
 
 @irdl_op_definition
+class ScatterElementsOp(NnOperation):
+    """data with updates[j] written at j, `axis` replaced by indices[j] (combined by
+    `reduction`: none, add, mul, max or min; later writes win)."""
+
+    name = "nn.scatter_elements"
+    ONNX_TYPE: ClassVar[str] = "ScatterElements"
+    ATTRIBUTES: ClassVar = {"axis": Attr(Kind.INT, 0), "reduction": Attr(Kind.STRING, "none")}
+    data = operand_def(TensorType)
+    indices = operand_def(TensorType)
+    updates = operand_def(TensorType)
+    output = result_def(TensorType)
+
+
+@irdl_op_definition
+class ScatterNDOp(NnOperation):
+    """data with the slice at indices[b] (a position in data's first k dims) replaced by (or,
+    by `reduction`, combined with) updates[b]."""
+
+    name = "nn.scatter_nd"
+    ONNX_TYPE: ClassVar[str] = "ScatterND"
+    ATTRIBUTES: ClassVar = {"reduction": Attr(Kind.STRING, "none")}
+    data = operand_def(TensorType)
+    indices = operand_def(TensorType)
+    updates = operand_def(TensorType)
+    output = result_def(TensorType)
+
+
+@irdl_op_definition
 class ShapeOp(NnOperation):
     """The shape of its operand as a 1-d int64 tensor; the importer folds it when static."""
 
@@ -216,6 +244,8 @@ SHAPE_OPS: list[type[NnOperation]] = [
     SplitOp,
     GatherOp,
     GatherElementsOp,
+    ScatterElementsOp,
+    ScatterNDOp,
     ShapeOp,
     ResizeOp,
 ]

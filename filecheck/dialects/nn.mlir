@@ -530,6 +530,17 @@ func.func @gather(%data: tensor<5x4xf32>, %indices: tensor<2x3xi64>) -> tensor<2
 
 // -----
 
+// CHECK-LABEL: func.func @scatter
+// CHECK-NEXT:    %{{.*}} = nn.scatter_elements %{{.*}}, %{{.*}}, %{{.*}} {axis = 1 : i64, reduction = "max"} : (tensor<3x4xf32>, tensor<3x2xi64>, tensor<3x2xf32>) -> tensor<3x4xf32>
+// CHECK-NEXT:    %{{.*}} = nn.scatter_nd %{{.*}}, %{{.*}}, %{{.*}} : (tensor<3x4xf32>, tensor<2x2xi64>, tensor<2xf32>) -> tensor<3x4xf32>
+func.func @scatter(%data: tensor<3x4xf32>, %i: tensor<3x2xi64>, %u: tensor<3x2xf32>, %j: tensor<2x2xi64>, %v: tensor<2xf32>) -> tensor<3x4xf32> {
+  %a = nn.scatter_elements %data, %i, %u {axis = 1 : i64, reduction = "max"} : (tensor<3x4xf32>, tensor<3x2xi64>, tensor<3x2xf32>) -> tensor<3x4xf32>
+  %b = nn.scatter_nd %a, %j, %v : (tensor<3x4xf32>, tensor<2x2xi64>, tensor<2xf32>) -> tensor<3x4xf32>
+  func.return %b : tensor<3x4xf32>
+}
+
+// -----
+
 // GatherElements: the result has the indices' shape.
 // CHECK-LABEL: func.func @gather_elements
 // CHECK-NEXT:    %{{.*}} = nn.gather_elements %{{.*}}, %{{.*}} {axis = 1 : i64} : (tensor<5x4xf32>, tensor<2x7xi32>) -> tensor<2x7xf32>

@@ -95,7 +95,7 @@ def _nearest_index(builder: Builder, x: SSAValue, size: int, nearest_mode: str) 
     return clamp_index(builder, chosen, size)
 
 
-def _wrapped_position(builder: Builder, index: SSAValue, size: int) -> SSAValue:
+def wrapped_position(builder: Builder, index: SSAValue, size: int) -> SSAValue:
     """An integer index as an `index`, a negative one counting from the end of the axis."""
     index_type = index.type
     assert isinstance(index_type, IntegerType)
@@ -163,7 +163,7 @@ class LowerGather(RewritePattern):
         )
 
         def body(builder: Builder, args: Sequence[SSAValue]) -> list[SSAValue]:
-            position = _wrapped_position(builder, args[0], data_dims[axis])
+            position = wrapped_position(builder, args[0], data_dims[axis])
             leading = [_loop_index(builder, d) for d in range(axis)]
             trailing = [
                 _loop_index(builder, axis + index_rank + d)
@@ -200,7 +200,7 @@ class LowerGatherElements(RewritePattern):
 
         def body(builder: Builder, args: Sequence[SSAValue]) -> list[SSAValue]:
             position = [_loop_index(builder, d) for d in range(len(dims))]
-            position[axis] = _wrapped_position(builder, args[0], data_dims[axis])
+            position[axis] = wrapped_position(builder, args[0], data_dims[axis])
             extract = tensor.ExtractOp(op.data, position, element_type(op.data))
             return [builder.insert(extract).result]
 

@@ -12,7 +12,17 @@ from ...dialects.nn import WeightOp
 
 
 def conversion_patterns() -> Sequence[RewritePattern]:
-    from . import constants, contraction, einsum, elementwise, gather, pooling, reduction, shape
+    from . import (
+        constants,
+        contraction,
+        einsum,
+        elementwise,
+        gather,
+        pooling,
+        reduction,
+        scatter,
+        shape,
+    )
 
     return [
         *elementwise.PATTERNS,
@@ -22,6 +32,7 @@ def conversion_patterns() -> Sequence[RewritePattern]:
         *pooling.PATTERNS,
         *shape.PATTERNS,
         *gather.PATTERNS,
+        *scatter.PATTERNS,
         *constants.PATTERNS,
     ]
 
