@@ -32,6 +32,9 @@ from ..dialects.nn.weights import WeightStore
 from .contraction_match import Contraction
 
 WEIGHTS = "terrace.weights"
+GATHER_LIMIT = 1 << 24
+"""Elements above which a weight that needs a gather (an affine map other than a permutation)
+is packed at run time instead: the gather's index arrays take 8 bytes per element each."""
 
 # helpers
 
@@ -109,6 +112,22 @@ def _flat_values(
     return values
 
 
+def _as_matrix(
+    array: np.ndarray, map_: AffineMap, rows: Sequence[int], columns: Sequence[int]
+) -> np.ndarray | None:
+    """`array` as a (rows, columns) matrix by transposing and reshaping, when its map is a
+    permutation of exactly these loops (plain weights: no gather, no index arrays)."""
+    if not all(isinstance(r, AffineDimExpr) for r in map_.results):
+        return None
+    positions = [r.position for r in map_.results if isinstance(r, AffineDimExpr)]
+    loops = [*rows, *columns]
+    if sorted(positions) != sorted(loops) or len(set(loops)) != len(loops):
+        return None
+    order = [positions.index(loop) for loop in loops]
+    row_count = math.prod(array.shape[positions.index(loop)] for loop in rows)
+    return array.transpose(order).reshape(row_count, -1)
+
+
 # the packing
 
 
@@ -120,6 +139,14 @@ def prepacked_lhs(function: func.FuncOp, contraction: Contraction, mr: int) -> S
     if array is None or not c.lhs_map.used_dims() <= {m_loop, *c.k_loops}:
         return None
     panels = -(-c.m_size // mr)
+    matrix = _as_matrix(array, c.lhs_map, [m_loop], c.k_loops)
+    if matrix is not None:
+        padded = np.zeros((panels * mr, c.k_size), dtype=np.float32)
+        padded[: c.m_size] = matrix
+        packed = padded.reshape(panels, mr, c.k_size).transpose(0, 2, 1)
+        return _add_weight(function, "packed_lhs", np.ascontiguousarray(packed))
+    if panels * mr * c.k_size > GATHER_LIMIT:
+        return None
     k_extents = [c.ranges[loop] for loop in c.k_loops]
     rows, flat_k = np.meshgrid(np.arange(panels * mr), np.arange(c.k_size), indexing="ij")
     values = {m_loop: np.minimum(rows, c.m_size - 1), **_flat_values(k_extents, c.k_loops, flat_k)}
@@ -137,6 +164,14 @@ def prepacked_rhs(function: func.FuncOp, contraction: Contraction, nr: int) -> S
     if array is None or not c.rhs_map.used_dims() <= {*n_loops, *c.k_loops}:
         return None
     panels = -(-c.n_size // nr)
+    matrix = _as_matrix(array, c.rhs_map, c.k_loops, n_loops)
+    if matrix is not None:
+        padded = np.zeros((c.k_size, panels * nr), dtype=np.float32)
+        padded[:, : c.n_size] = matrix
+        packed = padded.reshape(c.k_size, panels, nr).transpose(1, 0, 2)
+        return _add_weight(function, "packed_rhs", np.ascontiguousarray(packed))
+    if panels * nr * c.k_size > GATHER_LIMIT:
+        return None
     k_extents = [c.ranges[loop] for loop in c.k_loops]
     n_extents = [c.ranges[loop] for loop in n_loops]
     flat_k, columns = np.meshgrid(np.arange(c.k_size), np.arange(panels * nr), indexing="ij")

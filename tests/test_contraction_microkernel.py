@@ -131,3 +131,47 @@ def test_depthwise_convolution_is_left_to_the_loops() -> None:
     model = _model(nodes, {"x": (1, 8, 20, 20)}, [_weight("w", (8, 1, 3, 3))])
     _check(model)
     assert _vector_fmas(model) == 0
+
+
+def test_weights_packed_by_gather_match_the_transposed_reshape(monkeypatch: pytest.MonkeyPatch):
+    """Compile-time packing of a weight: the general gather (any affine map) and the fast
+    transpose-and-reshape (permutation maps) give the same panels, zero padded."""
+    from terrace.dialects.context import parse_module
+    from terrace.dialects.nn.weights import WeightStore
+    from terrace.passes import contraction_weights
+    from terrace.passes.contraction_microkernel import ContractionMicrokernelPass
+
+    text = """
+    #a = affine_map<(d0, d1, d2) -> (d0, d2)>
+    #b = affine_map<(d0, d1, d2) -> (d1, d2)>
+    #c = affine_map<(d0, d1, d2) -> (d0, d1)>
+    func.func @main(%x: memref<13x24xf32>, %out: memref<13x40xf32>, %w: memref<40x24xf32>,
+                    %workspace: memref<0xi8>) attributes {terrace.num_inputs = 1 : i64,
+        terrace.num_outputs = 1 : i64, terrace.weights = ["w"], terrace.workspace_bytes = 0 : i64} {
+      linalg.generic {indexing_maps = [#a, #b, #c],
+                      iterator_types = ["parallel", "parallel", "reduction"]}
+          ins(%x, %w : memref<13x24xf32>, memref<40x24xf32>) outs(%out : memref<13x40xf32>) {
+      ^bb0(%l: f32, %r: f32, %s: f32):
+        %p = arith.mulf %l, %r : f32
+        %q = arith.addf %p, %s : f32
+        linalg.yield %q : f32
+      }
+      func.return
+    }
+    """
+    weight = RNG.standard_normal((40, 24)).astype(np.float32)
+
+    def packed() -> np.ndarray:
+        module = parse_module(text)
+        WeightStore({"w": weight}).attach(module)
+        ContractionMicrokernelPass().apply(None, module)  # type: ignore[arg-type]
+        return WeightStore.of(module)["packed_rhs"]
+
+    fast = packed()
+    monkeypatch.setattr(contraction_weights, "_as_matrix", lambda *_: None)
+    gathered = packed()
+    np.testing.assert_array_equal(fast, gathered)
+    # B = w^T as panels [N/32][K][32]: column n of panel p is w[32 p + n], zeros past N = 40
+    assert fast.shape == (2, 24, 32)
+    np.testing.assert_array_equal(fast[1, :, :8], weight[32:].T)
+    assert not fast[1, :, 8:].any()
