@@ -96,8 +96,9 @@ def markdown(outcomes: Sequence[Outcome], info: RunInfo) -> str:
         "onnx's own backend test cases against `terrace.backend` on the cpu target; do not edit "
         "by hand. Each case is compiled, run on onnx's inputs and compared with onnx's outputs "
         "as onnx's runner compares them (shapes, dtypes, `assert_allclose` with the case's "
-        'rtol and atol). Failures listed here are explicit "unsupported" (or compile) '
-        "errors; a wrong result fails the suite.",
+        "rtol and atol; bfloat16 and float16 outputs within two of their ulps, since onnx "
+        "rounds every step of its float16 expected values). Failures listed here are "
+        'explicit "unsupported" (or compile) errors; a wrong result fails the suite.',
         "",
         f"- onnx {info.onnx_version}, {platform.machine()}, {info.jobs} workers, "
         f"{info.seconds:.0f} s ({sum(o.from_cache for o in outcomes)} compiled models from the "

@@ -62,10 +62,16 @@ from .onnx_graph import (
     tensor_to_array,
 )
 from .onnx_rewrites import REWRITES
-
-INLINE_INTEGER_LIMIT = 16
-"""Integer constants (shapes, indices) up to this many elements are printed inline; float
-constants only when scalar. Everything else is a named weight or a splat."""
+from .onnx_values import (
+    canonical_attribute_name,
+    constant_of_shape,
+    constant_value,
+    fold_shape,
+    is_inline,
+    is_splat,
+    node_attributes,
+    static_value,
+)
 
 FOLD_LIMIT = 1 << 22
 """Constant subgraphs are evaluated at import time up to this many result elements."""
@@ -138,17 +144,11 @@ def _static_problem(
     if op_class is None:
         return problem("operator not supported")
     for attribute in node.attribute:
-        name = _canonical_attribute_name(node.op_type, attribute.name, opset)
+        name = canonical_attribute_name(node.op_type, attribute.name, opset)
         if name in op_class.ATTRIBUTES or _is_ignorable(node, attribute, opset):
             continue
         return problem(f"attribute '{attribute.name}' not supported")
     return None
-
-
-def _canonical_attribute_name(op_type: str, name: str, opset: int) -> str:
-    if op_type == "Pad" and opset < 11:
-        return {"paddings": "pads", "value": "constant_value"}.get(name, name)
-    return name
 
 
 def _is_ignorable(node: onnx.NodeProto, attribute: onnx.AttributeProto, opset: int) -> bool:
@@ -225,14 +225,14 @@ class _Converter:
 
     def _convert_node(self, node: onnx.NodeProto, label: str) -> None:
         if node.op_type == "Shape" and not self._is_constant(node.input[0]):
-            self.env[node.output[0]] = _fold_shape(node, _shape(self.env_value(node.input[0])))
+            self.env[node.output[0]] = fold_shape(node, _shape(self.env_value(node.input[0])))
             return
         if node.op_type == "Size" and not self._is_constant(node.input[0]):
             size = int(np.prod(_shape(self.env_value(node.input[0])), dtype=np.int64))
             self.env[node.output[0]] = np.array(size, dtype=np.int64)
             return
         if node.op_type == "Constant":
-            self.env[node.output[0]] = _constant_value(node)
+            self.env[node.output[0]] = constant_value(node)
             return
         if self._foldable(node):
             for name, array in zip(node.output, self._fold(node), strict=False):
@@ -249,7 +249,7 @@ class _Converter:
         if node.op_type in ("Softmax", "LogSoftmax") and self.opset < 13:
             self._convert_legacy_softmax(node, label)
             return
-        attributes = _attributes(node, self.opset)
+        attributes = node_attributes(node, self.opset)
         inputs = list(node.input)
         if node.op_type == "Resize" and self.opset < 11:
             # opset 10 took (X, scales) and sampled with asymmetric coordinates
@@ -298,9 +298,9 @@ class _Converter:
         """Evaluates a node whose inputs are all constant, with onnx's reference kernels."""
         if node.op_type == "ConstantOfShape":
             shape = self._array(node.input[0]) if node.input and node.input[0] else None
-            return [_constant_of_shape(node, shape, self.opset)]
+            return [constant_of_shape(node, shape, self.opset)]
         if node.op_type in ONNX_OPS:
-            _attributes(node, self.opset)  # types and tensors checked before onnx's evaluator
+            node_attributes(node, self.opset)  # types and tensors checked before onnx's evaluator
         inputs = {name: self._array(name) for name in node.input if name}
         graph = helper.make_graph(
             [node],
@@ -343,11 +343,11 @@ class _Converter:
             result_type = _tensor_type(TensorSpec(name, array.dtype, array.shape))
         except UnsupportedElementType as error:
             raise NodeError(f"constant '{name}': {error}") from None
-        if _is_inline(array):
+        if is_inline(array):
             op = ConstantOp.build(
                 attributes={"value": dense_from_numpy(array)}, result_types=[result_type]
             )
-        elif _is_splat(array):
+        elif is_splat(array):
             op = ConstantOfShapeOp.build(
                 attributes={
                     "shape": attribute_from_python(Kind.INTS, array.shape),
@@ -384,7 +384,7 @@ class _Converter:
                 continue
             if not self._is_constant(name):
                 raise NodeError(f"input '{name}' ({static_name}) must be constant")
-            attributes[static_name] = _static_value(
+            attributes[static_name] = static_value(
                 op_class.ATTRIBUTES[static_name].kind, self._array(name)
             )
         attrs: dict[str, Attribute] = {
@@ -488,7 +488,7 @@ class _Converter:
         """Before opset 13, (Log)Softmax flattened the input to 2-d at `axis`."""
         source = self._operand(node.input[0])
         shape = _shape(source)
-        axis = _attributes(node, self.opset).get("axis", 1)
+        axis = node_attributes(node, self.opset).get("axis", 1)
         assert isinstance(axis, int)
         axis = axis + len(shape) if axis < 0 else axis
         if axis == len(shape) - 1:
@@ -571,65 +571,6 @@ class _NodeEmitter:
 # -- helpers ---------------------------------------------------------------------------------
 
 
-ATTRIBUTE_TYPES = {
-    Kind.INT: onnx.AttributeProto.INT,
-    Kind.FLOAT: onnx.AttributeProto.FLOAT,
-    Kind.SCALAR: onnx.AttributeProto.FLOAT,
-    Kind.STRING: onnx.AttributeProto.STRING,
-    Kind.INTS: onnx.AttributeProto.INTS,
-    Kind.FLOATS: onnx.AttributeProto.FLOATS,
-    Kind.TENSOR: onnx.AttributeProto.TENSOR,
-}
-"""The ONNX attribute type that carries each kind of nn attribute."""
-
-
-def _attributes(node: onnx.NodeProto, opset: int) -> dict[str, object]:
-    op_class = ONNX_OPS[node.op_type]
-    attributes: dict[str, object] = {}
-    for attribute in node.attribute:
-        name = _canonical_attribute_name(node.op_type, attribute.name, opset)
-        if name not in op_class.ATTRIBUTES:
-            continue  # legacy, checked ignorable before conversion
-        expected = ATTRIBUTE_TYPES[op_class.ATTRIBUTES[name].kind]
-        if attribute.type != expected:
-            raise NodeError(
-                f"attribute '{attribute.name}' is of type {_attribute_type_name(attribute.type)}, "
-                f"expected {_attribute_type_name(expected)}"
-            )
-        if name in attributes:
-            raise NodeError(f"attribute '{attribute.name}' is given twice")
-        value = helper.get_attribute_value(attribute)
-        if isinstance(value, onnx.TensorProto):
-            value = _tensor_attribute(value, attribute.name)
-        attributes[name] = value
-    return attributes
-
-
-def _attribute_type_name(code: int) -> str:
-    if code in onnx.AttributeProto.AttributeType.values():
-        return onnx.AttributeProto.AttributeType.Name(code)
-    return str(code)
-
-
-def _tensor_attribute(tensor: onnx.TensorProto, name: str) -> np.ndarray:
-    try:
-        return tensor_to_array(tensor, f"tensor attribute '{name}'")
-    except ModelImportError as error:  # listed with the node's other problems
-        raise NodeError(str(error)) from None
-
-
-def _static_value(kind: Kind, array: np.ndarray) -> object:
-    if kind is Kind.INTS:
-        return [int(v) for v in array.reshape(-1)]
-    if kind is Kind.FLOATS:
-        return [float(v) for v in array.reshape(-1)]
-    if kind in (Kind.SCALAR, Kind.FLOAT):
-        return float(array.reshape(-1)[0]) if array.size else None
-    if kind is Kind.INT:
-        return int(array.reshape(-1)[0])
-    return np.asarray(array)
-
-
 def _placeholder_results(
     op_class: type[NnOperation], count: int
 ) -> list[Attribute | list[Attribute]]:
@@ -667,66 +608,6 @@ def _check_result_shape(result_type: TensorType[Attribute] | None) -> None:
         check_shape(result_type.get_shape(), "the result")
     except ModelImportError as error:
         raise NodeError(str(error)) from None
-
-
-def _constant_value(node: onnx.NodeProto) -> np.ndarray:
-    """The value of a Constant node: its one attribute, a tensor or a float, int or list."""
-    if len(node.attribute) != 1:
-        raise NodeError(f"a Constant needs one value attribute, has {len(node.attribute)}")
-    attribute = node.attribute[0]
-    value = helper.get_attribute_value(attribute)
-    match attribute.name:
-        case "value":
-            assert isinstance(value, onnx.TensorProto)
-            return _tensor_attribute(value, attribute.name)
-        case "value_float" | "value_floats":
-            return np.array(value, dtype=np.float32)
-        case "value_int" | "value_ints":
-            return np.array(value, dtype=np.int64)
-        case _:
-            raise NodeError(f"attribute '{attribute.name}' not supported")
-
-
-def _constant_of_shape(node: onnx.NodeProto, shape: np.ndarray | None, opset: int) -> np.ndarray:
-    value = _attributes(node, opset).get("value", np.zeros((1,), dtype=np.float32))
-    assert isinstance(value, np.ndarray)
-    if value.size != 1:
-        raise NodeError(f"attribute 'value' has {value.size} elements, expected one")
-    if shape is not None and shape.dtype != np.int64:
-        raise NodeError(f"input 'shape' is {shape.dtype}, expected int64")
-    dims = [] if shape is None else [int(d) for d in shape.reshape(-1)]
-    try:
-        check_shape(dims, "the result")
-    except ModelImportError as error:
-        raise NodeError(str(error)) from None
-    # a broadcast view: a splat costs no memory until someone writes it
-    return np.broadcast_to(value.reshape(()), dims)
-
-
-def _fold_shape(node: onnx.NodeProto, shape: Sequence[int]) -> np.ndarray:
-    start, end = 0, len(shape)
-    for attribute in node.attribute:
-        if attribute.name == "start":
-            start = attribute.i
-        if attribute.name == "end":
-            end = attribute.i
-    return np.array(list(shape)[start:end] if end else list(shape)[start:], dtype=np.int64)
-
-
-def _is_inline(array: np.ndarray) -> bool:
-    if array.size <= 1:
-        return True
-    integral = np.issubdtype(array.dtype, np.integer) or array.dtype == np.bool_
-    return integral and array.size <= INLINE_INTEGER_LIMIT
-
-
-def _is_splat(array: np.ndarray) -> bool:
-    if array.size == 0:
-        return False
-    if all(stride == 0 for stride in array.strides):
-        return True
-    flat = array.reshape(-1)
-    return bool(np.all(flat == flat[0]))
 
 
 def _tensor_spec(value: onnx.ValueInfoProto) -> TensorSpec:

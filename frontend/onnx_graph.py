@@ -181,9 +181,30 @@ def sorted_nodes(graph: onnx.GraphProto) -> list[onnx.NodeProto]:
     return _topological_order(graph, producer)
 
 
+def node_inputs(node: onnx.NodeProto) -> set[str]:
+    """The values a node reads: its inputs, and the enclosing graph's values that its
+    subgraphs (Scan, Loop and If bodies) read."""
+    names = {name for name in node.input if name}
+    for attribute in node.attribute:
+        if attribute.type == onnx.AttributeProto.GRAPH:
+            names |= _outer_references(attribute.g)
+        for subgraph in attribute.graphs:
+            names |= _outer_references(subgraph)
+    return names
+
+
+def _outer_references(graph: onnx.GraphProto) -> set[str]:
+    defined = {v.name for v in graph.input} | {t.name for t in graph.initializer}
+    defined |= {name for node in graph.node for name in node.output}
+    read = set[str]().union(*(node_inputs(node) for node in graph.node))
+    return read - defined
+
+
 def _topological_order(graph: onnx.GraphProto, producer: Mapping[str, int]) -> list[onnx.NodeProto]:
     nodes = list(graph.node)
-    waiting_on = [{producer[name] for name in node.input if name in producer} for node in nodes]
+    waiting_on = [
+        {producer[name] for name in node_inputs(node) if name in producer} for node in nodes
+    ]
     users: dict[int, list[int]] = {}
     for index, deps in enumerate(waiting_on):
         for dep in deps:

@@ -1,18 +1,19 @@
 """math to the llvm dialect: LLVM intrinsics where LLVM has them, accurate f32 expansions for
-erf and tanh, libm calls for the rest."""
+erf and tanh, integer power as arith ops, libm calls for the rest."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from xdsl.context import Context
-from xdsl.dialects import llvm, math
+from xdsl.dialects import arith, llvm, math
 from xdsl.dialects.builtin import (
     DenseIntOrFPElementsAttr,
     Float32Type,
     Float64Type,
     FloatAttr,
     IntegerAttr,
+    IntegerType,
     ModuleOp,
     VectorType,
     i1,
@@ -97,6 +98,43 @@ class LowerFPowI(RewritePattern):
         lhs, rhs = op.operands
         name = intrinsic_name("llvm.powi", lhs.type, rhs.type)
         rewriter.replace(op, llvm.CallIntrinsicOp(name, [lhs, rhs], [lhs.type]))
+
+
+class ExpandIPowI(RewritePattern):
+    """ipowi(b, e) on scalars: square and multiply over e's bits, unrolled and branch-free in
+    arith ops (convert-arith-to-llvm runs next); for e < 0, 1 / b^-e in integers: 1 for
+    b = 1, -1 or 1 for b = -1 (e odd or even), else 0 (also for b = 0, which has no value)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: math.IPowIOp, rewriter: PatternRewriter, /) -> None:
+        base, exponent = op.lhs, op.rhs
+        integer = base.type
+        if not isinstance(integer, IntegerType):
+            raise op_error(op, f"ipowi of {integer} has no lowering")
+
+        def constant(value: int) -> SSAValue:
+            attr = IntegerAttr(value, integer, truncate_bits=True)
+            return rewriter.insert(arith.ConstantOp(attr)).result
+
+        def insert(new: Operation) -> SSAValue:
+            return rewriter.insert(new).results[0]
+
+        zero, one = constant(0), constant(1)
+        result, power = one, base
+        for bit in range(integer.width.data - 1):  # the sign bit is the negative case
+            shifted = insert(arith.ShRUIOp(exponent, constant(bit)))
+            bit_set = insert(arith.CmpiOp(insert(arith.AndIOp(shifted, one)), zero, "ne"))
+            result = insert(arith.SelectOp(bit_set, insert(arith.MuliOp(result, power)), result))
+            power = insert(arith.MuliOp(power, power))
+        odd = insert(arith.CmpiOp(insert(arith.AndIOp(exponent, one)), zero, "ne"))
+        minus_one = constant(-1)
+        alternating = insert(arith.SelectOp(odd, minus_one, one))
+        is_minus_one = insert(arith.CmpiOp(base, minus_one, "eq"))
+        is_one = insert(arith.CmpiOp(base, one, "eq"))
+        reciprocal = insert(arith.SelectOp(is_minus_one, alternating, zero))
+        reciprocal = insert(arith.SelectOp(is_one, one, reciprocal))
+        negative = insert(arith.CmpiOp(exponent, zero, "slt"))
+        rewriter.replace(op, arith.SelectOp(negative, reciprocal, result))
 
 
 class LowerRsqrt(RewritePattern):
@@ -216,6 +254,7 @@ def math_to_llvm_patterns(module: ModuleOp) -> list[tuple[OpClasses, RewritePatt
         (math.CountTrailingZerosOp, LowerToBitIntrinsic(math.CountTrailingZerosOp, "llvm.cttz")),
         (math.AbsIOp, LowerToBitIntrinsic(math.AbsIOp, "llvm.abs")),
         (math.FPowIOp, LowerFPowI()),
+        (math.IPowIOp, ExpandIPowI()),
         (math.RsqrtOp, LowerRsqrt()),
         *(
             (math_op, LowerToLibmCall(module, math_op, function))
@@ -237,8 +276,9 @@ class ConvertMathToLlvmPass(ModulePass):
     erf, tanh and exp of f32 expand to arith and math ops evaluated in f64 (within an ulp,
     vectorizable;
     run convert-arith-to-llvm afterwards); erf of f64, expm1, log1p, cbrt and the inverse
-    hyperbolic functions call libm (`erf`, `erff`, ...), declared in the module. math.ipowi is
-    an error naming the op. No fast-math flags.
+    hyperbolic functions call libm (`erf`, `erff`, ...), declared in the module. math.ipowi of
+    scalars expands to arith ops (square and multiply, unrolled); of vectors it is an error
+    naming the op. No fast-math flags.
     """
 
     name = "convert-math-to-llvm"

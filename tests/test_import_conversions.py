@@ -262,3 +262,22 @@ def test_lp_normalization_and_inference_dropout():
     model = _model([dropout], inputs, ["y", "mask"])
     assert _nn_ops(model) == ["nn.identity", "nn.constant"]  # the mask, a splat
     _check(model, inputs)
+
+
+def test_a_subgraph_reading_an_outer_value_orders_after_its_producer():
+    # nothing but the branch ties If to Relu: sorting must see the branch's read of w
+    output = helper.make_tensor_value_info("branch_out", TensorProto.FLOAT, [2])
+    then_branch = helper.make_graph(
+        [helper.make_node("Identity", ["w"], ["branch_out"])], "then", [], [output]
+    )
+    else_branch = helper.make_graph(
+        [helper.make_node("Neg", ["w"], ["branch_out"])], "else", [], [output]
+    )
+    nodes = [
+        helper.make_node("Neg", ["x"], ["t"]),
+        helper.make_node("Relu", ["t"], ["w"]),
+        helper.make_node("If", ["go"], ["y"], then_branch=then_branch, else_branch=else_branch),
+    ]
+    inputs = {"x": np.array([1.0, -2.0], np.float32)}
+    model = _model(nodes, inputs, ["y"], initializers={"go": np.array(False)})
+    _check(model, inputs)

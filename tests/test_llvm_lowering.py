@@ -216,3 +216,32 @@ def test_cpu_target_emits_ir_object_and_assembly():
     assert "terrace_main" in assembly(text, target)
     optimized = optimized_llvm_ir(text, target)
     assert "terrace_main" in optimized and f'target triple = "{target.triple}"' in optimized
+
+
+IPOWI = """
+func.func @main(%b: memref<16xi64>, %e: memref<16xi64>, %out: memref<16xi64>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = arith.constant 16 : index
+  scf.for %i = %c0 to %n step %c1 {
+    %x = memref.load %b[%i] : memref<16xi64>
+    %y = memref.load %e[%i] : memref<16xi64>
+    %p = math.ipowi %x, %y : i64
+    memref.store %p, %out[%i] : memref<16xi64>
+  }
+  func.return
+}
+"""
+
+
+def test_integer_power_wraps_and_truncates_negative_exponents():
+    base = np.array([2, -3, 7, 0, 5, 1, -1, -1, 2, -2, 3, 10, 0, 1, 4, -5], np.int64)
+    exponent = np.array([10, 5, 0, 0, 27, -4, -3, -2, -1, -1, 40, 19, 3, 63, 31, 1], np.int64)
+    out = np.zeros(16, np.int64)
+    compile_loops(IPOWI).call("main", [base, exponent, out])
+    with np.errstate(over="ignore"):
+        expected = [
+            int(np.power(b, e)) if e >= 0 else int(1 / float(b) ** -e)
+            for b, e in zip(base, exponent, strict=True)
+        ]
+    np.testing.assert_array_equal(out, expected)  # wrapping as numpy's integer power

@@ -376,6 +376,10 @@ def test_pow_float_base_integer_exponent() -> None:
     _check("nn.pow", [_floats((2, 3), 10), np.array([0, 1, 3], np.int64)], rtol=1e-5)
 
 
+def test_pow_float_base_unsigned_exponent() -> None:
+    _check("nn.pow", [_floats((2, 3), 10), np.array([0, 1, 3], np.uint8)], rtol=1e-5)
+
+
 def test_pow_integers() -> None:
     _check("nn.pow", [_ints((2, 3), 11, np.int64), np.array([0, 1, 3], np.int64)])
 

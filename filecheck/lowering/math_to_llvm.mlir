@@ -42,3 +42,17 @@ func.func @erf_expansion(%x: f32, %y: f64) -> (f32, f64) {
   %b = math.erf %y : f64
   func.return %a, %b : f32, f64
 }
+
+// -----
+
+// ipowi: square and multiply, unrolled over the exponent's bits (7 for i8, the sign bit
+// selects the 1 / b^-e case); arith ops, for convert-arith-to-llvm.
+// CHECK-LABEL: func.func @ipowi
+// CHECK-COUNT-7: arith.shrui
+// CHECK:         %[[NEGATIVE:.*]] = arith.cmpi slt, %{{.*}}, %{{.*}} : i8
+// CHECK-NEXT:    %{{.*}} = arith.select %[[NEGATIVE]], %{{.*}}, %{{.*}} : i8
+// CHECK-NOT:     math.ipowi
+func.func @ipowi(%b: i8, %e: i8) -> i8 {
+  %p = math.ipowi %b, %e : i8
+  func.return %p : i8
+}

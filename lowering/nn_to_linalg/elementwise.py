@@ -494,7 +494,10 @@ class LowerPow(RewritePattern):
         if not isinstance(op, elementwise.PowOp):
             return
         base_element, exponent_element = element_type(op.A), element_type(op.B)
-        if element_kind(base_element) == "unsigned" or element_kind(exponent_element) == "unsigned":
+        unsigned_exponent = element_kind(exponent_element) == "unsigned"
+        if element_kind(base_element) == "unsigned" or (
+            unsigned_exponent and not isinstance(base_element, AnyFloat)
+        ):
             raise unsupported(op, f"pow of {base_element} by {exponent_element}")
 
         def body(b: Builder, args: Sequence[SSAValue]) -> Sequence[SSAValue]:
