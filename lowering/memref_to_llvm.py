@@ -4,6 +4,7 @@ ptr dialect to llvm (pointer offsets as `getelementptr i8`, not integer round tr
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -79,22 +80,36 @@ def _llvm_pointer(memref_value: SSAValue, rewriter: PatternRewriter) -> SSAValue
     return rewriter.insert(cast).results[0]
 
 
+PARALLEL_COPY_ELEMENTS = 1 << 15
+"""Strided copies of at least this many elements run their outer dims as one scf.parallel
+(convert-scf-parallel-to-gomp, later in the pipeline, puts it on threads)."""
+
+
 def _copy_loop_nest(
     source: SSAValue, destination: SSAValue, shape: Sequence[int], rewriter: PatternRewriter
 ) -> None:
-    """for i0, i1, ...: destination[i...] = source[i...] (strided copies)."""
+    """for i0, i1, ...: destination[i...] = source[i...] (strided copies); all dims but the
+    innermost in one scf.parallel when the copy is large."""
     zero = _index_constant(0, rewriter)
     one = _index_constant(1, rewriter)
     bounds = [_index_constant(size, rewriter) for size in shape]
-    body = Block()
-    outer = body
+    parallel = len(shape) > 1 and math.prod(shape) >= PARALLEL_COPY_ELEMENTS
+    outer = Block()
+    body = outer
     indices: list[SSAValue] = []
-    for bound in bounds:
+    if parallel:
+        block = Block(arg_types=[IndexType()] * (len(shape) - 1))
+        with ImplicitBuilder(outer):
+            count = len(shape) - 1
+            scf.ParallelOp([zero] * count, bounds[:-1], [one] * count, Region(block))
+        indices.extend(block.args)
+        body = block
+    for bound in bounds[len(indices) :]:
         block = Block(arg_types=[IndexType()])
         with ImplicitBuilder(body):
             scf.ForOp(zero, bound, one, [], Region(block))
             if body is not outer:
-                scf.YieldOp()
+                _terminate(body)
         indices.append(block.args[0])
         body = block
     with ImplicitBuilder(body):
@@ -104,6 +119,12 @@ def _copy_loop_nest(
     for nested in list(outer.ops):
         nested.detach()
         rewriter.insert(nested)
+
+
+def _terminate(block: Block) -> None:
+    """The terminator of a loop body: scf.reduce for scf.parallel, scf.yield for scf.for."""
+    parent = block.parent_op()
+    scf.ReduceOp() if isinstance(parent, scf.ParallelOp) else scf.YieldOp()
 
 
 # patterns

@@ -39,3 +39,20 @@ func.func @strided_copy(%a: memref<4x8xf32>, %b: memref<2x3xf32>) {
   "memref.copy"(%s, %b) : (memref<2x3xf32, strided<[8, 1], offset: 10>>, memref<2x3xf32>) -> ()
   func.return
 }
+
+// -----
+
+// A large strided copy (padding an activation): all dims but the innermost in one
+// scf.parallel, for convert-scf-parallel-to-gomp to put on threads.
+// CHECK-LABEL: func.func @large_strided_copy
+// CHECK:       "scf.parallel"
+// CHECK-SAME:  operandSegmentSizes = array<i32: 2, 2, 2, 0>
+// CHECK:       scf.for
+// CHECK:       llvm.load
+// CHECK:       llvm.store
+// CHECK:       scf.reduce
+func.func @large_strided_copy(%a: memref<64x130x130xf32>, %b: memref<64x128x128xf32>) {
+  %s = memref.subview %a[0, 1, 1][64, 128, 128][1, 1, 1] : memref<64x130x130xf32> to memref<64x128x128xf32, strided<[16900, 130, 1], offset: 131>>
+  "memref.copy"(%b, %s) : (memref<64x128x128xf32>, memref<64x128x128xf32, strided<[16900, 130, 1], offset: 131>>) -> ()
+  func.return
+}
