@@ -61,7 +61,7 @@ from .onnx_graph import (
     sorted_nodes,
     tensor_to_array,
 )
-from .onnx_rewrites import REWRITES
+from .onnx_rewrites import REWRITES, legacy_broadcast
 from .onnx_values import (
     canonical_attribute_name,
     constant_of_shape,
@@ -72,6 +72,21 @@ from .onnx_values import (
     node_attributes,
     static_value,
 )
+
+LEGACY_BROADCAST_OPS = {
+    "Add",
+    "Sub",
+    "Mul",
+    "Div",
+    "Pow",
+    "And",
+    "Or",
+    "Xor",
+    "Equal",
+    "Greater",
+    "Less",
+}
+"""Binary ops that took `broadcast` and `axis` attributes before opset 7."""
 
 FOLD_LIMIT = 1 << 22
 """Constant subgraphs are evaluated at import time up to this many result elements."""
@@ -159,6 +174,8 @@ def _is_ignorable(node: onnx.NodeProto, attribute: onnx.AttributeProto, opset: i
         return True
     if node.op_type == "BatchNormalization" and attribute.name == "spatial":
         return helper.get_attribute_value(attribute) == 1
+    if node.op_type in LEGACY_BROADCAST_OPS and attribute.name in ("broadcast", "axis"):
+        return opset < 7  # converted by legacy_broadcast
     return node.op_type == "Gemm" and attribute.name == "broadcast"
 
 
@@ -231,12 +248,26 @@ class _Converter:
             size = int(np.prod(_shape(self.env_value(node.input[0])), dtype=np.int64))
             self.env[node.output[0]] = np.array(size, dtype=np.int64)
             return
+        value = self.env_value(node.input[0]) if node.input and node.input[0] else None
+        if node.op_type == "EyeLike" and isinstance(value, SSAValue):
+            # only the input's shape and type matter: evaluate it on zeros of those
+            self.env[node.input[0]] = np.zeros(_shape(value), _numpy_dtype(value))
+            try:
+                self.env[node.output[0]] = self._fold(node)[0]
+            finally:
+                self.env[node.input[0]] = value
+            return
         if node.op_type == "Constant":
             self.env[node.output[0]] = constant_value(node)
             return
         if self._foldable(node):
             for name, array in zip(node.output, self._fold(node), strict=False):
                 self.env[name] = array
+            return
+        if node.op_type in LEGACY_BROADCAST_OPS and any(
+            a.name == "broadcast" for a in node.attribute
+        ):
+            legacy_broadcast(node, _NodeEmitter(self, label))
             return
         if node.op_type in REWRITES:
             REWRITES[node.op_type](node, _NodeEmitter(self, label))

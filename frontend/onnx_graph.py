@@ -234,8 +234,8 @@ NONDETERMINISTIC_OPS = {
 }
 """Ops whose results differ from run to run: never evaluated at import time."""
 
-SHAPE_OPS = {"Shape", "Size"}
-"""Ops whose result depends only on their input's (static) shape."""
+SHAPE_OPS = {"Shape", "Size", "EyeLike"}
+"""Ops whose result depends only on their input's (static) shape and type."""
 
 
 def is_deterministic(node: onnx.NodeProto) -> bool:

@@ -143,6 +143,76 @@ def scatter(node: onnx.NodeProto, emitter: Emitter) -> None:
     emitter.emit("ScatterElements", list(node.input), attributes, output=node.output[0])
 
 
+def _float_attributes(node: onnx.NodeProto, defaults: dict[str, float]) -> dict[str, float]:
+    values = dict(defaults)
+    for attribute in node.attribute:
+        if attribute.name not in defaults or attribute.type != onnx.AttributeProto.FLOAT:
+            raise NodeError(f"attribute '{attribute.name}' not supported")
+        values[attribute.name] = attribute.f
+    return values
+
+
+def prelu(node: onnx.NodeProto, emitter: Emitter) -> None:
+    """Where(x < 0, slope * x, x). Before opset 7 a 1-d slope is per channel (axis 1); from
+    opset 7 it broadcasts as numpy's."""
+    if node.attribute:
+        raise NodeError(f"attribute '{node.attribute[0].name}' not supported")
+    x, slope = node.input[0], node.input[1]
+    rank, slope_dims = len(emitter.shape(x)), emitter.shape(slope)
+    if emitter.opset < 7 and len(slope_dims) == 1 and slope_dims[0] != 1 and rank > 1:
+        channels = np.array([slope_dims[0], *[1] * (rank - 2)], np.int64)
+        slope = emitter.emit("Reshape", [slope, emitter.constant(channels)])
+    zero = emitter.constant(np.zeros((), emitter.dtype(x)))
+    negative = emitter.emit("Less", [x, zero])
+    scaled = emitter.emit("Mul", [x, slope])
+    emitter.emit("Where", [negative, scaled, x], output=node.output[0])
+
+
+def selu(node: onnx.NodeProto, emitter: Emitter) -> None:
+    """gamma * x for x > 0, gamma * (alpha * exp(x) - alpha) elsewhere."""
+    values = _float_attributes(
+        node, {"alpha": 1.67326319217681884765625, "gamma": 1.05070102214813232421875}
+    )
+    x = node.input[0]
+    dtype = emitter.dtype(x)
+    alpha, gamma = (emitter.constant(np.array(values[n], dtype)) for n in ("alpha", "gamma"))
+    zero = emitter.constant(np.zeros((), dtype))
+    negative_part = emitter.emit(
+        "Sub", [emitter.emit("Mul", [alpha, emitter.emit("Exp", [x])]), alpha]
+    )
+    positive = emitter.emit("Greater", [x, zero])
+    chosen = emitter.emit("Where", [positive, x, negative_part])
+    emitter.emit("Mul", [gamma, chosen], output=node.output[0])
+
+
+def shrink(node: onnx.NodeProto, emitter: Emitter) -> None:
+    """x + bias below -lambd, x - bias above lambd, 0 between."""
+    values = _float_attributes(node, {"bias": 0.0, "lambd": 0.5})
+    x = node.input[0]
+    dtype = emitter.dtype(x)
+    bias, lambd = (emitter.constant(np.array(values[n], dtype)) for n in ("bias", "lambd"))
+    low = emitter.constant(np.array(-values["lambd"], dtype))
+    zero = emitter.constant(np.zeros((), dtype))
+    above = emitter.emit(
+        "Where", [emitter.emit("Greater", [x, lambd]), emitter.emit("Sub", [x, bias]), zero]
+    )
+    below = emitter.emit("Less", [x, low])
+    emitter.emit("Where", [below, emitter.emit("Add", [x, bias]), above], output=node.output[0])
+
+
+def legacy_broadcast(node: onnx.NodeProto, emitter: Emitter) -> None:
+    """A binary op before opset 7, with `broadcast` = 1: B's dims align with A's at `axis`
+    (at the end without one, as numpy's broadcasting)."""
+    values = {a.name: a.i for a in node.attribute if a.name in ("broadcast", "axis")}
+    a, b = node.input[0], node.input[1]
+    if values.get("broadcast") and "axis" in values:
+        rank, dims = len(emitter.shape(a)), emitter.shape(b)
+        axis = values["axis"] + rank if values["axis"] < 0 else values["axis"]
+        aligned = np.array([1] * axis + list(dims) + [1] * (rank - axis - len(dims)), np.int64)
+        b = emitter.emit("Reshape", [b, emitter.constant(aligned)])
+    emitter.emit(node.op_type, [a, b], output=node.output[0])
+
+
 REWRITES: dict[str, Rewrite] = {
     "CastLike": cast_like,
     "Clip": clip,
@@ -156,4 +226,7 @@ REWRITES: dict[str, Rewrite] = {
     "LpNormalization": lp_normalization,
     "Dropout": dropout,
     "Scatter": scatter,
+    "PRelu": prelu,
+    "Selu": selu,
+    "Shrink": shrink,
 }

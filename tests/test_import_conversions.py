@@ -281,3 +281,27 @@ def test_a_subgraph_reading_an_outer_value_orders_after_its_producer():
     inputs = {"x": np.array([1.0, -2.0], np.float32)}
     model = _model(nodes, inputs, ["y"], initializers={"go": np.array(False)})
     _check(model, inputs)
+
+
+def test_legacy_ops_and_eye_like():
+    # opset 6: PRelu's 1-d slope is per channel, Add's B aligns at `axis`
+    x = RNG.standard_normal((2, 3, 4)).astype(np.float32)
+    inputs = {"x": x, "slope": np.array([0.1, 0.2, 0.3], np.float32)}
+    prelu = _model([helper.make_node("PRelu", ["x", "slope"], ["y"])], inputs, ["y"], opset=6)
+    (y,) = terrace.compile(prelu, cache=False).run(inputs)
+    np.testing.assert_allclose(y, np.where(x < 0, x * inputs["slope"][:, None], x), rtol=1e-6)
+    add = helper.make_node("Add", ["x", "b"], ["y"], broadcast=1, axis=1)
+    inputs = {"x": x, "b": np.array([1.0, 2.0, 3.0], np.float32)}
+    (y,) = terrace.compile(_model([add], inputs, ["y"], opset=6), cache=False).run(inputs)
+    np.testing.assert_allclose(y, x + inputs["b"][:, None], rtol=1e-6)
+    eye = helper.make_node("EyeLike", ["x"], ["y"], k=1, dtype=TensorProto.INT32)
+    inputs = {"x": np.zeros((3, 4), np.float32)}
+    model = _model([eye], inputs, ["y"])
+    assert _nn_ops(model) == ["nn.constant"]  # of the input's shape, known at import
+    _check(model, inputs)
+
+
+@pytest.mark.parametrize("op_type", ["Selu", "Shrink"])
+def test_selu_and_shrink(op_type: str):
+    inputs = {"x": np.array([-2.0, -0.3, 0.0, 0.4, 1.5], np.float32)}
+    _check(_model([helper.make_node(op_type, ["x"], ["y"])], inputs, ["y"], opset=9), inputs)
