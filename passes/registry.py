@@ -108,6 +108,12 @@ def _contraction_microkernel() -> type[ModulePass]:
     return ContractionMicrokernelPass
 
 
+def _linalg_interchange_reductions() -> type[ModulePass]:
+    from .linalg_interchange_reductions import InterchangeReductionsPass
+
+    return InterchangeReductionsPass
+
+
 TERRACE_PASSES: dict[str, Callable[[], type[ModulePass]]] = {
     "nn-canonicalize": _nn_canonicalize,
     "nn-fold-batchnorm": _nn_fold_batchnorm,
@@ -125,6 +131,7 @@ TERRACE_PASSES: dict[str, Callable[[], type[ModulePass]]] = {
     "convert-scf-structured-to-cf": _convert_scf_structured_to_cf,
     "convert-vector-to-llvm": _convert_vector_to_llvm,
     "contraction-microkernel": _contraction_microkernel,
+    "linalg-interchange-reductions": _linalg_interchange_reductions,
 }
 
 

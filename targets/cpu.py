@@ -28,6 +28,7 @@ CPU_PIPELINE = ",".join(
         "linalg-generalize-named-ops",
         "bufferize",
         "contraction-microkernel",
+        "linalg-interchange-reductions",
         "memory-plan",
         "outline-kernels",
         "parallelize-outer-loops",
