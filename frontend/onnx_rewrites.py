@@ -200,6 +200,36 @@ def shrink(node: onnx.NodeProto, emitter: Emitter) -> None:
     emitter.emit("Where", [below, emitter.emit("Add", [x, bias]), above], output=node.output[0])
 
 
+def instance_normalization(node: onnx.NodeProto, emitter: Emitter) -> None:
+    """(x - mean) / sqrt(variance + epsilon) * scale + B, the moments over the spatial dims
+    of each sample and channel, scale and B per channel."""
+    epsilon = _float_attributes(node, {"epsilon": 1e-5})["epsilon"]
+    x, scale, bias = node.input[0], node.input[1], node.input[2]
+    rank = len(emitter.shape(x))
+    dtype = emitter.dtype(x)
+    axes = emitter.constant(np.arange(2, rank, dtype=np.int64))
+    mean = emitter.emit("ReduceMean", [x, axes], {"keepdims": 1})
+    centered = emitter.emit("Sub", [x, mean])
+    squares = emitter.emit("Mul", [centered, centered])
+    variance = emitter.emit("ReduceMean", [squares, axes], {"keepdims": 1})
+    shifted = emitter.emit("Add", [variance, emitter.constant(np.array(epsilon, dtype))])
+    normalized = emitter.emit("Div", [centered, emitter.emit("Sqrt", [shifted])])
+    per_channel = emitter.constant(np.array([-1, *[1] * (rank - 2)], np.int64))
+    scaled = emitter.emit("Mul", [normalized, emitter.emit("Reshape", [scale, per_channel])])
+    shift = emitter.emit("Reshape", [bias, per_channel])
+    emitter.emit("Add", [scaled, shift], output=node.output[0])
+
+
+def softplus(node: onnx.NodeProto, emitter: Emitter) -> None:
+    """log(exp(x) + 1), as ONNX defines it."""
+    if node.attribute:
+        raise NodeError(f"attribute '{node.attribute[0].name}' not supported")
+    x = node.input[0]
+    one = emitter.constant(np.ones((), emitter.dtype(x)))
+    shifted = emitter.emit("Add", [emitter.emit("Exp", [x]), one])
+    emitter.emit("Log", [shifted], output=node.output[0])
+
+
 def legacy_broadcast(node: onnx.NodeProto, emitter: Emitter) -> None:
     """A binary op before opset 7, with `broadcast` = 1: B's dims align with A's at `axis`
     (at the end without one, as numpy's broadcasting)."""
@@ -229,4 +259,6 @@ REWRITES: dict[str, Rewrite] = {
     "PRelu": prelu,
     "Selu": selu,
     "Shrink": shrink,
+    "InstanceNormalization": instance_normalization,
+    "Softplus": softplus,
 }

@@ -305,3 +305,15 @@ def test_legacy_ops_and_eye_like():
 def test_selu_and_shrink(op_type: str):
     inputs = {"x": np.array([-2.0, -0.3, 0.0, 0.4, 1.5], np.float32)}
     _check(_model([helper.make_node(op_type, ["x"], ["y"])], inputs, ["y"], opset=9), inputs)
+
+
+def test_instance_normalization_and_softplus():
+    inputs = {
+        "x": RNG.standard_normal((2, 3, 4, 5)).astype(np.float32),
+        "scale": np.array([1.0, 0.5, -2.0], np.float32),
+        "bias": np.array([0.0, 1.0, 0.25], np.float32),
+    }
+    node = helper.make_node("InstanceNormalization", ["x", "scale", "bias"], ["y"], epsilon=0.01)
+    _check(_model([node], inputs, ["y"]), inputs, rtol=1e-5)
+    x = {"x": np.array([-3.0, 0.0, 2.5], np.float32)}
+    _check(_model([helper.make_node("Softplus", ["x"], ["y"])], x, ["y"], opset=9), x, rtol=1e-6)
