@@ -572,6 +572,9 @@ def gather_cases() -> Iterator[Case]:
     yield Case("Gather", [data, np.array(-1, np.int64)], {"axis": -1})
     yield Case("Gather", [rand(5, dtype=np.int64), np.array([[4, 0, -5]], np.int64)])
     yield Case("GatherElements", [data, np.array([[[0, -1, 4]], [[2, 3, -5]]], np.int64)])
+    yield Case("GatherND", [data, np.array([[0, 1], [4, -1]], np.int64)])
+    yield Case("GatherND", [data, np.array([[[2], [-1]]], np.int64)])
+    yield Case("GatherND", [rand(2, 3, 4), np.array([[1, 0], [2, 3]], np.int64)], {"batch_dims": 1})
     indices = np.array([[[1], [-4]], [[3], [0]]], np.int32)
     yield Case("GatherElements", [data, indices], {"axis": 1})
     yield Case(

@@ -324,6 +324,14 @@ def test_gather_elements(axis: int, index_dims: tuple[int, ...]) -> None:
     check(shape_ops.GatherElementsOp, [data, indices.astype(np.int32)], axis=axis)
 
 
+@pytest.mark.parametrize(
+    ("index", "batch_dims"), [([[0, 1], [2, -1]], 0), ([[[2]], [[-3]]], 0), ([[1], [0], [3]], 1)]
+)
+def test_gather_nd(index: list[object], batch_dims: int) -> None:
+    data = rand(3, 4, 2)
+    check(shape_ops.GatherNDOp, [data, np.array(index, np.int64)], batch_dims=batch_dims)
+
+
 @pytest.mark.parametrize("reduction", ["none", "add", "mul", "max", "min"])
 def test_scatter_elements_and_nd(reduction: str) -> None:
     data = rand(3, 4)

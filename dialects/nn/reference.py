@@ -567,6 +567,21 @@ def _gather_elements(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np.n
     return [np.take_along_axis(data[window], indices, axis=axis)]
 
 
+@kernel(shape_ops.GatherNDOp)
+def _gather_nd(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    data, indices = inputs
+    batch = op.int_attr("batch_dims")
+    depth = indices.shape[-1]
+    result = np.empty((*indices.shape[:-1], *data.shape[batch + depth :]), data.dtype)
+    for position in np.ndindex(*indices.shape[:-1]):
+        picked = tuple(
+            int(i) + size if i < 0 else int(i)
+            for i, size in zip(indices[position], data.shape[batch:], strict=False)
+        )
+        result[position] = data[(*position[:batch], *picked)]
+    return [result]
+
+
 _SCATTER_COMBINE: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "none": lambda old, new: new,
     "add": np.add,

@@ -167,6 +167,19 @@ class GatherElementsOp(NnOperation):
 
 
 @irdl_op_definition
+class GatherNDOp(NnOperation):
+    """output[i.., r..] = data[i.. (the first batch_dims of them), indices[i..], r..]: each
+    index vector (indices' last dim, k long) picks a slice of data's dims batch_dims.. ."""
+
+    name = "nn.gather_nd"
+    ONNX_TYPE: ClassVar[str] = "GatherND"
+    ATTRIBUTES: ClassVar = {"batch_dims": Attr(Kind.INT, 0)}
+    data = operand_def(TensorType)
+    indices = operand_def(TensorType)
+    output = result_def(TensorType)
+
+
+@irdl_op_definition
 class ScatterElementsOp(NnOperation):
     """data with updates[j] written at j, `axis` replaced by indices[j] (combined by
     `reduction`: none, add, mul, max or min; later writes win)."""
@@ -244,6 +257,7 @@ SHAPE_OPS: list[type[NnOperation]] = [
     SplitOp,
     GatherOp,
     GatherElementsOp,
+    GatherNDOp,
     ScatterElementsOp,
     ScatterNDOp,
     ShapeOp,

@@ -541,6 +541,18 @@ func.func @scatter(%data: tensor<3x4xf32>, %i: tensor<3x2xi64>, %u: tensor<3x2xf
 
 // -----
 
+// GatherND: index vectors of 2 pick 3x4 positions; with batch_dims 1, per batch.
+// CHECK-LABEL: func.func @gather_nd
+// CHECK-NEXT:    %{{.*}} = nn.gather_nd %{{.*}}, %{{.*}} : (tensor<3x4x2xf32>, tensor<5x2xi64>) -> tensor<5x2xf32>
+// CHECK-NEXT:    %{{.*}} = nn.gather_nd %{{.*}}, %{{.*}} {batch_dims = 1 : i64} : (tensor<3x4x2xf32>, tensor<3x1xi64>) -> tensor<3x2xf32>
+func.func @gather_nd(%data: tensor<3x4x2xf32>, %i: tensor<5x2xi64>, %j: tensor<3x1xi64>) -> tensor<5x2xf32> {
+  %a = nn.gather_nd %data, %i : (tensor<3x4x2xf32>, tensor<5x2xi64>) -> tensor<5x2xf32>
+  %b = nn.gather_nd %data, %j {batch_dims = 1 : i64} : (tensor<3x4x2xf32>, tensor<3x1xi64>) -> tensor<3x2xf32>
+  func.return %a : tensor<5x2xf32>
+}
+
+// -----
+
 // GatherElements: the result has the indices' shape.
 // CHECK-LABEL: func.func @gather_elements
 // CHECK-NEXT:    %{{.*}} = nn.gather_elements %{{.*}}, %{{.*}} {axis = 1 : i64} : (tensor<5x4xf32>, tensor<2x7xi32>) -> tensor<2x7xf32>

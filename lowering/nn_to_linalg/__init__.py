@@ -3,8 +3,8 @@
 The patterns live by op family: `elementwise.py` (unary, binary, variadic, where, cast,
 broadcasting), `reduction.py` (reduce*, arg*, softmax, normalizations), `contraction.py`
 (matmul, gemm, conv, conv_transpose), `einsum.py`, `pooling.py`, `gather.py` (gather,
-gather_elements, resize), `scatter.py` (scatter_elements, scatter_nd), `shape.py` (reshape,
-transpose, slice, pad, concat, split, expand, tile) and `constants.py`.
+gather_elements, gather_nd, resize), `scatter.py` (scatter_elements, scatter_nd),
+`shape.py` (reshape, transpose, slice, pad, concat, split, expand, tile) and `constants.py`.
 """
 
 from __future__ import annotations

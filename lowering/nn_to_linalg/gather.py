@@ -1,4 +1,5 @@
-"""convert-nn-to-linalg patterns for data-dependent reads: gather, gather_elements and resize.
+"""convert-nn-to-linalg patterns for data-dependent reads: gather, gather_elements, gather_nd
+and resize.
 
 Both become a parallel `linalg.generic` over the result whose body computes the source
 position (from an index tensor, or from the result position by ONNX's coordinate transformation)
@@ -216,6 +217,37 @@ class LowerGatherElements(RewritePattern):
         rewriter.replace(op, [], [generic.results[0]])
 
 
+class LowerGatherND(RewritePattern):
+    """A generic over the result: batch loops index data directly, the index vector at the
+    result's leading position (read from indices with tensor.extract, wrapped) picks the next
+    k coordinates, and the remaining loops the slice."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: nn.GatherNDOp, rewriter: PatternRewriter) -> None:
+        data_dims, index_dims, dims = shape(op.data), shape(op.indices), shape(op.output)
+        batch, depth = op.int_attr("batch_dims"), index_dims[-1]
+        leading = len(index_dims) - 1
+        if batch + depth > len(data_dims) or index_dims[:batch] != data_dims[:batch]:
+            raise unsupported(op, f"indices {list(index_dims)} do not fit data {data_dims}")
+        index_element = element_type(op.indices)
+
+        def body(builder: Builder, args: Sequence[SSAValue]) -> list[SSAValue]:
+            loops = [_loop_index(builder, d) for d in range(len(dims))]
+            position = loops[:batch]
+            for k in range(depth):
+                where = [*loops[:leading], index_constant(builder, k)]
+                index = builder.insert(tensor.ExtractOp(op.indices, where, index_element))
+                position.append(wrapped_position(builder, index.result, data_dims[batch + k]))
+            position += loops[leading:]
+            extract = tensor.ExtractOp(op.data, position, element_type(op.data))
+            return [builder.insert(extract).result]
+
+        init = empty_tensor(rewriter, dims, element_type(op.output))
+        rank = len(dims)
+        generic = build_generic(rewriter, [], [init], [identity_map(rank)], [PARALLEL] * rank, body)
+        rewriter.replace(op, [], [generic.results[0]])
+
+
 class LowerResize(RewritePattern):
     """Nearest and linear resize (no antialiasing) with ONNX's half_pixel, asymmetric,
     align_corners and pytorch_half_pixel coordinates; linear interpolates in f64, as ONNX's
@@ -292,4 +324,9 @@ def _interpolate(
     return builder.insert(arith.TruncFOp(total, element)).result
 
 
-PATTERNS: list[RewritePattern] = [LowerGather(), LowerGatherElements(), LowerResize()]
+PATTERNS: list[RewritePattern] = [
+    LowerGather(),
+    LowerGatherElements(),
+    LowerGatherND(),
+    LowerResize(),
+]

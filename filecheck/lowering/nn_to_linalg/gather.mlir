@@ -32,6 +32,20 @@ func.func @gather_elements(%data: tensor<3x4xf32>, %idx: tensor<2x4xi32>) -> ten
 
 // -----
 
+// GatherND: the index vector's entries come from tensor.extract of the indices, wrapped.
+// CHECK-LABEL: func.func @gather_nd
+// CHECK-SAME:    (%[[DATA:.*]]: tensor<3x4xf32>, %[[IDX:.*]]: tensor<5x2xi64>)
+// CHECK:         linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]}
+// CHECK:           tensor.extract %[[IDX]][%{{.*}}, %{{.*}}] : tensor<5x2xi64>
+// CHECK:           tensor.extract %[[IDX]][%{{.*}}, %{{.*}}] : tensor<5x2xi64>
+// CHECK:           tensor.extract %[[DATA]][%{{.*}}, %{{.*}}] : tensor<3x4xf32>
+func.func @gather_nd(%data: tensor<3x4xf32>, %idx: tensor<5x2xi64>) -> tensor<5xf32> {
+  %r = nn.gather_nd %data, %idx : (tensor<3x4xf32>, tensor<5x2xi64>) -> tensor<5xf32>
+  func.return %r : tensor<5xf32>
+}
+
+// -----
+
 // Nearest resize: the source coordinate in f64, floor, round by the nearest mode, clamp.
 // CHECK-LABEL: func.func @resize_nearest
 // CHECK:         linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>]
