@@ -784,7 +784,10 @@ def shape_and_axes(draw: st.DrawFn, min_dims: int = 1) -> tuple[tuple[int, ...],
 )
 def test_reductions(op_type, shape_axes, keepdims, noop, dtype, seed) -> None:
     shape, axes = shape_axes
-    data = np.asarray(_seeded(seed).integers(-9, 10, size=shape), dtype)
+    # integer products of up to 256 factors: -1, 0 and 1 only, as int64 overflow is left
+    # undefined by ONNX (onnxruntime saturates, the reference wraps)
+    high = 2 if op_type == "ReduceProd" and dtype == np.int64 else 10
+    data = np.asarray(_seeded(seed).integers(1 - high, high, size=shape), dtype)
     inputs: list[Input] = [data, ints(*axes) if axes else None]
     attributes = {"keepdims": keepdims, "noop_with_empty_axes": noop}
     check(Case(op_type, inputs, attributes), atol_scale=10)
