@@ -184,11 +184,18 @@ def run_count(warmup_seconds: float, settings: Settings) -> int:
     return max(MIN_RUNS, min(settings.runs, affordable))
 
 
+ENGINE_SWITCH_PAUSE = 0.2
+"""Seconds of pause before each engine's block of runs. Both thread pools spin-wait after a
+call (libgomp's and onnxruntime's); on a 2-core machine the other engine's spinning threads
+take the cores the timed engine's threads need, which made 2-thread timings bimodal."""
+
+
 def time_in_rounds(
     engines: dict[str, Callable[[], object]], settings: Settings, label: str
 ) -> dict[str, Timing]:
     """Warms each engine up once, then times its runs in ROUNDS blocks that alternate between
-    the engines (each engine's runs split as evenly as they go)."""
+    the engines (each engine's runs split as evenly as they go; each block after a pause and
+    one untimed call)."""
     counts: dict[str, int] = {}
     for name, call in engines.items():
         started = time.perf_counter()
@@ -200,6 +207,8 @@ def time_in_rounds(
     for round_index in range(ROUNDS):
         for name, call in engines.items():
             share = counts[name] // ROUNDS + (round_index < counts[name] % ROUNDS)
+            time.sleep(ENGINE_SWITCH_PAUSE)
+            call()  # untimed: this engine's threads wake up while the other's are parked
             for _ in range(share):
                 started = time.perf_counter()
                 call()
