@@ -236,8 +236,8 @@ def test_engines_alternate_in_rounds():
     settings = measure.Settings(runs=4, budget_seconds=100.0)
     timings = measure.time_in_rounds(engines, settings, "test")
     assert [len(t.seconds) for t in timings.values()] == [4, 4]
-    # warm-ups, then rounds of 2, 1 and 1 runs each
-    assert "".join(calls) == "ab" + "aabb" + "ab" + "ab"
+    # warm-ups, then rounds of 2, 1 and 1 timed runs each, every block after one untimed call
+    assert "".join(calls) == "ab" + "aaabbb" + "aabb" + "aabb"
 
 
 def test_every_bundled_workload_builds():
