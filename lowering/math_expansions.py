@@ -10,7 +10,8 @@ math.erfc, converted to the power basis.
 from __future__ import annotations
 
 import math as math_module
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import cast
 
 from xdsl.dialects import arith, math
@@ -21,6 +22,7 @@ from xdsl.dialects.builtin import (
     Float64Type,
     FloatAttr,
     IntegerAttr,
+    IntegerType,
     VectorType,
     f32,
     f64,
@@ -190,71 +192,79 @@ def expand_tanh(x: SSAValue, rewriter: PatternRewriter) -> SSAValue:
     return _narrowed(result, x.type, rewriter)
 
 
-def expand_exp_f64(x: SSAValue, rewriter: PatternRewriter) -> SSAValue:
-    """exp of a scalar f64 to about 1e-14 (relative): x = n ln2 + r, exp(r) by its Taylor
-    polynomial, times 2^n built in the exponent bits (in two halves, so that results near
-    overflow and in the subnormal range scale exactly). NaN propagates, +-inf give inf and 0.
-    For the f32 functions only (f64 exp stays on libm's correctly rounded one)."""
-    b = _F64Builder(rewriter, f64)
+@dataclass(frozen=True)
+class _ExpFormat:
+    """What exp's expansion needs to know of a float format."""
+
+    float_type: AnyFloat
+    int_type: IntegerType
+    limits: tuple[float, float]
+    ln2: tuple[float, float]  # hi (exact in a few bits) + lo
+    magic: float  # 1.5 * 2^mantissa_bits: n + magic holds n in its low mantissa bits
+    magic_bits: int
+    bias: int
+    mantissa_bits: int
+
+
+_F64_EXP = _ExpFormat(
+    f64, i64, EXP_LIMITS, (LN2_HI, LN2_LO), EXP_F64_MAGIC, EXP_F64_MAGIC_BITS, 1023, 52
+)
+_F32_EXP = _ExpFormat(
+    f32, i32, EXP_F32_LIMITS, EXP_F32_LN2, EXP_F32_MAGIC, EXP_F32_MAGIC_BITS, 127, 23
+)
+
+
+def _exp(
+    x: SSAValue,
+    rewriter: PatternRewriter,
+    form: _ExpFormat,
+    polynomial: Callable[[_F64Builder, SSAValue], SSAValue],
+) -> SSAValue:
+    """exp(x) = 2^n exp(r), x = n ln2 + r (Cody-Waite), exp(r) by `polynomial`, 2^n built in
+    the exponent bits in two halves (results near overflow and in the subnormal range scale
+    exactly); n becomes an integer through the mantissa of n + 1.5 * 2^mantissa_bits, as
+    fptosi lowers to the saturating conversion, which LLVM scalarizes. NaN propagates, +-inf
+    give inf and 0."""
+    b = _F64Builder(rewriter, form.float_type)
 
     def insert(op: Operation) -> SSAValue:
         return rewriter.insert(op).results[0]
 
     def integer(value: int) -> SSAValue:
-        return insert(arith.ConstantOp(IntegerAttr(value, i64)))
+        return insert(arith.ConstantOp(IntegerAttr(value, form.int_type)))
 
-    low, high = EXP_LIMITS
-    clamped = insert(
-        arith.MinimumfOp(insert(arith.MaximumfOp(x, b.constant(low))), b.constant(high))
-    )
+    low, high = form.limits
+    clamped = insert(arith.MaximumfOp(x, b.constant(low)))
+    clamped = insert(arith.MinimumfOp(clamped, b.constant(high)))
     scaled = b.add(b.mul(clamped, b.constant(1 / math_module.log(2))), b.constant(0.5))
     n = insert(math.FloorOp(scaled))
-    reduced = b.sub(b.sub(clamped, b.mul(n, b.constant(LN2_HI))), b.mul(n, b.constant(LN2_LO)))
-    power = b.polynomial(reduced, EXP_TAYLOR)
-    # n to i64 through the mantissa of n + 1.5 * 2^52, as expand_exp does in f32
-    magic = insert(arith.BitcastOp(b.add(n, b.constant(EXP_F64_MAGIC)), i64))
-    exponent = insert(arith.SubiOp(magic, integer(EXP_F64_MAGIC_BITS)))
+    hi, lo = form.ln2
+    reduced = b.sub(b.sub(clamped, b.mul(n, b.constant(hi))), b.mul(n, b.constant(lo)))
+    power = polynomial(b, reduced)
+    magic = insert(arith.BitcastOp(b.add(n, b.constant(form.magic)), form.int_type))
+    exponent = insert(arith.SubiOp(magic, integer(form.magic_bits)))
     half = insert(arith.ShRSIOp(exponent, integer(1)))
     for part in (half, insert(arith.SubiOp(exponent, half))):
-        biased = insert(arith.AddiOp(part, integer(1023)))
-        bits = insert(arith.ShLIOp(biased, integer(52)))
-        power = b.mul(power, insert(arith.BitcastOp(bits, f64)))
-    is_nan = insert(arith.CmpfOp(x, x, "uno"))
-    return b.select(is_nan, x, power)
+        biased = insert(arith.AddiOp(part, integer(form.bias)))
+        bits = insert(arith.ShLIOp(biased, integer(form.mantissa_bits)))
+        power = b.mul(power, insert(arith.BitcastOp(bits, form.float_type)))
+    return b.select(insert(arith.CmpfOp(x, x, "uno")), x, power)
+
+
+def expand_exp_f64(x: SSAValue, rewriter: PatternRewriter) -> SSAValue:
+    """exp of a scalar f64 to about 1e-14 (relative), exp(r) by its Taylor polynomial. For
+    the f32 functions only (f64 exp stays on libm's correctly rounded one)."""
+    return _exp(x, rewriter, _F64_EXP, lambda b, r: b.polynomial(r, EXP_TAYLOR))
 
 
 def expand_exp(x: SSAValue, rewriter: PatternRewriter) -> SSAValue:
     """exp for scalar f32 (or narrower) values, evaluated in f32 so that loops vectorize 16
-    lanes wide: Cody-Waite reduction x = n ln2 + r, Cephes' degree-7 polynomial for exp(r)
-    (within 2 ulp, tested), 2^n in the exponent bits in two halves (subnormal results
-    scale exactly). NaN propagates, +-inf give inf and 0."""
+    lanes wide: exp(r) = 1 + r + r^2 P(r) with Cephes' coefficients (within 1 ulp, tested)."""
     type_ = x.type
     wide = x if isinstance(type_, Float32Type) else rewriter.insert(arith.ExtFOp(x, f32)).result
-    b = _F64Builder(rewriter, f32)
 
-    def insert(op: Operation) -> SSAValue:
-        return rewriter.insert(op).results[0]
+    def polynomial(b: _F64Builder, r: SSAValue) -> SSAValue:
+        square = b.mul(r, r)
+        return b.add(b.add(b.mul(square, b.polynomial(r, EXP_F32)), r), b.constant(1.0))
 
-    def integer(value: int) -> SSAValue:
-        return insert(arith.ConstantOp(IntegerAttr(value, i32)))
-
-    low, high = EXP_F32_LIMITS
-    clamped = insert(arith.MaximumfOp(wide, b.constant(low)))
-    clamped = insert(arith.MinimumfOp(clamped, b.constant(high)))
-    scaled = b.add(b.mul(clamped, b.constant(1 / math_module.log(2))), b.constant(0.5))
-    n = insert(math.FloorOp(scaled))
-    hi, lo = EXP_F32_LN2
-    reduced = b.sub(b.sub(clamped, b.mul(n, b.constant(hi))), b.mul(n, b.constant(lo)))
-    square = b.mul(reduced, reduced)
-    power = b.add(b.add(b.mul(square, b.polynomial(reduced, EXP_F32)), reduced), b.constant(1.0))
-    # n to i32 through the mantissa of n + 1.5 * 2^23 (exact for |n| < 2^22): fptosi lowers
-    # to the saturating conversion, which LLVM scalarizes
-    magic = insert(arith.BitcastOp(b.add(n, b.constant(EXP_F32_MAGIC)), i32))
-    exponent = insert(arith.SubiOp(magic, integer(EXP_F32_MAGIC_BITS)))
-    half = insert(arith.ShRSIOp(exponent, integer(1)))
-    for part in (half, insert(arith.SubiOp(exponent, half))):
-        biased = insert(arith.AddiOp(part, integer(127)))
-        bits = insert(arith.ShLIOp(biased, integer(23)))
-        power = b.mul(power, insert(arith.BitcastOp(bits, f32)))
-    result = b.select(insert(arith.CmpfOp(wide, wide, "uno")), wide, power)
-    return _narrowed(result, type_, rewriter)
+    return _narrowed(_exp(wide, rewriter, _F32_EXP, polynomial), type_, rewriter)
