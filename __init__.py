@@ -16,6 +16,7 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
+    import numpy as np
     import onnx
 
     from .runtime.model import CompiledModel
@@ -37,13 +38,24 @@ def compile(
     num_threads: int | None = None,
     *,
     input_shapes: Mapping[str, Sequence[int]] | None = None,
+    input_values: Mapping[str, np.ndarray] | None = None,
     cache: bool | str | Path = True,
 ) -> CompiledModel:
     """Compiles an ONNX model (a path or an onnx.ModelProto) to a callable `CompiledModel`:
     `model(*inputs)` in graph order or `model.run({name: array})`, each returning a list of
-    numpy arrays. `input_shapes` fixes dynamic input dimensions; `cache` is True for the
-    default cache folder ($TERRACE_CACHE_DIR or ~/.cache/terrace), a folder, or False."""
+    numpy arrays. `input_shapes` fixes dynamic input dimensions; `input_values` binds inputs
+    that give axes, shapes, scales or trip counts to values, compiling for those (they leave
+    the inputs; an `UnsupportedModelError`'s `value_inputs` names the ones a model needs);
+    `cache` is True for the default cache folder ($TERRACE_CACHE_DIR or ~/.cache/terrace), a
+    folder, or False."""
     # Imported here so that `import terrace` does not load the compiler, onnx and llvmlite.
     from .compiler import compile as compile_model
 
-    return compile_model(source, target, num_threads, input_shapes=input_shapes, cache=cache)
+    return compile_model(
+        source,
+        target,
+        num_threads,
+        input_shapes=input_shapes,
+        input_values=input_values,
+        cache=cache,
+    )

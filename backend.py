@@ -8,6 +8,13 @@ drives Terrace through this module: `prepare` compiles a model for the host CPU 
 
 Errors are Terrace's own: an unsupported model raises `UnsupportedModelError` from `prepare`,
 listing every offending node, before anything runs.
+
+Inputs that give axes, shapes, scales, pads or trip counts (ReduceSum's `axes`, Reshape's
+`shape`, Resize's `scales`, a Loop's trip count...) must be known when compiling. When those
+are all that stops a model, `prepare` returns a `SpecializingRep`: it compiles on each call
+for the values of just those inputs (`terrace.compile(..., input_values=...)`), keeps one
+compiled model per distinct set of values, and runs the rest of the inputs through it, as a
+JIT specializes on the values it guards. Data inputs are never bound.
 """
 
 from __future__ import annotations
@@ -22,7 +29,8 @@ from onnx import helper
 from onnx.backend.base import Backend, BackendRep, Device, DeviceType
 
 from .compiler import compile as compile_model
-from .errors import InputError, ModelImportError
+from .errors import InputError, ModelImportError, UnsupportedModelError
+from .frontend.onnx_graph import graph_inputs
 from .runtime.model import CompiledModel
 
 DEVICES = ("CPU",)
@@ -48,11 +56,77 @@ class TerraceRep(BackendRep):
         return tuple(self.model(*[np.asarray(x) for x in inputs]))
 
 
+class SpecializingRep(BackendRep):
+    """A model compiled on each call for the values of its `value_inputs` (axes, shapes,
+    scales, trip counts given as inputs), one compiled model per distinct set of values.
+
+    `model` is the one the last call ran (None before the first call)."""
+
+    MAX_SPECIALIZATIONS = 16
+    """Compiled models kept; the oldest goes first."""
+
+    def __init__(
+        self, source: onnx.ModelProto, value_inputs: frozenset[str], options: dict[str, Any]
+    ):
+        self.source = source
+        self.value_inputs = value_inputs
+        self.options = options
+        self.input_names = [v.name for v in graph_inputs(source.graph)]
+        self.model: CompiledModel | None = None
+        self._compiled: dict[tuple[object, ...], tuple[CompiledModel, frozenset[str]]] = {}
+
+    def run(self, inputs: Any, **kwargs: Any) -> tuple[Any, ...]:
+        del kwargs
+        feeds = self._feeds(inputs)
+        model, bound = self._specialized(feeds)
+        self.model = model
+        return tuple(model.run({k: v for k, v in feeds.items() if k not in bound}))
+
+    def _feeds(self, inputs: Any) -> dict[str, np.ndarray]:
+        if isinstance(inputs, Mapping):
+            return {str(k): np.asarray(v) for k, v in inputs.items()}
+        arrays = [inputs] if isinstance(inputs, np.ndarray) else inputs
+        if not isinstance(arrays, Sequence):
+            raise InputError(f"inputs must be arrays or a mapping, not {type(inputs).__name__}")
+        if len(arrays) != len(self.input_names):
+            names = ", ".join(self.input_names)
+            raise InputError(
+                f"expected {len(self.input_names)} inputs ({names}), given {len(arrays)}"
+            )
+        return {n: np.asarray(a) for n, a in zip(self.input_names, arrays, strict=True)}
+
+    def _specialized(self, feeds: Mapping[str, np.ndarray]) -> tuple[CompiledModel, frozenset[str]]:
+        """The model compiled for these feeds' values of the value inputs; compiling may show
+        further value inputs (a Loop's trip count computed from a bound one), which join."""
+        wanted = self.value_inputs
+        while True:
+            missing = [name for name in sorted(wanted) if name not in feeds]
+            if missing:
+                raise InputError(f"missing input '{missing[0]}'")
+            values = {name: feeds[name] for name in sorted(wanted)}
+            key = tuple((n, a.dtype.str, a.shape, a.tobytes()) for n, a in values.items())
+            if key in self._compiled:
+                return self._compiled[key]
+            try:
+                model = compile_model(self.source, "cpu", input_values=values, **self.options)
+            except UnsupportedModelError as error:
+                if not error.value_inputs or error.value_inputs <= wanted:
+                    raise
+                wanted = wanted | error.value_inputs
+                continue
+            if len(self._compiled) >= self.MAX_SPECIALIZATIONS:
+                del self._compiled[next(iter(self._compiled))]
+            self._compiled[key] = (model, wanted)
+            return model, wanted
+
+
 class TerraceBackend(Backend):
     """Terrace's compiler and CPU runtime behind onnx's backend API.
 
     `prepare` takes the keyword options of `terrace.compile`: `num_threads`, `input_shapes`
-    and `cache` (True for the default cache folder, a folder, or False)."""
+    and `cache` (True for the default cache folder, a folder, or False). It returns a
+    `TerraceRep`, or a `SpecializingRep` for a model that needs the values of some inputs
+    when compiling (see the module's docstring)."""
 
     @classmethod
     def is_compatible(cls, model: onnx.ModelProto, device: str = "CPU", **kwargs: Any) -> bool:
@@ -60,15 +134,21 @@ class TerraceBackend(Backend):
         return cls.supports_device(device)
 
     @classmethod
-    def prepare(cls, model: onnx.ModelProto, device: str = "CPU", **kwargs: Any) -> TerraceRep:
+    def prepare(
+        cls, model: onnx.ModelProto, device: str = "CPU", **kwargs: Any
+    ) -> TerraceRep | SpecializingRep:
         _check_device(device)
-        compiled = compile_model(
-            model,
-            "cpu",
-            kwargs.get("num_threads"),
-            input_shapes=kwargs.get("input_shapes"),
-            cache=_cache_option(kwargs.get("cache", True)),
-        )
+        options: dict[str, Any] = {
+            "num_threads": kwargs.get("num_threads"),
+            "input_shapes": kwargs.get("input_shapes"),
+            "cache": _cache_option(kwargs.get("cache", True)),
+        }
+        try:
+            compiled = compile_model(model, "cpu", **options)
+        except UnsupportedModelError as error:
+            if not error.value_inputs:
+                raise
+            return SpecializingRep(model, error.value_inputs, options)
         return TerraceRep(compiled)
 
     @classmethod

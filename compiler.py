@@ -13,6 +13,7 @@ cache adds every version), so a hit skips the import and the whole pipeline.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -21,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import onnx
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
@@ -88,12 +90,16 @@ def compile(
     num_threads: int | None = None,
     *,
     input_shapes: Mapping[str, Sequence[int]] | None = None,
+    input_values: Mapping[str, np.ndarray] | None = None,
     cache: bool | str | Path = True,
 ) -> CompiledModel:
     """Compiles an ONNX model (path or ModelProto) for `target`.
 
-    `input_shapes` fixes dynamic input dimensions; `cache` is True for the default cache
-    folder, a folder, or False for none. Raises a `TerraceError` subclass."""
+    `input_shapes` fixes dynamic input dimensions; `input_values` binds inputs that give axes,
+    shapes, scales or trip counts to values (the model is compiled for them, and they leave
+    its inputs; `UnsupportedModelError.value_inputs` names the ones a model needs); `cache` is
+    True for the default cache folder, a folder, or False for none. Raises a `TerraceError`
+    subclass."""
     timer = StageTimer()
     with timer.stage("load"):
         model = load_model(source)
@@ -103,6 +109,7 @@ def compile(
             description,
             model.SerializeToString(deterministic=True),
             json.dumps({k: list(v) for k, v in (input_shapes or {}).items()}, sort_keys=True),
+            _values_key(input_values or {}),
             target,
             NN_PIPELINE,
             description.pipeline,
@@ -110,7 +117,7 @@ def compile(
         artifact = store.get(key) if store is not None else None
     from_cache = artifact is not None
     if artifact is None:
-        artifact = build(model, target, input_shapes, timer)
+        artifact = build(model, target, input_shapes, timer, input_values)
         if store is not None:
             store.put(key, artifact)
     with timer.stage("jit load"):
@@ -126,10 +133,11 @@ def build(
     target: str,
     input_shapes: Mapping[str, Sequence[int]] | None,
     timer: StageTimer,
+    input_values: Mapping[str, np.ndarray] | None = None,
 ) -> Artifact:
     """Runs the whole pipeline: the object code, the ABI and the weights it binds."""
     description = target_description(target)
-    lowered = lower(source, target, "llvm", timer, input_shapes)
+    lowered = lower(source, target, "llvm", timer, input_shapes, input_values)
     with timer.stage("translate"):
         llvm_ir = cpu.llvm_ir(lowered.module, description)
     with timer.stage("codegen"):
@@ -146,12 +154,13 @@ def lower(
     until: str,
     timer: StageTimer,
     input_shapes: Mapping[str, Sequence[int]] | None = None,
+    input_values: Mapping[str, np.ndarray] | None = None,
 ) -> Lowered:
     """Imports the model and runs the passes up to the end of stage `until` (MLIR_STAGES)."""
     if until not in MLIR_STAGES:
         raise CompilationError(f"unknown stage '{until}'; stages: {', '.join(MLIR_STAGES)}")
     with timer.stage("import"):
-        imported = import_model(source, input_shapes)
+        imported = import_model(source, input_shapes, input_values)
     lowered = Lowered(imported, imported.module)
     ctx = terrace_context()
     _run_passes(ctx, lowered, [("nn", p) for p in parse_pipeline(NN_PIPELINE)], timer)
@@ -198,6 +207,15 @@ def target_description(target: str) -> Target:
 
 
 # -- helpers -------------------------------------------------------------------------------
+
+
+def _values_key(values: Mapping[str, np.ndarray]) -> str:
+    """The bound input values, as cache-key text (their bytes hashed)."""
+    described = {
+        name: [str(array.dtype), list(array.shape), hashlib.sha256(array.tobytes()).hexdigest()]
+        for name, array in ((n, np.ascontiguousarray(v)) for n, v in values.items())
+    }
+    return json.dumps(described, sort_keys=True)
 
 
 def _stage_rank(stage: str) -> int:

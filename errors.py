@@ -17,7 +17,15 @@ class ModelImportError(TerraceError):
 
 
 class UnsupportedModelError(ModelImportError):
-    """The model uses ops, attributes or dtypes that Terrace does not support (all are listed)."""
+    """The model uses ops, attributes or dtypes that Terrace does not support (all are listed).
+
+    `value_inputs` names graph inputs whose run-time values, were they known when compiling,
+    would make every listed node static (axes, shapes, scales, trip counts given as inputs):
+    compiling with `input_values` for them may succeed. Empty when other problems remain."""
+
+    def __init__(self, message: str, value_inputs: frozenset[str] = frozenset()) -> None:
+        super().__init__(message)
+        self.value_inputs = value_inputs
 
 
 class CompilationError(TerraceError):

@@ -14,6 +14,15 @@ class NodeError(Exception):
     """A node that cannot be converted; the importer lists it with the others it finds."""
 
 
+class RunTimeValueError(NodeError):
+    """A node that needs the value of `name` when compiling (an axis, a shape, a trip count),
+    where the model gives it only at run time."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.name = name
+
+
 class Emitter(Protocol):
     """Converts the ONNX nodes that one ONNX node is rewritten into, under its label."""
 

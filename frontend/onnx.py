@@ -38,12 +38,14 @@ from ..dialects.nn.base import (
 )
 from ..dialects.nn.weights import WeightStore
 from ..errors import ModelImportError
-from .emitter import NodeError
+from .emitter import NodeError, RunTimeValueError
 from .onnx_functions import function_body, has_function
 from .onnx_graph import (
     DEFAULT_DOMAINS,
     LEGACY_ATTRIBUTES,
+    VALUE_INPUT_LIMIT,
     Problem,
+    bind_input_values,
     check_element_types,
     check_model,
     check_names,
@@ -114,12 +116,19 @@ class ImportedModel:
 def import_model(
     source: str | Path | onnx.ModelProto,
     input_shapes: Mapping[str, Sequence[int]] | None = None,
+    input_values: Mapping[str, np.ndarray] | None = None,
 ) -> ImportedModel:
-    """Imports an ONNX model (path or ModelProto) as nn IR; raises ModelImportError."""
+    """Imports an ONNX model (path or ModelProto) as nn IR; raises ModelImportError.
+
+    `input_values` binds graph inputs to values (they leave `@main`'s signature): the inputs
+    that give axes, shapes, scales or trip counts, which Terrace needs when compiling. An
+    output that those values alone determine is refused: it would be computed here, by onnx's
+    reference kernels, not by compiled code."""
     model = onnx.ModelProto()
     model.CopyFrom(load_model(source))
     check_names(model)
     check_element_types(model)
+    bind_input_values(model, input_values or {})
     initializers = {
         t.name: tensor_to_array(t, f"initializer '{t.name}'") for t in model.graph.initializer
     }
@@ -133,7 +142,7 @@ def import_model(
     del model.graph.node[:]
     model.graph.node.extend(nodes)
     check_model(model, fixed_inputs=bool(input_shapes))
-    return _Converter(model, opset, initializers).run()
+    return _Converter(model, opset, initializers, frozenset(input_values or {})).run()
 
 
 # -- the per-node checks that need no types ----------------------------------------------
@@ -190,6 +199,7 @@ class _Converter:
     model: onnx.ModelProto
     opset: int
     initializers: dict[str, np.ndarray]
+    bound: frozenset[str] = frozenset()
     store: WeightStore = field(default_factory=WeightStore)
     env: dict[str, Value] = field(default_factory=lambda: {})
     materialized: dict[str, SSAValue] = field(default_factory=lambda: {})
@@ -214,6 +224,7 @@ class _Converter:
         for index, node in enumerate(graph.node):
             self._convert(node, index)
         raise_problems(self.problems)
+        self._check_bound_outputs()
         results = [self._operand(v.name) for v in graph.output]
         self.builder.insert(func.ReturnOp(*results))
         outputs = [
@@ -237,8 +248,79 @@ class _Converter:
         try:
             self._convert_node(node, label)
         except (NodeError, TypeInferenceError, UnsupportedElementType) as error:
-            self.problems.append(Problem(label, node.op_type, self.opset, str(error)))
+            values = None
+            if isinstance(error, RunTimeValueError):
+                values = self._value_inputs(error.name)
+            self.problems.append(Problem(label, node.op_type, self.opset, str(error), values))
             self.failed.update(node.output)
+
+    # -- values known at run time only -------------------------------------------------------
+
+    def _sources(self, name: str, *, stop_at_constants: bool) -> set[str] | None:
+        """The graph inputs and initializers that `name` is computed from through the graph's
+        nodes (values known at import time end the walk if `stop_at_constants`); None when a
+        node on the way is not deterministic or a name is not the graph's."""
+        producers = {out: node for node in self.model.graph.node for out in node.output if out}
+        leaves = {v.name for v in self.model.graph.input} | set(self.initializers)
+        found: set[str] = set()
+        pending, seen = [name], set[str]()
+        while pending:
+            current = pending.pop()
+            if not current or current in seen:
+                continue
+            seen.add(current)
+            if stop_at_constants and self._is_constant(current):
+                continue
+            if current in leaves:
+                found.add(current)
+                continue
+            node = producers.get(current)
+            if node is None or not is_deterministic(node):
+                return None
+            pending.extend(node.input)
+        return found
+
+    def _value_inputs(self, name: str) -> frozenset[str] | None:
+        """The run-time graph inputs whose values would make `name` known when compiling, when
+        they are few and small enough to bind (VALUE_INPUT_LIMIT elements each)."""
+        sources = self._sources(name, stop_at_constants=True)
+        runtime = {v.name: v for v in graph_inputs(self.model.graph)}
+        if not sources or not sources <= set(runtime):
+            return None
+        for source in sources:
+            size = int(np.prod(_shape(self.env_value(source)), dtype=np.int64))
+            if size > VALUE_INPUT_LIMIT:
+                return None
+        return frozenset(sources)
+
+    def _check_bound_outputs(self) -> None:
+        """Refuses outputs that the bound input values alone determine: they would be computed
+        at import, by onnx's reference kernels, not by compiled code."""
+        if not self.bound:
+            return
+        nodes = list(self.model.graph.node)
+        producers = {out: i for i, node in enumerate(nodes) for out in node.output if out}
+        problems: list[Problem] = []
+        for value in self.model.graph.output:
+            if not self._is_constant(value.name):
+                continue
+            sources = self._sources(value.name, stop_at_constants=False)
+            used = sorted(self.bound & sources) if sources is not None else sorted(self.bound)
+            if not used:
+                continue
+            index = producers.get(value.name)
+            node = nodes[index] if index is not None else None
+            label = node_label(node, index) if node is not None and index is not None else "?"
+            problems.append(
+                Problem(
+                    label,
+                    node.op_type if node is not None else "Output",
+                    self.opset,
+                    f"output '{value.name}' is determined by the values bound to "
+                    f"{', '.join(repr(n) for n in used)} alone; those must be fed at run time",
+                )
+            )
+        raise_problems(problems)
 
     def _convert_node(self, node: onnx.NodeProto, label: str) -> None:
         if node.op_type == "Shape" and not self._is_constant(node.input[0]):
@@ -414,7 +496,7 @@ class _Converter:
             if not name:
                 continue
             if not self._is_constant(name):
-                raise NodeError(f"input '{name}' ({static_name}) must be constant")
+                raise RunTimeValueError(name, f"input '{name}' ({static_name}) must be constant")
             attributes[static_name] = static_value(
                 op_class.ATTRIBUTES[static_name].kind, self._array(name)
             )

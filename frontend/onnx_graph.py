@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 from google.protobuf.message import DecodeError
-from onnx import helper
+from onnx import helper, numpy_helper
 
 from ..dialects.nn.base import UnsupportedElementType, element_type_from_onnx
 from ..errors import ModelImportError, UnsupportedModelError, first_line
@@ -335,6 +335,8 @@ class Problem:
     op_type: str
     opset: int
     reason: str
+    value_inputs: frozenset[str] | None = None
+    """The graph inputs whose run-time values would make this node static, if that would."""
 
     def __str__(self) -> str:
         return f"{self.node} ({self.op_type}, opset {self.opset}): {self.reason}"
@@ -345,7 +347,47 @@ def raise_problems(problems: Sequence[Problem]) -> None:
         return
     listed = "; ".join(str(p) for p in problems)
     noun = "node" if len(problems) == 1 else "nodes"
-    raise UnsupportedModelError(f"unsupported: {len(problems)} {noun}: {listed}")
+    values: frozenset[str] = frozenset()
+    if all(p.value_inputs for p in problems):
+        values = frozenset().union(*(p.value_inputs or () for p in problems))
+    raise UnsupportedModelError(f"unsupported: {len(problems)} {noun}: {listed}", values)
+
+
+VALUE_INPUT_LIMIT = 4096
+"""The most elements an input may have to be bound to its value when compiling: axes, shapes,
+scales, pads, trip counts; never a data tensor."""
+
+
+def bind_input_values(model: onnx.ModelProto, values: Mapping[str, np.ndarray]) -> None:
+    """Gives each graph input named in `values` that value as its initializer, so the model is
+    compiled for it; each is checked against the input's declared element type and shape."""
+    inputs = {v.name: v for v in graph_inputs(model.graph)}
+    for name, value in values.items():
+        declared = inputs.get(name)
+        if declared is None:
+            raise ModelImportError(f"input_values names '{name}', which is not a graph input")
+        array = np.asarray(value)
+        tensor = declared.type.tensor_type
+        expected = helper.tensor_dtype_to_np_dtype(tensor.elem_type)
+        if array.dtype != expected:
+            raise ModelImportError(
+                f"input_values['{name}'] is {array.dtype}; the graph input is {expected}"
+            )
+        dims = [d.dim_value if d.HasField("dim_value") else None for d in tensor.shape.dim]
+        if tensor.HasField("shape") and (
+            len(dims) != array.ndim
+            or any(d is not None and d != n for d, n in zip(dims, array.shape, strict=False))
+        ):
+            raise ModelImportError(
+                f"input_values['{name}'] has shape {list(array.shape)}; the graph input "
+                f"{[d if d is not None else '?' for d in dims]}"
+            )
+        if array.size > VALUE_INPUT_LIMIT:
+            raise ModelImportError(
+                f"input_values['{name}'] has {array.size} elements; at most "
+                f"{VALUE_INPUT_LIMIT} (bind axes, shapes and counts, not data)"
+            )
+        model.graph.initializer.append(numpy_helper.from_array(array, name))
 
 
 def graph_inputs(graph: onnx.GraphProto) -> list[onnx.ValueInfoProto]:

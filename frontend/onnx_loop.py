@@ -17,7 +17,7 @@ import numpy as np
 import onnx
 from onnx import helper
 
-from .emitter import Emitter, NodeError
+from .emitter import Emitter, NodeError, RunTimeValueError
 from .onnx_scan import run_body, stack
 
 MAX_STEPS = 4096
@@ -67,7 +67,7 @@ def loop(node: onnx.NodeProto, emitter: Emitter) -> None:
 def _known_scalar(name: str, emitter: Emitter, what: str) -> int | bool:
     value = emitter.value(name)
     if value is None:
-        raise NodeError(f"the {what} is known only at run time")
+        raise RunTimeValueError(name, f"the {what} is known only at run time")
     scalar = value.reshape(-1)[0].item()
     assert isinstance(scalar, int | bool)
     return scalar
