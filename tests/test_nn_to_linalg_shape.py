@@ -347,7 +347,13 @@ def test_scatter_elements_and_nd(reduction: str) -> None:
     check(shape_ops.ScatterNDOp, [data, np.array([[2], [-3]]), rand(2, 4)], reduction=reduction)
 
 
-RESIZE_COORDINATES = ["half_pixel", "asymmetric", "align_corners", "pytorch_half_pixel"]
+RESIZE_COORDINATES = [
+    "half_pixel",
+    "half_pixel_symmetric",
+    "asymmetric",
+    "align_corners",
+    "pytorch_half_pixel",
+]
 
 
 @pytest.mark.parametrize("coordinates", RESIZE_COORDINATES)
@@ -367,6 +373,37 @@ def test_resize_linear(coordinates: str) -> None:
     check(shape_ops.ResizeOp, [rand(2, 5, 3)], tolerance=1e-6, sizes=[2, 3, 1], **common)
 
 
+@pytest.mark.parametrize("coordinates", RESIZE_COORDINATES)
+@pytest.mark.parametrize("exclude_outside", [0, 1])
+def test_resize_cubic(coordinates: str, exclude_outside: int) -> None:
+    common = {
+        "coordinate_transformation_mode": coordinates,
+        "mode": "cubic",
+        "exclude_outside": exclude_outside,
+        "cubic_coeff_a": -0.5 if exclude_outside else -0.75,
+    }
+    # onnx's ReferenceEvaluator (the nn reference) and its separable `_interpolate_nd` (which
+    # the lowering matches exactly) differ by a few f32 ulps on cubic resizes
+    check(
+        shape_ops.ResizeOp, [rand(1, 2, 4, 5)], tolerance=1e-5, scales=[1, 1, 1.5, 0.625], **common
+    )
+    check(shape_ops.ResizeOp, [rand(2, 7, 3)], tolerance=1e-5, sizes=[2, 4, 5], **common)
+
+
+@pytest.mark.parametrize("mode", ["nearest", "linear", "cubic"])
+def test_resize_tf_crop_and_resize_extrapolates(mode: str) -> None:
+    check(
+        shape_ops.ResizeOp,
+        [rand(1, 1, 4, 4)],
+        tolerance=1e-6,
+        mode=mode,
+        coordinate_transformation_mode="tf_crop_and_resize",
+        roi=[0, 0, 0.4, 0.6, 1, 1, 1.2, 1.7],
+        sizes=[1, 1, 3, 3],
+        extrapolation_value=10.0,
+    )
+
+
 def test_resize_with_axes_and_aspect_ratio() -> None:
     check(shape_ops.ResizeOp, [rand(1, 2, 3, 4)], axes=[2, 3], scales=[2.0, 2.0])
     check(
@@ -382,7 +419,10 @@ def test_resize_with_axes_and_aspect_ratio() -> None:
 
 @pytest.mark.parametrize(
     ("attributes", "message"),
-    [({"mode": "cubic"}, "resize mode 'cubic'"), ({"antialias": 1}, "antialiased")],
+    [
+        ({"mode": "linear", "antialias": 1}, "antialiased"),
+        ({"mode": "cubic", "antialias": 1}, "antialiased"),
+    ],
 )
 def test_resize_unsupported_is_an_error_naming_the_op(
     attributes: dict[str, object], message: str

@@ -20,6 +20,7 @@ def conversion_patterns() -> Sequence[RewritePattern]:
         gather,
         pooling,
         reduction,
+        resize,
         scatter,
         shape,
     )
@@ -32,6 +33,7 @@ def conversion_patterns() -> Sequence[RewritePattern]:
         *pooling.PATTERNS,
         *shape.PATTERNS,
         *gather.PATTERNS,
+        *resize.PATTERNS,
         *scatter.PATTERNS,
         *constants.PATTERNS,
     ]
