@@ -171,7 +171,7 @@ def encode_float(
 def _encode_integer(emitter: Emitter, source: str, to: int, output: str) -> str:
     dtype = emitter.dtype(source)
     if np.issubdtype(dtype, np.floating):
-        limit = min(_SAFE_MAGNITUDE, float(np.finfo(dtype).max))
+        limit = min(_SAFE_MAGNITUDE, float(np.finfo(np.dtype(dtype.str)).max))
         bound = emitter.constant(np.array(limit, dtype))
         safe = emitter.emit("LessOrEqual", [emitter.emit("Abs", [source]), bound])
         zero = emitter.constant(np.array(0, dtype))
