@@ -30,6 +30,10 @@ as they are). Only conversions compute with them, each expanded into existing nn
 - encoding to INT4, UINT4, INT2, UINT2 truncates to an integer and keeps the low bits, as
   ml_dtypes' astype does (NaN, infinities and magnitudes past 2**62, whose low bits are zero
   in any float format, give 0).
+
+One known difference: nn ops cannot see a NaN's sign, so every NaN encodes as onnx encodes a
+positive NaN (the same NaN byte for float8 up to its sign; FLOAT4E2M1, which has no NaN, gets
+-0 where onnx gives +0 for a negative NaN).
 """
 
 from __future__ import annotations
