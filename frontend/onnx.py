@@ -332,7 +332,8 @@ class _Converter:
             return
         low = [name for name in node.input if name and emitter.is_storage(name)]
         if node.op_type not in LOW_PRECISION_PASS_THROUGH or low != [node.input[0]]:
-            raise UnsupportedElementType(f"unsupported element type {emitter.dtype(low[0])}")
+            name = lowprecision.type_name(emitter.dtype(low[0]))
+            raise UnsupportedElementType(f"unsupported element type {name}")
         op = self.build_op(node, label, node.op_type, node_attributes(node, self.opset))
         self.bind_results(op, node.output)
         self.set_storage_dtype(node.output[0], emitter.dtype(node.input[0]))

@@ -89,6 +89,12 @@ def onnx_type(dtype: np.dtype[np.generic]) -> int | None:
     return None
 
 
+def type_name(dtype: np.dtype[np.generic]) -> str:
+    """The ONNX name of a low-precision dtype (FLOAT8E4M3FN), as other errors spell types."""
+    code = onnx_type(dtype)
+    return str(dtype) if code is None else _name(code)
+
+
 def is_low_precision(dtype: np.dtype[np.generic]) -> bool:
     return onnx_type(dtype) is not None
 
