@@ -176,6 +176,8 @@ def _is_ignorable(node: onnx.NodeProto, attribute: onnx.AttributeProto, opset: i
         return True
     if node.op_type == "Dropout" and attribute.name == "ratio":
         return True
+    if node.op_type == "Cast" and attribute.name == "round_mode":
+        return True  # only FLOAT8E8M0 rounds by it, read in _convert_low_precision
     if node.op_type == "BatchNormalization" and attribute.name == "spatial":
         return helper.get_attribute_value(attribute) == 1
     if node.op_type in LEGACY_BROADCAST_OPS and attribute.name in ("broadcast", "axis"):
@@ -325,6 +327,9 @@ class _Converter:
             attributes = node_attributes(node, self.opset)
             to = attributes.pop("to")
             assert isinstance(to, int)
+            for attribute in node.attribute:
+                if attribute.name == "round_mode":
+                    attributes["round_mode"] = helper.get_attribute_value(attribute).decode()
             lowprecision.convert(emitter, node.input[0], to, attributes, node.output[0])
             return
         if node.op_type in ("CastLike", "QuantizeLinear", "DequantizeLinear"):

@@ -114,6 +114,19 @@ def test_cast_to_and_from_low_precision_matches_onnx(code: int):
     _check(_model(nodes, inputs, outputs), inputs)
 
 
+@pytest.mark.parametrize("round_mode", ["up", "down", "nearest"])
+def test_cast_to_e8m0_rounds_as_round_mode_says(round_mode: str):
+    x = _edge_values(TensorProto.FLOAT8E8M0)
+    nodes = [
+        helper.make_node(
+            "Cast", ["x"], [f"y{s}"], to=TensorProto.FLOAT8E8M0, saturate=s, round_mode=round_mode
+        )
+        for s in (0, 1)
+    ]
+    inputs = {"x": x[x >= 0]}
+    _check(_model(nodes, inputs, ["y0", "y1"]), inputs)
+
+
 def test_cast_between_low_precision_types_and_castlike():
     y = np.arange(256, dtype=np.uint8).view(_dtype(TensorProto.FLOAT8E5M2))
     x = _edge_values(TensorProto.FLOAT8E4M3FNUZ)
