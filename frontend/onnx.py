@@ -38,6 +38,7 @@ from ..dialects.nn.base import (
 )
 from ..dialects.nn.weights import WeightStore
 from ..errors import ModelImportError
+from . import onnx_lowprecision as lowprecision
 from .emitter import NodeError, RunTimeValueError
 from .onnx_functions import function_body, has_function
 from .onnx_graph import (
@@ -89,6 +90,9 @@ LEGACY_BROADCAST_OPS = {
     "Less",
 }
 """Binary ops that took `broadcast` and `axis` attributes before opset 7."""
+
+LOW_PRECISION_PASS_THROUGH = {"Identity", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose"}
+"""Ops that move low-precision elements without reading them (onnx_lowprecision.py)."""
 
 FOLD_LIMIT = 1 << 22
 """Constant subgraphs are evaluated at import time up to this many result elements."""
@@ -181,6 +185,8 @@ def _is_ignorable(node: onnx.NodeProto, attribute: onnx.AttributeProto, opset: i
         return True
     if node.op_type == "Dropout" and attribute.name == "ratio":
         return True
+    if node.op_type == "Cast" and attribute.name == "round_mode":
+        return True  # only FLOAT8E8M0 rounds by it, read in _convert_low_precision
     if node.op_type == "BatchNormalization" and attribute.name == "spatial":
         return helper.get_attribute_value(attribute) == 1
     if node.op_type in LEGACY_BROADCAST_OPS and attribute.name in ("broadcast", "axis"):
@@ -206,6 +212,8 @@ class _Converter:
     problems: list[Problem] = field(default_factory=lambda: [])
     failed: set[str] = field(default_factory=lambda: set())
     used: set[str] = field(default_factory=lambda: set())
+    storage: dict[str, np.dtype[np.generic]] = field(default_factory=lambda: {})
+    """The real dtype of each run-time value held as low-precision bytes."""
 
     def run(self) -> ImportedModel:
         graph = self.model.graph
@@ -218,6 +226,8 @@ class _Converter:
             arg.name_hint = _name_hint(spec.name)
             # an input without elements is known: its value is its shape and type
             self.env[spec.name] = np.zeros(spec.shape, spec.dtype) if spec.name in empty else arg
+            if lowprecision.is_low_precision(spec.dtype):
+                self.set_storage_dtype(spec.name, spec.dtype)
         for name, array in self.initializers.items():
             self.env.setdefault(name, array)
         self.builder = Builder(InsertPoint.at_end(block))
@@ -228,7 +238,7 @@ class _Converter:
         results = [self._operand(v.name) for v in graph.output]
         self.builder.insert(func.ReturnOp(*results))
         outputs = [
-            TensorSpec(v.name, _numpy_dtype(r), tuple(_shape(r)))
+            TensorSpec(v.name, self.storage.get(v.name, _numpy_dtype(r)), tuple(_shape(r)))
             for v, r in zip(graph.output, results, strict=True)
         ]
         main = func.FuncOp(
@@ -330,6 +340,9 @@ class _Converter:
             size = int(np.prod(_shape(self.env_value(node.input[0])), dtype=np.int64))
             self.env[node.output[0]] = np.array(size, dtype=np.int64)
             return
+        if self._is_low_precision(node):
+            self._convert_low_precision(node, label)
+            return
         value = self.env_value(node.input[0]) if node.input and node.input[0] else None
         if node.op_type == "EyeLike" and isinstance(value, SSAValue):
             # only the input's shape and type matter: evaluate it on zeros of those
@@ -371,6 +384,53 @@ class _Converter:
             attributes.setdefault("nearest_mode", "floor")
         op = self.build_op(node, label, node.op_type, attributes, inputs)
         self.bind_results(op, node.output)
+
+    def _is_low_precision(self, node: onnx.NodeProto) -> bool:
+        """Whether `node` reads low-precision values at run time, or casts to them."""
+        if self._foldable(node):
+            return False
+        if node.op_type == "Cast":
+            to = node_attributes(node, self.opset).get("to")
+            if to in lowprecision.LOW_PRECISION_TYPES:
+                return True
+        return any(
+            name in self.storage or self._low_precision_constant(name) for name in node.input
+        )
+
+    def _low_precision_constant(self, name: str) -> bool:
+        value = self.env.get(name)
+        return isinstance(value, np.ndarray) and lowprecision.is_low_precision(value.dtype)
+
+    def _convert_low_precision(self, node: onnx.NodeProto, label: str) -> None:
+        """Conversions from and to low-precision types, and ops that only move their bytes;
+        any other op on them is unsupported."""
+        emitter = _NodeEmitter(self, label)
+        if node.op_type == "Cast":
+            attributes = node_attributes(node, self.opset)
+            to = attributes.pop("to")
+            assert isinstance(to, int)
+            for attribute in node.attribute:
+                if attribute.name == "round_mode":
+                    attributes["round_mode"] = helper.get_attribute_value(attribute).decode()
+            lowprecision.convert(emitter, node.input[0], to, attributes, node.output[0])
+            return
+        if node.op_type in ("CastLike", "QuantizeLinear", "DequantizeLinear"):
+            REWRITES[node.op_type](node, emitter)
+            return
+        low = [name for name in node.input if name and emitter.is_storage(name)]
+        if node.op_type not in LOW_PRECISION_PASS_THROUGH or low != [node.input[0]]:
+            name = lowprecision.type_name(emitter.dtype(low[0]))
+            raise UnsupportedElementType(f"unsupported element type {name}")
+        op = self.build_op(node, label, node.op_type, node_attributes(node, self.opset))
+        self.bind_results(op, node.output)
+        self.set_storage_dtype(node.output[0], emitter.dtype(node.input[0]))
+
+    def set_storage_dtype(self, name: str, dtype: np.dtype[np.generic]) -> None:
+        value = self.env[name]
+        if isinstance(value, np.ndarray):  # known (an empty result): a constant of dtype
+            self.env[name] = value.view(dtype) if value.dtype == np.uint8 else value
+            return
+        self.storage[name] = dtype
 
     def bind_results(self, op: NnOperation, names: Sequence[str]) -> None:
         """Names the op's results; an op whose results all have no elements is replaced by
@@ -452,6 +512,9 @@ class _Converter:
         return result
 
     def _materialize(self, name: str, array: np.ndarray) -> SSAValue:
+        if lowprecision.is_low_precision(array.dtype):
+            self.storage[name] = array.dtype
+            array = np.ascontiguousarray(array).view(np.uint8)
         try:
             result_type = _tensor_type(TensorSpec(name, array.dtype, array.shape))
         except UnsupportedElementType as error:
@@ -671,7 +734,15 @@ class _NodeEmitter:
 
     def dtype(self, name: str) -> np.dtype[np.generic]:
         value = self.converter.env_value(name)
-        return value.dtype if isinstance(value, np.ndarray) else _numpy_dtype(value)
+        if isinstance(value, np.ndarray):
+            return value.dtype
+        return self.converter.storage.get(name) or _numpy_dtype(value)
+
+    def is_storage(self, name: str) -> bool:
+        return lowprecision.is_low_precision(self.dtype(name))
+
+    def set_storage_dtype(self, name: str, dtype: np.dtype[np.generic]) -> None:
+        self.converter.set_storage_dtype(name, dtype)
 
     def shape(self, name: str) -> tuple[int, ...]:
         return tuple(_shape(self.converter.env_value(name)))
@@ -726,14 +797,19 @@ def _check_result_shape(result_type: TensorType[Attribute] | None) -> None:
 def _tensor_spec(value: onnx.ValueInfoProto) -> TensorSpec:
     tensor = value.type.tensor_type
     try:
-        dtype = element_type_to_numpy(element_type_from_onnx(tensor.elem_type))
+        if tensor.elem_type in lowprecision.LOW_PRECISION_TYPES:
+            dtype = helper.tensor_dtype_to_np_dtype(tensor.elem_type)
+        else:
+            dtype = element_type_to_numpy(element_type_from_onnx(tensor.elem_type))
     except UnsupportedElementType as error:
         raise ModelImportError(f"graph input '{value.name}': {error}") from None
     return TensorSpec(value.name, dtype, tuple(d.dim_value for d in tensor.shape.dim))
 
 
 def _tensor_type(spec: TensorSpec) -> TensorType[Attribute]:
-    return TensorType(element_type_from_numpy(spec.dtype), list(spec.shape))
+    return TensorType(
+        element_type_from_numpy(lowprecision.storage_dtype(spec.dtype)), list(spec.shape)
+    )
 
 
 def _shape(value: Value) -> list[int]:

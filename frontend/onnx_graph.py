@@ -17,6 +17,7 @@ from onnx import helper, numpy_helper
 
 from ..dialects.nn.base import UnsupportedElementType, element_type_from_onnx
 from ..errors import ModelImportError, UnsupportedModelError, first_line
+from .onnx_lowprecision import LOW_PRECISION_TYPES, packed_count
 
 DEFAULT_DOMAINS = ("", "ai.onnx")
 
@@ -105,7 +106,8 @@ def tensor_to_array(tensor: onnx.TensorProto, what: str) -> np.ndarray:
     if tensor.data_type not in onnx.TensorProto.DataType.values():
         raise ModelImportError(f"{what} has an unknown element type {tensor.data_type}")
     try:
-        element_type_from_onnx(tensor.data_type)
+        if tensor.data_type not in LOW_PRECISION_TYPES:  # held as bytes, converted by Cast
+            element_type_from_onnx(tensor.data_type)
     except UnsupportedElementType as error:
         raise UnsupportedModelError(f"{what}: {error}") from None
     if tensor.data_location == onnx.TensorProto.EXTERNAL:
@@ -124,6 +126,8 @@ def tensor_to_array(tensor: onnx.TensorProto, what: str) -> np.ndarray:
         field = helper.tensor_dtype_to_field(tensor.data_type)
         found, expected = len(getattr(tensor, field)), elements
         unit = f"values in {field}"
+    if tensor.data_type in LOW_PRECISION_TYPES:
+        expected = packed_count(tensor.data_type, elements)
     if found != expected:
         raise ModelImportError(
             f"{what} has shape {list(tensor.dims)} but {found} {unit} (expected {expected})"

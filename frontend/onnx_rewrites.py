@@ -1,6 +1,6 @@
 """ONNX ops that the importer rewrites into other nn ops, by op type.
 
-CastLike(x, like)   Cast(x) to like's element type
+CastLike(x, like)   Cast(x) to like's element type (low-precision ones: onnx_lowprecision.py)
 Trilu(x, k)         Where(mask, x, 0), the triangle mask of the last two dims
 QuantizeLinear, DequantizeLinear   elementwise ops (onnx_quantize.py)
 """
@@ -15,6 +15,7 @@ from onnx import helper
 
 from .emitter import Emitter, NodeError
 from .onnx_loop import if_, loop
+from .onnx_lowprecision import convert, is_low_precision
 from .onnx_quantize import dequantize_linear, quantize_linear
 from .onnx_scan import scan
 
@@ -25,11 +26,16 @@ def cast_like(node: onnx.NodeProto, emitter: Emitter) -> None:
     """A Cast; of a constant (the -inf that Attention's body casts like its input), a
     constant, so that ops taking constant inputs (Pad's value) still get one."""
     like = emitter.dtype(node.input[1])
-    attributes: dict[str, object] = {"to": helper.np_dtype_to_tensor_dtype(like)}
+    to = helper.np_dtype_to_tensor_dtype(like)
+    settings: dict[str, object] = {}
     for attribute in node.attribute:
         if attribute.name != "saturate" or attribute.type != onnx.AttributeProto.INT:
             raise NodeError(f"attribute '{attribute.name}' not supported")
-        attributes["saturate"] = attribute.i
+        settings["saturate"] = attribute.i
+    if is_low_precision(like) or is_low_precision(emitter.dtype(node.input[0])):
+        convert(emitter, node.input[0], to, settings, node.output[0])
+        return
+    attributes = {"to": to, **settings}
     known = emitter.value(node.input[0])
     floating = np.issubdtype(like, np.floating)
     if known is not None and np.issubdtype(known.dtype, np.floating) == floating:

@@ -36,7 +36,18 @@ class TensorSpec:
 
     @staticmethod
     def from_json(data: dict[str, Any]) -> TensorSpec:
-        return TensorSpec(str(data["name"]), np.dtype(data["dtype"]), tuple(data["shape"]))
+        return TensorSpec(str(data["name"]), dtype_named(str(data["dtype"])), tuple(data["shape"]))
+
+
+def dtype_named(name: str) -> np.dtype[Any]:
+    """A dtype by its name; low-precision ONNX types (float8_e4m3fn, int4, ...) are ml_dtypes'
+    dtypes, one byte per element, which the compiled code reads and writes as bytes."""
+    try:
+        return np.dtype(name)
+    except TypeError:
+        import ml_dtypes
+
+        return np.dtype(getattr(ml_dtypes, name))
 
 
 @dataclass(frozen=True)
