@@ -3,6 +3,7 @@
 CastLike(x, like)   Cast(x) to like's element type
 Trilu(x, k)         Where(mask, x, 0), the triangle mask of the last two dims
 QuantizeLinear, DequantizeLinear   elementwise ops (onnx_quantize.py)
+RNN, GRU, LSTM     unrolled over the sequence (onnx_recurrent.py)
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from onnx import helper
 from .emitter import Emitter, NodeError
 from .onnx_loop import if_, loop
 from .onnx_quantize import dequantize_linear, quantize_linear
+from .onnx_recurrent import recurrent
 from .onnx_scan import scan
 
 Rewrite = Callable[[onnx.NodeProto, Emitter], None]
@@ -261,4 +263,7 @@ REWRITES: dict[str, Rewrite] = {
     "Shrink": shrink,
     "InstanceNormalization": instance_normalization,
     "Softplus": softplus,
+    "RNN": recurrent,
+    "GRU": recurrent,
+    "LSTM": recurrent,
 }
