@@ -4,6 +4,7 @@ CastLike(x, like)   Cast(x) to like's element type
 Trilu(x, k)         Where(mask, x, 0), the triangle mask of the last two dims
 QuantizeLinear, DequantizeLinear   elementwise ops (onnx_quantize.py)
 RNN, GRU, LSTM     unrolled over the sequence (onnx_recurrent.py)
+GridSample         elementwise ops and a GatherElements per tap (onnx_sampling.py)
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from .emitter import Emitter, NodeError
 from .onnx_loop import if_, loop
 from .onnx_quantize import dequantize_linear, quantize_linear
 from .onnx_recurrent import recurrent
+from .onnx_sampling import grid_sample
 from .onnx_scan import scan
 
 Rewrite = Callable[[onnx.NodeProto, Emitter], None]
@@ -266,4 +268,5 @@ REWRITES: dict[str, Rewrite] = {
     "RNN": recurrent,
     "GRU": recurrent,
     "LSTM": recurrent,
+    "GridSample": grid_sample,
 }
