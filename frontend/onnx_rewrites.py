@@ -5,6 +5,7 @@ Trilu(x, k)         Where(mask, x, 0), the triangle mask of the last two dims
 QuantizeLinear, DequantizeLinear   elementwise ops (onnx_quantize.py)
 RNN, GRU, LSTM     unrolled over the sequence (onnx_recurrent.py)
 GridSample         elementwise ops and a GatherElements per tap (onnx_sampling.py)
+DFT                a MatMul with a twiddle matrix (onnx_fourier.py)
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import onnx
 from onnx import helper
 
 from .emitter import Emitter, NodeError
+from .onnx_fourier import dft
 from .onnx_loop import if_, loop
 from .onnx_quantize import dequantize_linear, quantize_linear
 from .onnx_recurrent import recurrent
@@ -269,4 +271,5 @@ REWRITES: dict[str, Rewrite] = {
     "GRU": recurrent,
     "LSTM": recurrent,
     "GridSample": grid_sample,
+    "DFT": dft,
 }
