@@ -6,6 +6,7 @@ QuantizeLinear, DequantizeLinear   elementwise ops (onnx_quantize.py)
 RNN, GRU, LSTM     unrolled over the sequence (onnx_recurrent.py)
 GridSample         elementwise ops and a GatherElements per tap (onnx_sampling.py)
 DFT                a MatMul with a twiddle matrix (onnx_fourier.py)
+Col2Im             a ScatterElements adding the blocks (onnx_col2im.py)
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import onnx
 from onnx import helper
 
 from .emitter import Emitter, NodeError
+from .onnx_col2im import col2im
 from .onnx_fourier import dft
 from .onnx_loop import if_, loop
 from .onnx_quantize import dequantize_linear, quantize_linear
@@ -272,4 +274,5 @@ REWRITES: dict[str, Rewrite] = {
     "LSTM": recurrent,
     "GridSample": grid_sample,
     "DFT": dft,
+    "Col2Im": col2im,
 }
