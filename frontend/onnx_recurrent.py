@@ -186,11 +186,8 @@ class _Weights:
         for gate in range(gates):
             span = (gate * hidden, (gate + 1) * hidden)
             w_gate = _slice(w_rows, 0, *span, emitter)
-            projected = emitter.emit(
-                "MatMul", [x, emitter.emit("Transpose", [w_gate], {"perm": [1, 0]})]
-            )
-            r_gate = _slice(r_rows, 0, *span, emitter)
-            recurrence.append(emitter.emit("Transpose", [r_gate], {"perm": [1, 0]}))
+            projected = emitter.emit("MatMul", [x, _transposed(w_gate, emitter)])
+            recurrence.append(_transposed(_slice(r_rows, 0, *span, emitter), emitter))
             if not b_row:
                 inputs.append(projected)
                 continue
@@ -201,16 +198,10 @@ class _Weights:
                 recurrence_bias.append(r_bias)
                 continue
             inputs.append(emitter.emit("Add", [projected, emitter.emit("Add", [w_bias, r_bias])]))
-        holes = (
-            [
-                _slice(
-                    _row(peepholes, direction, emitter), 0, g * hidden, (g + 1) * hidden, emitter
-                )
-                for g in range(3)
-            ]
-            if peepholes
-            else []
-        )
+        holes: list[str] = []
+        if peepholes:
+            p_row = _row(peepholes, direction, emitter)
+            holes = [_slice(p_row, 0, g * hidden, (g + 1) * hidden, emitter) for g in range(3)]
         return _Weights(inputs, recurrence, recurrence_bias, holes)
 
     def gate(self, cell: _Cell, gate: int, step: int, h: str) -> str:
@@ -372,6 +363,13 @@ def _row(name: str, index: int, emitter: Emitter) -> str:
         return emitter.constant(np.ascontiguousarray(known[index]))
     position = emitter.constant(np.array(index, np.int64))
     return emitter.emit("Gather", [name, position], {"axis": 0})
+
+
+def _transposed(name: str, emitter: Emitter) -> str:
+    known = emitter.value(name)
+    if known is not None:
+        return emitter.constant(np.ascontiguousarray(known.T))
+    return emitter.emit("Transpose", [name], {"perm": [1, 0]})
 
 
 def _slice(name: str, axis: int, start: int, stop: int, emitter: Emitter) -> str:
