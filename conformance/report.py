@@ -97,8 +97,9 @@ def markdown(outcomes: Sequence[Outcome], info: RunInfo) -> str:
         "by hand. Each case is compiled, run on onnx's inputs and compared with onnx's outputs "
         "as onnx's runner compares them (shapes, dtypes, `assert_allclose` with the case's "
         "rtol and atol; bfloat16 and float16 outputs within two of their ulps, since onnx "
-        "rounds every step of its float16 expected values). Failures listed here are "
-        'explicit "unsupported" (or compile) errors; a wrong result fails the suite.',
+        "rounds every step of its float16 expected values; DFT outputs within one float32 ulp "
+        "of the largest, since onnx computes them with numpy's float32 fft). Failures listed "
+        'here are explicit "unsupported" (or compile) errors; a wrong result fails the suite.',
         "",
         f"- onnx {info.onnx_version}, {platform.machine()}, {info.jobs} workers, "
         f"{info.seconds:.0f} s ({sum(o.from_cache for o in outcomes)} compiled models from the "

@@ -3,6 +3,10 @@
 CastLike(x, like)   Cast(x) to like's element type (low-precision ones: onnx_lowprecision.py)
 Trilu(x, k)         Where(mask, x, 0), the triangle mask of the last two dims
 QuantizeLinear, DequantizeLinear   elementwise ops (onnx_quantize.py)
+RNN, GRU, LSTM     unrolled over the sequence (onnx_recurrent.py)
+GridSample         elementwise ops and a GatherElements per tap (onnx_sampling.py)
+DFT                a MatMul with a twiddle matrix (onnx_fourier.py)
+Col2Im             a ScatterElements adding the blocks (onnx_col2im.py)
 """
 
 from __future__ import annotations
@@ -14,9 +18,13 @@ import onnx
 from onnx import helper
 
 from .emitter import Emitter, NodeError
+from .onnx_col2im import col2im
+from .onnx_fourier import dft
 from .onnx_loop import if_, loop
 from .onnx_lowprecision import convert, is_low_precision
 from .onnx_quantize import dequantize_linear, quantize_linear
+from .onnx_recurrent import recurrent
+from .onnx_sampling import grid_sample
 from .onnx_scan import scan
 
 Rewrite = Callable[[onnx.NodeProto, Emitter], None]
@@ -267,4 +275,10 @@ REWRITES: dict[str, Rewrite] = {
     "Shrink": shrink,
     "InstanceNormalization": instance_normalization,
     "Softplus": softplus,
+    "RNN": recurrent,
+    "GRU": recurrent,
+    "LSTM": recurrent,
+    "GridSample": grid_sample,
+    "DFT": dft,
+    "Col2Im": col2im,
 }
