@@ -69,3 +69,12 @@ class Emitter(Protocol):
         ...
 
     def shape(self, name: str) -> tuple[int, ...]: ...
+
+
+def known_value(emitter: Emitter, name: str, what: str) -> np.ndarray:
+    """The value of input `name` (its role `what`), which the node needs when compiling;
+    RunTimeValueError when the model gives it only at run time."""
+    value = emitter.value(name)
+    if value is None:
+        raise RunTimeValueError(name, f"input '{name}' ({what}) must be constant")
+    return value

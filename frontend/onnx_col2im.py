@@ -12,7 +12,7 @@ import numpy as np
 import onnx
 from onnx import helper
 
-from .emitter import Emitter, NodeError
+from .emitter import Emitter, NodeError, known_value
 
 
 def col2im(node: onnx.NodeProto, emitter: Emitter) -> None:
@@ -68,9 +68,7 @@ def col2im(node: onnx.NodeProto, emitter: Emitter) -> None:
 
 
 def _known_ints(emitter: Emitter, name: str, what: str) -> list[int]:
-    known = emitter.value(name)
-    if known is None:
-        raise NodeError(f"input '{name}' ({what}) must be constant")
+    known = known_value(emitter, name, what)
     return [int(v) for v in known.reshape(-1)]
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import onnx
 from onnx import helper
 
-from .emitter import Emitter, NodeError
+from .emitter import Emitter, NodeError, known_value
 
 
 def dft(node: onnx.NodeProto, emitter: Emitter) -> None:
@@ -103,9 +103,7 @@ def _cos_sin(turns: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
 def _known_int(emitter: Emitter, name: str, what: str, default: int) -> int:
     if not name:
         return default
-    known = emitter.value(name)
-    if known is None:
-        raise NodeError(f"input '{name}' ({what}) must be constant")
+    known = known_value(emitter, name, what)
     return int(known.reshape(-1)[0])
 
 
