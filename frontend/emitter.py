@@ -18,9 +18,11 @@ class RunTimeValueError(NodeError):
     """A node that needs the value of `name` when compiling (an axis, a shape, a trip count),
     where the model gives it only at run time."""
 
-    def __init__(self, name: str, message: str) -> None:
+    def __init__(self, name: str, message: str, value_inputs: frozenset[str] | None = None) -> None:
         super().__init__(message)
         self.name = name
+        self.value_inputs = value_inputs
+        """The graph inputs it needs, when already known (a subgraph's nodes' problems)."""
 
 
 class Emitter(Protocol):

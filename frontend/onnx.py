@@ -212,6 +212,8 @@ class _Converter:
     problems: list[Problem] = field(default_factory=lambda: [])
     failed: set[str] = field(default_factory=lambda: set())
     used: set[str] = field(default_factory=lambda: set())
+    top_node: onnx.NodeProto = field(default_factory=onnx.NodeProto)
+    """The graph's node being converted (its expansion's nodes are converted inside it)."""
     storage: dict[str, np.dtype[np.generic]] = field(default_factory=lambda: {})
     """The real dtype of each run-time value held as low-precision bytes."""
 
@@ -232,6 +234,7 @@ class _Converter:
             self.env.setdefault(name, array)
         self.builder = Builder(InsertPoint.at_end(block))
         for index, node in enumerate(graph.node):
+            self.top_node = node
             self._convert(node, index)
         raise_problems(self.problems)
         self._check_bound_outputs()
@@ -260,7 +263,11 @@ class _Converter:
         except (NodeError, TypeInferenceError, UnsupportedElementType) as error:
             values = None
             if isinstance(error, RunTimeValueError):
-                values = self._value_inputs(error.name)
+                values = (
+                    error.value_inputs
+                    or self._value_inputs(error.name)
+                    or self._integer_value_inputs(self.top_node)
+                )
             self.problems.append(Problem(label, node.op_type, self.opset, str(error), values))
             self.failed.update(node.output)
 
@@ -279,7 +286,7 @@ class _Converter:
             if not current or current in seen:
                 continue
             seen.add(current)
-            if stop_at_constants and self._is_constant(current):
+            if stop_at_constants and self.is_constant(current):
                 continue
             if current in leaves:
                 found.add(current)
@@ -303,20 +310,35 @@ class _Converter:
                 return None
         return frozenset(sources)
 
+    def _integer_value_inputs(self, node: onnx.NodeProto) -> frozenset[str] | None:
+        """For a value inside `node`'s expansion (a function body, an unrolled Loop): the
+        integer run-time inputs `node` reads, which give the sizes, counts and axes there."""
+        found: set[str] = set()
+        for name in _read_names(node):
+            sources = self._value_inputs(name) if name else None
+            for source in sources or ():
+                value = self.env_value(source)
+                dtype = value.dtype if isinstance(value, np.ndarray) else _numpy_dtype(value)
+                if np.issubdtype(dtype, np.integer):
+                    found.add(source)
+        return frozenset(found) or None
+
     def _check_bound_outputs(self) -> None:
-        """Refuses outputs that the bound input values alone determine: they would be computed
-        at import, by onnx's reference kernels, not by compiled code."""
+        """Refuses outputs that the bound input values alone determine (with initializers):
+        they would be computed at import, by onnx's reference kernels, not by compiled code.
+        An output known because a fed input has no elements (its value is its shape) stays."""
         if not self.bound:
             return
+        fed = {v.name for v in graph_inputs(self.model.graph)} - self.bound
         nodes = list(self.model.graph.node)
         producers = {out: i for i, node in enumerate(nodes) for out in node.output if out}
         problems: list[Problem] = []
         for value in self.model.graph.output:
-            if not self._is_constant(value.name):
+            if not self.is_constant(value.name):
                 continue
             sources = self._sources(value.name, stop_at_constants=False)
             used = sorted(self.bound & sources) if sources is not None else sorted(self.bound)
-            if not used:
+            if not used or (sources is not None and sources & fed):
                 continue
             index = producers.get(value.name)
             node = nodes[index] if index is not None else None
@@ -327,16 +349,16 @@ class _Converter:
                     node.op_type if node is not None else "Output",
                     self.opset,
                     f"output '{value.name}' is determined by the values bound to "
-                    f"{', '.join(repr(n) for n in used)} alone; those must be fed at run time",
+                    f"{', '.join(repr(n) for n in used)} alone (they must be fed at run time)",
                 )
             )
         raise_problems(problems)
 
     def _convert_node(self, node: onnx.NodeProto, label: str) -> None:
-        if node.op_type == "Shape" and not self._is_constant(node.input[0]):
+        if node.op_type == "Shape" and not self.is_constant(node.input[0]):
             self.env[node.output[0]] = fold_shape(node, _shape(self.env_value(node.input[0])))
             return
-        if node.op_type == "Size" and not self._is_constant(node.input[0]):
+        if node.op_type == "Size" and not self.is_constant(node.input[0]):
             size = int(np.prod(_shape(self.env_value(node.input[0])), dtype=np.int64))
             self.env[node.output[0]] = np.array(size, dtype=np.int64)
             return
@@ -450,13 +472,13 @@ class _Converter:
     def env_value(self, name: str) -> Value:
         return self.env[name]
 
-    def _is_constant(self, name: str) -> bool:
+    def is_constant(self, name: str) -> bool:
         return isinstance(self.env.get(name), np.ndarray)
 
     def _foldable(self, node: onnx.NodeProto) -> bool:
         if not is_deterministic(node):
             return False
-        if not all(self._is_constant(name) for name in node.input if name):
+        if not all(self.is_constant(name) for name in node.input if name):
             return False
         if node.op_type == "ConstantOfShape":
             return True
@@ -558,7 +580,7 @@ class _Converter:
                 continue
             if not name:
                 continue
-            if not self._is_constant(name):
+            if not self.is_constant(name):
                 raise RunTimeValueError(name, f"input '{name}' ({static_name}) must be constant")
             attributes[static_name] = static_value(
                 op_class.ATTRIBUTES[static_name].kind, self._array(name)
@@ -703,6 +725,10 @@ class _NodeEmitter:
         output: str = "",
     ) -> str:
         name = output or self._fresh()
+        if op_type == "Identity" and self.converter.is_constant(inputs[0]):
+            # a branch's or loop's result known at import stays known (shapes, counts)
+            self.converter.env[name] = self.converter.env[inputs[0]]
+            return name
         node = helper.make_node(op_type, list(inputs), [name])
         op = self.converter.build_op(node, self.label, op_type, dict(attributes or {}))
         self.converter.bind_results(op, [name])
@@ -721,12 +747,21 @@ class _NodeEmitter:
         self.converter.env[name] = array
 
     def convert(self, nodes: Sequence[onnx.NodeProto]) -> None:
+        listed = len(self.converter.problems)
         self.converter.convert_nodes(nodes)
         failed = [
             n.op_type for n in nodes if any(name in self.converter.failed for name in n.output)
         ]
-        if failed:
-            raise NodeError(f"its body's {failed[0]} node is not supported")
+        if not failed:
+            return
+        message = f"its body's {failed[0]} node is not supported"
+        needs = [p.value_inputs for p in self.converter.problems[listed:]]
+        if all(needs):
+            # only values known at run time stop the body (or failures listed before it, of
+            # the nodes its inputs come from): knowing them would convert it
+            value_inputs = frozenset[str]().union(*(n or () for n in needs))
+            raise RunTimeValueError("", message, value_inputs or None)
+        raise NodeError(message)
 
     def value(self, name: str) -> np.ndarray | None:
         value = self.converter.env_value(name)
@@ -818,6 +853,21 @@ def _shape(value: Value) -> list[int]:
     value_type = value.type
     assert isinstance(value_type, TensorType)
     return list(value_type.get_shape())
+
+
+def _read_names(node: onnx.NodeProto) -> set[str]:
+    """The values `node` reads: its inputs and what its subgraphs read of the enclosing scope."""
+    names = {name for name in node.input if name}
+    for attribute in node.attribute:
+        if attribute.type != onnx.AttributeProto.GRAPH:
+            continue
+        graph = attribute.g
+        local = {v.name for v in graph.input} | {t.name for t in graph.initializer}
+        local |= {name for inner in graph.node for name in inner.output}
+        for inner in graph.node:
+            names |= _read_names(inner) - local
+        names |= {v.name for v in graph.output} - local
+    return names
 
 
 def _numpy_dtype(value: SSAValue) -> np.dtype[np.generic]:

@@ -10,6 +10,8 @@ is not supported.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import onnx
 from onnx import helper
@@ -96,9 +98,29 @@ def run_body(
         copy.input.extend(names.get(name, name) if name else "" for name in node.input)
         copy.ClearField("output")
         copy.output.extend(names.get(name, name) if name else "" for name in node.output)
+        for attribute in copy.attribute:
+            if attribute.type == onnx.AttributeProto.GRAPH:
+                rename_captures(attribute.g, names)
         nodes.append(copy)
     emitter.convert(nodes)
     return [names.get(value.name, value.name) for value in body.output]
+
+
+def rename_captures(graph: onnx.GraphProto, names: Mapping[str, str]) -> None:
+    """Renames, in place, the enclosing scope's values that `graph` (a nested If's branch, a
+    Loop's body) reads, as `names` renamed them; the graph's own values shadow them."""
+    local = {v.name for v in graph.input} | {t.name for t in graph.initializer}
+    local |= {name for node in graph.node for name in node.output}
+    visible = {k: v for k, v in names.items() if k not in local}
+    for node in graph.node:
+        renamed = [visible.get(name, name) if name else "" for name in node.input]
+        node.ClearField("input")
+        node.input.extend(renamed)
+        for attribute in node.attribute:
+            if attribute.type == onnx.AttributeProto.GRAPH:
+                rename_captures(attribute.g, visible)
+    for value in graph.output:
+        value.name = visible.get(value.name, value.name)
 
 
 def stack(parts: list[str], axis: int, output: str, emitter: Emitter) -> None:
