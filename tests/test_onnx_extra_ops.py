@@ -79,3 +79,32 @@ def test_float_mod_matches_numpy_signs_and_edges(fmod: int, dtype: Any):
         a = np.concatenate([_MOD_EDGES, RNG.uniform(-100, 100, 17)]).astype(dtype)
         b = np.concatenate([_MOD_DIVISORS, RNG.uniform(-10, 10, 17)]).astype(dtype)
         _check(node, {"a": a, "b": b})
+
+
+# -- CumSum and CumProd -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("op_type", ["CumSum", "CumProd"])
+@pytest.mark.parametrize("exclusive", [0, 1])
+@pytest.mark.parametrize("reverse", [0, 1])
+@pytest.mark.parametrize(("shape", "axis"), [((5,), 0), ((3, 4), 0), ((3, 4), -1), ((2, 3, 4), 1)])
+def test_cumulative(op_type: str, exclusive: int, reverse: int, shape: tuple[int, ...], axis: int):
+    x = RNG.uniform(0.5, 1.5, shape).astype(np.float32)
+    node = helper.make_node(op_type, ["x", "axis"], ["y"], exclusive=exclusive, reverse=reverse)
+    axis_array = np.array(axis, np.int64)
+    _check(node, {"x": x}, opset=26, initializers={"axis": axis_array}, rtol=1e-6)
+
+
+@pytest.mark.parametrize("op_type", ["CumSum", "CumProd"])
+@pytest.mark.parametrize("dtype", [np.int32, np.int64, np.float64, np.float16])
+def test_cumulative_types_and_an_int32_axis(op_type: str, dtype: Any):
+    x = RNG.integers(-3, 4, (4, 6)).astype(dtype)
+    node = helper.make_node(op_type, ["x", "axis"], ["y"], reverse=1)
+    _check(node, {"x": x}, opset=26, initializers={"axis": np.array(1, np.int32)})
+
+
+def test_cumulative_axis_from_a_graph_input_is_unsupported():
+    node = helper.make_node("CumSum", ["x", "axis"], ["y"])
+    inputs = {"x": np.ones(3, np.float32), "axis": np.array(0, np.int64)}
+    with pytest.raises(terrace.errors.UnsupportedModelError, match="axis"):
+        terrace.compile(_model(node, inputs), cache=False)

@@ -615,6 +615,18 @@ func.func @arg_reductions(%x: tensor<2x3x4xf32>) -> tensor<2x4xi64> {
   func.return %argmax : tensor<2x4xi64>
 }
 
+// -----
+
+// CHECK-LABEL: func.func @cumulative
+// CHECK-SAME:    (%[[X:.*]]: tensor<2x3xf32>)
+// CHECK-NEXT:    %{{.*}} = nn.cum_sum %[[X]] {axis = 1 : i64, exclusive = 1 : i64} : (tensor<2x3xf32>) -> tensor<2x3xf32>
+// CHECK-NEXT:    %{{.*}} = nn.cum_prod %[[X]] {axis = -2 : i64, reverse = 1 : i64} : (tensor<2x3xf32>) -> tensor<2x3xf32>
+func.func @cumulative(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  %sum = nn.cum_sum %x {axis = 1 : i64, exclusive = 1 : i64} : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  %prod = nn.cum_prod %x {axis = -2 : i64, reverse = 1 : i64} : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  func.return %sum : tensor<2x3xf32>
+}
+
 // -- constants and weights -----------------------------------------------------------------
 
 // CHECK-LABEL: func.func @constants

@@ -15,6 +15,7 @@ def conversion_patterns() -> Sequence[RewritePattern]:
     from . import (
         constants,
         contraction,
+        cumulative,
         einsum,
         elementwise,
         gather,
@@ -33,6 +34,7 @@ def conversion_patterns() -> Sequence[RewritePattern]:
         *shape.PATTERNS,
         *gather.PATTERNS,
         *scatter.PATTERNS,
+        *cumulative.PATTERNS,
         *constants.PATTERNS,
     ]
 

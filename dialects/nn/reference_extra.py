@@ -1,0 +1,48 @@
+"""numpy reference kernels of nn ops added for ONNX conformance: running sums and products
+(CumSum, CumProd). They register into `reference.KERNELS` as `reference_windows.py` does.
+
+float16 and bfloat16 compute in float32 and round once, as the lowerings do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from . import reduction
+from .base import NnOperation
+from .reference import kernel
+
+
+def _axis(axis: int, rank: int) -> int:
+    return axis + rank if axis < 0 else axis
+
+
+def _compute_dtype(dtype: np.dtype[np.generic]) -> np.dtype[np.generic]:
+    """float16 and bfloat16 compute in float32."""
+    if dtype == np.float16 or dtype.name == "bfloat16":
+        return np.dtype(np.float32)
+    return dtype
+
+
+@kernel(reduction.CumSumOp, reduction.CumProdOp)
+def _cumulative(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    x = inputs[0]
+    axis = _axis(op.int_attr("axis"), x.ndim)
+    compute = _compute_dtype(x.dtype)
+    data = x.astype(compute)
+    if op.int_attr("reverse"):
+        data = np.flip(data, axis)
+    if isinstance(op, reduction.CumSumOp):
+        result = data.cumsum(axis=axis, dtype=compute)
+    else:
+        result = data.cumprod(axis=axis, dtype=compute)
+    if op.int_attr("exclusive"):
+        identity = 0 if isinstance(op, reduction.CumSumOp) else 1
+        first = np.full_like(np.take(result, [0], axis=axis), identity)
+        rest = np.take(result, np.arange(x.shape[axis] - 1), axis=axis)
+        result = np.concatenate([first, rest], axis=axis)
+    if op.int_attr("reverse"):
+        result = np.flip(result, axis)
+    return [result.astype(x.dtype)]

@@ -1,0 +1,81 @@
+"""Differential tests of the convert-nn-to-linalg patterns of the nn ops added for ONNX
+conformance (cum_sum, cum_prod, top_k, one_hot, lp_pool, bit_cast): each one-node ONNX model is
+imported to nn, run through the nn interpreter (the numpy reference kernels) and, lowered,
+through xDSL's interpreter (tests/linalg_exec.py); the results must agree. The reference
+kernels are checked against onnx's reference evaluator on the same inputs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+from onnx.reference import ReferenceEvaluator
+from xdsl.context import Context
+
+from terrace.dialects.nn.interpreter import run_function
+from terrace.frontend.onnx import import_model
+from terrace.lowering.nn_to_linalg import ConvertNnToLinalgPass
+
+from linalg_exec import run_linalg
+
+RNG = np.random.default_rng(1)
+
+
+def _model(
+    node: onnx.NodeProto,
+    inputs: dict[str, np.ndarray],
+    initializers: dict[str, np.ndarray],
+    opset: int,
+) -> onnx.ModelProto:
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [
+            helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(a.dtype), a.shape)
+            for n, a in inputs.items()
+        ],
+        [helper.make_tensor_value_info(n, TensorProto.UNDEFINED, None) for n in node.output],
+        initializer=[numpy_helper.from_array(a, n) for n, a in initializers.items()],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+
+
+def _check(
+    node: onnx.NodeProto,
+    inputs: dict[str, np.ndarray],
+    initializers: dict[str, np.ndarray] | None = None,
+    opset: int = 21,
+    rtol: float = 1e-6,
+) -> None:
+    """nn reference == onnx's reference, and lowered == nn reference."""
+    model = _model(node, inputs, initializers or {}, opset)
+    module = import_model(model).module
+    arrays = list(inputs.values())
+    expected = run_function(module, arrays)
+    lowered = module.clone()
+    ConvertNnToLinalgPass().apply(Context(), lowered)
+    lowered.verify()
+    actual = run_linalg(lowered, arrays)
+    onnx_expected = ReferenceEvaluator(model).run(None, inputs)
+    for want, reference, got in zip(onnx_expected, expected, actual, strict=True):
+        want = np.asarray(want)
+        for result in (reference, got):
+            assert result.dtype == want.dtype and result.shape == want.shape
+            np.testing.assert_allclose(
+                result.astype(np.float64), want.astype(np.float64), rtol=rtol
+            )
+
+
+# -- cum_sum and cum_prod ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("op_type", ["CumSum", "CumProd"])
+@pytest.mark.parametrize(("exclusive", "reverse"), [(0, 0), (1, 0), (0, 1), (1, 1)])
+@pytest.mark.parametrize("dtype", [np.float32, np.int64])
+def test_cumulative(op_type: str, exclusive: int, reverse: int, dtype: Any):
+    x = RNG.integers(1, 4, (2, 3, 4)).astype(dtype)
+    node = helper.make_node(op_type, ["x", "axis"], ["y"], exclusive=exclusive, reverse=reverse)
+    _check(node, {"x": x}, {"axis": np.array(-2, np.int64)}, opset=26)
