@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import ml_dtypes
 import numpy as np
 import onnx
 from onnx import helper
@@ -31,8 +32,8 @@ def cast_like(node: onnx.NodeProto, emitter: Emitter) -> None:
             raise NodeError(f"attribute '{attribute.name}' not supported")
         attributes["saturate"] = attribute.i
     known = emitter.value(node.input[0])
-    floating = np.issubdtype(like, np.floating)
-    if known is not None and np.issubdtype(known.dtype, np.floating) == floating:
+    floating = _is_float(like)
+    if known is not None and _is_float(known.dtype) == floating:
         # float to float and integer to integer: numpy's astype is ONNX's Cast
         emitter.bind(node.output[0], known.astype(like))
         return
@@ -262,3 +263,9 @@ REWRITES: dict[str, Rewrite] = {
     "InstanceNormalization": instance_normalization,
     "Softplus": softplus,
 }
+
+
+def _is_float(dtype: np.dtype[np.generic]) -> bool:
+    """numpy's floats and bfloat16 (ml_dtypes', which astype rounds to nearest even as ONNX's
+    Cast does)."""
+    return bool(np.issubdtype(dtype, np.floating)) or dtype == ml_dtypes.bfloat16

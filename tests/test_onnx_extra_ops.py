@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import ml_dtypes
 import numpy as np
 import onnx
 import pytest
@@ -108,3 +109,59 @@ def test_cumulative_axis_from_a_graph_input_is_unsupported():
     inputs = {"x": np.ones(3, np.float32), "axis": np.array(0, np.int64)}
     with pytest.raises(terrace.errors.UnsupportedModelError, match="axis"):
         terrace.compile(_model(node, inputs), cache=False)
+
+
+# -- bfloat16 ---------------------------------------------------------------------------------
+
+_BF16_EDGES = np.array(
+    [1.0, -2.5, 3.14159, 1e38, 3.4e38, -np.inf, np.nan, 0.0, -0.0, 1.00390625, 1.01171875, 1e-40],
+    np.float32,
+)
+
+
+def test_cast_to_bfloat16_rounds_to_nearest_even():
+    node = helper.make_node("Cast", ["x"], ["y"], to=TensorProto.BFLOAT16)
+    (y,) = _check(node, {"x": _BF16_EDGES})
+    bits = np.asarray(y).view(np.uint16)
+    assert np.array_equal(bits, _BF16_EDGES.astype(ml_dtypes.bfloat16).view(np.uint16))
+
+
+def test_cast_from_bfloat16_is_exact():
+    x = _BF16_EDGES.astype(ml_dtypes.bfloat16)
+    for to in (TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.FLOAT16, TensorProto.INT32):
+        node = helper.make_node("Cast", ["x"], ["y"], to=to)
+        finite = x if to != TensorProto.INT32 else x[np.isfinite(x) & (np.abs(x) < 1e9)]
+        _check(node, {"x": finite})
+
+
+@pytest.mark.parametrize(
+    ("op_type", "attributes"),
+    [
+        ("Add", {}),
+        ("Mul", {}),
+        ("Max", {}),
+        ("Div", {}),
+        ("Greater", {}),
+        ("Where", {}),
+        ("MatMul", {}),
+        ("Relu", {}),
+        ("Exp", {}),
+        ("Softmax", {"axis": -1}),
+        ("ReduceSum", {"keepdims": 0}),
+        ("ReduceMax", {"keepdims": 0}),
+    ],
+)
+def test_bfloat16_ops_match_the_reference(op_type: str, attributes: dict[str, Any]):
+    def bf16(*shape: int) -> np.ndarray:
+        return RNG.uniform(-3, 3, shape).astype(ml_dtypes.bfloat16)
+
+    inputs: dict[str, np.ndarray] = {"a": bf16(3, 4), "b": bf16(3, 4)}
+    if op_type in ("Relu", "Exp", "Softmax", "ReduceSum", "ReduceMax"):
+        inputs = {"a": bf16(3, 4)}
+    if op_type == "MatMul":
+        inputs = {"a": bf16(3, 5), "b": bf16(5, 4)}
+    if op_type == "Where":
+        inputs = {"c": RNG.random((3, 4)) < 0.5, "a": bf16(3, 4), "b": bf16(3, 4)}
+    node = helper.make_node(op_type, list(inputs), ["y"], **attributes)
+    # onnx's reference computes bf16 in bf16 steps: two bf16 ulps, as onnx's runner allows
+    _check(node, inputs, rtol=2**-6, atol=2**-6)
