@@ -648,6 +648,10 @@ def extra_cases() -> Iterator[Case]:
         yield Case("CumSum", [rand(3, 4), Const(np.array(1, np.int64))], attributes)
     yield Case("CumSum", [rand(5, dtype=np.int32), Const(np.array(0, np.int32))])
     yield Case("CumSum", [rand(2, 3, dtype=np.float64), Const(np.array(-2, np.int64))])
+    for largest in (0, 1):
+        ties = rand(3, 6, dtype=np.int32, low=0, high=3)
+        yield Case("TopK", [ties, ints(4)], {"axis": 1, "largest": largest}, outputs=2)
+        yield Case("TopK", [rand(5, 4), ints(2)], {"axis": 0, "largest": largest}, outputs=2)
 
 
 CASES: list[Case] = [

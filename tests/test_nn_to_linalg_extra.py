@@ -79,3 +79,21 @@ def test_cumulative(op_type: str, exclusive: int, reverse: int, dtype: Any):
     x = RNG.integers(1, 4, (2, 3, 4)).astype(dtype)
     node = helper.make_node(op_type, ["x", "axis"], ["y"], exclusive=exclusive, reverse=reverse)
     _check(node, {"x": x}, {"axis": np.array(-2, np.int64)}, opset=26)
+
+
+# -- top_k ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("largest", [0, 1])
+@pytest.mark.parametrize("dtype", [np.float32, np.int32])
+def test_top_k(largest: int, dtype: Any):
+    x = RNG.integers(-3, 3, (3, 7)).astype(dtype)  # ties
+    node = helper.make_node("TopK", ["x", "k"], ["values", "indices"], largest=largest)
+    _check(node, {"x": x}, {"k": np.array([4], np.int64)})
+
+
+def test_top_k_nan_is_the_largest():
+    x = np.array([[1.0, np.nan, 3.0, np.nan, -1.0]], np.float32)
+    for largest in (0, 1):
+        node = helper.make_node("TopK", ["x", "k"], ["v", "i"], axis=1, largest=largest)
+        _check(node, {"x": x}, {"k": np.array([5], np.int64)})

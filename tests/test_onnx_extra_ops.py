@@ -31,7 +31,7 @@ def _model(
             helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(a.dtype), a.shape)
             for n, a in inputs.items()
         ],
-        [helper.make_tensor_value_info(n, TensorProto.UNDEFINED, None) for n in node.output],
+        [helper.make_tensor_value_info(n, TensorProto.UNDEFINED, None) for n in node.output if n],
         initializer=[numpy_helper.from_array(a, n) for n, a in (initializers or {}).items()],
     )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
@@ -165,3 +165,29 @@ def test_bfloat16_ops_match_the_reference(op_type: str, attributes: dict[str, An
     node = helper.make_node(op_type, list(inputs), ["y"], **attributes)
     # onnx's reference computes bf16 in bf16 steps: two bf16 ulps, as onnx's runner allows
     _check(node, inputs, rtol=2**-6, atol=2**-6)
+
+
+# -- TopK -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("largest", [0, 1])
+@pytest.mark.parametrize(("shape", "axis", "k"), [((7,), 0, 3), ((3, 5), 0, 2), ((2, 6, 3), -2, 6)])
+def test_top_k_ties_and_nans(largest: int, shape: tuple[int, ...], axis: int, k: int):
+    x = RNG.integers(0, 3, shape).astype(np.float32)  # many ties
+    x.reshape(-1)[::4] = np.nan
+    x.reshape(-1)[1::5] = -0.0
+    node = helper.make_node("TopK", ["x", "k"], ["values", "indices"], axis=axis, largest=largest)
+    _check(node, {"x": x}, initializers={"k": np.array([k], np.int64)})
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64, np.uint8, np.uint64, np.float16, np.float64])
+def test_top_k_types(dtype: Any):
+    x = RNG.integers(0, 200, (4, 9)).astype(dtype)
+    node = helper.make_node("TopK", ["x", "k"], ["values", "indices"], sorted=0)
+    _check(node, {"x": x}, initializers={"k": np.array([4], np.int64)})
+
+
+def test_top_k_of_bfloat16():
+    x = RNG.uniform(-2, 2, (3, 8)).astype(ml_dtypes.bfloat16)
+    node = helper.make_node("TopK", ["x", "k"], ["values", "indices"], largest=0)
+    _check(node, {"x": x}, opset=24, initializers={"k": np.array([3], np.int64)})

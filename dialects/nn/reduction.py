@@ -106,6 +106,26 @@ class CumProdOp(CumulativeOp):
     ONNX_TYPE: ClassVar[str] = "CumProd"
 
 
+@irdl_op_definition
+class TopKOp(NnOperation):
+    """The k largest (or smallest) elements along `axis` and their int64 indices, in order;
+    equal elements keep their order (the lower index first), NaN counts as the largest. k is
+    a constant input."""
+
+    name = "nn.top_k"
+    ONNX_TYPE: ClassVar[str] = "TopK"
+    ATTRIBUTES: ClassVar = {
+        "k": Attr(Kind.INTS, required=True),
+        "axis": Attr(Kind.INT, -1),
+        "largest": Attr(Kind.INT, 1),
+        "sorted": Attr(Kind.INT, 1),
+    }
+    STATIC_INPUTS: ClassVar = {1: "k"}
+    X = operand_def(TensorType)
+    values = result_def(TensorType)
+    indices = result_def(TensorType)
+
+
 REDUCTION_OPS: list[type[NnOperation]] = [
     ReduceMeanOp,
     ReduceSumOp,
@@ -116,4 +136,5 @@ REDUCTION_OPS: list[type[NnOperation]] = [
     ArgMinOp,
     CumSumOp,
     CumProdOp,
+    TopKOp,
 ]

@@ -1,5 +1,5 @@
 """numpy reference kernels of nn ops added for ONNX conformance: running sums and products
-(CumSum, CumProd). They register into `reference.KERNELS` as `reference_windows.py` does.
+(CumSum, CumProd), TopK. They register into `reference.KERNELS` as `reference_windows.py` does.
 
 float16 and bfloat16 compute in float32 and round once, as the lowerings do.
 """
@@ -46,3 +46,19 @@ def _cumulative(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np.ndarra
     if op.int_attr("reverse"):
         result = np.flip(result, axis)
     return [result.astype(x.dtype)]
+
+
+@kernel(reduction.TopKOp)
+def _top_k(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """A stable sort on (value, index), as onnx's reference: NaN sorts last ascending, so
+    first when largest; equal values keep the lower index first."""
+    x = inputs[0]
+    axis = _axis(op.int_attr("axis"), x.ndim)
+    (k,) = op.ints_attr("k") or [0]
+    largest = bool(op.int_attr("largest"))
+    position = np.indices(x.shape)[axis]
+    order = np.lexsort((-position if largest else position, x), axis=axis)
+    if largest:
+        order = np.flip(order, axis)
+    indices = np.take(order, np.arange(k), axis=axis)
+    return [np.take_along_axis(x, indices, axis=axis), indices.astype(np.int64)]

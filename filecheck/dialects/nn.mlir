@@ -627,6 +627,16 @@ func.func @cumulative(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
   func.return %sum : tensor<2x3xf32>
 }
 
+// -----
+
+// CHECK-LABEL: func.func @top_k
+// CHECK-SAME:    (%[[X:.*]]: tensor<3x5xf32>)
+// CHECK-NEXT:    %{{.*}}, %{{.*}} = nn.top_k %[[X]] {k = array<i64: 2>, axis = 0 : i64, largest = 0 : i64} : (tensor<3x5xf32>) -> (tensor<2x5xf32>, tensor<2x5xi64>)
+func.func @top_k(%x: tensor<3x5xf32>) -> tensor<2x5xi64> {
+  %values, %indices = nn.top_k %x {k = array<i64: 2>, axis = 0 : i64, largest = 0 : i64} : (tensor<3x5xf32>) -> (tensor<2x5xf32>, tensor<2x5xi64>)
+  func.return %indices : tensor<2x5xi64>
+}
+
 // -- constants and weights -----------------------------------------------------------------
 
 // CHECK-LABEL: func.func @constants

@@ -23,6 +23,7 @@ def conversion_patterns() -> Sequence[RewritePattern]:
         reduction,
         scatter,
         shape,
+        top_k,
     )
 
     return [
@@ -35,6 +36,7 @@ def conversion_patterns() -> Sequence[RewritePattern]:
         *gather.PATTERNS,
         *scatter.PATTERNS,
         *cumulative.PATTERNS,
+        *top_k.PATTERNS,
         *constants.PATTERNS,
     ]
 
