@@ -652,6 +652,10 @@ def extra_cases() -> Iterator[Case]:
         ties = rand(3, 6, dtype=np.int32, low=0, high=3)
         yield Case("TopK", [ties, ints(4)], {"axis": 1, "largest": largest}, outputs=2)
         yield Case("TopK", [rand(5, 4), ints(2)], {"axis": 0, "largest": largest}, outputs=2)
+    indices = np.array([[0, 3, -1], [-4, 7, 2]], np.int64)
+    for axis in (-1, 0):
+        values = np.array([-1.0, 2.0], np.float32)
+        yield Case("OneHot", [indices, Const(np.array(4, np.int64)), values], {"axis": axis})
 
 
 CASES: list[Case] = [

@@ -97,3 +97,15 @@ def test_top_k_nan_is_the_largest():
     for largest in (0, 1):
         node = helper.make_node("TopK", ["x", "k"], ["v", "i"], axis=1, largest=largest)
         _check(node, {"x": x}, {"k": np.array([5], np.int64)})
+
+
+# -- one_hot ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("axis", [-1, 0, 1])
+@pytest.mark.parametrize("index_dtype", [np.int64, np.float32])
+def test_one_hot(axis: int, index_dtype: Any):
+    indices = np.array([[0, 3, -1], [-4, 7, 2]]).astype(index_dtype)
+    node = helper.make_node("OneHot", ["indices", "depth", "values"], ["y"], axis=axis)
+    inputs = {"indices": indices, "values": np.array([1.5, -3.0], np.float32)}
+    _check(node, inputs, {"depth": np.array(5, np.int64)})

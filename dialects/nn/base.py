@@ -326,7 +326,8 @@ class NnOperation(IRDLOperation):
         )
 
     def _operand_slots(self, input_names: Sequence[str]) -> list[tuple[str, bool]]:
-        """The operands in ONNX input order, with absent optional operands as ("", False)."""
+        """The operands in ONNX input order, with absent optional operands and the positions
+        of static inputs (OneHot's depth, between two operands) as ("", False)."""
         slots: list[tuple[str, bool]] = []
         names = iter(input_names)
         for (_, operand_def), operands in zip(
@@ -337,6 +338,9 @@ class NnOperation(IRDLOperation):
                 slots.append(("", False))
             for _ in operands:
                 slots.append((next(names), True))
+        for position in sorted(self.STATIC_INPUTS):
+            if position < len(slots):
+                slots.insert(position, ("", False))
         return slots
 
     def _operand_groups(self) -> list[Sequence[SSAValue]]:

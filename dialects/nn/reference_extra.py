@@ -1,5 +1,6 @@
 """numpy reference kernels of nn ops added for ONNX conformance: running sums and products
-(CumSum, CumProd), TopK. They register into `reference.KERNELS` as `reference_windows.py` does.
+(CumSum, CumProd), TopK, OneHot. They register into `reference.KERNELS` as
+`reference_windows.py` does.
 
 float16 and bfloat16 compute in float32 and round once, as the lowerings do.
 """
@@ -11,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import reduction
+from . import shape as shape_ops
 from .base import NnOperation
 from .reference import kernel
 
@@ -62,3 +64,18 @@ def _top_k(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
         order = np.flip(order, axis)
     indices = np.take(order, np.arange(k), axis=axis)
     return [np.take_along_axis(x, indices, axis=axis), indices.astype(np.int64)]
+
+
+@kernel(shape_ops.OneHotOp)
+def _one_hot(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Out-of-range indices match nothing; float indices match only whole values."""
+    indices, values = inputs
+    depth = op.int_attr("depth")
+    axis = _axis(op.int_attr("axis"), indices.ndim + 1)
+    wrapped = np.where(indices < 0, indices + depth, indices)
+    positions = np.arange(depth).reshape(
+        [depth if d == axis else 1 for d in range(indices.ndim + 1)]
+    )
+    matches = np.expand_dims(wrapped, axis) == positions
+    off, on = values.reshape(-1)[:2]
+    return [np.where(matches, on, off).astype(values.dtype)]

@@ -637,6 +637,16 @@ func.func @top_k(%x: tensor<3x5xf32>) -> tensor<2x5xi64> {
   func.return %indices : tensor<2x5xi64>
 }
 
+// -----
+
+// CHECK-LABEL: func.func @one_hot
+// CHECK-SAME:    (%[[I:.*]]: tensor<2x3xi64>, %[[V:.*]]: tensor<2xf32>)
+// CHECK-NEXT:    %{{.*}} = nn.one_hot %[[I]], %[[V]] {depth = 4 : i64, axis = 1 : i64} : (tensor<2x3xi64>, tensor<2xf32>) -> tensor<2x4x3xf32>
+func.func @one_hot(%i: tensor<2x3xi64>, %v: tensor<2xf32>) -> tensor<2x4x3xf32> {
+  %r = nn.one_hot %i, %v {depth = 4 : i64, axis = 1 : i64} : (tensor<2x3xi64>, tensor<2xf32>) -> tensor<2x4x3xf32>
+  func.return %r : tensor<2x4x3xf32>
+}
+
 // -- constants and weights -----------------------------------------------------------------
 
 // CHECK-LABEL: func.func @constants

@@ -19,6 +19,7 @@ def conversion_patterns() -> Sequence[RewritePattern]:
         einsum,
         elementwise,
         gather,
+        one_hot,
         pooling,
         reduction,
         scatter,
@@ -37,6 +38,7 @@ def conversion_patterns() -> Sequence[RewritePattern]:
         *scatter.PATTERNS,
         *cumulative.PATTERNS,
         *top_k.PATTERNS,
+        *one_hot.PATTERNS,
         *constants.PATTERNS,
     ]
 
