@@ -656,6 +656,9 @@ def extra_cases() -> Iterator[Case]:
     for axis in (-1, 0):
         values = np.array([-1.0, 2.0], np.float32)
         yield Case("OneHot", [indices, Const(np.array(4, np.int64)), values], {"axis": axis})
+    window = {"kernel_shape": [3, 2], "pads": [1, 0, 2, 1], "strides": [2, 1]}
+    for p in (1, 2, 3):
+        yield Case("LpPool", [rand(1, 2, 6, 5)], {**window, "p": p})
 
 
 CASES: list[Case] = [

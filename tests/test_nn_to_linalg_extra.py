@@ -109,3 +109,13 @@ def test_one_hot(axis: int, index_dtype: Any):
     node = helper.make_node("OneHot", ["indices", "depth", "values"], ["y"], axis=axis)
     inputs = {"indices": indices, "values": np.array([1.5, -3.0], np.float32)}
     _check(node, inputs, {"depth": np.array(5, np.int64)})
+
+
+# -- lp_pool ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("p", [1, 2, 3])
+def test_lp_pool(p: int):
+    x = RNG.standard_normal((1, 2, 5, 4)).astype(np.float32)
+    node = helper.make_node("LpPool", ["x"], ["y"], kernel_shape=[2, 3], strides=[1, 2], p=p)
+    _check(node, {"x": x}, rtol=1e-5)
