@@ -119,3 +119,18 @@ def test_lp_pool(p: int):
     x = RNG.standard_normal((1, 2, 5, 4)).astype(np.float32)
     node = helper.make_node("LpPool", ["x"], ["y"], kernel_shape=[2, 3], strides=[1, 2], p=p)
     _check(node, {"x": x}, rtol=1e-5)
+
+
+# -- bit_cast ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("x", "to"),
+    [
+        (np.array([1.5, -0.0, np.inf], np.float32), TensorProto.INT32),
+        (np.array([True, False]), TensorProto.UINT8),
+        (np.array([0, 1, 7], np.uint8), TensorProto.BOOL),
+    ],
+)
+def test_bit_cast(x: np.ndarray, to: int):
+    _check(helper.make_node("BitCast", ["x"], ["y"], to=to), {"x": x}, opset=26)

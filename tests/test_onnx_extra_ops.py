@@ -247,3 +247,41 @@ def test_lp_pool_types_and_one_spatial_axis(dtype: Any):
     x = RNG.standard_normal((1, 2, 9)).astype(dtype)
     node = helper.make_node("LpPool", ["x"], ["y"], kernel_shape=[4], p=3, strides=[2])
     _check(node, {"x": x}, rtol=1e-3 if dtype == np.float16 else 1e-12)
+
+
+# -- BitCast ----------------------------------------------------------------------------------
+
+_BIT_CASTS = [
+    (np.float32, TensorProto.INT32),
+    (np.float32, TensorProto.UINT32),
+    (np.int32, TensorProto.FLOAT),
+    (np.float64, TensorProto.INT64),
+    (np.uint64, TensorProto.DOUBLE),
+    (np.float16, TensorProto.INT16),
+    (np.uint16, TensorProto.FLOAT16),
+    (np.uint16, TensorProto.BFLOAT16),
+    (np.int8, TensorProto.UINT8),
+    (np.bool_, TensorProto.UINT8),
+    (np.bool_, TensorProto.INT8),
+    (np.uint8, TensorProto.BOOL),
+]
+
+
+@pytest.mark.parametrize(("dtype", "to"), _BIT_CASTS)
+def test_bit_cast_keeps_the_bits(dtype: Any, to: int):
+    if dtype is np.bool_:
+        x = RNG.random((3, 4)) < 0.5
+    elif np.issubdtype(dtype, np.floating):
+        x = np.array([0.0, -0.0, 1.5, -np.inf, np.nan, 1e-8], dtype)
+    else:
+        x = RNG.integers(0, 256, (3, 4)).astype(dtype)
+    node = helper.make_node("BitCast", ["x"], ["y"], to=to)
+    (y,) = _check(node, {"x": x}, opset=26)
+    assert np.asarray(y).tobytes() == x.tobytes() or to == TensorProto.BOOL
+
+
+def test_bit_cast_to_another_width_is_an_error():
+    node = helper.make_node("BitCast", ["x"], ["y"], to=TensorProto.INT16)
+    x = np.ones(4, np.float32)
+    with pytest.raises(terrace.errors.ModelImportError, match="bit-width"):  # onnx's checker
+        terrace.compile(_model(node, {"x": x}, opset=26), cache=False)

@@ -1,5 +1,5 @@
 """numpy reference kernels of nn ops added for ONNX conformance: running sums and products
-(CumSum, CumProd), TopK, OneHot. They register into `reference.KERNELS` as
+(CumSum, CumProd), TopK, OneHot, BitCast. They register into `reference.KERNELS` as
 `reference_windows.py` does.
 
 float16 and bfloat16 compute in float32 and round once, as the lowerings do.
@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from xdsl.dialects.builtin import TensorType
 
-from . import reduction
+from . import elementwise, reduction
 from . import shape as shape_ops
-from .base import NnOperation
+from .base import NnOperation, element_type_to_numpy
 from .reference import kernel
 
 
@@ -79,3 +80,11 @@ def _one_hot(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
     matches = np.expand_dims(wrapped, axis) == positions
     off, on = values.reshape(-1)[:2]
     return [np.where(matches, on, off).astype(values.dtype)]
+
+
+@kernel(elementwise.BitCastOp)
+def _bit_cast(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """numpy's view (little endian, as ONNX asks); `evaluate` casts to the result's dtype."""
+    result_type = op.results[0].type
+    assert isinstance(result_type, TensorType)
+    return [np.ascontiguousarray(inputs[0]).view(element_type_to_numpy(result_type.element_type))]

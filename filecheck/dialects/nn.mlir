@@ -656,6 +656,15 @@ func.func @lp_pool(%x: tensor<1x2x5x5xf32>) -> tensor<1x2x5x5xf32> {
   func.return %r : tensor<1x2x5x5xf32>
 }
 
+// -----
+
+// CHECK-LABEL: func.func @bit_cast
+// CHECK-NEXT:    %{{.*}} = nn.bit_cast %{{.*}} {to = 6 : i64} : (tensor<3xf32>) -> tensor<3xi32>
+func.func @bit_cast(%x: tensor<3xf32>) -> tensor<3xi32> {
+  %r = nn.bit_cast %x {to = 6 : i64} : (tensor<3xf32>) -> tensor<3xi32>
+  func.return %r : tensor<3xi32>
+}
+
 // -- constants and weights -----------------------------------------------------------------
 
 // CHECK-LABEL: func.func @constants

@@ -478,6 +478,33 @@ class LowerMod(RewritePattern):
         rewriter.replace(op, [], [result])
 
 
+class LowerBitCast(RewritePattern):
+    """bit_cast(x): arith.bitcast between types of one width; a bool is a byte (0 or 1), and a
+    byte as a bool is true when nonzero (as numpy reads a viewed byte)."""
+
+    def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter, /) -> None:
+        if not isinstance(op, elementwise.BitCastOp):
+            return
+        source, target = element_type(op.X), element_type(op.Y)
+        boolean = IntegerType(1)
+
+        def body(b: Builder, args: Sequence[SSAValue]) -> Sequence[SSAValue]:
+            value = args[0]
+            if source == target:
+                return [value]
+            if target == boolean:
+                zero = _const(b, 0, value)
+                return [b.insert(arith.CmpiOp(value, zero, "ne")).result]
+            if source == boolean:
+                value = b.insert(arith.ExtUIOp(value, IntegerType(8))).result
+                if value.type == target:
+                    return [value]
+            return [b.insert(arith.BitcastOp(value, target)).result]
+
+        result = elementwise_generic(rewriter, [op.X], target, body)
+        rewriter.replace(op, [], [result])
+
+
 class LowerBitShift(RewritePattern):
     """bit_shift(x, y): arith's shifts (shrsi for signed x), where y is in [0, width); out of
     range, where LLVM's shifts are poison, the sign extension alone: shrsi(x, width - 1) for
@@ -680,6 +707,7 @@ PATTERNS: list[RewritePattern] = [
     LowerCast(),
     *(LowerBinaryElementwise(op_type, scalars) for op_type, scalars in _BINARY.items()),
     LowerMod(),
+    LowerBitCast(),
     LowerBitShift(),
     LowerPow(),
     *(LowerVariadic(op_type, scalars) for op_type, scalars in _VARIADIC.items()),

@@ -95,9 +95,10 @@ class LowerTopK(RewritePattern):
         rank = len(dims)
         axis = op.int_attr("axis")
         axis = axis + rank if axis < 0 else axis
-        (k,) = op.ints_attr("k") or [0]
+        ks = op.ints_attr("k") or []
+        k = ks[0] if len(ks) == 1 else -1
         if rank == 0 or not 0 <= axis < rank or not 0 <= k <= dims[axis]:
-            raise unsupported(op, f"k = {k} along axis {op.int_attr('axis')} of {list(dims)}")
+            raise unsupported(op, f"k = {ks} along axis {op.int_attr('axis')} of {list(dims)}")
         largest = bool(op.int_attr("largest"))
         element = element_type(op.X)
         loops = rank + 1  # the line's dims, then a second walk along the axis
