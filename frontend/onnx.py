@@ -636,7 +636,8 @@ class _Converter:
         return grouped
 
     def _check_unused_extra_outputs(self, node: onnx.NodeProto, op_type: str) -> None:
-        if op_type != "Split" and self._uses_extra_outputs(node):
+        several = len(ONNX_OPS[op_type].get_irdl_definition().results) > 1  # TopK
+        if op_type != "Split" and not several and self._uses_extra_outputs(node):
             used = next(n for n in node.output[1:] if n in self.used)
             raise NodeError(f"output '{used}' (an optional output) is not supported")
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import ml_dtypes
 import numpy as np
 import onnx
 from onnx import helper
@@ -45,8 +46,8 @@ def cast_like(node: onnx.NodeProto, emitter: Emitter) -> None:
         return
     attributes = {"to": to, **settings}
     known = emitter.value(node.input[0])
-    floating = np.issubdtype(like, np.floating)
-    if known is not None and np.issubdtype(known.dtype, np.floating) == floating:
+    floating = _is_float(like)
+    if known is not None and _is_float(known.dtype) == floating:
         # float to float and integer to integer: numpy's astype is ONNX's Cast
         emitter.bind(node.output[0], known.astype(like))
         return
@@ -282,3 +283,9 @@ REWRITES: dict[str, Rewrite] = {
     "DFT": dft,
     "Col2Im": col2im,
 }
+
+
+def _is_float(dtype: np.dtype[np.generic]) -> bool:
+    """numpy's floats and bfloat16 (ml_dtypes', which astype rounds to nearest even as ONNX's
+    Cast does)."""
+    return bool(np.issubdtype(dtype, np.floating)) or dtype == ml_dtypes.bfloat16

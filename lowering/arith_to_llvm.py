@@ -6,12 +6,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
+import ml_dtypes
+import numpy as np
 from xdsl.context import Context
 from xdsl.dialects import arith, llvm
 from xdsl.dialects.arith import CMPF_COMPARISON_OPERATIONS, CMPI_COMPARISON_OPERATIONS
 from xdsl.dialects.builtin import (
     AnyFloat,
     ArrayAttr,
+    BFloat16Type,
     DenseIntOrFPElementsAttr,
     DictionaryAttr,
     FloatAttr,
@@ -21,6 +24,10 @@ from xdsl.dialects.builtin import (
     ModuleOp,
     Signedness,
     VectorType,
+    f32,
+    f64,
+    i16,
+    i32,
 )
 from xdsl.ir import Attribute, Operation, ParametrizedAttribute, SSAValue
 from xdsl.passes import ModulePass
@@ -64,38 +71,67 @@ def _constant(value: int | float, type_: Attribute, rewriter: PatternRewriter) -
     return rewriter.insert(llvm.ConstantOp(scalar, type_)).result
 
 
-def _signless(attribute: Attribute) -> Attribute:
-    """`attribute` with every nested `uiN` or `siN` replaced by `iN`: LLVM integers have no
-    signedness (each arith op carries its own)."""
-    if isinstance(attribute, IntegerType):
-        if attribute.signedness.data == Signedness.SIGNLESS:
-            return attribute
+def _signless_integer(attribute: Attribute) -> Attribute | None:
+    if isinstance(attribute, IntegerType) and attribute.signedness.data != Signedness.SIGNLESS:
         return IntegerType(attribute.width.data)
+    return None
+
+
+def _bfloat16_bits(attribute: Attribute) -> Attribute | None:
+    return i16 if isinstance(attribute, BFloat16Type) else None
+
+
+def _map_types(attribute: Attribute, convert: Callable[[Attribute], Attribute | None]) -> Attribute:
+    """`attribute` with every nested type that `convert` maps (to not None) replaced."""
+    converted = convert(attribute)
+    if converted is not None:
+        return converted
     if isinstance(attribute, ArrayAttr):
         elements = cast(ArrayAttr[Attribute], attribute).data
-        return ArrayAttr([_signless(element) for element in elements])
+        return ArrayAttr([_map_types(element, convert) for element in elements])
     if isinstance(attribute, DictionaryAttr):
-        return DictionaryAttr({key: _signless(value) for key, value in attribute.data.items()})
+        return DictionaryAttr(
+            {key: _map_types(value, convert) for key, value in attribute.data.items()}
+        )
     if not isinstance(attribute, ParametrizedAttribute):
         return attribute
-    parameters = [_signless(parameter) for parameter in attribute.parameters]
+    parameters = [_map_types(parameter, convert) for parameter in attribute.parameters]
     if parameters == list(attribute.parameters):
         return attribute
     return type(attribute).new(parameters)
 
 
-def convert_to_signless(module: ModuleOp) -> None:
-    """Rewrites signed and unsigned integer types to signless ones in place everywhere:
-    results, block arguments, properties and attributes."""
+def _convert_types(module: ModuleOp, convert: Callable[[Attribute], Attribute | None]) -> None:
+    """Rewrites the types `convert` maps in place everywhere: results, block arguments,
+    properties and attributes."""
     for op in list(module.walk()):
         for values in (op.results, *(block.args for r in op.regions for block in r.blocks)):
             for value in list(values):
-                converted = _signless(value.type)
+                converted = _map_types(value.type, convert)
                 if converted != value.type:
                     Rewriter.replace_value_with_new_type(value, converted)
         for table in (op.properties, op.attributes):
             for name, attribute in table.items():
-                table[name] = _signless(attribute)
+                table[name] = _map_types(attribute, convert)
+
+
+def convert_to_signless(module: ModuleOp) -> None:
+    """Rewrites signed and unsigned integer types to signless ones in place everywhere:
+    LLVM integers have no signedness (each arith op carries its own)."""
+    _convert_types(module, _signless_integer)
+
+
+def bfloat16_as_bits(module: ModuleOp) -> None:
+    """Rewrites bf16 to i16 everywhere (llvmlite, and so the translation to LLVM IR, has no
+    bfloat type); the bitcasts between the two become no-ops and go. Run it once no op
+    computes on bf16 (`BFLOAT16_PATTERNS`): loads, stores, selects and copies are the same on
+    the bits."""
+    _convert_types(module, _bfloat16_bits)
+    for op in list(module.walk()):
+        if isinstance(op, llvm.BitcastOp) and op.arg.type == op.result.type:
+            op.result.replace_all_uses_with(op.arg)
+            op.detach()
+            op.erase()
 
 
 def _icmp(predicate: str, lhs: SSAValue, rhs: SSAValue, rewriter: PatternRewriter) -> SSAValue:
@@ -329,6 +365,143 @@ class RejectExtendedArithmetic(RewritePattern):
         raise op_error(op, "extended arithmetic has no lowering to the llvm dialect")
 
 
+# bfloat16: LLVM IR through llvmlite has no bfloat type, so bf16 values live as their i16 bits.
+# Extension and truncation are integer arithmetic on those bits, other float ops compute in
+# f32 (exact for one op: f32 holds a bf16 sum or product rounded once to bf16 correctly).
+
+
+def _is_bfloat16(type_: Attribute) -> bool:
+    return isinstance(_element_type(type_), BFloat16Type)
+
+
+def _check_scalar(op: Operation) -> None:
+    if any(isinstance(v.type, VectorType) for v in (*op.operands, *op.results)):
+        raise op_error(op, "vectors of bf16 have no lowering")
+
+
+def _int(value: int, type_: IntegerType, rewriter: PatternRewriter) -> SSAValue:
+    return rewriter.insert(arith.ConstantOp(IntegerAttr(value, type_))).result
+
+
+def _bfloat16_to_f32(value: SSAValue, rewriter: PatternRewriter) -> SSAValue:
+    """bf16 is the high half of an f32: its bits shifted up by 16."""
+    bits = rewriter.insert(arith.BitcastOp(value, i16)).result
+    wide = rewriter.insert(arith.ExtUIOp(bits, i32)).result
+    shifted = rewriter.insert(arith.ShLIOp(wide, _int(16, i32, rewriter))).result
+    return rewriter.insert(arith.BitcastOp(shifted, f32)).result
+
+
+def _f32_to_bfloat16(value: SSAValue, rewriter: PatternRewriter) -> SSAValue:
+    """Rounds to nearest, ties to even, on the bits: add 0x7fff plus the lowest kept bit, keep
+    the high half (a carry rounds up into the exponent, up to infinity). NaN keeps its sign and
+    high payload, made quiet."""
+    bits = rewriter.insert(arith.BitcastOp(value, i32)).result
+    sixteen = _int(16, i32, rewriter)
+    high = rewriter.insert(arith.ShRUIOp(bits, sixteen)).result
+    lowest_kept = rewriter.insert(arith.AndIOp(high, _int(1, i32, rewriter))).result
+    bias = rewriter.insert(arith.AddiOp(lowest_kept, _int(0x7FFF, i32, rewriter))).result
+    rounded = rewriter.insert(arith.AddiOp(bits, bias)).result
+    rounded_high = rewriter.insert(arith.ShRUIOp(rounded, sixteen)).result
+    quiet = rewriter.insert(arith.OrIOp(high, _int(0x40, i32, rewriter))).result
+    is_nan = rewriter.insert(arith.CmpfOp(value, value, "uno")).result
+    chosen = rewriter.insert(arith.SelectOp(is_nan, quiet, rounded_high)).result
+    narrow = rewriter.insert(arith.TruncIOp(chosen, i16)).result
+    return rewriter.insert(arith.BitcastOp(narrow, BFloat16Type())).result
+
+
+def _to_float(value: SSAValue, type_: Attribute, rewriter: PatternRewriter) -> SSAValue:
+    """An f32 `value` as the float `type_`: extended, truncated or as it is."""
+    element = _element_type(type_)
+    assert isinstance(element, AnyFloat)
+    if element == f32:
+        return value
+    if element.bitwidth > 32:
+        return rewriter.insert(arith.ExtFOp(value, type_)).result
+    return rewriter.insert(arith.TruncFOp(value, type_)).result
+
+
+class ExpandBFloat16Conversion(RewritePattern):
+    """extf or truncf from or to bf16, through f32. From f64, rounding twice can differ from
+    rounding once only for an f64 within 2**-29 ulp of a bf16 halfway point."""
+
+    def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter, /) -> None:
+        if not isinstance(op, arith.ExtFOp | arith.TruncFOp):
+            return
+        source, result_type = op.operands[0], op.results[0].type
+        if _is_bfloat16(source.type) or _is_bfloat16(result_type):
+            _check_scalar(op)
+        if _is_bfloat16(source.type):
+            wide = _bfloat16_to_f32(source, rewriter)
+            rewriter.replace(op, [], [_to_float(wide, result_type, rewriter)])
+            return
+        if not _is_bfloat16(result_type):
+            return
+        if _element_type(source.type) != f32:
+            # f64 truncates, f16 extends to f32
+            cast = arith.TruncFOp if _element_type(source.type) == f64 else arith.ExtFOp
+            source = rewriter.insert(cast(source, f32)).result
+        rewriter.replace(op, [], [_f32_to_bfloat16(source, rewriter)])
+
+
+class ExpandBFloat16Constant(RewritePattern):
+    """A bf16 constant: its bits, reinterpreted."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: arith.ConstantOp, rewriter: PatternRewriter, /) -> None:
+        if not _is_bfloat16(op.result.type):
+            return
+        _check_scalar(op)
+        value = op.value
+        if not isinstance(value, FloatAttr):
+            raise op_error(op, f"bf16 constant {value}")
+        bits = int(np.array(value.value.data, ml_dtypes.bfloat16).view(np.int16))  # i16 is signed
+        constant = _int(bits, i16, rewriter)
+        rewriter.replace(op, arith.BitcastOp(constant, op.result.type))
+
+
+_BITS_ONLY = (arith.ExtFOp, arith.TruncFOp, arith.ConstantOp, arith.SelectOp, arith.BitcastOp)
+"""The arith ops on bf16 that need no f32: expanded above, or the same on the bits."""
+
+
+class PromoteBFloat16Op(RewritePattern):
+    """Any other arith op on bf16 (addf, maximumf, cmpf, fptosi, sitofp, ...): the same op on
+    f32, the operands extended and a bf16 result truncated."""
+
+    def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter, /) -> None:
+        if op.dialect_name() != "arith" or isinstance(op, _BITS_ONLY):
+            return
+        types = [v.type for v in (*op.operands, *op.results)]
+        if not any(_is_bfloat16(t) for t in types):
+            return
+        _check_scalar(op)
+        operands = [
+            _bfloat16_to_f32(v, rewriter) if _is_bfloat16(v.type) else v for v in op.operands
+        ]
+        result_types = [f32 if _is_bfloat16(r.type) else r.type for r in op.results]
+        promoted = rewriter.insert(
+            type(op).create(
+                operands=operands,
+                result_types=result_types,
+                properties=dict(op.properties),
+                attributes=dict(op.attributes),
+            )
+        )
+        results = [
+            _f32_to_bfloat16(new, rewriter) if _is_bfloat16(old.type) else new
+            for old, new in zip(op.results, promoted.results, strict=True)
+        ]
+        rewriter.replace(op, [], results)
+
+
+def bfloat16_patterns() -> list[tuple[OpClasses, RewritePattern]]:
+    """Run before the arith lowering: afterwards no arith op computes on bf16."""
+    return [
+        ((arith.ExtFOp, arith.TruncFOp), ExpandBFloat16Conversion()),
+        (arith.ConstantOp, ExpandBFloat16Constant()),
+        (Operation, PromoteBFloat16Op()),
+    ]
+
+
 # the pattern list, each pattern under the op classes it rewrites
 
 
@@ -411,6 +584,8 @@ class ConvertArithToLlvmPass(ModulePass):
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         convert_to_signless(op)
+        dispatch_walker(bfloat16_patterns()).rewrite_module(op)
         patterns = arith_to_llvm_patterns(self.index_bitwidth)
         dispatch_walker(patterns).rewrite_module(op)
         convert_index_types(op, self.index_bitwidth)
+        bfloat16_as_bits(op)

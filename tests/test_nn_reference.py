@@ -124,6 +124,8 @@ def _nn_value(kind: Kind, value: object) -> object:
         return [int(v) for v in value.ravel()]
     if kind is Kind.FLOATS:
         return [float(v) for v in value.ravel()]
+    if kind is Kind.INT:
+        return int(value.reshape(()))
     return float(value.reshape(()))  # SCALAR: a one-element tensor of the data type
 
 
@@ -639,6 +641,26 @@ def reduction_cases() -> Iterator[Case]:
     yield Case("ArgMax", [rand(4, 3, dtype=np.float64)])
 
 
+def extra_cases() -> Iterator[Case]:
+    """The ops added for conformance that onnxruntime runs at opset 21."""
+    for exclusive, reverse in itertools.product((0, 1), (0, 1)):
+        attributes = {"exclusive": exclusive, "reverse": reverse}
+        yield Case("CumSum", [rand(3, 4), Const(np.array(1, np.int64))], attributes)
+    yield Case("CumSum", [rand(5, dtype=np.int32), Const(np.array(0, np.int32))])
+    yield Case("CumSum", [rand(2, 3, dtype=np.float64), Const(np.array(-2, np.int64))])
+    for largest in (0, 1):
+        ties = rand(3, 6, dtype=np.int32, low=0, high=3)
+        yield Case("TopK", [ties, ints(4)], {"axis": 1, "largest": largest}, outputs=2)
+        yield Case("TopK", [rand(5, 4), ints(2)], {"axis": 0, "largest": largest}, outputs=2)
+    indices = np.array([[0, 3, -1], [-4, 7, 2]], np.int64)
+    for axis in (-1, 0):
+        values = np.array([-1.0, 2.0], np.float32)
+        yield Case("OneHot", [indices, Const(np.array(4, np.int64)), values], {"axis": axis})
+    window = {"kernel_shape": [3, 2], "pads": [1, 0, 2, 1], "strides": [2, 1]}
+    for p in (1, 2, 3):
+        yield Case("LpPool", [rand(1, 2, 6, 5)], {**window, "p": p})
+
+
 CASES: list[Case] = [
     case
     for cases in [
@@ -668,6 +690,7 @@ CASES: list[Case] = [
         shape_cases,
         constant_cases,
         reduction_cases,
+        extra_cases,
     ]
     for case in cases()
 ]
@@ -678,9 +701,15 @@ def test_op_matches_onnxruntime(case: Case) -> None:
     check(case)
 
 
+NEWER_THAN_OPSET = {"CumProd", "BitCast"}
+"""Ops onnxruntime lacks at opset 21: tests/test_nn_to_linalg_extra.py checks their reference
+kernels against onnx's reference evaluator."""
+
+
 def test_every_op_has_cases() -> None:
     covered = {ONNX_OPS[case.op_type] for case in CASES}
-    assert covered == set(ALL_OPS) - {WeightOp}
+    newer = {ONNX_OPS[op_type] for op_type in NEWER_THAN_OPSET if op_type in ONNX_OPS}
+    assert covered == set(ALL_OPS) - {WeightOp} - newer
 
 
 # -- the default Split: no sizes, one equal part per result -----------------------------------

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, ClassVar, cast
 
+import ml_dtypes
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
@@ -54,6 +55,7 @@ _ELEMENT_TYPES: list[tuple[int, np.dtype[np.generic], Attribute]] = [
     (TensorProto.FLOAT, np.dtype(np.float32), Float32Type()),
     (TensorProto.DOUBLE, np.dtype(np.float64), Float64Type()),
     (TensorProto.FLOAT16, np.dtype(np.float16), Float16Type()),
+    (TensorProto.BFLOAT16, np.dtype(ml_dtypes.bfloat16), BFloat16Type()),
     (TensorProto.INT8, np.dtype(np.int8), IntegerType(8)),
     (TensorProto.INT16, np.dtype(np.int16), IntegerType(16)),
     (TensorProto.INT32, np.dtype(np.int32), IntegerType(32)),
@@ -130,6 +132,8 @@ def dense_from_numpy(array: np.ndarray) -> DenseIntOrFPElementsAttr:
     result_type = tensor_type(array.dtype, array.shape)
     if array.dtype == np.bool_:
         array = array.astype(np.int64)
+    if array.dtype == ml_dtypes.bfloat16:
+        array = array.astype(np.float32)  # exact; the attribute rounds nothing back
     if array.size and np.all(array.flat == array.flat[0]):
         values = [array.flat[0].item()]  # splats print as one value
     else:
@@ -322,7 +326,8 @@ class NnOperation(IRDLOperation):
         )
 
     def _operand_slots(self, input_names: Sequence[str]) -> list[tuple[str, bool]]:
-        """The operands in ONNX input order, with absent optional operands as ("", False)."""
+        """The operands in ONNX input order, with absent optional operands and the positions
+        of static inputs (OneHot's depth, between two operands) as ("", False)."""
         slots: list[tuple[str, bool]] = []
         names = iter(input_names)
         for (_, operand_def), operands in zip(
@@ -333,6 +338,9 @@ class NnOperation(IRDLOperation):
                 slots.append(("", False))
             for _ in operands:
                 slots.append((next(names), True))
+        for position in sorted(self.STATIC_INPUTS):
+            if position < len(slots):
+                slots.insert(position, ("", False))
         return slots
 
     def _operand_groups(self) -> list[Sequence[SSAValue]]:

@@ -9,7 +9,17 @@ from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Attribute
 from xdsl.irdl import irdl_op_definition, operand_def, result_def, var_operand_def
 
-from .base import Attr, Kind, NnOperation, shape_of, tensor_type_of
+from .base import (
+    Attr,
+    Kind,
+    NnOperation,
+    TypeInferenceError,
+    UnsupportedElementType,
+    element_type_from_onnx,
+    element_type_to_numpy,
+    shape_of,
+    tensor_type_of,
+)
 
 
 class UnaryOp(NnOperation):
@@ -264,6 +274,29 @@ class CastOp(UnaryOp):
 
 
 @irdl_op_definition
+class BitCastOp(UnaryOp):
+    """X's bits as the ONNX element type `to` of the same width (a bool as a byte)."""
+
+    name = "nn.bit_cast"
+    ONNX_TYPE: ClassVar[str] = "BitCast"
+    ATTRIBUTES: ClassVar = {"to": Attr(Kind.INT, required=True)}
+
+    def infer_result_types(self) -> list[TensorType[Attribute] | None]:
+        # onnx's inference at CANONICAL_OPSET (21) has no BitCast (opset 26)
+        source = tensor_type_of(self.X)
+        try:
+            target = element_type_from_onnx(self.int_attr("to"))
+        except UnsupportedElementType as error:
+            raise TypeInferenceError(f"BitCast: {error}") from None
+        widths = [element_type_to_numpy(t).itemsize for t in (source.element_type, target)]
+        if widths[0] != widths[1]:
+            raise TypeInferenceError(
+                f"BitCast: {source.element_type} to {target} changes the width (unsupported)"
+            )
+        return [TensorType(target, source.get_shape())]
+
+
+@irdl_op_definition
 class DropoutOp(UnaryOp):
     """Inference-mode dropout: the identity. Training mode and the mask output are not nn."""
 
@@ -474,6 +507,7 @@ UNARY_OPS: list[type[UnaryOp]] = [
     ClipOp,
     GeluOp,
     CastOp,
+    BitCastOp,
     DropoutOp,
 ]
 BINARY_OPS: list[type[BinaryOp]] = [

@@ -208,6 +208,22 @@ class AveragePoolOp(PoolOp):
 
 
 @irdl_op_definition
+class LpPoolOp(PoolOp):
+    """The p-norm of each window, (sum |x|^p)^(1/p); padding adds nothing."""
+
+    name = "nn.lp_pool"
+    ONNX_TYPE: ClassVar[str] = "LpPool"
+    ATTRIBUTES: ClassVar = {
+        **_WINDOW_ATTRIBUTES,
+        "ceil_mode": Attr(Kind.INT, 0),
+        "dilations": Attr(Kind.INTS),
+        "p": Attr(Kind.INT, 2),
+    }
+    X = operand_def(TensorType)
+    Y = result_def(TensorType)
+
+
+@irdl_op_definition
 class GlobalAveragePoolOp(NnOperation):
     name = "nn.global_average_pool"
     ONNX_TYPE: ClassVar[str] = "GlobalAveragePool"
@@ -251,6 +267,7 @@ NEURAL_OPS: list[type[NnOperation]] = [
     LogSoftmaxOp,
     MaxPoolOp,
     AveragePoolOp,
+    LpPoolOp,
     GlobalAveragePoolOp,
     GlobalMaxPoolOp,
     LRNOp,

@@ -1,13 +1,14 @@
-"""Reductions over axes, and arg-reductions."""
+"""Reductions over axes, arg-reductions, and running (cumulative) reductions."""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
 from xdsl.dialects.builtin import TensorType
+from xdsl.ir import Attribute
 from xdsl.irdl import irdl_op_definition, operand_def, result_def
 
-from .base import Attr, Kind, NnOperation
+from .base import Attr, Kind, NnOperation, tensor_type_of
 
 
 class ReduceOp(NnOperation):
@@ -75,6 +76,56 @@ class ArgMinOp(ArgReduceOp):
     ONNX_TYPE: ClassVar[str] = "ArgMin"
 
 
+class CumulativeOp(NnOperation):
+    """Running sums or products of `x` along `axis` (a constant input): with `exclusive`, each
+    leaves its own element out; with `reverse`, they run from the end."""
+
+    ATTRIBUTES: ClassVar = {
+        "axis": Attr(Kind.INT, required=True),
+        "exclusive": Attr(Kind.INT, 0),
+        "reverse": Attr(Kind.INT, 0),
+    }
+    STATIC_INPUTS: ClassVar = {1: "axis"}
+    x = operand_def(TensorType)
+    y = result_def(TensorType)
+
+    def infer_result_types(self) -> list[TensorType[Attribute] | None]:
+        # the result is x's type; onnx's inference at CANONICAL_OPSET (21) has no CumProd
+        return [tensor_type_of(self.x)]
+
+
+@irdl_op_definition
+class CumSumOp(CumulativeOp):
+    name = "nn.cum_sum"
+    ONNX_TYPE: ClassVar[str] = "CumSum"
+
+
+@irdl_op_definition
+class CumProdOp(CumulativeOp):
+    name = "nn.cum_prod"
+    ONNX_TYPE: ClassVar[str] = "CumProd"
+
+
+@irdl_op_definition
+class TopKOp(NnOperation):
+    """The k largest (or smallest) elements along `axis` and their int64 indices, in order;
+    equal elements keep their order (the lower index first), NaN counts as the largest. k is
+    a constant input."""
+
+    name = "nn.top_k"
+    ONNX_TYPE: ClassVar[str] = "TopK"
+    ATTRIBUTES: ClassVar = {
+        "k": Attr(Kind.INTS, required=True),
+        "axis": Attr(Kind.INT, -1),
+        "largest": Attr(Kind.INT, 1),
+        "sorted": Attr(Kind.INT, 1),
+    }
+    STATIC_INPUTS: ClassVar = {1: "k"}
+    X = operand_def(TensorType)
+    values = result_def(TensorType)
+    indices = result_def(TensorType)
+
+
 REDUCTION_OPS: list[type[NnOperation]] = [
     ReduceMeanOp,
     ReduceSumOp,
@@ -83,4 +134,7 @@ REDUCTION_OPS: list[type[NnOperation]] = [
     ReduceMinOp,
     ArgMaxOp,
     ArgMinOp,
+    CumSumOp,
+    CumProdOp,
+    TopKOp,
 ]

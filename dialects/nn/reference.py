@@ -742,5 +742,6 @@ def _constant_of_shape(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np
     return [np.full(shape, value.reshape(()), dtype=value.dtype)]
 
 
-# The windowed kernels register themselves into KERNELS; imported last, as they import `kernel`.
-from . import reference_windows  # noqa: E402, F401  # pyright: ignore[reportUnusedImport]
+# The windowed and the extra kernels register themselves into KERNELS; imported last, as they
+# import `kernel`.
+from . import reference_extra, reference_windows  # noqa: E402, F401  # pyright: ignore[reportUnusedImport]

@@ -1,5 +1,5 @@
-"""numpy reference kernels of the windowed nn ops: convolution, transposed convolution, max and
-average pooling, for any number of spatial dimensions.
+"""numpy reference kernels of the windowed nn ops: convolution, transposed convolution, max,
+average and p-norm pooling, for any number of spatial dimensions.
 
 The window geometry (kernel, stride, dilation, padding before each axis) follows ONNX, with
 `auto_pad` resolved from the op's result type; output sizes are the op's result type, whose
@@ -210,3 +210,15 @@ def _average_pool(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np.ndar
     total = _windows(x, axes, 0).sum(axis=window_axes, dtype=np.float64)
     counts = _padding_mask(axes, op.int_attr("count_include_pad") == 1).sum(axis=window_axes)
     return [total / counts]
+
+
+@kernel(neural.LpPoolOp)
+def _lp_pool(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """onnx's test data, not its reference kernel (onnx 1.23), which rescales the average of a
+    padded window by the full kernel size."""
+    x = inputs[0].astype(_compute_dtype(inputs[0]))
+    p = op.int_attr("p")
+    axes = _geometry(op, x.shape[2:], op.ints_attr("kernel_shape") or [])
+    window_axes = tuple(range(-len(axes), 0))
+    total = _windows(np.abs(x) ** p, axes, 0).sum(axis=window_axes)
+    return [total ** (1.0 / p)]

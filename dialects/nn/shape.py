@@ -243,6 +243,20 @@ class ResizeOp(NnOperation):
     Y = result_def(TensorType)
 
 
+@irdl_op_definition
+class OneHotOp(NnOperation):
+    """A new axis of size `depth` (a constant input) at `axis`: values[1] where it equals the
+    index (a negative index counts from the end), else values[0]."""
+
+    name = "nn.one_hot"
+    ONNX_TYPE: ClassVar[str] = "OneHot"
+    ATTRIBUTES: ClassVar = {"depth": Attr(Kind.INT, required=True), "axis": Attr(Kind.INT, -1)}
+    STATIC_INPUTS: ClassVar = {1: "depth"}
+    indices = operand_def(TensorType)
+    values = operand_def(TensorType)
+    output = result_def(TensorType)
+
+
 SHAPE_OPS: list[type[NnOperation]] = [
     ReshapeOp,
     FlattenOp,
@@ -262,4 +276,5 @@ SHAPE_OPS: list[type[NnOperation]] = [
     ScatterNDOp,
     ShapeOp,
     ResizeOp,
+    OneHotOp,
 ]

@@ -615,6 +615,56 @@ func.func @arg_reductions(%x: tensor<2x3x4xf32>) -> tensor<2x4xi64> {
   func.return %argmax : tensor<2x4xi64>
 }
 
+// -----
+
+// CHECK-LABEL: func.func @cumulative
+// CHECK-SAME:    (%[[X:.*]]: tensor<2x3xf32>)
+// CHECK-NEXT:    %{{.*}} = nn.cum_sum %[[X]] {axis = 1 : i64, exclusive = 1 : i64} : (tensor<2x3xf32>) -> tensor<2x3xf32>
+// CHECK-NEXT:    %{{.*}} = nn.cum_prod %[[X]] {axis = -2 : i64, reverse = 1 : i64} : (tensor<2x3xf32>) -> tensor<2x3xf32>
+func.func @cumulative(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  %sum = nn.cum_sum %x {axis = 1 : i64, exclusive = 1 : i64} : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  %prod = nn.cum_prod %x {axis = -2 : i64, reverse = 1 : i64} : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  func.return %sum : tensor<2x3xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @top_k
+// CHECK-SAME:    (%[[X:.*]]: tensor<3x5xf32>)
+// CHECK-NEXT:    %{{.*}}, %{{.*}} = nn.top_k %[[X]] {k = array<i64: 2>, axis = 0 : i64, largest = 0 : i64} : (tensor<3x5xf32>) -> (tensor<2x5xf32>, tensor<2x5xi64>)
+func.func @top_k(%x: tensor<3x5xf32>) -> tensor<2x5xi64> {
+  %values, %indices = nn.top_k %x {k = array<i64: 2>, axis = 0 : i64, largest = 0 : i64} : (tensor<3x5xf32>) -> (tensor<2x5xf32>, tensor<2x5xi64>)
+  func.return %indices : tensor<2x5xi64>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @one_hot
+// CHECK-SAME:    (%[[I:.*]]: tensor<2x3xi64>, %[[V:.*]]: tensor<2xf32>)
+// CHECK-NEXT:    %{{.*}} = nn.one_hot %[[I]], %[[V]] {depth = 4 : i64, axis = 1 : i64} : (tensor<2x3xi64>, tensor<2xf32>) -> tensor<2x4x3xf32>
+func.func @one_hot(%i: tensor<2x3xi64>, %v: tensor<2xf32>) -> tensor<2x4x3xf32> {
+  %r = nn.one_hot %i, %v {depth = 4 : i64, axis = 1 : i64} : (tensor<2x3xi64>, tensor<2xf32>) -> tensor<2x4x3xf32>
+  func.return %r : tensor<2x4x3xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @lp_pool
+// CHECK-NEXT:    %{{.*}} = nn.lp_pool %{{.*}} {kernel_shape = array<i64: 3, 3>, pads = array<i64: 1, 1, 1, 1>, p = 3 : i64} : (tensor<1x2x5x5xf32>) -> tensor<1x2x5x5xf32>
+func.func @lp_pool(%x: tensor<1x2x5x5xf32>) -> tensor<1x2x5x5xf32> {
+  %r = nn.lp_pool %x {kernel_shape = array<i64: 3, 3>, pads = array<i64: 1, 1, 1, 1>, p = 3 : i64} : (tensor<1x2x5x5xf32>) -> tensor<1x2x5x5xf32>
+  func.return %r : tensor<1x2x5x5xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @bit_cast
+// CHECK-NEXT:    %{{.*}} = nn.bit_cast %{{.*}} {to = 6 : i64} : (tensor<3xf32>) -> tensor<3xi32>
+func.func @bit_cast(%x: tensor<3xf32>) -> tensor<3xi32> {
+  %r = nn.bit_cast %x {to = 6 : i64} : (tensor<3xf32>) -> tensor<3xi32>
+  func.return %r : tensor<3xi32>
+}
+
 // -- constants and weights -----------------------------------------------------------------
 
 // CHECK-LABEL: func.func @constants

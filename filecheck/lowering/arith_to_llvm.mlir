@@ -67,3 +67,26 @@ func.func @unsigned_becomes_signless(%a: ui8, %b: ui8) -> (ui8, i1) {
   %c = arith.cmpi ult, %a, %b : ui8
   func.return %d, %c : ui8, i1
 }
+
+// -----
+
+// bf16 lives as its i16 bits: extension shifts them up into an f32, truncation rounds the f32
+// bits to nearest even (NaN made quiet), other ops compute in f32.
+// CHECK-LABEL: func.func @bfloat16
+// CHECK-SAME: (%[[X:.*]]: i16, %[[Y:.*]]: f32) -> (f32, i16, i16, i16)
+func.func @bfloat16(%x: bf16, %y: f32) -> (f32, bf16, bf16, bf16) {
+  // CHECK: %[[WIDE:.*]] = llvm.zext %[[X]] : i16 to i32
+  // CHECK: %[[SHIFTED:.*]] = llvm.shl %[[WIDE]], %{{.*}} : i32
+  // CHECK: llvm.bitcast %[[SHIFTED]] : i32 to f32
+  %e = arith.extf %x : bf16 to f32
+  // CHECK: %[[BITS:.*]] = llvm.bitcast %[[Y]] : f32 to i32
+  // CHECK: llvm.mlir.constant(32767 : i32) : i32
+  // CHECK: llvm.fcmp "uno" %[[Y]], %[[Y]] : f32
+  // CHECK: llvm.trunc %{{.*}} : i32 to i16
+  %t = arith.truncf %y : f32 to bf16
+  // CHECK: llvm.mlir.constant(16256 : i16) : i16
+  %one = arith.constant 1.0 : bf16
+  // CHECK: llvm.fadd %{{.*}}, %{{.*}} : f32
+  %s = arith.addf %x, %one : bf16
+  func.return %e, %t, %one, %s : f32, bf16, bf16, bf16
+}

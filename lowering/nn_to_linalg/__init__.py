@@ -4,6 +4,7 @@ The patterns live by op family: `elementwise.py` (unary, binary, variadic, where
 broadcasting), `reduction.py` (reduce*, arg*, softmax, normalizations), `contraction.py`
 (matmul, gemm, conv, conv_transpose), `einsum.py`, `pooling.py`, `gather.py` (gather,
 gather_elements, gather_nd), `resize.py`, `scatter.py` (scatter_elements, scatter_nd),
+`cumulative.py` (cum_sum, cum_prod), `top_k.py`, `one_hot.py`,
 `shape.py` (reshape, transpose, slice, pad, concat, split, expand, tile) and `constants.py`.
 """
 

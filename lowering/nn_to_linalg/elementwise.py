@@ -12,7 +12,7 @@ import math as pymath
 from collections.abc import Callable, Sequence
 
 from xdsl.builder import Builder
-from xdsl.dialects import arith, math
+from xdsl.dialects import arith, llvm, math
 from xdsl.dialects.builtin import (
     AnyFloat,
     BFloat16Type,
@@ -408,20 +408,50 @@ class LowerBinaryElementwise(RewritePattern):
         rewriter.replace(op, [], [result])
 
 
+def _float_mod(b: Builder, lhs: SSAValue, rhs: SSAValue, python_sign: bool) -> SSAValue:
+    """fmod(a, b) is exact, so LLVM's frem (xDSL has no arith.remf) gives it in any wider
+    format too; with `python_sign` (numpy's float mod, which onnx's reference uses for
+    fmod = 0) b is added where a nonzero remainder's sign differs from b's, and a zero
+    remainder takes b's sign."""
+    remainder = b.insert(llvm.FRemOp(lhs, rhs)).res
+    if not python_sign:
+        return remainder
+    zero = _const(b, 0.0, rhs)
+    nonzero = b.insert(arith.CmpfOp(remainder, zero, "une")).result
+    remainder_negative = b.insert(arith.CmpfOp(remainder, zero, "olt")).result
+    divisor_negative = b.insert(arith.CmpfOp(rhs, zero, "olt")).result
+    signs_differ = b.insert(arith.XOrIOp(remainder_negative, divisor_negative)).result
+    adjust = b.insert(arith.AndIOp(nonzero, signs_differ)).result
+    shifted = b.insert(arith.AddfOp(remainder, rhs)).result
+    signed_zero = b.insert(math.CopySignOp(zero, rhs)).result
+    is_zero = b.insert(arith.CmpfOp(remainder, zero, "oeq")).result
+    nonzero_result = b.insert(arith.SelectOp(adjust, shifted, remainder)).result
+    return b.insert(arith.SelectOp(is_zero, signed_zero, nonzero_result)).result
+
+
 class LowerMod(RewritePattern):
     """mod(a, b) on integers: arith's remainder (the dividend's sign, fmod = 1), plus b where
     a nonzero remainder's sign differs from b's (fmod = 0). A divisor of 0 gives 0, as the
-    reference (numpy) does, and -1 gives 0 without remsi's overflow on the minimum. Float
-    mod has no arith op to lower to (xDSL has no arith.remf)."""
+    reference (numpy) does, and -1 gives 0 without remsi's overflow on the minimum. Floats
+    compute as numpy does (`_float_mod`), f16 and bf16 in f32."""
 
     def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter, /) -> None:
         if not isinstance(op, elementwise.ModOp):
             return
         element = element_type(op.A)
         kind = element_kind(element)
-        if kind == "float" or element_type(op.B) != element:
+        if element_type(op.B) != element:
             raise unsupported(op, f"mod of {element} by {element_type(op.B)}")
         python_sign = not op.int_attr("fmod")
+        if kind == "float":
+
+            def float_body(b: Builder, args: Sequence[SSAValue]) -> Sequence[SSAValue]:
+                lhs, rhs = _widen(b, args[0]), _widen(b, args[1])
+                return [_narrow(b, _float_mod(b, lhs, rhs, python_sign), element)]
+
+            result = elementwise_generic(rewriter, [op.A, op.B], element, float_body)
+            rewriter.replace(op, [], [result])
+            return
 
         def body(b: Builder, args: Sequence[SSAValue]) -> Sequence[SSAValue]:
             lhs, rhs = args[0], args[1]
@@ -445,6 +475,33 @@ class LowerMod(RewritePattern):
             return [b.insert(arith.SelectOp(adjust, shifted, remainder)).result]
 
         result = elementwise_generic(rewriter, [op.A, op.B], element, body)
+        rewriter.replace(op, [], [result])
+
+
+class LowerBitCast(RewritePattern):
+    """bit_cast(x): arith.bitcast between types of one width; a bool is a byte (0 or 1), and a
+    byte as a bool is true when nonzero (as numpy reads a viewed byte)."""
+
+    def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter, /) -> None:
+        if not isinstance(op, elementwise.BitCastOp):
+            return
+        source, target = element_type(op.X), element_type(op.Y)
+        boolean = IntegerType(1)
+
+        def body(b: Builder, args: Sequence[SSAValue]) -> Sequence[SSAValue]:
+            value = args[0]
+            if source == target:
+                return [value]
+            if target == boolean:
+                zero = _const(b, 0, value)
+                return [b.insert(arith.CmpiOp(value, zero, "ne")).result]
+            if source == boolean:
+                value = b.insert(arith.ExtUIOp(value, IntegerType(8))).result
+                if value.type == target:
+                    return [value]
+            return [b.insert(arith.BitcastOp(value, target)).result]
+
+        result = elementwise_generic(rewriter, [op.X], target, body)
         rewriter.replace(op, [], [result])
 
 
@@ -650,6 +707,7 @@ PATTERNS: list[RewritePattern] = [
     LowerCast(),
     *(LowerBinaryElementwise(op_type, scalars) for op_type, scalars in _BINARY.items()),
     LowerMod(),
+    LowerBitCast(),
     LowerBitShift(),
     LowerPow(),
     *(LowerVariadic(op_type, scalars) for op_type, scalars in _VARIADIC.items()),

@@ -15,14 +15,17 @@ def conversion_patterns() -> Sequence[RewritePattern]:
     from . import (
         constants,
         contraction,
+        cumulative,
         einsum,
         elementwise,
         gather,
+        one_hot,
         pooling,
         reduction,
         resize,
         scatter,
         shape,
+        top_k,
     )
 
     return [
@@ -35,6 +38,9 @@ def conversion_patterns() -> Sequence[RewritePattern]:
         *gather.PATTERNS,
         *resize.PATTERNS,
         *scatter.PATTERNS,
+        *cumulative.PATTERNS,
+        *top_k.PATTERNS,
+        *one_hot.PATTERNS,
         *constants.PATTERNS,
     ]
 

@@ -1,4 +1,4 @@
-"""convert-nn-to-linalg patterns for pooling: max_pool and average_pool.
+"""convert-nn-to-linalg patterns for pooling: max_pool, average_pool and lp_pool.
 
 The input is padded (empty + fill + insert_slice) with the identity of the reduction: the lowest
 value for max, zero for a sum. The padded tensor also covers the overhang of `ceil_mode`
@@ -11,21 +11,25 @@ An average divides the window sum by the number of elements that count: those in
 (count_include_pad = 0) or inside the explicitly padded input (count_include_pad = 1); ceil_mode
 overhang never counts. When every window has the same count the divisor is a constant; otherwise
 it is a tensor of counts, computed in the IR by pooling a mask of ones over the same windows.
+
+A p-norm pool sums |x|^p over the zero-padded windows and takes the p-th root (x*x and sqrt for
+p = 2, powf otherwise); f16 and bf16 compute in f32 and round once.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from xdsl.builder import Builder
 from xdsl.dialects import arith
-from xdsl.dialects.builtin import AffineMapAttr, IntegerType, TensorType
+from xdsl.dialects import math as xmath
+from xdsl.dialects.builtin import AffineMapAttr, AnyFloat, IntegerType, TensorType
 from xdsl.ir import Attribute, SSAValue
 from xdsl.ir.affine import AffineExpr, AffineMap
 from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
 
-from ...dialects.nn import AveragePoolOp, MaxPoolOp, NnOperation
+from ...dialects.nn import AveragePoolOp, LpPoolOp, MaxPoolOp, NnOperation
 from .common import (
     PARALLEL,
     REDUCTION,
@@ -41,6 +45,7 @@ from .common import (
     unsupported,
 )
 from .contraction import (
+    accumulator_type,
     check_dims,
     pad_spatial,
     place_in_filled,
@@ -292,7 +297,64 @@ class AveragePoolLowering(RewritePattern):
         rewriter.replace(op, [], [_divide(rewriter, sums, divisor, out_type)])
 
 
+def _power(builder: Builder, value: SSAValue, p: float) -> SSAValue:
+    if p == 2:
+        return builder.insert(arith.MulfOp(value, value)).result
+    if p == 0.5:
+        return builder.insert(xmath.SqrtOp(value)).result
+    exponent = scalar_constant(builder, p, value.type)
+    return builder.insert(xmath.PowFOp(value, exponent)).result
+
+
+def _map_elements(
+    builder: Builder,
+    value: SSAValue,
+    element: Attribute,
+    function: Callable[[Builder, SSAValue], SSAValue],
+) -> SSAValue:
+    """function(x) per element, converted to `element` (extended or truncated) first."""
+    dims = shape(value)
+    init = empty_tensor(builder, dims, element)
+
+    def body(b: Builder, args: Sequence[SSAValue]) -> list[SSAValue]:
+        x = args[0]
+        if x.type != element:
+            assert isinstance(x.type, AnyFloat) and isinstance(element, AnyFloat)
+            wider = element.bitwidth > x.type.bitwidth
+            x = b.insert(arith.ExtFOp(x, element) if wider else arith.TruncFOp(x, element)).result
+        return [function(b, x)]
+
+    maps = [identity_map(len(dims))] * 2
+    return build_generic(builder, [value], [init], maps, [PARALLEL] * len(dims), body).results[0]
+
+
+class LpPoolLowering(RewritePattern):
+    """nn.lp_pool -> |x|^p, a sum pool over the zero-padded windows, then the p-th root."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: LpPoolOp, rewriter: PatternRewriter) -> None:
+        x_dims, out_dims = shape(op.X), shape(op.Y)
+        element = element_type(op.Y)
+        p = op.int_attr("p")
+        if not is_float(element) or p <= 0:
+            raise unsupported(op, f"p = {p} on {element}")
+        compute = accumulator_type(element)
+        window = _Window(op, x_dims[2:], out_dims[2:])
+
+        def powered(b: Builder, x: SSAValue) -> SSAValue:
+            return _power(b, b.insert(xmath.AbsFOp(x)).result, float(p))
+
+        magnitudes = _map_elements(rewriter, op.X, compute, powered)
+        padded = pad_spatial(rewriter, magnitudes, window.begin, window.covering_end, 0)
+        init = filled_tensor(rewriter, out_dims, compute, 0)
+        sums = _pool_generic(rewriter, padded, init, window, False, 2)
+        root = _map_elements(rewriter, sums, compute, lambda b, s: _power(b, s, 1.0 / p))
+        if compute != element:
+            root = _map_elements(rewriter, root, element, lambda _, x: x)
+        rewriter.replace(op, [], [root])
+
+
 # ---------------------------------------------------------------------------------------------
 # The pattern list.
 
-PATTERNS: list[RewritePattern] = [MaxPoolLowering(), AveragePoolLowering()]
+PATTERNS: list[RewritePattern] = [MaxPoolLowering(), AveragePoolLowering(), LpPoolLowering()]

@@ -62,6 +62,31 @@ func.func @fmod_unsigned(%a: tensor<4xui8>, %b: tensor<4xui8>) -> tensor<4xui8> 
 
 // -----
 
+// Float mod: LLVM's frem (exact) in f32 for f16, then numpy's sign rule (fmod = 0): plus the
+// divisor where the signs differ, a zero remainder with the divisor's sign.
+// CHECK-LABEL: func.func @mod_float16
+// CHECK:         linalg.generic
+// CHECK:           %[[REM:.*]] = llvm.frem %{{.*}}, %{{.*}} : f32
+// CHECK:           %[[SUM:.*]] = arith.addf %[[REM]], %{{.*}} : f32
+// CHECK:           math.copysign
+// CHECK:           arith.truncf %{{.*}} : f32 to f16
+func.func @mod_float16(%a: tensor<4xf16>, %b: tensor<4xf16>) -> tensor<4xf16> {
+  %r = nn.mod %a, %b : (tensor<4xf16>, tensor<4xf16>) -> tensor<4xf16>
+  func.return %r : tensor<4xf16>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @bit_cast
+// CHECK:         linalg.generic
+// CHECK:           arith.bitcast %{{.*}} : f32 to i32
+func.func @bit_cast(%x: tensor<4xf32>) -> tensor<4xi32> {
+  %r = nn.bit_cast %x {to = 6 : i64} : (tensor<4xf32>) -> tensor<4xi32>
+  func.return %r : tensor<4xi32>
+}
+
+// -----
+
 // A signed right shift is arithmetic; out of range (negative, or 8 and more) leaves the sign.
 // CHECK-LABEL: func.func @shift_right_signed
 // CHECK:         linalg.generic

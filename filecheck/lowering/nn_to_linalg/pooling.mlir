@@ -40,3 +40,21 @@ func.func @average_pool_uniform(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x2x2xf32> 
   %y = nn.average_pool %x {kernel_shape = array<i64: 2, 2>, strides = array<i64: 2, 2>} : (tensor<1x2x4x4xf32>) -> tensor<1x2x2x2xf32>
   func.return %y : tensor<1x2x2x2xf32>
 }
+
+// -----
+
+// |x|^3, a sum pool over the zero-padded windows, then the cube root.
+// CHECK-LABEL: func.func @lp_pool
+// CHECK:         %[[POWERED:.*]] = linalg.generic
+// CHECK:           math.absf
+// CHECK:           math.powf
+// CHECK:         tensor.insert_slice %[[POWERED]]
+// CHECK:         linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]
+// CHECK:           arith.addf
+// CHECK:         linalg.generic
+// CHECK:           %[[THIRD:.*]] = arith.constant 0.333
+// CHECK:           math.powf %{{.*}}, %[[THIRD]] : f32
+func.func @lp_pool(%x: tensor<1x2x5x5xf32>) -> tensor<1x2x5x5xf32> {
+  %y = nn.lp_pool %x {kernel_shape = array<i64: 3, 3>, pads = array<i64: 1, 1, 1, 1>, p = 3 : i64} : (tensor<1x2x5x5xf32>) -> tensor<1x2x5x5xf32>
+  func.return %y : tensor<1x2x5x5xf32>
+}
