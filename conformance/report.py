@@ -98,7 +98,9 @@ def markdown(outcomes: Sequence[Outcome], info: RunInfo) -> str:
         "as onnx's runner compares them (shapes, dtypes, `assert_allclose` with the case's "
         "rtol and atol; bfloat16 and float16 outputs within two of their ulps, since onnx "
         "rounds every step of its float16 expected values; DFT outputs within one float32 ulp "
-        "of the largest, since onnx computes them with numpy's float32 fft). Failures listed "
+        "of the largest, since onnx computes them with numpy's float32 fft). Inputs that give "
+        "axes, shapes, scales or trip counts are bound to the case's values when compiling "
+        "(`SpecializingRep`). Failures listed "
         'here are explicit "unsupported" (or compile) errors; a wrong result fails the suite.',
         "",
         f"- onnx {info.onnx_version}, {platform.machine()}, {info.jobs} workers, "
