@@ -7,6 +7,7 @@ RNN, GRU, LSTM     unrolled over the sequence (onnx_recurrent.py)
 GridSample         elementwise ops and a GatherElements per tap (onnx_sampling.py)
 DFT                a MatMul with a twiddle matrix (onnx_fourier.py)
 Col2Im             a ScatterElements adding the blocks (onnx_col2im.py)
+Sequence*, Optional*, Identity   sequences and optionals known at import (onnx_sequences.py)
 """
 
 from __future__ import annotations
@@ -26,6 +27,20 @@ from .onnx_quantize import dequantize_linear, quantize_linear
 from .onnx_recurrent import recurrent
 from .onnx_sampling import grid_sample
 from .onnx_scan import scan
+from .onnx_sequences import (
+    concat_from_sequence,
+    identity,
+    optional,
+    optional_get_element,
+    optional_has_element,
+    sequence_at,
+    sequence_construct,
+    sequence_empty,
+    sequence_erase,
+    sequence_insert,
+    sequence_length,
+    split_to_sequence,
+)
 
 Rewrite = Callable[[onnx.NodeProto, Emitter], None]
 
@@ -281,4 +296,16 @@ REWRITES: dict[str, Rewrite] = {
     "GridSample": grid_sample,
     "DFT": dft,
     "Col2Im": col2im,
+    "SequenceEmpty": sequence_empty,
+    "SequenceConstruct": sequence_construct,
+    "SequenceInsert": sequence_insert,
+    "SequenceErase": sequence_erase,
+    "SequenceAt": sequence_at,
+    "SequenceLength": sequence_length,
+    "SplitToSequence": split_to_sequence,
+    "ConcatFromSequence": concat_from_sequence,
+    "Optional": optional,
+    "OptionalHasElement": optional_has_element,
+    "OptionalGetElement": optional_get_element,
+    "Identity": identity,
 }

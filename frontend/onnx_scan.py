@@ -96,9 +96,28 @@ def run_body(
         copy.input.extend(names.get(name, name) if name else "" for name in node.input)
         copy.ClearField("output")
         copy.output.extend(names.get(name, name) if name else "" for name in node.output)
+        for attribute in copy.attribute:
+            if attribute.type == onnx.AttributeProto.GRAPH:
+                _rename_outer(attribute.g, names)
         nodes.append(copy)
     emitter.convert(nodes)
     return [names.get(value.name, value.name) for value in body.output]
+
+
+def _rename_outer(graph: onnx.GraphProto, names: dict[str, str]) -> None:
+    """Renames the values of the enclosing body that a nested subgraph (an If branch) reads,
+    as the body's own nodes were renamed."""
+    local = {v.name for v in graph.input} | {t.name for t in graph.initializer}
+    local |= {name for node in graph.node for name in node.output}
+    outer = {name: renamed for name, renamed in names.items() if name not in local}
+    for node in graph.node:
+        for index, name in enumerate(node.input):
+            node.input[index] = outer.get(name, name)
+        for attribute in node.attribute:
+            if attribute.type == onnx.AttributeProto.GRAPH:
+                _rename_outer(attribute.g, outer)
+    for value in graph.output:
+        value.name = outer.get(value.name, value.name)
 
 
 def stack(parts: list[str], axis: int, output: str, emitter: Emitter) -> None:
