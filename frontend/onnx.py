@@ -160,7 +160,9 @@ def _static_problem(
     def problem(reason: str) -> Problem:
         return Problem(node_label(node, index), node.op_type, opset, reason)
 
-    if node.domain not in DEFAULT_DOMAINS:
+    if node.domain not in DEFAULT_DOMAINS:  # converted as its function body, if it has one
+        if has_function(node, opset):
+            return None
         return problem(f"operator domain '{node.domain}' is not supported")
     if node.op_type == "Constant":
         return None  # its one value attribute is checked when it is read
@@ -370,6 +372,10 @@ class _Converter:
         ):
             legacy_broadcast(node, _NodeEmitter(self, label))
             return
+        if node.domain not in DEFAULT_DOMAINS:
+            if not self._expand(node, label):
+                raise NodeError(f"operator domain '{node.domain}' is not supported")
+            return
         if node.op_type in REWRITES:
             REWRITES[node.op_type](node, _NodeEmitter(self, label))
             return
@@ -461,6 +467,8 @@ class _Converter:
 
     def _foldable(self, node: onnx.NodeProto) -> bool:
         if not is_deterministic(node) or node.op_type in CONTAINER_OPS:
+            return False
+        if node.domain not in DEFAULT_DOMAINS:
             return False
         if not all(self._is_constant(name) for name in node.input if name):
             return False
