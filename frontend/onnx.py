@@ -65,7 +65,7 @@ from .onnx_graph import (
     sorted_nodes,
     tensor_to_array,
 )
-from .onnx_rewrites import REWRITES, legacy_broadcast
+from .onnx_rewrites import REWRITES, is_ml_rewrite, legacy_broadcast
 from .onnx_sequences import CONTAINER_OPS
 from .onnx_values import (
     canonical_attribute_name,
@@ -160,8 +160,8 @@ def _static_problem(
     def problem(reason: str) -> Problem:
         return Problem(node_label(node, index), node.op_type, opset, reason)
 
-    if node.domain not in DEFAULT_DOMAINS:  # converted as its function body, if it has one
-        if has_function(node, opset):
+    if node.domain not in DEFAULT_DOMAINS and not is_ml_rewrite(node):
+        if has_function(node, opset):  # converted as its function body
             return None
         return problem(f"operator domain '{node.domain}' is not supported")
     if node.op_type == "Constant":
@@ -372,7 +372,7 @@ class _Converter:
         ):
             legacy_broadcast(node, _NodeEmitter(self, label))
             return
-        if node.domain not in DEFAULT_DOMAINS:
+        if node.domain not in DEFAULT_DOMAINS and not is_ml_rewrite(node):
             if not self._expand(node, label):
                 raise NodeError(f"operator domain '{node.domain}' is not supported")
             return

@@ -8,6 +8,7 @@ GridSample         elementwise ops and a GatherElements per tap (onnx_sampling.p
 DFT                a MatMul with a twiddle matrix (onnx_fourier.py)
 Col2Im             a ScatterElements adding the blocks (onnx_col2im.py)
 Sequence*, Optional*, Identity   sequences and optionals known at import (onnx_sequences.py)
+Binarizer, ArrayFeatureExtractor, LabelEncoder   of ai.onnx.ml (onnx_ml.py)
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .onnx_col2im import col2im
 from .onnx_fourier import dft
 from .onnx_loop import if_, loop
 from .onnx_lowprecision import convert, is_low_precision
+from .onnx_ml import ML_DOMAIN, array_feature_extractor, binarizer, label_encoder
 from .onnx_quantize import dequantize_linear, quantize_linear
 from .onnx_recurrent import recurrent
 from .onnx_sampling import grid_sample
@@ -308,4 +310,15 @@ REWRITES: dict[str, Rewrite] = {
     "OptionalHasElement": optional_has_element,
     "OptionalGetElement": optional_get_element,
     "Identity": identity,
+    "Binarizer": binarizer,
+    "ArrayFeatureExtractor": array_feature_extractor,
+    "LabelEncoder": label_encoder,
 }
+
+ML_OPS = frozenset({"Binarizer", "ArrayFeatureExtractor", "LabelEncoder"})
+"""The ops of REWRITES that are ai.onnx.ml's (ML_DOMAIN), not the default domain's."""
+
+
+def is_ml_rewrite(node: onnx.NodeProto) -> bool:
+    """Whether `node` is an ai.onnx.ml op that REWRITES converts."""
+    return node.domain == ML_DOMAIN and node.op_type in ML_OPS
