@@ -6,7 +6,7 @@ ArrayFeatureExtractor(x, i)  a Gather of the flattened indices along the last ax
 LabelEncoder(x)              numeric keys and values: a Where per key over the default, the
                              last of equal keys winning as in onnx's reference (a NaN key, which
                              runtimes match differently, and string keys are not supported)
-TreeEnsemble(x)              see onnx_tree_ensemble.py
+TreeEnsemble(x)              comparisons and Wheres (onnx_tree_ensemble.py)
 """
 
 from __future__ import annotations

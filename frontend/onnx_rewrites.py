@@ -9,6 +9,7 @@ DFT                a MatMul with a twiddle matrix (onnx_fourier.py)
 Col2Im             a ScatterElements adding the blocks (onnx_col2im.py)
 Sequence*, Optional*, Identity   sequences and optionals known at import (onnx_sequences.py)
 Binarizer, ArrayFeatureExtractor, LabelEncoder   of ai.onnx.ml (onnx_ml.py)
+TreeEnsemble       of ai.onnx.ml: comparisons and Wheres (onnx_tree_ensemble.py)
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from .onnx_sequences import (
     sequence_length,
     split_to_sequence,
 )
+from .onnx_tree_ensemble import tree_ensemble
 
 Rewrite = Callable[[onnx.NodeProto, Emitter], None]
 
@@ -313,9 +315,10 @@ REWRITES: dict[str, Rewrite] = {
     "Binarizer": binarizer,
     "ArrayFeatureExtractor": array_feature_extractor,
     "LabelEncoder": label_encoder,
+    "TreeEnsemble": tree_ensemble,
 }
 
-ML_OPS = frozenset({"Binarizer", "ArrayFeatureExtractor", "LabelEncoder"})
+ML_OPS = frozenset({"Binarizer", "ArrayFeatureExtractor", "LabelEncoder", "TreeEnsemble"})
 """The ops of REWRITES that are ai.onnx.ml's (ML_DOMAIN), not the default domain's."""
 
 

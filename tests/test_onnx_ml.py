@@ -22,7 +22,7 @@ def _model(node: onnx.NodeProto, inputs: list[np.ndarray]) -> onnx.ModelProto:
         helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(a.dtype), list(a.shape))
         for n, a in zip(names, inputs, strict=True)
     ]
-    opsets = [helper.make_opsetid("", 21), helper.make_opsetid("ai.onnx.ml", 4)]
+    opsets = [helper.make_opsetid("", 21), helper.make_opsetid("ai.onnx.ml", 5)]
     untyped = helper.make_graph([node], "g", values, [helper.make_empty_tensor_value_info("y")])
     evaluator = ReferenceEvaluator(helper.make_model(untyped, opset_imports=opsets))
     expected = evaluator.run(None, dict(zip(names, inputs, strict=True)))[0]
@@ -102,4 +102,56 @@ def test_label_encoder_nan_key_is_unsupported():
     node = _ml("LabelEncoder", ["x"], keys_floats=[float("nan")], values_int64s=[1])
     model = _model(node, [np.array([1.0], np.float32)])
     with pytest.raises(UnsupportedModelError, match="NaN key"):
+        backend.prepare(model, cache=False)
+
+
+def _tree_ensemble(dtype: type, **overrides: Any) -> onnx.NodeProto:
+    """Two trees over two features: LEQ, GT (missing values go true), NEQ and LT nodes."""
+
+    def tensor(name: str, values: list[float], kind: type = dtype) -> onnx.TensorProto:
+        return numpy_helper.from_array(np.array(values, kind), name)
+
+    attributes: dict[str, Any] = {
+        "nodes_modes": tensor("modes", [0, 3, 5, 1], np.uint8),
+        "nodes_featureids": [0, 1, 1, 0],
+        "nodes_splits": tensor("splits", [0.5, -0.2, 1.0, 0.0]),
+        "nodes_truenodeids": [1, 1, 3, 4],
+        "nodes_trueleafs": [0, 1, 1, 1],
+        "nodes_falsenodeids": [0, 2, 3, 5],
+        "nodes_falseleafs": [1, 1, 0, 1],
+        "nodes_missing_value_tracks_true": [0, 1, 0, 0],
+        "leaf_targetids": [0, 1, 0, 2, 1, 2],
+        "leaf_weights": tensor("weights", [1.5, -2.25, 3.0, 0.125, 10.0, -7.5]),
+        "tree_roots": [0, 2],
+        "n_targets": 3,
+        "aggregate_function": 1,
+        **overrides,
+    }
+    return _ml("TreeEnsemble", ["x"], **attributes)
+
+
+_TREE_INPUT = [
+    [0.5, -0.2],
+    [0.6, 1.0],
+    [-1.0, np.nan],
+    [0.0, 2.0],
+    [-0.1, 1.0],
+    [np.nan, -3.0],
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("aggregate", [0, 1])
+def test_tree_ensemble(dtype: type, aggregate: int):
+    x = np.array(_TREE_INPUT, dtype)
+    model = _model(_tree_ensemble(dtype, aggregate_function=aggregate), [x])
+    (expected,) = ReferenceEvaluator(model).run(None, {"x": x})
+    (got,) = backend.prepare(model, cache=False).run([x])
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
+def test_tree_ensemble_max_is_unsupported():
+    x = np.array(_TREE_INPUT, np.float32)
+    model = _model(_tree_ensemble(np.float32, aggregate_function=3), [x])
+    with pytest.raises(UnsupportedModelError, match="MIN or MAX"):
         backend.prepare(model, cache=False)
