@@ -43,14 +43,11 @@ at import, whose results would be lists."""
 
 
 def forward(emitter: Emitter, source: str, target: str) -> None:
-    """Makes `target` what `source` is: the same sequence or optional, or an Identity."""
+    """Makes `target` what `source` is: the same sequence or optional, or an Identity (of a
+    constant too: an If's output stays computed code, see _check_bound_outputs)."""
     value = emitter.container(source)
     if value is not None:
         emitter.bind_container(target, value)
-        return
-    known = emitter.value(source)
-    if known is not None:
-        emitter.bind(target, known)
         return
     emitter.emit("Identity", [source], output=target)
 

@@ -161,3 +161,41 @@ def test_out_of_range_position_is_unsupported():
     model = _model(nodes, [_tensor("a", [2])], [_tensor("y", [2])])
     with pytest.raises(UnsupportedModelError, match="out of range"):
         backend.prepare(model, cache=False)
+
+
+def test_loop_body_if_reads_body_values():
+    """An If in a Loop body reads the body's inputs: its branches see the step's values."""
+    then_branch = helper.make_graph(
+        [helper.make_node("SequenceInsert", ["s_in", "x"], ["grown"])],
+        "then",
+        [],
+        [_sequence("grown")],
+    )
+    else_branch = helper.make_graph(
+        [helper.make_node("Identity", ["s_in"], ["same"])], "else", [], [_sequence("same")]
+    )
+    body = helper.make_graph(
+        [
+            helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+            helper.make_node(
+                "If", ["cond_in"], ["s_out"], then_branch=then_branch, else_branch=else_branch
+            ),
+        ],
+        "body",
+        [
+            helper.make_tensor_value_info("i", TensorProto.INT64, []),
+            helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+            _sequence("s_in"),
+        ],
+        [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []), _sequence("s_out")],
+    )
+    nodes = [
+        _const("trips", 3),
+        helper.make_node("SequenceEmpty", [], ["empty"], dtype=FLOAT),
+        helper.make_node(
+            "Constant", [], ["go"], value=helper.make_tensor("go", TensorProto.BOOL, [], [True])
+        ),
+        helper.make_node("Loop", ["trips", "go", "empty"], ["result"], body=body),
+    ]
+    model = _model(nodes, [_tensor("x", [2])], [_sequence("result")])
+    _check(model, [np.array([1.0, -1.0], np.float32)])
