@@ -199,3 +199,18 @@ def test_loop_body_if_reads_body_values():
     ]
     model = _model(nodes, [_tensor("x", [2])], [_sequence("result")])
     _check(model, [np.array([1.0, -1.0], np.float32)])
+
+
+@pytest.mark.parametrize(
+    ("batch_axis", "time_axis", "lengths"),
+    [(1, 0, [4, 0, 1]), (0, 1, [2, 4, 3]), (1, 0, [3, 1, 2])],
+)
+def test_reverse_sequence(batch_axis: int, time_axis: int, lengths: list[int]):
+    dims = [4, 3, 2] if time_axis == 0 else [3, 4, 2]
+    node = helper.make_node(
+        "ReverseSequence", ["x", "lens"], ["y"], batch_axis=batch_axis, time_axis=time_axis
+    )
+    lens = helper.make_tensor_value_info("lens", TensorProto.INT64, [3])
+    model = _model([node], [_tensor("x", dims), lens], [_tensor("y", dims)])
+    x = np.arange(24, dtype=np.float32).reshape(dims)
+    _check(model, [x, np.array(lengths, np.int64)])
