@@ -15,6 +15,10 @@ are all that stops a model, `prepare` returns a `SpecializingRep`: it compiles o
 for the values of just those inputs (`terrace.compile(..., input_values=...)`), keeps one
 compiled model per distinct set of values, and runs the rest of the inputs through it, as a
 JIT specializes on the values it guards. Data inputs are never bound.
+
+A model with sequence or optional inputs or outputs gets a `ContainerRep`: it takes lists of
+arrays (None for an absent optional), compiles for the lengths and shapes given, and returns
+lists (frontend/onnx_container_io.py); the compiled code takes and returns tensors only.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from onnx.backend.base import Backend, BackendRep, Device, DeviceType
 
 from .compiler import compile as compile_model
 from .errors import InputError, ModelImportError, UnsupportedModelError
+from .frontend.onnx_container_io import flatten_inputs, has_containers, regroup
 from .frontend.onnx_graph import graph_inputs
 from .runtime.model import CompiledModel
 
@@ -120,6 +125,40 @@ class SpecializingRep(BackendRep):
             return model, wanted
 
 
+class ContainerRep(BackendRep):
+    """A model with sequence or optional inputs or outputs, compiled on each call for the
+    lengths, shapes and presence of what it is given (one rep per distinct rewritten model).
+
+    `model` is the compiled model the last call ran (None before the first call)."""
+
+    def __init__(self, source: onnx.ModelProto, options: dict[str, Any]):
+        self.source = source
+        self.options = options
+        self.input_names = [v.name for v in graph_inputs(source.graph)]
+        self.model: CompiledModel | None = None
+        self._reps: dict[bytes, TerraceRep | SpecializingRep] = {}
+
+    def run(self, inputs: Any, **kwargs: Any) -> tuple[Any, ...]:
+        del kwargs
+        if isinstance(inputs, Mapping):
+            feeds: dict[str, Any] = {str(k): v for k, v in inputs.items()}  # pyright: ignore[reportUnknownVariableType]
+        elif isinstance(inputs, Sequence) and len(inputs) == len(self.input_names):  # pyright: ignore[reportUnknownArgumentType]
+            feeds = dict(zip(self.input_names, inputs, strict=True))  # pyright: ignore[reportUnknownArgumentType]
+        else:
+            raise InputError(f"expected {len(self.input_names)} inputs in a sequence or a mapping")
+        flat, tensors = flatten_inputs(self.source, feeds)
+        key = flat.SerializeToString(deterministic=True)
+        rep = self._reps.get(key)
+        if rep is None:
+            rep = TerraceBackend.prepare_tensors(flat, self.options)
+            self._reps[key] = rep
+        results = rep.run(tensors)
+        self.model = rep.model
+        assert self.model is not None
+        names = [spec.name for spec in self.model.outputs]
+        return tuple(regroup(self.source, names, results))
+
+
 class TerraceBackend(Backend):
     """Terrace's compiler and CPU runtime behind onnx's backend API.
 
@@ -136,13 +175,23 @@ class TerraceBackend(Backend):
     @classmethod
     def prepare(
         cls, model: onnx.ModelProto, device: str = "CPU", **kwargs: Any
-    ) -> TerraceRep | SpecializingRep:
+    ) -> TerraceRep | SpecializingRep | ContainerRep:
         _check_device(device)
         options: dict[str, Any] = {
             "num_threads": kwargs.get("num_threads"),
             "input_shapes": kwargs.get("input_shapes"),
             "cache": _cache_option(kwargs.get("cache", True)),
         }
+        if has_containers(model):
+            return ContainerRep(model, options)
+        return cls.prepare_tensors(model, options)
+
+    @classmethod
+    def prepare_tensors(
+        cls, model: onnx.ModelProto, options: dict[str, Any]
+    ) -> TerraceRep | SpecializingRep:
+        """`prepare` for a model whose inputs are tensors (its outputs may be sequences or
+        optionals: their tensors come back flat)."""
         try:
             compiled = compile_model(model, "cpu", **options)
         except UnsupportedModelError as error:

@@ -4,6 +4,7 @@ error of a node that cannot be converted."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -23,6 +24,25 @@ class RunTimeValueError(NodeError):
         self.name = name
         self.value_inputs = value_inputs
         """The graph inputs it needs, when already known (a subgraph's nodes' problems)."""
+
+
+@dataclass(frozen=True)
+class SequenceValue:
+    """An ONNX sequence whose length is known at import: the names of its tensors."""
+
+    items: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class OptionalValue:
+    """An ONNX optional known at import to hold `element` (a tensor's or a sequence's name)
+    or, with None, nothing."""
+
+    element: str | None
+
+
+Container = SequenceValue | OptionalValue
+"""What the importer binds a sequence or an optional to (onnx_sequences.py)."""
 
 
 class Emitter(Protocol):
@@ -71,6 +91,14 @@ class Emitter(Protocol):
         ...
 
     def shape(self, name: str) -> tuple[int, ...]: ...
+
+    def container(self, name: str) -> Container | None:
+        """What the sequence or optional `name` holds; None for a tensor."""
+        ...
+
+    def bind_container(self, name: str, value: Container) -> None:
+        """Binds `name` to a sequence or an optional."""
+        ...
 
 
 def known_value(emitter: Emitter, name: str, what: str) -> np.ndarray:

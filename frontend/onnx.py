@@ -39,7 +39,8 @@ from ..dialects.nn.base import (
 from ..dialects.nn.weights import WeightStore
 from ..errors import ModelImportError
 from . import onnx_lowprecision as lowprecision
-from .emitter import NodeError, RunTimeValueError
+from .emitter import Container, NodeError, RunTimeValueError
+from .onnx_container_io import flat_outputs, type_proto
 from .onnx_functions import function_body, has_function
 from .onnx_graph import (
     DEFAULT_DOMAINS,
@@ -64,7 +65,8 @@ from .onnx_graph import (
     sorted_nodes,
     tensor_to_array,
 )
-from .onnx_rewrites import REWRITES, legacy_broadcast
+from .onnx_rewrites import REWRITES, is_ml_rewrite, legacy_broadcast
+from .onnx_sequences import CONTAINER_OPS
 from .onnx_values import (
     canonical_attribute_name,
     constant_of_shape,
@@ -158,7 +160,9 @@ def _static_problem(
     def problem(reason: str) -> Problem:
         return Problem(node_label(node, index), node.op_type, opset, reason)
 
-    if node.domain not in DEFAULT_DOMAINS:
+    if node.domain not in DEFAULT_DOMAINS and not is_ml_rewrite(node):
+        if has_function(node, opset):  # converted as its function body
+            return None
         return problem(f"operator domain '{node.domain}' is not supported")
     if node.op_type == "Constant":
         return None  # its one value attribute is checked when it is read
@@ -216,6 +220,8 @@ class _Converter:
     """The graph's node being converted (its expansion's nodes are converted inside it)."""
     storage: dict[str, np.dtype[np.generic]] = field(default_factory=lambda: {})
     """The real dtype of each run-time value held as low-precision bytes."""
+    containers: dict[str, Container] = field(default_factory=lambda: {})
+    """The sequences and optionals, by name (onnx_sequences.py)."""
 
     def run(self) -> ImportedModel:
         graph = self.model.graph
@@ -238,11 +244,13 @@ class _Converter:
             self._convert(node, index)
         raise_problems(self.problems)
         self._check_bound_outputs()
-        results = [self._operand(v.name) for v in graph.output]
+        # a sequence or optional output returns its tensors (onnx_container_io.py)
+        flat = [pair for v in graph.output for pair in flat_outputs(v.name, self.containers)]
+        results = [self._operand(source) for _, source in flat]
         self.builder.insert(func.ReturnOp(*results))
         outputs = [
-            TensorSpec(v.name, self.storage.get(v.name, _numpy_dtype(r)), tuple(_shape(r)))
-            for v, r in zip(graph.output, results, strict=True)
+            TensorSpec(name, self.storage.get(source, _numpy_dtype(r)), tuple(_shape(r)))
+            for (name, source), r in zip(flat, results, strict=True)
         ]
         main = func.FuncOp(
             "main",
@@ -365,7 +373,7 @@ class _Converter:
         if self._is_low_precision(node):
             self._convert_low_precision(node, label)
             return
-        value = self.env_value(node.input[0]) if node.input and node.input[0] else None
+        value = self.env.get(node.input[0]) if node.input and node.input[0] else None
         if node.op_type == "EyeLike" and isinstance(value, SSAValue):
             # only the input's shape and type matter: evaluate it on zeros of those
             self.env[node.input[0]] = np.zeros(_shape(value), _numpy_dtype(value))
@@ -385,6 +393,10 @@ class _Converter:
             a.name == "broadcast" for a in node.attribute
         ):
             legacy_broadcast(node, _NodeEmitter(self, label))
+            return
+        if node.domain not in DEFAULT_DOMAINS and not is_ml_rewrite(node):
+            if not self._expand(node, label):
+                raise NodeError(f"operator domain '{node.domain}' is not supported")
             return
         if node.op_type in REWRITES:
             REWRITES[node.op_type](node, _NodeEmitter(self, label))
@@ -476,7 +488,9 @@ class _Converter:
         return isinstance(self.env.get(name), np.ndarray)
 
     def _foldable(self, node: onnx.NodeProto) -> bool:
-        if not is_deterministic(node):
+        if not is_deterministic(node) or node.op_type in CONTAINER_OPS:
+            return False
+        if node.domain not in DEFAULT_DOMAINS:
             return False
         if not all(self.is_constant(name) for name in node.input if name):
             return False
@@ -677,6 +691,8 @@ class _Converter:
     def _type_proto(self, name: str) -> onnx.TypeProto:
         if not name:
             return onnx.TypeProto()
+        if name in self.containers:
+            return type_proto(self.containers, name, self._type_proto)
         value = self.env_value(name)
         if isinstance(value, np.ndarray):
             return helper.make_tensor_type_proto(_onnx_type(value), list(value.shape))
@@ -782,6 +798,12 @@ class _NodeEmitter:
 
     def shape(self, name: str) -> tuple[int, ...]:
         return tuple(_shape(self.converter.env_value(name)))
+
+    def container(self, name: str) -> Container | None:
+        return self.converter.containers.get(name)
+
+    def bind_container(self, name: str, value: Container) -> None:
+        self.converter.containers[name] = value
 
     def _fresh(self) -> str:
         self.count += 1

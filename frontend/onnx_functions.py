@@ -15,6 +15,10 @@ from onnx.backend.test.case.node import function_expand_helper
 
 from .onnx_graph import DEFAULT_DOMAINS
 
+FUNCTION_DOMAINS = ("ai.onnx.preview",)
+"""Domains besides the default whose ops are converted only through their function bodies
+(FlexAttention's, which inlines its score_mod and prob_mod graphs)."""
+
 
 def has_function(node: onnx.NodeProto, opset: int) -> bool:
     """Whether the op's schema at `opset` defines a function (the node may still need types
@@ -30,9 +34,11 @@ def has_function(node: onnx.NodeProto, opset: int) -> bool:
 
 
 def _schema(node: onnx.NodeProto, opset: int) -> onnx.defs.OpSchema | None:
-    if node.domain not in DEFAULT_DOMAINS:
+    if node.domain not in (*DEFAULT_DOMAINS, *FUNCTION_DOMAINS):
         return None
     try:
+        if node.domain in FUNCTION_DOMAINS:  # versioned apart from the default domain
+            return onnx.defs.get_schema(node.op_type, node.domain)
         return onnx.defs.get_schema(node.op_type, opset, "")
     except onnx.defs.SchemaError:
         return None

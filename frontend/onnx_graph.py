@@ -148,6 +148,8 @@ def default_opset(model: onnx.ModelProto) -> int:
                 f"onnx defines opsets 1 to {newest}"
             )
         return entry.version
+    if any(entry.domain == "ai.onnx.ml" for entry in model.opset_import):
+        return onnx.defs.onnx_opset_version()  # ai.onnx.ml ops only: rewritten into today's ops
     raise ModelImportError("the model imports no version of the default ONNX domain")
 
 

@@ -19,6 +19,7 @@ from onnx import helper
 
 from .emitter import Emitter, NodeError, RunTimeValueError
 from .onnx_scan import run_body, stack
+from .onnx_sequences import forward
 
 MAX_STEPS = 4096
 """The most steps a Loop is unrolled to."""
@@ -55,7 +56,7 @@ def loop(node: onnx.NodeProto, emitter: Emitter) -> None:
         step += 1
     for value, name in zip(carried, node.output[: len(carried)], strict=True):
         if name:
-            emitter.emit("Identity", [value], output=name)
+            forward(emitter, value, name)
     for collected, name in zip(outputs, node.output[len(carried) :], strict=True):
         if not name:
             continue
@@ -83,4 +84,4 @@ def if_(node: onnx.NodeProto, emitter: Emitter) -> None:
     results = run_body(branch, {}, f"{node.name or 'If'}/{bool(condition)}/", emitter)
     for value, name in zip(results, node.output, strict=True):
         if name:
-            emitter.emit("Identity", [value], output=name)
+            forward(emitter, value, name)

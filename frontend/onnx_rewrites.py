@@ -7,6 +7,9 @@ RNN, GRU, LSTM     unrolled over the sequence (onnx_recurrent.py)
 GridSample         elementwise ops and a GatherElements per tap (onnx_sampling.py)
 DFT                a MatMul with a twiddle matrix (onnx_fourier.py)
 Col2Im             a ScatterElements adding the blocks (onnx_col2im.py)
+Sequence*, Optional*, Identity   sequences and optionals known at import (onnx_sequences.py)
+Binarizer, ArrayFeatureExtractor, LabelEncoder   of ai.onnx.ml (onnx_ml.py)
+TreeEnsemble       of ai.onnx.ml: comparisons and Wheres (onnx_tree_ensemble.py)
 """
 
 from __future__ import annotations
@@ -23,10 +26,27 @@ from .onnx_col2im import col2im
 from .onnx_fourier import dft
 from .onnx_loop import if_, loop
 from .onnx_lowprecision import convert, is_low_precision
+from .onnx_ml import ML_DOMAIN, array_feature_extractor, binarizer, label_encoder
 from .onnx_quantize import dequantize_linear, quantize_linear
 from .onnx_recurrent import recurrent
 from .onnx_sampling import grid_sample
 from .onnx_scan import scan
+from .onnx_sequences import (
+    concat_from_sequence,
+    identity,
+    optional,
+    optional_get_element,
+    optional_has_element,
+    reverse_sequence,
+    sequence_at,
+    sequence_construct,
+    sequence_empty,
+    sequence_erase,
+    sequence_insert,
+    sequence_length,
+    split_to_sequence,
+)
+from .onnx_tree_ensemble import tree_ensemble
 
 Rewrite = Callable[[onnx.NodeProto, Emitter], None]
 
@@ -282,6 +302,23 @@ REWRITES: dict[str, Rewrite] = {
     "GridSample": grid_sample,
     "DFT": dft,
     "Col2Im": col2im,
+    "SequenceEmpty": sequence_empty,
+    "SequenceConstruct": sequence_construct,
+    "SequenceInsert": sequence_insert,
+    "SequenceErase": sequence_erase,
+    "SequenceAt": sequence_at,
+    "SequenceLength": sequence_length,
+    "SplitToSequence": split_to_sequence,
+    "ConcatFromSequence": concat_from_sequence,
+    "Optional": optional,
+    "OptionalHasElement": optional_has_element,
+    "OptionalGetElement": optional_get_element,
+    "Identity": identity,
+    "ReverseSequence": reverse_sequence,
+    "Binarizer": binarizer,
+    "ArrayFeatureExtractor": array_feature_extractor,
+    "LabelEncoder": label_encoder,
+    "TreeEnsemble": tree_ensemble,
 }
 
 
@@ -289,3 +326,12 @@ def _is_float(dtype: np.dtype[np.generic]) -> bool:
     """numpy's floats and bfloat16 (ml_dtypes', which astype rounds to nearest even as ONNX's
     Cast does)."""
     return bool(np.issubdtype(dtype, np.floating)) or dtype == ml_dtypes.bfloat16
+
+
+ML_OPS = frozenset({"Binarizer", "ArrayFeatureExtractor", "LabelEncoder", "TreeEnsemble"})
+"""The ops of REWRITES that are ai.onnx.ml's (ML_DOMAIN), not the default domain's."""
+
+
+def is_ml_rewrite(node: onnx.NodeProto) -> bool:
+    """Whether `node` is an ai.onnx.ml op that REWRITES converts."""
+    return node.domain == ML_DOMAIN and node.op_type in ML_OPS
