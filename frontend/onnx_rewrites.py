@@ -7,6 +7,7 @@ RNN, GRU, LSTM     unrolled over the sequence (onnx_recurrent.py)
 GridSample         elementwise ops and a GatherElements per tap (onnx_sampling.py)
 DFT                a MatMul with a twiddle matrix (onnx_fourier.py)
 Col2Im             a ScatterElements adding the blocks (onnx_col2im.py)
+MatMulInteger, ConvInteger, QLinearMatMul, QLinearConv   int32 / float64 ops (onnx_qlinear.py)
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from .onnx_col2im import col2im
 from .onnx_fourier import dft
 from .onnx_loop import if_, loop
 from .onnx_lowprecision import convert, is_low_precision
+from .onnx_qlinear import conv_integer, matmul_integer, qlinear_conv, qlinear_matmul
 from .onnx_quantize import dequantize_linear, quantize_linear
 from .onnx_recurrent import recurrent
 from .onnx_sampling import grid_sample
@@ -281,4 +283,8 @@ REWRITES: dict[str, Rewrite] = {
     "GridSample": grid_sample,
     "DFT": dft,
     "Col2Im": col2im,
+    "MatMulInteger": matmul_integer,
+    "ConvInteger": conv_integer,
+    "QLinearMatMul": qlinear_matmul,
+    "QLinearConv": qlinear_conv,
 }
