@@ -65,6 +65,7 @@ from .onnx_graph import (
     tensor_to_array,
 )
 from .onnx_rewrites import REWRITES, legacy_broadcast
+from .onnx_training import is_training_op
 from .onnx_values import (
     canonical_attribute_name,
     constant_of_shape,
@@ -158,7 +159,7 @@ def _static_problem(
     def problem(reason: str) -> Problem:
         return Problem(node_label(node, index), node.op_type, opset, reason)
 
-    if node.domain not in DEFAULT_DOMAINS:
+    if node.domain not in DEFAULT_DOMAINS and not is_training_op(node):
         return problem(f"operator domain '{node.domain}' is not supported")
     if node.op_type == "Constant":
         return None  # its one value attribute is checked when it is read

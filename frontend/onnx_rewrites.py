@@ -8,6 +8,7 @@ GridSample         elementwise ops and a GatherElements per tap (onnx_sampling.p
 DFT                a MatMul with a twiddle matrix (onnx_fourier.py)
 Col2Im             a ScatterElements adding the blocks (onnx_col2im.py)
 MatMulInteger, ConvInteger, QLinearMatMul, QLinearConv   int32 / float64 ops (onnx_qlinear.py)
+Adagrad, Adam, Momentum (ai.onnx.preview.training)   elementwise ops (onnx_training.py)
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from .onnx_quantize import dequantize_linear, quantize_linear
 from .onnx_recurrent import recurrent
 from .onnx_sampling import grid_sample
 from .onnx_scan import scan
+from .onnx_training import adagrad, adam, momentum
 
 Rewrite = Callable[[onnx.NodeProto, Emitter], None]
 
@@ -287,4 +289,7 @@ REWRITES: dict[str, Rewrite] = {
     "ConvInteger": conv_integer,
     "QLinearMatMul": qlinear_matmul,
     "QLinearConv": qlinear_conv,
+    "Adagrad": adagrad,
+    "Adam": adam,
+    "Momentum": momentum,
 }
