@@ -9,6 +9,7 @@ DFT                a MatMul with a twiddle matrix (onnx_fourier.py)
 Col2Im             a ScatterElements adding the blocks (onnx_col2im.py)
 MatMulInteger, ConvInteger, QLinearMatMul, QLinearConv   int32 / float64 ops (onnx_qlinear.py)
 Adagrad, Adam, Momentum (ai.onnx.preview.training)   elementwise ops (onnx_training.py)
+BatchNormalization   nn.batch_normalization; in training mode reductions (onnx_batchnorm.py)
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import onnx
 from onnx import helper
 
 from .emitter import Emitter, NodeError
+from .onnx_batchnorm import batch_normalization
 from .onnx_col2im import col2im
 from .onnx_fourier import dft
 from .onnx_loop import if_, loop
@@ -292,4 +294,5 @@ REWRITES: dict[str, Rewrite] = {
     "Adagrad": adagrad,
     "Adam": adam,
     "Momentum": momentum,
+    "BatchNormalization": batch_normalization,
 }
