@@ -10,6 +10,7 @@ Col2Im             a ScatterElements adding the blocks (onnx_col2im.py)
 MatMulInteger, ConvInteger, QLinearMatMul, QLinearConv   int32 / float64 ops (onnx_qlinear.py)
 Adagrad, Adam, Momentum (ai.onnx.preview.training)   elementwise ops (onnx_training.py)
 BatchNormalization   nn.batch_normalization; in training mode reductions (onnx_batchnorm.py)
+ReverseSequence, Upsample, MaxUnpool   GatherElements, Resize, ScatterElements (onnx_misc_ops.py)
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from .onnx_col2im import col2im
 from .onnx_fourier import dft
 from .onnx_loop import if_, loop
 from .onnx_lowprecision import convert, is_low_precision
+from .onnx_misc_ops import max_unpool, reverse_sequence, upsample
 from .onnx_qlinear import conv_integer, matmul_integer, qlinear_conv, qlinear_matmul
 from .onnx_quantize import dequantize_linear, quantize_linear
 from .onnx_recurrent import recurrent
@@ -295,4 +297,7 @@ REWRITES: dict[str, Rewrite] = {
     "Adam": adam,
     "Momentum": momentum,
     "BatchNormalization": batch_normalization,
+    "ReverseSequence": reverse_sequence,
+    "Upsample": upsample,
+    "MaxUnpool": max_unpool,
 }
