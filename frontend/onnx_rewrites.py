@@ -11,6 +11,7 @@ MatMulInteger, ConvInteger, QLinearMatMul, QLinearConv   int32 / float64 ops (on
 Adagrad, Adam, Momentum (ai.onnx.preview.training)   elementwise ops (onnx_training.py)
 BatchNormalization   nn.batch_normalization; in training mode reductions (onnx_batchnorm.py)
 ReverseSequence, Upsample, MaxUnpool   GatherElements, Resize, ScatterElements (onnx_misc_ops.py)
+Det                Gaussian elimination with partial pivoting, unrolled (onnx_det.py)
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from onnx import helper
 from .emitter import Emitter, NodeError
 from .onnx_batchnorm import batch_normalization
 from .onnx_col2im import col2im
+from .onnx_det import det
 from .onnx_fourier import dft
 from .onnx_loop import if_, loop
 from .onnx_lowprecision import convert, is_low_precision
@@ -300,4 +302,5 @@ REWRITES: dict[str, Rewrite] = {
     "ReverseSequence": reverse_sequence,
     "Upsample": upsample,
     "MaxUnpool": max_unpool,
+    "Det": det,
 }
