@@ -65,6 +65,7 @@ from .onnx_graph import (
     tensor_to_array,
 )
 from .onnx_rewrites import REWRITES, legacy_broadcast
+from .onnx_stft import make_onesided_explicit
 from .onnx_training import is_training_op
 from .onnx_values import (
     canonical_attribute_name,
@@ -146,6 +147,7 @@ def import_model(
     fix_input_shapes(model, input_shapes or {})
     del model.graph.node[:]
     model.graph.node.extend(nodes)
+    make_onesided_explicit(model.graph)
     check_model(model, fixed_inputs=bool(input_shapes))
     return _Converter(model, opset, initializers, frozenset(input_values or {})).run()
 

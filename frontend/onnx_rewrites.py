@@ -12,6 +12,7 @@ Adagrad, Adam, Momentum (ai.onnx.preview.training)   elementwise ops (onnx_train
 BatchNormalization   nn.batch_normalization; in training mode reductions (onnx_batchnorm.py)
 ReverseSequence, Upsample, MaxUnpool   GatherElements, Resize, ScatterElements (onnx_misc_ops.py)
 Det                Gaussian elimination with partial pivoting, unrolled (onnx_det.py)
+STFT               a Gather of the windowed frames and a DFT (onnx_stft.py)
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from .onnx_quantize import dequantize_linear, quantize_linear
 from .onnx_recurrent import recurrent
 from .onnx_sampling import grid_sample
 from .onnx_scan import scan
+from .onnx_stft import stft
 from .onnx_training import adagrad, adam, momentum
 
 Rewrite = Callable[[onnx.NodeProto, Emitter], None]
@@ -303,4 +305,5 @@ REWRITES: dict[str, Rewrite] = {
     "Upsample": upsample,
     "MaxUnpool": max_unpool,
     "Det": det,
+    "STFT": stft,
 }
