@@ -13,6 +13,7 @@ BatchNormalization   nn.batch_normalization; in training mode reductions (onnx_b
 ReverseSequence, Upsample, MaxUnpool   GatherElements, Resize, ScatterElements (onnx_misc_ops.py)
 Det                Gaussian elimination with partial pivoting, unrolled (onnx_det.py)
 STFT               a Gather of the windowed frames and a DFT (onnx_stft.py)
+RoiAlign           gathers of the bilinear neighbours of the samples (onnx_roialign.py)
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from .onnx_misc_ops import max_unpool, reverse_sequence, upsample
 from .onnx_qlinear import conv_integer, matmul_integer, qlinear_conv, qlinear_matmul
 from .onnx_quantize import dequantize_linear, quantize_linear
 from .onnx_recurrent import recurrent
+from .onnx_roialign import roi_align
 from .onnx_sampling import grid_sample
 from .onnx_scan import scan
 from .onnx_stft import stft
@@ -306,4 +308,5 @@ REWRITES: dict[str, Rewrite] = {
     "MaxUnpool": max_unpool,
     "Det": det,
     "STFT": stft,
+    "RoiAlign": roi_align,
 }
