@@ -14,6 +14,7 @@ ReverseSequence, Upsample, MaxUnpool   GatherElements, Resize, ScatterElements (
 Det                Gaussian elimination with partial pivoting, unrolled (onnx_det.py)
 STFT               a Gather of the windowed frames and a DFT (onnx_stft.py)
 RoiAlign           gathers of the bilinear neighbours of the samples (onnx_roialign.py)
+DeformConv         bilinear gathers and a grouped MatMul (onnx_deform_conv.py)
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from onnx import helper
 from .emitter import Emitter, NodeError
 from .onnx_batchnorm import batch_normalization
 from .onnx_col2im import col2im
+from .onnx_deform_conv import deform_conv
 from .onnx_det import det
 from .onnx_fourier import dft
 from .onnx_loop import if_, loop
@@ -309,4 +311,5 @@ REWRITES: dict[str, Rewrite] = {
     "Det": det,
     "STFT": stft,
     "RoiAlign": roi_align,
+    "DeformConv": deform_conv,
 }
