@@ -68,18 +68,21 @@ def deform_conv(node: onnx.NodeProto, emitter: Emitter) -> None:
     along_h = emit("Reshape", [along_h, ints(flat)])
     along_w = emit("Reshape", [along_w, ints(flat)])
     top, left = emit("Floor", [along_h]), emit("Floor", [along_w])
-    low_h, low_w = emit("Sub", [along_h, top]), emit("Sub", [along_w, left])
+    # the fractions are the weights of the bottom row and the right column
+    bottom_weight = emit("Sub", [along_h, top])
+    right_weight = emit("Sub", [along_w, left])
     one = const(1.0)
-    high_h, high_w = emit("Sub", [one, low_h]), emit("Sub", [one, low_w])
+    top_weight = emit("Sub", [one, bottom_weight])
+    left_weight = emit("Sub", [one, right_weight])
     bottom, right = emit("Add", [top, one]), emit("Add", [left, one])
     per_group = channels // offset_group
     images = emit("Reshape", [x, ints([batch, offset_group, per_group, height * width])])
     sampled = ""
     corners = (
-        (top, high_h, left, high_w),
-        (top, high_h, right, low_w),
-        (bottom, low_h, left, high_w),
-        (bottom, low_h, right, low_w),
+        (top, top_weight, left, left_weight),
+        (top, top_weight, right, right_weight),
+        (bottom, bottom_weight, left, left_weight),
+        (bottom, bottom_weight, right, right_weight),
     )
     zero = const(0.0)
     for row, row_weight, column, column_weight in corners:
