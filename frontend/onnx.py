@@ -67,6 +67,8 @@ from .onnx_graph import (
 )
 from .onnx_rewrites import REWRITES, is_ml_rewrite, legacy_broadcast
 from .onnx_sequences import CONTAINER_OPS
+from .onnx_stft import make_onesided_explicit
+from .onnx_training import is_training_op
 from .onnx_values import (
     canonical_attribute_name,
     constant_of_shape,
@@ -147,6 +149,7 @@ def import_model(
     fix_input_shapes(model, input_shapes or {})
     del model.graph.node[:]
     model.graph.node.extend(nodes)
+    make_onesided_explicit(model.graph)
     check_model(model, fixed_inputs=bool(input_shapes))
     return _Converter(model, opset, initializers, frozenset(input_values or {})).run()
 
@@ -160,7 +163,7 @@ def _static_problem(
     def problem(reason: str) -> Problem:
         return Problem(node_label(node, index), node.op_type, opset, reason)
 
-    if node.domain not in DEFAULT_DOMAINS and not is_ml_rewrite(node):
+    if node.domain not in DEFAULT_DOMAINS and not _is_rewritten_domain_op(node):
         if has_function(node, opset):  # converted as its function body
             return None
         return problem(f"operator domain '{node.domain}' is not supported")
@@ -394,7 +397,7 @@ class _Converter:
         ):
             legacy_broadcast(node, _NodeEmitter(self, label))
             return
-        if node.domain not in DEFAULT_DOMAINS and not is_ml_rewrite(node):
+        if node.domain not in DEFAULT_DOMAINS and not _is_rewritten_domain_op(node):
             if not self._expand(node, label):
                 raise NodeError(f"operator domain '{node.domain}' is not supported")
             return
@@ -876,6 +879,11 @@ def _shape(value: Value) -> list[int]:
     value_type = value.type
     assert isinstance(value_type, TensorType)
     return list(value_type.get_shape())
+
+
+def _is_rewritten_domain_op(node: onnx.NodeProto) -> bool:
+    """An op of ai.onnx.ml or ai.onnx.preview.training that REWRITES converts."""
+    return is_ml_rewrite(node) or is_training_op(node)
 
 
 def _read_names(node: onnx.NodeProto) -> set[str]:

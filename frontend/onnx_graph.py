@@ -18,6 +18,7 @@ from onnx import helper, numpy_helper
 from ..dialects.nn.base import UnsupportedElementType, element_type_from_onnx
 from ..errors import ModelImportError, UnsupportedModelError, first_line
 from .onnx_lowprecision import LOW_PRECISION_TYPES, packed_count
+from .onnx_training import TRAINING_DOMAIN
 
 DEFAULT_DOMAINS = ("", "ai.onnx")
 
@@ -150,6 +151,8 @@ def default_opset(model: onnx.ModelProto) -> int:
         return entry.version
     if any(entry.domain == "ai.onnx.ml" for entry in model.opset_import):
         return onnx.defs.onnx_opset_version()  # ai.onnx.ml ops only: rewritten into today's ops
+    if any(entry.domain == TRAINING_DOMAIN for entry in model.opset_import):
+        return onnx.defs.onnx_opset_version()  # its optimizers' rewrites use today's ops
     raise ModelImportError("the model imports no version of the default ONNX domain")
 
 

@@ -10,6 +10,14 @@ Col2Im             a ScatterElements adding the blocks (onnx_col2im.py)
 Sequence*, Optional*, Identity   sequences and optionals known at import (onnx_sequences.py)
 Binarizer, ArrayFeatureExtractor, LabelEncoder   of ai.onnx.ml (onnx_ml.py)
 TreeEnsemble       of ai.onnx.ml: comparisons and Wheres (onnx_tree_ensemble.py)
+MatMulInteger, ConvInteger, QLinearMatMul, QLinearConv   int32 / float64 ops (onnx_qlinear.py)
+Adagrad, Adam, Momentum (ai.onnx.preview.training)   elementwise ops (onnx_training.py)
+BatchNormalization   nn.batch_normalization; in training mode reductions (onnx_batchnorm.py)
+ReverseSequence, Upsample, MaxUnpool   GatherElements, Resize, ScatterElements (onnx_misc_ops.py)
+Det                Gaussian elimination with partial pivoting, unrolled (onnx_det.py)
+STFT               a Gather of the windowed frames and a DFT (onnx_stft.py)
+RoiAlign           gathers of the bilinear neighbours of the samples (onnx_roialign.py)
+DeformConv         bilinear gathers and a grouped MatMul (onnx_deform_conv.py)
 """
 
 from __future__ import annotations
@@ -22,13 +30,19 @@ import onnx
 from onnx import helper
 
 from .emitter import Emitter, NodeError
+from .onnx_batchnorm import batch_normalization
 from .onnx_col2im import col2im
+from .onnx_deform_conv import deform_conv
+from .onnx_det import det
 from .onnx_fourier import dft
 from .onnx_loop import if_, loop
 from .onnx_lowprecision import convert, is_low_precision
+from .onnx_misc_ops import max_unpool, reverse_sequence, upsample
 from .onnx_ml import ML_DOMAIN, array_feature_extractor, binarizer, label_encoder
+from .onnx_qlinear import conv_integer, matmul_integer, qlinear_conv, qlinear_matmul
 from .onnx_quantize import dequantize_linear, quantize_linear
 from .onnx_recurrent import recurrent
+from .onnx_roialign import roi_align
 from .onnx_sampling import grid_sample
 from .onnx_scan import scan
 from .onnx_sequences import (
@@ -37,7 +51,6 @@ from .onnx_sequences import (
     optional,
     optional_get_element,
     optional_has_element,
-    reverse_sequence,
     sequence_at,
     sequence_construct,
     sequence_empty,
@@ -46,6 +59,8 @@ from .onnx_sequences import (
     sequence_length,
     split_to_sequence,
 )
+from .onnx_stft import stft
+from .onnx_training import adagrad, adam, momentum
 from .onnx_tree_ensemble import tree_ensemble
 
 Rewrite = Callable[[onnx.NodeProto, Emitter], None]
@@ -314,11 +329,25 @@ REWRITES: dict[str, Rewrite] = {
     "OptionalHasElement": optional_has_element,
     "OptionalGetElement": optional_get_element,
     "Identity": identity,
-    "ReverseSequence": reverse_sequence,
     "Binarizer": binarizer,
     "ArrayFeatureExtractor": array_feature_extractor,
     "LabelEncoder": label_encoder,
     "TreeEnsemble": tree_ensemble,
+    "MatMulInteger": matmul_integer,
+    "ConvInteger": conv_integer,
+    "QLinearMatMul": qlinear_matmul,
+    "QLinearConv": qlinear_conv,
+    "Adagrad": adagrad,
+    "Adam": adam,
+    "Momentum": momentum,
+    "BatchNormalization": batch_normalization,
+    "ReverseSequence": reverse_sequence,
+    "Upsample": upsample,
+    "MaxUnpool": max_unpool,
+    "Det": det,
+    "STFT": stft,
+    "RoiAlign": roi_align,
+    "DeformConv": deform_conv,
 }
 
 

@@ -200,31 +200,3 @@ def optional_get_element(node: onnx.NodeProto, emitter: Emitter) -> None:
 def identity(node: onnx.NodeProto, emitter: Emitter) -> None:
     _attributes(node, set())
     forward(emitter, node.input[0], node.output[0])
-
-
-def reverse_sequence(node: onnx.NodeProto, emitter: Emitter) -> None:
-    """A GatherElements along the time axis: position t of batch entry b reads
-    length[b] - 1 - t where t < length[b] (lengths past the time axis clamped to it), t
-    elsewhere."""
-    attributes = _attributes(node, {"batch_axis", "time_axis"})
-    x, lengths = node.input[0], node.input[1]
-    dims = emitter.shape(x)
-    batch_axis = int(attributes.get("batch_axis", 1))  # pyright: ignore[reportArgumentType]
-    time_axis = int(attributes.get("time_axis", 0))  # pyright: ignore[reportArgumentType]
-    if {batch_axis, time_axis} != {0, 1}:
-        raise NodeError(f"batch_axis {batch_axis} and time_axis {time_axis}")
-    steps = dims[time_axis]
-    along_time = [1] * len(dims)
-    along_time[time_axis] = steps
-    along_batch = [1] * len(dims)
-    along_batch[batch_axis] = dims[batch_axis]
-    positions = emitter.constant(np.arange(steps, dtype=np.int64).reshape(along_time))
-    shape = emitter.constant(np.array(along_batch, np.int64))
-    lengths = emitter.emit("Reshape", [lengths, shape])
-    lengths = emitter.emit("Min", [lengths, emitter.constant(np.array(steps, np.int64))])
-    last = emitter.emit("Sub", [lengths, emitter.constant(np.array(1, np.int64))])
-    reversed_positions = emitter.emit("Sub", [last, positions])
-    inside = emitter.emit("Less", [positions, lengths])
-    index = emitter.emit("Where", [inside, reversed_positions, positions])
-    index = emitter.emit("Expand", [index, emitter.constant(np.array(dims, np.int64))])
-    emitter.emit("GatherElements", [x, index], {"axis": time_axis}, output=node.output[0])
