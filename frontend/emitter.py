@@ -100,6 +100,11 @@ class Emitter(Protocol):
         """Binds `name` to a sequence or an optional."""
         ...
 
+    def producer(self, name: str) -> onnx.NodeProto | None:
+        """The graph's node that computes `name` (None for inputs, initializers and values
+        made up during import)."""
+        ...
+
 
 def known_value(emitter: Emitter, name: str, what: str) -> np.ndarray:
     """The value of input `name` (its role `what`), which the node needs when compiling;

@@ -60,6 +60,7 @@ from .onnx_graph import (
     initial_constants,
     is_deterministic,
     load_model,
+    node_inputs,
     node_label,
     raise_problems,
     sorted_nodes,
@@ -325,7 +326,7 @@ class _Converter:
         """For a value inside `node`'s expansion (a function body, an unrolled Loop): the
         integer run-time inputs `node` reads, which give the sizes, counts and axes there."""
         found: set[str] = set()
-        for name in _read_names(node):
+        for name in node_inputs(node):
             sources = self._value_inputs(name) if name else None
             for source in sources or ():
                 value = self.env_value(source)
@@ -805,6 +806,9 @@ class _NodeEmitter:
     def container(self, name: str) -> Container | None:
         return self.converter.containers.get(name)
 
+    def producer(self, name: str) -> onnx.NodeProto | None:
+        return next((n for n in self.converter.model.graph.node if name in n.output), None)
+
     def bind_container(self, name: str, value: Container) -> None:
         self.converter.containers[name] = value
 
@@ -884,21 +888,6 @@ def _shape(value: Value) -> list[int]:
 def _is_rewritten_domain_op(node: onnx.NodeProto) -> bool:
     """An op of ai.onnx.ml or ai.onnx.preview.training that REWRITES converts."""
     return is_ml_rewrite(node) or is_training_op(node)
-
-
-def _read_names(node: onnx.NodeProto) -> set[str]:
-    """The values `node` reads: its inputs and what its subgraphs read of the enclosing scope."""
-    names = {name for name in node.input if name}
-    for attribute in node.attribute:
-        if attribute.type != onnx.AttributeProto.GRAPH:
-            continue
-        graph = attribute.g
-        local = {v.name for v in graph.input} | {t.name for t in graph.initializer}
-        local |= {name for inner in graph.node for name in inner.output}
-        for inner in graph.node:
-            names |= _read_names(inner) - local
-        names |= {v.name for v in graph.output} - local
-    return names
 
 
 def _numpy_dtype(value: SSAValue) -> np.dtype[np.generic]:

@@ -197,6 +197,8 @@ def node_inputs(node: onnx.NodeProto) -> set[str]:
     for attribute in node.attribute:
         if attribute.type == onnx.AttributeProto.GRAPH:
             names |= _outer_references(attribute.g)
+        if node.op_type == "Gradient" and attribute.name == "y":
+            names.add(attribute.s.decode())  # differentiates the nodes that compute y
         for subgraph in attribute.graphs:
             names |= _outer_references(subgraph)
     return names

@@ -12,6 +12,7 @@ Binarizer, ArrayFeatureExtractor, LabelEncoder   of ai.onnx.ml (onnx_ml.py)
 TreeEnsemble       of ai.onnx.ml: comparisons and Wheres (onnx_tree_ensemble.py)
 MatMulInteger, ConvInteger, QLinearMatMul, QLinearConv   int32 / float64 ops (onnx_qlinear.py)
 Adagrad, Adam, Momentum (ai.onnx.preview.training)   elementwise ops (onnx_training.py)
+Gradient (ai.onnx.preview.training)   reverse-mode through Add/Sub/Mul/Div (onnx_gradient.py)
 BatchNormalization   nn.batch_normalization; in training mode reductions (onnx_batchnorm.py)
 ReverseSequence, Upsample, MaxUnpool   GatherElements, Resize, ScatterElements (onnx_misc_ops.py)
 Det                Gaussian elimination with partial pivoting, unrolled (onnx_det.py)
@@ -35,6 +36,7 @@ from .onnx_col2im import col2im
 from .onnx_deform_conv import deform_conv
 from .onnx_det import det
 from .onnx_fourier import dft
+from .onnx_gradient import gradient
 from .onnx_loop import if_, loop
 from .onnx_lowprecision import convert, is_low_precision
 from .onnx_misc_ops import max_unpool, reverse_sequence, upsample
@@ -340,6 +342,7 @@ REWRITES: dict[str, Rewrite] = {
     "Adagrad": adagrad,
     "Adam": adam,
     "Momentum": momentum,
+    "Gradient": gradient,
     "BatchNormalization": batch_normalization,
     "ReverseSequence": reverse_sequence,
     "Upsample": upsample,

@@ -28,7 +28,7 @@ from onnx import TensorProto, helper
 from .emitter import Emitter, NodeError
 
 TRAINING_DOMAIN = "ai.onnx.preview.training"
-TRAINING_OPS = ("Adagrad", "Adam", "Momentum")
+TRAINING_OPS = ("Adagrad", "Adam", "Momentum", "Gradient")
 """The ops of TRAINING_DOMAIN that the importer rewrites."""
 
 
