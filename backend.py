@@ -18,7 +18,9 @@ JIT specializes on the values it guards. Data inputs are never bound.
 
 A model with sequence or optional inputs or outputs gets a `ContainerRep`: it takes lists of
 arrays (None for an absent optional), compiles for the lengths and shapes given, and returns
-lists (frontend/onnx_container_io.py); the compiled code takes and returns tensors only.
+lists (frontend/onnx_container_io.py); the compiled code takes and returns tensors only. A
+model whose tensor inputs have dynamic dimensions (and no `input_shapes`) gets one too: it
+compiles once per distinct shape it is given, as onnxruntime takes any batch size.
 """
 
 from __future__ import annotations
@@ -34,7 +36,12 @@ from onnx.backend.base import Backend, BackendRep, Device, DeviceType
 
 from .compiler import compile as compile_model
 from .errors import InputError, ModelImportError, UnsupportedModelError
-from .frontend.onnx_container_io import flatten_inputs, has_containers, regroup
+from .frontend.onnx_container_io import (
+    flatten_inputs,
+    has_containers,
+    has_dynamic_dims,
+    regroup,
+)
 from .frontend.onnx_graph import graph_inputs
 from .runtime.model import CompiledModel
 
@@ -126,8 +133,10 @@ class SpecializingRep(BackendRep):
 
 
 class ContainerRep(BackendRep):
-    """A model with sequence or optional inputs or outputs, compiled on each call for the
-    lengths, shapes and presence of what it is given (one rep per distinct rewritten model).
+    """A model with sequence or optional inputs or outputs, or tensor inputs of dynamic
+    shape, compiled on each call for the lengths, shapes and presence of what it is given (one
+    rep per distinct rewritten model: as onnxruntime takes any batch size, at one compile per
+    distinct shape).
 
     `model` is the compiled model the last call ran (None before the first call)."""
 
@@ -182,7 +191,7 @@ class TerraceBackend(Backend):
             "input_shapes": kwargs.get("input_shapes"),
             "cache": _cache_option(kwargs.get("cache", True)),
         }
-        if has_containers(model):
+        if has_containers(model) or (not options["input_shapes"] and has_dynamic_dims(model)):
             return ContainerRep(model, options)
         return cls.prepare_tensors(model, options)
 

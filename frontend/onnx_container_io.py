@@ -31,6 +31,17 @@ def has_containers(model: onnx.ModelProto) -> bool:
     return any(not is_tensor(v.type) for v in values)
 
 
+def has_dynamic_dims(model: onnx.ModelProto) -> bool:
+    """Whether a tensor graph input that the caller feeds has a dimension without a size."""
+    initialized = {t.name for t in model.graph.initializer}
+    return any(
+        not dim.HasField("dim_value")
+        for value in model.graph.input
+        if is_tensor(value.type) and value.name not in initialized
+        for dim in value.type.tensor_type.shape.dim
+    )
+
+
 # -- at import ---------------------------------------------------------------------------------
 
 

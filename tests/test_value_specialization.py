@@ -161,3 +161,21 @@ def test_a_model_without_value_inputs_gets_a_plain_rep():
 def test_input_values_errors(values: dict[str, np.ndarray], message: str):
     with pytest.raises(ModelImportError, match=message):
         terrace.compile(_reduce_sum_model(), input_values=values, cache=False)
+
+
+def test_backend_compiles_per_shape_for_dynamic_dimensions():
+    """A dynamic batch dimension: `terrace.compile` asks for shapes, the backend takes them
+    from each call's data (one compiled model per distinct shape)."""
+    model = _model(
+        [helper.make_node("Softmax", ["x"], ["y"], axis=-1)],
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
+        "y",
+    )
+    with pytest.raises(ModelImportError, match="dynamic dimension 'N'"):
+        terrace.compile(model, cache=False)
+    rep = TerraceBackend.prepare(model, "CPU")
+    for batch in (3, 1, 3):
+        x = np.random.default_rng(batch).standard_normal((batch, 4)).astype(np.float32)
+        (y,) = rep.run([x])
+        expected = np.exp(x) / np.exp(x).sum(axis=-1, keepdims=True)
+        np.testing.assert_allclose(y, expected, rtol=1e-5)
