@@ -40,12 +40,12 @@ from ..dialects.nn.weights import WeightStore
 from ..errors import ModelImportError
 from . import onnx_lowprecision as lowprecision
 from .emitter import Container, NodeError, RunTimeValueError
+from .onnx_bound_values import RunTimeValues
 from .onnx_container_io import flat_outputs, type_proto
 from .onnx_functions import function_body, has_function
 from .onnx_graph import (
     DEFAULT_DOMAINS,
     LEGACY_ATTRIBUTES,
-    VALUE_INPUT_LIMIT,
     Problem,
     bind_input_values,
     check_element_types,
@@ -60,7 +60,6 @@ from .onnx_graph import (
     initial_constants,
     is_deterministic,
     load_model,
-    node_inputs,
     node_label,
     raise_problems,
     sorted_nodes,
@@ -247,7 +246,8 @@ class _Converter:
             self.top_node = node
             self._convert(node, index)
         raise_problems(self.problems)
-        self._check_bound_outputs()
+        tracer = RunTimeValues(self.model.graph, self.initializers, self.env, self.bound)
+        raise_problems(tracer.bound_output_problems(self.opset))
         # a sequence or optional output returns its tensors (onnx_container_io.py)
         flat = [pair for v in graph.output for pair in flat_outputs(v.name, self.containers)]
         results = [self._operand(source) for _, source in flat]
@@ -275,96 +275,14 @@ class _Converter:
         except (NodeError, TypeInferenceError, UnsupportedElementType) as error:
             values = None
             if isinstance(error, RunTimeValueError):
+                tracer = RunTimeValues(self.model.graph, self.initializers, self.env, self.bound)
                 values = (
                     error.value_inputs
-                    or self._value_inputs(error.name)
-                    or self._integer_value_inputs(self.top_node)
+                    or tracer.value_inputs(error.name)
+                    or tracer.integer_value_inputs(self.top_node)
                 )
             self.problems.append(Problem(label, node.op_type, self.opset, str(error), values))
             self.failed.update(node.output)
-
-    # -- values known at run time only -------------------------------------------------------
-
-    def _sources(self, name: str, *, stop_at_constants: bool) -> set[str] | None:
-        """The graph inputs and initializers that `name` is computed from through the graph's
-        nodes (values known at import time end the walk if `stop_at_constants`); None when a
-        node on the way is not deterministic or a name is not the graph's."""
-        producers = {out: node for node in self.model.graph.node for out in node.output if out}
-        leaves = {v.name for v in self.model.graph.input} | set(self.initializers)
-        found: set[str] = set()
-        pending, seen = [name], set[str]()
-        while pending:
-            current = pending.pop()
-            if not current or current in seen:
-                continue
-            seen.add(current)
-            if stop_at_constants and self.is_constant(current):
-                continue
-            if current in leaves:
-                found.add(current)
-                continue
-            node = producers.get(current)
-            if node is None or not is_deterministic(node):
-                return None
-            pending.extend(node.input)
-        return found
-
-    def _value_inputs(self, name: str) -> frozenset[str] | None:
-        """The run-time graph inputs whose values would make `name` known when compiling, when
-        they are few and small enough to bind (VALUE_INPUT_LIMIT elements each)."""
-        sources = self._sources(name, stop_at_constants=True)
-        runtime = {v.name: v for v in graph_inputs(self.model.graph)}
-        if not sources or not sources <= set(runtime):
-            return None
-        for source in sources:
-            size = int(np.prod(_shape(self.env_value(source)), dtype=np.int64))
-            if size > VALUE_INPUT_LIMIT:
-                return None
-        return frozenset(sources)
-
-    def _integer_value_inputs(self, node: onnx.NodeProto) -> frozenset[str] | None:
-        """For a value inside `node`'s expansion (a function body, an unrolled Loop): the
-        integer run-time inputs `node` reads, which give the sizes, counts and axes there."""
-        found: set[str] = set()
-        for name in node_inputs(node):
-            sources = self._value_inputs(name) if name else None
-            for source in sources or ():
-                value = self.env_value(source)
-                dtype = value.dtype if isinstance(value, np.ndarray) else _numpy_dtype(value)
-                if np.issubdtype(dtype, np.integer):
-                    found.add(source)
-        return frozenset(found) or None
-
-    def _check_bound_outputs(self) -> None:
-        """Refuses outputs that the bound input values alone determine (with initializers):
-        they would be computed at import, by onnx's reference kernels, not by compiled code.
-        An output known because a fed input has no elements (its value is its shape) stays."""
-        if not self.bound:
-            return
-        fed = {v.name for v in graph_inputs(self.model.graph)} - self.bound
-        nodes = list(self.model.graph.node)
-        producers = {out: i for i, node in enumerate(nodes) for out in node.output if out}
-        problems: list[Problem] = []
-        for value in self.model.graph.output:
-            if not self.is_constant(value.name):
-                continue
-            sources = self._sources(value.name, stop_at_constants=False)
-            used = sorted(self.bound & sources) if sources is not None else sorted(self.bound)
-            if not used or (sources is not None and sources & fed):
-                continue
-            index = producers.get(value.name)
-            node = nodes[index] if index is not None else None
-            label = node_label(node, index) if node is not None and index is not None else "?"
-            problems.append(
-                Problem(
-                    label,
-                    node.op_type if node is not None else "Output",
-                    self.opset,
-                    f"output '{value.name}' is determined by the values bound to "
-                    f"{', '.join(repr(n) for n in used)} alone (they must be fed at run time)",
-                )
-            )
-        raise_problems(problems)
 
     def _convert_node(self, node: onnx.NodeProto, label: str) -> None:
         if node.op_type == "Shape" and not self.is_constant(node.input[0]):
