@@ -30,7 +30,7 @@ import numpy as np
 import onnx
 from onnx import helper
 
-from .emitter import Emitter, NodeError
+from .emitter import Emitter, NodeError, known_value
 from .onnx_batchnorm import batch_normalization
 from .onnx_col2im import col2im
 from .onnx_deform_conv import deform_conv
@@ -170,17 +170,17 @@ def lp_normalization(node: onnx.NodeProto, emitter: Emitter) -> None:
 
 
 def dropout(node: onnx.NodeProto, emitter: Emitter) -> None:
-    """Inference-mode Dropout: y = x, mask all true; training mode (dropping at random) is not
-    supported."""
+    """Inference-mode Dropout, or training mode with ratio 0: y = x, mask all true; training
+    mode with a ratio (dropping at random) is not supported."""
     for attribute in node.attribute:
         if attribute.name == "is_test" and attribute.i == 0:
             raise NodeError("Dropout in training mode (is_test = 0) is not supported")
         if attribute.name not in ("seed", "ratio", "is_test"):
             raise NodeError(f"attribute '{attribute.name}' not supported")
     training = node.input[2] if len(node.input) > 2 else ""
-    if training:
-        known = emitter.value(training)
-        if known is None or bool(known.reshape(-1)[0]):
+    if training and bool(known_value(emitter, training, "training_mode").reshape(-1)[0]):
+        ratio = node.input[1] if len(node.input) > 1 else ""
+        if not ratio or float(known_value(emitter, ratio, "ratio").reshape(-1)[0]) != 0.0:
             raise NodeError("Dropout in training mode is not supported")
     emitter.emit("Identity", [node.input[0]], output=node.output[0])
     if len(node.output) > 1 and node.output[1]:

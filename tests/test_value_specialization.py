@@ -179,3 +179,31 @@ def test_backend_compiles_per_shape_for_dynamic_dimensions():
         (y,) = rep.run([x])
         expected = np.exp(x) / np.exp(x).sum(axis=-1, keepdims=True)
         np.testing.assert_allclose(y, expected, rtol=1e-5)
+
+
+def test_dropout_in_training_mode_with_ratio_zero_is_the_identity():
+    """training_mode and ratio given at run time: bound, then ratio 0 keeps every element;
+    another ratio would drop at random, which is unsupported."""
+    graph = helper.make_graph(
+        [helper.make_node("Dropout", ["x", "r", "t"], ["y", "mask"])],
+        "g",
+        [
+            helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3]),
+            helper.make_tensor_value_info("r", TensorProto.FLOAT, []),
+            helper.make_tensor_value_info("t", TensorProto.BOOL, []),
+        ],
+        [
+            helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3]),
+            helper.make_tensor_value_info("mask", TensorProto.BOOL, [2, 3]),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    rep = TerraceBackend.prepare(model, "CPU")
+    x = _data()[0, :2, :3]
+    y, mask = rep.run([x, np.array(0.0, np.float32), np.array(True)])
+    np.testing.assert_array_equal(y, x)
+    np.testing.assert_array_equal(mask, np.ones((2, 3), np.bool_))
+    (y,) = rep.run([x, np.array(0.5, np.float32), np.array(False)])[:1]
+    np.testing.assert_array_equal(y, x)
+    with pytest.raises(UnsupportedModelError, match="training mode"):
+        rep.run([x, np.array(0.5, np.float32), np.array(True)])
