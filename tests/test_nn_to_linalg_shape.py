@@ -417,20 +417,22 @@ def test_resize_with_axes_and_aspect_ratio() -> None:
     )
 
 
-@pytest.mark.parametrize(
-    ("attributes", "message"),
-    [
-        ({"mode": "linear", "antialias": 1}, "antialiased"),
-        ({"mode": "cubic", "antialias": 1}, "antialiased"),
-    ],
-)
-def test_resize_unsupported_is_an_error_naming_the_op(
-    attributes: dict[str, object], message: str
-) -> None:
-    module = one_op_module(
-        shape_ops.ResizeOp, [rand(1, 1, 2, 2)], {"scales": [1.0, 1.0, 2.0, 2.0], **attributes}
+@pytest.mark.parametrize("mode", ["linear", "cubic"])
+@pytest.mark.parametrize("exclude_outside", [0, 1])
+def test_resize_antialias(mode: str, exclude_outside: int) -> None:
+    """Downsampling stretches the filter over 1/scale inputs (upsampled axes keep it)."""
+    common = {"mode": mode, "antialias": 1, "exclude_outside": exclude_outside}
+    check(
+        shape_ops.ResizeOp, [rand(1, 1, 8, 5)], tolerance=1e-5, scales=[1, 1, 0.375, 1.5], **common
     )
-    with pytest.raises(DiagnosticException, match=f"nn.resize.*{message}"):
+    check(shape_ops.ResizeOp, [rand(2, 9, 4)], tolerance=1e-5, sizes=[2, 4, 3], **common)
+
+
+def test_resize_unsupported_is_an_error_naming_the_op() -> None:
+    module = one_op_module(
+        shape_ops.ResizeOp, [rand(1, 1, 2, 2)], {"scales": [1.0, 1.0, 2.0, 2.0], "mode": "spline"}
+    )
+    with pytest.raises(DiagnosticException, match="nn.resize.*resize mode 'spline'"):
         lower(module)
 
 

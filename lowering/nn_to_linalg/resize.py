@@ -3,14 +3,15 @@
 Its body maps each resized axis's output index to ONNX's source coordinate `x_original` (in
 f64, in the reference's operation order, so that rounding ties fall the same way), then reads
 the input with `tensor.extract`: the nearest index, or the interpolation taps of that axis
-(2 for linear, 4 for cubic: indices clamped to the input, as the reference's edge padding)
-multiplied over the resized axes and summed in f64. `tf_crop_and_resize` gives
-`extrapolation_value` where a coordinate falls outside the input. Antialiasing is not lowered.
+(2 for linear, 4 for cubic, more for antialiased downsampling: indices clamped to the input,
+as the reference's edge padding) multiplied over the resized axes and summed in f64. `tf_crop_and_resize` gives
+`extrapolation_value` where a coordinate falls outside the input.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -168,13 +169,65 @@ def cubic_taps(body: _Body, x: SSAValue, size: int, a: float, exclude_outside: b
 
     weights = [outer(r), near(r), near(one_minus), outer(one_minus)]
     raw = [body.offset(floor, k) for k in (-1, 0, 1, 2)]
+    return _clamped_taps(body, raw, weights, size, exclude_outside, normalize=False)
+
+
+def antialias_taps(
+    body: _Body, x: SSAValue, axis: _Axis, mode: str, a: float, exclude_outside: bool
+) -> list[Tap]:
+    """ONNX's antialiased linear or cubic filter: when downsampling by s, the kernel stretched
+    by 1/s (a triangle of half-width 1/s, or Keys' cubic of half-width 2/s) over every input
+    index within reach of x, weights normalized to sum to 1."""
+    s = min(axis.scale, 1.0)
+    reach = 1 if mode == "linear" else 2
+    start = math.floor(-reach / s) + 1
+    floor, r = body.floor_and_ratio(x)
+    f = body.f64
+    raw: list[SSAValue] = []
+    weights: list[SSAValue] = []
+    for i in range(start, 2 - start):
+        raw.append(body.offset(floor, i))
+        distance = body.builder.insert(xmath.AbsFOp(body.mul(f(s), body.sub(f(i), r)))).result
+        if mode == "linear":
+            weight = body.sub(f(1.0), distance)
+            weights.append(body.builder.insert(arith.MaxnumfOp(weight, f(0.0))).result)
+            continue
+        square = body.mul(distance, distance)
+        cube = body.mul(distance, square)
+        near = body.add(body.sub(body.mul(f(a + 2), cube), body.mul(f(a + 3), square)), f(1.0))
+        far = body.sub(
+            body.add(
+                body.sub(body.mul(f(a), cube), body.mul(f(5 * a), square)),
+                body.mul(f(8 * a), distance),
+            ),
+            f(4 * a),
+        )
+        is_near = body.builder.insert(arith.CmpfOp(distance, f(1.0), "ole")).result
+        is_far = body.builder.insert(arith.CmpfOp(distance, f(2.0), "olt")).result
+        outside = body.builder.insert(arith.SelectOp(is_far, far, f(0.0))).result
+        weights.append(body.builder.insert(arith.SelectOp(is_near, near, outside)).result)
+    return _clamped_taps(body, raw, weights, axis.size, exclude_outside, normalize=True)
+
+
+def _clamped_taps(
+    body: _Body,
+    raw: list[SSAValue],
+    weights: list[SSAValue],
+    size: int,
+    exclude_outside: bool,
+    normalize: bool,
+) -> list[Tap]:
+    """The taps at `raw` indices clamped to the input (the reference's edge padding), their
+    weights normalized to sum to 1 (over the taps inside the input if `exclude_outside`)."""
+    f = body.f64
     if exclude_outside:
-        total: SSAValue | None = None
         for k, index in enumerate(raw):
             inside = _inside(body, index, size)
             weights[k] = body.builder.insert(arith.SelectOp(inside, weights[k], f(0.0))).result
-            total = weights[k] if total is None else body.add(total, weights[k])
-        assert total is not None
+    if exclude_outside or normalize:
+        total = weights[0]
+        for weight in weights[1:]:
+            total = body.add(total, weight)
         weights = [body.div(w, total) for w in weights]
     return [(clamp_index(body.builder, i, size), w) for i, w in zip(raw, weights, strict=True)]
 
@@ -258,8 +311,6 @@ def check_resize(op: nn.ResizeOp) -> None:
     mode = op.str_attr("mode")
     if mode not in ("nearest", "linear", "cubic"):
         raise unsupported(op, f"resize mode {mode!r}")
-    if op.int_attr("antialias") and mode != "nearest":
-        raise unsupported(op, "antialiased resize")
     coordinate_mode = op.str_attr("coordinate_transformation_mode")
     if coordinate_mode not in COORDINATE_MODES:
         raise unsupported(op, f"coordinate_transformation_mode {coordinate_mode!r}")
@@ -302,6 +353,14 @@ class LowerResize(RewritePattern):
                 for k, a in axes.items():
                     indices[k] = nearest_index(body, xs[k], a.size, op.str_attr("nearest_mode"))
                 result = builder.insert(tensor.ExtractOp(op.X, indices, element)).result
+            elif op.int_attr("antialias"):
+                a_coefficient = op.float_attr("cubic_coeff_a")
+                exclude = bool(op.int_attr("exclude_outside"))
+                taps = {
+                    k: antialias_taps(body, xs[k], a, mode, a_coefficient, exclude)
+                    for k, a in axes.items()
+                }
+                result = interpolate(body, op.X, indices, taps)
             elif mode == "linear":
                 taps = {k: linear_taps(body, xs[k], a.size) for k, a in axes.items()}
                 result = interpolate(body, op.X, indices, taps)
