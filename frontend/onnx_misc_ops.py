@@ -5,6 +5,8 @@ ReverseSequence   GatherElements along the time axis with index seq_len - 1 - t 
 Upsample          Resize with asymmetric coordinates (nearest: floor), the scales known
 MaxUnpool         ScatterElements of X into a flat zero tensor of the inferred shape at the
                   indices, reshaped and padded at the end to output_shape (known)
+TensorScatter     ScatterElements of the update into the cache along the sequence axis at
+                  write_indices[b] + i (modulo the cache's length in circular mode)
 """
 
 from __future__ import annotations
@@ -116,3 +118,37 @@ def _ints_attributes(node: onnx.NodeProto, names: tuple[str, ...]) -> dict[str, 
             raise NodeError(f"attribute '{attribute.name}' not supported")
         values[attribute.name] = list(attribute.ints)
     return values
+
+
+def tensor_scatter(node: onnx.NodeProto, emitter: Emitter) -> None:
+    attributes = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+    if set(attributes) - {"mode", "axis"}:
+        raise NodeError(
+            f"attribute '{sorted(set(attributes) - {'mode', 'axis'})[0]}' not supported"
+        )
+    mode = attributes.get("mode", b"linear")
+    mode = mode.decode() if isinstance(mode, bytes) else mode
+    if mode not in ("linear", "circular"):
+        raise NodeError(f"mode '{mode}' is not supported")
+    cache, update = node.input[0], node.input[1]
+    dims, update_dims = emitter.shape(cache), emitter.shape(update)
+    rank = len(dims)
+    axis = int(attributes.get("axis", -2))  # pyright: ignore[reportArgumentType]
+    axis = axis + rank if axis < 0 else axis
+    if not 0 < axis < rank:
+        raise NodeError(f"axis {axis} (the sequence axis follows the batch axis)")
+    along_axis = [1] * rank
+    along_axis[axis] = update_dims[axis]
+    steps = emitter.constant(np.arange(update_dims[axis], dtype=np.int64).reshape(along_axis))
+    along_batch = [dims[0]] + [1] * (rank - 1)
+    writes = node.input[2] if len(node.input) > 2 else ""
+    if writes:
+        start = emitter.emit("Cast", [writes], {"to": onnx.TensorProto.INT64})
+        start = emitter.emit("Reshape", [start, emitter.constant(np.array(along_batch))])
+        index = emitter.emit("Add", [start, steps])
+    else:
+        index = steps
+    if mode == "circular":
+        index = emitter.emit("Mod", [index, emitter.constant(np.array(dims[axis], np.int64))])
+    index = emitter.emit("Expand", [index, emitter.constant(np.array(update_dims, np.int64))])
+    emitter.emit("ScatterElements", [cache, index, update], {"axis": axis}, output=node.output[0])

@@ -14,7 +14,8 @@ MatMulInteger, ConvInteger, QLinearMatMul, QLinearConv   int32 / float64 ops (on
 Adagrad, Adam, Momentum (ai.onnx.preview.training)   elementwise ops (onnx_training.py)
 Gradient (ai.onnx.preview.training)   reverse-mode through Add/Sub/Mul/Div (onnx_gradient.py)
 BatchNormalization   nn.batch_normalization; in training mode reductions (onnx_batchnorm.py)
-ReverseSequence, Upsample, MaxUnpool   GatherElements, Resize, ScatterElements (onnx_misc_ops.py)
+ReverseSequence, Upsample, MaxUnpool, TensorScatter   GatherElements, Resize,
+                   ScatterElements (onnx_misc_ops.py)
 Det                Gaussian elimination with partial pivoting, unrolled (onnx_det.py)
 STFT               a Gather of the windowed frames and a DFT (onnx_stft.py)
 RoiAlign           gathers of the bilinear neighbours of the samples (onnx_roialign.py)
@@ -39,7 +40,7 @@ from .onnx_fourier import dft
 from .onnx_gradient import gradient
 from .onnx_loop import if_, loop
 from .onnx_lowprecision import convert, is_low_precision
-from .onnx_misc_ops import max_unpool, reverse_sequence, upsample
+from .onnx_misc_ops import max_unpool, reverse_sequence, tensor_scatter, upsample
 from .onnx_ml import ML_DOMAIN, array_feature_extractor, binarizer, label_encoder
 from .onnx_qlinear import conv_integer, matmul_integer, qlinear_conv, qlinear_matmul
 from .onnx_quantize import dequantize_linear, quantize_linear
@@ -343,6 +344,7 @@ REWRITES: dict[str, Rewrite] = {
     "Adam": adam,
     "Momentum": momentum,
     "Gradient": gradient,
+    "TensorScatter": tensor_scatter,
     "BatchNormalization": batch_normalization,
     "ReverseSequence": reverse_sequence,
     "Upsample": upsample,

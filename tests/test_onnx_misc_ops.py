@@ -1,4 +1,4 @@
-"""ReverseSequence, Upsample and MaxUnpool, rewritten by the importer
+"""ReverseSequence, Upsample, MaxUnpool and TensorScatter, rewritten by the importer
 (frontend/onnx_misc_ops.py), against onnx's reference evaluator, or onnxruntime where the
 reference lacks a mode (Upsample's linear and fractional scales)."""
 
@@ -96,3 +96,29 @@ def test_max_unpool_of_max_pool(output_shape: list[int] | None):
     got = _run(model, inputs)
     assert got.shape == want.shape
     np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize(
+    ("mode", "axis", "writes"),
+    [
+        ("linear", -2, [0, 3]),
+        ("circular", -2, [5, 4]),  # wraps past the cache's end
+        ("linear", 2, None),  # no write_indices: every sample writes from 0
+        ("circular", 1, [7, 2]),
+    ],
+)
+def test_tensor_scatter(mode: str, axis: int, writes: list[int] | None):
+    rng = np.random.default_rng(1)
+    cache = rng.standard_normal((2, 6, 6, 3)).astype(np.float32)
+    update_dims = [2, 6, 6, 3]
+    update_dims[axis] = 3
+    update = rng.standard_normal(update_dims).astype(np.float32)
+    inputs = {"cache": cache, "update": update}
+    names = ["cache", "update"]
+    if writes is not None:
+        inputs["writes"] = np.array(writes, np.int64)
+        names.append("writes")
+    node = helper.make_node("TensorScatter", names, ["y"], mode=mode, axis=axis)
+    model = _model(node, inputs, opset=24)
+    (want,) = ReferenceEvaluator(model).run(None, inputs)
+    np.testing.assert_array_equal(_run(model, inputs), want)
