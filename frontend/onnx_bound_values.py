@@ -15,10 +15,10 @@ from xdsl.ir import SSAValue
 
 from ..dialects.nn.base import element_type_to_numpy, tensor_type_of
 from .onnx_graph import (
+    NONDETERMINISTIC_OPS,
     VALUE_INPUT_LIMIT,
     Problem,
     graph_inputs,
-    is_deterministic,
     node_inputs,
     node_label,
 )
@@ -56,9 +56,9 @@ class RunTimeValues:
                 found.add(current)
                 continue
             node = producers.get(current)
-            if node is None or not is_deterministic(node):
+            if node is None or not _computes_from_inputs(node):
                 return None
-            pending.extend(node.input)
+            pending.extend(node_inputs(node))  # with what its subgraphs read
         return found
 
     def value_inputs(self, name: str) -> frozenset[str] | None:
@@ -121,3 +121,16 @@ class RunTimeValues:
         tensor = tensor_type_of(value)
         size = int(np.prod(tensor.get_shape(), dtype=np.int64))
         return element_type_to_numpy(tensor.element_type), size
+
+
+def _computes_from_inputs(node: onnx.NodeProto) -> bool:
+    """Whether `node`'s results are a function of the values it reads (its inputs and what its
+    subgraphs read of the enclosing graph): no random op, in its subgraphs either."""
+    if node.op_type in NONDETERMINISTIC_OPS:
+        return False
+    return all(
+        _computes_from_inputs(inner)
+        for attribute in node.attribute
+        if attribute.type == onnx.AttributeProto.GRAPH
+        for inner in attribute.g.node
+    )
