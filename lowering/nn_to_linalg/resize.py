@@ -4,8 +4,8 @@ Its body maps each resized axis's output index to ONNX's source coordinate `x_or
 f64, in the reference's operation order, so that rounding ties fall the same way), then reads
 the input with `tensor.extract`: the nearest index, or the interpolation taps of that axis
 (2 for linear, 4 for cubic, more for antialiased downsampling: indices clamped to the input,
-as the reference's edge padding) multiplied over the resized axes and summed in f64. `tf_crop_and_resize` gives
-`extrapolation_value` where a coordinate falls outside the input.
+as the reference's edge padding) multiplied over the resized axes and summed in f64.
+`tf_crop_and_resize` gives `extrapolation_value` where a coordinate falls outside the input.
 """
 
 from __future__ import annotations
