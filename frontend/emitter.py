@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import numpy as np
 import onnx
@@ -113,3 +113,31 @@ def known_value(emitter: Emitter, name: str, what: str) -> np.ndarray:
     if value is None:
         raise RunTimeValueError(name, f"input '{name}' ({what}) must be constant")
     return value
+
+
+Number = TypeVar("Number", int, float)
+
+
+def checked_attributes(node: onnx.NodeProto, allowed: set[str]) -> dict[str, object]:
+    """`node`'s attributes as Python values; NodeError names the first one not `allowed`."""
+    values = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    unknown = set(values) - allowed
+    if unknown:
+        raise NodeError(f"attribute '{sorted(unknown)[0]}' not supported")
+    return values
+
+
+def numeric_attributes(node: onnx.NodeProto, defaults: dict[str, Number]) -> dict[str, Number]:
+    """`defaults` updated with `node`'s attributes, each of which must be one of them and of
+    the same kind (int or float)."""
+    kind = (
+        onnx.AttributeProto.INT
+        if all(isinstance(v, int) for v in defaults.values())
+        else (onnx.AttributeProto.FLOAT)
+    )
+    values = dict(defaults)
+    for attribute in node.attribute:
+        if attribute.name not in defaults or attribute.type != kind:
+            raise NodeError(f"attribute '{attribute.name}' not supported")
+        values[attribute.name] = onnx.helper.get_attribute_value(attribute)
+    return values

@@ -15,11 +15,11 @@ import numpy as np
 import onnx
 from onnx import helper
 
-from .emitter import Emitter, NodeError, known_value
+from .emitter import Emitter, NodeError, checked_attributes, known_value, numeric_attributes
 
 
 def reverse_sequence(node: onnx.NodeProto, emitter: Emitter) -> None:
-    attributes = _int_attributes(node, {"time_axis": 0, "batch_axis": 1})
+    attributes = numeric_attributes(node, {"time_axis": 0, "batch_axis": 1})
     x, lengths = node.input[0], node.input[1]
     dims = emitter.shape(x)
     time, batch = attributes["time_axis"], attributes["batch_axis"]
@@ -102,15 +102,6 @@ def max_unpool(node: onnx.NodeProto, emitter: Emitter) -> None:
     emitter.emit("Pad", [unpooled, padding], output=node.output[0])
 
 
-def _int_attributes(node: onnx.NodeProto, defaults: dict[str, int]) -> dict[str, int]:
-    values = dict(defaults)
-    for attribute in node.attribute:
-        if attribute.name not in defaults or attribute.type != onnx.AttributeProto.INT:
-            raise NodeError(f"attribute '{attribute.name}' not supported")
-        values[attribute.name] = attribute.i
-    return values
-
-
 def _ints_attributes(node: onnx.NodeProto, names: tuple[str, ...]) -> dict[str, list[int]]:
     values: dict[str, list[int]] = {}
     for attribute in node.attribute:
@@ -121,11 +112,7 @@ def _ints_attributes(node: onnx.NodeProto, names: tuple[str, ...]) -> dict[str, 
 
 
 def tensor_scatter(node: onnx.NodeProto, emitter: Emitter) -> None:
-    attributes = {a.name: helper.get_attribute_value(a) for a in node.attribute}
-    if set(attributes) - {"mode", "axis"}:
-        raise NodeError(
-            f"attribute '{sorted(set(attributes) - {'mode', 'axis'})[0]}' not supported"
-        )
+    attributes = checked_attributes(node, {"mode", "axis"})
     mode = attributes.get("mode", b"linear")
     mode = mode.decode() if isinstance(mode, bytes) else mode
     if mode not in ("linear", "circular"):

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 import onnx
-from onnx import helper
 
-from .emitter import Emitter, NodeError
+from .emitter import Emitter, NodeError, checked_attributes
 
 ML_DOMAIN = "ai.onnx.ml"
 
@@ -23,16 +22,8 @@ MAX_LABELS = 1024
 """The most keys a LabelEncoder is rewritten for (one Where each)."""
 
 
-def _attributes(node: onnx.NodeProto, allowed: set[str]) -> dict[str, object]:
-    values = {a.name: helper.get_attribute_value(a) for a in node.attribute}
-    unknown = set(values) - allowed
-    if unknown:
-        raise NodeError(f"attribute '{sorted(unknown)[0]}' not supported")
-    return values
-
-
 def binarizer(node: onnx.NodeProto, emitter: Emitter) -> None:
-    threshold = float(_attributes(node, {"threshold"}).get("threshold", 0.0))  # pyright: ignore[reportArgumentType]
+    threshold = float(checked_attributes(node, {"threshold"}).get("threshold", 0.0))  # pyright: ignore[reportArgumentType]
     x = node.input[0]
     dtype = emitter.dtype(x)
     if np.issubdtype(dtype, np.integer):
@@ -46,7 +37,7 @@ def binarizer(node: onnx.NodeProto, emitter: Emitter) -> None:
 
 
 def array_feature_extractor(node: onnx.NodeProto, emitter: Emitter) -> None:
-    _attributes(node, set())
+    checked_attributes(node, set())
     x, indices = node.input[0], node.input[1]
     dims = emitter.shape(x)
     flat = emitter.emit("Reshape", [indices, emitter.constant(np.array([-1], np.int64))])
@@ -74,7 +65,7 @@ def _mapping(node: onnx.NodeProto) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         "default_string",
         "default_tensor",
     }
-    attributes = _attributes(node, names)
+    attributes = checked_attributes(node, names)
     if any(name.endswith("strings") or name == "default_string" for name in attributes):
         raise NodeError("string keys or values are not supported")
     keys = _array(attributes, "keys", np.float32)

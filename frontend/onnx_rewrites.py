@@ -31,7 +31,7 @@ import numpy as np
 import onnx
 from onnx import helper
 
-from .emitter import Emitter, NodeError, known_value
+from .emitter import Emitter, NodeError, known_value, numeric_attributes
 from .onnx_batchnorm import batch_normalization
 from .onnx_col2im import col2im
 from .onnx_deform_conv import deform_conv
@@ -196,15 +196,6 @@ def scatter(node: onnx.NodeProto, emitter: Emitter) -> None:
     emitter.emit("ScatterElements", list(node.input), attributes, output=node.output[0])
 
 
-def _float_attributes(node: onnx.NodeProto, defaults: dict[str, float]) -> dict[str, float]:
-    values = dict(defaults)
-    for attribute in node.attribute:
-        if attribute.name not in defaults or attribute.type != onnx.AttributeProto.FLOAT:
-            raise NodeError(f"attribute '{attribute.name}' not supported")
-        values[attribute.name] = attribute.f
-    return values
-
-
 def prelu(node: onnx.NodeProto, emitter: Emitter) -> None:
     """Where(x < 0, slope * x, x). Before opset 7 a 1-d slope is per channel (axis 1); from
     opset 7 it broadcasts as numpy's."""
@@ -223,7 +214,7 @@ def prelu(node: onnx.NodeProto, emitter: Emitter) -> None:
 
 def selu(node: onnx.NodeProto, emitter: Emitter) -> None:
     """gamma * x for x > 0, gamma * (alpha * exp(x) - alpha) elsewhere."""
-    values = _float_attributes(
+    values = numeric_attributes(
         node, {"alpha": 1.67326319217681884765625, "gamma": 1.05070102214813232421875}
     )
     x = node.input[0]
@@ -240,7 +231,7 @@ def selu(node: onnx.NodeProto, emitter: Emitter) -> None:
 
 def shrink(node: onnx.NodeProto, emitter: Emitter) -> None:
     """x + bias below -lambd, x - bias above lambd, 0 between."""
-    values = _float_attributes(node, {"bias": 0.0, "lambd": 0.5})
+    values = numeric_attributes(node, {"bias": 0.0, "lambd": 0.5})
     x = node.input[0]
     dtype = emitter.dtype(x)
     bias, lambd = (emitter.constant(np.array(values[n], dtype)) for n in ("bias", "lambd"))
@@ -256,7 +247,7 @@ def shrink(node: onnx.NodeProto, emitter: Emitter) -> None:
 def instance_normalization(node: onnx.NodeProto, emitter: Emitter) -> None:
     """(x - mean) / sqrt(variance + epsilon) * scale + B, the moments over the spatial dims
     of each sample and channel, scale and B per channel."""
-    epsilon = _float_attributes(node, {"epsilon": 1e-5})["epsilon"]
+    epsilon = numeric_attributes(node, {"epsilon": 1e-5})["epsilon"]
     x, scale, bias = node.input[0], node.input[1], node.input[2]
     rank = len(emitter.shape(x))
     dtype = emitter.dtype(x)

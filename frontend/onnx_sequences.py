@@ -20,9 +20,15 @@ from __future__ import annotations
 
 import numpy as np
 import onnx
-from onnx import helper
 
-from .emitter import Emitter, NodeError, OptionalValue, SequenceValue, known_value
+from .emitter import (
+    Emitter,
+    NodeError,
+    OptionalValue,
+    SequenceValue,
+    checked_attributes,
+    known_value,
+)
 
 CONTAINER_OPS = frozenset(
     {
@@ -60,14 +66,6 @@ def sequence(emitter: Emitter, name: str) -> tuple[str, ...]:
     return value.items
 
 
-def _attributes(node: onnx.NodeProto, allowed: set[str]) -> dict[str, object]:
-    values = {a.name: helper.get_attribute_value(a) for a in node.attribute}
-    unknown = set(values) - allowed
-    if unknown:
-        raise NodeError(f"attribute '{sorted(unknown)[0]}' not supported")
-    return values
-
-
 def _position(emitter: Emitter, node: onnx.NodeProto, length: int, default: int, top: int) -> int:
     """The node's position input (input 1 of SequenceAt, 2 of SequenceInsert...), made
     non-negative and checked against [-length, top]."""
@@ -82,17 +80,17 @@ def _position(emitter: Emitter, node: onnx.NodeProto, length: int, default: int,
 
 
 def sequence_empty(node: onnx.NodeProto, emitter: Emitter) -> None:
-    _attributes(node, {"dtype"})
+    checked_attributes(node, {"dtype"})
     emitter.bind_container(node.output[0], SequenceValue(()))
 
 
 def sequence_construct(node: onnx.NodeProto, emitter: Emitter) -> None:
-    _attributes(node, set())
+    checked_attributes(node, set())
     emitter.bind_container(node.output[0], SequenceValue(tuple(node.input)))
 
 
 def sequence_insert(node: onnx.NodeProto, emitter: Emitter) -> None:
-    _attributes(node, set())
+    checked_attributes(node, set())
     items = sequence(emitter, node.input[0])
     position = _position(emitter, node, len(items), len(items), len(items))
     inserted = (*items[:position], node.input[1], *items[position:])
@@ -100,7 +98,7 @@ def sequence_insert(node: onnx.NodeProto, emitter: Emitter) -> None:
 
 
 def sequence_erase(node: onnx.NodeProto, emitter: Emitter) -> None:
-    _attributes(node, set())
+    checked_attributes(node, set())
     items = sequence(emitter, node.input[0])
     if not items:
         raise NodeError("SequenceErase of an empty sequence")
@@ -109,7 +107,7 @@ def sequence_erase(node: onnx.NodeProto, emitter: Emitter) -> None:
 
 
 def sequence_at(node: onnx.NodeProto, emitter: Emitter) -> None:
-    _attributes(node, set())
+    checked_attributes(node, set())
     items = sequence(emitter, node.input[0])
     if not items:
         raise NodeError("SequenceAt of an empty sequence")
@@ -118,12 +116,12 @@ def sequence_at(node: onnx.NodeProto, emitter: Emitter) -> None:
 
 
 def sequence_length(node: onnx.NodeProto, emitter: Emitter) -> None:
-    _attributes(node, set())
+    checked_attributes(node, set())
     emitter.bind(node.output[0], np.array(len(sequence(emitter, node.input[0])), np.int64))
 
 
 def split_to_sequence(node: onnx.NodeProto, emitter: Emitter) -> None:
-    attributes = _attributes(node, {"axis", "keepdims"})
+    attributes = checked_attributes(node, {"axis", "keepdims"})
     x = node.input[0]
     dims = emitter.shape(x)
     axis = int(attributes.get("axis", 0))  # pyright: ignore[reportArgumentType]
@@ -159,7 +157,7 @@ def split_to_sequence(node: onnx.NodeProto, emitter: Emitter) -> None:
 
 
 def concat_from_sequence(node: onnx.NodeProto, emitter: Emitter) -> None:
-    attributes = _attributes(node, {"axis", "new_axis"})
+    attributes = checked_attributes(node, {"axis", "new_axis"})
     items = list(sequence(emitter, node.input[0]))
     if not items:
         raise NodeError("ConcatFromSequence of an empty sequence")
@@ -173,13 +171,13 @@ def concat_from_sequence(node: onnx.NodeProto, emitter: Emitter) -> None:
 
 
 def optional(node: onnx.NodeProto, emitter: Emitter) -> None:
-    _attributes(node, {"type"})
+    checked_attributes(node, {"type"})
     element = node.input[0] if node.input and node.input[0] else None
     emitter.bind_container(node.output[0], OptionalValue(element))
 
 
 def optional_has_element(node: onnx.NodeProto, emitter: Emitter) -> None:
-    _attributes(node, set())
+    checked_attributes(node, set())
     name = node.input[0] if node.input else ""
     value = emitter.container(name) if name else OptionalValue(None)
     present = not isinstance(value, OptionalValue) or value.element is not None
@@ -187,7 +185,7 @@ def optional_has_element(node: onnx.NodeProto, emitter: Emitter) -> None:
 
 
 def optional_get_element(node: onnx.NodeProto, emitter: Emitter) -> None:
-    _attributes(node, set())
+    checked_attributes(node, set())
     value = emitter.container(node.input[0])
     if not isinstance(value, OptionalValue):
         forward(emitter, node.input[0], node.output[0])  # a tensor or a sequence: itself
@@ -198,5 +196,5 @@ def optional_get_element(node: onnx.NodeProto, emitter: Emitter) -> None:
 
 
 def identity(node: onnx.NodeProto, emitter: Emitter) -> None:
-    _attributes(node, set())
+    checked_attributes(node, set())
     forward(emitter, node.input[0], node.output[0])
