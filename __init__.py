@@ -43,11 +43,12 @@ def compile(
 ) -> CompiledModel:
     """Compiles an ONNX model (a path or an onnx.ModelProto) to a callable `CompiledModel`:
     `model(*inputs)` in graph order or `model.run({name: array})`, each returning a list of
-    numpy arrays. `input_shapes` fixes dynamic input dimensions; `input_values` binds inputs
-    that give axes, shapes, scales or trip counts to values, compiling for those (they leave
-    the inputs; an `UnsupportedModelError`'s `value_inputs` names the ones a model needs);
-    `cache` is True for the default cache folder ($TERRACE_CACHE_DIR or ~/.cache/terrace), a
-    folder, or False."""
+    numpy arrays. `num_threads` is how many threads parallel loops run on (None: every core
+    this process may use, its affinity mask). `input_shapes` fixes dynamic input dimensions;
+    `input_values` binds inputs that give axes, shapes, scales or trip counts to values,
+    compiling for those (they leave the inputs; an `UnsupportedModelError`'s `value_inputs`
+    names the ones a model needs); `cache` is True for the default cache folder
+    ($TERRACE_CACHE_DIR or ~/.cache/terrace), a folder, or False."""
     # Imported here so that `import terrace` does not load the compiler, onnx and llvmlite.
     from .compiler import compile as compile_model
 

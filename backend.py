@@ -21,13 +21,18 @@ arrays (None for an absent optional), compiles for the lengths and shapes given,
 lists (frontend/onnx_container_io.py); the compiled code takes and returns tensors only. A
 model whose tensor inputs have dynamic dimensions (and no `input_shapes`) gets one too: it
 compiles once per distinct shape it is given, as onnxruntime takes any batch size.
+
+Both kinds of rep keep a bounded number of compiled models (`MAX_SPECIALIZATIONS`, the least
+recently used goes first): a caller that feeds ever new values or shapes recompiles, but
+never grows the process without limit.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 import onnx
@@ -47,6 +52,38 @@ from .runtime.model import CompiledModel
 
 DEVICES = ("CPU",)
 """The ONNX device names Terrace runs on."""
+
+MAX_SPECIALIZATIONS = 16
+"""Compiled models a rep keeps, per distinct bound values or input shapes."""
+
+Key = TypeVar("Key")
+Value = TypeVar("Value")
+
+
+class CompiledModels(Generic[Key, Value]):
+    """At most `limit` entries; storing one more drops the least recently used."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._entries: OrderedDict[Key, Value] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._entries
+
+    def get(self, key: Key) -> Value | None:
+        value = self._entries.get(key)
+        if value is not None:
+            self._entries.move_to_end(key)
+        return value
+
+    def put(self, key: Key, value: Value) -> None:
+        self._entries[key] = value
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.limit:
+            self._entries.popitem(last=False)
 
 
 class TerraceRep(BackendRep):
@@ -74,8 +111,8 @@ class SpecializingRep(BackendRep):
 
     `model` is the one the last call ran (None before the first call)."""
 
-    MAX_SPECIALIZATIONS = 16
-    """Compiled models kept; the oldest goes first."""
+    MAX_SPECIALIZATIONS = MAX_SPECIALIZATIONS
+    """Compiled models kept; the least recently used goes first."""
 
     def __init__(
         self, source: onnx.ModelProto, value_inputs: frozenset[str], options: dict[str, Any]
@@ -85,7 +122,8 @@ class SpecializingRep(BackendRep):
         self.options = options
         self.input_names = [v.name for v in graph_inputs(source.graph)]
         self.model: CompiledModel | None = None
-        self._compiled: dict[tuple[object, ...], tuple[CompiledModel, frozenset[str]]] = {}
+        self._compiled: CompiledModels[tuple[object, ...], tuple[CompiledModel, frozenset[str]]]
+        self._compiled = CompiledModels(self.MAX_SPECIALIZATIONS)
 
     def run(self, inputs: Any, **kwargs: Any) -> tuple[Any, ...]:
         del kwargs
@@ -117,8 +155,9 @@ class SpecializingRep(BackendRep):
                 raise InputError(f"missing input '{missing[0]}'")
             values = {name: feeds[name] for name in sorted(wanted)}
             key = tuple((n, a.dtype.str, a.shape, a.tobytes()) for n, a in values.items())
-            if key in self._compiled:
-                return self._compiled[key]
+            known = self._compiled.get(key)
+            if known is not None:
+                return known
             try:
                 model = compile_model(self.source, "cpu", input_values=values, **self.options)
             except UnsupportedModelError as error:
@@ -126,9 +165,7 @@ class SpecializingRep(BackendRep):
                     raise
                 wanted = wanted | error.value_inputs
                 continue
-            if len(self._compiled) >= self.MAX_SPECIALIZATIONS:
-                del self._compiled[next(iter(self._compiled))]
-            self._compiled[key] = (model, wanted)
+            self._compiled.put(key, (model, wanted))
             return model, wanted
 
 
@@ -140,12 +177,17 @@ class ContainerRep(BackendRep):
 
     `model` is the compiled model the last call ran (None before the first call)."""
 
+    MAX_SPECIALIZATIONS = MAX_SPECIALIZATIONS
+    """Reps (compiled models) kept, one per distinct rewritten model; the least recently used
+    goes first."""
+
     def __init__(self, source: onnx.ModelProto, options: dict[str, Any]):
         self.source = source
         self.options = options
         self.input_names = [v.name for v in graph_inputs(source.graph)]
         self.model: CompiledModel | None = None
-        self._reps: dict[bytes, TerraceRep | SpecializingRep] = {}
+        self._reps: CompiledModels[bytes, TerraceRep | SpecializingRep]
+        self._reps = CompiledModels(self.MAX_SPECIALIZATIONS)
 
     def run(self, inputs: Any, **kwargs: Any) -> tuple[Any, ...]:
         del kwargs
@@ -160,7 +202,7 @@ class ContainerRep(BackendRep):
         rep = self._reps.get(key)
         if rep is None:
             rep = TerraceBackend.prepare_tensors(flat, self.options)
-            self._reps[key] = rep
+            self._reps.put(key, rep)
         results = rep.run(tensors)
         self.model = rep.model
         assert self.model is not None

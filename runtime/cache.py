@@ -2,10 +2,11 @@
 
 An entry is a folder named by its key (`cache_key`: a hash of the target's triple, CPU and
 features, of what the caller says the code depends on, and of the versions of Terrace, xDSL and
-llvmlite, including a hash of Terrace's own sources, so an edited pass never serves stale
-code). It holds the object code (`code.o`), the final LLVM IR (`module.ll`), the entry ABI
-(`abi.json`) and the bound weights in one binary file (`weights.bin`, each array 64-byte
-aligned), which loads as memory maps: nothing is copied until the code reads it.
+llvmlite, including a hash of every source file of Terrace's package, so an edited pass, driver
+or runtime module never serves stale code). It holds the object code (`code.o`), the final
+LLVM IR (`module.ll`), the entry ABI (`abi.json`) and the bound weights in one binary file
+(`weights.bin`, each array 64-byte aligned), which loads as memory maps: nothing is copied
+until the code reads it.
 
 The cache lives in `$TERRACE_CACHE_DIR`, else `$XDG_CACHE_HOME/terrace`, else
 `~/.cache/terrace`. Entries are written to a temporary folder and renamed into place, so
@@ -34,7 +35,6 @@ from .abi import WORKSPACE_ALIGNMENT, EntryAbi
 FORMAT_VERSION = 1
 
 _PACKAGE_ROOT = Path(__file__).resolve().parent.parent
-_SOURCE_FOLDERS = ("dialects", "frontend", "lowering", "passes", "targets", "runtime")
 
 
 @dataclass
@@ -171,14 +171,29 @@ def _environment() -> tuple[str, ...]:
             versions.append(f"{package} {metadata.version(package)}")
         except metadata.PackageNotFoundError:
             versions.append(f"{package} unknown")
-    return (*versions, _source_digest())
+    return (*versions, source_digest())
 
 
-def _source_digest() -> str:
-    # An editable install keeps one version number while its passes change under it.
+def source_files(root: Path = _PACKAGE_ROOT) -> list[Path]:
+    """Every .py file of the package at `root`: its own and those of each folder below it that
+    is a subpackage (holds an `__init__.py`), found by walking, so that no module is left out.
+    Other folders (tests, the virtual environment, docs) are not part of the package."""
+    found: list[Path] = []
+    for folder, subfolders, files in os.walk(root):
+        # os.walk descends only into the subfolders left in the list: keep the subpackages
+        subfolders[:] = sorted(d for d in subfolders if (Path(folder, d) / "__init__.py").is_file())
+        found.extend(Path(folder, name) for name in sorted(files) if name.endswith(".py"))
+    return found
+
+
+def source_digest(root: Path = _PACKAGE_ROOT) -> str:
+    """A hash of the names and contents of the package's sources (`source_files`)."""
+    # An editable install keeps one version number while its sources change under it.
     digest = hashlib.sha256()
-    for folder in _SOURCE_FOLDERS:
-        for source in sorted((_PACKAGE_ROOT / folder).rglob("*.py")):
-            digest.update(str(source.relative_to(_PACKAGE_ROOT)).encode())
-            digest.update(source.read_bytes())
+    for source in source_files(root):
+        name = source.relative_to(root).as_posix().encode()
+        data = source.read_bytes()
+        for part in (name, data):
+            digest.update(len(part).to_bytes(8, "little"))
+            digest.update(part)
     return digest.hexdigest()

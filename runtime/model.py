@@ -9,9 +9,9 @@ arrays: their addresses are computed at load time and reused by every call, with
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import functools
 import math
+import os
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError, TerraceRuntimeError
+from . import jit
 from .abi import WORKSPACE_ALIGNMENT, EntryAbi, TensorSpec
 from .jit import NativeCode
 
@@ -55,7 +56,9 @@ def _aligned_buffer(nbytes: int) -> tuple[np.ndarray, int]:
 
 class CompiledModel:
     """A compiled model: `model(*inputs)` in graph order or `model.run({name: array})`; both
-    return the outputs as a list of numpy arrays, in graph order."""
+    return the outputs as a list of numpy arrays, in graph order. Parallel loops run on
+    `num_threads` threads, or with None on every usable core (`usable_cores`), whatever
+    another model called from the same thread asked for before."""
 
     def __init__(
         self,
@@ -117,10 +120,9 @@ class CompiledModel:
         addresses += self._weight_addresses
         addresses.append(self._thread_workspace())
         packed = (ctypes.c_void_p * len(addresses))(*addresses)
-        if self.num_threads is not None:
-            # OpenMP keeps the thread count per calling thread, and another model called from
-            # this thread may have set its own: set it on every call (a microsecond).
-            _set_openmp_threads(self.num_threads)
+        # OpenMP keeps the thread count per calling thread, and another model called from this
+        # thread may have set its own: set it on every call (a microsecond), None included.
+        _set_openmp_threads(self.num_threads or usable_cores())
         self._entry(ctypes.addressof(packed))
         # Referenced until here, so that no input is freed while native code reads it.
         del inputs
@@ -165,7 +167,18 @@ def _bind_weights(abi: EntryAbi, weights: Mapping[str, np.ndarray]) -> list[np.n
     return [np.ascontiguousarray(weights[name]) for name in abi.weights]
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity mask, as `taskset` or a container's
+    cpuset leaves it), which is what `num_threads=None` uses."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # no affinity masks on this platform
+        return os.cpu_count() or 1
+
+
 def _set_openmp_threads(count: int) -> None:
+    # Without libgomp, no code with parallel loops loads (NativeCode.load refuses it), so
+    # there are no threads to set.
     openmp = _openmp()
     if openmp is None:
         return
@@ -174,5 +187,5 @@ def _set_openmp_threads(count: int) -> None:
 
 @functools.cache
 def _openmp() -> ctypes.CDLL | None:
-    library = ctypes.util.find_library("gomp")
+    library = jit.find_libgomp()
     return None if library is None else ctypes.CDLL(library)

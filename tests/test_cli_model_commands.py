@@ -137,16 +137,50 @@ def test_emit_llvm_is_the_llvm_dialect(
     assert {op.name for op in module.ops} == {"llvm.func"}
 
 
-def test_demo_reports_the_compiled_run_or_why_not(
+def test_demo_compiles_runs_and_matches_the_reference(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ):
     monkeypatch.setenv("TERRACE_CACHE_DIR", str(tmp_path))
     assert main(["demo", "--runs", "2"]) == 0
     out = capsys.readouterr().out
     assert "top-5" in out
-    compiled = "max abs error against the nn reference" in out
-    assert compiled or "compilation failed, showing the reference run: " in out
-    if compiled:
-        error = float(out.split("max abs error against the nn reference: ")[1].split()[0])
-        assert error < 1e-4
-        assert "median latency over 2 runs" in out
+    error = float(out.split("max abs error against the nn reference: ")[1].split()[0])
+    assert error < 1e-4
+    assert "median latency over 2 runs" in out
+
+
+def test_demo_exits_1_when_compiling_fails(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    import terrace
+    from terrace.errors import CompilationError
+
+    def failing_compile(*args: object, **kwargs: object) -> None:
+        raise CompilationError("pass 'convert-nn-to-linalg' failed: no lowering for nn.relu")
+
+    monkeypatch.setenv("TERRACE_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(terrace, "compile", failing_compile)
+    status = main(["demo", "--runs", "2"])
+    captured = capsys.readouterr()
+    assert status == 1
+    # the reference run is still shown, and stderr says why the demo failed, in one line
+    assert "top-5" in captured.out
+    assert "median latency" not in captured.out
+    assert captured.err == (
+        "terrace: error: compiling the model failed: "
+        "pass 'convert-nn-to-linalg' failed: no lowering for nn.relu\n"
+    )
+
+
+def test_demo_reports_a_bug_in_the_compiled_path_as_internal(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    import terrace
+
+    def broken_compile(*args: object, **kwargs: object) -> None:
+        raise KeyError("ops")
+
+    monkeypatch.setenv("TERRACE_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(terrace, "compile", broken_compile)
+    assert main(["demo", "--runs", "2"]) == 70
+    assert capsys.readouterr().err.startswith("terrace: internal error: KeyError")
