@@ -46,16 +46,22 @@ def deadline(seconds: float) -> Generator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
+FAILURES = ("failure", "crash", "hang")
+"""Outcome kinds that break the property: an exception other than a one-line TerraceError (or a
+deadline passed in Python code), and, when the check runs in a child process
+(`onnx_isolation.py`), a child that died or stopped answering."""
+
+
 @dataclass(frozen=True)
 class Outcome:
-    """What one check saw: `accepted`, `rejected` (a clean TerraceError) or `failure`."""
+    """What one check saw: `accepted`, `rejected` (a clean TerraceError), or one of FAILURES."""
 
     kind: str
     detail: str
 
     @property
     def failed(self) -> bool:
-        return self.kind == "failure"
+        return self.kind in FAILURES
 
 
 def _failure(error: BaseException) -> Outcome:
@@ -213,6 +219,14 @@ def _compare(actual: Sequence[np.ndarray], expected: Sequence[np.ndarray]) -> Ou
     return Outcome("accepted", "matches onnxruntime")
 
 
+CHECKS: dict[str, Callable[[Mutant, float], Outcome]] = {
+    "import": check_import,
+    "cli": check_cli,
+    "compile": check_compile,
+}
+"""The checks by name, each taking a mutant and its time budget in seconds."""
+
+
 @dataclass
 class Campaign:
     """Counts and failures of one run over many mutants."""
@@ -220,6 +234,13 @@ class Campaign:
     counts: dict[str, int]
     failures: list[str]
     seconds: float
+
+    def record(self, mutant: Mutant, outcome: Outcome) -> None:
+        self.counts[outcome.kind] = self.counts.get(outcome.kind, 0) + 1
+        if outcome.failed:
+            self.failures.append(
+                f"{mutant.base}: {outcome.kind}: {outcome.detail}\n    {mutant.describe()}"
+            )
 
     def summary(self) -> str:
         counted = ", ".join(f"{n} {k}" for k, n in sorted(self.counts.items()))
@@ -230,11 +251,8 @@ def run_campaign(
     check: Callable[[Mutant], Outcome], mutated: Iterator[Mutant] | Sequence[Mutant]
 ) -> Campaign:
     started = time.perf_counter()
-    counts: dict[str, int] = {}
-    failures: list[str] = []
+    campaign = Campaign({}, [], 0.0)
     for mutant in mutated:
-        outcome = check(mutant)
-        counts[outcome.kind] = counts.get(outcome.kind, 0) + 1
-        if outcome.failed:
-            failures.append(f"{mutant.base}: {outcome.detail}\n    {mutant.describe()}")
-    return Campaign(counts, failures, time.perf_counter() - started)
+        campaign.record(mutant, check(mutant))
+    campaign.seconds = time.perf_counter() - started
+    return campaign

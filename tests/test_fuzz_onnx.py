@@ -9,9 +9,12 @@ comparisons with onnxruntime, 60 hypothesis examples: about two minutes.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+from terrace.errors import TerraceError
 from terrace.fuzz.onnx_checks import (
     check_cli,
     check_compile,
@@ -19,7 +22,15 @@ from terrace.fuzz.onnx_checks import (
     import_mutant,
     run_campaign,
 )
-from terrace.fuzz.onnx_mutations import Mutant, base_model_names, mutants, mutated_models
+from terrace.fuzz.onnx_isolation import IsolatedCheck, resolve_bases
+from terrace.fuzz.onnx_mutations import (
+    Mutant,
+    base_model_names,
+    build_mutant,
+    mutants,
+    mutated_models,
+)
+from terrace.tools.cli import main
 
 IMPORT_CHUNKS = 8
 IMPORTS_PER_CHUNK = 300
@@ -99,3 +110,85 @@ def test_mutants_are_reproducible():
     first = [m.describe() for m in mutated_models(7, 20)]
     again = [m.describe() for m in mutated_models(7, 20)]
     assert first == again
+
+
+# -- the campaign runner: checks in a child process ---------------------------------------
+
+BROKEN = "broken_checks:by_seed"
+"""tests/fuzz_plugins/broken_checks.py: the first step's seed picks a segfault, a stall or a
+giant allocation (its SEGFAULT, STALL, ALLOCATE), any other seed a real import."""
+SEGFAULT, STALL, ALLOCATE = 1, 2, 3
+
+
+@pytest.fixture
+def plugins_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the spawned child starts with the parent's sys.path
+    monkeypatch.syspath_prepend(str(Path(__file__).parent / "fuzz_plugins"))
+
+
+def _mutant(seed: int) -> Mutant:
+    return build_mutant("light_squeezenet", [("truncate", seed)])
+
+
+@pytest.mark.usefixtures("plugins_on_path")
+def test_a_segfault_and_a_hang_are_findings_and_the_run_goes_on():
+    with IsolatedCheck(BROKEN, seconds=1.0, grace_seconds=2.0) as check:
+        crashed = check(_mutant(SEGFAULT))
+        after_crash = check(_mutant(7))
+        hung = check(_mutant(STALL))
+        after_hang = check(_mutant(7))
+        assert check.restarts == 2
+    assert (crashed.kind, crashed.detail) == ("crash", "the checking process died (signal SIGSEGV)")
+    assert (hung.kind, hung.detail) == ("hang", "no answer after 3 s")
+    assert crashed.failed and hung.failed
+    # the same mutant checked in this process: each fresh child answers as it does (but for
+    # the temporary file's name)
+    expected = check_import(_mutant(7))
+    for outcome in (after_crash, after_hang):
+        assert outcome.kind == expected.kind == "rejected"
+        assert outcome.detail.split(": ", 1)[1] == expected.detail.split(": ", 1)[1]
+
+
+@pytest.mark.usefixtures("plugins_on_path")
+def test_the_child_has_an_address_space_limit():
+    with IsolatedCheck(BROKEN, memory_bytes=2 << 30) as limited:
+        assert limited(_mutant(ALLOCATE)).kind == "rejected"
+
+
+def test_unknown_checks_and_bases_are_one_line_errors():
+    with pytest.raises(TerraceError, match="unknown check 'nosuch'"):
+        IsolatedCheck("nosuch")
+    with pytest.raises(TerraceError, match="check 'no_module_here:f'"):
+        IsolatedCheck("no_module_here:f")
+    with pytest.raises(TerraceError, match="unknown base model 'light_nosuch'"):
+        resolve_bases("light_squeezenet,light_nosuch")
+    assert resolve_bases("all") is None
+    assert resolve_bases("light") == [n for n in base_model_names() if n.startswith("light_")]
+    assert len(resolve_bases("light") or []) == 9
+
+
+SAMPLE_SEED = 20261207
+SAMPLE_COUNT = 200
+
+
+def test_terrace_fuzz_onnx_sample_of_light_model_mutants(capsys: pytest.CaptureFixture[str]):
+    """CI's sample of the reported run (docs/fuzzing.md): 200 mutants of the light models,
+    through the command, each checked in a child process."""
+    status = main(
+        [
+            "fuzz",
+            "--onnx",
+            "--bases",
+            "light",
+            "--examples",
+            str(SAMPLE_COUNT),
+            "--seed",
+            str(SAMPLE_SEED),
+        ]
+    )
+    out = capsys.readouterr().out
+    assert status == 0, out
+    summary = out.splitlines()[0]
+    assert f"{SAMPLE_COUNT} mutants in" in summary
+    assert "failure" not in summary and "crash" not in summary and "hang" not in summary
+    assert " rejected" in summary

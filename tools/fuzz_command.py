@@ -1,8 +1,10 @@
-"""`terrace fuzz`: property-based fuzzing of one pass or pipeline (docs/fuzzing.md).
+"""`terrace fuzz`: property-based fuzzing of one pass or pipeline, or of the ONNX importer
+with mutated models (`--onnx`) (docs/fuzzing.md).
 
 `register(commands)` adds the subcommand to the `terrace` command's subparsers; `run(args)`
 is its entry point. Progress goes to stderr every `--progress-every` examples, the summary to
-stdout; the exit status is 1 when a mismatch was found.
+stdout; the exit status is 1 when a mismatch (or, with `--onnx`, a crash, a hang or an
+exception other than a one-line Terrace error) was found.
 """
 
 from __future__ import annotations
@@ -22,10 +24,15 @@ Generates random well-typed programs at a level, runs each before and after the 
 pipeline) on the same random inputs, edge values included, and compares the results. The first
 mismatch is shrunk and written as a reproducer (.mlir plus .npz inputs) that terrace-opt reruns.
 
+With --onnx, it damages real ONNX models instead (bit flips, truncation, wrong attributes,
+absurd shapes, cycles...) and checks each in a child process: importing must end in a result
+or one clean error line, never another exception, a hang or a crash.
+
 examples:
   terrace fuzz --pass nn-canonicalize --examples 200
   terrace fuzz --load-pass-plugin my_pass.py --pass my-pass --examples 200
   terrace fuzz --pipeline 'nn-fold-batchnorm,nn-canonicalize,convert-nn-to-linalg' --seed 1
+  terrace fuzz --onnx --bases light --examples 1000 --seed 0
 """
 
 
@@ -73,6 +80,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--shrink-seconds", type=float, default=60.0, metavar="T")
     parser.add_argument("--progress-every", type=int, default=10, metavar="N")
+    onnx = parser.add_argument_group("mutated ONNX models (--onnx)")
+    onnx.add_argument(
+        "--onnx", action="store_true", help="fuzz the ONNX importer with mutated models"
+    )
+    onnx.add_argument(
+        "--bases",
+        default="all",
+        metavar="B",
+        help="the models to mutate: all, light (onnx's nine light models), small (one-op "
+        "models) or names separated by commas (default: all)",
+    )
+    onnx.add_argument(
+        "--check",
+        default="import",
+        metavar="C",
+        help="import: import the mutant; cli: run `terrace import` on it; compile: compile, "
+        "run and compare with onnxruntime; or module:function, a check of one's own "
+        "(default: import)",
+    )
+    onnx.add_argument(
+        "--mutant-seconds",
+        type=float,
+        default=20.0,
+        metavar="T",
+        help="each mutant's time budget; past it plus 10 s its child is killed (a hang)",
+    )
+    onnx.add_argument(
+        "--memory-limit-mb",
+        type=int,
+        default=4096,
+        metavar="M",
+        help="the checking process's address-space limit (0: none)",
+    )
 
 
 def pipeline_of(args: argparse.Namespace) -> str:
@@ -84,6 +124,8 @@ def pipeline_of(args: argparse.Namespace) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Fuzzes, prints the summary; 1 when something was found, 2 on a usage error."""
+    if args.onnx:
+        return run_onnx(args)
     from ..fuzz.checker import fuzz
 
     started = time.perf_counter()
@@ -118,6 +160,38 @@ def run(args: argparse.Namespace) -> int:
     for path in report.reproducers:
         print(f"  rerun: python -m terrace.fuzz.reproducer {path}")
     return 1 if report.findings else 0
+
+
+def run_onnx(args: argparse.Namespace) -> int:
+    """`--onnx`: mutants of the chosen bases, each checked in a child process."""
+    from ..fuzz.onnx_checks import Campaign
+    from ..fuzz.onnx_isolation import IsolatedCheck, isolated_campaign, resolve_bases
+
+    seed = 0 if args.seed is None else args.seed
+
+    def progress(done: int, campaign: Campaign) -> None:
+        if done % max(args.progress_every, 1) and done != args.examples:
+            return
+        print(
+            f"terrace fuzz: {done}/{args.examples} mutants, {len(campaign.failures)} failures, "
+            f"{campaign.seconds:.1f} s",
+            file=sys.stderr,
+        )
+
+    try:
+        bases = resolve_bases(args.bases)
+        memory = max(args.memory_limit_mb, 0) << 20
+        with IsolatedCheck(args.check, args.mutant_seconds, memory) as check:
+            campaign = isolated_campaign(seed, args.examples, bases, check, progress)
+    except TerraceError as error:
+        print(f"terrace fuzz: error: {error}", file=sys.stderr)
+        return 2
+    rate = sum(campaign.counts.values()) / max(campaign.seconds, 1e-9)
+    print(f"seed {seed}, bases {args.bases}, check {args.check}: {campaign.summary()}")
+    print(f"{rate:.1f} mutants per second")
+    for failure in campaign.failures:
+        print(f"  {failure}")
+    return 1 if campaign.failures else 0
 
 
 def main(argv: list[str] | None = None) -> int:
