@@ -33,6 +33,7 @@ HEAVY_LIGHT_MODELS = ("light_densenet121", "light_inception_v2")
 
 ABSURD_DIMS = (-1, -7, 0, 2**31, 2**40, 2**62, 2**63 - 1)
 ABSURD_INTS = (-(2**63), -(2**40), -3, -1, 0, 1, 7, 99, 2**31, 2**40, 2**63 - 1)
+PLAUSIBLE_INTS = (-2, -1, 0, 1, 2, 3, 4)
 ODD_DTYPES = (
     TensorProto.UNDEFINED,
     TensorProto.STRING,
@@ -175,6 +176,43 @@ def attribute_wrong_value(rng: random.Random, model: onnx.ModelProto) -> str:
     elif attribute.type == onnx.AttributeProto.TENSOR:
         attribute.t.CopyFrom(_random_tensor(rng, attribute.t.name))
     return f"{_label(index, node)}: attribute '{attribute.name}' = {_short(attribute)}"
+
+
+def attribute_plausible_value(rng: random.Random, model: onnx.ModelProto) -> str:
+    """Right type, a value a model could have (a stride of 2, a pad of 1, axis -1): such
+    mutants pass onnx's checker more often, so the importer's own shape rules see them."""
+    picked = _pick_node(rng, model)
+    if picked is None or not picked[1].attribute:
+        return "no-op: no attribute"
+    index, node = picked
+    attribute = node.attribute[rng.randrange(len(node.attribute))]
+    if attribute.type == onnx.AttributeProto.INT:
+        attribute.i = rng.choice([v for v in PLAUSIBLE_INTS if v != attribute.i])
+    elif attribute.type == onnx.AttributeProto.INTS and attribute.ints:
+        position = rng.randrange(len(attribute.ints))
+        attribute.ints[position] = rng.choice(PLAUSIBLE_INTS)
+    elif attribute.type == onnx.AttributeProto.FLOAT:
+        attribute.f = rng.choice([0.0, 0.5, 1.0, 2.0, 1e-5])
+    else:
+        return f"no-op: attribute '{attribute.name}' holds no number"
+    return f"{_label(index, node)}: attribute '{attribute.name}' = {_short(attribute)}"
+
+
+def constant_shape_tweak(rng: random.Random, model: onnx.ModelProto) -> str:
+    """One entry of an int64 initializer (a weight's shape, a Reshape target) moves by a little
+    (another small size, -1 or 0): the graph stays well formed, its shapes stop agreeing."""
+    candidates = [t for t in model.graph.initializer if t.data_type == TensorProto.INT64]
+    if not candidates:
+        return "no-op: no int64 initializer"
+    tensor = rng.choice(candidates)
+    array = onnx.numpy_helper.to_array(tensor).copy()
+    if array.size == 0:
+        return "no-op: empty int64 initializer"
+    flat = array.reshape(-1)
+    position = rng.randrange(flat.size)
+    flat[position] = rng.choice([int(flat[position]) + 1, int(flat[position]) - 1, *PLAUSIBLE_INTS])
+    tensor.CopyFrom(onnx.numpy_helper.from_array(flat.reshape(array.shape), tensor.name))
+    return f"initializer '{tensor.name}' = {flat.tolist()[:8]}"
 
 
 def attribute_tensor_dtype(rng: random.Random, model: onnx.ModelProto) -> str:
@@ -461,6 +499,7 @@ def external_data(rng: random.Random, model: onnx.ModelProto) -> str:
 STRUCTURAL: dict[str, Structural] = {
     "attribute_wrong_type": attribute_wrong_type,
     "attribute_wrong_value": attribute_wrong_value,
+    "attribute_plausible_value": attribute_plausible_value,
     "attribute_tensor_dtype": attribute_tensor_dtype,
     "attribute_delete": attribute_delete,
     "attribute_duplicate": attribute_duplicate,
@@ -471,6 +510,7 @@ STRUCTURAL: dict[str, Structural] = {
     "cycle": cycle,
     "absurd_shape": absurd_shape,
     "absurd_constant_shape": absurd_constant_shape,
+    "constant_shape_tweak": constant_shape_tweak,
     "initializer_short_data": initializer_short_data,
     "initializer_dtype": initializer_dtype,
     "value_dtype": value_dtype,

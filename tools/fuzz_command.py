@@ -10,6 +10,7 @@ exception other than a one-line Terrace error) was found.
 from __future__ import annotations
 
 import argparse
+import random
 import sys
 import time
 from typing import TYPE_CHECKING
@@ -167,7 +168,8 @@ def run_onnx(args: argparse.Namespace) -> int:
     from ..fuzz.onnx_checks import Campaign
     from ..fuzz.onnx_isolation import IsolatedCheck, isolated_campaign, resolve_bases
 
-    seed = 0 if args.seed is None else args.seed
+    # without --seed the run is random, as for passes; the summary prints the seed to rerun it
+    seed = random.randrange(2**32) if args.seed is None else args.seed
 
     def progress(done: int, campaign: Campaign) -> None:
         if done % max(args.progress_every, 1) and done != args.examples:
