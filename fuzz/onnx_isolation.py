@@ -189,12 +189,13 @@ def resolve_bases(spec: str) -> list[str] | None:
     if spec in BASE_SETS:
         return BASE_SETS[spec]()
     names = [name.strip() for name in spec.split(",") if name.strip()]
-    known = set(base_model_names())
+    known = base_model_names()
     unknown = [name for name in names if name not in known]
     if unknown or not names:
         raise TerraceError(
             f"unknown base model '{unknown[0] if unknown else spec}'; use all, "
-            f"{', '.join(BASE_SETS)} or names from: {', '.join(sorted(known))}"
+            f"{', '.join(BASE_SETS)} or names of the {len(known)} base models "
+            f"({', '.join(known[:3])}, ...: terrace.fuzz.onnx_mutations.base_model_names())"
         )
     return names
 
