@@ -172,6 +172,37 @@ def test_demo_exits_1_when_compiling_fails(
     )
 
 
+def test_demo_exits_1_when_the_compiled_outputs_are_wrong(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    import terrace
+    from terrace.runtime.model import CompiledModel
+
+    real_compile = terrace.compile
+
+    class OffByOne:
+        """The real compiled model, its outputs shifted by one."""
+
+        def __init__(self, model: CompiledModel) -> None:
+            self.model = model
+            self.stats = model.stats
+            self.abi = model.abi
+
+        def __call__(self, *inputs: np.ndarray) -> list[np.ndarray]:
+            return [y + 1 for y in self.model(*inputs)]
+
+    def wrong_compile(*args: object, **kwargs: object) -> OffByOne:
+        return OffByOne(real_compile(*args, **kwargs))  # pyright: ignore[reportArgumentType]
+
+    monkeypatch.setenv("TERRACE_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(terrace, "compile", wrong_compile)
+    assert main(["demo", "--runs", "1"]) == 1
+    captured = capsys.readouterr()
+    assert "max abs error against the nn reference: 1\n" in captured.out
+    assert captured.err.startswith("terrace: error: MISMATCH: the compiled outputs differ")
+    assert captured.err.count("\n") == 1
+
+
 def test_demo_reports_a_bug_in_the_compiled_path_as_internal(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ):

@@ -95,13 +95,20 @@ def _parser() -> argparse.ArgumentParser:
         description="Import a model (the bundled demo CNN by default), summarize its nn IR, "
         "run it through the nn reference semantics on a random input, then compile it for "
         "the host and compare: top outputs, compile time, median latency, max abs error. "
-        "When compiling fails, the reference run's outputs are still shown and the exit "
-        "status is 1.",
+        "The exit status is 1 when compiling fails (the reference run's outputs are still "
+        "shown) or when the compiled outputs differ from the reference past --tolerance.",
     )
     demo.add_argument("model", nargs="?", default=str(DEMO_MODEL), help="an .onnx file")
     _add_input_shape(demo)
     demo.add_argument("--seed", type=int, default=0, help="seed of the random input")
     demo.add_argument("--runs", type=int, default=10, help="timed runs of the compiled model")
+    demo.add_argument(
+        "--tolerance",
+        type=float,
+        default=1e-4,
+        help="largest max abs error accepted, relative to the largest |reference output| "
+        "(default: 1e-4)",
+    )
     demo.set_defaults(run=_run_demo)
     fuzz_command.register(commands)
     conformance_command.register(commands)
@@ -289,33 +296,42 @@ def _run_demo(args: argparse.Namespace) -> int:
     names = [spec.name for spec in imported.outputs]
     try:
         compiled_outputs, latencies = _compile_and_time(args, inputs)
-    except TerraceError as error:
+    except TerraceError:
         # The reference run is still worth seeing; the exit status says the demo failed.
-        print("the reference run's outputs (compiling failed):")
+        print("the reference run's outputs (the compiled path failed):")
         _print_top(names, outputs)
-        raise CompilationError(f"compiling the model failed: {error}") from error
+        raise
     error = max(
         float(np.max(np.abs(c.astype(np.float64) - r), initial=0.0))
         for c, r in zip(compiled_outputs, outputs, strict=True)
     )
+    scale = max(float(np.max(np.abs(r.astype(np.float64)), initial=0.0)) for r in outputs)
     print(
         f"median latency over {len(latencies)} runs: {np.median(latencies) * 1e3:.3f} ms "
         f"(reference: {run_seconds * 1e3:.1f} ms)"
     )
     print(f"max abs error against the nn reference: {error:.3g}")
     _print_top(names, compiled_outputs)
+    if error > args.tolerance * max(scale, 1e-30):
+        raise TerraceError(
+            f"MISMATCH: the compiled outputs differ from the nn reference by {error:.3g}, more "
+            f"than {args.tolerance:g} of the largest reference output ({scale:.3g})"
+        )
     return 0
 
 
 def _compile_and_time(
     args: argparse.Namespace, inputs: list[np.ndarray]
 ) -> tuple[list[np.ndarray], list[float]]:
-    """Compiled outputs and per-run latencies; a model that does not compile raises its
-    TerraceError (anything else is a bug, reported as one by `main`)."""
+    """Compiled outputs and per-run latencies; a model that does not compile raises a
+    CompilationError saying so (anything but a TerraceError is a bug, reported by `main`)."""
     from .. import compile as compile_model
 
     started = time.perf_counter()
-    model = compile_model(args.model, input_shapes=_input_shapes(args.input_shape))
+    try:
+        model = compile_model(args.model, input_shapes=_input_shapes(args.input_shape))
+    except TerraceError as error:
+        raise CompilationError(f"compiling the model failed: {error}") from error
     compile_seconds = time.perf_counter() - started
     compiled_outputs = model(*inputs)
     cached = " (from the compile cache)" if model.stats.from_cache else ""
