@@ -627,6 +627,9 @@ class _Converter:
         shape = _shape(source)
         axis = node_attributes(node, self.opset).get("axis", 1)
         assert isinstance(axis, int)
+        if not -len(shape) <= axis < len(shape):
+            # onnx's checker lets it pass; the flattening below would silently clamp it
+            raise NodeError(f"axis {axis} is out of range for rank {len(shape)}")
         axis = axis + len(shape) if axis < 0 else axis
         if axis == len(shape) - 1:
             self.env[node.output[0]] = self.build_op(

@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from onnx import TensorProto, helper
 
-from terrace.errors import TerraceError
+from terrace.errors import ModelImportError, TerraceError
+from terrace.frontend.onnx import import_model
 from terrace.fuzz.onnx_checks import (
     check_cli,
     check_compile,
@@ -192,3 +194,35 @@ def test_terrace_fuzz_onnx_sample_of_light_model_mutants(capsys: pytest.CaptureF
     assert f"{SAMPLE_COUNT} mutants in" in summary
     assert "failure" not in summary and "crash" not in summary and "hang" not in summary
     assert " rejected" in summary
+
+
+# -- regressions: what the campaigns found, each shrunk to a small graph ----------------------
+
+
+@pytest.mark.parametrize("op_type", ["Softmax", "LogSoftmax"])
+@pytest.mark.parametrize("axis", [2, -3, 2**63 - 1])
+def test_legacy_softmax_axis_out_of_range_is_refused(op_type: str, axis: int):
+    """Found by `terrace fuzz --onnx --bases small --check compile --seed 22`: Softmax at
+    opset 6 with axis 2**63-1 on a rank-2 input passed onnx's full check, and the importer's
+    flattening to 2-d clamped the axis, giving other values than onnxruntime's."""
+    graph = helper.make_graph(
+        [helper.make_node(op_type, ["x"], ["y"], name="soft", axis=axis)],
+        "legacy_softmax",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 128])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 128])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 6)])
+    with pytest.raises(ModelImportError, match=rf"soft \({op_type}.*axis {axis} is out of range"):
+        import_model(model)
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1, -2])
+def test_legacy_softmax_axis_in_range_still_imports(axis: int):
+    graph = helper.make_graph(
+        [helper.make_node("Softmax", ["x"], ["y"], name="soft", axis=axis)],
+        "legacy_softmax",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 128])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 128])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 6)])
+    assert [spec.shape for spec in import_model(model).outputs] == [(2, 128)]
