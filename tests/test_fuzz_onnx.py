@@ -172,6 +172,11 @@ def test_unknown_checks_and_bases_are_one_line_errors():
     assert len(resolve_bases("light") or []) == 9
 
 
+def test_onnx_mode_refuses_pass_options(capsys: pytest.CaptureFixture[str]):
+    assert main(["fuzz", "--onnx", "--pass", "nn-canonicalize", "--examples", "1"]) == 2
+    assert "--onnx fuzzes the importer" in capsys.readouterr().err
+
+
 SAMPLE_SEED = 20261207
 SAMPLE_COUNT = 200
 

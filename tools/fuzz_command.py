@@ -181,6 +181,10 @@ def run_onnx(args: argparse.Namespace) -> int:
         )
 
     try:
+        if args.pass_name or args.pipeline or args.level:
+            raise TerraceError(
+                "--onnx fuzzes the importer: --pass, --pipeline and --level do not apply"
+            )
         bases = resolve_bases(args.bases)
         memory = max(args.memory_limit_mb, 0) << 20
         with IsolatedCheck(args.check, args.mutant_seconds, memory) as check:
