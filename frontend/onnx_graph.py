@@ -62,7 +62,8 @@ def _uses_external_data(tensor: onnx.TensorProto) -> bool:
 
 def check_names(model: onnx.ModelProto) -> None:
     """Every name is text: protobuf hands a string field that is not valid UTF-8 back as bytes,
-    which no dictionary of names (nor onnx's checker) can take."""
+    which no dictionary of names (nor onnx's checker) can take. String attributes, which ONNX
+    defines as UTF-8 too, must decode, in subgraphs as well: the importer decodes them."""
     graph = model.graph
     values = [*graph.input, *graph.output, *graph.value_info]
     names: list[object] = [v.name for v in values]
@@ -74,6 +75,27 @@ def check_names(model: onnx.ModelProto) -> None:
     for name in names:
         if not isinstance(name, str):
             raise ModelImportError(f"invalid ONNX model: name {name!r} is not UTF-8 text")
+    _check_string_attributes(graph)
+
+
+def _check_string_attributes(graph: onnx.GraphProto) -> None:
+    for node in graph.node:
+        for attribute in node.attribute:
+            if not all(_is_utf8(text) for text in [attribute.s, *attribute.strings]):
+                raise ModelImportError(
+                    f"invalid ONNX model: node '{node.name or node.op_type}' ({node.op_type}): "
+                    f"attribute '{attribute.name}' is not UTF-8 text"
+                )
+            for subgraph in [attribute.g, *attribute.graphs]:
+                _check_string_attributes(subgraph)
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def check_element_types(model: onnx.ModelProto) -> None:

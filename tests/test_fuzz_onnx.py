@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import onnx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from onnx import TensorProto, helper
@@ -234,3 +235,29 @@ def test_legacy_softmax_axis_in_range_still_imports(axis: int):
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 6)])
     assert [spec.shape for spec in import_model(model).outputs] == [(2, 128)]
+
+
+def _pad_model(mode: bytes, in_subgraph: bool = False) -> onnx.ModelProto:
+    pad = helper.make_node("Pad", ["x"], ["y"], name="pad", pads=[0, 1, 0, 1], value=0.0)
+    pad.attribute.append(helper.make_attribute("mode", mode))
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 5])
+    if not in_subgraph:
+        graph = helper.make_graph([pad], "pad", [x], [y])
+        return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 6)])
+    branch = helper.make_graph([pad], "branch", [], [y])
+    condition = helper.make_tensor_value_info("c", TensorProto.BOOL, [])
+    node = helper.make_node("If", ["c"], ["y"], name="if", then_branch=branch, else_branch=branch)
+    graph = helper.make_graph([node], "if_pad", [condition, x], [y])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 6)])
+
+
+@pytest.mark.parametrize("in_subgraph", [False, True])
+def test_string_attribute_that_is_not_utf8_is_refused(in_subgraph: bool):
+    """Found by `terrace fuzz --onnx --bases small --check compile --seed 26`: Pad's `mode`
+    set to the byte 0xff passed onnx's checker, then decoding it escaped as a
+    UnicodeDecodeError."""
+    # the node named is the one holding the attribute, in the If's branch or not
+    with pytest.raises(ModelImportError, match=r"'pad' \(Pad\): attribute 'mode' is not UTF-8"):
+        import_model(_pad_model(b"\xff", in_subgraph))
+    assert [spec.shape for spec in import_model(_pad_model(b"reflect")).outputs] == [(2, 5)]
