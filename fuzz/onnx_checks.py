@@ -194,9 +194,22 @@ def _onnxruntime_outputs(
         return f"onnxruntime refuses it: {str(error).strip()[:200]}"
 
 
+def _onnx_full_check(model: onnx.ModelProto) -> None:
+    """onnx's checker and strict shape inference (`check_model(full_check=True)`), except that
+    graph outputs may leave their shape out: onnxruntime takes such models (their shapes come
+    from inference), and so does Terrace, but onnx's checker asks for the field."""
+    placeheld = onnx.ModelProto()
+    placeheld.CopyFrom(model)
+    for value in placeheld.graph.output:
+        if value.type.HasField("tensor_type") and not value.type.tensor_type.HasField("shape"):
+            value.type.tensor_type.shape.SetInParent()
+    onnx.checker.check_model(placeheld)
+    onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
+
+
 def _judge_refused_by_onnxruntime(model: onnx.ModelProto, why: str) -> Outcome:
     try:
-        onnx.checker.check_model(model, full_check=True)
+        _onnx_full_check(model)
     except Exception as error:  # checker and shape-inference errors alike
         text = str(error).strip().splitlines()
         return Outcome("failure", f"accepted an invalid model ({text[0] if text else ''}); {why}")

@@ -21,6 +21,7 @@ from onnx import TensorProto, helper
 
 from terrace.errors import ModelImportError, TerraceError
 from terrace.frontend.onnx import import_model
+from terrace.fuzz import onnx_checks
 from terrace.fuzz.onnx_checks import (
     check_cli,
     check_compile,
@@ -261,3 +262,29 @@ def test_string_attribute_that_is_not_utf8_is_refused(in_subgraph: bool):
     with pytest.raises(ModelImportError, match=r"'pad' \(Pad\): attribute 'mode' is not UTF-8"):
         import_model(_pad_model(b"\xff", in_subgraph))
     assert [spec.shape for spec in import_model(_pad_model(b"reflect")).outputs] == [(2, 5)]
+
+
+def test_a_valid_model_onnxruntime_refuses_is_no_failure_when_its_output_has_no_shape():
+    """Found by `terrace fuzz --onnx --bases small --check compile --seed 25`: a MaxPool whose
+    pads are wider than its kernel (onnxruntime refuses: "Pad should be smaller than kernel")
+    and whose graph output declares no shape. The judge ran onnx's full check, whose checker
+    asks for the shape field that onnxruntime and Terrace do without, and called the model
+    invalid. Terrace computes -inf for the windows wholly in the padding."""
+    node = helper.make_node("MaxPool", ["x"], ["y"], name="pool", kernel_shape=[3], pads=[4, 4])
+    graph = helper.make_graph(
+        [node],
+        "pool",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 12)])
+    outcome = check_compile(Mutant("pool", (), (), model, None))
+    assert outcome.kind == "accepted", outcome.detail
+    assert outcome.detail.startswith("valid per onnx's full check; onnxruntime refuses it")
+    # the judge still calls a model invalid when strict inference refuses it: here a declared
+    # output shape that the graph does not compute
+    wrong = onnx.ModelProto()
+    wrong.CopyFrom(model)
+    wrong.graph.output[0].type.tensor_type.shape.dim.add().dim_value = 5
+    judged = onnx_checks._judge_refused_by_onnxruntime(wrong, "refused")  # pyright: ignore[reportPrivateUsage]
+    assert judged.kind == "failure" and judged.detail.startswith("accepted an invalid model")
