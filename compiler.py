@@ -260,13 +260,17 @@ def _entry_abi(lowered: Lowered) -> EntryAbi:
         raise CompilationError("the pipeline left no terrace.* ABI attributes on @main")
     inputs = tuple(TensorSpec(s.name, s.dtype, s.shape) for s in lowered.imported.inputs)
     outputs = tuple(TensorSpec(s.name, s.dtype, s.shape) for s in lowered.imported.outputs)
-    counts = (attributes.num_inputs, attributes.num_outputs)
+    # the status of the index checks is one more output, hidden from the user
+    status = 1 if attributes.index_checks else 0
+    counts = (attributes.num_inputs, attributes.num_outputs - status)
     if counts != (len(inputs), len(outputs)):
         raise CompilationError(
             f"@main takes {counts[0]} inputs and {counts[1]} outputs; "
             f"the model has {len(inputs)} and {len(outputs)}"
         )
-    return EntryAbi(inputs, outputs, attributes.weights, attributes.workspace_bytes)
+    return EntryAbi(
+        inputs, outputs, attributes.weights, attributes.workspace_bytes, attributes.index_checks
+    )
 
 
 def _open_cache(cache: bool | str | Path) -> ArtifactCache | None:

@@ -4,6 +4,8 @@ Every call checks its inputs (count, names, shapes, dtypes) before native code r
 the outputs, takes the calling thread's own 64-byte aligned workspace, and calls `terrace_main`
 through ctypes, which releases the GIL. Weights are bound once, as the store's own contiguous
 arrays: their addresses are computed at load time and reused by every call, without copies.
+A model with index checks also gets a hidden status output, read after the call: a set one
+raises `IndexOutOfRangeError` naming the ONNX node.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError, TerraceRuntimeError
-from .abi import WORKSPACE_ALIGNMENT, EntryAbi, TensorSpec
+from ..errors import IndexOutOfRangeError, InputError, TerraceRuntimeError
+from .abi import STATUS_SPEC, WORKSPACE_ALIGNMENT, EntryAbi, IndexCheck, TensorSpec
 from .jit import NativeCode
 
 _ENTRY_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
@@ -76,6 +78,9 @@ class CompiledModel:
         self._weights = _bind_weights(abi, weights)
         self._weight_addresses = [array.ctypes.data for array in self._weights]
         self._thread_state = threading.local()
+        # a model with index checks has one more output: their status (runtime/abi.py)
+        status = (STATUS_SPEC,) if abi.index_checks else ()
+        self._output_specs = (*abi.outputs, *status)
 
     @property
     def inputs(self) -> tuple[TensorSpec, ...]:
@@ -110,7 +115,7 @@ class CompiledModel:
     def _invoke(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
         addresses = [array.ctypes.data for array in inputs]
         outputs: list[np.ndarray] = []
-        for spec in self.abi.outputs:
+        for spec in self._output_specs:
             buffer, address = _aligned_buffer(math.prod(spec.shape) * spec.dtype.itemsize)
             outputs.append(buffer.view(spec.dtype).reshape(spec.shape))
             addresses.append(address)
@@ -124,6 +129,8 @@ class CompiledModel:
         self._entry(ctypes.addressof(packed))
         # Referenced until here, so that no input is freed while native code reads it.
         del inputs
+        if self.abi.index_checks:
+            _raise_on_failed_check(self.abi.index_checks, outputs.pop())
         return outputs
 
     def _thread_workspace(self) -> int:
@@ -155,6 +162,17 @@ def _checked(spec: TensorSpec, value: object) -> np.ndarray:
             f"input '{spec.name}': expected {spec.describe()}, given {given.describe()}"
         )
     return np.ascontiguousarray(array)
+
+
+def _raise_on_failed_check(checks: Sequence[IndexCheck], status: np.ndarray) -> None:
+    """Raises the error of the failed check that the status [number, axis, value] names."""
+    number, axis, value = (int(v) for v in status)
+    if number == 0:
+        return
+    if not 0 < number <= len(checks) or not 0 <= axis < len(checks[number - 1].dims):
+        raise TerraceRuntimeError(f"compiled code returned a bad status {status.tolist()}")
+    check = checks[number - 1]
+    raise IndexOutOfRangeError(check.node, check.op_type, value, axis, check.dims[axis])
 
 
 def _bind_weights(abi: EntryAbi, weights: Mapping[str, np.ndarray]) -> list[np.ndarray]:

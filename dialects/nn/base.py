@@ -32,13 +32,14 @@ from xdsl.dialects.builtin import (
     FloatAttr,
     IntegerAttr,
     IntegerType,
+    NameLoc,
     Signedness,
     StringAttr,
     TensorType,
     f64,
     i64,
 )
-from xdsl.ir import Attribute, SSAValue
+from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.irdl import IRDLOperation, traits_def
 from xdsl.traits import HasCanonicalizationPatternsTrait, Pure
 from xdsl.utils.exceptions import VerifyException
@@ -256,6 +257,14 @@ class NnCanonicalizationTrait(HasCanonicalizationPatternsTrait):
         from ...passes.nn_canonicalize import canonicalization_patterns
 
         return canonicalization_patterns()
+
+
+def node_name(op: Operation) -> str:
+    """The name of the ONNX node an op comes from: its location's (the importer sets it)."""
+    location = op.location
+    if isinstance(location, NameLoc):
+        return location.desc.data
+    return str(location)
 
 
 class NnOperation(IRDLOperation):

@@ -2,7 +2,9 @@
 gather_nd (resize is in resize.py).
 
 Each becomes a parallel `linalg.generic` over the result whose body computes the source
-position from an index tensor and reads it with `tensor.extract`.
+position from an index tensor and reads it with `tensor.extract`. The position is clamped into
+the axis, so a bad index never reads outside the data; the index check beside the generic
+(index_checks.py) reports it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from .common import (
     shape,
     unsupported,
 )
+from .index_checks import check_indices, clamped_position
 from .shape import index_constant
 
 # ---------------------------------------------------------------------------------------------
@@ -50,6 +53,11 @@ def wrapped_position(builder: Builder, index: SSAValue, size: int) -> SSAValue:
     return builder.insert(arith.SelectOp(negative, wrapped, position)).result
 
 
+def in_bounds_position(builder: Builder, index: SSAValue, size: int) -> SSAValue:
+    """The wrapped position clamped into [0, size): what a gather reads."""
+    return clamped_position(builder, wrapped_position(builder, index, size), size)
+
+
 # ---------------------------------------------------------------------------------------------
 # Patterns.
 
@@ -67,9 +75,10 @@ class LowerGather(RewritePattern):
         indices_map = AffineMap(
             len(dims), 0, tuple(AffineExpr.dimension(axis + k) for k in range(index_rank))
         )
+        check_indices(rewriter, op, op.indices, data_dims, [axis])
 
         def body(builder: Builder, args: Sequence[SSAValue]) -> list[SSAValue]:
-            position = wrapped_position(builder, args[0], data_dims[axis])
+            position = in_bounds_position(builder, args[0], data_dims[axis])
             leading = [_loop_index(builder, d) for d in range(axis)]
             trailing = [
                 _loop_index(builder, axis + index_rank + d)
@@ -103,10 +112,11 @@ class LowerGatherElements(RewritePattern):
         dims = shape(op.output)
         if any(size > data_dims[d] for d, size in enumerate(dims) if d != axis):
             raise unsupported(op, f"indices of shape {list(dims)} reach past data {data_dims}")
+        check_indices(rewriter, op, op.indices, data_dims, [axis])
 
         def body(builder: Builder, args: Sequence[SSAValue]) -> list[SSAValue]:
             position = [_loop_index(builder, d) for d in range(len(dims))]
-            position[axis] = wrapped_position(builder, args[0], data_dims[axis])
+            position[axis] = in_bounds_position(builder, args[0], data_dims[axis])
             extract = tensor.ExtractOp(op.data, position, element_type(op.data))
             return [builder.insert(extract).result]
 
@@ -135,6 +145,7 @@ class LowerGatherND(RewritePattern):
         if batch + depth > len(data_dims) or index_dims[:batch] != data_dims[:batch]:
             raise unsupported(op, f"indices {list(index_dims)} do not fit data {data_dims}")
         index_element = element_type(op.indices)
+        check_indices(rewriter, op, op.indices, data_dims, range(batch, batch + depth))
 
         def body(builder: Builder, args: Sequence[SSAValue]) -> list[SSAValue]:
             loops = [_loop_index(builder, d) for d in range(len(dims))]
@@ -142,7 +153,7 @@ class LowerGatherND(RewritePattern):
             for k in range(depth):
                 where = [*loops[:leading], index_constant(builder, k)]
                 index = builder.insert(tensor.ExtractOp(op.indices, where, index_element))
-                position.append(wrapped_position(builder, index.result, data_dims[batch + k]))
+                position.append(in_bounds_position(builder, index.result, data_dims[batch + k]))
             position += loops[leading:]
             extract = tensor.ExtractOp(op.data, position, element_type(op.data))
             return [builder.insert(extract).result]
