@@ -136,6 +136,12 @@ def read_abi_attributes(module: ModuleOp, function: str = "main") -> AbiAttribut
     return AbiAttributes(num_inputs, num_outputs, weights, workspace, _index_checks(entry))
 
 
+def read_index_checks(module: ModuleOp, function: str = "main") -> tuple[IndexCheck, ...]:
+    """The run-time index checks of `@function` (convert-nn-to-linalg records them), if any."""
+    entry = _find_function(module, function)
+    return () if entry is None else _index_checks(entry)
+
+
 def _index_checks(op: Operation) -> tuple[IndexCheck, ...]:
     value = _attribute(op, "terrace.index_checks")
     if not isinstance(value, ArrayAttr):

@@ -130,7 +130,7 @@ class CompiledModel:
         # Referenced until here, so that no input is freed while native code reads it.
         del inputs
         if self.abi.index_checks:
-            _raise_on_failed_check(self.abi.index_checks, outputs.pop())
+            raise_on_failed_check(self.abi.index_checks, outputs.pop())
         return outputs
 
     def _thread_workspace(self) -> int:
@@ -164,11 +164,11 @@ def _checked(spec: TensorSpec, value: object) -> np.ndarray:
     return np.ascontiguousarray(array)
 
 
-def _raise_on_failed_check(checks: Sequence[IndexCheck], status: np.ndarray) -> None:
+def raise_on_failed_check(checks: Sequence[IndexCheck], status: np.ndarray) -> None:
     """Raises the error of the failed check that the status [number, axis, value] names."""
-    number, axis, value = (int(v) for v in status)
-    if number == 0:
+    if not status[0]:  # the common case, first: every index was in range
         return
+    number, axis, value = (int(v) for v in status)
     if not 0 < number <= len(checks) or not 0 <= axis < len(checks[number - 1].dims):
         raise TerraceRuntimeError(f"compiled code returned a bad status {status.tolist()}")
     check = checks[number - 1]

@@ -15,12 +15,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from onnx import TensorProto, helper, numpy_helper
+from xdsl.context import Context
 
 import terrace
 from terrace.dialects.nn.interpreter import run_function
 from terrace.errors import CompilationError, IndexOutOfRangeError
 from terrace.frontend.onnx import import_model
+from terrace.lowering.nn_to_linalg import ConvertNnToLinalgPass
+from terrace.runtime.abi import read_index_checks
 from terrace.runtime.model import CompiledModel
+
+from linalg_exec import run_linalg
 
 DATA = np.arange(20, dtype=np.float32).reshape(4, 5)
 
@@ -185,6 +190,25 @@ def test_out_of_range_index_raises_naming_the_node(position: int):
     # the model still serves good calls after a bad one
     good = _inputs(case, case[3])
     np.testing.assert_array_equal(compiled.run(good)[0], _onnxruntime(model, good))
+
+
+@pytest.mark.parametrize("position", range(len(CASES)), ids=[_case_id(c) for c in CASES])
+def test_linalg_status_names_the_first_bad_index(position: int):
+    """Stage 2 run by xDSL's interpreter: the function's last result is the status, [check
+    number, axis, value] out of range and zeros in range, and the other results are the
+    reference's in range."""
+    case = CASES[position]
+    model, _ = _case_model(position)
+    module = import_model(model).module
+    ConvertNnToLinalgPass().apply(Context(), module)
+    assert [c.node for c in read_index_checks(module)] == [model.graph.node[0].name]
+    bad = _inputs(case, case[4])
+    *_, status = run_linalg(module, list(bad.values()))
+    np.testing.assert_array_equal(status, [1, case[6], case[5]])
+    good = _inputs(case, case[3])
+    *results, status = run_linalg(module, list(good.values()))
+    np.testing.assert_array_equal(status, [0, 0, 0])
+    np.testing.assert_array_equal(results[0], _onnxruntime(model, good))
 
 
 def test_one_hot_gives_an_all_off_row_for_an_index_out_of_range():

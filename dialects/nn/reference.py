@@ -549,12 +549,11 @@ def _split(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
     return [part.copy() for part in np.split(x, boundaries, axis=axis)]
 
 
-def _wrapped_indices(
-    op: NnOperation, indices: np.ndarray, dims: Sequence[int], axes: Sequence[int]
-) -> np.ndarray:
-    """`indices` with negative ones counted from the end of their axis; the first one (in
-    row-major order) outside [-size, size) raises `IndexOutOfRangeError`, as onnxruntime
-    fails the run. One axis checks every index against it; several check indices[..., k]
+def first_out_of_range(
+    indices: np.ndarray, dims: Sequence[int], axes: Sequence[int]
+) -> tuple[int, int] | None:
+    """(value, axis) of the first index, in row-major order, outside [-size, size) of its
+    axis, or None. One axis checks every index against it; several check indices[..., k]
     against axes[k] (GatherND, ScatterND)."""
     values = indices.astype(np.int64)
     if len(axes) == 1:
@@ -563,11 +562,25 @@ def _wrapped_indices(
         axis_of = np.broadcast_to(np.asarray(axes, np.int64), values.shape)
     sizes = np.asarray(dims, np.int64)[axis_of]
     bad = np.flatnonzero((values < -sizes) | (values >= sizes))
-    if bad.size:
-        first = int(bad[0])
-        axis = int(axis_of.reshape(-1)[first])
-        value = int(values.reshape(-1)[first])
+    if not bad.size:
+        return None
+    return int(values.reshape(-1)[bad[0]]), int(axis_of.reshape(-1)[bad[0]])
+
+
+def _wrapped_indices(
+    op: NnOperation, indices: np.ndarray, dims: Sequence[int], axes: Sequence[int]
+) -> np.ndarray:
+    """`indices` with negative ones counted from the end of their axis; one out of range
+    raises `IndexOutOfRangeError`, as onnxruntime fails the run."""
+    bad = first_out_of_range(indices, dims, axes)
+    if bad is not None:
+        value, axis = bad
         raise IndexOutOfRangeError(node_name(op), op.ONNX_TYPE, value, axis, dims[axis])
+    values = indices.astype(np.int64)
+    if len(axes) == 1:
+        sizes = np.int64(dims[axes[0]])
+    else:
+        sizes = np.asarray([dims[a] for a in axes], np.int64)
     return np.where(values < 0, values + sizes, values)
 
 

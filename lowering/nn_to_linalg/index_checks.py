@@ -45,6 +45,7 @@ from xdsl.rewriter import InsertPoint
 from ...dialects.nn import NnOperation
 from ...dialects.nn.base import node_name
 from ...dialects.nn.constants import ConstantOp
+from ...dialects.nn.reference import first_out_of_range
 from .common import (
     PARALLEL,
     REDUCTION,
@@ -91,19 +92,14 @@ def _constant_indices(indices: SSAValue) -> np.ndarray | None:
     return None
 
 
-def _check_constant(op: NnOperation, values: np.ndarray, dims: Sequence[int], axes: Sequence[int]):
+def _check_constant(
+    op: NnOperation, values: np.ndarray, dims: Sequence[int], axes: Sequence[int]
+) -> None:
     """Constant indices are checked when compiling: a bad one fails the compile."""
-    axis_of = (
-        np.full(values.shape, axes[0], np.int64)
-        if len(axes) == 1
-        else np.broadcast_to(np.asarray(axes, np.int64), values.shape)
-    )
-    sizes = np.asarray(dims, np.int64)[axis_of]
-    bad = np.flatnonzero((values < -sizes) | (values >= sizes))
-    if not bad.size:
+    bad = first_out_of_range(values, dims, axes)
+    if bad is None:
         return
-    axis = int(axis_of.reshape(-1)[bad[0]])
-    value = int(values.reshape(-1)[bad[0]])
+    value, axis = bad
     raise unsupported_error(
         op, f"index {value} is out of range [{-dims[axis]}, {dims[axis]}) on axis {axis}"
     )
@@ -157,6 +153,10 @@ def check_indices(
         return
     index_dims = shape(indices)
     rank = len(index_dims)
+    sizes = [dims[a] for a in axes]
+    if 0 in sizes and 0 not in index_dims:
+        # no position is inside an empty axis, and a clamped read would leave the buffer
+        raise unsupported_error(op, "indices into an axis of size 0")
     # the body reads the indices back to front with tensor.extract, as linalg's maps must be
     # invertible (n - 1 - d is not); the indices' own operand gives the loops their sizes
     loops = tuple(AffineExpr.dimension(d) for d in range(rank + 1))
@@ -164,7 +164,6 @@ def check_indices(
         AffineMapAttr(AffineMap(rank + 1, 0, loops[:rank])),
         AffineMapAttr(AffineMap(rank + 1, 0, loops[rank:])),
     ]
-    sizes = [dims[a] for a in axes]
 
     def body(b: Builder, args: Sequence[SSAValue]) -> list[SSAValue]:
         status = args[1]
