@@ -36,6 +36,7 @@ def _model(
     attributes: dict[str, object] | None = None,
     constants: dict[str, np.ndarray] | None = None,
     name: str = "",
+    opset: int = 18,
 ) -> onnx.ModelProto:
     node = helper.make_node(
         op_type,
@@ -54,7 +55,7 @@ def _model(
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
         initializer=[numpy_helper.from_array(a, n) for n, a in (constants or {}).items()],
     )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
 
 
 def _onnxruntime(model: onnx.ModelProto, inputs: dict[str, np.ndarray]) -> np.ndarray:
@@ -236,6 +237,8 @@ def test_constant_indices_are_checked_when_compiling():
     compiled = _compiled(in_range)
     assert compiled.abi.index_checks == ()
     np.testing.assert_array_equal(compiled(DATA)[0], DATA[:, [0, 4]])
+    scalar = _model("Gather", {"data": DATA}, {"axis": 0}, {"idx": np.array(-1, np.int64)})
+    np.testing.assert_array_equal(_compiled(scalar)(DATA)[0], DATA[-1])
     bad = _model("Gather", {"data": DATA}, {"axis": 1}, {"idx": np.array([1, 5], np.int64)}, "g")
     with pytest.raises(CompilationError, match=r'"g".*index 5 is out of range \[-5, 5\) on axis 1'):
         _compiled(bad)
@@ -306,6 +309,37 @@ def test_reverse_sequence_with_a_length_past_the_time_axis_raises():
     with pytest.raises(IndexOutOfRangeError, match="node 'reverse'"):
         compiled.run(inputs)
     with pytest.raises(Exception, match="reverse"):
+        _onnxruntime(model, inputs)
+
+
+def test_tensor_scatter_writing_past_the_cache_raises():
+    """TensorScatter is a ScatterElements (frontend/onnx_misc_ops.py): a write past the
+    cache's sequence axis names the user's node."""
+    inputs = {
+        "cache": np.zeros((2, 6, 3), np.float32),
+        "update": np.ones((2, 2, 3), np.float32),
+        "writes": np.array([0, 4], np.int64),
+    }
+    model = _model("TensorScatter", inputs, {"axis": 1}, name="kv_write", opset=24)
+    compiled = _compiled(model)
+    np.testing.assert_array_equal(compiled.run(inputs)[0], _onnxruntime(model, inputs))
+    inputs["writes"] = np.array([0, 5], np.int64)
+    with pytest.raises(IndexOutOfRangeError, match="node 'kv_write'.* index 6 is out of range"):
+        compiled.run(inputs)
+    with pytest.raises(Exception, match="kv_write"):
+        _onnxruntime(model, inputs)
+
+
+def test_max_unpool_with_an_index_past_the_output_raises():
+    inputs = {"x": np.ones((1, 1, 2, 2), np.float32), "i": np.array([[[[0, 3], [10, 15]]]])}
+    attributes = {"kernel_shape": [2, 2], "strides": [2, 2]}
+    model = _model("MaxUnpool", inputs, attributes, name="unpool")
+    compiled = _compiled(model)
+    np.testing.assert_array_equal(compiled.run(inputs)[0], _onnxruntime(model, inputs))
+    inputs["i"] = np.array([[[[0, 3], [10, 16]]]])
+    with pytest.raises(IndexOutOfRangeError, match="node 'unpool'.* index 16 is out of range"):
+        compiled.run(inputs)
+    with pytest.raises(Exception, match="unpool"):
         _onnxruntime(model, inputs)
 
 

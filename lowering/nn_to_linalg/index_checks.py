@@ -84,11 +84,10 @@ def _constant_indices(indices: SSAValue) -> np.ndarray | None:
         value = owner.attributes.get("value") or owner.properties.get("value")
         if isinstance(value, DenseIntOrFPElementsAttr):
             values = np.asarray(value.get_values(), np.int64)
-            return (
-                np.broadcast_to(values, shape(indices))
-                if values.size == 1
-                else values.reshape(shape(indices))
-            )
+            dims = shape(indices)
+            if values.size == 1:  # a splat, or a scalar
+                return np.full(dims, values[0], np.int64)
+            return values.reshape(dims)
     return None
 
 
