@@ -51,6 +51,7 @@ from .common import (
     REDUCTION,
     build_generic,
     element_type,
+    elementwise_generic,
     empty_tensor,
     filled_tensor,
     shape,
@@ -75,6 +76,31 @@ def clamped_position(builder: Builder, position: SSAValue, size: int) -> SSAValu
     status reports it)."""
     low = builder.insert(arith.MaxSIOp(position, index_constant(builder, 0))).result
     return builder.insert(arith.MinSIOp(low, index_constant(builder, size - 1))).result
+
+
+def in_bounds_indices(
+    builder: Builder, indices: SSAValue, dims: Sequence[int], axes: Sequence[int]
+) -> SSAValue:
+    """The indices as i64 positions in [0, size) of their axis (as `check_indices` pairs
+    indices and axes): negative ones wrapped, bad ones clamped. Computed once per index, not
+    once per element read: a gather's inner loop then only loads its position."""
+    index_dims = shape(indices)
+    sizes = [dims[a] for a in axes]
+
+    def body(b: Builder, args: Sequence[SSAValue]) -> list[SSAValue]:
+        index = _as_i64(b, args[0])
+        if len(sizes) == 1:
+            size = _i64(b, sizes[0])
+        else:
+            size = _select_constant(b, b.insert(linalg.IndexOp(len(index_dims) - 1)).result, sizes)
+        negative = b.insert(arith.CmpiOp(index, _i64(b, 0), "slt")).result
+        wrapped = b.insert(arith.AddiOp(index, size)).result
+        position = b.insert(arith.SelectOp(negative, wrapped, index)).result
+        low = b.insert(arith.MaxSIOp(position, _i64(b, 0))).result
+        last = b.insert(arith.SubiOp(size, _i64(b, 1))).result
+        return [b.insert(arith.MinSIOp(low, last)).result]
+
+    return elementwise_generic(builder, [indices], i64, body)
 
 
 def _constant_indices(indices: SSAValue) -> np.ndarray | None:

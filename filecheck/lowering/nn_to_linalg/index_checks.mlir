@@ -20,13 +20,13 @@
 // CHECK:           %[[SLOT:.*]] = linalg.index 1 : index
 // CHECK:           %[[NEW:.*]] = arith.select %[[BAD]], %{{.*}}, %{{.*}} : i64
 // CHECK-NEXT:      linalg.yield %[[NEW]] : i64
-// CHECK:         %[[PICKED:.*]] = linalg.generic
+// CHECK:         %picked = linalg.generic
 // CHECK:         %[[SECOND:.*]] = linalg.generic {{.*}} ins(%[[COLS]] : tensor<2xi32>)
 // CHECK:           arith.extsi %{{.*}} : i32 to i64
-// CHECK:         %[[RESULT:.*]] = linalg.generic
+// CHECK:         %r = linalg.generic
 // CHECK:         %[[STATUS:.*]] = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (0)>, affine_map<(d0) -> (d0)>]
 // CHECK-SAME:      ins(%[[FIRST]], %[[FIRST]], %[[SECOND]], %[[SECOND]] : tensor<3xi64>, tensor<3xi64>, tensor<3xi64>, tensor<3xi64>)
-// CHECK:         func.return %[[PICKED]], %[[RESULT]], %[[STATUS]] : tensor<3x5xf32>, tensor<3x2xf32>, tensor<3xi64>
+// CHECK:         func.return %picked, %r, %[[STATUS]] : tensor<3x5xf32>, tensor<3x2xf32>, tensor<3xi64>
 func.func @two_checks(%data: tensor<4x5xf32>, %rows: tensor<3xi64>, %cols: tensor<2xi32>) -> (tensor<3x5xf32>, tensor<3x2xf32>) {
   %picked = nn.gather %data, %rows {axis = 0 : i64} : (tensor<4x5xf32>, tensor<3xi64>) -> tensor<3x5xf32> loc("rows")
   %r = nn.gather %picked, %cols {axis = 1 : i64} : (tensor<3x5xf32>, tensor<2xi32>) -> tensor<3x2xf32> loc("cols")
