@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import threading
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -24,6 +25,7 @@ from terrace.frontend.onnx import import_model
 from terrace.lowering.nn_to_linalg import ConvertNnToLinalgPass
 from terrace.runtime.abi import read_index_checks
 from terrace.runtime.model import CompiledModel
+from terrace.tools.cli import main
 
 from linalg_exec import run_linalg
 
@@ -260,6 +262,24 @@ def _two_gathers() -> onnx.ModelProto:
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
     )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+
+
+def test_terrace_run_reports_a_bad_index_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    model = _model("Gather", {"data": DATA, "idx": np.array([1, 2], np.int64)}, {"axis": 0})
+    onnx.save(model, tmp_path / "gather.onnx")
+    np.save(tmp_path / "data.npy", DATA)
+    np.save(tmp_path / "idx.npy", np.array([1, 400000], np.int64))
+    inputs = [f"data={tmp_path / 'data.npy'}", f"idx={tmp_path / 'idx.npy'}"]
+    status = main(
+        ["run", str(tmp_path / "gather.onnx"), "--input", inputs[0], "--input", inputs[1]]
+    )
+    captured = capsys.readouterr()
+    assert status == 1
+    assert captured.err.strip() == (
+        "terrace: error: node 'gather_1' (Gather): index 400000 is out of range [-4, 4) on axis 0"
+    )
 
 
 def test_the_first_failing_node_is_named():
