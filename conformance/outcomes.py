@@ -53,6 +53,8 @@ class Outcome:
     compile_seconds: float = 0.0
     cpu_seconds: float = 0.0
     from_cache: bool = False
+    note: str = ""
+    """How a case was judged when not against onnx's expected outputs (library_dependent.py)."""
 
     @property
     def passed(self) -> bool:

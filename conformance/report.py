@@ -79,6 +79,12 @@ def console(outcomes: Sequence[Outcome], info: RunInfo) -> str:
     for label, group in (("node tests", nodes), ("model tests", models)):
         counts = tally(group)
         lines.append(f"{label}: {counts.passed} / {counts.total} pass ({counts.rate()})")
+    rejudged = sum(1 for o in outcomes if o.note)
+    if rejudged:
+        lines.append(
+            f"{rejudged} cases whose expected outputs depend on the installed ml_dtypes were "
+            "judged by Terrace's rules and onnxruntime"
+        )
     lines.append(f"{len(outcomes)} cases in {info.seconds:.1f} s with {info.jobs} workers")
     return "\n".join(lines)
 
@@ -125,6 +131,21 @@ def markdown(outcomes: Sequence[Outcome], info: RunInfo) -> str:
     left_out = [kind for kind in MODEL_KINDS if kind not in info.kinds]
     if left_out:
         lines += ["", f"Not run here: {', '.join(left_out)}."]
+    rejudged = [o for o in outcomes if o.note]
+    if rejudged:
+        lines += [
+            "",
+            "## Cases judged by Terrace's rules",
+            "",
+            "onnx computes these cases' expected outputs with whatever ml_dtypes is installed, "
+            "whose low-precision casts changed between releases; each was judged instead by "
+            "Terrace's own rules (the ONNX spec, `frontend/lowprecision_formats.py`) and by "
+            "onnxruntime, both of which Terrace's outputs must equal.",
+            "",
+            "| case | status | how |",
+            "| --- | --- | --- |",
+        ]
+        lines += [f"| {o.name} | {o.status} | {o.note} |" for o in rejudged]
     lines += ["", "## Failure reasons", "", "| cases | reason |", "| ---: | --- |"]
     lines += [f"| {count} | `{reason}` |" for reason, count in reason_counts(outcomes)]
     lines += [
