@@ -240,3 +240,24 @@ def test_the_runner_and_report_count_folded_passes_apart():
     assert "**2 / 2 pass (100.0%)**: 1 compiled, 1 folded at import;" in text
     assert "| test_eye | EyeLike | - |" in text
     assert "| test_relu |" not in text
+
+
+def test_terrace_run_says_which_outputs_were_folded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    from terrace.tools.cli import main
+
+    monkeypatch.setenv("TERRACE_CACHE_DIR", str(tmp_path / "cache"))
+    nodes = [
+        helper.make_node("Shape", ["x"], ["shape"]),
+        helper.make_node("Relu", ["x"], ["y"]),
+    ]
+    inputs = {"x": np.zeros((2, 3), np.float32)}
+    model = _model(nodes, {"shape": TensorProto.INT64, "y": TensorProto.FLOAT}, inputs=inputs)
+    onnx.save(model, str(tmp_path / "model.onnx"))
+    np.save(tmp_path / "x.npy", RNG.standard_normal((2, 3)).astype(np.float32))
+    assert main(["run", str(tmp_path / "model.onnx"), "--input", f"x={tmp_path / 'x.npy'}"]) == 0
+    captured = capsys.readouterr()
+    assert "note: 'shape' folded to constants at import" in captured.err
+    assert "'y'" not in captured.err
+    assert captured.out.startswith("shape: int64[2]")
