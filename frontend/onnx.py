@@ -491,7 +491,8 @@ class _Converter:
 
     def _fold_as_nn_op(self, node: onnx.NodeProto) -> list[np.ndarray] | None:
         """`node`'s nn op on placeholders of its inputs, evaluated by the nn reference; None
-        when nn cannot hold an input's or a result's element type."""
+        when nn cannot build it (an element type it lacks, types or shapes its verifier does
+        not take), which leaves the node to onnx's kernels as before."""
         block = Block()
         arrays: list[np.ndarray] = []
 
@@ -501,7 +502,7 @@ class _Converter:
 
         try:
             op = self.make_op(node, node.op_type, node_attributes(node, self.opset), None, operand)
-        except UnsupportedElementType:
+        except (UnsupportedElementType, TypeInferenceError, NodeError):
             return None
         if not fold.has_own_kernel(op):  # the nn reference would call onnx's kernel
             self.onnx_folded_ops.add(node.op_type)
