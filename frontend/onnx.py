@@ -135,8 +135,8 @@ def import_model(
 
     `input_values` binds graph inputs to values (they leave `@main`'s signature): the inputs
     that give axes, shapes, scales or trip counts, which Terrace needs when compiling. An
-    output that those values alone determine is refused: it would be computed here, by onnx's
-    reference kernels, not by compiled code."""
+    output that those values alone determine is refused: it would be folded here, at import,
+    not computed by compiled code."""
     model = onnx.ModelProto()
     model.CopyFrom(load_model(source))
     check_names(model)
