@@ -107,10 +107,11 @@ def _buffers() -> dict[str, np.ndarray]:
     }
 
 
-def _bert_embeddings(token_type_nodes: list[onnx.NodeProto]) -> onnx.ModelProto:
-    """input_ids -> word + position + token type embeddings, with position_ids the buffer's
-    first seq_len entries and token_type_ids from `token_type_nodes`."""
-    nodes = [
+def _embedding_nodes(token_type_nodes: list[onnx.NodeProto]) -> list[onnx.NodeProto]:
+    """input_ids -> `embeddings`, the sum of word, position and token type embeddings, with
+    position_ids the buffer's first seq_len entries and token_type_ids from
+    `token_type_nodes`."""
+    return [
         *_sequence_length_nodes("input_ids", "seq/"),
         helper.make_node("Constant", [], ["zero"], value_ints=[0]),
         helper.make_node("Constant", [], ["one"], value_ints=[1]),
@@ -122,8 +123,12 @@ def _bert_embeddings(token_type_nodes: list[onnx.NodeProto]) -> onnx.ModelProto:
         helper.make_node("Gather", ["token_type_embeddings", "token_type_ids"], ["types"]),
         helper.make_node("Gather", ["position_embeddings", "position_ids"], ["positions"]),
         helper.make_node("Add", ["words", "types"], ["words_types"]),
-        helper.make_node("Add", ["words_types", "positions"], {"embeddings": TensorProto.FLOAT}),
+        helper.make_node("Add", ["words_types", "positions"], ["embeddings"]),
     ]
+
+
+def _bert_embeddings(token_type_nodes: list[onnx.NodeProto]) -> onnx.ModelProto:
+    nodes = _embedding_nodes(token_type_nodes)
     initializers = {**_embedding_tables(), **_buffers()}
     inputs = {"input_ids": (TensorProto.INT64, [1, SEQUENCE])}
     return _model(nodes, inputs, {"embeddings": TensorProto.FLOAT}, initializers)
@@ -251,10 +256,10 @@ def test_position_ids_from_range_over_the_sequence_length():
     _check(model, {"input_ids": _input_ids()})
 
 
-def _attention(mask_nodes: list[onnx.NodeProto]) -> onnx.ModelProto:
-    """One head of self-attention on hidden [1, seq, hidden], the scores masked by
-    `additive_mask` ([1, 1, 1, seq]) that `mask_nodes` compute from attention_mask."""
-    nodes = [
+def _attention_nodes(mask_nodes: list[onnx.NodeProto]) -> list[onnx.NodeProto]:
+    """One head of self-attention on `hidden` [1, seq, hidden] to `context`, the scores masked
+    by `additive_mask` ([1, 1, 1, seq]) that `mask_nodes` compute from attention_mask."""
+    return [
         helper.make_node("MatMul", ["hidden", "wq"], ["q"]),
         helper.make_node("MatMul", ["hidden", "wk"], ["k"]),
         helper.make_node("MatMul", ["hidden", "wv"], ["v"]),
@@ -268,17 +273,24 @@ def _attention(mask_nodes: list[onnx.NodeProto]) -> onnx.ModelProto:
         helper.make_node("Add", ["scores", "additive_mask"], ["masked"]),
         helper.make_node("Softmax", ["masked"], ["probabilities"], axis=-1),
         helper.make_node("Squeeze", ["probabilities", "head_axis"], ["weights"]),
-        helper.make_node("MatMul", ["weights", "v"], {"context": TensorProto.FLOAT}),
+        helper.make_node("MatMul", ["weights", "v"], ["context"]),
     ]
-    weights = {
+
+
+def _attention_weights() -> dict[str, np.ndarray]:
+    return {
         name: (RNG.standard_normal((HIDDEN, HIDDEN)) / 4).astype(np.float32)
         for name in ("wq", "wk", "wv")
     }
+
+
+def _attention(mask_nodes: list[onnx.NodeProto]) -> onnx.ModelProto:
     inputs = {
         "hidden": (TensorProto.FLOAT, [1, SEQUENCE, HIDDEN]),
         "attention_mask": (TensorProto.INT64, [1, SEQUENCE]),
     }
-    return _model(nodes, inputs, {"context": TensorProto.FLOAT}, weights)
+    nodes = _attention_nodes(mask_nodes)
+    return _model(nodes, inputs, {"context": TensorProto.FLOAT}, _attention_weights())
 
 
 def _attention_feeds() -> dict[str, np.ndarray]:
@@ -286,9 +298,9 @@ def _attention_feeds() -> dict[str, np.ndarray]:
     return {"hidden": hidden, "attention_mask": _attention_mask()}
 
 
-def test_attention_masked_by_one_minus_mask_times_float_min():
+def _one_minus_mask_nodes() -> list[onnx.NodeProto]:
     """BERT's `extended_attention_mask = (1.0 - mask[:, None, None, :]) * finfo.min`."""
-    mask_nodes = [
+    return [
         helper.make_node("Constant", [], ["mask_axes"], value_ints=[1, 2]),
         helper.make_node("Unsqueeze", ["attention_mask", "mask_axes"], ["mask4d"]),
         helper.make_node("Cast", ["mask4d"], ["mask_float"], to=TensorProto.FLOAT),
@@ -297,13 +309,16 @@ def test_attention_masked_by_one_minus_mask_times_float_min():
         helper.make_node("Constant", [], ["float_min"], value_float=FLOAT_MIN),
         helper.make_node("Mul", ["inverted", "float_min"], ["additive_mask"]),
     ]
-    _check(_attention(mask_nodes), _attention_feeds())
 
 
-def test_attention_masked_by_where_over_a_mask_expanded_to_the_scores():
+def test_attention_masked_by_one_minus_mask_times_float_min():
+    _check(_attention(_one_minus_mask_nodes()), _attention_feeds())
+
+
+def _where_mask_nodes() -> list[onnx.NodeProto]:
     """transformers' newer mask: `mask[:, None, None, :].expand(batch, 1, tgt, src)`, the
     sizes from Shape chains, then `where(mask.bool(), 0, finfo.min)`."""
-    mask_nodes = [
+    return [
         helper.make_node("Constant", [], ["mask_axes"], value_ints=[1, 2]),
         helper.make_node("Unsqueeze", ["attention_mask", "mask_axes"], ["mask4d"]),
         *_sequence_length_nodes("attention_mask", "src/"),
@@ -318,7 +333,45 @@ def test_attention_masked_by_where_over_a_mask_expanded_to_the_scores():
         helper.make_node("Constant", [], ["float_min"], value_float=FLOAT_MIN),
         helper.make_node("Where", ["keep", "zero_float", "float_min"], ["additive_mask"]),
     ]
-    _check(_attention(mask_nodes), _attention_feeds())
+
+
+def test_attention_masked_by_where_over_a_mask_expanded_to_the_scores():
+    _check(_attention(_where_mask_nodes()), _attention_feeds())
+
+
+def test_a_small_bert_for_sequence_classification():
+    """The whole failing export in small: input_ids and attention_mask in, the embeddings
+    (token_type_ids gathered from the buffer), LayerNormalization, masked attention, the
+    pooler on the first token and the classifier out."""
+    nodes = [
+        *_embedding_nodes(_gathered_token_types()),
+        helper.make_node(
+            "LayerNormalization", ["embeddings", "ln_scale", "ln_bias"], ["hidden"], axis=-1
+        ),
+        *_attention_nodes(_one_minus_mask_nodes()),
+        helper.make_node("Constant", [], ["first"], value=_scalar(0)),
+        helper.make_node("Gather", ["context", "first"], ["first_token"], axis=1),
+        helper.make_node("Gemm", ["first_token", "pooler_weight", "pooler_bias"], ["pooled_raw"]),
+        helper.make_node("Tanh", ["pooled_raw"], ["pooled"]),
+        helper.make_node("Gemm", ["pooled", "classifier_weight", "classifier_bias"], ["logits"]),
+    ]
+    initializers = {
+        **_embedding_tables(),
+        **_buffers(),
+        **_attention_weights(),
+        "ln_scale": RNG.uniform(0.5, 1.5, HIDDEN).astype(np.float32),
+        "ln_bias": RNG.standard_normal(HIDDEN).astype(np.float32),
+        "pooler_weight": (RNG.standard_normal((HIDDEN, HIDDEN)) / 4).astype(np.float32),
+        "pooler_bias": RNG.standard_normal(HIDDEN).astype(np.float32),
+        "classifier_weight": RNG.standard_normal((HIDDEN, 2)).astype(np.float32),
+        "classifier_bias": RNG.standard_normal(2).astype(np.float32),
+    }
+    inputs = {
+        "input_ids": (TensorProto.INT64, [1, SEQUENCE]),
+        "attention_mask": (TensorProto.INT64, [1, SEQUENCE]),
+    }
+    model = _model(nodes, inputs, {"logits": TensorProto.FLOAT}, initializers)
+    _check(model, {"input_ids": _input_ids(), "attention_mask": _attention_mask()})
 
 
 def test_ones_of_an_inputs_shape_from_constant_of_shape():
