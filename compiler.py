@@ -122,7 +122,13 @@ def compile(
             store.put(key, artifact)
     with timer.stage("jit load"):
         native = jit.NativeCode.load(artifact.object_code, description)
-    stats = CompileStats(dict(timer.seconds), from_cache=from_cache, cache_key=key)
+    stats = CompileStats(
+        dict(timer.seconds),
+        from_cache=from_cache,
+        cache_key=key,
+        folded_outputs=artifact.folded_outputs,
+        onnx_folded_ops=artifact.onnx_folded_ops,
+    )
     return CompiledModel(
         native, artifact.abi, artifact.weights, num_threads=num_threads, stats=stats
     )
@@ -145,7 +151,16 @@ def build(
     abi = _entry_abi(lowered)
     store = WeightStore.of(lowered.module)
     weights = {name: store[name] for name in abi.weights if name in store}
-    return Artifact(object_code, abi, weights, llvm_ir, dict(timer.seconds))
+    imported = lowered.imported
+    return Artifact(
+        object_code,
+        abi,
+        weights,
+        llvm_ir,
+        dict(timer.seconds),
+        imported.folded_outputs,
+        imported.onnx_folded_ops,
+    )
 
 
 def lower(

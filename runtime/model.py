@@ -30,11 +30,15 @@ _ENTRY_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
 
 @dataclass
 class CompileStats:
-    """How a model was obtained: seconds per compile stage, and whether the cache served it."""
+    """How a model was obtained: seconds per compile stage, whether the cache served it, and
+    which outputs the importer folded to constants (no compiled code computes them)."""
 
     stage_seconds: dict[str, float] = field(default_factory=dict[str, float])
     from_cache: bool = False
     cache_key: str | None = None
+    folded_outputs: tuple[str, ...] = ()
+    onnx_folded_ops: tuple[str, ...] = ()
+    """The ops whose constant values onnx's reference kernels computed at import."""
 
     @property
     def total_seconds(self) -> float:

@@ -111,9 +111,11 @@ def tensor_type(dtype: np.dtype[np.generic], shape: Sequence[int]) -> TensorType
 def tensor_type_of(value: SSAValue | Attribute) -> TensorType[Attribute]:
     """The tensor type of a value (or a type), which nn requires everywhere."""
     value_type = value.type if isinstance(value, SSAValue) else value
-    if not isa(value_type, TensorType[Attribute]):
+    # isinstance, not xDSL's isa with TensorType[Attribute]: any element type is an Attribute,
+    # and the generic check cost a third of an import's time
+    if not isinstance(value_type, TensorType):
         raise VerifyException(f"expected a tensor type, got {value_type}")
-    return value_type
+    return cast(TensorType[Attribute], value_type)
 
 
 def shape_of(value: SSAValue | Attribute) -> tuple[int, ...]:
