@@ -46,10 +46,8 @@ class IndexOutOfRangeError(TerraceRuntimeError, IndexError):
     dialect's numpy reference. Valid indices of an axis of `size` are [-size, size)."""
 
     def __init__(self, node: str, op_type: str, value: int, axis: int, size: int) -> None:
-        super().__init__(
-            f"node '{node}' ({op_type}): index {value} is out of range "
-            f"[{-size}, {size}) on axis {axis}"
-        )
+        where = f"node '{node}' ({op_type})" if node else op_type
+        super().__init__(f"{where}: index {value} is out of range [{-size}, {size}) on axis {axis}")
         self.node = node
         self.op_type = op_type
         self.value = value

@@ -20,7 +20,7 @@ from xdsl.context import Context
 
 import terrace
 from terrace.dialects.nn.interpreter import run_function
-from terrace.errors import CompilationError, IndexOutOfRangeError
+from terrace.errors import CompilationError, IndexOutOfRangeError, UnsupportedModelError
 from terrace.frontend.onnx import import_model
 from terrace.lowering.nn_to_linalg import ConvertNnToLinalgPass
 from terrace.runtime.abi import read_index_checks
@@ -244,6 +244,25 @@ def test_constant_indices_are_checked_when_compiling():
     bad = _model("Gather", {"data": DATA}, {"axis": 1}, {"idx": np.array([1, 5], np.int64)}, "g")
     with pytest.raises(CompilationError, match=r'"g".*index 5 is out of range \[-5, 5\) on axis 1'):
         _compiled(bad)
+
+
+def test_a_constant_gather_out_of_range_fails_the_import():
+    """Constant data and indices fold at import, by the nn reference, which raises."""
+    node = helper.make_node("Gather", ["data", "idx"], ["y"], name="folded_gather")
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        initializer=[
+            numpy_helper.from_array(DATA, "data"),
+            numpy_helper.from_array(np.array([1, 9], np.int64), "idx"),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    message = r"folded_gather \(Gather.*index 9 is out of range \[-4, 4\) on axis 0"
+    with pytest.raises(UnsupportedModelError, match=message):
+        _compiled(model)
 
 
 def _two_gathers() -> onnx.ModelProto:

@@ -262,11 +262,12 @@ class NnCanonicalizationTrait(HasCanonicalizationPatternsTrait):
 
 
 def node_name(op: Operation) -> str:
-    """The name of the ONNX node an op comes from: its location's (the importer sets it)."""
+    """The name of the ONNX node an op comes from: its location's (the importer sets it), or
+    "" for an op without a name."""
     location = op.location
     if isinstance(location, NameLoc):
         return location.desc.data
-    return str(location)
+    return ""
 
 
 class NnOperation(IRDLOperation):
