@@ -6,8 +6,10 @@ the indices into a `tensor<3xi64>`, [1, axis, value] for the first index (row-ma
 [-size, size) of its axis, else [0, 0, 0]. It reads the indices back to front (with
 `tensor.extract`) and the last bad one it meets wins, so that the first one in row-major order
 is reported, as the numpy reference does. Value semantics keep the lowering of the op itself
-unchanged but for a clamp (`clamped_position`): the read or write never leaves the buffer even
-on bad data, whatever the status says.
+unchanged but for a clamp (`in_bounds_indices` once per index for Gather and GatherND,
+`clamped_position` per element for GatherElements; the scatters compare positions and write
+nothing for a bad one): no read or write leaves a buffer even on bad data, whatever the status
+says.
 
 After the patterns, `combine_index_checks` joins the statuses of a function into one
 `tensor<3xi64>` result appended to it: [check number from 1, axis, value] of the first failing
