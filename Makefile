@@ -3,13 +3,21 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest lit quick clean
+.PHONY: demo test lint typecheck pytest lit quick clean lock
 
-$(STAMP): pyproject.toml
+# Exact versions from the committed lock (every package, pip and setuptools included), then
+# Terrace itself without resolving anything: a fresh machine gets what CI tested.
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q "$$(grep '^pip==' requirements.lock)"
+	$(PY) -m pip install -q -r requirements.lock
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	$(PY) -m pip check
 	touch $(STAMP)
+
+# Refresh requirements.lock to the newest releases pyproject.toml allows (then run make test).
+lock:
+	tools/lock.sh
 
 demo: $(STAMP)
 	$(VENV)/bin/terrace demo

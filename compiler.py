@@ -122,7 +122,13 @@ def compile(
             store.put(key, artifact)
     with timer.stage("jit load"):
         native = jit.NativeCode.load(artifact.object_code, description)
-    stats = CompileStats(dict(timer.seconds), from_cache=from_cache, cache_key=key)
+    stats = CompileStats(
+        dict(timer.seconds),
+        from_cache=from_cache,
+        cache_key=key,
+        folded_outputs=artifact.folded_outputs,
+        onnx_folded_ops=artifact.onnx_folded_ops,
+    )
     return CompiledModel(
         native, artifact.abi, artifact.weights, num_threads=num_threads, stats=stats
     )
@@ -145,7 +151,16 @@ def build(
     abi = _entry_abi(lowered)
     store = WeightStore.of(lowered.module)
     weights = {name: store[name] for name in abi.weights if name in store}
-    return Artifact(object_code, abi, weights, llvm_ir, dict(timer.seconds))
+    imported = lowered.imported
+    return Artifact(
+        object_code,
+        abi,
+        weights,
+        llvm_ir,
+        dict(timer.seconds),
+        imported.folded_outputs,
+        imported.onnx_folded_ops,
+    )
 
 
 def lower(
@@ -260,13 +275,17 @@ def _entry_abi(lowered: Lowered) -> EntryAbi:
         raise CompilationError("the pipeline left no terrace.* ABI attributes on @main")
     inputs = tuple(TensorSpec(s.name, s.dtype, s.shape) for s in lowered.imported.inputs)
     outputs = tuple(TensorSpec(s.name, s.dtype, s.shape) for s in lowered.imported.outputs)
-    counts = (attributes.num_inputs, attributes.num_outputs)
+    # the status of the index checks is one more output, hidden from the user
+    status = 1 if attributes.index_checks else 0
+    counts = (attributes.num_inputs, attributes.num_outputs - status)
     if counts != (len(inputs), len(outputs)):
         raise CompilationError(
             f"@main takes {counts[0]} inputs and {counts[1]} outputs; "
             f"the model has {len(inputs)} and {len(outputs)}"
         )
-    return EntryAbi(inputs, outputs, attributes.weights, attributes.workspace_bytes)
+    return EntryAbi(
+        inputs, outputs, attributes.weights, attributes.workspace_bytes, attributes.index_checks
+    )
 
 
 def _open_cache(cache: bool | str | Path) -> ArtifactCache | None:

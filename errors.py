@@ -40,6 +40,21 @@ class InputError(TerraceRuntimeError, ValueError):
     """The inputs of a call do not match the model's: count, name, shape or dtype."""
 
 
+class IndexOutOfRangeError(TerraceRuntimeError, IndexError):
+    """An index read at run time (Gather's indices, a scatter's, ...) is outside its axis:
+    raised after the call, from the status the compiled code returns, or by the nn
+    dialect's numpy reference. Valid indices of an axis of `size` are [-size, size)."""
+
+    def __init__(self, node: str, op_type: str, value: int, axis: int, size: int) -> None:
+        where = f"node '{node}' ({op_type})" if node else op_type
+        super().__init__(f"{where}: index {value} is out of range [{-size}, {size}) on axis {axis}")
+        self.node = node
+        self.op_type = op_type
+        self.value = value
+        self.axis = axis
+        self.size = size
+
+
 def first_line(error: BaseException) -> str:
     """The first line of an error's message (or its type's name), for one-line reports."""
     text = str(error).strip()

@@ -73,12 +73,20 @@ class _Graph:
         return output
 
     def model(
-        self, name: str, inputs: dict[str, list[int]], output: str, output_shape: list[int]
+        self,
+        name: str,
+        inputs: dict[str, list[int]],
+        output: str,
+        output_shape: list[int],
+        int64_inputs: frozenset[str] = frozenset(),
     ) -> onnx.ModelProto:
+        def element(input_name: str) -> int:
+            return TensorProto.INT64 if input_name in int64_inputs else TensorProto.FLOAT
+
         graph = helper.make_graph(
             self.nodes,
             name,
-            [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in inputs.items()],
+            [helper.make_tensor_value_info(n, element(n), s) for n, s in inputs.items()],
             [helper.make_tensor_value_info(output, TensorProto.FLOAT, output_shape)],
             self.initializers,
         )
@@ -137,6 +145,31 @@ def transformer_block(
     self-attention (MatMul projections, Softmax), residual, LayerNormalization, then the
     feed-forward network (hidden -> ffn -> hidden, ONNX's Gelu op), residual, LayerNorm."""
     g = _Graph()
+    y = _encoder_block(g, "x", sequence, hidden, heads, ffn)
+    shape = [1, sequence, hidden]
+    return g.model("transformer_block", {"x": shape}, y, shape)
+
+
+def embedding_transformer(
+    vocabulary: int = 30522, sequence: int = 128, hidden: int = 256
+) -> onnx.ModelProto:
+    """BERT's input end: a Gather of token ids [1, sequence] (an int64 input, so its indices
+    are checked at run time) from a [vocabulary, hidden] embedding table, then the
+    transformer block."""
+    g = _Graph()
+    table = g.weight("embedding", (vocabulary, hidden), hidden)
+    embedded = g.node("Gather", [table, "ids"], axis=0)
+    y = _encoder_block(g, embedded, sequence, hidden, heads=4, ffn=1024)
+    return g.model(
+        "embedding_transformer",
+        {"ids": [1, sequence]},
+        y,
+        [1, sequence, hidden],
+        int64_inputs=frozenset({"ids"}),
+    )
+
+
+def _encoder_block(g: _Graph, x: str, sequence: int, hidden: int, heads: int, ffn: int) -> str:
     head_width = hidden // heads
     split = g.constant("split_shape", np.array([1, sequence, heads, head_width]))
     merged = g.constant("merged_shape", np.array([1, sequence, hidden]))
@@ -144,19 +177,17 @@ def transformer_block(
     def heads_of(projection: str, perm: list[int]) -> str:
         return g.node("Transpose", [g.node("Reshape", [projection, split])], perm=perm)
 
-    query = heads_of(g.linear("x", hidden, hidden), [0, 2, 1, 3])  # [1, heads, seq, width]
-    key_t = heads_of(g.linear("x", hidden, hidden), [0, 2, 3, 1])  # [1, heads, width, seq]
-    value = heads_of(g.linear("x", hidden, hidden), [0, 2, 1, 3])
+    query = heads_of(g.linear(x, hidden, hidden), [0, 2, 1, 3])  # [1, heads, seq, width]
+    key_t = heads_of(g.linear(x, hidden, hidden), [0, 2, 3, 1])  # [1, heads, width, seq]
+    value = heads_of(g.linear(x, hidden, hidden), [0, 2, 1, 3])
     scale = g.constant("scale", np.array(1.0 / math.sqrt(head_width)))
     scores = g.node("Mul", [g.node("MatMul", [query, key_t]), scale])
     context = g.node("MatMul", [g.node("Softmax", [scores], axis=-1), value])
     context = g.node("Transpose", [context], perm=[0, 2, 1, 3])
     attention = g.linear(g.node("Reshape", [context, merged]), hidden, hidden)
-    h = g.layer_norm(g.node("Add", ["x", attention]), hidden)
+    h = g.layer_norm(g.node("Add", [x, attention]), hidden)
     inner = g.node("Gelu", [g.linear(h, hidden, ffn)])
-    y = g.layer_norm(g.node("Add", [h, g.linear(inner, ffn, hidden)]), hidden)
-    shape = [1, sequence, hidden]
-    return g.model("transformer_block", {"x": shape}, y, shape)
+    return g.layer_norm(g.node("Add", [h, g.linear(inner, ffn, hidden)]), hidden)
 
 
 def mobilenet_block(channels: int = 64, size: int = 56, out_channels: int = 128) -> onnx.ModelProto:
@@ -197,6 +228,11 @@ WORKLOADS: dict[str, Workload] = {
             "transformer",
             "encoder block: seq 128, hidden 256, 4 heads, FFN 1024, LayerNorm, Gelu",
             transformer_block,
+        ),
+        Workload(
+            "embedding_transformer",
+            "Gather of 1x128 ids from a 30522x256 table, then the transformer block",
+            embedding_transformer,
         ),
         Workload(
             "mobilenet_block",

@@ -53,10 +53,21 @@ class Outcome:
     compile_seconds: float = 0.0
     cpu_seconds: float = 0.0
     from_cache: bool = False
+    note: str = ""
+    """How a case was judged when not against onnx's expected outputs (library_dependent.py)."""
+    folded: bool = False
+    """Every output was folded to a constant at import: no compiled code computed any."""
+    onnx_folded_ops: tuple[str, ...] = ()
+    """The ops whose constant values onnx's reference kernels computed at import."""
 
     @property
     def passed(self) -> bool:
         return self.status == PASS
+
+    @property
+    def compiled_pass(self) -> bool:
+        """A pass whose outputs compiled code computed (not all folded at import)."""
+        return self.passed and not self.folded
 
 
 def error_status(reason: str) -> str:

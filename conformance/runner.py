@@ -30,6 +30,7 @@ import numpy as np
 
 from ..runtime.cache import default_cache_dir
 from .cases import ConformanceCase
+from .library_dependent import onnxruntime_disagrees, rejudge
 from .outcomes import (
     CRASH,
     PASS,
@@ -43,6 +44,8 @@ from .outcomes import (
 
 if TYPE_CHECKING:  # the type checker may assume Windows, whose pipes have their own class
     from multiprocessing.connection import PipeConnection
+
+    from ..runtime.model import CompiledModel
 
 DEFAULT_TIMEOUT = 60.0
 """Seconds a node case may take, compile and run together; model cases get MODEL_TIMEOUT_SCALE
@@ -68,6 +71,8 @@ def run_case(case: ConformanceCase, cache: bool | str | Path) -> Outcome:
     started, started_cpu = time.perf_counter(), time.process_time()
     compile_seconds, from_cache = 0.0, False
     model = None
+    note = ""
+    folded, onnx_folded_ops = True, set[str]()
     try:
         loaded = case.load()
         model = loaded.model
@@ -79,6 +84,15 @@ def run_case(case: ConformanceCase, cache: bool | str | Path) -> Outcome:
             if rep.model is not None:  # a specializing rep compiles on its first run
                 stats = rep.model.stats
                 compile_seconds, from_cache = stats.total_seconds, stats.from_cache
+                folded = folded and _all_folded(rep.model)
+                onnx_folded_ops.update(stats.onnx_folded_ops)
+            rejudged = rejudge(loaded.model, inputs, expected)
+            if rejudged is not None:
+                expected, note = rejudged.expected, rejudged.note
+                difference = onnxruntime_disagrees(loaded.model, inputs, expected)
+                if difference:
+                    difference = f"judged by Terrace's rules and onnxruntime: {difference}"
+                    break
             difference = compare(expected, actual, case.rtol, case.atol)
             if difference:
                 break
@@ -86,6 +100,7 @@ def run_case(case: ConformanceCase, cache: bool | str | Path) -> Outcome:
     except Exception as error:  # every failure is a finding; classify it, never stop the run
         reason = error_reason(error, case.op, model)
         status = error_status(reason)
+        folded = False
     return Outcome(
         case.name,
         case.kind,
@@ -97,7 +112,17 @@ def run_case(case: ConformanceCase, cache: bool | str | Path) -> Outcome:
         compile_seconds=compile_seconds,
         cpu_seconds=time.process_time() - started_cpu,
         from_cache=from_cache,
+        note=note,
+        folded=folded,
+        onnx_folded_ops=tuple(sorted(onnx_folded_ops)),
     )
+
+
+def _all_folded(model: CompiledModel) -> bool:
+    """Whether the importer folded every output of `model` to a constant: compiled code
+    computed none of them."""
+    folded = set(model.stats.folded_outputs)
+    return bool(model.outputs) and all(spec.name in folded for spec in model.outputs)
 
 
 def run_cases(

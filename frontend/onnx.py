@@ -9,14 +9,13 @@ op takes them so, inline `nn.constant`s when small, or named `nn.weight`s in the
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import onnx
 from onnx import helper
-from onnx.reference import ReferenceEvaluator
 from xdsl.builder import Builder
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp, NameLoc, NoneAttr, StringAttr, TensorType
@@ -38,6 +37,7 @@ from ..dialects.nn.base import (
 )
 from ..dialects.nn.weights import WeightStore
 from ..errors import ModelImportError
+from . import onnx_fold as fold
 from . import onnx_lowprecision as lowprecision
 from .emitter import Container, NodeError, RunTimeValueError
 from .onnx_bound_values import RunTimeValues
@@ -119,6 +119,11 @@ class ImportedModel:
     outputs: list[TensorSpec]
     opset: int = 0
     node_count: int = 0
+    folded_outputs: tuple[str, ...] = ()
+    """The outputs known at import time: constants in `@main`, which no compiled code
+    computes."""
+    onnx_folded_ops: tuple[str, ...] = ()
+    """The ops whose constant results onnx's reference kernels computed, not Terrace's."""
 
 
 def import_model(
@@ -130,8 +135,8 @@ def import_model(
 
     `input_values` binds graph inputs to values (they leave `@main`'s signature): the inputs
     that give axes, shapes, scales or trip counts, which Terrace needs when compiling. An
-    output that those values alone determine is refused: it would be computed here, by onnx's
-    reference kernels, not by compiled code."""
+    output that those values alone determine is refused: it would be folded here, at import,
+    not computed by compiled code."""
     model = onnx.ModelProto()
     model.CopyFrom(load_model(source))
     check_names(model)
@@ -225,6 +230,8 @@ class _Converter:
     """The real dtype of each run-time value held as low-precision bytes."""
     containers: dict[str, Container] = field(default_factory=lambda: {})
     """The sequences and optionals, by name (onnx_sequences.py)."""
+    onnx_folded_ops: set[str] = field(default_factory=lambda: set())
+    """The ops folded by onnx's reference kernels, not Terrace's (onnx_fold.py)."""
 
     def run(self) -> ImportedModel:
         graph = self.model.graph
@@ -250,6 +257,7 @@ class _Converter:
         raise_problems(tracer.bound_output_problems(self.opset))
         # a sequence or optional output returns its tensors (onnx_container_io.py)
         flat = [pair for v in graph.output for pair in flat_outputs(v.name, self.containers)]
+        folded = tuple(name for name, source in flat if self.is_constant(source))
         results = [self._operand(source) for _, source in flat]
         self.builder.insert(func.ReturnOp(*results))
         outputs = [
@@ -263,7 +271,16 @@ class _Converter:
         )
         module = ModuleOp([main])
         self.store.attach(module)
-        return ImportedModel(module, self.store, inputs, outputs, self.opset, len(graph.node))
+        return ImportedModel(
+            module,
+            self.store,
+            inputs,
+            outputs,
+            self.opset,
+            len(graph.node),
+            folded,
+            tuple(sorted(self.onnx_folded_ops)),
+        )
 
     def _convert(self, node: onnx.NodeProto, index: int) -> None:
         label = node_label(node, index)
@@ -426,37 +443,97 @@ class _Converter:
         return value
 
     def _fold(self, node: onnx.NodeProto) -> list[np.ndarray]:
-        """Evaluates a node whose inputs are all constant, with onnx's reference kernels."""
+        """Evaluates a node whose inputs are all constant with Terrace's own semantics
+        (onnx_fold.py): the nn op it converts to, run by the nn reference; its function body,
+        node by node; EyeLike and Range by their numpy code here. Anything else is evaluated
+        by onnx's reference kernels and its op listed in `onnx_folded_ops`."""
         if node.op_type == "ConstantOfShape":
             shape = self._array(node.input[0]) if node.input and node.input[0] else None
             return [constant_of_shape(node, shape, self.opset)]
         if node.op_type in ONNX_OPS:
-            node_attributes(node, self.opset)  # types and tensors checked before onnx's evaluator
-        inputs = {name: self._array(name) for name in node.input if name}
-        graph = helper.make_graph(
-            [node],
-            "fold",
-            [
-                helper.make_tensor_value_info(n, _onnx_type(a), list(a.shape))
-                for n, a in inputs.items()
-            ],
-            [
-                helper.make_tensor_value_info(n, onnx.TensorProto.UNDEFINED, None)
-                for n in node.output
-                if n
-            ],
+            node_attributes(node, self.opset)  # types and tensors checked before evaluating
+        inputs = [self._array(name) if name else None for name in node.input]
+        if node.op_type == "EyeLike" and inputs and inputs[0] is not None:
+            return [fold.eye_like(node, inputs[0])]
+        if node.op_type == "Range" and len(inputs) == 3 and all(a is not None for a in inputs):
+            return [fold.range_values(*(a for a in inputs if a is not None))]
+        if node.op_type == "Identity" and inputs and inputs[0] is not None:
+            return [inputs[0]]
+        folded = self._fold_as_nn_op(node) if self._folds_as_nn_op(node) else None
+        if folded is None:
+            folded = self._fold_function_body(node)
+        if folded is not None:
+            return folded
+        self.onnx_folded_ops.add(node.op_type)
+        known = {name: self._array(name) for name in node.input if name}
+        return fold.evaluate_with_onnx(node, known, self.opset)
+
+    def _folds_as_nn_op(self, node: onnx.NodeProto) -> bool:
+        """Whether `node` converts to its nn op as it stands (no rewrite, no legacy form, every
+        attribute one the op takes), so that the nn op's reference is its meaning."""
+        op_class = ONNX_OPS.get(node.op_type)
+        if op_class is None or node.op_type in REWRITES or node.domain not in DEFAULT_DOMAINS:
+            return False
+        if node.op_type in LEGACY_BROADCAST_OPS and self.opset < 7:
+            return False
+        if node.op_type in ("Softmax", "LogSoftmax") and self.opset < 13:
+            return False  # flattened to 2-d first (_convert_legacy_softmax)
+        if node.op_type == "Resize" and self.opset < 11:
+            return False
+        several = len(op_class.get_irdl_definition().results) > 1 or node.op_type == "Split"
+        if self._uses_extra_outputs(node) and not several:
+            return False
+        return all(
+            canonical_attribute_name(node.op_type, a.name, self.opset) in op_class.ATTRIBUTES
+            or _is_ignorable(node, a, self.opset)
+            for a in node.attribute
         )
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", self.opset)])
-        try:
-            results = ReferenceEvaluator(model).run(None, inputs)
-        except Exception as error:  # onnx's kernels raise whatever numpy raises
-            raise NodeError(f"cannot evaluate this constant node: {error}") from None
+
+    def _fold_as_nn_op(self, node: onnx.NodeProto) -> list[np.ndarray] | None:
+        """`node`'s nn op on placeholders of its inputs, evaluated by the nn reference; None
+        when nn cannot build it (an element type it lacks, types or shapes its verifier does
+        not take), which leaves the node to onnx's kernels as before."""
+        block = Block()
         arrays: list[np.ndarray] = []
-        for result in results:
-            if not isinstance(result, np.ndarray | np.generic):
-                raise NodeError(f"a constant {type(result).__name__} is not a tensor")
-            arrays.append(np.asarray(result))
-        return arrays
+
+        def operand(name: str) -> SSAValue:
+            arrays.append(self._array(name))
+            return fold.placeholder(arrays[-1], block)
+
+        try:
+            op = self.make_op(node, node.op_type, node_attributes(node, self.opset), None, operand)
+        except (UnsupportedElementType, TypeInferenceError, NodeError):
+            return None
+        if not fold.has_own_kernel(op):  # the nn reference would call onnx's kernel
+            self.onnx_folded_ops.add(node.op_type)
+        try:
+            return fold.evaluate_nn(op, arrays)
+        finally:
+            op.erase(safe_erase=False)
+
+    def _fold_function_body(self, node: onnx.NodeProto) -> list[np.ndarray] | None:
+        """`node`'s results from its function body, each node of it folded; None when the op
+        has no function or its body holds a node that cannot fold (a subgraph, randomness)."""
+        if node.domain not in DEFAULT_DOMAINS:
+            return None
+        input_types = [self._type_proto(name) for name in node.input]
+        body = function_body(node, self.opset, input_types, f"{node.output[0]}/fold/")
+        if body is None:
+            return None
+        nodes, opset = body
+        if not all(is_deterministic(n) and n.op_type not in CONTAINER_OPS for n in nodes):
+            return None
+        outer_opset, self.opset = self.opset, opset
+        try:
+            for inner in nodes:
+                if inner.op_type == "Constant":
+                    self.env[inner.output[0]] = constant_value(inner)
+                    continue
+                for name, array in zip(inner.output, self._fold(inner), strict=False):
+                    self.env[name] = array
+        finally:
+            self.opset = outer_opset
+        return [self._array(name) for name in node.output if name]
 
     def _operand(self, name: str) -> SSAValue:
         """The SSA value of `name`, materializing a constant the first time it is used."""
@@ -506,6 +583,24 @@ class _Converter:
         attributes: dict[str, object],
         inputs: Sequence[str] | None = None,
     ) -> NnOperation:
+        op = self.make_op(node, op_type, attributes, inputs, self._operand)
+        op.location = NameLoc(StringAttr(label), NoneAttr())
+        self.builder.insert(op)
+        for result, name in zip(op.results, node.output, strict=False):
+            result.name_hint = _name_hint(name) if name else None
+        return op
+
+    def make_op(
+        self,
+        node: onnx.NodeProto,
+        op_type: str,
+        attributes: dict[str, object],
+        inputs: Sequence[str] | None,
+        operand: Callable[[str], SSAValue],
+    ) -> NnOperation:
+        """The nn op of `node`, not inserted anywhere: constant inputs that the op takes as
+        attributes become attributes, the others its operands (`operand` gives their values),
+        and its result types are inferred."""
         op_class = ONNX_OPS[op_type]
         names = list(node.input if inputs is None else inputs)
         dynamic: list[str] = []
@@ -525,7 +620,7 @@ class _Converter:
             key: attribute_from_python(op_class.ATTRIBUTES[key].kind, value)
             for key, value in attributes.items()
         }
-        operands = self._group_operands(op_class, dynamic)
+        operands = self._group_operands(op_class, dynamic, operand)
         result_count = len([n for n in node.output if n]) if op_type == "Split" else 1
         self._check_unused_extra_outputs(node, op_type)
         probe = op_class.build(
@@ -541,14 +636,10 @@ class _Converter:
         result_types = _group_results(op_class, [t for t in inferred if t is not None])
         op = op_class.build(operands=operands, attributes=attrs, result_types=result_types)
         probe.erase(safe_erase=False)
-        op.location = NameLoc(StringAttr(label), NoneAttr())
-        self.builder.insert(op)
-        for result, name in zip(op.results, node.output, strict=False):
-            result.name_hint = _name_hint(name) if name else None
         return op
 
     def _group_operands(
-        self, op_class: type[NnOperation], names: list[str]
+        self, op_class: type[NnOperation], names: list[str], operand: Callable[[str], SSAValue]
     ) -> list[SSAValue | None | list[SSAValue]]:
         from xdsl.irdl import OptOperandDef, VarOperandDef
 
@@ -559,14 +650,14 @@ class _Converter:
         for _, definition in op_class.get_irdl_definition().operands:
             if isinstance(definition, OptOperandDef):
                 name = remaining.pop(0) if remaining else ""
-                grouped.append([self._operand(name)] if name else [])
+                grouped.append([operand(name)] if name else [])
             elif isinstance(definition, VarOperandDef):
-                grouped.append([self._operand(n) for n in remaining if n])
+                grouped.append([operand(n) for n in remaining if n])
                 remaining = []
             else:
                 if not remaining or not remaining[0]:
                     raise NodeError("a required input is missing")
-                grouped.append(self._operand(remaining.pop(0)))
+                grouped.append(operand(remaining.pop(0)))
         if remaining:
             raise NodeError(f"too many inputs ({len(names)})")
         return grouped

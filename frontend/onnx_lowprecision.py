@@ -16,24 +16,26 @@ onnx (and its numpy side, ml_dtypes) holds one element of each of these types pe
 
 Terrace has no arithmetic on them: in the IR such a tensor is a ui8 tensor of those bytes,
 and the importer keeps each value's real type beside it (the runtime passes the arrays' bytes
-as they are). Only conversions compute with them, each expanded into existing nn ops:
+as they are). Only conversions compute with them, each expanded into existing nn ops, with
+Terrace's own semantics (lowprecision_formats.py: ONNX's rules written in numpy, never onnx's
+reference or ml_dtypes, whose answers changed between releases):
 
-- decoding (from a low-precision type to any type) is a lookup: the 256 possible bytes,
-  converted once at import by onnx's reference Cast, gathered by byte;
+- decoding (from a low-precision type to any type) is a lookup: the values of the 256 possible
+  bytes, gathered by byte;
 - encoding a float (float32, float16, float64; integers up to 32 bits go through float64) to a
   low-precision float rounds to a step function of the magnitude, one per sign: the steps'
-  bounds are found at import by bisecting the source format's bit patterns against onnx's
-  reference Cast (so rounding, ties, saturation, overflow to inf or NaN and the e8m0 rounding
-  modes are onnx's by construction), and at run time a binary search over those bounds
-  (Gather and compare, log2 of the number of steps) picks the byte; NaN maps to the byte
-  onnx gives NaN;
-- encoding to INT4, UINT4, INT2, UINT2 truncates to an integer and keeps the low bits, as
-  ml_dtypes' astype does (NaN, infinities and magnitudes past 2**62, whose low bits are zero
-  in any float format, give 0).
+  bounds are found at import by bisecting the source format's bit patterns against Terrace's
+  numpy rule (so rounding, ties, saturation, overflow to inf or NaN and the e8m0 rounding modes
+  are those of lowprecision_formats.py by construction), and at run time a binary search over
+  those bounds (Gather and compare, log2 of the number of steps) picks the byte; NaN maps to
+  the format's NaN byte;
+- encoding to INT4, UINT4, INT2, UINT2 rounds to the nearest integer (ties to even) and keeps
+  the low bits (NaN, infinities and magnitudes past 2**62, whose low bits are zero in any float
+  format, give 0).
 
-One known difference: nn ops cannot see a NaN's sign, so every NaN encodes as onnx encodes a
-positive NaN (the same NaN byte for float8 up to its sign; FLOAT4E2M1, which has no NaN, gets
--0 where onnx gives +0 for a negative NaN).
+One known difference from the numpy rule: nn ops cannot see a NaN's sign, so every NaN
+encodes as a positive NaN does (the same NaN byte for float8 up to its sign; FLOAT4E2M1, which
+has no NaN, gets -0 for a negative NaN where the numpy rule gives +0).
 """
 
 from __future__ import annotations
@@ -42,10 +44,9 @@ from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
-import onnx
 from onnx import TensorProto, helper
-from onnx.reference import ReferenceEvaluator
 
+from . import lowprecision_formats as formats
 from .emitter import Emitter, NodeError
 
 LOW_PRECISION_TYPES = (
@@ -62,12 +63,7 @@ LOW_PRECISION_TYPES = (
 )
 """The ONNX element types Terrace stores as bytes and converts."""
 
-_INTEGER_BITS: dict[int, int] = {
-    TensorProto.INT4: 4,
-    TensorProto.UINT4: 4,
-    TensorProto.INT2: 2,
-    TensorProto.UINT2: 2,
-}
+_INTEGER_BITS = {code: bits for code, (bits, _) in formats.INTEGER_BITS.items()}
 _INTEGER_TYPES = set(_INTEGER_BITS)
 _BIT_PATTERNS = {2: np.dtype(np.uint16), 4: np.dtype(np.uint32), 8: np.dtype(np.uint64)}
 _SAFE_MAGNITUDE = 2.0**62
@@ -116,7 +112,7 @@ def convert(
     source_dtype = emitter.dtype(source)
     known = emitter.value(source)
     if known is not None:
-        result = _reference_cast(known, to, _settings(attributes))
+        result = cast(known, to, _settings(attributes))
         if not output:
             return emitter.constant(result)
         emitter.bind(output, result)
@@ -134,10 +130,10 @@ def convert(
 
 
 def decode(emitter: Emitter, source: str, to: int, output: str = "") -> str:
-    """Converts the bytes `source` holds to the type `to`: a lookup in onnx's conversion of
-    every byte (a byte, when `to` is low-precision too)."""
+    """Converts the bytes `source` holds to the type `to`: a lookup in the conversion of every
+    byte (a byte, when `to` is low-precision too)."""
     every_byte = np.arange(256, dtype=np.uint8).view(emitter.dtype(source))
-    table = _reference_cast(every_byte, to, (1, "up"))
+    table = cast(every_byte, to, (1, "up"))
     if is_low_precision(table.dtype):
         table = table.view(np.uint8)
     index = emitter.emit("Cast", [source], {"to": TensorProto.INT64})
@@ -147,7 +143,7 @@ def decode(emitter: Emitter, source: str, to: int, output: str = "") -> str:
 def encode_float(
     emitter: Emitter, source: str, to: int, settings: tuple[int, str], output: str = ""
 ) -> str:
-    """The byte of the low-precision float `to` that onnx's Cast gives each element of
+    """The byte of the low-precision float `to` that ONNX's Cast gives each element of
     `source`, by binary search over the bounds of that Cast's steps (see the module doc)."""
     dtype = emitter.dtype(source)
     if not np.issubdtype(dtype, np.floating):
@@ -185,7 +181,7 @@ def _encode_integer(emitter: Emitter, source: str, to: int, output: str) -> str:
         bound = emitter.constant(np.array(limit, dtype))
         safe = emitter.emit("LessOrEqual", [emitter.emit("Abs", [source]), bound])
         zero = emitter.constant(np.array(0, dtype))
-        source = emitter.emit("Where", [safe, source, zero])
+        source = emitter.emit("Round", [emitter.emit("Where", [safe, source, zero])])
     wide = emitter.emit("Cast", [source], {"to": TensorProto.INT64})
     mask = emitter.constant(np.array((1 << _INTEGER_BITS[to]) - 1, np.int64))
     low_bits = emitter.emit("BitwiseAnd", [wide, mask])
@@ -198,13 +194,15 @@ def encode_integer(emitter: Emitter, source: str, to: int, output: str) -> None:
     emitter.set_storage_dtype(output, helper.tensor_dtype_to_np_dtype(to))
 
 
-# -- onnx's reference conversion and the steps it rounds to -----------------------------------
+# -- Terrace's conversion and the steps it rounds to ------------------------------------------
 
 
 def _settings(attributes: dict[str, object]) -> tuple[int, str]:
     saturate = attributes.get("saturate", 1)
     round_mode = attributes.get("round_mode", "up")
     assert isinstance(saturate, int) and isinstance(round_mode, str)
+    if round_mode not in ("up", "down", "nearest"):
+        raise NodeError(f"round_mode must be 'up', 'down' or 'nearest', not '{round_mode}'")
     return saturate, round_mode
 
 
@@ -212,44 +210,44 @@ def _name(to: int) -> str:
     return TensorProto.DataType.Name(to)
 
 
-@lru_cache(maxsize=64)
-def _evaluator(source: int, to: int, settings: tuple[int, str]) -> ReferenceEvaluator:
+def cast(array: np.ndarray, to: int, settings: tuple[int, str]) -> np.ndarray:
+    """ONNX's Cast of `array` to the type `to` (one side low-precision), by Terrace's rules
+    (lowprecision_formats.py); a low-precision result has its numpy (ml_dtypes) dtype."""
     saturate, round_mode = settings
-    node = helper.make_node("Cast", ["x"], ["y"], to=to, saturate=saturate)
-    if to == TensorProto.FLOAT8E8M0:
-        node.attribute.append(helper.make_attribute("round_mode", round_mode))
-    graph = helper.make_graph(
-        [node],
-        "cast",
-        [helper.make_tensor_value_info("x", source, None)],
-        [helper.make_tensor_value_info("y", to, None)],
-    )
-    opset = helper.make_opsetid("", onnx.defs.onnx_opset_version())
-    return ReferenceEvaluator(helper.make_model(graph, opset_imports=[opset]))
-
-
-def _reference_cast(array: np.ndarray, to: int, settings: tuple[int, str]) -> np.ndarray:
-    """onnx's reference Cast of `array` to the type `to`."""
-    source = helper.np_dtype_to_tensor_dtype(array.dtype)
-    try:
-        (result,) = _evaluator(source, to, settings).run(None, {"x": array})
-    except Exception as error:  # onnx's kernels raise whatever numpy raises
-        raise NodeError(f"converting {array.dtype} to {_name(to)} failed: {error}") from None
-    return np.asarray(result)
+    source = onnx_type(array.dtype)
+    target = helper.tensor_dtype_to_np_dtype(to)
+    if source is not None:
+        values = formats.decode(np.ascontiguousarray(array).view(np.uint8), source)
+    elif array.dtype == np.bool_:
+        values = array.astype(np.float64)
+    else:
+        values = array
+    if to in formats.INTEGER_BITS:
+        return formats.encode_integer(values, to).view(target)
+    if to in LOW_PRECISION_TYPES:
+        if not np.issubdtype(values.dtype, np.floating):
+            values = values.astype(np.float64)
+        return formats.encode_float(values, to, bool(saturate), round_mode).view(target)
+    if np.issubdtype(target, np.integer):  # truncated, low bits kept: NaN, infinity and
+        with np.errstate(invalid="ignore"):  # magnitudes past 2**63 (low bits 0) give 0
+            exact = np.abs(values) < 2.0**63
+        values = np.where(exact, np.trunc(np.where(exact, values, 0)), 0).astype(np.int64)
+    with np.errstate(over="ignore"):  # past a float type's range: infinity, as ONNX says
+        return values.astype(target)
 
 
 @lru_cache(maxsize=64)
 def _steps(
     dtype: np.dtype[np.generic], to: int, settings: tuple[int, str]
 ) -> tuple[np.ndarray, np.ndarray, int]:
-    """Bounds and bytes of onnx's Cast from the float `dtype` to `to`: for each sign, the
+    """Bounds and bytes of the Cast from the float `dtype` to `to`: for each sign, the
     magnitudes (as `dtype`) at which the byte changes, each half of the two tables padded
     to a power of two (NaN bounds are never reached); and NaN's byte."""
 
-    def cast(patterns: np.ndarray) -> np.ndarray:
-        return _reference_cast(patterns.view(dtype), to, settings).view(np.uint8)
+    def cast_patterns(patterns: np.ndarray) -> np.ndarray:
+        return cast(patterns.view(dtype), to, settings).view(np.uint8)
 
-    sides = [_side_steps(cast, dtype, negative) for negative in (False, True)]
+    sides = [_side_steps(cast_patterns, dtype, negative) for negative in (False, True)]
     half = 1 << max(len(bounds) for bounds, _ in sides).bit_length()
     bounds = np.full(2 * half, np.nan, dtype)
     codes = np.zeros(2 * half, np.uint8)
@@ -258,7 +256,7 @@ def _steps(
         bounds[start] = 0
         bounds[start + 1 : start + 1 + len(side_bounds)] = side_bounds
         codes[start : start + len(side_codes)] = side_codes
-    nan_code = int(_reference_cast(np.full(1, np.nan, dtype), to, settings).view(np.uint8)[0])
+    nan_code = int(cast(np.full(1, np.nan, dtype), to, settings).view(np.uint8)[0])
     return bounds, codes, nan_code
 
 
@@ -267,11 +265,15 @@ def _side_steps(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The bit patterns of one sign, from zero to infinity, are ordered by magnitude: bisect
     every interval whose two ends convert to different bytes down to adjacent patterns. (An
-    interval whose ends agree is taken as one step: onnx's conversions are monotonic.)"""
+    interval whose ends agree is taken as one step: within each of the 4,096 starting
+    intervals the conversions are monotonic.)"""
     bits = _BIT_PATTERNS[dtype.itemsize]
     sign = np.array(1 << (8 * dtype.itemsize - 1) if negative else 0, bits)
     infinity = np.array(np.inf, dtype).view(bits)
-    low, high = np.zeros(1, bits), infinity.reshape(1).copy()
+    # Start from 4,096 intervals rather than one: a conversion that is not monotonic (E8M0
+    # without saturation is NaN below 2**-127 and above 2**127) agrees at both ends.
+    starts = np.unique(np.linspace(0, int(infinity), 4097).astype(bits))
+    low, high = starts[:-1].copy(), starts[1:].copy()
     changes: list[np.ndarray] = []
     while low.size:
         differ = cast(low | sign) != cast(high | sign)

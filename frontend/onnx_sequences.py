@@ -45,8 +45,8 @@ CONTAINER_OPS = frozenset(
         "OptionalGetElement",
     }
 )
-"""Ops that make or read sequences and optionals: never evaluated by onnx's reference kernels
-at import, whose results would be lists."""
+"""Ops that make or read sequences and optionals: never folded at import (onnx's reference
+kernels would return lists)."""
 
 
 def forward(emitter: Emitter, source: str, target: str) -> None:

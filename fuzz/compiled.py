@@ -24,9 +24,9 @@ from ..dialects.nn.base import element_type_to_numpy
 from ..dialects.nn.weights import WeightStore
 from ..errors import CompilationError
 from ..passes.registry import all_passes
-from ..runtime.abi import WORKSPACE_ALIGNMENT, read_abi_attributes
+from ..runtime.abi import STATUS_SPEC, WORKSPACE_ALIGNMENT, read_abi_attributes
 from ..runtime.jit import NativeCode
-from ..runtime.model import aligned_empty
+from ..runtime.model import aligned_empty, raise_on_failed_check
 from ..targets.cpu import CPU_PIPELINE, host_target, llvm_ir, object_code
 
 _ENTRY = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
@@ -63,6 +63,9 @@ def execute_compiled(
     abi = read_abi_attributes(lowered)
     if abi is None:
         raise CompilationError("the lowered module has no terrace.* ABI attributes on @main")
+    if abi.index_checks and len(outputs) < abi.num_outputs:
+        # the status of the run-time index checks is the last output buffer (runtime/abi.py)
+        outputs = [*outputs, (STATUS_SPEC.dtype, STATUS_SPEC.shape)]
     target = host_target()
     native = NativeCode.load(object_code(llvm_ir(lowered, target), target), target)
     arguments = [np.ascontiguousarray(array) for array in inputs]
@@ -73,6 +76,8 @@ def execute_compiled(
     buffers = [*arguments, *results, *weights, workspace]
     packed = (ctypes.c_void_p * len(buffers))(*[b.ctypes.data for b in buffers])
     _ENTRY(native.address())(ctypes.addressof(packed))
+    if abi.index_checks:
+        raise_on_failed_check(abi.index_checks, results.pop())
     return results
 
 

@@ -4,6 +4,11 @@
 (by store name, in `EntryAbi.weights` order), then a workspace of `workspace_bytes` bytes.
 Stage 3 writes the counts, weight names and workspace size as attributes on `@main`;
 `read_abi_attributes` reads them back from a module at any later stage that kept them.
+
+A model that indexes with run-time data has `index_checks`: then its last output (counted in
+`terrace.num_outputs`, not in `EntryAbi.outputs`) is a hidden int64[3] status, [check number
+from 1, axis, value] of the first index out of range, or zeros (lowering/nn_to_linalg/
+index_checks.py); the runtime turns a set one into an `IndexOutOfRangeError`.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from xdsl.dialects.builtin import ArrayAttr, IntegerAttr, ModuleOp, StringAttr
+from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, IntegerAttr, ModuleOp, StringAttr
 from xdsl.ir import Attribute, Operation
 
 WORKSPACE_ALIGNMENT = 64
@@ -51,13 +56,35 @@ def dtype_named(name: str) -> np.dtype[Any]:
 
 
 @dataclass(frozen=True)
+class IndexCheck:
+    """One run-time index check: the ONNX node and op type, and the shape of the data it
+    indexes (the status names the axis)."""
+
+    node: str
+    op_type: str
+    dims: tuple[int, ...]
+
+    def to_json(self) -> dict[str, object]:
+        return {"node": self.node, "op": self.op_type, "dims": list(self.dims)}
+
+    @staticmethod
+    def from_json(data: dict[str, Any]) -> IndexCheck:
+        return IndexCheck(str(data["node"]), str(data["op"]), tuple(int(d) for d in data["dims"]))
+
+
+STATUS_SPEC = TensorSpec("terrace.status", np.dtype(np.int64), (3,))
+"""The hidden status output of a model with index checks."""
+
+
+@dataclass(frozen=True)
 class AbiAttributes:
-    """What stage 3 records on `@main`."""
+    """What stage 3 records on `@main` (and stage 2 the index checks)."""
 
     num_inputs: int
     num_outputs: int
     weights: tuple[str, ...]
     workspace_bytes: int
+    index_checks: tuple[IndexCheck, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -68,10 +95,12 @@ class EntryAbi:
     outputs: tuple[TensorSpec, ...]
     weights: tuple[str, ...]
     workspace_bytes: int
+    index_checks: tuple[IndexCheck, ...] = ()
 
     @property
     def pointer_count(self) -> int:
-        return len(self.inputs) + len(self.outputs) + len(self.weights) + 1
+        status = 1 if self.index_checks else 0
+        return len(self.inputs) + len(self.outputs) + status + len(self.weights) + 1
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -79,6 +108,7 @@ class EntryAbi:
             "outputs": [spec.to_json() for spec in self.outputs],
             "weights": list(self.weights),
             "workspace_bytes": self.workspace_bytes,
+            "index_checks": [check.to_json() for check in self.index_checks],
         }
 
     @staticmethod
@@ -88,6 +118,7 @@ class EntryAbi:
             outputs=tuple(TensorSpec.from_json(spec) for spec in data["outputs"]),
             weights=tuple(str(name) for name in data["weights"]),
             workspace_bytes=int(data["workspace_bytes"]),
+            index_checks=tuple(IndexCheck.from_json(c) for c in data.get("index_checks", [])),
         )
 
 
@@ -102,7 +133,28 @@ def read_abi_attributes(module: ModuleOp, function: str = "main") -> AbiAttribut
     weights = _string_array_attribute(entry, "terrace.weights")
     if num_inputs is None or num_outputs is None or workspace is None or weights is None:
         return None
-    return AbiAttributes(num_inputs, num_outputs, weights, workspace)
+    return AbiAttributes(num_inputs, num_outputs, weights, workspace, _index_checks(entry))
+
+
+def read_index_checks(module: ModuleOp, function: str = "main") -> tuple[IndexCheck, ...]:
+    """The run-time index checks of `@function` (convert-nn-to-linalg records them), if any."""
+    entry = _find_function(module, function)
+    return () if entry is None else _index_checks(entry)
+
+
+def _index_checks(op: Operation) -> tuple[IndexCheck, ...]:
+    value = _attribute(op, "terrace.index_checks")
+    if not isinstance(value, ArrayAttr):
+        return ()
+    checks: list[IndexCheck] = []
+    for record in value.data:
+        assert isinstance(record, DictionaryAttr)
+        node, op_type, dims = (record.data[key] for key in ("node", "op", "dims"))
+        assert isinstance(node, StringAttr) and isinstance(op_type, StringAttr)
+        assert isinstance(dims, ArrayAttr)
+        sizes = tuple(d.value.data for d in dims.data if isinstance(d, IntegerAttr))
+        checks.append(IndexCheck(node.data, op_type.data, sizes))
+    return tuple(checks)
 
 
 def _find_function(module: ModuleOp, name: str) -> Operation | None:

@@ -32,7 +32,7 @@ import numpy as np
 from ..targets import Target
 from .abi import WORKSPACE_ALIGNMENT, EntryAbi
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 _PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,6 +46,9 @@ class Artifact:
     weights: Mapping[str, np.ndarray]
     llvm_ir: str = ""
     stage_seconds: dict[str, float] = field(default_factory=dict[str, float])
+    folded_outputs: tuple[str, ...] = ()
+    """The outputs the importer folded to constants (`ImportedModel.folded_outputs`)."""
+    onnx_folded_ops: tuple[str, ...] = ()
 
 
 def default_cache_dir() -> Path:
@@ -87,6 +90,8 @@ class ArtifactCache:
                 weights=_map_weights(entry / "weights.bin", meta["weights"]),
                 llvm_ir=(entry / "module.ll").read_text(),
                 stage_seconds={str(k): float(v) for k, v in meta["stage_seconds"].items()},
+                folded_outputs=tuple(str(name) for name in meta["folded_outputs"]),
+                onnx_folded_ops=tuple(str(op) for op in meta["onnx_folded_ops"]),
             )
         except (OSError, ValueError, KeyError, TypeError):
             return None
@@ -120,6 +125,8 @@ def _write_entry(folder: Path, artifact: Artifact) -> None:
         "abi": artifact.abi.to_json(),
         "weights": layout,
         "stage_seconds": artifact.stage_seconds,
+        "folded_outputs": list(artifact.folded_outputs),
+        "onnx_folded_ops": list(artifact.onnx_folded_ops),
     }
     (folder / "code.o").write_bytes(artifact.object_code)
     (folder / "module.ll").write_text(artifact.llvm_ir)

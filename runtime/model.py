@@ -4,6 +4,8 @@ Every call checks its inputs (count, names, shapes, dtypes) before native code r
 the outputs, takes the calling thread's own 64-byte aligned workspace, and calls `terrace_main`
 through ctypes, which releases the GIL. Weights are bound once, as the store's own contiguous
 arrays: their addresses are computed at load time and reused by every call, without copies.
+A model with index checks also gets a hidden status output, read after the call: a set one
+raises `IndexOutOfRangeError` naming the ONNX node.
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError, TerraceRuntimeError
+from ..errors import IndexOutOfRangeError, InputError, TerraceRuntimeError
 from . import jit
-from .abi import WORKSPACE_ALIGNMENT, EntryAbi, TensorSpec
+from .abi import STATUS_SPEC, WORKSPACE_ALIGNMENT, EntryAbi, IndexCheck, TensorSpec
 from .jit import NativeCode
 
 _ENTRY_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
@@ -29,11 +31,15 @@ _ENTRY_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
 
 @dataclass
 class CompileStats:
-    """How a model was obtained: seconds per compile stage, and whether the cache served it."""
+    """How a model was obtained: seconds per compile stage, whether the cache served it, and
+    which outputs the importer folded to constants (no compiled code computes them)."""
 
     stage_seconds: dict[str, float] = field(default_factory=dict[str, float])
     from_cache: bool = False
     cache_key: str | None = None
+    folded_outputs: tuple[str, ...] = ()
+    onnx_folded_ops: tuple[str, ...] = ()
+    """The ops whose constant values onnx's reference kernels computed at import."""
 
     @property
     def total_seconds(self) -> float:
@@ -79,6 +85,9 @@ class CompiledModel:
         self._weights = _bind_weights(abi, weights)
         self._weight_addresses = [array.ctypes.data for array in self._weights]
         self._thread_state = threading.local()
+        # a model with index checks has one more output: their status (runtime/abi.py)
+        status = (STATUS_SPEC,) if abi.index_checks else ()
+        self._output_specs = (*abi.outputs, *status)
 
     @property
     def inputs(self) -> tuple[TensorSpec, ...]:
@@ -113,7 +122,7 @@ class CompiledModel:
     def _invoke(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
         addresses = [array.ctypes.data for array in inputs]
         outputs: list[np.ndarray] = []
-        for spec in self.abi.outputs:
+        for spec in self._output_specs:
             buffer, address = _aligned_buffer(math.prod(spec.shape) * spec.dtype.itemsize)
             outputs.append(buffer.view(spec.dtype).reshape(spec.shape))
             addresses.append(address)
@@ -126,6 +135,8 @@ class CompiledModel:
         self._entry(ctypes.addressof(packed))
         # Referenced until here, so that no input is freed while native code reads it.
         del inputs
+        if self.abi.index_checks:
+            raise_on_failed_check(self.abi.index_checks, outputs.pop())
         return outputs
 
     def _thread_workspace(self) -> int:
@@ -157,6 +168,17 @@ def _checked(spec: TensorSpec, value: object) -> np.ndarray:
             f"input '{spec.name}': expected {spec.describe()}, given {given.describe()}"
         )
     return np.ascontiguousarray(array)
+
+
+def raise_on_failed_check(checks: Sequence[IndexCheck], status: np.ndarray) -> None:
+    """Raises the error of the failed check that the status [number, axis, value] names."""
+    if not status[0]:  # the common case, first: every index was in range
+        return
+    number, axis, value = (int(v) for v in status)
+    if not 0 < number <= len(checks) or not 0 <= axis < len(checks[number - 1].dims):
+        raise TerraceRuntimeError(f"compiled code returned a bad status {status.tolist()}")
+    check = checks[number - 1]
+    raise IndexOutOfRangeError(check.node, check.op_type, value, axis, check.dims[axis])
 
 
 def _bind_weights(abi: EntryAbi, weights: Mapping[str, np.ndarray]) -> list[np.ndarray]:

@@ -24,6 +24,7 @@ from terrace.dialects.nn import shape as shape_ops
 from terrace.dialects.nn.base import NnOperation, attribute_from_python, tensor_type
 from terrace.dialects.nn.interpreter import run_function
 from terrace.lowering.nn_to_linalg import ConvertNnToLinalgPass
+from terrace.runtime.abi import read_index_checks
 
 from linalg_exec import run_linalg
 
@@ -182,6 +183,9 @@ def check(
     expected = run_function(module, inputs)
     lowered = lower(module)
     actual = run_linalg(lowered, inputs)
+    if read_index_checks(lowered):
+        # indexing ops return the status of their index checks last: all in range here
+        np.testing.assert_array_equal(actual.pop(), [0, 0, 0])
     assert len(actual) == len(expected)
     for got, want in zip(actual, expected, strict=True):
         assert got.dtype == want.dtype and got.shape == want.shape

@@ -219,6 +219,13 @@ def _run_run(args: argparse.Namespace) -> int:
     model = compile_model(args.model, input_shapes=_input_shapes(args.input_shape))
     outputs = model.run(feeds)
     names = [spec.name for spec in model.outputs]
+    folded = [name for name in names if name in model.stats.folded_outputs]
+    if folded:  # a constant-only model runs fine, but nothing of it was compiled
+        listed = ", ".join(f"'{name}'" for name in folded)
+        print(
+            f"note: {listed} folded to constants at import (no compiled code computes them)",
+            file=sys.stderr,
+        )
     if args.output:
         np.savez(args.output, allow_pickle=False, **dict(zip(names, outputs, strict=True)))
         return 0

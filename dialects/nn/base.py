@@ -32,13 +32,14 @@ from xdsl.dialects.builtin import (
     FloatAttr,
     IntegerAttr,
     IntegerType,
+    NameLoc,
     Signedness,
     StringAttr,
     TensorType,
     f64,
     i64,
 )
-from xdsl.ir import Attribute, SSAValue
+from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.irdl import IRDLOperation, traits_def
 from xdsl.traits import HasCanonicalizationPatternsTrait, Pure
 from xdsl.utils.exceptions import VerifyException
@@ -110,9 +111,11 @@ def tensor_type(dtype: np.dtype[np.generic], shape: Sequence[int]) -> TensorType
 def tensor_type_of(value: SSAValue | Attribute) -> TensorType[Attribute]:
     """The tensor type of a value (or a type), which nn requires everywhere."""
     value_type = value.type if isinstance(value, SSAValue) else value
-    if not isa(value_type, TensorType[Attribute]):
+    # isinstance, not xDSL's isa with TensorType[Attribute]: any element type is an Attribute,
+    # and the generic check cost a third of an import's time
+    if not isinstance(value_type, TensorType):
         raise VerifyException(f"expected a tensor type, got {value_type}")
-    return value_type
+    return cast(TensorType[Attribute], value_type)
 
 
 def shape_of(value: SSAValue | Attribute) -> tuple[int, ...]:
@@ -256,6 +259,15 @@ class NnCanonicalizationTrait(HasCanonicalizationPatternsTrait):
         from ...passes.nn_canonicalize import canonicalization_patterns
 
         return canonicalization_patterns()
+
+
+def node_name(op: Operation) -> str:
+    """The name of the ONNX node an op comes from: its location's (the importer sets it), or
+    "" for an op without a name."""
+    location = op.location
+    if isinstance(location, NameLoc):
+        return location.desc.data
+    return ""
 
 
 class NnOperation(IRDLOperation):

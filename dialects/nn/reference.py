@@ -23,6 +23,7 @@ from onnx.reference import ReferenceEvaluator
 from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Attribute, Operation, SSAValue
 
+from ...errors import IndexOutOfRangeError
 from . import constants, elementwise, neural, reduction
 from . import shape as shape_ops
 from .base import (
@@ -31,6 +32,7 @@ from .base import (
     element_type_from_onnx,
     element_type_to_numpy,
     element_type_to_onnx,
+    node_name,
 )
 
 Kernel = Callable[[NnOperation, Sequence[np.ndarray]], Sequence[np.ndarray]]
@@ -547,11 +549,46 @@ def _split(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
     return [part.copy() for part in np.split(x, boundaries, axis=axis)]
 
 
+def first_out_of_range(
+    indices: np.ndarray, dims: Sequence[int], axes: Sequence[int]
+) -> tuple[int, int] | None:
+    """(value, axis) of the first index, in row-major order, outside [-size, size) of its
+    axis, or None. One axis checks every index against it; several check indices[..., k]
+    against axes[k] (GatherND, ScatterND)."""
+    values = indices.astype(np.int64)
+    if len(axes) == 1:
+        axis_of = np.full(values.shape, axes[0], np.int64)
+    else:
+        axis_of = np.broadcast_to(np.asarray(axes, np.int64), values.shape)
+    sizes = np.asarray(dims, np.int64)[axis_of]
+    bad = np.flatnonzero((values < -sizes) | (values >= sizes))
+    if not bad.size:
+        return None
+    return int(values.reshape(-1)[bad[0]]), int(axis_of.reshape(-1)[bad[0]])
+
+
+def _wrapped_indices(
+    op: NnOperation, indices: np.ndarray, dims: Sequence[int], axes: Sequence[int]
+) -> np.ndarray:
+    """`indices` with negative ones counted from the end of their axis; one out of range
+    raises `IndexOutOfRangeError`, as onnxruntime fails the run."""
+    bad = first_out_of_range(indices, dims, axes)
+    if bad is not None:
+        value, axis = bad
+        raise IndexOutOfRangeError(node_name(op), op.ONNX_TYPE, value, axis, dims[axis])
+    values = indices.astype(np.int64)
+    if len(axes) == 1:
+        sizes = np.int64(dims[axes[0]])
+    else:
+        sizes = np.asarray([dims[a] for a in axes], np.int64)
+    return np.where(values < 0, values + sizes, values)
+
+
 @kernel(shape_ops.GatherOp)
 def _gather(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
     data, indices = inputs
     axis = _axis(op.int_attr("axis"), data.ndim)
-    indices = np.where(indices < 0, indices + data.shape[axis], indices)
+    indices = _wrapped_indices(op, indices, data.shape, [axis])
     return [np.take(data, indices, axis=axis)]
 
 
@@ -559,7 +596,7 @@ def _gather(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
 def _gather_elements(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
     data, indices = inputs
     axis = _axis(op.int_attr("axis"), data.ndim)
-    indices = np.where(indices < 0, indices + data.shape[axis], indices)
+    indices = _wrapped_indices(op, indices, data.shape, [axis])
     # the other axes read the first indices.shape entries (numpy would broadcast instead)
     window = tuple(
         slice(None) if a == axis else slice(size) for a, size in enumerate(indices.shape)
@@ -572,6 +609,7 @@ def _gather_nd(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np.ndarray
     data, indices = inputs
     batch = op.int_attr("batch_dims")
     depth = indices.shape[-1]
+    indices = _wrapped_indices(op, indices, data.shape, range(batch, batch + depth))
     result = np.empty((*indices.shape[:-1], *data.shape[batch + depth :]), data.dtype)
     for position in np.ndindex(*indices.shape[:-1]):
         picked = tuple(
@@ -596,6 +634,7 @@ def _scatter_elements(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np.
     data, indices, updates = inputs
     axis = _axis(op.int_attr("axis"), data.ndim)
     combine = _SCATTER_COMBINE[op.str_attr("reduction")]
+    indices = _wrapped_indices(op, indices, data.shape, [axis])
     result = data.copy()
     for position in np.ndindex(*indices.shape):  # in order: later writes win
         target = list(position)
@@ -611,6 +650,7 @@ def _scatter_nd(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np.ndarra
     combine = _SCATTER_COMBINE[op.str_attr("reduction")]
     result = data.copy()
     depth = indices.shape[-1]
+    indices = _wrapped_indices(op, indices, data.shape, range(depth))
     for batch in np.ndindex(*indices.shape[:-1]):
         target = tuple(
             int(i) + size if i < 0 else int(i)

@@ -6,6 +6,8 @@ broadcasting), `reduction.py` (reduce*, arg*, softmax, normalizations), `contrac
 gather_elements, gather_nd), `resize.py`, `scatter.py` (scatter_elements, scatter_nd),
 `cumulative.py` (cum_sum, cum_prod), `top_k.py`, `one_hot.py`,
 `shape.py` (reshape, transpose, slice, pad, concat, split, expand, tile) and `constants.py`.
+`index_checks.py` adds the run-time index checks of the indexing ops and joins them into one
+status result per function.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import GreedyRewritePatternApplier, PatternRewriteWalker
 
+from .index_checks import combine_index_checks
 from .patterns import check_fully_converted, conversion_patterns
 
 
@@ -25,7 +28,9 @@ class ConvertNnToLinalgPass(ModulePass):
     """Lowers every nn op (but nn.weight) to linalg, tensor and arith ops on tensors.
 
     Input: nn IR with static shapes. Output: linalg on tensors as in docs/pipeline.md, stage 2.
-    An op that cannot be lowered is an error naming the op and its ONNX node.
+    An op that cannot be lowered is an error naming the op and its ONNX node. A function
+    with run-time indices (gather, scatter) gets one more result, a `tensor<3xi64>` status,
+    and `terrace.index_checks` naming its checks (index_checks.py).
     """
 
     name = "convert-nn-to-linalg"
@@ -35,3 +40,4 @@ class ConvertNnToLinalgPass(ModulePass):
             GreedyRewritePatternApplier(list(conversion_patterns())), apply_recursively=False
         ).rewrite_module(op)
         check_fully_converted(op)
+        combine_index_checks(op)

@@ -2,7 +2,11 @@
 gather_nd (resize is in resize.py).
 
 Each becomes a parallel `linalg.generic` over the result whose body computes the source
-position from an index tensor and reads it with `tensor.extract`.
+position from an index tensor and reads it with `tensor.extract`. The position is clamped into
+the axis, so a bad index never reads outside the data; the index check beside the generic
+(index_checks.py) reports it. Gather and GatherND read positions wrapped and clamped once per
+index beforehand (`in_bounds_indices`): their inner loops copy slices, and LLVM cannot hoist
+a per-element position out of them (the index buffer might alias the output).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from .common import (
     shape,
     unsupported,
 )
+from .index_checks import check_indices, clamped_position, in_bounds_indices
 from .shape import index_constant
 
 # ---------------------------------------------------------------------------------------------
@@ -50,6 +55,11 @@ def wrapped_position(builder: Builder, index: SSAValue, size: int) -> SSAValue:
     return builder.insert(arith.SelectOp(negative, wrapped, position)).result
 
 
+def in_bounds_position(builder: Builder, index: SSAValue, size: int) -> SSAValue:
+    """The wrapped position clamped into [0, size): what a gather reads."""
+    return clamped_position(builder, wrapped_position(builder, index, size), size)
+
+
 # ---------------------------------------------------------------------------------------------
 # Patterns.
 
@@ -67,9 +77,11 @@ class LowerGather(RewritePattern):
         indices_map = AffineMap(
             len(dims), 0, tuple(AffineExpr.dimension(axis + k) for k in range(index_rank))
         )
+        check_indices(rewriter, op, op.indices, data_dims, [axis])
+        positions = in_bounds_indices(rewriter, op.indices, data_dims, [axis])
 
         def body(builder: Builder, args: Sequence[SSAValue]) -> list[SSAValue]:
-            position = wrapped_position(builder, args[0], data_dims[axis])
+            position = builder.insert(arith.IndexCastOp(args[0], IndexType())).result
             leading = [_loop_index(builder, d) for d in range(axis)]
             trailing = [
                 _loop_index(builder, axis + index_rank + d)
@@ -83,7 +95,7 @@ class LowerGather(RewritePattern):
         init = empty_tensor(rewriter, dims, element_type(op.output))
         generic = build_generic(
             rewriter,
-            [op.indices],
+            [positions],
             [init],
             [AffineMapAttr(indices_map), identity_map(len(dims))],
             [PARALLEL] * len(dims),
@@ -103,10 +115,11 @@ class LowerGatherElements(RewritePattern):
         dims = shape(op.output)
         if any(size > data_dims[d] for d, size in enumerate(dims) if d != axis):
             raise unsupported(op, f"indices of shape {list(dims)} reach past data {data_dims}")
+        check_indices(rewriter, op, op.indices, data_dims, [axis])
 
         def body(builder: Builder, args: Sequence[SSAValue]) -> list[SSAValue]:
             position = [_loop_index(builder, d) for d in range(len(dims))]
-            position[axis] = wrapped_position(builder, args[0], data_dims[axis])
+            position[axis] = in_bounds_position(builder, args[0], data_dims[axis])
             extract = tensor.ExtractOp(op.data, position, element_type(op.data))
             return [builder.insert(extract).result]
 
@@ -134,15 +147,17 @@ class LowerGatherND(RewritePattern):
         leading = len(index_dims) - 1
         if batch + depth > len(data_dims) or index_dims[:batch] != data_dims[:batch]:
             raise unsupported(op, f"indices {list(index_dims)} do not fit data {data_dims}")
-        index_element = element_type(op.indices)
+        axes = range(batch, batch + depth)
+        check_indices(rewriter, op, op.indices, data_dims, axes)
+        positions = in_bounds_indices(rewriter, op.indices, data_dims, axes)
 
         def body(builder: Builder, args: Sequence[SSAValue]) -> list[SSAValue]:
             loops = [_loop_index(builder, d) for d in range(len(dims))]
             position = loops[:batch]
             for k in range(depth):
                 where = [*loops[:leading], index_constant(builder, k)]
-                index = builder.insert(tensor.ExtractOp(op.indices, where, index_element))
-                position.append(wrapped_position(builder, index.result, data_dims[batch + k]))
+                index = builder.insert(tensor.ExtractOp(positions, where, i64)).result
+                position.append(builder.insert(arith.IndexCastOp(index, IndexType())).result)
             position += loops[leading:]
             extract = tensor.ExtractOp(op.data, position, element_type(op.data))
             return [builder.insert(extract).result]

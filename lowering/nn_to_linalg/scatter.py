@@ -4,7 +4,9 @@ A scatter is a generic over the output's dims (parallel) and the updates' positi
 (reduction, in row-major order, so that a later write wins as in the reference): where the
 update's target is the output position, the update is written (or combined, by
 `reduction`), else the accumulator, which starts as a copy of the data, is kept. This costs
-output size times updates size; scatters in inference graphs are small.
+output size times updates size; scatters in inference graphs are small. An index outside its
+axis matches no position, so nothing is written outside the output; the index check beside the
+generic (index_checks.py) reports it.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from .common import (
     unsupported,
 )
 from .gather import wrapped_position
+from .index_checks import check_indices
 from .shape import index_constant
 
 Combine = Callable[[Builder, SSAValue, SSAValue], SSAValue]
@@ -103,6 +106,7 @@ class LowerScatterElements(RewritePattern):
         if shape(op.updates) != index_dims or len(index_dims) != rank:
             raise unsupported(op, "updates and indices must share a shape of the data's rank")
         combine = _combine_of(op)
+        check_indices(rewriter, op, op.indices, dims, [axis])
         loops = 2 * rank
         outputs = [AffineExpr.dimension(d) for d in range(rank)]
         positions = [AffineExpr.dimension(rank + d) for d in range(rank)]
@@ -140,6 +144,7 @@ class LowerScatterND(RewritePattern):
         if depth > rank or shape(op.updates) != (*index_dims[:-1], *dims[depth:]):
             raise unsupported(op, "updates must have the shape indices[:-1] + data[k:]")
         combine = _combine_of(op)
+        check_indices(rewriter, op, op.indices, dims, range(depth))
         loops = rank + batch_rank
         outputs = [AffineExpr.dimension(d) for d in range(rank)]
         batch = [AffineExpr.dimension(rank + d) for d in range(batch_rank)]
