@@ -88,7 +88,10 @@ _MAX_OUTPUTS = 4
 
 
 def _random_step(graph: Graph, choices: Choices) -> None:
-    dtype = numpy_dtype_of(choices.choice([v for v in graph.values if _is_data(v)]))
+    data = [v for v in graph.values if _is_data(v)]
+    if not data:
+        return
+    dtype = numpy_dtype_of(choices.choice(data))
     family = choices.choice(_FAMILY_MIX)
     if family == "fold":
         if np.issubdtype(dtype, np.floating):
