@@ -2,7 +2,7 @@
 
 `register(commands)` adds the subcommand to the `terrace` command's subparsers; `run(args)`
 is its entry point. Progress goes to stderr every `--progress-every` examples, the summary to
-stdout; the exit status is 1 when a mismatch was found.
+stdout; the exit status is 1 when a mismatch was found, 3 when the run was incomplete.
 """
 
 from __future__ import annotations
@@ -19,8 +19,11 @@ if TYPE_CHECKING:  # the fuzzing library (hypothesis) loads only when `terrace f
 
 DESCRIPTION = """\
 Generates random well-typed programs at a level, runs each before and after the pass (or
-pipeline) on the same random inputs, edge values included, and compares the results. The first
-mismatch is shrunk and written as a reproducer (.mlir plus .npz inputs) that terrace-opt reruns.
+pipeline) on the same random inputs, edge values included, and compares the results. At the nn
+level the programs are directed at the ops the pass rewrites (learnt by trying it on one-op
+programs); the summary says how many programs held each. The first mismatch is shrunk and
+written as a reproducer (.mlir plus .npz inputs) that terrace-opt reruns. Exit status: 1 when
+something was found, 3 when fewer examples ran than asked (or a hypothesis health check failed).
 
 examples:
   terrace fuzz --pass nn-canonicalize --examples 200
@@ -73,6 +76,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--shrink-seconds", type=float, default=60.0, metavar="T")
     parser.add_argument("--progress-every", type=int, default=10, metavar="N")
+    parser.add_argument(
+        "--undirected",
+        action="store_true",
+        help="draw the level's default mix of programs instead of programs directed at the "
+        "ops the pass rewrites",
+    )
 
 
 def pipeline_of(args: argparse.Namespace) -> str:
@@ -83,7 +92,9 @@ def pipeline_of(args: argparse.Namespace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Fuzzes, prints the summary; 1 when something was found, 2 on a usage error."""
+    """Fuzzes, prints the summary; 1 when something was found, 2 on a usage error, 3 when
+    the run is not a complete check (fewer examples than asked, a failed hypothesis health
+    check, a flaky property)."""
     from ..fuzz.checker import fuzz
 
     started = time.perf_counter()
@@ -110,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
             special_values=args.special_values,
             shrink_seconds=args.shrink_seconds,
             progress=progress,
+            directed=not args.undirected,
         )
     except TerraceError as error:
         print(f"terrace fuzz: error: {error}", file=sys.stderr)
@@ -117,7 +129,11 @@ def run(args: argparse.Namespace) -> int:
     print(report.summary())
     for path in report.reproducers:
         print(f"  rerun: python -m terrace.fuzz.reproducer {path}")
-    return 1 if report.findings else 0
+    if report.findings:
+        return 1
+    for error in report.errors:
+        print(f"terrace fuzz: error: {error}", file=sys.stderr)
+    return 3 if report.errors else 0
 
 
 def main(argv: list[str] | None = None) -> int:
