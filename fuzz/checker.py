@@ -10,6 +10,9 @@ What counts as a finding:
   integers or booleans not exactly equal, floats outside the tolerance of `compare`;
 - a crash: the pass raised anything but an "unsupported" error, or left IR that does not
   verify (VerifyException);
+- an oracle error: the level's oracle failed on the program before any pass ran, a bug of
+  the program generator (or of the reference) rather than of the pass, shrunk and written as a
+  reproducer all the same instead of ending the run with a traceback;
 - not a finding: the pass raised `DiagnosticException` (not a VerifyException), xDSL's and
   Terrace's way for a pass to say it does not handle a valid program (a conversion naming an
   op it cannot lower). Such programs are counted as unsupported in the report.
@@ -45,6 +48,10 @@ from .hypothesis_state import fuzz_run_state
 from .levels import Executor, Level, Program, available_levels, level_for_pass
 from .pass_targets import stays_in_level
 
+ORACLE = "oracle"
+"""The culprit of an `oracle-error`: the program broke the level's oracle before any pass ran
+(a program generator that drew an invalid program, or a reference bug)."""
+
 
 class FuzzError(TerraceError):
     """A pipeline, level or plugin that the fuzzer cannot use."""
@@ -54,7 +61,7 @@ class FuzzError(TerraceError):
 class Finding:
     """A program on which the pipeline changed the answer, crashed, or broke the IR."""
 
-    kind: str  # "mismatch", "crash" or "invalid-ir"
+    kind: str  # "mismatch", "crash", "invalid-ir" or "oracle-error"
     program: Program
     pipeline: str
     culprit: str
@@ -201,10 +208,14 @@ def check_program(
     Unsupported when a pass declines the program. Without `bisect`, a mismatch names the
     pipeline's last pass (`locate` finds the first one that changed the answer)."""
     level = available_levels()[program.level]
-    original = program.module()  # the oracle only reads it
-    expected = [level.execute(original, inputs) for inputs in input_draws]
-    applied = _apply(program, passes)
     pipeline = _pipeline_text(passes)
+    original = program.module()  # the oracle only reads it
+    try:
+        expected = [level.execute(original, inputs) for inputs in input_draws]
+    except Exception as error:  # a generator or reference bug, shrunk and written like a finding
+        message = f"the oracle failed before any pass: {type(error).__name__}: {first_line(error)}"
+        return Finding("oracle-error", program, pipeline, ORACLE, list(input_draws[0]), message)
+    applied = _apply(program, passes)
     if applied.finding is not None:
         kind, culprit, message = applied.finding
         return Finding(kind, program, pipeline, culprit, list(input_draws[0]), message)

@@ -173,10 +173,12 @@ class Graph:
         accept: Callable[[SSAValue], bool],
         fresh_dims: Callable[[Choices], Sequence[int]],
     ) -> SSAValue:
-        """An existing value that fits, else a new input of `fresh_dims` (so that an op the
-        program is directed to always finds an operand)."""
+        """The preferred value when it fits; else an existing value that fits three times in
+        four, or a new input of `fresh_dims` (so that an op always finds an operand, and its
+        operands are often inputs, with their edge values)."""
+        preferred = self.preferred
         existing = self.pick(dtype, accept)
-        if existing is not None and (self.choices.integer(0, 3) > 0 or self.preferred is None):
+        if existing is not None and (existing is preferred or self.choices.integer(0, 3) > 0):
             return existing
         return self.new_input(dtype, fresh_dims(self.choices))
 

@@ -48,8 +48,8 @@ class OpSpec:
 # -- shapes of new inputs ---------------------------------------------------------------------
 
 
-def any_dims(c: Choices) -> tuple[int, ...]:
-    rank = c.integer(1, 4)
+def any_dims(c: Choices, low_rank: int = 1) -> tuple[int, ...]:
+    rank = c.integer(low_rank, 4)
     if c.integer(0, 2) == 0:  # all dims equal: where a swap or a transpose keeps the type
         return (c.integer(2, 3),) * rank
     return tuple(c.integer(1, 4) for _ in range(rank))
@@ -209,8 +209,8 @@ def pool(g: Graph, op: type[NnOperation], dtype: np.dtype[Any]) -> SSAValue | No
 def matmul(g: Graph, op: type[NnOperation], dtype: np.dtype[Any]) -> SSAValue | None:
     x = g.operand(dtype, rank_between(1), matrix_dims)
     k = shape_of(x)[-1]
-    n = g.choices.integer(1, 4)
-    dims = g.choices.choice([(k, n), (k,), (2, k, n), (1, k, n)])
+    n = k if g.choices.boolean() else g.choices.integer(1, 4)  # square: a transpose fits
+    dims = g.choices.choice([(k, n), (k,), (g.choices.integer(1, 2), k, n)])
     if len(dims) == 3 and len(shape_of(x)) == 1:
         dims = (k, n)
     other = g.choices.choice(["weight", "input"])
@@ -341,7 +341,7 @@ def reshape(g: Graph, op: type[NnOperation], dtype: np.dtype[Any]) -> SSAValue |
 
 
 def transpose(g: Graph, op: type[NnOperation], dtype: np.dtype[Any]) -> SSAValue | None:
-    x = g.operand(dtype, rank_between(1), any_dims)
+    x = g.operand(dtype, rank_between(1), lambda c: any_dims(c, low_rank=3))
     if g.choices.integer(0, 3) == 0:
         return g.add(op, [x])
     return g.add(op, [x], {"perm": g.choices.permutation(len(shape_of(x)))})

@@ -90,9 +90,10 @@ def main(argv: list[str] | None = None) -> int:
             pool.submit(measure, r, args.plugin, args.seeds, args.examples, args.level)
             for r in rewrites
         ]
-        rows = [future.result() for future in futures]
-    for row in rows:
-        print(row.markdown(), flush=True)
+        rows: list[Row] = []
+        for future in futures:  # in order, each as soon as it is there
+            rows.append(future.result())
+            print(rows[-1].markdown(), flush=True)
     seconds = sum(row.seconds for row in rows)
     print(f"\n{len(rows)} rewrites, {args.seeds} seeds, {args.examples} examples: {seconds:.0f} s")
     short = [row.rewrite for row in rows if row.caught_count < args.require]
