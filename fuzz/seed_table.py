@@ -47,8 +47,16 @@ class Row:
         )
 
 
-def measure(rewrite: str, plugins: Sequence[str], seeds: int, examples: int, level: str) -> Row:
-    """Fuzzes `rewrite` once per seed; an error in a run (fewer examples than asked) fails."""
+def measure(
+    rewrite: str,
+    plugins: Sequence[str],
+    seeds: int,
+    examples: int,
+    level: str,
+    directed: bool = True,
+) -> Row:
+    """Fuzzes `rewrite` once per seed; an error in a run (fewer examples than asked) fails.
+    Without `directed`, the programs are the level's default mix (for comparison)."""
     from .checker import fuzz
 
     [pass_class] = [c for p in plugins for c in load_pass_plugin(p) if c.name == rewrite]
@@ -65,6 +73,7 @@ def measure(rewrite: str, plugins: Sequence[str], seeds: int, examples: int, lev
             plugins=plugins,
             shrink_seconds=0,
             write_reproducers=False,
+            directed=directed,
         )
         if report.errors:
             raise SystemExit(f"{rewrite}, seed {seed}: {'; '.join(report.errors)}")
@@ -81,13 +90,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--level", default="nn")
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--require", type=int, default=0, metavar="N")
+    parser.add_argument("--undirected", action="store_true", help="the default program mix")
     args = parser.parse_args(argv)
     rewrites = args.passes or [c.name for p in args.plugin for c in load_pass_plugin(p)]
     print("| rewrite | family | seeds caught | median examples to detection |")
     print("|---|---|---|---|")
     with ProcessPoolExecutor(max_workers=max(args.jobs, 1)) as pool:
         futures = [
-            pool.submit(measure, r, args.plugin, args.seeds, args.examples, args.level)
+            pool.submit(
+                measure,
+                r,
+                args.plugin,
+                args.seeds,
+                args.examples,
+                args.level,
+                not args.undirected,
+            )
             for r in rewrites
         ]
         rows: list[Row] = []
