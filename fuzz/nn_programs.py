@@ -123,7 +123,7 @@ def _is_data(value: SSAValue) -> bool:
     return numpy_dtype_of(value) != np.bool_
 
 
-def _first_input(choices: Choices, dtype: np.dtype[Any]) -> tuple[int, ...]:
+def _first_input(choices: Choices) -> tuple[int, ...]:
     shapes = [image_dims, matrix_dims, any_dims]
     return tuple(choices.choice(shapes)(choices))
 
@@ -187,7 +187,7 @@ def nn_program(
     else:
         element = choices.choice(DTYPE_MIX)
     graph = Graph(choices, np.random.default_rng(draw(st.integers(0, 2**32 - 1))))
-    graph.new_input(element, _first_input(choices, element))
+    graph.new_input(element, _first_input(choices))
     directed = grow(graph, choices, choices.integer(1, max_ops), focus)
     return program_of(graph, outputs(graph, directed))
 

@@ -40,7 +40,8 @@ class Row:
         found = [n for n in self.caught if n is not None]
         median = f"{statistics.median(found):g}" if found else "-"
         missed = [str(seed) for seed, n in enumerate(self.caught) if n is None]
-        note = f" (missed: seeds {', '.join(missed)})" if missed else ""
+        seeds = "seed" if len(missed) == 1 else "seeds"
+        note = f" (missed: {seeds} {', '.join(missed)})" if missed else ""
         return (
             f"| `{self.rewrite}` | {self.family} | {self.caught_count}/{len(self.caught)}"
             f"{note} | {median} |"
