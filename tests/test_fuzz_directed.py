@@ -116,7 +116,9 @@ def test_an_oracle_that_fails_on_a_generated_program_is_a_finding(
         raise ValueError("window shape cannot be larger than input array shape")
 
     monkeypatch.setitem(LEVELS, "nn", replace(nn, execute=broken))
-    report = fuzz("nn-canonicalize", level="nn", examples=5, seed=0, reproducer_dir=tmp_path)
+    report = fuzz(
+        "nn-canonicalize", level="nn", examples=5, seed=0, reproducer_dir=tmp_path, shrink_seconds=2
+    )
     [finding] = report.findings
     assert finding.kind == "oracle-error" and "window shape" in finding.message
     assert report.reproducers and report.reproducers[0].exists()
