@@ -10,6 +10,9 @@ What counts as a finding:
   integers or booleans not exactly equal, floats outside the tolerance of `compare`;
 - a crash: the pass raised anything but an "unsupported" error, or left IR that does not
   verify (VerifyException);
+- an oracle error: the level's oracle failed on the program before any pass ran, a bug of
+  the program generator (or of the reference) rather than of the pass, shrunk and written as a
+  reproducer all the same instead of ending the run with a traceback;
 - not a finding: the pass raised `DiagnosticException` (not a VerifyException), xDSL's and
   Terrace's way for a pass to say it does not handle a valid program (a conversion naming an
   op it cannot lower). Such programs are counted as unsupported in the report.
@@ -20,17 +23,17 @@ shrink the first failing example, and writes the minimal one as a reproducer.
 
 from __future__ import annotations
 
-import contextlib
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+from hypothesis import Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
-from hypothesis.errors import Flaky
+from hypothesis.errors import FailedHealthCheck, Flaky, Unsatisfiable
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass, PassPipeline
 from xdsl.utils.exceptions import DiagnosticException, VerifyException
@@ -41,7 +44,13 @@ from ..passes.registry import all_passes
 from ..tools._plugin import load_pass_plugin
 from .compiled import execute_compiled, output_types
 from .data import Edges, input_sets
+from .hypothesis_state import fuzz_run_state
 from .levels import Executor, Level, Program, available_levels, level_for_pass
+from .pass_targets import stays_in_level
+
+ORACLE = "oracle"
+"""The culprit of an `oracle-error`: the program broke the level's oracle before any pass ran
+(a program generator that drew an invalid program, or a reference bug)."""
 
 
 class FuzzError(TerraceError):
@@ -52,7 +61,7 @@ class FuzzError(TerraceError):
 class Finding:
     """A program on which the pipeline changed the answer, crashed, or broke the IR."""
 
-    kind: str  # "mismatch", "crash" or "invalid-ir"
+    kind: str  # "mismatch", "crash", "invalid-ir" or "oracle-error"
     program: Program
     pipeline: str
     culprit: str
@@ -199,9 +208,14 @@ def check_program(
     Unsupported when a pass declines the program. Without `bisect`, a mismatch names the
     pipeline's last pass (`locate` finds the first one that changed the answer)."""
     level = available_levels()[program.level]
-    expected = [level.execute(program.module(), inputs) for inputs in input_draws]
-    applied = _apply(program, passes)
     pipeline = _pipeline_text(passes)
+    original = program.module()  # the oracle only reads it
+    try:
+        expected = [level.execute(original, inputs) for inputs in input_draws]
+    except Exception as error:  # a generator or reference bug, shrunk and written like a finding
+        message = f"the oracle failed before any pass: {type(error).__name__}: {first_line(error)}"
+        return Finding("oracle-error", program, pipeline, ORACLE, list(input_draws[0]), message)
+    applied = _apply(program, passes)
     if applied.finding is not None:
         kind, culprit, message = applied.finding
         return Finding(kind, program, pipeline, culprit, list(input_draws[0]), message)
@@ -245,21 +259,49 @@ class FuzzReport:
     pipeline: str
     level: str
     examples: int = 0
+    """Examples run (up to the first finding)."""
+    requested: int = 0
     unsupported: int = 0
     seconds: float = 0.0
     findings: list[Finding] = field(default_factory=list[Finding])
     reproducers: list[Path] = field(default_factory=list[Path])
     seed: int | None = None
+    targets: list[str] = field(default_factory=list[str])
+    """The ops generation was directed at (the ops the pass rewrites); empty: the level's
+    default mix."""
+    coverage: Counter[str] = field(default_factory=Counter[str])
+    """How many of the examples held each op."""
+    errors: list[str] = field(default_factory=list[str])
+    """Why the run is not a complete check: fewer examples than asked, a failed hypothesis
+    health check, a flaky property. A run with errors fails."""
+
+    @property
+    def incomplete(self) -> bool:
+        return bool(self.errors)
 
     def summary(self) -> str:
         lines = [
             f"fuzzed '{self.pipeline}' at level {self.level}: {self.examples} examples "
             f"({self.unsupported} unsupported), {len(self.findings)} mismatches, "
             f"{self.seconds:.1f} s" + ("" if self.seed is None else f", seed {self.seed}"),
+            self.coverage_line(),
         ]
         lines += [f"  {finding.describe()}" for finding in self.findings]
         lines += [f"  reproducer: {path}" for path in self.reproducers]
+        lines += [f"  error: {error}" for error in self.errors]
         return "\n".join(lines)
+
+    def coverage_line(self) -> str:
+        """Programs holding each op the run was directed at (the commonest ops otherwise)."""
+        if self.targets:
+            counts = [(name, self.coverage[name]) for name in self.targets]
+            head = "coverage (programs holding each op the pass rewrites): "
+        else:
+            ops = [(n, c) for n, c in self.coverage.most_common() if n.startswith(self.level)]
+            counts = ops[:12]
+            head = "coverage (undirected; programs holding the commonest ops): "
+        shown = ", ".join(f"{name} {count}/{self.examples}" for name, count in counts)
+        return "  " + head + (shown or "none")
 
 
 class _FoundIt(Exception):
@@ -279,6 +321,21 @@ def resolve_level(pipeline: Sequence[ModulePass], level: str | None) -> Level:
     return found or levels["nn"]
 
 
+def _programs(
+    level: Level, passes: Sequence[ModulePass], key: str, directed: bool
+) -> tuple[st.SearchStrategy[Program], list[str]]:
+    """The level's programs, directed at the ops the passes rewrite where that is learnt."""
+    if not directed or level.name != "nn":
+        return level.programs(), []
+    from .nn_programs import nn_programs
+    from .pass_targets import learn_focus
+
+    focus = learn_focus(passes, key)
+    if focus is None:
+        return level.programs(), []
+    return nn_programs(focus=focus), focus.op_names()
+
+
 def fuzz(
     pipeline: str,
     *,
@@ -291,33 +348,37 @@ def fuzz(
     special_values: bool = False,
     shrink_seconds: float = 60.0,
     progress: Progress | None = None,
+    directed: bool = True,
+    write_reproducers: bool = True,
 ) -> FuzzReport:
     """Fuzzes `pipeline` (a pass name or a textual pipeline) on `examples` programs of
-    `level` (by default the level of its first pass); hypothesis shrinks the first finding for
-    up to `shrink_seconds`, and the smallest failing program is written as a reproducer into
-    `reproducer_dir`. NaN and infinities are drawn as inputs only when the oracle runs on both
-    sides, or with `special_values`."""
+    `level` (by default the level of its first pass); at the nn level the programs are
+    directed at the ops the passes rewrite (`pass_targets.py`) unless `directed` is False.
+    Hypothesis shrinks the first finding for up to `shrink_seconds`, and the smallest failing
+    program is written as a reproducer into `reproducer_dir`. NaN and infinities are drawn as
+    inputs only when the oracle runs on both sides, or with `special_values`. A run that
+    executes fewer examples than asked, fails a hypothesis health check or is flaky reports
+    it in `errors`."""
     from .reproducer import write_reproducer
 
     passes = parse_pipeline(pipeline, plugins)
     chosen = resolve_level(passes, level)
-    report = FuzzReport(_pipeline_text(passes), chosen.name, seed=seed)
+    key = "\n".join([_pipeline_text(passes), *plugins])
+    report = FuzzReport(_pipeline_text(passes), chosen.name, requested=examples, seed=seed)
+    programs, report.targets = _programs(chosen, passes, key, directed)
     failing: list[Finding] = []
     started = time.perf_counter()
-    shrink_deadline: list[float] = []
 
     @settings(
         max_examples=examples,
         deadline=None,
         database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
         report_multiple_bugs=False,
+        verbosity=Verbosity.quiet,  # the report says what was found; hypothesis need not
     )
     @given(st.data())
     def property(data: st.DataObject) -> None:
-        if shrink_deadline and time.perf_counter() > shrink_deadline[0]:
-            return  # shrinking budget spent: no candidate fails, so hypothesis stops
-        program = data.draw(chosen.programs(), label="program")
+        program = data.draw(programs, label="program")
         edges = _edges(program, passes, special_values)
         draws = [data.draw(input_sets(program.inputs, edges)) for _ in range(input_draws)]
         try:
@@ -327,38 +388,44 @@ def fuzz(
             finding = None
         if not failing:
             report.examples += 1
+            report.coverage.update(program.op_names or _op_names(program))
             report.seconds = time.perf_counter() - started
             if progress is not None:
                 progress(report)
         if finding is None:
             return
-        if not failing:
-            shrink_deadline.append(time.perf_counter() + shrink_seconds)
         failing.append(finding)
         raise _FoundIt(finding.describe())
 
     test = property if seed is None else hypothesis_seed(seed)(property)
-    # Flaky: the shrinking budget ran out and the replay of the best example passed
-    with contextlib.suppress(_FoundIt, Flaky):
-        test()
+    try:
+        with fuzz_run_state(shrink_seconds):
+            test()
+    except _FoundIt:
+        pass
+    except (FailedHealthCheck, Flaky, Unsatisfiable) as error:
+        report.errors.append(f"hypothesis: {type(error).__name__}: {first_line(error)}")
     if failing:
         shrunk = locate(min(failing, key=lambda f: len(f.program.text)), passes)
         report.findings.append(shrunk)
-        report.reproducers.append(write_reproducer(shrunk, Path(reproducer_dir), plugins))
+        if write_reproducers:
+            report.reproducers.append(write_reproducer(shrunk, Path(reproducer_dir), plugins))
+    elif report.examples < examples and not report.errors:
+        report.errors.append(
+            f"ran {report.examples} of the {examples} examples asked for: hypothesis stopped "
+            "early (too many draws rejected or too large); the pass is not checked as asked"
+        )
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _op_names(program: Program) -> frozenset[str]:
+    return frozenset(op.name for op in program.module().walk())
 
 
 def _edges(program: Program, passes: Sequence[ModulePass], special_values: bool) -> Edges:
     """NaN and infinities only where every executor defines them alike: with the level's own
     oracle on both sides (a pass within the level), or when asked for."""
-    if special_values or all(_stays_in_level(p) for p in passes):
+    if special_values or all(stays_in_level(p) for p in passes):
         return program.edges
     return Edges.FINITE if program.edges is not Edges.ORDINARY else Edges.ORDINARY
-
-
-_LEVEL_CHANGING = ("bufferize", "one-shot-bufferize", "lower-affine")
-
-
-def _stays_in_level(module_pass: ModulePass) -> bool:
-    return not module_pass.name.startswith("convert-") and module_pass.name not in _LEVEL_CHANGING

@@ -42,6 +42,8 @@ class Program:
     accumulations: int = 1
     """Roughly how many roundings an output goes through (the sum of the reduction lengths
     along the program); it scales the float tolerance of comparisons."""
+    op_names: frozenset[str] = frozenset()
+    """The ops the program holds, for the coverage a run reports (empty: not recorded)."""
 
     def module(self) -> ModuleOp:
         """A fresh, verified module with a private copy of the weights attached, so that a pass

@@ -1,6 +1,8 @@
-"""The fuzzer's oracle is proven, not assumed: deliberately wrong rewrites (tests/fuzz_plugins/
-wrong_rewrites.py, loaded as a pass plugin like a user's own) must be caught within the CI
-budget, and the reproducer written must rerun with terrace-opt and still show the mismatch."""
+"""The fuzzer's oracle is proven, not assumed: deliberately wrong rewrites (tests/fuzz_plugins/,
+loaded as a pass plugin like a user's own) must be caught within the CI budget, on at least 19
+of 20 seeds for a representative subset (docs/fuzzing.md has the table for all of them), and
+the reproducer written must rerun with terrace-opt and still show the mismatch. These tests run
+in one process with the rest: a seed draws the same programs whatever ran before."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import contextlib
 import io
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -15,12 +18,15 @@ import pytest
 
 from terrace.dialects.context import parse_module
 from terrace.fuzz.checker import compare, fuzz
+from terrace.fuzz.levels import LEVELS, available_levels
 from terrace.fuzz.reproducer import load_reproducer, recheck
+from terrace.fuzz.seed_table import measure
 from terrace.targets.cpu import CPU_PIPELINE
 from terrace.tools import fuzz_command
 from terrace.tools.terrace_opt import main as terrace_opt
 
 PLUGIN = str(Path(__file__).parent / "fuzz_plugins" / "wrong_rewrites.py")
+NN_PLUGIN = str(Path(__file__).parent / "fuzz_plugins" / "wrong_nn_rewrites.py")
 TO_LOOPS = CPU_PIPELINE.split(",lower-affine,", 1)[0] + ",lower-affine"
 
 # (the wrong pass, the pipeline it runs in, examples allowed to catch it)
@@ -128,3 +134,89 @@ def test_reproducer_module_entry_point(tmp_path: Path):
     )
     assert result.returncode == 1, result.stderr
     assert "mismatch after pass 'wrong-swap-sub'" in result.stderr
+
+
+# (the wrong rewrite, its plugin): one per op family where the seeds of the undirected fuzzer
+# missed, or where a pair of ops or one element type must be drawn; CI_EXAMPLES each, seeds 0-19
+RELIABILITY = [
+    ("wrong-drop-broadcast", PLUGIN),
+    ("wrong-transpose-composed-backwards", NN_PLUGIN),
+    ("wrong-cast-to-half-saturates", NN_PLUGIN),
+    ("wrong-max-pool-zero-padding", NN_PLUGIN),
+]
+CI_EXAMPLES = 60
+
+
+@pytest.mark.parametrize(("rewrite", "plugin"), RELIABILITY, ids=[r[0] for r in RELIABILITY])
+def test_wrong_rewrite_is_caught_on_19_of_20_seeds(rewrite: str, plugin: str):
+    row = measure(rewrite, [plugin], seeds=20, examples=CI_EXAMPLES, level="nn")
+    assert row.caught_count >= 19, row.markdown()
+
+
+def test_a_run_with_fewer_examples_than_asked_fails(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    """A level whose generator rejects every program: hypothesis's health check is reported,
+    not swallowed, and the command exits non-zero."""
+    nn = available_levels()["nn"]
+    rejecting = replace(
+        nn, name="rejecting", programs=lambda: nn.programs().filter(lambda _: False)
+    )
+    monkeypatch.setitem(LEVELS, "rejecting", rejecting)
+    report = fuzz("nn-canonicalize", level="rejecting", examples=20, seed=0)
+    assert report.errors and not report.findings, report.summary()
+    assert report.examples < 20 and "hypothesis" in report.summary()
+    code = fuzz_command.main(
+        ["--pass", "nn-canonicalize", "--level", "rejecting", "--examples", "20", "--seed", "0"]
+    )
+    assert code == 3
+    assert "error:" in capsys.readouterr().err
+
+
+_DRAW_PROGRAMS = """
+import hashlib, importlib, sys
+from hypothesis import given, settings, seed, strategies as st
+from terrace.fuzz.hypothesis_state import fuzz_run_state
+from terrace.fuzz.levels import available_levels
+for name in sys.argv[1:]:
+    importlib.import_module(name)
+texts = []
+@seed(3)
+@settings(max_examples=40, database=None, deadline=None)
+@given(st.data())
+def draw(data):
+    texts.append(data.draw(available_levels()["nn"].programs()).text)
+with fuzz_run_state(shrink_seconds=10):
+    draw()
+print(hashlib.sha1("".join(texts).encode()).hexdigest())
+"""
+
+
+def test_a_seed_draws_the_same_programs_whatever_was_imported():
+    """Hypothesis mixes constants from the source of the local modules imported so far into
+    its draws: without `fuzz_run_state`, a process that had imported the frontend and the
+    CPU target first drew other programs from the same seed than a fresh one."""
+
+    def programs_after(*modules: str) -> str:
+        command = [sys.executable, "-W", "ignore", "-c", _DRAW_PROGRAMS, *modules]
+        result = subprocess.run(command, capture_output=True, text=True, check=True)
+        return result.stdout.strip()
+
+    fresh = programs_after()
+    assert fresh and fresh == programs_after(
+        "terrace.frontend.onnx", "terrace.targets.cpu", "terrace.backend", "terrace.benchmarks"
+    )
+
+
+def test_directed_runs_report_coverage_of_the_ops_the_pass_rewrites(tmp_path: Path):
+    report = fuzz(
+        "wrong-drop-broadcast",
+        examples=10,
+        seed=0,
+        plugins=[PLUGIN],
+        shrink_seconds=1,
+        reproducer_dir=tmp_path,
+    )
+    assert report.targets == ["nn.add"], report.summary()
+    assert report.coverage["nn.add"] == report.examples, report.summary()
+    assert f"nn.add {report.examples}/{report.examples}" in report.summary()

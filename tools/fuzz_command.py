@@ -4,7 +4,7 @@ with mutated models (`--onnx`) (docs/fuzzing.md).
 `register(commands)` adds the subcommand to the `terrace` command's subparsers; `run(args)`
 is its entry point. Progress goes to stderr every `--progress-every` examples, the summary to
 stdout; the exit status is 1 when a mismatch (or, with `--onnx`, a crash, a hang or an
-exception other than a one-line Terrace error) was found.
+exception other than a one-line Terrace error) was found, 3 when the run was incomplete.
 """
 
 from __future__ import annotations
@@ -22,8 +22,11 @@ if TYPE_CHECKING:  # the fuzzing library (hypothesis) loads only when `terrace f
 
 DESCRIPTION = """\
 Generates random well-typed programs at a level, runs each before and after the pass (or
-pipeline) on the same random inputs, edge values included, and compares the results. The first
-mismatch is shrunk and written as a reproducer (.mlir plus .npz inputs) that terrace-opt reruns.
+pipeline) on the same random inputs, edge values included, and compares the results. At the nn
+level the programs are directed at the ops the pass rewrites (learnt by trying it on one-op
+programs); the summary says how many programs held each. The first mismatch is shrunk and
+written as a reproducer (.mlir plus .npz inputs) that terrace-opt reruns. Exit status: 1 when
+something was found, 3 when fewer examples ran than asked (or a hypothesis health check failed).
 
 With --onnx, it damages real ONNX models instead (bit flips, truncation, wrong attributes,
 absurd shapes, cycles...) and checks each in a child process: importing must end in a result
@@ -114,6 +117,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="M",
         help="the checking process's address-space limit (0: none)",
     )
+    parser.add_argument(
+        "--undirected",
+        action="store_true",
+        help="draw the level's default mix of programs instead of programs directed at the "
+        "ops the pass rewrites",
+    )
 
 
 def pipeline_of(args: argparse.Namespace) -> str:
@@ -124,7 +133,9 @@ def pipeline_of(args: argparse.Namespace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Fuzzes, prints the summary; 1 when something was found, 2 on a usage error."""
+    """Fuzzes, prints the summary; 1 when something was found, 2 on a usage error, 3 when
+    the run is not a complete check (fewer examples than asked, a failed hypothesis health
+    check, a flaky property)."""
     if args.onnx:
         return run_onnx(args)
     from ..fuzz.checker import fuzz
@@ -153,6 +164,7 @@ def run(args: argparse.Namespace) -> int:
             special_values=args.special_values,
             shrink_seconds=args.shrink_seconds,
             progress=progress,
+            directed=not args.undirected,
         )
     except TerraceError as error:
         print(f"terrace fuzz: error: {error}", file=sys.stderr)
@@ -160,7 +172,11 @@ def run(args: argparse.Namespace) -> int:
     print(report.summary())
     for path in report.reproducers:
         print(f"  rerun: python -m terrace.fuzz.reproducer {path}")
-    return 1 if report.findings else 0
+    if report.findings:
+        return 1
+    for error in report.errors:
+        print(f"terrace fuzz: error: {error}", file=sys.stderr)
+    return 3 if report.errors else 0
 
 
 def run_onnx(args: argparse.Namespace) -> int:

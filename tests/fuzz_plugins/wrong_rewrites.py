@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from xdsl.context import Context
 from xdsl.dialects import arith, scf
@@ -28,6 +29,7 @@ from xdsl.rewriter import InsertPoint
 from terrace.dialects.nn.base import shape_of
 from terrace.dialects.nn.elementwise import AddOp, SubOp
 from terrace.dialects.nn.shape import ExpandOp, SliceOp
+from terrace.targets.cpu import CPU_PIPELINE
 
 _DONE = "fuzz.wrong"
 
@@ -98,6 +100,7 @@ class ShortenLoop(RewritePattern):
 @dataclass(frozen=True)
 class WrongSwapSub(ModulePass):
     name = "wrong-swap-sub"
+    FAMILY: ClassVar[str] = "elementwise"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         PatternRewriteWalker(SwapSubOperands()).rewrite_module(op)
@@ -106,6 +109,7 @@ class WrongSwapSub(ModulePass):
 @dataclass(frozen=True)
 class WrongDropBroadcast(ModulePass):
     name = "wrong-drop-broadcast"
+    FAMILY: ClassVar[str] = "elementwise"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         PatternRewriteWalker(DropBroadcast()).rewrite_module(op)
@@ -114,6 +118,11 @@ class WrongDropBroadcast(ModulePass):
 @dataclass(frozen=True)
 class WrongLoopBound(ModulePass):
     name = "wrong-loop-bound"
+    FAMILY: ClassVar[str] = "loops"
+    # fuzzed from nn programs lowered to loops (the CPU pipeline up to lower-affine)
+    FUZZ_PIPELINE: ClassVar[str] = (
+        CPU_PIPELINE.split(",lower-affine,", 1)[0] + ",lower-affine,wrong-loop-bound"
+    )
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         PatternRewriteWalker(ShortenLoop()).rewrite_module(op)
