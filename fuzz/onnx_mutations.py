@@ -198,9 +198,10 @@ def attribute_plausible_value(rng: random.Random, model: onnx.ModelProto) -> str
     return f"{_label(index, node)}: attribute '{attribute.name}' = {_short(attribute)}"
 
 
-def constant_shape_tweak(rng: random.Random, model: onnx.ModelProto) -> str:
-    """One entry of an int64 initializer (a weight's shape, a Reshape target) moves by a little
-    (another small size, -1 or 0): the graph stays well formed, its shapes stop agreeing."""
+def _int64_initializer(
+    rng: random.Random, model: onnx.ModelProto
+) -> tuple[onnx.TensorProto, np.ndarray] | str:
+    """A random non-empty int64 initializer and a copy of its values, or why there is none."""
     candidates = [t for t in model.graph.initializer if t.data_type == TensorProto.INT64]
     if not candidates:
         return "no-op: no int64 initializer"
@@ -208,6 +209,16 @@ def constant_shape_tweak(rng: random.Random, model: onnx.ModelProto) -> str:
     array = onnx.numpy_helper.to_array(tensor).copy()
     if array.size == 0:
         return "no-op: empty int64 initializer"
+    return tensor, array
+
+
+def constant_shape_tweak(rng: random.Random, model: onnx.ModelProto) -> str:
+    """One entry of an int64 initializer (a weight's shape, a Reshape target) moves by a little
+    (another small size, -1 or 0): the graph stays well formed, its shapes stop agreeing."""
+    picked = _int64_initializer(rng, model)
+    if isinstance(picked, str):
+        return picked
+    tensor, array = picked
     flat = array.reshape(-1)
     position = rng.randrange(flat.size)
     flat[position] = rng.choice([int(flat[position]) + 1, int(flat[position]) - 1, *PLAUSIBLE_INTS])
@@ -344,13 +355,10 @@ def absurd_shape(rng: random.Random, model: onnx.ModelProto) -> str:
 def absurd_constant_shape(rng: random.Random, model: onnx.ModelProto) -> str:
     """An int64 initializer (a shape for Reshape, ConstantOfShape, Expand, Tile...) gets a huge,
     negative or zero entry: 2**40 elements must be refused before anything is allocated."""
-    candidates = [t for t in model.graph.initializer if t.data_type == TensorProto.INT64]
-    if not candidates:
-        return "no-op: no int64 initializer"
-    tensor = rng.choice(candidates)
-    array = onnx.numpy_helper.to_array(tensor).copy()
-    if array.size == 0:
-        return "no-op: empty int64 initializer"
+    picked = _int64_initializer(rng, model)
+    if isinstance(picked, str):
+        return picked
+    tensor, array = picked
     flat = array.reshape(-1)
     flat[rng.randrange(flat.size)] = rng.choice(ABSURD_DIMS)
     tensor.CopyFrom(onnx.numpy_helper.from_array(flat.reshape(array.shape), tensor.name))

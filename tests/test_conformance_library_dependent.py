@@ -9,33 +9,7 @@ from terrace.conformance.library_dependent import onnxruntime_disagrees, rejudge
 
 INT4 = helper.tensor_dtype_to_np_dtype(TensorProto.INT4)
 X = np.arange(-9, 16, dtype=np.float32)
-WRAPPED = [
-    7,
-    -8,
-    -7,
-    -6,
-    -5,
-    -4,
-    -3,
-    -2,
-    -1,
-    0,
-    1,
-    2,
-    3,
-    4,
-    5,
-    6,
-    7,
-    -8,
-    -7,
-    -6,
-    -5,
-    -4,
-    -3,
-    -2,
-    -1,
-]
+WRAPPED = [7, *range(-8, 8), *range(-8, 0)]
 """-9..15 in 4-bit two's complement, written out: what the spec's "truncating" gives."""
 ZEROED = [0, -8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7] + [0] * 8
 """What onnx's reference gives with ml_dtypes 0.7 (out-of-range values become 0)."""
