@@ -34,7 +34,7 @@ __all__ = [
 
 def compile(
     source: str | Path | onnx.ModelProto,
-    target: str = "cpu",
+    target: str | None = None,
     num_threads: int | None = None,
     *,
     input_shapes: Mapping[str, Sequence[int]] | None = None,
@@ -43,7 +43,9 @@ def compile(
 ) -> CompiledModel:
     """Compiles an ONNX model (a path or an onnx.ModelProto) to a callable `CompiledModel`:
     `model(*inputs)` in graph order or `model.run({name: array})`, each returning a list of
-    numpy arrays. `num_threads` is how many threads parallel loops run on (None: every core
+    numpy arrays. `target` is a tag of `terrace targets` whose code runs in this process (None:
+    this machine's; other targets compile to artifacts, `terrace compile -o`). `num_threads`
+    is how many threads parallel loops run on (None: every core
     this process may use, its affinity mask). `input_shapes` fixes dynamic input dimensions;
     `input_values` binds inputs that give axes, shapes, scales or trip counts to values,
     compiling for those (they leave the inputs; an `UnsupportedModelError`'s `value_inputs`

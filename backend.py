@@ -1,10 +1,10 @@
 """`terrace.backend`: Terrace as an `onnx.backend.base.Backend`.
 
-Any tool that drives ONNX backends (onnx's own backend test runner, onnx's `BackendTest`)
-drives Terrace through this module: `prepare` compiles a model for the host CPU and returns a
-`TerraceRep` to run it repeatedly; `run_model` and `run_node` are the one-shot forms. As with
-`onnxruntime.backend`, the module itself can stand for the backend (`prepare`, `run_model`,
-`run_node`, `supports_device` are module-level functions too).
+Any tool that drives ONNX backends (onnx's own backend test runner, onnx's `BackendTest`) drives
+Terrace through this module: `prepare` compiles a model for a target (this machine's unless
+`target=` names another) and returns a `TerraceRep` to run it repeatedly; `run_model` and `run_node`
+are the one-shot forms. As with `onnxruntime.backend`, the module itself can stand for the backend
+(`prepare`, `run_model`, `run_node`, `supports_device` are module-level functions too).
 
 Errors are Terrace's own: an unsupported model raises `UnsupportedModelError` from `prepare`,
 listing every offending node, before anything runs.
@@ -159,7 +159,7 @@ class SpecializingRep(BackendRep):
             if known is not None:
                 return known
             try:
-                model = compile_model(self.source, "cpu", input_values=values, **self.options)
+                model = compile_model(self.source, input_values=values, **self.options)
             except UnsupportedModelError as error:
                 if not error.value_inputs or error.value_inputs <= wanted:
                     raise
@@ -213,8 +213,9 @@ class ContainerRep(BackendRep):
 class TerraceBackend(Backend):
     """Terrace's compiler and CPU runtime behind onnx's backend API.
 
-    `prepare` takes the keyword options of `terrace.compile`: `num_threads`, `input_shapes`
-    and `cache` (True for the default cache folder, a folder, or False). It returns a
+    `prepare` takes the keyword options of `terrace.compile`: `target` (a tag of `terrace
+    targets`; None: this machine), `num_threads`, `input_shapes` and `cache` (True for the
+    default cache folder, a folder, or False). It returns a
     `TerraceRep`, or a `SpecializingRep` for a model that needs the values of some inputs
     when compiling (see the module's docstring)."""
 
@@ -229,6 +230,7 @@ class TerraceBackend(Backend):
     ) -> TerraceRep | SpecializingRep | ContainerRep:
         _check_device(device)
         options: dict[str, Any] = {
+            "target": kwargs.get("target"),
             "num_threads": kwargs.get("num_threads"),
             "input_shapes": kwargs.get("input_shapes"),
             "cache": _cache_option(kwargs.get("cache", True)),
@@ -244,7 +246,7 @@ class TerraceBackend(Backend):
         """`prepare` for a model whose inputs are tensors (its outputs may be sequences or
         optionals: their tensors come back flat)."""
         try:
-            compiled = compile_model(model, "cpu", **options)
+            compiled = compile_model(model, **options)
         except UnsupportedModelError as error:
             if not error.value_inputs:
                 raise

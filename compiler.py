@@ -1,14 +1,14 @@
 """The compile driver: an ONNX model through every stage of docs/pipeline.md to a CompiledModel.
 
-import (frontend) -> nn passes -> the target's pass pipeline (linalg, memrefs, loops, llvm
-dialect) -> LLVM IR text -> O3 object -> MCJIT. The IR is verified after every pass; a pass
-that fails is named in a one-line `CompilationError`. Seconds are recorded per stage.
+import (frontend) -> nn passes -> the target's pipeline (`terrace.targets`: linalg, memrefs, loops,
+llvm dialect) -> the target's code (LLVM IR, O3 object) -> MCJIT. The IR is verified after every
+pass; a pass that fails is named in a one-line `CompilationError`. Seconds are recorded per stage.
 
 This module sits above the layers it drives (frontend, passes, targets, runtime), so that the
 runtime itself imports no frontend: the target generates the code (`terrace.targets`), the
-runtime loads and calls it. The disk cache is keyed by the target's machine (triple, CPU,
-features), the model's bytes, the input shapes, the target's name and both pipelines' text (the
-cache adds every version), so a hit skips the import and the whole pipeline.
+runtime loads and calls it. The disk cache is keyed by the target's fingerprint (tag,
+machine, pipeline), the model's bytes, the input shapes and values and the nn pipeline (the cache
+adds every version), so a hit skips the import and the whole pipeline.
 """
 
 from __future__ import annotations
@@ -39,13 +39,10 @@ from .runtime import jit
 from .runtime.abi import AbiAttributes, EntryAbi, TensorSpec, read_abi_attributes
 from .runtime.cache import Artifact, ArtifactCache, cache_key
 from .runtime.model import CompiledModel, CompileStats
-from .targets import Target, cpu
+from .targets import Target, get_target
 
 NN_PIPELINE = "nn-fold-batchnorm,nn-canonicalize"
 """The nn-level passes every target runs first."""
-
-TARGETS = {"cpu": cpu.host_target}
-"""Target names and the functions that describe them (`terrace.targets`)."""
 
 MLIR_STAGES = ("nn", "linalg", "loops", "llvm")
 """The stages `lower` can stop after (their IR is MLIR that terrace-opt reads back)."""
@@ -86,14 +83,15 @@ class Lowered:
 
 def compile(
     source: str | Path | onnx.ModelProto,
-    target: str = "cpu",
+    target: str | None = None,
     num_threads: int | None = None,
     *,
     input_shapes: Mapping[str, Sequence[int]] | None = None,
     input_values: Mapping[str, np.ndarray] | None = None,
     cache: bool | str | Path = True,
 ) -> CompiledModel:
-    """Compiles an ONNX model (path or ModelProto) for `target`.
+    """Compiles an ONNX model (path or ModelProto) for the target tagged `target` (None: this
+    machine), which must run in this process (`terrace.targets`).
 
     `input_shapes` fixes dynamic input dimensions; `input_values` binds inputs that give axes,
     shapes, scales or trip counts to values (the model is compiled for them, and they leave
@@ -103,25 +101,29 @@ def compile(
     timer = StageTimer()
     with timer.stage("load"):
         model = load_model(source)
-        description = target_description(target)
+        description = get_target(target)
+        if not description.runs_in_process():
+            raise CompilationError(
+                f"target '{description.tag}' runs {description.runner.describe()}, not in this "
+                f"process: write an artifact with `terrace compile MODEL --target "
+                f"{description.tag} -o DIR` and run it there"
+            )
         store = _open_cache(cache)
         key = cache_key(
-            description,
+            description.fingerprint(),
             model.SerializeToString(deterministic=True),
             json.dumps({k: list(v) for k, v in (input_shapes or {}).items()}, sort_keys=True),
             _values_key(input_values or {}),
-            target,
             NN_PIPELINE,
-            description.pipeline,
         )
         artifact = store.get(key) if store is not None else None
     from_cache = artifact is not None
     if artifact is None:
-        artifact = build(model, target, input_shapes, timer, input_values)
+        artifact = build(model, description, input_shapes, timer, input_values)
         if store is not None:
             store.put(key, artifact)
     with timer.stage("jit load"):
-        native = jit.NativeCode.load(artifact.object_code, description)
+        native = jit.NativeCode.load(artifact.object_code, description.jit_machine())
     stats = CompileStats(
         dict(timer.seconds),
         from_cache=from_cache,
@@ -136,18 +138,17 @@ def compile(
 
 def build(
     source: str | Path | onnx.ModelProto,
-    target: str,
+    target: Target,
     input_shapes: Mapping[str, Sequence[int]] | None,
     timer: StageTimer,
     input_values: Mapping[str, np.ndarray] | None = None,
 ) -> Artifact:
     """Runs the whole pipeline: the object code, the ABI and the weights it binds."""
-    description = target_description(target)
     lowered = lower(source, target, "llvm", timer, input_shapes, input_values)
     with timer.stage("translate"):
-        llvm_ir = cpu.llvm_ir(lowered.module, description)
+        llvm_ir = target.translate(lowered.module)
     with timer.stage("codegen"):
-        object_code = cpu.object_code(llvm_ir, description)
+        object_code = target.object_code(llvm_ir)
     abi = _entry_abi(lowered)
     store = WeightStore.of(lowered.module)
     weights = {name: store[name] for name in abi.weights if name in store}
@@ -165,7 +166,7 @@ def build(
 
 def lower(
     source: str | Path | onnx.ModelProto,
-    target: str,
+    target: Target,
     until: str,
     timer: StageTimer,
     input_shapes: Mapping[str, Sequence[int]] | None = None,
@@ -181,10 +182,8 @@ def lower(
     _run_passes(ctx, lowered, [("nn", p) for p in parse_pipeline(NN_PIPELINE)], timer)
     if until == "nn":
         return lowered
-    passes = stage_passes(parse_pipeline(target_description(target).pipeline))
-    last = MLIR_STAGES.index(until)
-    wanted = [(stage, p) for stage, p in passes if _stage_rank(stage) <= last]
-    _run_passes(ctx, lowered, wanted, timer)
+    pipeline = target.pipeline().until(until)
+    _run_passes(ctx, lowered, pipeline.staged_passes(), timer)
     return lowered
 
 
@@ -193,32 +192,6 @@ def parse_pipeline(text: str) -> tuple[ModulePass, ...]:
         return PassPipeline.parse_spec(all_passes(), text).passes
     except Exception as error:  # unknown passes, bad options, a pass module that fails to load
         raise CompilationError(f"pipeline '{text}': {first_line(error)}") from error
-
-
-def stage_passes(passes: Sequence[ModulePass]) -> list[tuple[str, ModulePass]]:
-    """Each pass of a target pipeline with its stage: linalg on tensors until `bufferize`,
-    memrefs until the loop lowering, loops (scf) until the first `*-to-cf` or `*-to-llvm`
-    conversion, then llvm. Stages only move forward."""
-    staged: list[tuple[str, ModulePass]] = []
-    stage = "linalg"
-    for p in passes:
-        if p.name in ("bufferize", "one-shot-bufferize") and stage == "linalg":
-            stage = "memrefs"
-        is_loop_lowering = p.name in ("convert-linalg-to-loops", "linalg-generalize-named-ops")
-        if is_loop_lowering and stage == "memrefs":
-            stage = "loops"
-        if p.name.endswith(("-to-llvm", "-to-cf")):
-            stage = "llvm"
-        staged.append((stage, p))
-    return staged
-
-
-def target_description(target: str) -> Target:
-    """The description of the target named `target`: its machine and its pass pipeline."""
-    describe = TARGETS.get(target)
-    if describe is None:
-        raise CompilationError(f"unknown target '{target}'; targets: {', '.join(TARGETS)}")
-    return describe()
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -231,11 +204,6 @@ def _values_key(values: Mapping[str, np.ndarray]) -> str:
         for name, array in ((n, np.ascontiguousarray(v)) for n, v in values.items())
     }
     return json.dumps(described, sort_keys=True)
-
-
-def _stage_rank(stage: str) -> int:
-    # memrefs sit between linalg on tensors and loops: printable only as part of loops.
-    return {"linalg": 1, "memrefs": 2, "loops": 2, "llvm": 3}[stage]
 
 
 def _verify_each_pass() -> bool:

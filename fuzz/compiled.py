@@ -1,6 +1,7 @@
-"""Runs a module of any level as native code: the rest of the CPU pipeline, then the host JIT.
+"""Runs a module of any level as native code: the rest of the host target's pipeline, then the
+host JIT.
 
-`execute_compiled` finds where in `CPU_PIPELINE` the module stands (nn ops left: all of it;
+`execute_compiled` finds where in the host pipeline the module stands (nn ops left: all of it;
 tensors at @main's boundary: after the nn conversion; memref.alloc left: memory planning on;
 otherwise the loop lowering on), runs the remaining passes on a copy, verifying after each,
 and calls the entry `terrace_main` with the packed pointer array of the runtime ABI
@@ -23,29 +24,29 @@ from ..dialects.context import terrace_context
 from ..dialects.nn.base import element_type_to_numpy
 from ..dialects.nn.weights import WeightStore
 from ..errors import CompilationError
-from ..passes.registry import all_passes
 from ..runtime.abi import STATUS_SPEC, WORKSPACE_ALIGNMENT, read_abi_attributes
 from ..runtime.jit import NativeCode
 from ..runtime.model import aligned_empty, raise_on_failed_check
-from ..targets.cpu import CPU_PIPELINE, host_target, llvm_ir, object_code
+from ..targets import host_target
 
 _ENTRY = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
 
 
-def remaining_pipeline(module: ModuleOp) -> str:
-    """The part of CPU_PIPELINE that `module` has not been through yet."""
-    names = CPU_PIPELINE.split(",")
+def remaining_passes(module: ModuleOp) -> tuple[ModulePass, ...]:
+    """The passes of the host pipeline that `module` has not been through yet."""
+    passes = host_target().pipeline().passes()
+    names = [p.name for p in passes]
     ops = [op.name for op in module.walk()]
     if any(name.startswith("nn.") and name != "nn.weight" for name in ops):
-        return CPU_PIPELINE
+        return passes
     if "llvm.func" in ops and "func.func" not in ops:
-        return ""
+        return ()
     main = _main(module)
     if main is not None and any(isinstance(t, TensorType) for t in main.function_type.outputs):
-        return ",".join(names[names.index("linalg-generalize-named-ops") :])
+        return passes[names.index("linalg-generalize-named-ops") :]
     if "memref.alloc" in ops:
-        return ",".join(names[names.index("memory-plan") :])
-    return ",".join(names[names.index("convert-linalg-to-loops") :])
+        return passes[names.index("memory-plan") :]
+    return passes[names.index("convert-linalg-to-loops") :]
 
 
 OutputTypes = list[tuple[np.dtype[Any], tuple[int, ...]]]
@@ -59,7 +60,7 @@ def execute_compiled(
     lowered = module.clone()
     WeightStore(dict(WeightStore.of(module))).attach(lowered)
     outputs = outputs or output_types(lowered)
-    _apply(lowered, remaining_pipeline(module))
+    _apply(lowered, remaining_passes(module))
     abi = read_abi_attributes(lowered)
     if abi is None:
         raise CompilationError("the lowered module has no terrace.* ABI attributes on @main")
@@ -67,7 +68,7 @@ def execute_compiled(
         # the status of the run-time index checks is the last output buffer (runtime/abi.py)
         outputs = [*outputs, (STATUS_SPEC.dtype, STATUS_SPEC.shape)]
     target = host_target()
-    native = NativeCode.load(object_code(llvm_ir(lowered, target), target), target)
+    native = NativeCode.load(target.object_code(target.translate(lowered)), target.jit_machine())
     arguments = [np.ascontiguousarray(array) for array in inputs]
     results = [_poisoned(shape, dtype) for dtype, shape in outputs]
     store = WeightStore.of(lowered)
@@ -122,12 +123,12 @@ def _dtype_and_shape(value_type: Attribute) -> tuple[np.dtype[Any], tuple[int, .
     return np.dtype(element_type_to_numpy(element)), shape
 
 
-def _apply(module: ModuleOp, pipeline: str) -> None:
-    if not pipeline:
+def _apply(module: ModuleOp, passes: tuple[ModulePass, ...]) -> None:
+    if not passes:
         return
 
     def verify(_done: ModulePass | None, op: ModuleOp, _next: ModulePass | None) -> None:
         op.verify()
 
-    PassPipeline.parse_spec(all_passes(), pipeline, verify).apply(terrace_context(), module)
+    PassPipeline(passes, verify).apply(terrace_context(), module)
     module.verify()

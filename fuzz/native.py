@@ -1,7 +1,7 @@
 """Runs a stage-4 module, or one part-way through the llvm lowering, as native code.
 
-The module is lowered the rest of the way with the CPU pipeline's tail (`LLVM_LOWERING_PIPELINE`;
-each conversion leaves ops of other dialects alone, so a module that some conversions have
+The module is lowered the rest of the way with the host pipeline's last stage
+(`llvm_lowering_pipeline()`; each conversion leaves ops of other dialects alone, so a module that some conversions have
 already rewritten lowers the same way), the IR verified after every pass, translated to LLVM IR,
 compiled at O3 by the host target and called through the packed entry `terrace_main` with
 numpy buffers: inputs, outputs, weights from the module's store, a zeroed workspace.
@@ -28,13 +28,20 @@ from ..dialects.nn.weights import WeightStore
 from ..passes.registry import all_passes
 from ..runtime.abi import WORKSPACE_ALIGNMENT, read_abi_attributes
 from ..runtime.jit import ENTRY_SYMBOL, NativeCode
-from ..targets.cpu import LLVM_LOWERING_PIPELINE, host_target, llvm_ir, object_code
+from ..targets import host_target
 
 OUTPUT_TYPES = "terrace.output_types"
 
 
-def lower_to_llvm(module: ModuleOp, pipeline: str = LLVM_LOWERING_PIPELINE) -> ModuleOp:
-    """A copy of `module` with `pipeline` applied, verified after every pass."""
+def llvm_lowering_pipeline() -> str:
+    """The host pipeline's last stage (loops to the llvm dialect), as `-p` text."""
+    return host_target().pipeline().after("loops").spec()
+
+
+def lower_to_llvm(module: ModuleOp, pipeline: str | None = None) -> ModuleOp:
+    """A copy of `module` with `pipeline` (default: `llvm_lowering_pipeline()`) applied,
+    verified after every pass."""
+    pipeline = llvm_lowering_pipeline() if pipeline is None else pipeline
     lowered = module.clone()
 
     def verify(_before: ModulePass | None, op: ModuleOp, _after: ModulePass | None) -> None:
@@ -77,7 +84,8 @@ def run_native(module: ModuleOp, inputs: Sequence[np.ndarray]) -> list[np.ndarra
     arena = workspace[start : start + max(abi.workspace_bytes, 1)]
     arrays = [*(np.ascontiguousarray(a) for a in inputs), *outputs, *weights, arena]
     target = host_target()
-    native = NativeCode.load(object_code(llvm_ir(lower_to_llvm(module), target), target), target)
+    code = target.object_code(target.translate(lower_to_llvm(module)))
+    native = NativeCode.load(code, target.jit_machine())
     packed = (ctypes.c_void_p * len(arrays))(*[a.ctypes.data for a in arrays])
     entry = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(native.address(ENTRY_SYMBOL))
     entry(ctypes.addressof(packed))

@@ -55,7 +55,7 @@ def _parallelize_outer_loops() -> type[ModulePass]:
 
 
 def _convert_scf_parallel_to_gomp() -> type[ModulePass]:
-    from ..lowering.scf_parallel_to_gomp import ConvertScfParallelToGompPass
+    from ..targets.llvm.scf_parallel_to_gomp import ConvertScfParallelToGompPass
 
     return ConvertScfParallelToGompPass
 

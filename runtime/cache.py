@@ -1,9 +1,9 @@
 """The on-disk cache of compiled models, so a second compile of a model skips the pipeline.
 
-An entry is a folder named by its key (`cache_key`: a hash of the target's triple, CPU and
-features, of what the caller says the code depends on, and of the versions of Terrace, xDSL and
-llvmlite, including a hash of every source file of Terrace's package, so an edited pass, driver
-or runtime module never serves stale code). It holds the object code (`code.o`), the final
+An entry is a folder named by its key (`cache_key`: a hash of the target's fingerprint (tag,
+machine, pipeline), of what the caller says the code depends on, and of the versions of Terrace,
+xDSL and llvmlite, including a hash of every source file of Terrace's package, so an edited pass,
+driver or runtime module never serves stale code). It holds the object code (`code.o`), the final
 LLVM IR (`module.ll`), the entry ABI (`abi.json`) and the bound weights in one binary file
 (`weights.bin`, each array 64-byte aligned), which loads as memory maps: nothing is copied
 until the code reads it.
@@ -20,7 +20,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import metadata
@@ -29,7 +29,6 @@ from typing import Any
 
 import numpy as np
 
-from ..targets import Target
 from .abi import WORKSPACE_ALIGNMENT, EntryAbi
 
 FORMAT_VERSION = 2
@@ -59,11 +58,11 @@ def default_cache_dir() -> Path:
     return Path(base) / "terrace"
 
 
-def cache_key(target: Target, *parts: str | bytes) -> str:
-    """A hex digest of `parts`, the machine `target` describes and the versions of everything
-    that compiles."""
+def cache_key(target: Sequence[str], *parts: str | bytes) -> str:
+    """A hex digest of `parts`, the target's fingerprint (`Target.fingerprint()`: its tag,
+    machine and pipeline) and the versions of everything that compiles."""
     digest = hashlib.sha256()
-    for part in (*_environment(), target.triple, target.cpu, target.features, *parts):
+    for part in (*_environment(), *target, *parts):
         data = part.encode() if isinstance(part, str) else part
         # Length-prefixed, so that moving bytes between parts changes the key.
         digest.update(len(data).to_bytes(8, "little"))

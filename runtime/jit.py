@@ -17,8 +17,6 @@ import functools
 import llvmlite.binding as llvm
 
 from ..errors import TerraceRuntimeError, first_line
-from ..targets import Target
-from ..targets.cpu import target_machine
 
 ENTRY_SYMBOL = "terrace_main"
 
@@ -62,11 +60,12 @@ class NativeCode:
         self._engine = engine
 
     @classmethod
-    def load(cls, object_code: bytes, target: Target) -> NativeCode:
-        """Links `object_code`, emitted for `target` (this machine), into a new engine."""
+    def load(cls, object_code: bytes, machine: llvm.TargetMachine) -> NativeCode:
+        """Links `object_code`, emitted for `machine` (one this process runs on), into a new
+        engine."""
         if uses_libgomp(object_code):
             _load_libgomp()
-        engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), target_machine(target))
+        engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), machine)
         try:
             engine.add_object_file(llvm.ObjectFileRef.from_data(object_code))
             engine.finalize_object()

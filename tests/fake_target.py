@@ -4,7 +4,7 @@ llvm-dialect module with the stage-5 ABI (docs/pipeline.md) computing y = relu(x
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import onnx
@@ -18,7 +18,7 @@ from terrace import compiler
 from terrace.dialects.context import parse_module
 from terrace.dialects.nn import WeightOp
 from terrace.passes.registry import all_passes
-from terrace.targets.cpu import host_target
+from terrace.targets import Pipeline, Stage, host_target
 
 SIZE = 8
 
@@ -85,9 +85,9 @@ class SwapInHandWrittenLlvm(ModulePass):
 def use_fake_target(monkeypatch: pytest.MonkeyPatch) -> None:
     """Makes target 'cpu' the stand-in for the rest of the test."""
     passes = {**all_passes(), SwapInHandWrittenLlvm.name: lambda: SwapInHandWrittenLlvm}
-    fake = replace(host_target(), pipeline=SwapInHandWrittenLlvm.name)
+    fake = host_target().with_pipeline(Pipeline((Stage("llvm", (SwapInHandWrittenLlvm(),)),)))
     monkeypatch.setattr(compiler, "all_passes", lambda: passes)
-    monkeypatch.setattr(compiler, "target_description", lambda target: fake)
+    monkeypatch.setattr(compiler, "get_target", lambda tag=None: fake)
 
 
 def relu_add_model(seed: int = 0) -> tuple[onnx.ModelProto, np.ndarray]:

@@ -13,7 +13,9 @@ from xdsl.passes import ModulePass, PassPipeline
 from terrace.dialects.context import parse_module, terrace_context
 from terrace.passes.registry import all_passes
 from terrace.runtime.jit import NativeCode
-from terrace.targets.cpu import LLVM_LOWERING_PIPELINE, host_target, llvm_ir, object_code
+from terrace.targets import host_target
+
+LLVM_LOWERING_PIPELINE = host_target().pipeline().after("loops").spec()
 
 
 def lower(text: str, pipeline: str = LLVM_LOWERING_PIPELINE) -> ModuleOp:
@@ -47,7 +49,8 @@ class Compiled:
 
 def compile_llvm(module: ModuleOp) -> Compiled:
     target = host_target()
-    return Compiled(NativeCode.load(object_code(llvm_ir(module, target), target), target))
+    code = target.object_code(target.translate(module))
+    return Compiled(NativeCode.load(code, target.jit_machine()))
 
 
 def compile_loops(text: str) -> Compiled:

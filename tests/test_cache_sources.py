@@ -13,7 +13,7 @@ import pytest
 
 from terrace.runtime import cache
 from terrace.runtime.cache import source_digest, source_files
-from terrace.targets.cpu import host_target
+from terrace.targets import host_target
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,7 +52,7 @@ def test_every_module_of_every_declared_package_is_hashed():
 
 @pytest.mark.parametrize(
     "edited",
-    ["compiler.py", "backend.py", "errors.py", "frontend/onnx_graph.py", "targets/cpu.py"],
+    ["compiler.py", "backend.py", "errors.py", "frontend/onnx_graph.py", "targets/llvm/codegen.py"],
 )
 def test_editing_a_source_file_changes_the_digest(copied_package: Path, edited: str):
     before = source_digest(copied_package)
@@ -83,10 +83,10 @@ def test_the_compile_cache_key_follows_the_source_digest(monkeypatch: pytest.Mon
     cache._environment.cache_clear()  # pyright: ignore[reportPrivateUsage]
     try:
         monkeypatch.setattr(cache, "source_digest", lambda: "sources A")
-        key_a = cache.cache_key(target, "model")
+        key_a = cache.cache_key(target.fingerprint(), "model")
         cache._environment.cache_clear()  # pyright: ignore[reportPrivateUsage]
         monkeypatch.setattr(cache, "source_digest", lambda: "sources B")
-        assert cache.cache_key(target, "model") != key_a
+        assert cache.cache_key(target.fingerprint(), "model") != key_a
     finally:
         monkeypatch.undo()
         cache._environment.cache_clear()  # pyright: ignore[reportPrivateUsage]

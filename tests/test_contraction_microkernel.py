@@ -13,6 +13,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 import terrace
 from terrace.compiler import StageTimer, lower
+from terrace.targets import host_target
 
 from onnx_models import run_onnxruntime
 
@@ -51,7 +52,7 @@ def _check(model: onnx.ModelProto, threads: int = 1) -> None:
 
 
 def _vector_fmas(model: onnx.ModelProto) -> int:
-    loops = lower(model, "cpu", "loops", StageTimer())
+    loops = lower(model, host_target(), "loops", StageTimer())
     return sum(op.name == "vector.fma" for op in loops.module.walk())
 
 

@@ -23,11 +23,12 @@ from terrace.fuzz.data import input_sets
 from terrace.fuzz.levels import available_levels
 from terrace.fuzz.levels_lower import interpret_loops
 from terrace.fuzz.native import run_native
-from terrace.targets.cpu import LLVM_LOWERING_PIPELINE
+from terrace.targets import host_target
 
 # (pipeline, level, examples): each check runs the program before and after on the same inputs.
 # A conversion runs behind the ones its docstring requires first (convert-arith-to-llvm after
 # the memref and scf lowerings, as it retypes `index` everywhere).
+LLVM_LOWERING = host_target().pipeline().after("loops")
 _MEMREF = "convert-memref-to-llvm"
 CASES = [
     ("linalg-generalize-named-ops", "linalg", 15),
@@ -53,8 +54,8 @@ CASES = [
     (f"{_MEMREF},convert-math-to-llvm", "loops", 6),
     (f"{_MEMREF},convert-scf-to-cf,convert-arith-to-llvm", "loops", 6),
     # convert-func-to-llvm also retypes `index`: it comes last but reconcile-unrealized-casts
-    (LLVM_LOWERING_PIPELINE.split(",reconcile-unrealized-casts")[0], "loops", 6),
-    (LLVM_LOWERING_PIPELINE, "loops", 8),
+    (LLVM_LOWERING.without("reconcile-unrealized-casts").spec(), "loops", 6),
+    (LLVM_LOWERING.spec(), "loops", 8),
 ]
 
 
@@ -73,7 +74,7 @@ def test_every_lower_level_is_registered_with_its_passes():
     assert list(levels)[-4:] == ["linalg", "memref", "loops", "vector"]
     assert "bufferize" in levels["linalg"].passes
     assert "memory-plan" in levels["memref"].passes
-    tail = LLVM_LOWERING_PIPELINE.split(",")
+    tail = [p.name for p in LLVM_LOWERING.passes()]
     assert set(levels["loops"].passes) | set(levels["vector"].passes) <= set(tail)
     assert "convert-vector-to-llvm" in levels["vector"].passes
 

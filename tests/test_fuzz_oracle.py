@@ -21,13 +21,13 @@ from terrace.fuzz.checker import compare, fuzz
 from terrace.fuzz.levels import LEVELS, available_levels
 from terrace.fuzz.reproducer import load_reproducer, recheck
 from terrace.fuzz.seed_table import measure
-from terrace.targets.cpu import CPU_PIPELINE
+from terrace.targets import host_target
 from terrace.tools import fuzz_command
 from terrace.tools.terrace_opt import main as terrace_opt
 
 PLUGIN = str(Path(__file__).parent / "fuzz_plugins" / "wrong_rewrites.py")
 NN_PLUGIN = str(Path(__file__).parent / "fuzz_plugins" / "wrong_nn_rewrites.py")
-TO_LOOPS = CPU_PIPELINE.split(",lower-affine,", 1)[0] + ",lower-affine"
+TO_LOOPS = host_target().pipeline().until("loops").spec()
 
 # (the wrong pass, the pipeline it runs in, examples allowed to catch it)
 CASES = [
@@ -204,7 +204,10 @@ def test_a_seed_draws_the_same_programs_whatever_was_imported():
 
     fresh = programs_after()
     assert fresh and fresh == programs_after(
-        "terrace.frontend.onnx", "terrace.targets.cpu", "terrace.backend", "terrace.benchmarks"
+        "terrace.frontend.onnx",
+        "terrace.targets.llvm.codegen",
+        "terrace.backend",
+        "terrace.benchmarks",
     )
 
 

@@ -17,7 +17,7 @@ import pytest
 from terrace.fuzz.checker import fuzz
 from terrace.fuzz.levels import available_levels, level_for_pass
 from terrace.passes.registry import TERRACE_PASSES
-from terrace.targets.cpu import CPU_PIPELINE
+from terrace.targets import host_target
 
 EXAMPLES = int(os.environ.get("TERRACE_FUZZ_EXAMPLES", "60"))
 
@@ -28,7 +28,7 @@ CASES = [
     ("nn-fold-batchnorm", 1.0),
     ("nn-fold-batchnorm,nn-canonicalize", 0.5),
     ("convert-nn-to-linalg", 0.4),
-    ("nn-fold-batchnorm,nn-canonicalize," + CPU_PIPELINE, 0.25),
+    ("nn-fold-batchnorm,nn-canonicalize," + host_target().pipeline().spec(), 0.25),
 ]
 
 

@@ -22,7 +22,7 @@ from terrace.fuzz.levels import available_levels, level_for_pass
 from terrace.fuzz.native import run_native
 from terrace.fuzz.reproducer import load_reproducer, recheck
 from terrace.fuzz.vector_interpreter import run_vectors
-from terrace.targets.cpu import LLVM_LOWERING_PIPELINE
+from terrace.targets import host_target
 
 PLUGIN = str(Path(__file__).parent / "fuzz_plugins" / "wrong_vector_rewrites.py")
 _VECTOR = available_levels()["vector"]
@@ -42,7 +42,7 @@ def _settings(examples: int) -> settings:
 CASES = [
     ("convert-vector-to-llvm", 12),
     ("convert-memref-to-llvm,convert-vector-to-llvm", 6),
-    (LLVM_LOWERING_PIPELINE, 6),
+    (host_target().pipeline().after("loops").spec(), 6),
 ]
 IDS = ["vector-to-llvm", "memref-and-vector-to-llvm", "llvm-lowering"]
 

@@ -3,9 +3,7 @@ kernels that print alike are outlined once and called from each place."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -21,29 +19,24 @@ from terrace.compiler import StageTimer
 from terrace.dialects.context import terrace_context
 from terrace.passes.outline_kernels import outline_kernels
 from terrace.runtime.model import CompiledModel
+from terrace.targets import Pipeline, host_target
 
 DEMO_MODEL = Path(__file__).parent.parent / "models" / "demo_cnn.onnx"
 
-needs_cpu_target = pytest.mark.skipif(
-    importlib.util.find_spec("terrace.targets.cpu") is None, reason="no CPU target"
-)
 
-
-def _pipelines() -> tuple[str, str]:
-    """The CPU pipeline with outline-kernels after memory-plan, and without it."""
-    from terrace.targets.cpu import CPU_PIPELINE
-
-    without = CPU_PIPELINE.replace("outline-kernels,", "")
-    return without.replace("memory-plan,", "memory-plan,outline-kernels,"), without
+def _pipelines() -> tuple[Pipeline, Pipeline]:
+    """The host pipeline (outline-kernels after memory-plan), and the same without it."""
+    pipeline = host_target().pipeline()
+    names = [p.name for p in pipeline.passes()]
+    assert names.index("outline-kernels") == names.index("memory-plan") + 1
+    return pipeline, pipeline.without("outline-kernels")
 
 
 def _compile(
-    model: onnx.ModelProto, pipeline: str, monkeypatch: pytest.MonkeyPatch
+    model: onnx.ModelProto, pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
 ) -> CompiledModel:
-    from terrace.targets.cpu import host_target
-
-    target = replace(host_target(), pipeline=pipeline)
-    monkeypatch.setattr(compiler, "target_description", lambda _name: target)
+    target = host_target().with_pipeline(pipeline)
+    monkeypatch.setattr(compiler, "get_target", lambda tag=None: target)
     return terrace.compile(model, cache=False)
 
 
@@ -117,23 +110,22 @@ def _assert_same_outputs(
         np.testing.assert_array_equal(got, want)
 
 
-@needs_cpu_target
 @pytest.mark.parametrize("name", sorted(_small_models()))
 def test_small_model_computes_the_same_with_kernels(name: str, monkeypatch: pytest.MonkeyPatch):
     _assert_same_outputs(_small_models()[name], monkeypatch)
 
 
-@needs_cpu_target
 def test_demo_model_computes_the_same_with_kernels(monkeypatch: pytest.MonkeyPatch):
     _assert_same_outputs(onnx.load(str(DEMO_MODEL)), monkeypatch)
 
 
 def _memref_module(model: onnx.ModelProto) -> ModuleOp:
     """The model at stage 3 (after memory-plan), before outlining."""
-    lowered = compiler.lower(model, "cpu", "nn", StageTimer())
+    lowered = compiler.lower(model, host_target(), "nn", StageTimer())
     _, plain = _pipelines()
-    stage_3 = plain.split("memory-plan,", 1)[0] + "memory-plan"
-    for module_pass in compiler.parse_pipeline(stage_3):
+    passes = plain.passes()
+    names = [p.name for p in passes]
+    for module_pass in passes[: names.index("memory-plan") + 1]:
         module_pass.apply(terrace_context(), lowered.module)
     return lowered.module
 
@@ -153,16 +145,11 @@ def test_equal_kernels_are_outlined_once():
     assert not any(op.dialect_name() == "linalg" for op in functions[0].walk())
 
 
-@needs_cpu_target
-def test_shared_kernels_are_defined_once_in_llvm_ir(monkeypatch: pytest.MonkeyPatch):
-    from terrace.targets.cpu import host_target, llvm_ir
-
+def test_shared_kernels_are_defined_once_in_llvm_ir():
     outlined, _ = _pipelines()
-    monkeypatch.setattr(
-        compiler, "target_description", lambda _name: replace(host_target(), pipeline=outlined)
-    )
-    lowered = compiler.lower(_small_models()["conv_twice"], "cpu", "llvm", StageTimer())
-    lines = llvm_ir(lowered.module, host_target()).splitlines()
+    target = host_target().with_pipeline(outlined)
+    lowered = compiler.lower(_small_models()["conv_twice"], target, "llvm", StageTimer())
+    lines = target.translate(lowered.module).splitlines()
     definitions = [line for line in lines if re.match(r'define .*@"?kernel_\d', line)]
     calls = [line for line in lines if re.search(r'call .*@"?kernel_\d', line)]
     # the padding fill and copy, the convolution's fill and loops, and the relu: each called

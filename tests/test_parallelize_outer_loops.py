@@ -10,7 +10,7 @@ import threading
 import numpy as np
 import pytest
 
-from terrace.targets.cpu import LLVM_LOWERING_PIPELINE
+from terrace.targets import host_target
 
 from llvm_exec import compile_llvm, lower
 
@@ -52,7 +52,7 @@ func.func @main(%x: memref<6x5x13xf32>, %out: memref<6x13xf32>) {
 }
 """
 
-TAIL = f"convert-linalg-to-loops,lower-affine,{LLVM_LOWERING_PIPELINE}"
+TAIL = host_target().pipeline().after("memrefs").spec()
 
 
 def _run_on_two_threads(program: str, parallel: bool, buffers: list[np.ndarray]) -> None:

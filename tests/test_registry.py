@@ -24,8 +24,9 @@ def test_registered_name_matches_class_and_module(name: str):
 @pytest.mark.parametrize("name", sorted(TERRACE_PASSES))
 def test_every_pass_has_a_filecheck_test(name: str):
     pass_class = TERRACE_PASSES[name]()
-    folder = pass_class.__module__.split(".")[1]  # passes or lowering
-    module_file = pass_class.__module__.rsplit(".", 1)[-1]
+    # filecheck/ mirrors the source tree: terrace.lowering.x -> filecheck/lowering/x.mlir
+    *folders, module_file = pass_class.__module__.split(".")[1:]
+    folder = Path(*folders)
     test = ROOT / "filecheck" / folder / f"{module_file}.mlir"
     package = ROOT / "filecheck" / folder / module_file  # a pass split into a package
     tests = [test] if test.is_file() else sorted(package.glob("*.mlir"))

@@ -21,7 +21,7 @@ from terrace.runtime.abi import EntryAbi, TensorSpec
 from terrace.runtime.cache import Artifact, ArtifactCache, cache_key, default_cache_dir
 from terrace.runtime.jit import NativeCode
 from terrace.runtime.model import CompiledModel
-from terrace.targets.cpu import host_target, object_code
+from terrace.targets import host_target
 
 SIZE = 1000
 F32 = np.dtype(np.float32)
@@ -101,18 +101,18 @@ def _address_probe_ir() -> str:
 
 
 def _load(llvm_ir: str) -> NativeCode:
-    return NativeCode.load(object_code(llvm_ir, HOST), HOST)
+    return NativeCode.load(HOST.object_code(llvm_ir), HOST.jit_machine())
 
 
 @pytest.fixture(scope="module")
 def relu_add_object() -> bytes:
-    return object_code(RELU_ADD_IR, HOST)
+    return HOST.object_code(RELU_ADD_IR)
 
 
 @pytest.fixture(scope="module")
 def relu_add(relu_add_object: bytes) -> tuple[CompiledModel, np.ndarray]:
     weight = np.random.default_rng(1).standard_normal(SIZE).astype(np.float32)
-    native = NativeCode.load(relu_add_object, HOST)
+    native = NativeCode.load(relu_add_object, HOST.jit_machine())
     return CompiledModel(native, RELU_ADD_ABI, {"w": weight}), weight
 
 
@@ -242,7 +242,7 @@ def test_second_input_checked_too(trapping: CompiledModel):
 
 
 def test_missing_weight_and_bad_thread_count(relu_add_object: bytes):
-    native = NativeCode.load(relu_add_object, HOST)
+    native = NativeCode.load(relu_add_object, HOST.jit_machine())
     with pytest.raises(TerraceRuntimeError, match="weights missing from the store: w"):
         CompiledModel(native, RELU_ADD_ABI, {})
     with pytest.raises(TerraceRuntimeError, match="num_threads must be at least 1"):
@@ -251,7 +251,7 @@ def test_missing_weight_and_bad_thread_count(relu_add_object: bytes):
 
 def test_invalid_ir_and_missing_entry():
     with pytest.raises(Exception, match="invalid LLVM IR"):
-        object_code("define void @f( {", HOST)
+        HOST.object_code("define void @f( {")
     native = _load("define void @other() {\n  ret void\n}\n")
     with pytest.raises(TerraceRuntimeError, match="defines no function 'terrace_main'"):
         native.address()
@@ -260,7 +260,7 @@ def test_invalid_ir_and_missing_entry():
 def test_cache_round_trip_runs_from_disk(tmp_path: Path, relu_add_object: bytes):
     weight = np.random.default_rng(5).standard_normal(SIZE).astype(np.float32)
     cache = ArtifactCache(tmp_path)
-    key = cache_key(HOST, "relu-add model", b"\x00")
+    key = cache_key(HOST.fingerprint(), "relu-add model", b"\x00")
     assert cache.get(key) is None
     artifact = Artifact(relu_add_object, RELU_ADD_ABI, {"w": weight}, RELU_ADD_IR, {"x": 1.0})
     cache.put(key, artifact)
@@ -270,14 +270,16 @@ def test_cache_round_trip_runs_from_disk(tmp_path: Path, relu_add_object: bytes)
     assert stored.llvm_ir == RELU_ADD_IR
     assert stored.stage_seconds == {"x": 1.0}
     np.testing.assert_array_equal(stored.weights["w"], weight)
-    model = CompiledModel(NativeCode.load(stored.object_code, HOST), stored.abi, stored.weights)
+    model = CompiledModel(
+        NativeCode.load(stored.object_code, HOST.jit_machine()), stored.abi, stored.weights
+    )
     x = np.random.default_rng(6).standard_normal(SIZE).astype(np.float32)
     np.testing.assert_array_equal(model(x)[0], np.maximum(x, 0) + weight)
 
 
 def test_cache_damaged_entry_is_a_miss(tmp_path: Path, relu_add_object: bytes):
     cache = ArtifactCache(tmp_path)
-    key = cache_key(HOST, "damaged")
+    key = cache_key(HOST.fingerprint(), "damaged")
     weight = np.zeros(SIZE, np.float32)
     cache.put(key, Artifact(relu_add_object, RELU_ADD_ABI, {"w": weight}))
     (tmp_path / key / "abi.json").write_text("{ not json")
@@ -286,15 +288,15 @@ def test_cache_damaged_entry_is_a_miss(tmp_path: Path, relu_add_object: bytes):
 
 def test_cache_key_depends_on_every_part():
     keys = {
-        cache_key(HOST, "a", "b"),
-        cache_key(HOST, "ab"),
-        cache_key(HOST, "a", "c"),
-        cache_key(HOST, b"a", "b"),
+        cache_key(HOST.fingerprint(), "a", "b"),
+        cache_key(HOST.fingerprint(), "ab"),
+        cache_key(HOST.fingerprint(), "a", "c"),
+        cache_key(HOST.fingerprint(), b"a", "b"),
     }
     assert len(keys) == 3  # str and bytes of the same text are the same part
-    assert cache_key(HOST, "a", "b") == cache_key(HOST, "a", "b")
+    assert cache_key(HOST.fingerprint(), "a", "b") == cache_key(HOST.fingerprint(), "a", "b")
     other_cpu = replace(HOST, cpu=f"not-{HOST.cpu}")
-    assert cache_key(other_cpu, "a", "b") != cache_key(HOST, "a", "b")
+    assert cache_key(other_cpu.fingerprint(), "a", "b") != cache_key(HOST.fingerprint(), "a", "b")
 
 
 def test_cache_folder_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):

@@ -18,7 +18,7 @@ from terrace.runtime import jit, model
 from terrace.runtime.abi import EntryAbi
 from terrace.runtime.jit import NativeCode, uses_libgomp
 from terrace.runtime.model import CompiledModel, usable_cores
-from terrace.targets.cpu import host_target, object_code
+from terrace.targets import host_target
 
 HOST = host_target()
 NO_BUFFERS = EntryAbi(inputs=(), outputs=(), weights=(), workspace_bytes=0)
@@ -52,7 +52,7 @@ def _libgomp() -> ctypes.CDLL:
 
 
 def _model(llvm_ir: str, num_threads: int | None) -> CompiledModel:
-    native = NativeCode.load(object_code(llvm_ir, HOST), HOST)
+    native = NativeCode.load(HOST.object_code(llvm_ir), HOST.jit_machine())
     return CompiledModel(native, NO_BUFFERS, {}, num_threads=num_threads)
 
 
@@ -86,18 +86,18 @@ def test_usable_cores_is_the_affinity_mask(monkeypatch: pytest.MonkeyPatch):
 
 
 def test_parallel_code_runs_with_libgomp():
-    code = object_code(PARALLEL_IR, HOST)
+    code = HOST.object_code(PARALLEL_IR)
     assert uses_libgomp(code)
-    assert not uses_libgomp(object_code(EMPTY_IR, HOST))
+    assert not uses_libgomp(HOST.object_code(EMPTY_IR))
     parallel = _model(PARALLEL_IR, num_threads=2)
     assert parallel() == []
 
 
 def test_parallel_code_without_libgomp_is_a_clear_error(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(jit, "find_libgomp", lambda: None)
-    code = object_code(PARALLEL_IR, HOST)
+    code = HOST.object_code(PARALLEL_IR)
     with pytest.raises(TerraceRuntimeError, match="libgomp.*apt install libgomp1"):
-        NativeCode.load(code, HOST)
+        NativeCode.load(code, HOST.jit_machine())
     # serial code needs no libgomp and still loads and runs
     assert _model(EMPTY_IR, num_threads=None)() == []
 

@@ -18,7 +18,7 @@ import terrace
 from terrace.runtime.abi import EntryAbi, TensorSpec
 from terrace.runtime.jit import NativeCode
 from terrace.runtime.model import CompiledModel
-from terrace.targets.cpu import host_target, object_code
+from terrace.targets import host_target
 
 from llvm_exec import compile_loops, lower
 from onnx_models import assert_close_to_reference, light_model, randomize_weights, run_onnxruntime
@@ -241,7 +241,7 @@ THREAD_COUNT_ABI = EntryAbi(
 
 def test_models_with_different_thread_counts_share_a_python_thread():
     target = host_target()
-    native = NativeCode.load(object_code(THREAD_COUNT_IR, target), target)
+    native = NativeCode.load(target.object_code(THREAD_COUNT_IR), target.jit_machine())
     one = CompiledModel(native, THREAD_COUNT_ABI, {}, num_threads=1)
     three = CompiledModel(native, THREAD_COUNT_ABI, {}, num_threads=3)
     x = np.zeros(1, np.float32)

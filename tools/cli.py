@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CompilationError, TerraceError
-from . import bench_command, conformance_command, fuzz_command
+from . import bench_command, conformance_command, fuzz_command, targets_command
 
 DEMO_MODEL = Path(__file__).resolve().parent.parent / "models" / "demo_cnn.onnx"
 MLIR_EMITS = ("nn", "linalg", "loops", "llvm")
@@ -28,6 +28,8 @@ examples:
   terrace import model.onnx -o model.mlir --weights model.npz
   terrace compile model.onnx --emit linalg --time
   terrace compile model.onnx --emit asm -o model.s
+  terrace compile model.onnx --target aarch64 --emit asm
+  terrace targets                           the targets, and what runs each
   terrace run model.onnx --input x=x.npy --output out.npz
   terrace-opt model.mlir --weights model.npz -p nn-fold-batchnorm,nn-canonicalize
 """
@@ -76,9 +78,10 @@ def _parser() -> argparse.ArgumentParser:
     compile_ = commands.add_parser(
         "compile",
         help="compile an ONNX model and print one stage of it",
-        description="Compile an ONNX model for the host and print the stage named by --emit: "
+        description="Compile an ONNX model for a target (--target; default: this machine) and "
+        "print the stage named by --emit: "
         "nn, linalg, loops and llvm are MLIR that terrace-opt reads back (weights by name; "
-        "--weights saves them), ll is LLVM IR text, asm the host assembly after O3.",
+        "--weights saves them), ll is LLVM IR text, asm the target's assembly after O3.",
     )
     _add_compile_arguments(compile_)
     run = commands.add_parser(
@@ -110,6 +113,7 @@ def _parser() -> argparse.ArgumentParser:
         "(default: 1e-4)",
     )
     demo.set_defaults(run=_run_demo)
+    targets_command.register(commands)
     fuzz_command.register(commands)
     conformance_command.register(commands)
     bench_command.register(commands)
@@ -127,6 +131,7 @@ def _add_compile_arguments(compile_: argparse.ArgumentParser) -> None:
         "--time", action="store_true", help="print seconds per compile stage to stderr"
     )
     _add_input_shape(compile_)
+    add_target_argument(compile_)
     compile_.set_defaults(run=_run_compile)
 
 
@@ -141,7 +146,16 @@ def _add_run_arguments(run: argparse.ArgumentParser) -> None:
     )
     run.add_argument("--output", help="save the outputs here (.npz, by output name)")
     _add_input_shape(run)
+    add_target_argument(run)
     run.set_defaults(run=_run_run)
+
+
+def add_target_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--target",
+        metavar="TAG",
+        help="the target to compile for (default: this machine; `terrace targets` lists them)",
+    )
 
 
 def _add_input_shape(parser: argparse.ArgumentParser) -> None:
@@ -183,23 +197,23 @@ def _run_import(args: argparse.Namespace) -> int:
 
 
 def _run_compile(args: argparse.Namespace) -> int:
-    from ..compiler import StageTimer, lower, target_description
+    from ..compiler import StageTimer, lower
     from ..dialects.nn.weights import WeightStore
-    from ..targets import cpu
+    from ..targets import get_target
     from .printing import module_text
 
     timer = StageTimer()
-    target = target_description("cpu")
+    target = get_target(args.target)
     stage = "llvm" if args.emit in ("ll", "asm") else args.emit
-    lowered = lower(args.model, "cpu", stage, timer, _input_shapes(args.input_shape))
+    lowered = lower(args.model, target, stage, timer, _input_shapes(args.input_shape))
     if args.emit in MLIR_EMITS:
         text = module_text(lowered.module)
     else:
         with timer.stage("translate"):
-            text = cpu.llvm_ir(lowered.module, target)
+            text = target.translate(lowered.module)
     if args.emit == "asm":
         with timer.stage("codegen"):
-            text = cpu.assembly(text, target)
+            text = target.assembly(text)
     _write_text(text, args.output)
     if args.weights:
         WeightStore.of(lowered.module).save(args.weights)
@@ -216,7 +230,9 @@ def _run_run(args: argparse.Namespace) -> int:
     from .. import compile as compile_model
 
     feeds = _load_inputs(args.input)
-    model = compile_model(args.model, input_shapes=_input_shapes(args.input_shape))
+    model = compile_model(
+        args.model, target=args.target, input_shapes=_input_shapes(args.input_shape)
+    )
     outputs = model.run(feeds)
     names = [spec.name for spec in model.outputs]
     folded = [name for name in names if name in model.stats.folded_outputs]
@@ -336,7 +352,9 @@ def _compile_and_time(
 
     started = time.perf_counter()
     try:
-        model = compile_model(args.model, input_shapes=_input_shapes(args.input_shape))
+        model = compile_model(
+            args.model, target=args.target, input_shapes=_input_shapes(args.input_shape)
+        )
     except TerraceError as error:
         raise CompilationError(f"compiling the model failed: {error}") from error
     compile_seconds = time.perf_counter() - started

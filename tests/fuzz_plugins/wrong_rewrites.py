@@ -29,7 +29,7 @@ from xdsl.rewriter import InsertPoint
 from terrace.dialects.nn.base import shape_of
 from terrace.dialects.nn.elementwise import AddOp, SubOp
 from terrace.dialects.nn.shape import ExpandOp, SliceOp
-from terrace.targets.cpu import CPU_PIPELINE
+from terrace.targets import host_target
 
 _DONE = "fuzz.wrong"
 
@@ -121,7 +121,7 @@ class WrongLoopBound(ModulePass):
     FAMILY: ClassVar[str] = "loops"
     # fuzzed from nn programs lowered to loops (the CPU pipeline up to lower-affine)
     FUZZ_PIPELINE: ClassVar[str] = (
-        CPU_PIPELINE.split(",lower-affine,", 1)[0] + ",lower-affine,wrong-loop-bound"
+        host_target().pipeline().until("loops").spec() + ",wrong-loop-bound"
     )
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:

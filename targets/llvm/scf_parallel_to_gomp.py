@@ -25,7 +25,7 @@ from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 from xdsl.traits import ConstantLike
 
-from .llvm_common import declare_external_function, op_error
+from ...lowering.llvm_common import declare_external_function, op_error
 
 PARALLEL_ENTRY = "GOMP_parallel"
 THREAD_NUM = "omp_get_thread_num"
