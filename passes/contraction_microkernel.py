@@ -78,12 +78,13 @@ class ContractionMicrokernelPass(ModulePass):
     buffer and a copy-back loop when tiles overhang C). The initializing op of C and, with
     `fuse-epilogue`, the chain of elementwise consumers reading C (arith bodies only) are
     folded into the tile and erased with their intermediate buffers.
-    Options: mr (rows per tile, 8), nr-vectors (vectors per tile row, 2), lanes (f32 lanes of
-    the target's vectors, 16 for AVX-512), fma (true: `vector.fma`; false: `arith.mulf` and
-    `arith.addf`, for vector units without a fused multiply-add), min-work (multiply-adds below which a contraction
-    is left alone, 4096), fuse-epilogue (true), pack-weights (true: an A or B that is a weight
-    of `@main` indexed by the contraction's loops alone is packed once at compile time into a
-    new weight argument, and the original argument is dropped when nothing else reads it).
+    Options: mr (rows per tile, 8), nr-vectors (vectors per tile row, 2), lanes (f32 lanes of the
+    target's vectors, 16 for AVX-512), fma (true: `vector.fma`; false: `arith.mulf` and
+    `arith.addf`, for vector units without a fused multiply-add), min-work (multiply-adds below
+    which a contraction is left alone, 4096), fuse-epilogue (true), pack-weights (true: an A or B
+    that is a weight of `@main` indexed by the contraction's loops alone is packed once at compile
+    time into a new weight argument, and the original argument is dropped when nothing else reads
+    it).
     """
 
     name = "contraction-microkernel"
