@@ -132,3 +132,10 @@ def test_fuzz_runs_programs_with_another_in_process_target(tmp_path: Path):
     assert report.examples == 6 and not report.findings and not report.errors, report.summary()
     with pytest.raises(TerraceError, match="'wasm32' does not"):
         fuzz("nn-canonicalize", examples=1, seed=0, reproducer_dir=tmp_path, target="wasm32")
+
+
+def test_the_guide_shows_the_example_target_as_it_is():
+    guide = (ROOT / "docs" / "targets.md").read_text()
+    example = (ROOT / "targets" / "riscv64.py").read_text()
+    assert f"```python\n{example}```" in guide
+    assert len(example.splitlines()) < 100
