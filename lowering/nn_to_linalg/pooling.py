@@ -47,6 +47,7 @@ from .common import (
     identity_map,
     is_float,
     is_unsigned,
+    lowest_value,
     scalar_constant,
     shape,
     unsupported,
@@ -152,16 +153,6 @@ def _pooled_size(
     if (out - 1) * stride >= extent + begin:
         out -= 1
     return out
-
-
-def _lowest(element: Attribute) -> float | int:
-    """The identity of max: -inf, the most negative signed integer, or 0 unsigned."""
-    if is_float(element):
-        return -math.inf
-    assert isinstance(element, IntegerType)
-    if is_unsigned(element):
-        return 0
-    return -(2 ** (element.width.data - 1))
 
 
 def _maximum(builder: Builder, lhs: SSAValue, rhs: SSAValue) -> SSAValue:
@@ -312,7 +303,7 @@ class MaxPoolLowering(RewritePattern):
         if not is_float(element) and not isinstance(element, IntegerType):
             raise unsupported(op, f"element type {element}")
         window = _Window(op, x_dims[2:], out_dims[2:]).trimmed(x_dims[2:], out_dims[2:], False)
-        lowest = _lowest(element)
+        lowest = lowest_value(element)
         padded = pad_spatial(rewriter, op.X, window.begin, window.covering_end, lowest)
         init = filled_tensor(rewriter, out_dims, element, lowest)
         result = _pool_generic(rewriter, padded, init, window, True, 2)
