@@ -530,9 +530,16 @@ def slice_cases() -> Iterator[Case]:
         (ints(0, 1), ints(100, 6), ints(2, 1), ints(3, 2)),
         (ints(10), ints(20), ints(0), None),  # empty: both bounds clamped past the end
         (ints(2), ints(1), ints(1), None),
+        # negative steps whose end is past the start, before and after clamping: empty
+        (ints(0), ints(2), ints(1), ints(-1)),
+        (ints(1), ints(100), ints(0), ints(-2)),
+        (ints(-100), ints(3), ints(2), ints(-1)),
+        (ints(-1), ints(-1), ints(1), ints(-3)),
     ]
     for starts, ends, axes, steps in variants:
         yield Case("Slice", [x, starts, ends, axes, steps])
+    # a negative step beside an axis cut short from offset 0 (tests/test_nn_to_linalg_shape.py)
+    yield Case("Slice", [rand(1, 2), ints(0, 0), ints(-2, 1), ints(0, 1), ints(-3, 1)])
     yield Case("Slice", [rand(4, 3, dtype=np.int64), ints(1), ints(3)])
 
 
