@@ -6,7 +6,7 @@ Everything here fails with one `ModelImportError` line that names the problem.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -359,7 +359,7 @@ INFERENCE_DATA_LIMIT = 1 << 16
 
 
 @contextmanager
-def _weights_set_aside(model: onnx.ModelProto) -> Iterator[None]:
+def _weights_set_aside(model: onnx.ModelProto) -> Generator[None]:
     """The graph's large initializers without their data for a while; their types and dims
     stay. onnx's shape inference serializes the whole model into C++, weights included, yet reads
     the values of small tensors only (shapes, axes, pads): on VGG-19's 548 MB that copy cost
