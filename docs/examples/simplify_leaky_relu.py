@@ -24,7 +24,7 @@ class LeakyReluWithZeroSlope(RewritePattern):
     def match_and_rewrite(self, op: nn.LeakyReluOp, rewriter: PatternRewriter) -> None:
         if op.float_attr("alpha") != 0.0:
             return
-        rewriter.replace_op(op, nn.ReluOp.build(operands=[op.X], result_types=[op.Y.type]))
+        rewriter.replace(op, nn.ReluOp.build(operands=[op.X], result_types=[op.Y.type]))
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,7 @@ def _replace(rewriter: PatternRewriter, ops: list[Operation], old: Operation) ->
         for op in reversed(ops):
             op.erase()
         return
-    rewriter.replace_matched_op(ops)
+    rewriter.replace(old, ops)
 
 
 class _Pass(ModulePass):
