@@ -58,18 +58,34 @@ def dtype_named(name: str) -> np.dtype[Any]:
 @dataclass(frozen=True)
 class IndexCheck:
     """One run-time index check: the ONNX node and op type, and the shape of the data it
-    indexes (the status names the axis)."""
+    indexes (the status names the axis). A range check (`nn.range_check`) names the checked
+    `operand` instead, `dims` being its shape, with its valid values [low, high] (high None:
+    unbounded); its status gives the flat position of the bad element."""
 
     node: str
     op_type: str
     dims: tuple[int, ...]
+    operand: str = ""
+    low: int = 0
+    high: int | None = None
 
     def to_json(self) -> dict[str, object]:
-        return {"node": self.node, "op": self.op_type, "dims": list(self.dims)}
+        data: dict[str, object] = {"node": self.node, "op": self.op_type, "dims": list(self.dims)}
+        if self.operand:
+            data.update(operand=self.operand, low=self.low, high=self.high)
+        return data
 
     @staticmethod
     def from_json(data: dict[str, Any]) -> IndexCheck:
-        return IndexCheck(str(data["node"]), str(data["op"]), tuple(int(d) for d in data["dims"]))
+        high = data.get("high")
+        return IndexCheck(
+            str(data["node"]),
+            str(data["op"]),
+            tuple(int(d) for d in data["dims"]),
+            str(data.get("operand", "")),
+            int(data.get("low", 0)),
+            None if high is None else int(high),
+        )
 
 
 STATUS_SPEC = TensorSpec("terrace.status", np.dtype(np.int64), (3,))
@@ -153,7 +169,15 @@ def _index_checks(op: Operation) -> tuple[IndexCheck, ...]:
         assert isinstance(node, StringAttr) and isinstance(op_type, StringAttr)
         assert isinstance(dims, ArrayAttr)
         sizes = tuple(d.value.data for d in dims.data if isinstance(d, IntegerAttr))
-        checks.append(IndexCheck(node.data, op_type.data, sizes))
+        operand, low, high = (record.data.get(key) for key in ("operand", "low", "high"))
+        if not isinstance(operand, StringAttr):
+            checks.append(IndexCheck(node.data, op_type.data, sizes))
+            continue
+        assert isinstance(low, IntegerAttr)
+        bound = high.value.data if isinstance(high, IntegerAttr) else None
+        checks.append(
+            IndexCheck(node.data, op_type.data, sizes, operand.data, low.value.data, bound)
+        )
     return tuple(checks)
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import IndexOutOfRangeError, InputError, TerraceRuntimeError
+from ..errors import IndexOutOfRangeError, InputError, TerraceRuntimeError, ValueOutOfRangeError
 from . import jit
 from .abi import STATUS_SPEC, WORKSPACE_ALIGNMENT, EntryAbi, IndexCheck, TensorSpec
 from .jit import NativeCode
@@ -175,9 +175,18 @@ def raise_on_failed_check(checks: Sequence[IndexCheck], status: np.ndarray) -> N
     if not status[0]:  # the common case, first: every index was in range
         return
     number, axis, value = (int(v) for v in status)
-    if not 0 < number <= len(checks) or not 0 <= axis < len(checks[number - 1].dims):
+    if not 0 < number <= len(checks):
         raise TerraceRuntimeError(f"compiled code returned a bad status {status.tolist()}")
     check = checks[number - 1]
+    if check.operand:  # a range check: the status gives the element's flat position
+        if not 0 <= axis < math.prod(check.dims):
+            raise TerraceRuntimeError(f"compiled code returned a bad status {status.tolist()}")
+        position = tuple(int(p) for p in np.unravel_index(axis, check.dims))
+        raise ValueOutOfRangeError(
+            check.node, check.op_type, check.operand, position, value, check.low, check.high
+        )
+    if not 0 <= axis < len(check.dims):
+        raise TerraceRuntimeError(f"compiled code returned a bad status {status.tolist()}")
     raise IndexOutOfRangeError(check.node, check.op_type, value, axis, check.dims[axis])
 
 
