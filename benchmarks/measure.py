@@ -19,13 +19,16 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import onnx
 
 from ..errors import TerraceError
 from .flops import model_flops
+
+if TYPE_CHECKING:
+    from ..runtime.model import CompiledModel
 
 MIN_RUNS = 3
 ROUNDS = 3
@@ -74,6 +77,8 @@ class Measurement:
     relative_error: float
     """max |terrace - onnxruntime| / max |onnxruntime|, over every output."""
     tolerance: float = DEFAULT_TOLERANCE
+    target: str = ""
+    """The tag of the target Terrace compiled for."""
 
     @property
     def mismatch(self) -> bool:
@@ -95,6 +100,8 @@ class Measurement:
 @dataclass
 class Settings:
     threads: Sequence[int] = (1,)
+    targets: Sequence[str | None] = (None,)
+    """Tags of the targets to compile for (None: this machine's); each must run in process."""
     runs: int = 10
     budget_seconds: float = 20.0
     """Per engine and thread count: the timed runs stop adding up past this."""
@@ -113,49 +120,67 @@ def bench_model(
 ) -> list[Measurement]:
     """Measures one model at each thread count of `settings` (a row per thread count)."""
     from ..compiler import compile as terrace_compile
+    from ..targets import get_target
 
     ort = _onnxruntime()
     say = settings.progress
     flops = model_flops(model)
     measurements: list[Measurement] = []
-    # The cold compile is timed once; the other thread counts load it from this cache.
+    targets = [get_target(tag) for tag in settings.targets]
+    compiled_for: dict[str, CompiledModel] = {}
+    compile_seconds: dict[str, float] = {}
+    # Each cold compile is timed once; the other thread counts load it from this cache.
     with tempfile.TemporaryDirectory(prefix="terrace-bench-") as cache:
-        say(f"{name}: compiling (cold, without the disk cache) ...")
-        started = time.perf_counter()
-        compiled = terrace_compile(model, num_threads=settings.threads[0], cache=cache)
-        compile_seconds = time.perf_counter() - started
-        say(f"{name}: compiled in {compile_seconds:.2f} s")
+        for target in targets:
+            say(f"{name}: compiling for {target.tag} (cold, without the disk cache) ...")
+            started = time.perf_counter()
+            compiled_for[target.tag] = terrace_compile(
+                model, target.tag, settings.threads[0], cache=cache
+            )
+            compile_seconds[target.tag] = time.perf_counter() - started
+            say(f"{name}: compiled for {target.tag} in {compile_seconds[target.tag]:.2f} s")
         rng = np.random.default_rng(settings.seed)
-        feeds = {spec.name: _random_input(rng, spec.shape, spec.dtype) for spec in compiled.inputs}
+        inputs = compiled_for[targets[0].tag].inputs
+        feeds = {spec.name: _random_input(rng, spec.shape, spec.dtype) for spec in inputs}
         for threads in settings.threads:
-            if threads != settings.threads[0]:
-                compiled = terrace_compile(model, num_threads=threads, cache=cache)
             label = f"{name} [{thread_count(threads)}]"
             session = _session(ort, model, threads)
-            say(f"{label}: checking outputs against onnxruntime ...")
-            error = relative_error(compiled.run(feeds), session.run(None, feeds))
-            engines: dict[str, Callable[[], object]] = {"terrace": partial(compiled.run, feeds)}
+            engines: dict[str, Callable[[], object]] = {}
+            errors: dict[str, float] = {}
+            expected = session.run(None, feeds)
+            for target in targets:
+                compiled = terrace_compile(model, target.tag, threads, cache=cache)
+                say(f"{label}: checking {target.tag}'s outputs against onnxruntime ...")
+                errors[target.tag] = relative_error(compiled.run(feeds), expected)
+                engines[_engine(target.tag)] = partial(compiled.run, feeds)
             if settings.compare:
                 engines["onnxruntime"] = partial(session.run, None, feeds)
+            # every engine in the same rounds, so that the machine's noise hits them alike
             timings = time_in_rounds(engines, settings, label)
             numpy_timing = None
             if gemm_shape is not None:
                 say(f"{label}: timing numpy matmul ...")
                 numpy_timing = numpy_matmul_timing(gemm_shape, threads, settings)
-            measurements.append(
+            measurements.extend(
                 Measurement(
                     name,
                     threads,
                     flops,
-                    compile_seconds,
-                    timings["terrace"],
+                    compile_seconds[target.tag],
+                    timings[_engine(target.tag)],
                     timings.get("onnxruntime"),
                     numpy_timing,
-                    error,
+                    errors[target.tag],
                     settings.tolerance,
+                    target.tag,
                 )
+                for target in targets
             )
     return measurements
+
+
+def _engine(tag: str) -> str:
+    return f"terrace ({tag})"
 
 
 def thread_count(threads: int) -> str:

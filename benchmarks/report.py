@@ -16,6 +16,7 @@ LIBRARIES = ("numpy", "onnxruntime", "llvmlite", "xdsl", "onnx")
 
 _COLUMNS = (
     ("workload", "<"),
+    ("target", "<"),
     ("threads", ">"),
     ("GFLOP", ">"),
     ("compile s", ">"),
@@ -43,6 +44,7 @@ def _row(m: Measurement) -> list[str]:
     flag = " MISMATCH" if m.mismatch else ""
     return [
         m.workload,
+        m.target,
         str(m.threads),
         "-" if m.flops is None else f"{m.flops / 1e9:.4g}",
         f"{m.compile_seconds:.2f}",

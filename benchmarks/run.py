@@ -38,6 +38,13 @@ examples:
 
 def add_timing_arguments(parser: argparse.ArgumentParser, default_threads: str) -> None:
     parser.add_argument(
+        "--target",
+        default="",
+        metavar="TAG,TAG,...",
+        help="targets to compile for, comma-separated, each timed in the same rounds (default: "
+        "this machine's); targets whose code runs in this process only (`terrace targets`)",
+    )
+    parser.add_argument(
         "--threads",
         default=default_threads,
         metavar="N,N,...",
@@ -78,6 +85,7 @@ def settings_of(args: argparse.Namespace) -> Settings:
         raise TerraceError(f"--budget must be positive, not {args.budget:g}")
     return Settings(
         threads=thread_counts(args.threads),
+        targets=[tag or None for tag in args.target.split(",")],
         runs=args.runs,
         budget_seconds=args.budget,
         compare=args.compare == "onnxruntime",

@@ -12,7 +12,7 @@ import lit.formats
 
 config.name = "Terrace"
 config.test_format = lit.formats.ShTest(execute_external=False)
-config.suffixes = [".mlir"]
+config.suffixes = [".mlir", ".test"]
 # Inputs/ holds files that RUN lines read, not tests; lit.cfg.py is this file.
 config.excludes = ["Inputs", "lit.cfg.py"]
 config.test_source_root = os.path.dirname(__file__)

@@ -1,9 +1,10 @@
 """Runs a stage-4 module, or one part-way through the llvm lowering, as native code.
 
 The module is lowered the rest of the way with the host pipeline's last stage
-(`llvm_lowering_pipeline()`; each conversion leaves ops of other dialects alone, so a module that some conversions have
-already rewritten lowers the same way), the IR verified after every pass, translated to LLVM IR,
-compiled at O3 by the host target and called through the packed entry `terrace_main` with
+(`llvm_lowering_pipeline()`; each conversion leaves ops of other dialects alone, so a module that
+some conversions have already rewritten lowers the same way), the IR verified after every pass,
+translated to LLVM IR, compiled at O3 by the host target and called through the packed entry
+`terrace_main` with
 numpy buffers: inputs, outputs, weights from the module's store, a zeroed workspace.
 
 Output shapes come from `terrace.output_types` on @main (memref types), which generated

@@ -78,11 +78,13 @@ class ContractionMicrokernelPass(ModulePass):
     buffer and a copy-back loop when tiles overhang C). The initializing op of C and, with
     `fuse-epilogue`, the chain of elementwise consumers reading C (arith bodies only) are
     folded into the tile and erased with their intermediate buffers.
-    Options: mr (rows per tile, 8), nr-vectors (vectors per tile row, 2), lanes (f32 lanes of
-    the target's vectors, 16 for AVX-512), min-work (multiply-adds below which a contraction
-    is left alone, 4096), fuse-epilogue (true), pack-weights (true: an A or B that is a weight
-    of `@main` indexed by the contraction's loops alone is packed once at compile time into a
-    new weight argument, and the original argument is dropped when nothing else reads it).
+    Options: mr (rows per tile, 8), nr-vectors (vectors per tile row, 2), lanes (f32 lanes of the
+    target's vectors, 16 for AVX-512), fma (true: `vector.fma`; false: `arith.mulf` and
+    `arith.addf`, for vector units without a fused multiply-add), min-work (multiply-adds below
+    which a contraction is left alone, 4096), fuse-epilogue (true), pack-weights (true: an A or B
+    that is a weight of `@main` indexed by the contraction's loops alone is packed once at compile
+    time into a new weight argument, and the original argument is dropped when nothing else reads
+    it).
     """
 
     name = "contraction-microkernel"
@@ -90,6 +92,7 @@ class ContractionMicrokernelPass(ModulePass):
     mr: int = 8
     nr_vectors: int = 2
     lanes: int = 16
+    fma: bool = True
     min_work: int = 4096
     fuse_epilogue: bool = True
     pack_weights: bool = True
@@ -121,7 +124,7 @@ class ContractionMicrokernelPass(ModulePass):
             fusion = find_fusion(ops, at, contraction, self.fuse_epilogue)
             last = max(ops.index(op) for op in fusion.fused_ops)
             builder = Builder(InsertPoint.before(ops[last]))
-            kernel = TileKernel(fusion, self.mr, self.nr_vectors, self.lanes)
+            kernel = TileKernel(fusion, self.mr, self.nr_vectors, self.lanes, self.fma)
             if self.pack_weights:
                 kernel.packed_a = prepacked_lhs(function, contraction, self.mr)
                 kernel.packed_b = prepacked_rhs(function, contraction, kernel.nr)

@@ -166,6 +166,9 @@ class TileKernel:
     mr: int
     nr_vectors: int
     lanes: int
+    fma: bool = True
+    """Fused multiply-adds (`vector.fma`); False: `arith.mulf` then `arith.addf`, for vector
+    units without a fused instruction (which LLVM would otherwise call libm's fmaf for)."""
     packed_a: SSAValue | None = None
     packed_b: SSAValue | None = None
     a_panels: SSAValue = field(init=False)
@@ -181,6 +184,14 @@ class TileKernel:
         self.k_extents = [self.c.ranges[loop] for loop in self.c.k_loops]
         self.n_extents = [self.c.ranges[self.c.out_loops[d]] for d in self.c.n_dims]
         self.views: dict[SSAValue, SSAValue] = {}
+
+    def _multiply_add(
+        self, builder: Builder, lhs: SSAValue, rhs: SSAValue, acc: SSAValue
+    ) -> SSAValue:
+        if self.fma:
+            return builder.insert(vector.FMAOp(lhs, rhs, acc)).res
+        product = builder.insert(arith.MulfOp(lhs, rhs)).result
+        return builder.insert(arith.AddfOp(acc, product)).result
 
     # values of dims and loops
 
@@ -372,7 +383,7 @@ class TileKernel:
                 splat = inner.insert(vector.BroadcastOp(a, self.vector_type)).vector
                 for v in range(self.nr_vectors):
                     at = r * self.nr_vectors + v
-                    result[at] = inner.insert(vector.FMAOp(splat, columns[v], result[at])).res
+                    result[at] = self._multiply_add(inner, splat, columns[v], result[at])
             return result
 
         k = _constant(b, self.c.k_size)

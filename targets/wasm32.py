@@ -1,5 +1,7 @@
 """WebAssembly (wasm32) with 128-bit SIMD, run by Node.js and linked with wasm-ld. One thread:
-parallel loops run as sequential loops (no libgomp in a wasm module)."""
+parallel loops run as sequential loops (no libgomp in a wasm module). simd128 has no fused
+multiply-add (relaxed-simd's is not in Node.js 20 by default): the micro-kernel multiplies and
+adds."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ def targets(host_arch: str) -> list[LlvmTarget]:
             vector_width_bits=128,
             vector_registers=16,
             threads=False,
+            fma=False,
             linker=WASM_LD,
         )
     ]

@@ -39,6 +39,7 @@ examples:
   terrace bench gemm512
   terrace bench resnet50 --threads 1,2 --runs 5
   terrace bench model.onnx --compare none --budget 60
+  terrace bench gemm1024 --target x86_64,x86_64-avx2   two targets, timed in the same rounds
 """
 
 

@@ -1,6 +1,8 @@
 // RUN: terrace-opt %s -p contraction-microkernel --split-input-file | filecheck %s
 // RUN: terrace-opt %s -p contraction-microkernel --weights %S/Inputs/contraction_weights.npz --split-input-file | filecheck %s --check-prefix=WEIGHTS
 // RUN: terrace-opt %s -p 'contraction-microkernel{mr=4 nr-vectors=1 lanes=8 fuse-epilogue=false}' --split-input-file | filecheck %s --check-prefix=SMALL
+// RUN: terrace-opt %s -p 'contraction-microkernel{mr=8 nr-vectors=3 lanes=4}' --split-input-file | filecheck %s --check-prefix=NEON
+// RUN: terrace-opt %s -p 'contraction-microkernel{mr=6 nr-vectors=2 lanes=4 fma=false}' --split-input-file | filecheck %s --check-prefix=SIMD128
 
 // Gemm + bias + relu: the zero fill, the bias add and the relu fold into the 8x32 tiles;
 // their buffers are gone and only the packing buffers are allocated: A as panels of 8 rows,
@@ -35,6 +37,25 @@
 // SMALL:       vector.store
 // SMALL:       linalg.generic
 // SMALL:       linalg.generic
+
+// The 128-bit tile of AArch64 and RISC-V (8 x 3 vectors of 4): 24 accumulators, three loads
+// of B per step; N = 64 is not a whole number of 12-column tiles, so B is padded to 72 columns
+// and the tiles go through a staging buffer.
+// NEON-LABEL: func.func @gemm_bias_relu
+// NEON:       memref.alloc() {alignment = 64 : i64} : memref<8x48x8xf32>
+// NEON-NEXT:  memref.alloc() {alignment = 64 : i64} : memref<48x72xf32>
+// NEON-NEXT:  memref.alloc() {alignment = 64 : i64} : memref<64x72xf32>
+// NEON:       scf.for {{.*}} -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>)
+// NEON-COUNT-3: vector.load %{{.*}} : memref<48x72xf32>, vector<4xf32>
+// NEON:       vector.broadcast %{{.*}} : f32 to vector<4xf32>
+// NEON-COUNT-3: vector.fma %{{.*}}, %{{.*}}, %{{.*}} : vector<4xf32>
+
+// A vector unit without a fused multiply-add (WebAssembly simd128): multiply, then add.
+// SIMD128-LABEL: func.func @gemm_bias_relu
+// SIMD128:       vector.broadcast %{{.*}} : f32 to vector<4xf32>
+// SIMD128-NEXT:  %[[PRODUCT:.*]] = arith.mulf %{{.*}}, %{{.*}} : vector<4xf32>
+// SIMD128-NEXT:  arith.addf %{{.*}}, %[[PRODUCT]] : vector<4xf32>
+// SIMD128-NOT:   vector.fma
 
 #fill = affine_map<(d0, d1) -> ()>
 #id = affine_map<(d0, d1) -> (d0, d1)>

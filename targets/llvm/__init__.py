@@ -38,6 +38,9 @@ class LlvmTarget(Target):
     vector_registers: int = 16
     threads: bool = True
     """Whether parallel loops run on libgomp threads (else they run as sequential loops)."""
+    fma: bool = True
+    """Whether the vector unit has a fused multiply-add (else the micro-kernel multiplies and
+    adds: LLVM would call libm's fmaf per lane for a fused one)."""
     l1d_bytes: int = 32 * 1024
     l2_bytes: int = 1024 * 1024
     linker: Tool | None = None
@@ -100,7 +103,11 @@ def llvm_pipeline(target: LlvmTarget) -> Pipeline:
 
     shape = target.microkernel()
     microkernel = make(
-        "contraction-microkernel", mr=shape.mr, nr_vectors=shape.nr_vectors, lanes=shape.lanes
+        "contraction-microkernel",
+        mr=shape.mr,
+        nr_vectors=shape.nr_vectors,
+        lanes=shape.lanes,
+        fma=target.fma,
     )
     threaded = ["parallelize-outer-loops"] if target.threads else []
     to_threads = ["convert-scf-parallel-to-gomp"] if target.threads else []
