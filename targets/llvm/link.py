@@ -91,23 +91,44 @@ def run_artifact(
 ) -> list[np.ndarray]:
     """The outputs of the artifact in `folder` for `inputs` (in graph order), run by the
     target's runner; the inputs are checked as `CompiledModel` checks them."""
-    from ...runtime.artifact import load, read_manifest
-    from ...runtime.model import checked_inputs, raise_on_failed_check, usable_cores
+    from ...runtime.artifact import load
 
     if target.runs_in_process():
         return load(folder, num_threads)(*inputs)
-    manifest = read_manifest(folder)
-    arrays = checked_inputs(manifest.abi.inputs, inputs)
     runner = target.runner
     if runner.tool is None:
         raise TerraceRuntimeError(f"target '{target.tag}' names no program to run it")
     program = require(runner.tool)
-    if runner.kind == "node":
-        if not (folder / WASM).is_file():
-            _link_wasm(target, folder)
-        command = [program, str(WASM_RUNNER), str(folder)]
-    else:
-        command = [program, *runner.arguments, str(build_harness(target, folder))]
+    if runner.kind != "node":
+        return run_harness(target, folder, inputs, num_threads, [program, *runner.arguments])
+    if not (folder / WASM).is_file():
+        _link_wasm(target, folder)
+    return _run_files([program, str(WASM_RUNNER), str(folder)], folder, inputs, num_threads)
+
+
+def run_harness(
+    target: LlvmTarget,
+    folder: Path,
+    inputs: Sequence[np.ndarray],
+    num_threads: int | None = None,
+    launcher: Sequence[str] = (),
+) -> list[np.ndarray]:
+    """The outputs of `folder`'s artifact linked with the C harness (`build_harness`) and run
+    by `launcher` (qemu-user and its options; nothing: natively, for the host's targets)."""
+    executable = build_harness(target, folder)
+    return _run_files([*launcher, str(executable)], folder, inputs, num_threads)
+
+
+def _run_files(
+    command: list[str], folder: Path, inputs: Sequence[np.ndarray], num_threads: int | None
+) -> list[np.ndarray]:
+    """Runs `command WEIGHTS IN... OUT...` (the harness's arguments) on the inputs written as
+    raw files, and reads the outputs back."""
+    from ...runtime.artifact import read_manifest
+    from ...runtime.model import checked_inputs, raise_on_failed_check, usable_cores
+
+    manifest = read_manifest(folder)
+    arrays = checked_inputs(manifest.abi.inputs, inputs)
     threads = str(num_threads or usable_cores())
     with tempfile.TemporaryDirectory(prefix="terrace-run-") as scratch:
         input_files = [Path(scratch, f"input{i}.bin") for i in range(len(arrays))]
@@ -124,7 +145,7 @@ def run_artifact(
             raise_on_failed_check(manifest.abi.index_checks, status)
         if result.returncode != 0:
             raise TerraceRuntimeError(
-                f"running {folder} with {runner.tool.program} failed (exit status "
+                f"running {folder} with {Path(command[0]).name} failed (exit status "
                 f"{result.returncode}): {_last_line(result.stderr)}"
             )
         return [
