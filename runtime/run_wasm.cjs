@@ -67,7 +67,7 @@ function main(args) {
                   ` (${outputs.length} output files)`);
     return EXIT_USAGE;
   }
-  const module = new WebAssembly.Module(fs.readFileSync(path.join(folder, manifest.files.wasm)));
+  const module = new WebAssembly.Module(fs.readFileSync(path.join(folder, 'model.wasm')));
   const lacking = WebAssembly.Module.imports(module)
     .filter((item) => item.module !== 'env' || !(item.name in LIBM))
     .map((item) => `${item.module}.${item.name}`);

@@ -156,7 +156,7 @@ def test_c_harness_gives_the_jits_outputs(
 
 
 def test_c_harness_refuses_an_input_file_of_the_wrong_size(demo: Path, tmp_path: Path):
-    executable = build_harness(get_target(), demo)
+    executable = build_harness(get_target(), demo, tmp_path)
     short = tmp_path / "short.bin"
     short.write_bytes(bytes(12))
     result = subprocess.run(

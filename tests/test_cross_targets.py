@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -59,9 +60,19 @@ def inputs_of(name: str) -> tuple[np.ndarray, ...]:
     return tuple(values)
 
 
+@contextmanager
+def verified_per_stage() -> Iterator[None]:
+    """Verifies the IR once per stage, as `terrace compile` does: these tests are about each
+    target's code, and per-pass verification (tests/conftest.py) doubles a compile's time."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TERRACE_VERIFY_EACH_PASS", "0")
+        yield
+
+
 @cache
 def host_outputs(name: str) -> tuple[np.ndarray, ...]:
-    compiled = terrace.compile(model_named(name), cache=False)
+    with verified_per_stage():
+        compiled = terrace.compile(model_named(name), cache=False)
     return tuple(compiled(*inputs_of(name)))
 
 
@@ -73,7 +84,8 @@ def artifact(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, str], P
     @cache
     def compiled(name: str, tag: str) -> Path:
         folder = base / f"{name}-{tag}"
-        compile_artifact(model_named(name), folder, tag, cache=False)
+        with verified_per_stage():
+            compile_artifact(model_named(name), folder, tag, cache=False)
         return folder
 
     return compiled

@@ -73,10 +73,11 @@ def link_artifact(target: LlvmTarget, folder: Path) -> dict[str, str]:
     return {"shared": SHARED}
 
 
-def build_harness(target: LlvmTarget, folder: Path) -> Path:
-    """`folder`/model_run: the C harness linked statically with model.o and libgomp."""
+def build_harness(target: LlvmTarget, folder: Path, into: Path | None = None) -> Path:
+    """`into`/model_run (by default `folder`/model_run): the C harness compiled against
+    `folder`'s model.h, linked statically with its model.o and libgomp."""
     compiler = require(target.linker or HOST_CC)
-    executable = folder / HARNESS
+    executable = (into or folder) / HARNESS
     command = [compiler, "-std=c11", "-O2", "-static", "-fopenmp", f"-I{folder}"]
     command += [str(HARNESS_SOURCE), str(folder / "model.o"), "-lm", "-o", str(executable)]
     _run(command)
@@ -91,7 +92,7 @@ def run_artifact(
 ) -> list[np.ndarray]:
     """The outputs of the artifact in `folder` for `inputs` (in graph order), run by the
     target's runner; the inputs are checked as `CompiledModel` checks them."""
-    from ...runtime.artifact import load
+    from ...runtime.artifact import load, read_manifest
 
     if target.runs_in_process():
         return load(folder, num_threads)(*inputs)
@@ -101,7 +102,7 @@ def run_artifact(
     program = require(runner.tool)
     if runner.kind != "node":
         return run_harness(target, folder, inputs, num_threads, [program, *runner.arguments])
-    if not (folder / WASM).is_file():
+    if "wasm" not in read_manifest(folder).files:  # wasm-ld was missing when it was compiled
         _link_wasm(target, folder)
     return _run_files([program, str(WASM_RUNNER), str(folder)], folder, inputs, num_threads)
 
@@ -113,10 +114,12 @@ def run_harness(
     num_threads: int | None = None,
     launcher: Sequence[str] = (),
 ) -> list[np.ndarray]:
-    """The outputs of `folder`'s artifact linked with the C harness (`build_harness`) and run
-    by `launcher` (qemu-user and its options; nothing: natively, for the host's targets)."""
-    executable = build_harness(target, folder)
-    return _run_files([*launcher, str(executable)], folder, inputs, num_threads)
+    """The outputs of `folder`'s artifact linked with the C harness (`build_harness`, in a
+    temporary folder: running leaves the artifact as it was) and run by `launcher` (qemu-user
+    and its options; nothing: natively, for the host's targets)."""
+    with tempfile.TemporaryDirectory(prefix="terrace-harness-") as scratch:
+        executable = build_harness(target, folder, Path(scratch))
+        return _run_files([*launcher, str(executable)], folder, inputs, num_threads)
 
 
 def _run_files(
