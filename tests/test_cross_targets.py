@@ -20,11 +20,14 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
+from test_artifacts import gather_model
 
 import terrace
 from terrace.benchmarks.workloads import transformer_block
 from terrace.compiler import compile_artifact
+from terrace.errors import IndexOutOfRangeError
 from terrace.targets import Target, get_target
+from terrace.tools.cli import main
 
 from onnx_models import LIGHT_MODELS, assert_close_to_reference, light_model, randomize_weights
 
@@ -116,3 +119,30 @@ def test_artifact_gives_the_hosts_outputs(
     for ours, host in zip(outputs, expected, strict=True):
         assert ours.dtype == host.dtype
         assert_close_to_reference(ours, host)
+
+
+@pytest.mark.parametrize("tag", CROSS_TAGS)
+def test_index_checks_and_the_command_line_on_every_target(
+    tag: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    target = get_target(tag)
+    require_tools(target)
+    model = gather_model("ids")
+    onnx.save(model, tmp_path / "gather.onnx")
+    np.save(tmp_path / "ids.npy", np.array([3, -4], dtype=np.int64))
+    feed = f"ids={tmp_path / 'ids.npy'}"
+    saved = tmp_path / "rows.npz"
+    args = ["run", str(tmp_path / "gather.onnx"), "--target", tag, "--input", feed]
+    assert main([*args, "--output", str(saved)]) == 0
+    np.testing.assert_array_equal(np.load(saved)["y"], [[9, 10, 11], [0, 1, 2]])
+    folder = tmp_path / "artifact"
+    compile_artifact(model, folder, tag, cache=False)
+    with pytest.raises(IndexOutOfRangeError, match="node 'lookup' \\(Gather\\): index 4 "):
+        target.run_artifact(folder, [np.array([0, 4], dtype=np.int64)])
+    # the same from the command line: one line, exit status 1
+    np.save(tmp_path / "ids.npy", np.array([-5, 0], dtype=np.int64))
+    assert main(["run", str(folder), "--input", feed]) == 1
+    assert (
+        "terrace: error: node 'lookup' (Gather): index -5 is out of range"
+        in capsys.readouterr().err
+    )
