@@ -64,8 +64,9 @@ def default_cache() -> Path:
     return default_cache_dir() / "conformance"
 
 
-def run_case(case: ConformanceCase, cache: bool | str | Path) -> Outcome:
-    """Compiles and runs `case` in this process and says how it went."""
+def run_case(case: ConformanceCase, cache: bool | str | Path, target: str | None = None) -> Outcome:
+    """Compiles and runs `case` for `target` (None: this machine) in this process and says how
+    it went."""
     from ..backend import TerraceBackend
 
     started, started_cpu = time.perf_counter(), time.process_time()
@@ -76,7 +77,7 @@ def run_case(case: ConformanceCase, cache: bool | str | Path) -> Outcome:
     try:
         loaded = case.load()
         model = loaded.model
-        rep = TerraceBackend.prepare(loaded.model, "CPU", cache=cache)
+        rep = TerraceBackend.prepare(loaded.model, "CPU", cache=cache, target=target)
         difference = ""
         for inputs, expected in loaded.data_sets:
             with np.errstate(all="ignore"):
@@ -132,18 +133,22 @@ def run_cases(
     timeout: float = DEFAULT_TIMEOUT,
     cache: bool | str | Path = True,
     progress: Progress | None = None,
+    target: str | None = None,
 ) -> list[Outcome]:
-    """Every case's outcome, in the order of `cases`, from `jobs` worker processes."""
+    """Every case's outcome, in the order of `cases`, from `jobs` worker processes compiling
+    for `target` (None: this machine)."""
     if cache is True:
         cache = default_cache()
-    pool = _Pool(max(1, jobs), cache, timeout, progress)
+    pool = _Pool(max(1, jobs), cache, timeout, progress, target)
     return pool.run(cases)
 
 
 # -- the worker process ------------------------------------------------------------------------
 
 
-def _worker_main(connection: Connection | PipeConnection, cache: bool | str | Path) -> None:
+def _worker_main(
+    connection: Connection | PipeConnection, cache: bool | str | Path, target: str | None
+) -> None:
     _die_with_parent()
     warnings.simplefilter("ignore")
     while True:
@@ -153,7 +158,7 @@ def _worker_main(connection: Connection | PipeConnection, cache: bool | str | Pa
             return
         if case is None:
             return
-        connection.send(run_case(case, cache))
+        connection.send(run_case(case, cache, target))
 
 
 def _die_with_parent() -> None:
@@ -183,6 +188,7 @@ class _Pool:
     cache: bool | str | Path
     timeout: float
     progress: Progress | None
+    target: str | None = None
     workers: list[_Worker] = field(default_factory=list[_Worker])
 
     def run(self, cases: Sequence[ConformanceCase]) -> list[Outcome]:
@@ -214,7 +220,7 @@ class _Pool:
             _stop(worker)
         self.workers = [w for w in self.workers if w.process.is_alive() or w.case_index >= 0]
         while len(self.workers) < self.jobs and pending:
-            self.workers.append(_spawn(context, self.cache))
+            self.workers.append(_spawn(context, self.cache, self.target))
         for worker in self.workers:
             if worker.case_index >= 0 or not pending:
                 continue
@@ -254,9 +260,10 @@ class _Pool:
         return outcome
 
 
-def _spawn(context: SpawnContext, cache: bool | str | Path) -> _Worker:
+def _spawn(context: SpawnContext, cache: bool | str | Path, target: str | None) -> _Worker:
     parent_end, child_end = context.Pipe()
-    process = context.Process(target=_worker_main, args=(child_end, cache), daemon=True)
+    arguments = (child_end, cache, target)
+    process = context.Process(target=_worker_main, args=arguments, daemon=True)
     process.start()
     child_end.close()
     return _Worker(process, parent_end)

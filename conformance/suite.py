@@ -10,6 +10,7 @@ from pathlib import Path
 
 import onnx
 
+from ..targets import get_target
 from .cases import KINDS, ConformanceCase, collect
 from .outcomes import Outcome
 from .report import RunInfo
@@ -39,10 +40,16 @@ def run_suite(
     timeout: float = DEFAULT_TIMEOUT,
     cache: bool | str | Path = True,
     progress: Progress | None = None,
+    target: str | None = None,
 ) -> SuiteRun:
-    """Runs the selected cases; the seconds include collecting them."""
+    """Runs the selected cases for `target` (None: this machine); the seconds include
+    collecting them."""
     started = time.perf_counter()
     cases = select(kinds, name_filter)
-    outcomes = run_cases(cases, jobs, timeout=timeout, cache=cache, progress=progress)
+    if target is not None:
+        get_target(target)  # an unknown tag is one error, not one per case
+    outcomes = run_cases(
+        cases, jobs, timeout=timeout, cache=cache, progress=progress, target=target
+    )
     seconds = time.perf_counter() - started
     return SuiteRun(outcomes, RunInfo(jobs, seconds, name_filter, onnx.__version__, tuple(kinds)))

@@ -41,6 +41,7 @@ from xdsl.utils.exceptions import DiagnosticException, VerifyException
 from ..dialects.context import terrace_context
 from ..errors import TerraceError, first_line
 from ..passes.registry import all_passes
+from ..targets import Target, get_target
 from ..tools._plugin import load_pass_plugin
 from .compiled import execute_compiled, output_types
 from .data import Edges, input_sets
@@ -188,14 +189,15 @@ def _apply(program: Program, passes: Sequence[ModulePass]) -> _Applied:
     return _Applied(module, None)
 
 
-def executor_for(module: ModuleOp, program: Program) -> Executor:
-    """The level's oracle while `module` is still at the level, else native code. (A lower
-    level's oracle may need what only its own generator records, such as output shapes.)"""
+def executor_for(module: ModuleOp, program: Program, target: Target | None = None) -> Executor:
+    """The level's oracle while `module` is still at the level, else native code for `target`
+    (None: the host). (A lower level's oracle may need what only its own generator records,
+    such as output shapes.)"""
     level = available_levels()[program.level]
     if level.accepts(module):
         return level.execute
     outputs = output_types(program.module())
-    return lambda lowered, inputs: execute_compiled(lowered, inputs, outputs)
+    return lambda lowered, inputs: execute_compiled(lowered, inputs, outputs, target)
 
 
 def check_program(
@@ -203,6 +205,7 @@ def check_program(
     passes: Sequence[ModulePass],
     input_draws: Sequence[list[np.ndarray]],
     bisect: bool = True,
+    target: Target | None = None,
 ) -> Finding | None:
     """The first finding of `passes` on `program` over the input draws, or None; raises
     Unsupported when a pass declines the program. Without `bisect`, a mismatch names the
@@ -220,7 +223,7 @@ def check_program(
         kind, culprit, message = applied.finding
         return Finding(kind, program, pipeline, culprit, list(input_draws[0]), message)
     assert applied.module is not None
-    execute = executor_for(applied.module, program)
+    execute = executor_for(applied.module, program, target)
     for inputs, want in zip(input_draws, expected, strict=True):
         try:
             actual = execute(applied.module, inputs)
@@ -231,11 +234,11 @@ def check_program(
         if problem is None:
             continue
         finding = Finding("mismatch", program, pipeline, passes[-1].name, list(inputs), problem)
-        return locate(finding, passes) if bisect else finding
+        return locate(finding, passes, target) if bisect else finding
     return None
 
 
-def locate(finding: Finding, passes: Sequence[ModulePass]) -> Finding:
+def locate(finding: Finding, passes: Sequence[ModulePass], target: Target | None = None) -> Finding:
     """The mismatch with its culprit: the first pass after which the answer differs."""
     if finding.kind != "mismatch":
         return finding
@@ -245,7 +248,7 @@ def locate(finding: Finding, passes: Sequence[ModulePass]) -> Finding:
     for count in range(1, len(passes)):
         module = _apply(program, passes[:count]).module
         assert module is not None, "the whole pipeline ran, so each prefix runs"
-        actual = executor_for(module, program)(module, finding.inputs)
+        actual = executor_for(module, program, target)(module, finding.inputs)
         if compare_all(expected, actual, program.accumulations) is not None:
             return replace(finding, culprit=passes[count - 1].name)
     return finding
@@ -350,6 +353,7 @@ def fuzz(
     progress: Progress | None = None,
     directed: bool = True,
     write_reproducers: bool = True,
+    target: str | None = None,
 ) -> FuzzReport:
     """Fuzzes `pipeline` (a pass name or a textual pipeline) on `examples` programs of
     `level` (by default the level of its first pass); at the nn level the programs are
@@ -358,9 +362,14 @@ def fuzz(
     program is written as a reproducer into `reproducer_dir`. NaN and infinities are drawn as
     inputs only when the oracle runs on both sides, or with `special_values`. A run that
     executes fewer examples than asked, fails a hypothesis health check or is flaky reports
-    it in `errors`."""
+    it in `errors`. Programs that leave the level are lowered the rest of the way and run
+    with the pipeline and code generation of `target` (a tag of a target that runs in this
+    process; None: the host)."""
     from .reproducer import write_reproducer
 
+    described = get_target(target)
+    if not described.runs_in_process():
+        raise TerraceError(f"fuzzing runs code in this process; '{described.tag}' does not")
     passes = parse_pipeline(pipeline, plugins)
     chosen = resolve_level(passes, level)
     key = "\n".join([_pipeline_text(passes), *plugins])
@@ -382,7 +391,7 @@ def fuzz(
         edges = _edges(program, passes, special_values)
         draws = [data.draw(input_sets(program.inputs, edges)) for _ in range(input_draws)]
         try:
-            finding = check_program(program, passes, draws, bisect=False)
+            finding = check_program(program, passes, draws, bisect=False, target=described)
         except Unsupported:
             report.unsupported += 0 if failing else 1
             finding = None
@@ -406,7 +415,7 @@ def fuzz(
     except (FailedHealthCheck, Flaky, Unsatisfiable) as error:
         report.errors.append(f"hypothesis: {type(error).__name__}: {first_line(error)}")
     if failing:
-        shrunk = locate(min(failing, key=lambda f: len(f.program.text)), passes)
+        shrunk = locate(min(failing, key=lambda f: len(f.program.text)), passes, described)
         report.findings.append(shrunk)
         if write_reproducers:
             report.reproducers.append(write_reproducer(shrunk, Path(reproducer_dir), plugins))

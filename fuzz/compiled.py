@@ -27,14 +27,15 @@ from ..errors import CompilationError
 from ..runtime.abi import STATUS_SPEC, WORKSPACE_ALIGNMENT, read_abi_attributes
 from ..runtime.jit import NativeCode
 from ..runtime.model import aligned_empty, raise_on_failed_check
-from ..targets import host_target
+from ..targets import Target, host_target
 
 _ENTRY = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
 
 
-def remaining_passes(module: ModuleOp) -> tuple[ModulePass, ...]:
-    """The passes of the host pipeline that `module` has not been through yet."""
-    passes = host_target().pipeline().passes()
+def remaining_passes(module: ModuleOp, target: Target | None = None) -> tuple[ModulePass, ...]:
+    """The passes of `target`'s pipeline (None: the host's) that `module` has not been
+    through yet."""
+    passes = (target or host_target()).pipeline().passes()
     names = [p.name for p in passes]
     ops = [op.name for op in module.walk()]
     if any(name.startswith("nn.") and name != "nn.weight" for name in ops):
@@ -53,21 +54,25 @@ OutputTypes = list[tuple[np.dtype[Any], tuple[int, ...]]]
 
 
 def execute_compiled(
-    module: ModuleOp, inputs: Sequence[np.ndarray], outputs: OutputTypes | None = None
+    module: ModuleOp,
+    inputs: Sequence[np.ndarray],
+    outputs: OutputTypes | None = None,
+    target: Target | None = None,
 ) -> list[np.ndarray]:
-    """Lowers a copy of `module` to native code and runs `@main` on `inputs`. `outputs` (dtype
-    and shape of each result) is needed once @main is an llvm.func, which no longer says."""
+    """Lowers a copy of `module` to native code for `target` (one that runs in this process;
+    None: the host) and runs `@main` on `inputs`. `outputs` (dtype and shape of each result)
+    is needed once @main is an llvm.func, which no longer says."""
+    target = target or host_target()
     lowered = module.clone()
     WeightStore(dict(WeightStore.of(module))).attach(lowered)
     outputs = outputs or output_types(lowered)
-    _apply(lowered, remaining_passes(module))
+    _apply(lowered, remaining_passes(module, target))
     abi = read_abi_attributes(lowered)
     if abi is None:
         raise CompilationError("the lowered module has no terrace.* ABI attributes on @main")
     if abi.index_checks and len(outputs) < abi.num_outputs:
         # the status of the run-time index checks is the last output buffer (runtime/abi.py)
         outputs = [*outputs, (STATUS_SPEC.dtype, STATUS_SPEC.shape)]
-    target = host_target()
     native = NativeCode.load(target.object_code(target.translate(lowered)), target.jit_machine())
     arguments = [np.ascontiguousarray(array) for array in inputs]
     results = [_poisoned(shape, dtype) for dtype, shape in outputs]

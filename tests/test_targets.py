@@ -11,7 +11,7 @@ import pytest
 from xdsl.passes import PassPipeline
 
 import terrace
-from terrace.errors import CompilationError
+from terrace.errors import CompilationError, TerraceError
 from terrace.passes.registry import all_passes
 from terrace.targets import STAGES, get_target, host_target, target_tags
 from terrace.targets.llvm import LlvmTarget
@@ -119,3 +119,23 @@ def test_no_target_is_named_outside_targets():
             if _TARGET_LITERAL.search(line):
                 offenders.append(f"{relative}:{number}: {line.strip()}")
     assert not offenders, "\n".join(offenders)
+
+
+def test_fuzz_runs_programs_with_another_in_process_target(tmp_path: Path):
+    from terrace.fuzz.checker import fuzz
+
+    if "avx2" not in getattr(host_target(), "features", ""):
+        pytest.skip("this host has no AVX2: x86_64-avx2 code cannot run here")
+    report = fuzz(
+        "nn-canonicalize", examples=6, seed=0, reproducer_dir=tmp_path, target="x86_64-avx2"
+    )
+    assert report.examples == 6 and not report.findings and not report.errors, report.summary()
+    with pytest.raises(TerraceError, match="'wasm32' does not"):
+        fuzz("nn-canonicalize", examples=1, seed=0, reproducer_dir=tmp_path, target="wasm32")
+
+
+def test_the_guide_shows_the_example_target_as_it_is():
+    guide = (ROOT / "docs" / "targets.md").read_text()
+    example = (ROOT / "targets" / "riscv64.py").read_text()
+    assert f"```python\n{example}```" in guide
+    assert len(example.splitlines()) < 100

@@ -20,12 +20,12 @@ from ..conformance.runner import DEFAULT_TIMEOUT, Progress, default_cache
 from ..conformance.suite import run_suite
 
 DESCRIPTION = """\
-Run onnx's own backend test cases against terrace.backend on the cpu target: the node cases
-onnx generates and the model tests its wheel ships (pytorch-converted, pytorch-operator,
-simple, and the light models as "real"). Prints pass and fail counts per op and opset and the
-failure reasons by count, then compares the failures with the expected-failure list: an
-unlisted failure, a listed case that now passes, a changed reason, a wrong result, a crash or
-a timeout makes it exit 1.
+Run onnx's own backend test cases against terrace.backend (for this machine, or --target): the
+node cases onnx generates and the model tests its wheel ships (pytorch-converted,
+pytorch-operator, simple, and the light models as "real"). Prints pass and fail counts per op
+and opset and the failure reasons by count, then compares the failures with the expected-failure
+list: an unlisted failure, a listed case that now passes, a changed reason, a wrong result, a
+crash or a timeout makes it exit 1.
 """
 
 
@@ -76,6 +76,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-cache", action="store_true", help="compile every case afresh")
     parser.add_argument(
+        "--target",
+        metavar="TAG",
+        help="compile the cases for this target (default: this machine; `terrace targets`)",
+    )
+    parser.add_argument(
         "--verbose", "-v", action="store_true", help="print every case as it finishes"
     )
 
@@ -89,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         cache=cache,
         progress=_progress_printer(args.verbose),
+        target=args.target,
     )
     print(report.console(suite.outcomes, suite.info))
     if args.markdown is not None:

@@ -118,6 +118,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the checking process's address-space limit (0: none)",
     )
     parser.add_argument(
+        "--target",
+        metavar="TAG",
+        help="lower and run programs that leave their level with this target's pipeline and "
+        "code (one whose code runs in this process; default: this machine)",
+    )
+    parser.add_argument(
         "--undirected",
         action="store_true",
         help="draw the level's default mix of programs instead of programs directed at the "
@@ -165,6 +171,7 @@ def run(args: argparse.Namespace) -> int:
             shrink_seconds=args.shrink_seconds,
             progress=progress,
             directed=not args.undirected,
+            target=args.target,
         )
     except TerraceError as error:
         print(f"terrace fuzz: error: {error}", file=sys.stderr)
