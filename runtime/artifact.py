@@ -21,7 +21,7 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -85,12 +85,7 @@ def write_manifest(folder: Path, manifest: Manifest, linked: Mapping[str, str]) 
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "terrace_version": _terrace_version(),
-        "target": {
-            "tag": manifest.machine.tag,
-            "triple": manifest.machine.triple,
-            "cpu": manifest.machine.cpu,
-            "features": manifest.machine.features,
-        },
+        "target": asdict(manifest.machine),  # tag, triple, cpu, features
         "entry": ENTRY_SYMBOL,
         "buffers": "inputs, outputs, status (when index_checks), weights, workspace",
         **manifest.abi.to_json(),
@@ -237,9 +232,7 @@ def _nbytes(spec: TensorSpec) -> int:
 
 def _parse(data: dict[str, Any]) -> Manifest:
     target = data["target"]
-    machine = Machine(
-        str(target["tag"]), str(target["triple"]), str(target["cpu"]), str(target["features"])
-    )
+    machine = Machine(**{field.name: str(target[field.name]) for field in fields(Machine)})
     weights_file = data["weights_file"]
     files = {str(k): str(v) for k, v in data["files"].items()}
     return Manifest(
