@@ -140,20 +140,21 @@ def compile_artifact(
     weights.bin, model.h, what the target's toolchain links (model.so, model.wasm) and
     manifest.json. The other arguments are `compile`'s. A linker that is missing leaves its
     file out (the artifact is still complete without it) and says so in `notes`."""
+    out = Path(folder)
+    if out.exists() and not out.is_dir():
+        raise TerraceError(f"cannot write an artifact to {out}: it is a file, not a folder")
     timer = StageTimer()
     with timer.stage("load"):
         model = load_model(source)
         description = get_target(target)
     artifact, _, _ = _cached_build(model, description, input_shapes, input_values, cache, timer)
-    out = Path(folder)
-    with timer.stage("write artifact"):
-        written = artifact_files.write_artifact(
-            out,
-            description.machine(),
-            artifact.abi,
-            artifact.weights,
-            artifact.object_code,
-        )
+    try:
+        with timer.stage("write artifact"):
+            written = artifact_files.write_artifact(
+                out, description.machine(), artifact.abi, artifact.weights, artifact.object_code
+            )
+    except OSError as error:
+        raise TerraceError(f"cannot write an artifact to {out}: {error.strerror}") from None
     notes: list[str] = []
     linked: dict[str, str] = {}
     with timer.stage("link"):

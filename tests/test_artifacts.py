@@ -304,3 +304,12 @@ def test_a_missing_cross_tool_names_its_debian_package(
     monkeypatch.setenv("PATH", str(tools))
     with pytest.raises(TerraceRuntimeError, match="Debian package gcc-aarch64-linux-gnu"):
         get_target("aarch64").run_artifact(folder, inputs)
+
+
+def test_compile_o_without_emit_wants_a_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    assert main(["compile", str(DEMO_MODEL), "-o", str(tmp_path / "model.ll")]) == 1
+    assert "add --emit ll" in capsys.readouterr().err
+    taken = tmp_path / "taken"
+    taken.write_text("")
+    assert main(["compile", str(DEMO_MODEL), "-o", str(taken)]) == 1
+    assert "it is a file, not a folder" in capsys.readouterr().err

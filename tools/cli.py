@@ -248,6 +248,11 @@ def _write_artifact(args: argparse.Namespace) -> int:
 
     if args.weights:
         raise TerraceError("--weights goes with --emit; an artifact folder holds weights.bin")
+    if Path(args.output).suffix in (".ll", ".s", ".mlir"):
+        raise TerraceError(
+            f"-o {args.output}: without --emit, -o names an artifact folder; "
+            "add --emit ll, asm or an MLIR stage to write that text"
+        )
     written = compile_artifact(
         args.model, args.output, args.target, input_shapes=_input_shapes(args.input_shape)
     )
