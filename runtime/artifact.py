@@ -67,7 +67,7 @@ def write_artifact(
     """Writes the object code, the weights and the header into `folder` (made if missing) and
     returns the manifest, which `write_manifest` writes once the target has linked its files."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / MANIFEST).unlink(missing_ok=True)  # an old manifest must not describe new files
+    _remove_old_artifact(folder)
     (folder / OBJECT).write_bytes(object_code)
     layout = write_weights(folder / WEIGHTS, abi.weights, weights)
     size, digest = _file_digest(folder / WEIGHTS)
@@ -293,6 +293,20 @@ def _runner_of(tag: str) -> str:
         return get_target(tag).runner.describe()
     except TerraceError:  # an artifact of a target this Terrace does not know
         return "its target's runner"
+
+
+def _remove_old_artifact(folder: Path) -> None:
+    """Removes the files an earlier artifact in `folder` listed (a model.so of another target
+    must not stay beside a new model.wasm), then its manifest."""
+    old = folder / MANIFEST
+    try:
+        listed = json.loads(old.read_text())["files"].values()
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        listed = []
+    for name in listed:
+        if isinstance(name, str) and Path(name).name == name:  # a file of the folder, no path
+            (folder / name).unlink(missing_ok=True)
+    old.unlink(missing_ok=True)
 
 
 def _file_digest(path: Path) -> tuple[int, str]:

@@ -313,3 +313,17 @@ def test_compile_o_without_emit_wants_a_folder(tmp_path: Path, capsys: pytest.Ca
     taken.write_text("")
     assert main(["compile", str(DEMO_MODEL), "-o", str(taken)]) == 1
     assert "it is a file, not a folder" in capsys.readouterr().err
+
+
+def test_an_artifact_written_over_another_leaves_none_of_its_files(tmp_path: Path):
+    folder = tmp_path / "out"
+    compile_artifact(gather_model("i"), folder, cache=False)
+    assert (folder / "model.so").is_file()
+    compile_artifact(gather_model("i"), folder, "wasm32", cache=False)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["target"]["tag"] == "wasm32"
+    assert not (folder / "model.so").exists()
+    assert {path.name for path in folder.iterdir()} == {
+        "manifest.json",
+        *manifest["files"].values(),
+    }
