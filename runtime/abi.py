@@ -9,17 +9,22 @@ A model that indexes with run-time data has `index_checks`: then its last output
 `terrace.num_outputs`, not in `EntryAbi.outputs`) is a hidden int64[3] status, [check number
 from 1, axis, value] of the first index out of range, or zeros (lowering/nn_to_linalg/
 index_checks.py); the runtime turns a set one into an `IndexOutOfRangeError`.
+
+The readers of a module import xDSL when called, not at load time: a deployed artifact's
+runtime (runtime/artifact.py) uses this module's data classes with only numpy and llvmlite.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, IntegerAttr, ModuleOp, StringAttr
-from xdsl.ir import Attribute, Operation
+
+if TYPE_CHECKING:
+    from xdsl.dialects.builtin import ModuleOp
+    from xdsl.ir import Attribute, Operation
 
 WORKSPACE_ALIGNMENT = 64
 """Byte alignment of the workspace (memory-plan aligns every offset in it to the same)."""
@@ -159,6 +164,8 @@ def read_index_checks(module: ModuleOp, function: str = "main") -> tuple[IndexCh
 
 
 def _index_checks(op: Operation) -> tuple[IndexCheck, ...]:
+    from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, IntegerAttr, StringAttr
+
     value = _attribute(op, "terrace.index_checks")
     if not isinstance(value, ArrayAttr):
         return ()
@@ -182,6 +189,8 @@ def _index_checks(op: Operation) -> tuple[IndexCheck, ...]:
 
 
 def _find_function(module: ModuleOp, name: str) -> Operation | None:
+    from xdsl.dialects.builtin import StringAttr
+
     for op in module.ops:
         symbol = _attribute(op, "sym_name")
         if isinstance(symbol, StringAttr) and symbol.data == name:
@@ -197,6 +206,8 @@ def _attribute(op: Operation, name: str) -> Attribute | None:
 
 
 def _int_attribute(op: Operation, name: str) -> int | None:
+    from xdsl.dialects.builtin import IntegerAttr
+
     value = _attribute(op, name)
     if not isinstance(value, IntegerAttr):
         return None
@@ -204,6 +215,8 @@ def _int_attribute(op: Operation, name: str) -> int | None:
 
 
 def _string_array_attribute(op: Operation, name: str) -> tuple[str, ...] | None:
+    from xdsl.dialects.builtin import ArrayAttr, StringAttr
+
     value = _attribute(op, name)
     if not isinstance(value, ArrayAttr):
         return None

@@ -98,12 +98,7 @@ class CompiledModel:
         return self.abi.outputs
 
     def __call__(self, *inputs: np.ndarray) -> list[np.ndarray]:
-        expected = self.abi.inputs
-        if len(inputs) != len(expected):
-            names = ", ".join(spec.name for spec in expected)
-            raise InputError(f"expected {len(expected)} inputs ({names}), given {len(inputs)}")
-        arrays = [_checked(spec, value) for spec, value in zip(expected, inputs, strict=True)]
-        return self._invoke(arrays)
+        return self._invoke(checked_inputs(self.abi.inputs, inputs))
 
     def run(self, feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
         """Runs on inputs given by name, like onnxruntime's `InferenceSession.run`."""
@@ -152,6 +147,15 @@ class CompiledModel:
 
 
 # -- helpers -------------------------------------------------------------------------------
+
+
+def checked_inputs(expected: Sequence[TensorSpec], inputs: Sequence[object]) -> list[np.ndarray]:
+    """The inputs, in graph order, as C-contiguous arrays, after checking their count and each
+    one's type, dtype and shape (an artifact's runners check them the same way)."""
+    if len(inputs) != len(expected):
+        names = ", ".join(spec.name for spec in expected)
+        raise InputError(f"expected {len(expected)} inputs ({names}), given {len(inputs)}")
+    return [_checked(spec, value) for spec, value in zip(expected, inputs, strict=True)]
 
 
 def _checked(spec: TensorSpec, value: object) -> np.ndarray:
