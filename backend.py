@@ -18,7 +18,7 @@ JIT specializes on the values it guards. Data inputs are never bound.
 
 A model with sequence or optional inputs or outputs gets a `ContainerRep`: it takes lists of
 arrays (None for an absent optional), compiles for the lengths and shapes given, and returns
-lists (frontend/onnx_container_io.py); the compiled code takes and returns tensors only. A
+lists (frontend/onnx/container_io.py); the compiled code takes and returns tensors only. A
 model whose tensor inputs have dynamic dimensions (and no `input_shapes`) gets one too: it
 compiles once per distinct shape it is given, as onnxruntime takes any batch size.
 
@@ -41,13 +41,13 @@ from onnx.backend.base import Backend, BackendRep, Device, DeviceType
 
 from .compiler import compile as compile_model
 from .errors import InputError, ModelImportError, UnsupportedModelError
-from .frontend.onnx_container_io import (
+from .frontend.onnx.container_io import (
     flatten_inputs,
     has_containers,
     has_dynamic_dims,
     regroup,
 )
-from .frontend.onnx_graph import graph_inputs
+from .frontend.onnx.graph import graph_inputs
 from .runtime.model import CompiledModel
 
 DEVICES = ("CPU",)

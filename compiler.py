@@ -33,7 +33,7 @@ from .dialects.context import terrace_context
 from .dialects.nn.weights import WeightStore
 from .errors import CompilationError, TerraceError, TerraceRuntimeError, first_line
 from .frontend.onnx import ImportedModel, import_model
-from .frontend.onnx_graph import load_model
+from .frontend.onnx.graph import load_model
 from .passes.registry import all_passes
 from .runtime import artifact as artifact_files
 from .runtime import jit

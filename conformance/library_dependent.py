@@ -4,7 +4,7 @@ onnx generates its node cases in memory, so a Cast to INT4, UINT4, INT2 or UINT2
 to give whatever onnx's reference gets from the installed ml_dtypes: out-of-range values keep
 their low bits with ml_dtypes 0.5, and become 0 with 0.7. The ONNX spec says "rounding ... and
 truncating" (the low bits), and Terrace's casts follow the spec in its own code
-(frontend/lowprecision_formats.py), whatever ml_dtypes says.
+(frontend/onnx/lowprecision_formats.py), whatever ml_dtypes says.
 
 For a case made only of Cast and CastLike nodes with a low-precision side, the judge computes
 the outputs by Terrace's documented rules; where onnx's expected outputs differ from them, the
@@ -23,8 +23,7 @@ import numpy as np
 import onnx
 from onnx import helper
 
-from ..frontend import lowprecision_formats
-from ..frontend import onnx_lowprecision as lowprecision
+from ..frontend.onnx import lowprecision, lowprecision_formats
 
 CAST_OPS = ("Cast", "CastLike")
 

@@ -168,7 +168,7 @@ def markdown(outcomes: Sequence[Outcome], info: RunInfo) -> str:
             "",
             "onnx computes these cases' expected outputs with whatever ml_dtypes is installed, "
             "whose low-precision casts changed between releases; each was judged instead by "
-            "Terrace's own rules (the ONNX spec, `frontend/lowprecision_formats.py`) and by "
+            "Terrace's own rules (the ONNX spec, `frontend/onnx/lowprecision_formats.py`) and by "
             "onnxruntime, both of which Terrace's outputs must equal.",
             "",
             "| case | status | how |",
@@ -202,7 +202,7 @@ def _folded_section(outcomes: Sequence[Outcome]) -> list[str]:
         "",
         f"{len(folded)} passing cases were folded entirely at import: every output is a "
         "constant of the imported module, computed by Terrace's nn reference semantics "
-        "(`dialects/nn/reference.py`, `frontend/onnx_fold.py`) unless the last column names "
+        "(`dialects/nn/reference.py`, `frontend/onnx/folding.py`) unless the last column names "
         "ops that onnx's reference kernels evaluated. They are not counted as compiled passes.",
     ]
     if not folded:

@@ -52,7 +52,7 @@ def test_every_module_of_every_declared_package_is_hashed():
 
 @pytest.mark.parametrize(
     "edited",
-    ["compiler.py", "backend.py", "errors.py", "frontend/onnx_graph.py", "targets/llvm/codegen.py"],
+    ["compiler.py", "backend.py", "errors.py", "frontend/onnx/graph.py", "targets/llvm/codegen.py"],
 )
 def test_editing_a_source_file_changes_the_digest(copied_package: Path, edited: str):
     before = source_digest(copied_package)

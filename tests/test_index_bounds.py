@@ -336,8 +336,8 @@ def test_each_thread_sees_its_own_status():
 
 
 def test_reverse_sequence_with_a_length_past_the_time_axis_raises():
-    """ReverseSequence is a GatherElements (frontend/onnx_misc_ops.py): a sequence length past
-    the time axis reads past it, and the error names the user's node."""
+    """ReverseSequence is a GatherElements (frontend/onnx/decompose/tensor.py): a sequence
+    length past the time axis reads past it, and the error names the user's node."""
     x = np.arange(40, dtype=np.float32).reshape(5, 4, 2)
     inputs = {"x": x, "lengths": np.array([1, 5, 3, 0], np.int64)}
     attributes = {"time_axis": 0, "batch_axis": 1}

@@ -24,7 +24,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 import terrace
 from terrace.errors import InputError, UnsupportedModelError
-from terrace.frontend import lowprecision_formats as formats
+from terrace.frontend.onnx import lowprecision_formats as formats
 
 FLOAT_TYPES = [
     TensorProto.FLOAT8E4M3FN,
@@ -419,8 +419,8 @@ def test_quantize_to_float4_follows_the_spec():
 def test_casts_use_neither_onnx_reference_nor_ml_dtypes_conversions():
     """The conversion code imports neither onnx's reference nor ml_dtypes, and casts compile
     and give the spec's values with onnx's reference evaluator disabled."""
-    frontend = Path(terrace.__file__).parent / "frontend"
-    for module in ("onnx_lowprecision.py", "lowprecision_formats.py"):
+    frontend = Path(terrace.__file__).parent / "frontend" / "onnx"
+    for module in ("lowprecision.py", "lowprecision_formats.py"):
         tree = ast.parse((frontend / module).read_text())
         imported = {
             alias.name

@@ -1,5 +1,5 @@
-"""BatchNormalization through the importer's rewrite (frontend/onnx_batchnorm.py): training
-mode (Y, running mean and variance from the batch's statistics) and inference mode, against
+"""BatchNormalization through the importer's rewrite (frontend/onnx/decompose/nn/normalization.py):
+training mode (Y, running mean and variance from the batch's statistics) and inference mode, against
 onnx's reference evaluator; the legacy spatial = 0 stays unsupported."""
 
 from __future__ import annotations

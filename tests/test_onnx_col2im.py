@@ -1,5 +1,5 @@
-"""Col2Im, expanded by the importer (frontend/onnx_col2im.py) into one ScatterElements: onnx's
-own Col2Im cases with image_shape and block_shape made initializers (Terrace needs them known
+"""Col2Im, expanded by the importer (frontend/onnx/decompose/nn/col2im.py) into one ScatterElements:
+onnx's own Col2Im cases with image_shape and block_shape made initializers (Terrace needs them known
 at import time), and random cases with strides, dilations and pads, against onnx's reference
 evaluator."""
 

@@ -1,6 +1,6 @@
 """DeformConv, rewritten by the importer into bilinear gathers and a grouped MatMul
-(frontend/onnx_deform_conv.py), against onnx's reference evaluator: strides, dilations, pads,
-groups, offset groups, a mask and a bias, offsets that move taps off the image; zero offsets
+(frontend/onnx/decompose/nn/deform_conv.py), against onnx's reference evaluator: strides, dilations,
+pads, groups, offset groups, a mask and a bias, offsets that move taps off the image; zero offsets
 give Conv's result."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Det, unrolled Gaussian elimination with partial pivoting (frontend/onnx_det.py), against
-onnx's reference evaluator (numpy's LAPACK det): sizes 1 to 6, batches, matrices that need
+"""Det, unrolled Gaussian elimination with partial pivoting (frontend/onnx/decompose/linalg.py),
+against onnx's reference evaluator (numpy's LAPACK det): sizes 1 to 6, batches, matrices that need
 row swaps, singular ones and a zero column."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """FlexAttention (domain ai.onnx.preview), converted as its function body with its score_mod
-and prob_mod graphs inlined (frontend/onnx_functions.py): onnx's own cases, against the
+and prob_mod graphs inlined (frontend/onnx/functions.py): onnx's own cases, against the
 outputs onnx's reference computed for them."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Constant folding at import (frontend/onnx_fold.py): values known at import are computed by
+"""Constant folding at import (frontend/onnx/folding.py): values known at import are computed by
 Terrace's own semantics (the nn reference, function bodies, EyeLike and Range in numpy), onnx's
 reference evaluator only for what has none and then named; outputs folded at import are
 recorded through compilation and the cache, and the conformance runner and report count such

@@ -1,7 +1,7 @@
-"""DFT, expanded by the importer (frontend/onnx_fourier.py) into a MatMul with a twiddle
-matrix: compiled, run and compared with onnx's reference evaluator (numpy's fft) over real and
-complex signals, axes, forward and inverse, one-sided spectra, and dft_length shorter and
-longer than the signal, odd and even."""
+"""DFT, expanded by the importer (frontend/onnx/decompose/signal/dft.py) into a MatMul with a
+twiddle matrix: compiled, run and compared with onnx's reference evaluator (numpy's fft) over real
+and complex signals, axes, forward and inverse, one-sided spectra, and dft_length shorter and longer
+than the signal, odd and even."""
 
 from __future__ import annotations
 

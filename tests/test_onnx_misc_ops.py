@@ -1,6 +1,7 @@
 """ReverseSequence, Upsample, MaxUnpool and TensorScatter, rewritten by the importer
-(frontend/onnx_misc_ops.py), against onnx's reference evaluator, or onnxruntime where the
-reference lacks a mode (Upsample's linear and fractional scales)."""
+(frontend/onnx/decompose/tensor.py, vision/upsample.py, nn/unpool.py), against onnx's reference
+evaluator, or onnxruntime where the reference lacks a mode (Upsample's linear and fractional
+scales)."""
 
 from __future__ import annotations
 

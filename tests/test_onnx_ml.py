@@ -1,5 +1,5 @@
-"""ai.onnx.ml ops rewritten into default-domain ops (frontend/onnx_ml.py), against onnx's
-reference evaluator."""
+"""ai.onnx.ml ops rewritten into default-domain ops (frontend/onnx/decompose/ml/encoders.py),
+against onnx's reference evaluator."""
 
 from __future__ import annotations
 

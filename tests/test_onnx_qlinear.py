@@ -1,6 +1,7 @@
 """MatMulInteger, ConvInteger, QLinearMatMul and QLinearConv, rewritten by the importer
-(frontend/onnx_qlinear.py), against onnx's reference evaluator bit for bit: saturating values,
-ties that round half to even, float16 scales, per-channel weight scales and zero points."""
+(frontend/onnx/decompose/quantization/integer.py), against onnx's reference evaluator bit for bit:
+saturating values, ties that round half to even, float16 scales, per-channel weight scales and zero
+points."""
 
 from __future__ import annotations
 

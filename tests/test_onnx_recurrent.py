@@ -1,4 +1,4 @@
-"""RNN, GRU and LSTM, unrolled by the importer (frontend/onnx_recurrent.py): compiled, run and
+"""RNN, GRU and LSTM, unrolled by the importer (frontend/onnx/decompose/rnn.py): compiled, run and
 compared with onnxruntime (onnx's reference evaluator ignores activations, clip and
 sequence_lens) over directions, layouts, activations with alpha and beta, clip, biases,
 initial states, peepholes, linear_before_reset and shorter sequence lengths."""

@@ -1,6 +1,7 @@
 """RoiAlign, rewritten by the importer into gathers and elementwise ops
-(frontend/onnx_roialign.py), against onnx's reference evaluator: both modes and coordinate
-transformations, rois reaching past the image, malformed (reversed) rois, several images."""
+(frontend/onnx/decompose/vision/roi_align.py), against onnx's reference evaluator: both modes and
+coordinate transformations, rois reaching past the image, malformed (reversed) rois, several
+images."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""GridSample, expanded by the importer (frontend/onnx_sampling.py): compiled, run and compared
-with onnx's reference evaluator over modes, padding modes and align_corners, with grid points
-far outside [-1, 1], on the borders and halfway between pixels (nearest rounds half to even)."""
+"""GridSample, expanded by the importer (frontend/onnx/decompose/vision/grid_sample.py): compiled,
+run and compared with onnx's reference evaluator over modes, padding modes and align_corners, with
+grid points far outside [-1, 1], on the borders and halfway between pixels (nearest rounds half to
+even)."""
 
 from __future__ import annotations
 

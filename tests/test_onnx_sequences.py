@@ -1,6 +1,6 @@
-"""Sequences and optionals known at import (frontend/onnx_sequences.py), and sequence or
-optional graph inputs and outputs (frontend/onnx_container_io.py, backend.ContainerRep),
-against onnx's reference evaluator."""
+"""Sequences and optionals known at import (frontend/onnx/control_flow/sequences.py), and sequence
+or optional graph inputs and outputs (frontend/onnx/container_io.py, backend.ContainerRep), against
+onnx's reference evaluator."""
 
 from __future__ import annotations
 

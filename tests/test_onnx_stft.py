@@ -1,6 +1,6 @@
 """STFT, rewritten by the importer into frames, window weights and DFT
-(frontend/onnx_stft.py), against onnx's reference evaluator: with and without a window, one-
-and two-sided, complex signals, opsets before and after DFT's axis became an input."""
+(frontend/onnx/decompose/signal/stft.py), against onnx's reference evaluator: with and without a
+window, one- and two-sided, complex signals, opsets before and after DFT's axis became an input."""
 
 from __future__ import annotations
 

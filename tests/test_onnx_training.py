@@ -1,6 +1,6 @@
 """Adagrad, Adam and Momentum of ai.onnx.preview.training, rewritten by the importer
-(frontend/onnx_training.py), against onnx's reference evaluator: the first step (t = 0, no
-bias correction) and a later one, two tensors at once, float and double; Gradient stays
+(frontend/onnx/decompose/training/optimizers.py), against onnx's reference evaluator: the first step
+(t = 0, no bias correction) and a later one, two tensors at once, float and double; Gradient stays
 unsupported."""
 
 from __future__ import annotations

@@ -4,8 +4,10 @@ import re
 from pathlib import Path
 
 from terrace.dialects.nn import ALL_OPS, ONNX_OPS
-from terrace.frontend.onnx_rewrites import REWRITES
-from terrace.frontend.onnx_sequences import CONTAINER_OPS
+from terrace.frontend.onnx.control_flow.sequences import CONTAINER_OPS
+from terrace.frontend.onnx.registry import registered
+
+REWRITES = {op_type for _, op_type in registered()}
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 

@@ -72,7 +72,7 @@ def _resolve(text: str) -> tuple[str, onnx.ModelProto, tuple[int, int, int] | No
     """A model file, else a bundled workload's name: (name, model, GEMM shape or None)."""
     path = Path(text)
     if path.suffix == ".onnx" or path.exists():
-        from ..frontend.onnx_graph import load_model
+        from ..frontend.onnx.graph import load_model
 
         if not path.is_file():
             raise TerraceError(f"no such model file: {text}")
