@@ -202,7 +202,7 @@ def _folded_section(outcomes: Sequence[Outcome]) -> list[str]:
         "",
         f"{len(folded)} passing cases were folded entirely at import: every output is a "
         "constant of the imported module, computed by Terrace's nn reference semantics "
-        "(`dialects/nn/reference.py`, `frontend/onnx/folding.py`) unless the last column names "
+        "(`dialects/nn/reference/`, `frontend/onnx/folding.py`) unless the last column names "
         "ops that onnx's reference kernels evaluated. They are not counted as compiled passes.",
     ]
     if not folded:

@@ -1,4 +1,4 @@
-"""Every nn op's numpy reference (`dialects/nn/reference.py`) against onnxruntime.
+"""Every nn op's numpy reference (`dialects/nn/reference/`) against onnxruntime.
 
 A case is one ONNX node: its op type, its inputs (run-time arrays, constant tensors, or absent)
 and its attributes. onnxruntime runs it as a one-node model at opset 21. The same node is written

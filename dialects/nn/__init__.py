@@ -1,9 +1,9 @@
 """The nn dialect: value-semantic tensor ops with ONNX semantics.
 
 Every op but `nn.weight` and `nn.range_check` stands for one ONNX operator at `CANONICAL_OPSET`;
-its numpy reference semantics live in `reference.py` and run through xDSL's interpreter
-(`interpreter.py`). `nn.range_check` (checks.py) is a precondition of an ONNX op rewritten into
-other nn ops.
+its numpy reference semantics live in `reference/` (one module per family) and run through
+xDSL's interpreter (`interpreter.py`). `nn.range_check` (checks.py) is a precondition of an
+ONNX op rewritten into other nn ops.
 """
 
 from xdsl.ir import Dialect, Operation

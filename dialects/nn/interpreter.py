@@ -1,6 +1,6 @@
 """Executes nn IR directly on numpy arrays through xDSL's interpreter.
 
-Each nn op runs its kernel from `reference.py`; `nn.weight` reads the module's weight store,
+Each nn op runs its kernel from `reference/`; `nn.weight` reads the module's weight store,
 `nn.range_check` raises on a value outside its range.
 This is the oracle that every lowering is checked against.
 """

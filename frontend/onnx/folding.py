@@ -4,7 +4,7 @@ resort.
 
 The importer (`_Converter._fold` in onnx.py) evaluates a node whose inputs are all known with
 Terrace's own semantics first: the nn op the node converts to, run by the nn dialect's numpy
-reference (`dialects/nn/reference.py`), so a folded value is what compiled code would compute.
+reference (`dialects/nn/reference/`), so a folded value is what compiled code would compute.
 An op with a function body folds node by node through it. Only what has neither (an op Terrace
 has no op for, a dtype nn lacks, an attribute its op does not take) goes to onnx's
 ReferenceEvaluator, and the imported model lists those ops (`ImportedModel.onnx_folded_ops`):

@@ -1,5 +1,6 @@
-"""numpy reference kernels of the windowed nn ops: convolution, transposed convolution, max,
-average and p-norm pooling, for any number of spatial dimensions.
+"""Reference kernels of the neural family (`dialects/nn/neural.py`): Gemm, MatMul, Einsum, the
+normalizations, Softmax, LRN, global pooling, and the windowed ops (convolution, transposed
+convolution, max, average and p-norm pooling) for any number of spatial dimensions.
 
 The window geometry (kernel, stride, dilation, padding before each axis) follows ONNX, with
 `auto_pad` resolved from the op's result type; output sizes are the op's result type, whose
@@ -18,9 +19,9 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from . import neural
-from .base import NnOperation, shape_of
-from .reference import kernel
+from .. import neural
+from ..base import NnOperation, element_type_from_onnx, element_type_to_numpy, shape_of
+from .core import axis_index, kernel, widen
 
 
 @dataclass(frozen=True)
@@ -222,3 +223,108 @@ def _lp_pool(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
     window_axes = tuple(range(-len(axes), 0))
     total = _windows(np.abs(x) ** p, axes, 0).sum(axis=window_axes)
     return [total ** (1.0 / p)]
+
+
+# -- the other neural ops -------------------------------------------------------------------
+
+
+@kernel(neural.GemmOp)
+def _gemm(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    a, b = widen(inputs[0]), widen(inputs[1])
+    if op.int_attr("transA"):
+        a = a.T
+    if op.int_attr("transB"):
+        b = b.T
+    result = op.float_attr("alpha") * (a @ b)
+    if len(inputs) == 3:  # C is optional
+        result = result + op.float_attr("beta") * widen(inputs[2])
+    return [result]
+
+
+@kernel(neural.MatMulOp)
+def _matmul(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    # numpy.matmul is ONNX's definition: 1-d operands promoted, batch dimensions broadcast.
+    return [np.matmul(widen(inputs[0]), widen(inputs[1]))]
+
+
+@kernel(neural.EinsumOp)
+def _einsum(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    return [np.einsum(op.str_attr("equation"), *(widen(x) for x in inputs))]
+
+
+@kernel(neural.BatchNormalizationOp)
+def _batch_normalization(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    x, scale, bias, mean, variance = (widen(value) for value in inputs)
+    assert x.ndim >= 2, "BatchNormalization normalizes over axis 1"
+    channel_shape = [1] * x.ndim
+    channel_shape[1] = x.shape[1]
+
+    def per_channel(value: np.ndarray) -> np.ndarray:
+        return value.astype(x.dtype).reshape(channel_shape)
+
+    inverse_std = 1 / np.sqrt(per_channel(variance) + op.float_attr("epsilon"))
+    normalized = (x - per_channel(mean)) * inverse_std
+    return [normalized * per_channel(scale) + per_channel(bias)]
+
+
+@kernel(neural.LayerNormalizationOp)
+def _layer_normalization(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    x = inputs[0]
+    # stash_type is the least precise type of mean and variance (float32 by default).
+    stash = element_type_to_numpy(element_type_from_onnx(op.int_attr("stash_type")))
+    x = x.astype(np.promote_types(x.dtype, stash))
+    axes = tuple(range(axis_index(op.int_attr("axis"), x.ndim), x.ndim))
+    centered = x - x.mean(axis=axes, keepdims=True)
+    variance = np.mean(centered * centered, axis=axes, keepdims=True)
+    result = centered / np.sqrt(variance + op.float_attr("epsilon")) * inputs[1]
+    if len(inputs) == 3:  # B is optional
+        result = result + inputs[2]
+    return [result]
+
+
+def _shifted_by_max(op: NnOperation, x: np.ndarray) -> tuple[np.ndarray, int]:
+    """x minus its maximum along the op's axis, so that exp cannot overflow."""
+    axis = axis_index(op.int_attr("axis"), x.ndim)
+    x = widen(x)
+    return x - np.max(x, axis=axis, keepdims=True), axis
+
+
+@kernel(neural.SoftmaxOp)
+def _softmax(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    shifted, axis = _shifted_by_max(op, inputs[0])
+    exp = np.exp(shifted)
+    return [exp / np.sum(exp, axis=axis, keepdims=True)]
+
+
+@kernel(neural.LogSoftmaxOp)
+def _log_softmax(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    shifted, axis = _shifted_by_max(op, inputs[0])
+    return [shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))]
+
+
+@kernel(neural.LRNOp)
+def _lrn(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    x = widen(inputs[0])
+    size = op.int_attr("size")
+    before = (size - 1) // 2
+    after = size - 1 - before  # ceil((size - 1) / 2)
+    # Zero channels on both sides make every window `size` wide: the window of channel c is
+    # padded channels c .. c + size - 1.
+    widths = [(0, 0), (before, after)] + [(0, 0)] * (x.ndim - 2)
+    squares = np.pad(x * x, widths)
+    channels = x.shape[1]
+    square_sum = sum(squares[:, start : start + channels] for start in range(size))
+    scale = op.float_attr("bias") + op.float_attr("alpha") / size * square_sum
+    return [x / scale ** op.float_attr("beta")]
+
+
+@kernel(neural.GlobalAveragePoolOp)
+def _global_average_pool(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    x = widen(inputs[0])
+    return [np.mean(x, axis=tuple(range(2, x.ndim)), keepdims=True)]
+
+
+@kernel(neural.GlobalMaxPoolOp)
+def _global_max_pool(op: NnOperation, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    x = inputs[0]
+    return [np.max(x, axis=tuple(range(2, x.ndim)), keepdims=True)]
