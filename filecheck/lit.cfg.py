@@ -5,6 +5,7 @@
 #   // RUN: terrace-opt %s -p nn-canonicalize --split-input-file | filecheck %s
 import os
 import shutil
+import sys
 
 import lit.formats
 
@@ -19,7 +20,10 @@ config.test_source_root = os.path.dirname(__file__)
 # Output/ folders land beside the tests (filecheck/**/Output, ignored by git).
 config.test_exec_root = config.test_source_root
 
+# frontend/'s RUN lines build their ONNX models with this Python (the venv's, which has onnx).
+config.substitutions.append(("%python", sys.executable))
+
 # A missing tool would fail every test with "command not found": say it once, clearly.
-for tool in ("terrace-opt", "filecheck"):
+for tool in ("terrace-opt", "terrace", "filecheck"):
     if shutil.which(tool, path=config.environment.get("PATH", os.environ.get("PATH"))) is None:
         lit_config.fatal(f"{tool} is not on PATH; run `make lit` or put the venv's bin/ first")

@@ -94,4 +94,3 @@ def test_the_reference_is_split_by_the_dialects_families() -> None:
         kernels = re.findall(r"@kernel\(([^)]*)\)", source)
         owners = {name.split(".")[0] for group in kernels for name in group.split(", ")}
         assert owners <= {family, f"{family}_ops"}, (family, owners)
-
