@@ -94,3 +94,8 @@ def test_the_reference_is_split_by_the_dialects_families() -> None:
         kernels = re.findall(r"@kernel\(([^)]*)\)", source)
         owners = {name.split(".")[0] for group in kernels for name in group.split(", ")}
         assert owners <= {family, f"{family}_ops"}, (family, owners)
+
+
+def test_no_module_is_named_extra_or_misc() -> None:
+    names = [p for p in ROOT.rglob("*.py") if ".venv" not in p.parts]
+    assert not [p for p in names if re.search(r"(^|_)(extra|misc)(_|$)", p.stem)]

@@ -709,8 +709,9 @@ def test_op_matches_onnxruntime(case: Case) -> None:
 
 
 NEWER_THAN_OPSET = {"CumProd", "BitCast"}
-"""Ops onnxruntime lacks at opset 21: tests/test_nn_to_linalg_extra.py checks their reference
-kernels against onnx's reference evaluator."""
+"""Ops onnxruntime lacks at opset 21: tests/test_nn_to_linalg_cumulative.py and
+test_nn_to_linalg_bit_cast.py check their reference kernels against onnx's reference
+evaluator."""
 
 
 def test_every_op_has_cases() -> None:
