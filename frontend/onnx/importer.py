@@ -73,7 +73,7 @@ from .graph import (
     sorted_nodes,
     tensor_to_array,
 )
-from .nn_ops import make_op, uses_extra_outputs
+from .nn_ops import make_op, name_hint, onnx_type, uses_extra_outputs
 from .node_emitter import NodeEmitter, numpy_dtype, shape_of
 from .registry import find
 from .values import (
@@ -183,7 +183,7 @@ class Converter:
         block = Block(arg_types=[_tensor_type(s) for s in inputs])
         empty = empty_inputs(graph)
         for arg, spec in zip(block.args, inputs, strict=True):
-            arg.name_hint = _name_hint(spec.name)
+            arg.name_hint = name_hint(spec.name)
             # an input without elements is known: its value is its shape and type
             self.env[spec.name] = np.zeros(spec.shape, spec.dtype) if spec.name in empty else arg
             if lowprecision.is_low_precision(spec.dtype):
@@ -516,7 +516,7 @@ class Converter:
             op = WeightOp(self.store.add(name, array), result_type)
         op.location = NameLoc(StringAttr(name), NoneAttr())
         self.builder.insert(op)
-        op.results[0].name_hint = _name_hint(name)
+        op.results[0].name_hint = name_hint(name)
         return op.results[0]
 
     # -- ops ---------------------------------------------------------------------------------
@@ -533,7 +533,7 @@ class Converter:
         op.location = NameLoc(StringAttr(label), NoneAttr())
         self.builder.insert(op)
         for result, name in zip(op.results, node.output, strict=False):
-            result.name_hint = _name_hint(name) if name else None
+            result.name_hint = name_hint(name) if name else None
         return op
 
     def make_op(
@@ -591,7 +591,7 @@ class Converter:
             return type_proto(self.containers, name, self._type_proto)
         value = self.env_value(name)
         if isinstance(value, np.ndarray):
-            return helper.make_tensor_type_proto(_onnx_type(value), list(value.shape))
+            return helper.make_tensor_type_proto(onnx_type(value), list(value.shape))
         element = element_type_to_onnx(tensor_type_of(value).element_type)
         return helper.make_tensor_type_proto(element, shape_of(value))
 
@@ -615,15 +615,3 @@ def _tensor_type(spec: TensorSpec) -> TensorType[Attribute]:
     return TensorType(
         element_type_from_numpy(lowprecision.storage_dtype(spec.dtype)), list(spec.shape)
     )
-
-
-def _onnx_type(array: np.ndarray) -> int:
-    return helper.np_dtype_to_tensor_dtype(array.dtype)
-
-
-def _name_hint(name: str) -> str | None:
-    """An MLIR-legal SSA name from an ONNX value name, or None."""
-    cleaned = "".join(c if c.isalnum() or c in "_$." else "_" for c in name)
-    if not cleaned or cleaned[0].isdigit():
-        cleaned = f"v{cleaned}"
-    return cleaned

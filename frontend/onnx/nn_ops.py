@@ -8,6 +8,7 @@ from collections.abc import Callable, Collection, Sequence
 
 import numpy as np
 import onnx
+from onnx import helper
 from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Attribute, SSAValue
 
@@ -143,3 +144,15 @@ def _check_result_shape(result_type: TensorType[Attribute] | None) -> None:
         check_shape(result_type.get_shape(), "the result")
     except ModelImportError as error:
         raise NodeError(str(error)) from None
+
+
+def onnx_type(array: np.ndarray) -> int:
+    return helper.np_dtype_to_tensor_dtype(array.dtype)
+
+
+def name_hint(name: str) -> str | None:
+    """An MLIR-legal SSA name from an ONNX value name, or None."""
+    cleaned = "".join(c if c.isalnum() or c in "_$." else "_" for c in name)
+    if not cleaned or cleaned[0].isdigit():
+        cleaned = f"v{cleaned}"
+    return cleaned
