@@ -24,6 +24,7 @@ from onnx import helper
 
 from ..emitter import Emitter, NodeError
 from ..registry import decomposition
+from .builder import Ops
 
 _ATTRIBUTES = {
     "activation_alpha",
@@ -80,12 +81,15 @@ class _Cell:
     linear_before_reset: bool
     input_forget: bool
 
-    def const(self, value: float) -> str:
-        return self.emitter.constant(np.array(value, self.dtype))
+    @property
+    def ops(self) -> Ops:
+        return Ops(self.emitter, self.dtype)
 
     def activate(self, index: int, x: str, clipped: bool = True) -> str:
         if clipped and self.clip is not None:
-            x = self.emitter.emit("Clip", [x, self.const(-self.clip), self.const(self.clip)])
+            x = self.emitter.emit(
+                "Clip", [x, self.ops.const(-self.clip), self.ops.const(self.clip)]
+            )
         return _activate(self.activations[index], x, self)
 
 
@@ -229,7 +233,7 @@ def _step(cell: _Cell, weights: _Weights, step: int, h: str, c: str) -> tuple[st
     i = cell.activate(0, i_in)
     f = cell.activate(0, f_in)
     if cell.input_forget:
-        f = emitter.emit("Sub", [cell.const(1.0), i])
+        f = emitter.emit("Sub", [cell.ops.const(1.0), i])
     candidate = cell.activate(1, c_in)
     c = emitter.emit("Add", [emitter.emit("Mul", [f, c]), emitter.emit("Mul", [i, candidate])])
     if weights.peepholes:
@@ -255,7 +259,7 @@ def _gru_step(cell: _Cell, weights: _Weights, step: int, h: str) -> str:
         recurrent = emitter.emit("MatMul", [emitter.emit("Mul", [reset, h]), weights.recurrence[2]])
     candidate = cell.activate(1, emitter.emit("Add", [x_part, recurrent]))
     kept = emitter.emit("Mul", [z, h])
-    fresh = emitter.emit("Mul", [emitter.emit("Sub", [cell.const(1.0), z]), candidate])
+    fresh = emitter.emit("Mul", [emitter.emit("Sub", [cell.ops.const(1.0), z]), candidate])
     return emitter.emit("Add", [fresh, kept])  # (1 - z) h~ + z h
 
 
@@ -267,25 +271,27 @@ def _activate(activation: _Activation, x: str, cell: _Cell) -> str:
     if name in ("leakyrelu", "elu"):
         return emitter.emit({"leakyrelu": "LeakyRelu", "elu": "Elu"}[name], [x], {"alpha": alpha})
     if name == "softsign":  # x / (1 + |x|)
-        one_plus = emitter.emit("Add", [cell.const(1.0), emitter.emit("Abs", [x])])
+        one_plus = emitter.emit("Add", [cell.ops.const(1.0), emitter.emit("Abs", [x])])
         return emitter.emit("Div", [x, one_plus])
     if name == "softplus":  # log(exp(x) + 1)
         return emitter.emit(
-            "Log", [emitter.emit("Add", [emitter.emit("Exp", [x]), cell.const(1.0)])]
+            "Log", [emitter.emit("Add", [emitter.emit("Exp", [x]), cell.ops.const(1.0)])]
         )
     assert alpha is not None
     if name == "thresholdedrelu":  # x where x > alpha, else 0
-        above = emitter.emit("Greater", [x, cell.const(alpha)])
-        return emitter.emit("Where", [above, x, cell.const(0.0)])
+        above = emitter.emit("Greater", [x, cell.ops.const(alpha)])
+        return emitter.emit("Where", [above, x, cell.ops.const(0.0)])
     assert beta is not None
     if name == "scaledtanh":  # alpha tanh(beta x)
-        inner = emitter.emit("Tanh", [emitter.emit("Mul", [x, cell.const(beta)])])
-        return emitter.emit("Mul", [inner, cell.const(alpha)])
-    affine = emitter.emit("Add", [emitter.emit("Mul", [x, cell.const(alpha)]), cell.const(beta)])
+        inner = emitter.emit("Tanh", [emitter.emit("Mul", [x, cell.ops.const(beta)])])
+        return emitter.emit("Mul", [inner, cell.ops.const(alpha)])
+    affine = emitter.emit(
+        "Add", [emitter.emit("Mul", [x, cell.ops.const(alpha)]), cell.ops.const(beta)]
+    )
     if name == "affine":  # alpha x + beta
         return affine
     # hardsigmoid: max(0, min(1, alpha x + beta))
-    return emitter.emit("Clip", [affine, cell.const(0.0), cell.const(1.0)])
+    return emitter.emit("Clip", [affine, cell.ops.const(0.0), cell.ops.const(1.0)])
 
 
 def _activations(

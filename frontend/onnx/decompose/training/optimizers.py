@@ -27,6 +27,7 @@ from onnx import TensorProto, helper
 
 from ...emitter import Emitter, NodeError
 from ...registry import TRAINING_DOMAIN, decomposition
+from ..builder import Ops
 
 
 @decomposition("Adagrad", since=1, domain=TRAINING_DOMAIN)
@@ -41,7 +42,7 @@ def adagrad(node: onnx.NodeProto, emitter: Emitter) -> None:
         ops = _Elementwise(emitter, emitter.dtype(x))
         regular = ops.regularized(x, gradient, values["norm_coefficient"])
         h_new = ops.add(h, ops.mul(regular, regular), node.output[len(groups) + index])
-        root = ops.add(emitter.emit("Sqrt", [h_new]), ops.const(values["epsilon"]))
+        root = ops.add(emitter.emit("Sqrt", [h_new]), ops.ops.const(values["epsilon"]))
         step_size = ops.cast(adjusted)
         update = emitter.emit("Div", [ops.mul(step_size, regular), root])
         emitter.emit("Sub", [x, update], output=node.output[index])
@@ -57,7 +58,7 @@ def momentum(node: onnx.NodeProto, emitter: Emitter) -> None:
     for index, (x, gradient, v) in enumerate(groups):
         ops = _Elementwise(emitter, emitter.dtype(x))
         regular = ops.regularized(x, gradient, values["norm_coefficient"])
-        alpha = ops.const(values["alpha"])
+        alpha = ops.ops.const(values["alpha"])
         output = node.output[len(groups) + index]
         v_new = ops.add(ops.mul(alpha, v), ops.mul(ops.cast(beta), regular), output)
         direction = v_new if mode == "standard" else ops.add(regular, ops.mul(alpha, v_new))
@@ -82,14 +83,14 @@ def adam(node: onnx.NodeProto, emitter: Emitter) -> None:
         ops = _Elementwise(emitter, emitter.dtype(x))
         regular = ops.regularized(x, gradient, values["norm_coefficient"])
         alpha, beta = values["alpha"], values["beta"]
-        kept_v, new_v = ops.mul(ops.const(alpha), v), ops.mul(ops.const(1 - alpha), regular)
+        kept_v, new_v = ops.mul(ops.ops.const(alpha), v), ops.mul(ops.ops.const(1 - alpha), regular)
         v_new = ops.add(kept_v, new_v, node.output[count + index])
-        squared = ops.mul(ops.const(1 - beta), ops.mul(regular, regular))
-        h_new = ops.add(ops.mul(ops.const(beta), h), squared, node.output[2 * count + index])
-        root = ops.add(emitter.emit("Sqrt", [h_new]), ops.const(values["epsilon"]))
+        squared = ops.mul(ops.ops.const(1 - beta), ops.mul(regular, regular))
+        h_new = ops.add(ops.mul(ops.ops.const(beta), h), squared, node.output[2 * count + index])
+        root = ops.add(emitter.emit("Sqrt", [h_new]), ops.ops.const(values["epsilon"]))
         update = ops.mul(ops.cast(adjusted), emitter.emit("Div", [v_new, root]))
         moved = emitter.emit("Sub", [x, update])
-        shrink = ops.const(1 - values["norm_coefficient_post"])
+        shrink = ops.ops.const(1 - values["norm_coefficient_post"])
         emitter.emit("Mul", [shrink, moved], output=node.output[index])
 
 
@@ -112,9 +113,7 @@ class _Elementwise:
             raise NodeError(f"tensors of type {dtype} (float or double expected)")
         self.emitter = emitter
         self.dtype = dtype
-
-    def const(self, value: float) -> str:
-        return self.emitter.constant(np.array(value, self.dtype))
+        self.ops = Ops(emitter, dtype)
 
     def cast(self, name: str) -> str:
         to = helper.np_dtype_to_tensor_dtype(self.dtype)
@@ -127,7 +126,7 @@ class _Elementwise:
         return self.emitter.emit("Mul", [lhs, rhs])
 
     def regularized(self, x: str, gradient: str, norm_coefficient: float) -> str:
-        return self.add(self.mul(self.const(norm_coefficient), x), gradient)
+        return self.add(self.mul(self.ops.const(norm_coefficient), x), gradient)
 
 
 def _scalar(emitter: Emitter, value: float) -> str:

@@ -20,6 +20,7 @@ from onnx import helper
 
 from ...emitter import Emitter, NodeError
 from ...registry import decomposition
+from ..builder import Ops
 
 _MODES = {"bilinear": "linear", "linear": "linear", "bicubic": "cubic", "cubic": "cubic"}
 _CUBIC_A = -0.75
@@ -32,8 +33,9 @@ class _Sampler:
     padding: str
     align_corners: bool
 
-    def const(self, value: float) -> str:
-        return self.emitter.constant(np.array(value, self.dtype))
+    @property
+    def ops(self) -> Ops:
+        return Ops(self.emitter, self.dtype)
 
     def emit(self, op_type: str, *inputs: str) -> str:
         return self.emitter.emit(op_type, list(inputs))
@@ -42,30 +44,33 @@ class _Sampler:
         return (0.0, size - 1.0) if self.align_corners else (-0.5, size - 0.5)
 
     def denormalize(self, normalized: str, size: int) -> str:
-        shifted = self.emit("Add", normalized, self.const(1.0))
+        shifted = self.emit("Add", normalized, self.ops.const(1.0))
         if self.align_corners:  # (n + 1) / 2 (d - 1)
-            half = self.emit("Div", shifted, self.const(2.0))
-            return self.emit("Mul", half, self.const(size - 1.0))
+            half = self.emit("Div", shifted, self.ops.const(2.0))
+            return self.emit("Mul", half, self.ops.const(size - 1.0))
         scaled = self.emit(
-            "Sub", self.emit("Mul", shifted, self.const(float(size))), self.const(1.0)
+            "Sub", self.emit("Mul", shifted, self.ops.const(float(size))), self.ops.const(1.0)
         )
-        return self.emit("Div", scaled, self.const(2.0))  # ((n + 1) d - 1) / 2
+        return self.emit("Div", scaled, self.ops.const(2.0))  # ((n + 1) d - 1) / 2
 
     def reflect(self, x: str, size: int) -> str:
         """Reflects x by the near border until it is within [lo, hi]."""
         lo, hi = self.bounds(size)
         span = hi - lo
-        below = self.emit("Less", x, self.const(lo))
-        above = self.emit("Greater", x, self.const(hi))
+        below = self.emit("Less", x, self.ops.const(lo))
+        above = self.emit("Greater", x, self.ops.const(hi))
         distance = self.emit(
-            "Where", below, self.emit("Sub", self.const(lo), x), self.emit("Sub", x, self.const(hi))
+            "Where",
+            below,
+            self.emit("Sub", self.ops.const(lo), x),
+            self.emit("Sub", x, self.ops.const(hi)),
         )
-        folds = self.emit("Floor", self.emit("Div", distance, self.const(span)))
-        rest = self.emit("Sub", distance, self.emit("Mul", folds, self.const(span)))
-        half = self.emit("Mul", folds, self.const(0.5))
+        folds = self.emit("Floor", self.emit("Div", distance, self.ops.const(span)))
+        rest = self.emit("Sub", distance, self.emit("Mul", folds, self.ops.const(span)))
+        half = self.emit("Mul", folds, self.ops.const(0.5))
         even = self.emit("Equal", self.emit("Floor", half), half)
-        from_lo = self.emit("Add", self.const(lo), rest)
-        from_hi = self.emit("Sub", self.const(hi), rest)
+        from_lo = self.emit("Add", self.ops.const(lo), rest)
+        from_hi = self.emit("Sub", self.ops.const(hi), rest)
         reflected_below = self.emit("Where", even, from_lo, from_hi)
         reflected_above = self.emit("Where", even, from_hi, from_lo)
         outside = self.emit("Where", below, reflected_below, reflected_above)
@@ -83,9 +88,11 @@ class _Sampler:
         # inside [lo, hi] a border coordinate is kept; outside it is clamped to [0, d - 1]
         lo, hi = self.bounds(size)
         outside = self.emit(
-            "Or", self.emit("Less", x, self.const(lo)), self.emit("Greater", x, self.const(hi))
+            "Or",
+            self.emit("Less", x, self.ops.const(lo)),
+            self.emit("Greater", x, self.ops.const(hi)),
         )
-        clamped = self.emitter.emit("Clip", [x, self.const(0.0), self.const(size - 1.0)])
+        clamped = self.emitter.emit("Clip", [x, self.ops.const(0.0), self.ops.const(size - 1.0)])
         return self.emit("Where", outside, clamped, x)
 
     def index(self, tap: str, size: int) -> tuple[str, str | None]:
@@ -95,12 +102,12 @@ class _Sampler:
         if self.padding == "zeros":
             inside = self.emit(
                 "And",
-                self.emit("GreaterOrEqual", tap, self.const(0.0)),
-                self.emit("Less", tap, self.const(float(size))),
+                self.emit("GreaterOrEqual", tap, self.ops.const(0.0)),
+                self.emit("Less", tap, self.ops.const(float(size))),
             )
         if self.padding == "reflection":
             tap = self.reflect(tap, size)
-        clamped = self.emitter.emit("Clip", [tap, self.const(0.0), self.const(size - 1.0)])
+        clamped = self.emitter.emit("Clip", [tap, self.ops.const(0.0), self.ops.const(size - 1.0)])
         integral = self.emit("Floor", clamped)
         to = helper.np_dtype_to_tensor_dtype(np.dtype(np.int64))
         return self.emitter.emit("Cast", [integral], {"to": to}), inside
@@ -112,15 +119,15 @@ class _Sampler:
         start = self.emit("Floor", x)
         fraction = self.emit("Sub", x, start)
         if mode == "linear":
-            taps = [start, self.emit("Add", start, self.const(1.0))]
+            taps = [start, self.emit("Add", start, self.ops.const(1.0))]
             return list(
-                zip(taps, [self.emit("Sub", self.const(1.0), fraction), fraction], strict=True)
+                zip(taps, [self.emit("Sub", self.ops.const(1.0), fraction), fraction], strict=True)
             )
         offsets = [-1.0, 0.0, 1.0, 2.0]
-        taps = [self.emit("Add", start, self.const(o)) for o in offsets]
-        distances = [self.emit("Add", fraction, self.const(1.0)), fraction]
-        complement = self.emit("Sub", self.const(1.0), fraction)
-        distances += [complement, self.emit("Add", complement, self.const(1.0))]
+        taps = [self.emit("Add", start, self.ops.const(o)) for o in offsets]
+        distances = [self.emit("Add", fraction, self.ops.const(1.0)), fraction]
+        complement = self.emit("Sub", self.ops.const(1.0), fraction)
+        distances += [complement, self.emit("Add", complement, self.ops.const(1.0))]
         weights = [
             self.cubic(d, far) for d, far in zip(distances, [True, False, False, True], strict=True)
         ]
@@ -130,13 +137,17 @@ class _Sampler:
         """Keys' kernel at |distance| in [0, 1] (near) or [1, 2] (far)."""
         a = _CUBIC_A
         if far:  # ((a (x) - 5a) x + 8a) x - 4a
-            inner = self.emit("Sub", self.emit("Mul", distance, self.const(a)), self.const(5 * a))
-            inner = self.emit("Add", self.emit("Mul", inner, distance), self.const(8 * a))
-            return self.emit("Sub", self.emit("Mul", inner, distance), self.const(4 * a))
+            inner = self.emit(
+                "Sub", self.emit("Mul", distance, self.ops.const(a)), self.ops.const(5 * a)
+            )
+            inner = self.emit("Add", self.emit("Mul", inner, distance), self.ops.const(8 * a))
+            return self.emit("Sub", self.emit("Mul", inner, distance), self.ops.const(4 * a))
         # ((a + 2) x - (a + 3)) x x + 1
-        inner = self.emit("Sub", self.emit("Mul", distance, self.const(a + 2)), self.const(a + 3))
+        inner = self.emit(
+            "Sub", self.emit("Mul", distance, self.ops.const(a + 2)), self.ops.const(a + 3)
+        )
         squared = self.emit("Mul", self.emit("Mul", inner, distance), distance)
-        return self.emit("Add", squared, self.const(1.0))
+        return self.emit("Add", squared, self.ops.const(1.0))
 
 
 @decomposition("GridSample", since=16)
@@ -171,13 +182,15 @@ def grid_sample(node: onnx.NodeProto, emitter: Emitter) -> None:
         per_dim.append(sampler.taps(sampler.fit(coordinate, size), mode))
     batch, channels = x_dims[:2]
     points = int(np.prod(out, dtype=np.int64))
-    flat = emitter.emit("Reshape", [x, _ints(emitter, [batch, channels, -1])])
+    flat = emitter.emit("Reshape", [x, Ops(emitter).ints([batch, channels, -1])])
     strides = [int(np.prod(spatial[axis + 1 :], dtype=np.int64)) for axis in range(len(spatial))]
     total = ""
     for combination in itertools.product(*per_dim):
         value = _read(sampler, flat, combination, spatial, strides, [batch, channels, points])
         total = emitter.emit("Add", [total, value]) if total else value
-    emitter.emit("Reshape", [total, _ints(emitter, [batch, channels, *out])], output=node.output[0])
+    emitter.emit(
+        "Reshape", [total, Ops(emitter).ints([batch, channels, *out])], output=node.output[0]
+    )
 
 
 def _read(
@@ -199,9 +212,9 @@ def _read(
             weight = emitter.emit("Mul", [weight, tap_weight]) if weight else tap_weight
         if tap_inside is not None:
             inside = emitter.emit("And", [inside, tap_inside]) if inside else tap_inside
-    column = _ints(emitter, [dims[0], 1, dims[2]])
+    column = Ops(emitter).ints([dims[0], 1, dims[2]])
     indices = emitter.emit("Reshape", [position, column])
-    indices = emitter.emit("Expand", [indices, _ints(emitter, dims)])
+    indices = emitter.emit("Expand", [indices, Ops(emitter).ints(dims)])
     value = emitter.emit("GatherElements", [flat, indices], {"axis": 2})
     if inside:  # a value outside reads 0, whatever is at the clamped index
         mask = emitter.emit("Reshape", [inside, column])
@@ -213,10 +226,6 @@ def _read(
         to = helper.np_dtype_to_tensor_dtype(emitter.dtype(flat))
         weight = emitter.emit("Cast", [weight], {"to": to})
     return emitter.emit("Mul", [value, emitter.emit("Reshape", [weight, column])])
-
-
-def _ints(emitter: Emitter, values: list[int]) -> str:
-    return emitter.constant(np.array(values, np.int64))
 
 
 def _text(value: object) -> str:
