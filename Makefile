@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint typecheck pytest lit quick clean lock system-packages cross
 
-# Debian packages of the programs the cross targets run with (tests/test_cross_targets.py):
+# Debian packages of the programs the cross targets run with (tests/targets/test_cross_targets.py):
 # qemu-user, the aarch64 and riscv64 cross compilers (their libgomp included), wasm-ld, Node.js.
 SYSTEM_PACKAGES = qemu-user gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu lld-22 nodejs
 
@@ -46,7 +46,7 @@ system-packages:
 # (`make test` runs three of them); prints how long it took.
 cross: $(STAMP) system-packages
 	@started=$$(date +%s); \
-	TERRACE_CROSS_FULL=1 $(VENV)/bin/pytest -n 2 tests/test_cross_targets.py; status=$$?; \
+	TERRACE_CROSS_FULL=1 $(VENV)/bin/pytest -n 2 tests/targets/test_cross_targets.py; status=$$?; \
 	echo "make cross: $$(( $$(date +%s) - started )) s"; exit $$status
 
 lint: $(STAMP)
@@ -56,7 +56,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/basedpyright
 
-# The fuzzer's oracle tests (tests/test_fuzz_oracle.py) run with the rest: a fuzz run pins
+# The fuzzer's oracle tests (tests/fuzz/test_fuzz_oracle.py) run with the rest: a fuzz run pins
 # hypothesis's state, so a seed draws the same programs whatever ran before in the process.
 pytest: $(STAMP)
 	$(VENV)/bin/pytest -n 2

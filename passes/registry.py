@@ -5,7 +5,7 @@ A pass is a `ModulePass` subclass whose body sets `name = "..."`, in a module of
 lowering/ or targets/ (a package's passes in its `__init__.py`). The registry finds them by
 reading those files, without importing them: loading the registry stays cheap, and a new pass
 registers itself by existing. Each factory imports its module when called. terrace-opt
-registers these next to xDSL's own passes; tests/test_registry.py checks that every name
+registers these next to xDSL's own passes; tests/passes/test_registry.py checks that every name
 matches its class and module and has a FileCheck file.
 """
 

@@ -19,7 +19,7 @@ settings.register_profile("reproducible", derandomize=True, deadline=None, print
 settings.register_profile("explore", deadline=None, print_blob=True)
 settings.load_profile(HYPOTHESIS_PROFILE)
 
-FIRST = "tests/test_onnx_conformance.py"
+FIRST = "tests/conformance/test_onnx_conformance.py"
 """The conformance suite takes minutes in worker processes of its own: started first, the rest
 of the tests run beside it on the other pytest-xdist worker instead of after it."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -17,9 +18,11 @@ TESTS = Path(__file__).parent
 
 def _properties() -> Iterator[tuple[str, Callable[..., object]]]:
     """The module-level and class-level hypothesis tests of every test module using `@given`."""
-    for path in sorted(TESTS.glob("test_*.py")):
+    for path in sorted(TESTS.rglob("test_*.py")):
         if "@given" not in path.read_text():
             continue
+        if str(path.parent) not in sys.path:  # as pytest's prepend import mode puts it there
+            sys.path.insert(0, str(path.parent))
         module = importlib.import_module(path.stem)
         owners: list[object] = [module]
         owners += [c for _, c in inspect.getmembers(module, inspect.isclass)]

@@ -10,7 +10,7 @@ is packed in panels of `mr` rows, and taller panels pad small M), at most 4 vect
 (each is a stream of B loads), and a tile row at most 32 f32 columns (wider tiles pad small N,
 the output pixels of late CNN layers).
 
-What that gives (checked by tests/test_targets.py against the published BLIS kernels):
+What that gives (checked by tests/targets/test_targets.py against the published BLIS kernels):
 AVX-512 (32 x 512-bit): 8 x 2 vectors = 8 x 32; AVX2 (16 x 256-bit): 6 x 2 = 6 x 16, BLIS's
 Haswell sgemm kernel; NEON and RVV at 128 bits (32 registers): 8 x 3 = 8 x 12, BLIS's ARMv8
 kernel; 16 registers of 128 bits (simd128): 6 x 2 = 6 x 8.

@@ -1,6 +1,7 @@
 """Subtly wrong nn rewrites, three or more per op family, loaded as a pass plugin: each stands
 for a wrong rewrite a user might write, and the fuzzer must catch it on at least 19 of 20 seeds
-within the CI budget (docs/fuzzing.md has the table, tests/test_fuzz_oracle.py checks a subset).
+within the CI budget (docs/fuzzing.md has the table, tests/fuzz/test_fuzz_oracle.py checks a
+subset).
 
 Each is wrong only in some cases: at an axis or a border, for one element type, for negative
 values, when shapes happen to allow a swap. `FAMILY` on each pass names its op family.

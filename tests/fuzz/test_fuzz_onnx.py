@@ -130,7 +130,7 @@ SEGFAULT, STALL, ALLOCATE = 1, 2, 3
 @pytest.fixture
 def plugins_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
     # the spawned child starts with the parent's sys.path
-    monkeypatch.syspath_prepend(str(Path(__file__).parent / "fuzz_plugins"))
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "fuzz_plugins"))
 
 
 def _mutant(seed: int) -> Mutant:

@@ -9,7 +9,7 @@ import pytest
 
 from terrace.passes.registry import TERRACE_PASSES, all_passes
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("name", sorted(TERRACE_PASSES))

@@ -214,7 +214,7 @@ def test_missing_external_data_is_one_line(tmp_path: Path):
     _assert_one_line_failure(_cli("import", str(path)), "external.onnx")
 
 
-# -- regressions found by the ONNX fuzzer (tests/test_fuzz_onnx.py) ---------------------------
+# -- regressions found by the ONNX fuzzer (tests/fuzz/test_fuzz_onnx.py) ---------------------------
 
 
 def _conv_model(weight: TensorProto) -> onnx.ModelProto:

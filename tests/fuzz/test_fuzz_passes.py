@@ -2,7 +2,7 @@
 
 The nn-level passes and the nn-to-linalg conversion are fuzzed here, and the whole CPU pipeline
 from nn programs down to native code; the lower levels' passes are fuzzed at their own levels
-in test_fuzz_lower_levels.py. `TERRACE_FUZZ_EXAMPLES=500 pytest tests/test_fuzz_passes.py`
+in test_fuzz_lower_levels.py. `TERRACE_FUZZ_EXAMPLES=500 pytest tests/fuzz/test_fuzz_passes.py`
 raises the budget (the examples of the cheapest case; the others scale with it). Seeds are
 fixed, so CI is reproducible.
 """

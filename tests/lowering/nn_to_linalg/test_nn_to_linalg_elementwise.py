@@ -319,7 +319,8 @@ def test_unsigned_mod() -> None:
 
 
 def test_float_mod_lowers_to_frem() -> None:
-    # xDSL's interpreter has no llvm.frem: tests/test_compiled_elementwise.py runs it compiled
+    # xDSL's interpreter has no llvm.frem: test_compiled_elementwise.py (beside this file) runs
+    # it compiled
     module = _module(
         "nn.mod", [_floats((3,), 0), _floats((3,), 1)], (3,), np.float32, "fmod = 1 : i64"
     )

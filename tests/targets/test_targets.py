@@ -18,7 +18,7 @@ from terrace.targets.llvm import LlvmTarget
 from terrace.targets.llvm.microkernel import microkernel_shape
 from terrace.tools.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEMO_MODEL = ROOT / "models" / "demo_cnn.onnx"
 TAGS = ("x86_64", "x86_64-avx2", "aarch64", "riscv64", "wasm32")
 

@@ -24,7 +24,7 @@ from terrace.fuzz.reproducer import load_reproducer, recheck
 from terrace.fuzz.vector_interpreter import run_vectors
 from terrace.targets import host_target
 
-PLUGIN = str(Path(__file__).parent / "fuzz_plugins" / "wrong_vector_rewrites.py")
+PLUGIN = str(Path(__file__).resolve().parents[1] / "fuzz_plugins" / "wrong_vector_rewrites.py")
 _VECTOR = available_levels()["vector"]
 
 

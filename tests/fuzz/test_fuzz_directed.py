@@ -19,7 +19,7 @@ from terrace.fuzz.levels import LEVELS, Program, available_levels
 from terrace.fuzz.nn_programs import Focus, nn_programs
 from terrace.fuzz.pass_targets import learn_focus
 
-PLUGINS = Path(__file__).parent / "fuzz_plugins"
+PLUGINS = Path(__file__).resolve().parents[1] / "fuzz_plugins"
 WRONG = str(PLUGINS / "wrong_rewrites.py")
 WRONG_NN = str(PLUGINS / "wrong_nn_rewrites.py")
 

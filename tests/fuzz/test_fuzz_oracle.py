@@ -25,8 +25,8 @@ from terrace.targets import host_target
 from terrace.tools import fuzz_command
 from terrace.tools.terrace_opt import main as terrace_opt
 
-PLUGIN = str(Path(__file__).parent / "fuzz_plugins" / "wrong_rewrites.py")
-NN_PLUGIN = str(Path(__file__).parent / "fuzz_plugins" / "wrong_nn_rewrites.py")
+PLUGIN = str(Path(__file__).resolve().parents[1] / "fuzz_plugins" / "wrong_rewrites.py")
+NN_PLUGIN = str(Path(__file__).resolve().parents[1] / "fuzz_plugins" / "wrong_nn_rewrites.py")
 TO_LOOPS = host_target().pipeline().until("loops").spec()
 
 # (the wrong pass, the pipeline it runs in, examples allowed to catch it)

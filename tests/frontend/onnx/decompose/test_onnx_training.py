@@ -82,7 +82,7 @@ def test_nesterov_momentum():
 
 
 def test_other_ops_of_the_training_domain_are_unsupported():
-    """(Gradient is supported: tests/test_onnx_gradient.py.)"""
+    """(Gradient is supported: tests/frontend/onnx/decompose/test_onnx_gradient.py.)"""
     node = helper.make_node("Lamb", ["x"], ["dx"], domain=DOMAIN)
     graph = helper.make_graph(
         [node],

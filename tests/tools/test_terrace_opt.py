@@ -17,7 +17,7 @@ from terrace.dialects.nn import ALL_OPS
 from terrace.passes.registry import TERRACE_PASSES, all_passes
 from terrace.tools import terrace_opt
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 RELU_CHAIN = """\
 func.func @f(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {

@@ -21,7 +21,7 @@ from terrace.passes.outline_kernels import outline_kernels
 from terrace.runtime.model import CompiledModel
 from terrace.targets import Pipeline, host_target
 
-DEMO_MODEL = Path(__file__).parent.parent / "models" / "demo_cnn.onnx"
+DEMO_MODEL = Path(__file__).resolve().parents[2] / "models" / "demo_cnn.onnx"
 
 
 def _pipelines() -> tuple[Pipeline, Pipeline]:

@@ -538,7 +538,8 @@ def slice_cases() -> Iterator[Case]:
     ]
     for starts, ends, axes, steps in variants:
         yield Case("Slice", [x, starts, ends, axes, steps])
-    # a negative step beside an axis cut short from offset 0 (tests/test_nn_to_linalg_shape.py)
+    # a negative step beside an axis cut short from offset 0
+    # (tests/lowering/nn_to_linalg/test_nn_to_linalg_shape.py)
     yield Case("Slice", [rand(1, 2), ints(0, 0), ints(-2, 1), ints(0, 1), ints(-3, 1)])
     yield Case("Slice", [rand(4, 3, dtype=np.int64), ints(1), ints(3)])
 
@@ -709,9 +710,9 @@ def test_op_matches_onnxruntime(case: Case) -> None:
 
 
 NEWER_THAN_OPSET = {"CumProd", "BitCast"}
-"""Ops onnxruntime lacks at opset 21: tests/test_nn_to_linalg_cumulative.py and
-test_nn_to_linalg_bit_cast.py check their reference kernels against onnx's reference
-evaluator."""
+"""Ops onnxruntime lacks at opset 21: test_nn_to_linalg_cumulative.py and
+test_nn_to_linalg_bit_cast.py (tests/lowering/nn_to_linalg/) check their reference kernels
+against onnx's reference evaluator."""
 
 
 def test_every_op_has_cases() -> None:
