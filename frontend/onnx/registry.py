@@ -6,7 +6,7 @@ list of them. Each converter declares its ops where it is written,
 
 and the importer looks a node up here before it looks for an nn op of the same name. `since`
 is the opset (of the op's domain) that introduced the op, as onnx's schemas give it
-(tests/frontend/test_decompositions.py checks it). The modules that register are the
+(tests/test_layout.py checks it). The modules that register are the
 packages `decompose` (by ONNX category) and `control_flow` (If, Loop, Scan, sequences),
 imported by `DECOMPOSITIONS`'s users through `registered()`.
 """
