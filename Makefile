@@ -3,7 +3,11 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest lit quick clean lock
+.PHONY: demo test lint typecheck pytest lit quick clean lock system-packages
+
+# Debian packages the tests need besides Python's (CI is a clean Debian machine, run as root):
+# mlir-22-tools is upstream mlir-opt / mlir-translate 22 (docs/mlir.md). One list, one apt step.
+SYSTEM_PACKAGES := mlir-22-tools
 
 # Exact versions from the committed lock (every package, pip and setuptools included), then
 # Terrace itself without resolving anything: a fresh machine gets what CI tested.
@@ -22,7 +26,19 @@ lock:
 demo: $(STAMP)
 	$(VENV)/bin/terrace demo
 
-test: lint typecheck pytest lit
+test: system-packages lint typecheck pytest lit
+
+# Installs what is missing of SYSTEM_PACKAGES; without apt-get it says so, and the tests that
+# need them skip saying why.
+system-packages:
+	@if ! command -v apt-get >/dev/null; then \
+		echo "apt-get not found: not installing $(SYSTEM_PACKAGES); tests needing them skip"; \
+	else \
+		missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+		if [ -n "$$missing" ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+		fi; \
+	fi
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

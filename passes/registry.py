@@ -30,6 +30,24 @@ def _convert_nn_to_linalg() -> type[ModulePass]:
     return ConvertNnToLinalgPass
 
 
+def _convert_nn_weight_to_ml_program() -> type[ModulePass]:
+    from ..lowering.nn_weight_to_ml_program import ConvertNnWeightToMlProgramPass
+
+    return ConvertNnWeightToMlProgramPass
+
+
+def _convert_ml_program_to_nn_weight() -> type[ModulePass]:
+    from ..lowering.ml_program_to_nn_weight import ConvertMlProgramToNnWeightPass
+
+    return ConvertMlProgramToNnWeightPass
+
+
+def _convert_arith_to_signless() -> type[ModulePass]:
+    from ..lowering.arith_to_signless import ConvertArithToSignlessPass
+
+    return ConvertArithToSignlessPass
+
+
 def _bufferize() -> type[ModulePass]:
     from .bufferize import BufferizePass
 
@@ -119,6 +137,9 @@ TERRACE_PASSES: dict[str, Callable[[], type[ModulePass]]] = {
     "nn-fold-batchnorm": _nn_fold_batchnorm,
     "convert-nn-to-linalg": _convert_nn_to_linalg,
     "bufferize": _bufferize,
+    "convert-nn-weight-to-ml-program": _convert_nn_weight_to_ml_program,
+    "convert-ml-program-to-nn-weight": _convert_ml_program_to_nn_weight,
+    "convert-arith-to-signless": _convert_arith_to_signless,
     "memory-plan": _memory_plan,
     "outline-kernels": _outline_kernels,
     "parallelize-outer-loops": _parallelize_outer_loops,

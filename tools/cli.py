@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CompilationError, TerraceError
-from . import bench_command, conformance_command, fuzz_command
+from . import bench_command, conformance_command, fuzz_command, mlir_check_command
 
 DEMO_MODEL = Path(__file__).resolve().parent.parent / "models" / "demo_cnn.onnx"
 MLIR_EMITS = ("nn", "linalg", "loops", "llvm")
@@ -113,6 +113,7 @@ def _parser() -> argparse.ArgumentParser:
     fuzz_command.register(commands)
     conformance_command.register(commands)
     bench_command.register(commands)
+    mlir_check_command.register(commands)
     return parser
 
 
@@ -186,6 +187,7 @@ def _run_compile(args: argparse.Namespace) -> int:
     from ..compiler import StageTimer, lower, target_description
     from ..dialects.nn.weights import WeightStore
     from ..targets import cpu
+    from .mlir_interop import upstream_form
     from .printing import module_text
 
     timer = StageTimer()
@@ -193,7 +195,8 @@ def _run_compile(args: argparse.Namespace) -> int:
     stage = "llvm" if args.emit in ("ll", "asm") else args.emit
     lowered = lower(args.model, "cpu", stage, timer, _input_shapes(args.input_shape))
     if args.emit in MLIR_EMITS:
-        text = module_text(lowered.module)
+        # below nn, the form upstream mlir-opt reads: weights as extern globals (docs/mlir.md)
+        text = module_text(lowered.module if args.emit == "nn" else upstream_form(lowered.module))
     else:
         with timer.stage("translate"):
             text = cpu.llvm_ir(lowered.module, target)
