@@ -36,6 +36,7 @@ examples:
   terrace fuzz --pass nn-canonicalize --examples 200
   terrace fuzz --load-pass-plugin my_pass.py --pass my-pass --examples 200
   terrace fuzz --pipeline 'nn-fold-batchnorm,nn-canonicalize,convert-nn-to-linalg' --seed 1
+  terrace fuzz --oracle mlir --level loops --pass convert-arith-to-llvm --examples 50
   terrace fuzz --onnx --bases light --examples 1000 --seed 0
 """
 
@@ -83,6 +84,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="draw NaN and infinities even when the pass leaves the level",
     )
     parser.add_argument("--shrink-seconds", type=float, default=60.0, metavar="T")
+    parser.add_argument(
+        "--oracle",
+        choices=("level", "mlir"),
+        default="level",
+        help="what gives the expected results: the level's own oracle, or upstream MLIR 22 "
+        "lowering the program (linalg and loops levels; the result then runs through "
+        "Terrace's own lowering; docs/mlir.md)",
+    )
     parser.add_argument("--progress-every", type=int, default=10, metavar="N")
     onnx = parser.add_argument_group("mutated ONNX models (--onnx)")
     onnx.add_argument(
@@ -165,6 +174,7 @@ def run(args: argparse.Namespace) -> int:
             shrink_seconds=args.shrink_seconds,
             progress=progress,
             directed=not args.undirected,
+            oracle=args.oracle,
         )
     except TerraceError as error:
         print(f"terrace fuzz: error: {error}", file=sys.stderr)
