@@ -12,7 +12,13 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CompilationError, TerraceError
-from . import bench_command, conformance_command, fuzz_command, mlir_check_command
+from . import (
+    bench_command,
+    compare_command,
+    conformance_command,
+    fuzz_command,
+    mlir_check_command,
+)
 
 DEMO_MODEL = Path(__file__).resolve().parent.parent / "models" / "demo_cnn.onnx"
 MLIR_EMITS = ("nn", "linalg", "loops", "llvm")
@@ -114,6 +120,7 @@ def _parser() -> argparse.ArgumentParser:
     conformance_command.register(commands)
     bench_command.register(commands)
     mlir_check_command.register(commands)
+    compare_command.register(commands)
     return parser
 
 
