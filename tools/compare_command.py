@@ -79,7 +79,8 @@ def expose_intermediates(
 ) -> tuple[onnx.ModelProto, list[tuple[str, str, str]]]:
     """A copy of `model` whose graph also outputs every tensor the chosen nodes compute (all
     nodes, or those whose name or op type matches the regular expression `nodes`), and the
-    (node, op type, output) triples in graph order, the model's own outputs among them."""
+    (node, op type, output) triples in graph order, the model's own outputs among them.
+    Tensors of a type ONNX's shape inference cannot tell are left out."""
     pattern = re.compile(nodes) if nodes else None
     inferred = onnx.shape_inference.infer_shapes(model)
     known = {v.name: v for v in [*inferred.graph.value_info, *inferred.graph.output]}
@@ -94,13 +95,14 @@ def expose_intermediates(
             continue
         for name in node.output:
             info = known.get(name)
-            is_tensor = info is None or info.type.HasField("tensor_type")
-            if not name or not is_tensor:
-                continue  # an optional output left out, a sequence or an optional value
+            # an optional output left out, a sequence or optional value, or one whose type
+            # ONNX's shape inference does not know (a graph output needs one)
+            if not name or info is None or not info.type.HasField("tensor_type"):
+                continue
             triples.append((label, node.op_type, name))
             if name not in outputs:
                 outputs.add(name)
-                graph.output.append(info or onnx.ValueInfoProto(name=name))
+                graph.output.append(info)
     return exposed, triples
 
 
@@ -121,6 +123,8 @@ def compare(
     from .. import compile as compile_model
 
     exposed, triples = expose_intermediates(model, nodes)
+    if not triples:
+        raise TerraceError(f"--nodes '{nodes}' matches no node's name or op type")
     compiled = compile_model(exposed)
     feeds = _complete_feeds(compiled.inputs, feeds, seed)
     names = [spec.name for spec in compiled.outputs]
@@ -280,9 +284,6 @@ def _finite_json(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 def _print_table(result: Comparison) -> None:
-    if not result.diffs:
-        print("no tensor matched --nodes")
-        return
     width = max(12, *(len(d.node) for d in result.diffs))
     kinds = max(7, *(len(d.op_type) for d in result.diffs))
     print(f"{'node':<{width}}  {'op':<{kinds}}  {'max abs':>9}  {'max rel':>9}  output")
