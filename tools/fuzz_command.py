@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import random
 import sys
-import time
 from typing import TYPE_CHECKING
 
 from ..errors import TerraceError
@@ -148,19 +147,15 @@ def run(args: argparse.Namespace) -> int:
     if args.onnx:
         return run_onnx(args)
     from ..fuzz.checker import fuzz
+    from .progress import ProgressLine
 
-    started = time.perf_counter()
+    line = ProgressLine(
+        "terrace fuzz", args.examples, unit="examples", plain_every=args.progress_every
+    )
 
     def progress(report: FuzzReport) -> None:
-        if report.examples % max(args.progress_every, 1):
-            return
-        elapsed = time.perf_counter() - started
-        print(
-            f"terrace fuzz: {report.examples}/{args.examples} examples, "
-            f"{len(report.findings)} mismatches, {report.unsupported} unsupported, "
-            f"{elapsed:.1f} s",
-            file=sys.stderr,
-        )
+        found = f"{len(report.findings)} mismatches, {report.unsupported} unsupported"
+        line.update(report.examples, found)
 
     try:
         report = fuzz(
@@ -177,8 +172,10 @@ def run(args: argparse.Namespace) -> int:
             oracle=args.oracle,
         )
     except TerraceError as error:
+        line.close()
         print(f"terrace fuzz: error: {error}", file=sys.stderr)
         return 2
+    line.close()
     print(report.summary())
     for path in report.reproducers:
         print(f"  rerun: python -m terrace.fuzz.reproducer {path}")
@@ -193,18 +190,17 @@ def run_onnx(args: argparse.Namespace) -> int:
     """`--onnx`: mutants of the chosen bases, each checked in a child process."""
     from ..fuzz.onnx_checks import Campaign
     from ..fuzz.onnx_isolation import IsolatedCheck, isolated_campaign, resolve_bases
+    from .progress import ProgressLine
 
     # without --seed the run is random, as for passes; the summary prints the seed to rerun it
     seed = random.randrange(2**32) if args.seed is None else args.seed
 
+    line = ProgressLine(
+        "terrace fuzz", args.examples, unit="mutants", plain_every=args.progress_every
+    )
+
     def progress(done: int, campaign: Campaign) -> None:
-        if done % max(args.progress_every, 1) and done != args.examples:
-            return
-        print(
-            f"terrace fuzz: {done}/{args.examples} mutants, {len(campaign.failures)} failures, "
-            f"{campaign.seconds:.1f} s",
-            file=sys.stderr,
-        )
+        line.update(done, f"{len(campaign.failures)} failures")
 
     try:
         if args.pass_name or args.pipeline or args.level:
@@ -216,8 +212,10 @@ def run_onnx(args: argparse.Namespace) -> int:
         with IsolatedCheck(args.check, args.mutant_seconds, memory) as check:
             campaign = isolated_campaign(seed, args.examples, bases, check, progress)
     except TerraceError as error:
+        line.close()
         print(f"terrace fuzz: error: {error}", file=sys.stderr)
         return 2
+    line.close()
     rate = sum(campaign.counts.values()) / max(campaign.seconds, 1e-9)
     print(f"seed {seed}, bases {args.bases}, check {args.check}: {campaign.summary()}")
     print(f"{rate:.1f} mutants per second")
