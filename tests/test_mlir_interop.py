@@ -89,6 +89,23 @@ def test_upstream_linalg_output_continues_down_terraces_pipeline():
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
 
+def test_terrace_opt_reads_upstreams_output_and_continues(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    """docs/mlir.md's commands: compile, mlir-opt-22, then terrace-opt on upstream's text."""
+    from terrace.tools.terrace_opt import main as terrace_opt
+
+    printed, weights = tmp_path / "demo.mlir", tmp_path / "demo.npz"
+    args = ["compile", str(DEMO_MODEL), "--emit", "linalg", "-o", str(printed)]
+    assert main([*args, "--weights", str(weights)]) == 0
+    upstream = tmp_path / "upstream.mlir"
+    upstream.write_text(check_upstream(printed.read_text(), "linalg", "compile"))
+    pipeline = "convert-ml-program-to-nn-weight,bufferize"
+    assert terrace_opt([str(upstream), "--weights", str(weights), "-p", pipeline]) == 0
+    out = capsys.readouterr().out
+    assert "terrace.weights = [" in out and "ml_program" not in out and "nn.weight" not in out
+
+
 # -- every stage of the light models ---------------------------------------------------------
 
 
