@@ -163,8 +163,9 @@ def _weights_to_arguments(main: func.FuncOp) -> list[str]:
 
 
 _KEEP: list[llvm.ExecutionEngine] = []
-"""An engine per program, kept: its code must outlive the call (a fuzz run's programs are
-small, and each engine has only its own `main`, so no symbol is ever resolved to another's)."""
+"""The engine of the program being run: its code must outlive the call, and only that long
+(results are copied out, and what the code allocated is on the C heap, not in the engine),
+so each program's engine replaces the last one's."""
 
 
 class _UnrankedMemRef(ctypes.Structure):
@@ -218,7 +219,7 @@ def _compile(llvm_ir: str) -> int:
     machine = llvm.Target.from_default_triple().create_target_machine()
     engine = llvm.create_mcjit_compiler(module, machine)
     engine.finalize_object()
-    _KEEP.append(engine)
+    _KEEP[:] = [engine]
     address = engine.get_function_address("_mlir_ciface_main")
     if not address:
         raise UpstreamOracleError("upstream's LLVM IR has no _mlir_ciface_main")
