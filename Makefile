@@ -3,11 +3,13 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest lit quick clean lock system-packages cross
+.PHONY: demo test lint typecheck pytest lit quick clean lock system-packages cross bench
 
-# Debian packages of the programs the cross targets run with (tests/targets/test_cross_targets.py):
-# qemu-user, the aarch64 and riscv64 cross compilers (their libgomp included), wasm-ld, Node.js.
-SYSTEM_PACKAGES = qemu-user gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu lld-22 nodejs
+# Debian packages the tests need besides Python's (CI is a clean Debian machine, run as root):
+# qemu-user, the aarch64 and riscv64 cross compilers (their libgomp included), wasm-ld and
+# Node.js run the cross targets (tests/targets/test_cross_targets.py); mlir-22-tools is upstream
+# mlir-opt / mlir-translate 22 (docs/mlir.md).
+SYSTEM_PACKAGES = qemu-user gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu lld-22 nodejs mlir-22-tools
 
 # Exact versions from the committed lock (every package, pip and setuptools included), then
 # Terrace itself without resolving anything: a fresh machine gets what CI tested.
@@ -25,6 +27,11 @@ lock:
 
 demo: $(STAMP)
 	$(VENV)/bin/terrace demo
+
+# Regenerates benchmarks/RESULTS.md from this commit (refused on a tree with uncommitted
+# changes; BENCH_ARGS="--allow-dirty" or any option of python -m terrace.benchmarks --help).
+bench: $(STAMP)
+	$(PY) -m terrace.benchmarks $(BENCH_ARGS)
 
 test: system-packages lint typecheck pytest lit
 
