@@ -11,7 +11,7 @@ parenthesized result types of a linalg.generic with several results (which it pr
 
 `install()` gives xDSL's op classes these parsers (scf.parallel's implicit `scf.reduce` is
 added back where upstream elided it), so that `terrace-opt` reads back what mlir-opt prints.
-They are the only ops of Terrace's printed stages that lacked one (tests/test_mlir_interop.py
+They are the only ops of Terrace's printed stages that lacked one (tests/tools/test_mlir_interop.py
 reads every stage back). Written as xDSL writes its ops' `parse`, so they could move upstream.
 """
 

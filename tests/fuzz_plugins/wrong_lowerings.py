@@ -1,5 +1,5 @@
 """Deliberately wrong lowerings, loaded as a pass plugin: upstream MLIR's lowering of the same
-program must catch each one (`terrace fuzz --oracle mlir`, tests/test_mlir_oracle.py).
+program must catch each one (`terrace fuzz --oracle mlir`, tests/fuzz/test_mlir_oracle.py).
 
 - `wrong-generalize-matmul` (linalg level): linalg.matmul -> a linalg.generic whose body forgets
   the accumulator (yields a*b instead of acc + a*b); wrong whenever the reduction is longer

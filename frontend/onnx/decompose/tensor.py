@@ -139,7 +139,3 @@ def _is_float(dtype: np.dtype[np.generic]) -> bool:
     """numpy's floats and bfloat16 (ml_dtypes', which astype rounds to nearest even as ONNX's
     Cast does)."""
     return bool(np.issubdtype(dtype, np.floating)) or dtype == ml_dtypes.bfloat16
-
-
-ML_OPS = frozenset({"Binarizer", "ArrayFeatureExtractor", "LabelEncoder", "TreeEnsemble"})
-"""The ops of REWRITES that are ai.onnx.ml's (ML_DOMAIN), not the default domain's."""

@@ -19,7 +19,7 @@ from terrace.tools.fuzz_command import main as fuzz_main
 
 from upstream_mlir import require_upstream_mlir
 
-WRONG = str(Path(__file__).parent / "fuzz_plugins" / "wrong_lowerings.py")
+WRONG = str(Path(__file__).resolve().parents[1] / "fuzz_plugins" / "wrong_lowerings.py")
 
 PROGRAM = """
 func.func @main(%x: tensor<2x3xf32>) -> (tensor<2x3xf32>, tensor<4x3xf32>) {

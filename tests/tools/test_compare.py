@@ -18,7 +18,7 @@ from terrace.tools._plugin import load_pass_plugin
 from terrace.tools.cli import main
 from terrace.tools.compare_command import compare, expose_intermediates
 
-PLUGIN = Path(__file__).parent / "fuzz_plugins" / "wrong_rewrites.py"
+PLUGIN = Path(__file__).resolve().parents[1] / "fuzz_plugins" / "wrong_rewrites.py"
 
 
 def _chain_model() -> onnx.ModelProto:

@@ -34,7 +34,7 @@ from terrace.tools.printing import module_text
 from onnx_models import LIGHT_MODELS, light_model, randomize_weights
 from upstream_mlir import require_upstream_mlir
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FILECHECK_FILES = sorted(
     p for p in (ROOT / "filecheck").rglob("*.mlir") if not p.stem.endswith("_invalid")
 )
