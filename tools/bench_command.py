@@ -58,7 +58,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def run(args: argparse.Namespace) -> int:
     settings = settings_of(args)
-    name, model, gemm_shape = _resolve(args.model)
+    name, model, gemm_shape = resolve_model(args.model)
     settings.progress(f"{name}: {_describe(model)}")
     measurements = bench_model(name, model, settings, gemm_shape)
     print(console_table(measurements))
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
-def _resolve(text: str) -> tuple[str, onnx.ModelProto, tuple[int, int, int] | None]:
+def resolve_model(text: str) -> tuple[str, onnx.ModelProto, tuple[int, int, int] | None]:
     """A model file, else a bundled workload's name: (name, model, GEMM shape or None)."""
     path = Path(text)
     if path.suffix == ".onnx" or path.exists():
