@@ -15,6 +15,9 @@ from ..errors import TerraceError
 from .peak import Roofs
 from .profile import Profile, Row
 
+LABELLED = 8
+"""The slowest rows that the roofline numbers and names."""
+
 
 def table(profile: Profile, roofs: Roofs | None) -> str:
     """The rows, slowest first, with their time, share of the total, GFLOP/s and share of the
@@ -92,7 +95,8 @@ def write_trace(profile: Profile, about: dict[str, object], path: Path) -> None:
 
 def write_roofline(profile: Profile, roofs: Roofs, path: Path, title: str) -> None:
     """A log-log roofline: each row with FLOPs at its intensity (FLOP per byte its calls
-    pass) and GFLOP/s, under the peak and the memory roof."""
+    pass) and GFLOP/s, under the peak and the memory roof. The memory roof is what one
+    thread streams from DRAM: a row whose buffers stay in the caches can sit above it."""
     try:
         import matplotlib
     except ImportError:
@@ -114,8 +118,25 @@ def write_roofline(profile: Profile, roofs: Roofs, path: Path, title: str) -> No
     total = profile.total_seconds
     sizes = [20 + 600 * row.seconds / total for row, _, _ in plotted]
     axes.scatter([x for _, x, _ in plotted], [y for _, _, y in plotted], s=sizes, alpha=0.6)
-    for row, x, y in sorted(plotted, key=lambda p: -p[0].seconds)[:8]:
-        axes.annotate(_short(row), (x, y), fontsize=7, xytext=(4, 4), textcoords="offset points")
+    # the slowest rows by rank, named in a box: names beside the points overlap
+    slowest = sorted(plotted, key=lambda p: -p[0].seconds)[:LABELLED]
+    legend: list[str] = []
+    for rank, (row, x, y) in enumerate(slowest, start=1):
+        axes.annotate(str(rank), (x, y), fontsize=8, xytext=(5, 3), textcoords="offset points")
+        legend.append(f"{rank}  {_short(row)}  {100 * row.seconds / total:.1f}%")
+    if legend:
+        box = {"facecolor": "white", "alpha": 0.8, "edgecolor": "gray"}
+        axes.text(
+            0.98,
+            0.03,
+            "\n".join(legend),
+            transform=axes.transAxes,
+            fontsize=8,
+            ha="right",
+            va="bottom",
+            bbox=box,
+            family="monospace",
+        )
     axes.set_xscale("log")
     axes.set_yscale("log")
     axes.set_xlabel("FLOP per byte of the buffers each kernel call passes")

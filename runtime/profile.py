@@ -34,15 +34,21 @@ from .model import CompiledModel
 HOOK_SYMBOL = "terrace_profile_mark"
 MAP_SYMBOL = "terrace_profile_map"
 _BUFFER_SYMBOL = "terrace_profile_buffer"
+_CAPACITY_SYMBOL = "terrace_profile_capacity"
 
 _HOOK_IR = f"""
 %timespec = type {{ i64, i64 }}
 @{_BUFFER_SYMBOL} = global ptr null
+@{_CAPACITY_SYMBOL} = global i64 0
 
 declare i32 @clock_gettime(i32, ptr)
 
 define void @{HOOK_SYMBOL}(i64 %id) {{
 entry:
+  %capacity = load i64, ptr @{_CAPACITY_SYMBOL}
+  %fits = icmp ult i64 %id, %capacity
+  br i1 %fits, label %stamp, label %done
+stamp:
   %now = alloca %timespec
   %status = call i32 @clock_gettime(i32 1, ptr %now)
   %seconds_at = getelementptr %timespec, ptr %now, i32 0, i32 0
@@ -50,14 +56,19 @@ entry:
   %nanoseconds_at = getelementptr %timespec, ptr %now, i32 0, i32 1
   %nanoseconds = load i64, ptr %nanoseconds_at
   %scaled = mul i64 %seconds, 1000000000
-  %stamp = add i64 %scaled, %nanoseconds
+  %time = add i64 %scaled, %nanoseconds
   %buffer = load ptr, ptr @{_BUFFER_SYMBOL}
   %slot = getelementptr i64, ptr %buffer, i64 %id
-  store i64 %stamp, ptr %slot
+  store i64 %time, ptr %slot
+  br label %done
+done:
   ret void
 }}
 """
-"""CLOCK_MONOTONIC is 1 on Linux, the clock of Python's `time.monotonic_ns`."""
+"""CLOCK_MONOTONIC is 1 on Linux, the clock of Python's `time.monotonic_ns`. The hook stores
+only below the capacity, which is 0 outside a profiled call: an instrumented model called on
+its own, or another one called while a profiled call runs, records nothing and writes
+nowhere."""
 
 
 @dataclass(frozen=True)
@@ -108,10 +119,16 @@ class _Hook:
         self._buffer_slot = ctypes.c_void_p.from_address(
             engine.get_global_value_address(_BUFFER_SYMBOL)
         )
+        self._capacity_slot = ctypes.c_int64.from_address(
+            engine.get_global_value_address(_CAPACITY_SYMBOL)
+        )
         self.lock = threading.Lock()
 
-    def point_at(self, buffer: np.ndarray) -> None:
-        self._buffer_slot.value = buffer.ctypes.data
+    def point_at(self, buffer: np.ndarray | None) -> None:
+        """Marks go to `buffer` (int64) from now on; None: nowhere."""
+        self._capacity_slot.value = 0
+        self._buffer_slot.value = None if buffer is None else buffer.ctypes.data
+        self._capacity_slot.value = 0 if buffer is None else buffer.size
 
 
 @functools.cache
@@ -157,11 +174,14 @@ class ProfiledModel:
 
     def run(self, inputs: Sequence[np.ndarray]) -> ProfiledRun:
         with self._hook.lock:
-            self._hook.point_at(self._marks)
             self._marks[:] = 0
-            start = time.monotonic_ns()
-            self.model(*inputs)
-            end = time.monotonic_ns()
+            self._hook.point_at(self._marks)
+            try:
+                start = time.monotonic_ns()
+                self.model(*inputs)
+                end = time.monotonic_ns()
+            finally:
+                self._hook.point_at(None)
             marks = self._marks.copy()
         if not marks.all():
             raise TerraceRuntimeError("the instrumented model left marks unset: not its map")
