@@ -86,11 +86,12 @@ def element_kind(element: Attribute) -> str:
 
 
 def lowest_value(element: Attribute) -> float | int:
-    """The identity of max: -inf, the most negative signed integer, or 0 unsigned."""
+    """The identity of max: -inf, the most negative signed integer, or 0 unsigned (and for i1,
+    whose false is 0 and true is 1, not -1)."""
     if is_float(element):
         return -math.inf
     assert isinstance(element, IntegerType)
-    if is_unsigned(element):
+    if element_kind(element) == "unsigned":
         return 0
     return -(1 << (element.width.data - 1))
 
