@@ -27,7 +27,7 @@ from terrace.benchmarks.profile import (
 )
 from terrace.compiler import StageTimer, compile, lower
 from terrace.dialects.context import terrace_context
-from terrace.errors import TerraceRuntimeError
+from terrace.errors import CompilationError, TerraceRuntimeError
 from terrace.runtime.profile import ProfiledModel, ProfiledRun, install_hook
 from terrace.targets import get_target
 from terrace.tools.cli import main
@@ -134,6 +134,17 @@ def test_a_model_without_the_instrumentation_is_refused(builds) -> None:
     _, plain, _ = builds
     with pytest.raises(TerraceRuntimeError, match="not compiled with instrument-kernels"):
         ProfiledModel(plain)
+
+
+def test_a_pipeline_without_kernels_cannot_be_instrumented() -> None:
+    target = get_target()
+    no_kernels = target.with_pipeline(target.pipeline().without("outline-kernels"))
+    with pytest.raises(CompilationError, match="does not outline kernels"):
+        instrumented(no_kernels)
+    passes = [p.name for p in instrumented(target).pipeline().passes()]
+    assert passes.count("instrument-kernels") == 1
+    assert passes.index("instrument-kernels") == passes.index("outline-kernels") + 1
+    assert "instrument-kernels" not in target.pipeline().spec()
 
 
 def _strip_locations(module: ModuleOp) -> None:
