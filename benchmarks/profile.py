@@ -223,7 +223,7 @@ def _rows(
     durations = np.array([[end - start for start, end in r.kernel_spans()] for r in typical])
     durations = durations.reshape(len(typical), len(calls))
     kernel_total = durations.sum(axis=1)
-    rows = [_group_row(calls, members, durations, nodes, flops) for members in _groups(calls)]
+    rows = [_group_row(calls, members, durations, nodes, flops) for members in group_calls(calls)]
     entry = np.array([r.entry_end - r.entry_start for r in typical])
     call = np.array([r.call_end - r.call_start for r in typical])
     rows.append(Row(MAIN_ROW, float(np.mean(entry - kernel_total)) / 1e9))
@@ -242,7 +242,7 @@ def middle_runs(runs: Sequence[ProfiledRun]) -> list[ProfiledRun]:
     return ordered[quarter : len(ordered) - quarter]
 
 
-def _groups(calls: Sequence[KernelCall]) -> list[list[int]]:
+def group_calls(calls: Sequence[KernelCall]) -> list[list[int]]:
     """The calls, partitioned so that calls sharing an ONNX node are in one part (the calls of
     no node in one part of their own), parts in the order of their first call."""
     owner: dict[str, int] = {}  # node -> part

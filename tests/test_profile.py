@@ -20,6 +20,7 @@ from terrace.benchmarks.profile import (
     MAIN_ROW,
     PYTHON_ROW,
     graph_nodes,
+    group_calls,
     instrumented,
     middle_runs,
     profile_compiled,
@@ -28,7 +29,7 @@ from terrace.benchmarks.profile import (
 from terrace.compiler import StageTimer, compile, lower
 from terrace.dialects.context import terrace_context
 from terrace.errors import CompilationError, TerraceRuntimeError
-from terrace.runtime.profile import ProfiledModel, ProfiledRun, install_hook
+from terrace.runtime.profile import KernelCall, ProfiledModel, ProfiledRun, install_hook
 from terrace.targets import get_target
 from terrace.tools.cli import main
 
@@ -122,6 +123,18 @@ def test_rows_partition_the_calls_count_flops_once_and_add_up(builds) -> None:
     mean_call = np.mean([r.call_end - r.call_start for r in typical]) / 1e9
     assert profile.total_seconds == pytest.approx(mean_call, rel=1e-9)
     assert len(profile.runs) == len(profile.plain_seconds) == 5
+
+
+def test_calls_sharing_a_node_form_one_group_even_through_a_later_call() -> None:
+    calls = [
+        KernelCall("kernel_0", ("a",), 4),
+        KernelCall("kernel_1", ("b",), 4),
+        KernelCall("kernel_2", (), 4),  # a copy into an output: no node
+        KernelCall("kernel_3", ("b", "a"), 4),  # joins a's group and b's
+        KernelCall("kernel_4", ("c",), 4),
+        KernelCall("kernel_0", ("c", "d"), 4),
+    ]
+    assert group_calls(calls) == [[0, 1, 3], [4, 5], [2]]
 
 
 def test_middle_runs_keep_the_runs_between_the_quartiles() -> None:
