@@ -14,8 +14,10 @@ import numpy as np
 from ..errors import CompilationError, TerraceError
 from . import (
     bench_command,
+    compare_command,
     conformance_command,
     fuzz_command,
+    mlir_check_command,
     profile_command,
     targets_command,
 )
@@ -133,6 +135,8 @@ def _parser() -> argparse.ArgumentParser:
     fuzz_command.register(commands)
     conformance_command.register(commands)
     bench_command.register(commands)
+    mlir_check_command.register(commands)
+    compare_command.register(commands)
     profile_command.register(commands)
     return parser
 
@@ -194,6 +198,7 @@ def _run_compile(args: argparse.Namespace) -> int:
     from ..compiler import StageTimer, lower
     from ..dialects.nn.weights import WeightStore
     from ..targets import get_target
+    from .mlir_interop import upstream_form
     from .printing import module_text
 
     if args.emit is None and args.output:
@@ -204,7 +209,8 @@ def _run_compile(args: argparse.Namespace) -> int:
     stage = "llvm" if args.emit in ("ll", "asm") else args.emit
     lowered = lower(args.model, target, stage, timer, _input_shapes(args.input_shape))
     if args.emit in MLIR_EMITS:
-        text = module_text(lowered.module)
+        # below nn, the form upstream mlir-opt reads: weights as extern globals (docs/mlir.md)
+        text = module_text(lowered.module if args.emit == "nn" else upstream_form(lowered.module))
     else:
         with timer.stage("translate"):
             text = target.translate(lowered.module)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import TerraceError
-from ..targets import Target, get_target
+from ..targets import get_target
 from ..targets.llvm import LlvmTarget
 from .arguments import add_input_shape, add_target_argument, input_shapes
 from .bench_command import resolve_model
@@ -76,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
     if args.threads < 1:
         raise TerraceError(f"--threads must be at least 1, not {args.threads}")
     # loaded when profiling, not whenever the `terrace` command starts (they load xDSL)
+    from ..benchmarks.peak import measure_roofs
     from ..benchmarks.profile import (
         graph_nodes,
         instrumented,
@@ -86,39 +87,36 @@ def run(args: argparse.Namespace) -> int:
     from ..benchmarks.profile_report import table, to_json, write_trace
     from ..compiler import compile as compile_model
     from ..runtime.profile import install_hook
+    from .progress import StatusLine
 
     name, model, _ = resolve_model(args.model)
     shapes = input_shapes(args.input_shape)
     target = get_target(args.target)
-    _progress(f"{name}: compiling for {target.tag} (plain and instrumented) ...")
-    plain = compile_model(model, target, args.threads, input_shapes=shapes)
-    install_hook()  # before the instrumented object loads: it links against the hook
-    profiled = compile_model(model, instrumented(target), args.threads, input_shapes=shapes)
-    _progress(f"{name}: {args.runs} runs of each, alternating ...")
-    nodes, flops = graph_nodes(with_input_shapes(model, shapes))
-    inputs = random_inputs(plain, args.seed)
-    profile = profile_compiled(plain, profiled, inputs, args.runs, nodes, flops)
-    roofs = _roofs(target, args.threads)
+    status = StatusLine("terrace profile")  # one redrawn line on a terminal, else a line each
+    try:
+        status(f"{name}: compiling for {target.tag} (plain and instrumented) ...")
+        plain = compile_model(model, target, args.threads, input_shapes=shapes)
+        install_hook()  # before the instrumented object loads: it links against the hook
+        profiled = compile_model(model, instrumented(target), args.threads, input_shapes=shapes)
+        status(f"{name}: {args.runs} runs of each, alternating ...")
+        nodes, flops = graph_nodes(with_input_shapes(model, shapes))
+        inputs = random_inputs(plain, args.seed)
+        profile = profile_compiled(plain, profiled, inputs, args.runs, nodes, flops)
+        roofs = None
+        if isinstance(target, LlvmTarget):  # the peak loop runs here, on this machine's cores
+            status("measuring the peak FLOP/s and the memory bandwidth ...")
+            roofs = measure_roofs(target, args.threads)
+    finally:
+        status.close()
     about: dict[str, object] = {"model": name, "target": target.tag, "threads": args.threads}
     if args.trace:
         write_trace(profile, about, Path(args.trace))
-        _progress(f"wrote {args.trace}")
+        print(f"wrote {args.trace}", file=sys.stderr)
     if args.roofline:
         _write_roofline(profile, roofs, Path(args.roofline), f"{name}, {target.tag}")
-        _progress(f"wrote {args.roofline}")
+        print(f"wrote {args.roofline}", file=sys.stderr)
     print(to_json(profile, roofs, about) if args.json else table(profile, roofs))
     return 0
-
-
-def _roofs(target: Target, threads: int) -> Roofs | None:
-    """The target's measured roofs, for an LLVM target of this machine (the peak loop runs
-    here)."""
-    if not isinstance(target, LlvmTarget):
-        return None
-    from ..benchmarks.peak import measure_roofs
-
-    _progress("measuring the peak FLOP/s and the memory bandwidth ...")
-    return measure_roofs(target, threads)
 
 
 def _write_roofline(profile: Profile, roofs: Roofs | None, path: Path, title: str) -> None:
@@ -127,7 +125,3 @@ def _write_roofline(profile: Profile, roofs: Roofs | None, path: Path, title: st
     from ..benchmarks.profile_report import write_roofline
 
     write_roofline(profile, roofs, path, title)
-
-
-def _progress(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
