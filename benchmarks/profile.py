@@ -144,7 +144,8 @@ def profile_compiled(
     flops: Mapping[str, int],
 ) -> Profile:
     """Times `plain` and the instrumented `profiled` (the same model and threads) in ROUNDS
-    alternating blocks of `runs` runs in all, after a warm-up each, and groups the calls."""
+    alternating blocks of `runs` runs in all, after a warm-up each and one untimed call at the
+    start of each block (as `terrace bench` does), and groups the calls."""
     install_hook()
     model = ProfiledModel(profiled)
     plain(*inputs)
@@ -154,11 +155,13 @@ def profile_compiled(
     for round_index in range(ROUNDS):
         share = runs // ROUNDS + (round_index < runs % ROUNDS)
         time.sleep(PAUSE_SECONDS)
+        plain(*inputs)  # untimed: the threads wake up, the caches refill
         for _ in range(share):
             started = time.perf_counter()
             plain(*inputs)
             plain_seconds.append(time.perf_counter() - started)
         time.sleep(PAUSE_SECONDS)
+        model.run(inputs)  # untimed, likewise
         profiled_runs.extend(model.run(inputs) for _ in range(share))
     rows = _rows(model.calls, profiled_runs, graph_nodes, flops)
     return Profile(model.calls, rows, tuple(profiled_runs), tuple(plain_seconds))
