@@ -123,7 +123,7 @@ def write_roofline(profile: Profile, roofs: Roofs, path: Path, title: str) -> No
     legend: list[str] = []
     for rank, (row, x, y) in enumerate(slowest, start=1):
         axes.annotate(str(rank), (x, y), fontsize=8, xytext=(5, 3), textcoords="offset points")
-        legend.append(f"{rank}  {_short(row)}  {100 * row.seconds / total:.1f}%")
+        legend.append(f"{rank:>2}  {_short(row)}  {100 * row.seconds / total:.1f}%")
     if legend:
         box = {"facecolor": "white", "alpha": 0.8, "edgecolor": "gray"}
         axes.text(
