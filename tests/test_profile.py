@@ -108,6 +108,28 @@ def test_every_call_names_nodes_of_the_model_and_every_computing_node_has_a_call
     assert all(call.kernel.startswith("kernel_") and call.bytes > 0 for call in calls)
 
 
+def test_fused_elementwise_chains_keep_every_node_name(tmp_path: Path) -> None:
+    """linalg-fuse-elementwise computes Add, Sigmoid and Mul (SiLU) in one kernel: its call
+    names all three nodes."""
+    nodes = [
+        helper.make_node("Add", ["x", "x"], ["a"], "add"),
+        helper.make_node("Sigmoid", ["a"], ["s"], "sigmoid"),
+        helper.make_node("Mul", ["a", "s"], ["y"], "mul"),
+    ]
+    value = helper.make_tensor_value_info
+    graph = helper.make_graph(
+        nodes,
+        "silu",
+        [value("x", TensorProto.FLOAT, [4, 64])],
+        [value("y", TensorProto.FLOAT, [4, 64])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    install_hook()
+    profiled = compile(model, instrumented(get_target()), 1, cache=tmp_path)
+    named = [set(call.nodes) for call in ProfiledModel(profiled).calls]
+    assert {"add", "sigmoid", "mul"} in named
+
+
 def test_rows_partition_the_calls_count_flops_once_and_add_up(builds) -> None:
     model, plain, profiled = builds
     nodes, flops = graph_nodes(model)
