@@ -84,7 +84,7 @@ class Lowered:
 
 def compile(
     source: str | Path | onnx.ModelProto,
-    target: str | None = None,
+    target: str | Target | None = None,
     num_threads: int | None = None,
     *,
     input_shapes: Mapping[str, Sequence[int]] | None = None,
@@ -92,7 +92,8 @@ def compile(
     cache: bool | str | Path = True,
 ) -> CompiledModel:
     """Compiles an ONNX model (path or ModelProto) for the target tagged `target` (None: this
-    machine), which must run in this process (`terrace.targets`).
+    machine; or a `Target`, such as one `with_pipeline`), which must run in this process
+    (`terrace.targets`).
 
     `input_shapes` fixes dynamic input dimensions; `input_values` binds inputs that give axes,
     shapes, scales or trip counts to values (the model is compiled for them, and they leave
@@ -102,7 +103,7 @@ def compile(
     timer = StageTimer()
     with timer.stage("load"):
         model = load_model(source)
-        description = get_target(target)
+        description = target if isinstance(target, Target) else get_target(target)
         if not description.runs_in_process():
             raise CompilationError(
                 f"target '{description.tag}' runs {description.runner.describe()}, not in this "

@@ -26,7 +26,7 @@ def model_flops(model: onnx.ModelProto) -> int | None:
     total = 0
     counted = 0
     for node in inferred.graph.node:
-        if node.op_type not in COUNTED_OPS or node.domain not in ("", "ai.onnx"):
+        if not _counted(node):
             continue
         flops = node_flops(node, shapes)
         if flops is None:
@@ -34,6 +34,14 @@ def model_flops(model: onnx.ModelProto) -> int | None:
         total += flops
         counted += 1
     return total if counted else None
+
+
+def flops_per_node(model: onnx.ModelProto) -> list[int | None]:
+    """The FLOP count of each node of the model's graph, in order: None for a node that is no
+    counted contraction or whose operand shapes are unknown after shape inference."""
+    inferred = shape_inference.infer_shapes(model)
+    shapes = _static_shapes(inferred.graph)
+    return [node_flops(node, shapes) if _counted(node) else None for node in inferred.graph.node]
 
 
 def node_flops(node: onnx.NodeProto, shapes: dict[str, tuple[int, ...]]) -> int | None:
@@ -57,6 +65,10 @@ def node_flops(node: onnx.NodeProto, shapes: dict[str, tuple[int, ...]]) -> int 
             return 2 * math.prod(lhs) * math.prod(rhs[1:])
         case _:
             return None
+
+
+def _counted(node: onnx.NodeProto) -> bool:
+    return node.op_type in COUNTED_OPS and node.domain in ("", "ai.onnx")
 
 
 def _static_shapes(graph: onnx.GraphProto) -> dict[str, tuple[int, ...]]:

@@ -52,6 +52,7 @@ from xdsl.utils.hints import isa
 from ..dialects.nn.base import dense_to_numpy
 from ..dialects.nn.constants import WeightOp
 from ..dialects.nn.weights import WeightStore
+from ..lowering.locations import LocatedPattern
 
 NUM_INPUTS = "terrace.num_inputs"
 NUM_OUTPUTS = "terrace.num_outputs"
@@ -560,6 +561,7 @@ class BufferizePass(ModulePass):
             analysis = BufferAnalysis.of(function)
             _rewrite_signature(function)
             patterns = GreedyRewritePatternApplier(list(bufferize_patterns(analysis)))
-            PatternRewriteWalker(patterns).rewrite_region(function.body)
+            # copies and views keep the location (ONNX node) of the op they bufferize
+            PatternRewriteWalker(LocatedPattern(patterns)).rewrite_region(function.body)
             _erase_unused_to_tensors(function)
             _check_bufferized(function)

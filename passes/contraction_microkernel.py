@@ -33,6 +33,7 @@ from xdsl.ir import Operation
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
+from ..lowering.locations import fused_location, locate_insertions
 from .contraction_match import (
     Contraction,
     Fusion,
@@ -124,6 +125,8 @@ class ContractionMicrokernelPass(ModulePass):
             fusion = find_fusion(ops, at, contraction, self.fuse_epilogue)
             last = max(ops.index(op) for op in fusion.fused_ops)
             builder = Builder(InsertPoint.before(ops[last]))
+            # the packing and tile loops compute the fused ONNX nodes: they carry their names
+            locate_insertions(builder, fused_location(fusion.fused_ops))
             kernel = TileKernel(fusion, self.mr, self.nr_vectors, self.lanes, self.fma)
             if self.pack_weights:
                 kernel.packed_a = prepacked_lhs(function, contraction, self.mr)

@@ -38,6 +38,8 @@ from xdsl.pattern_rewriter import (
 )
 from xdsl.utils.hints import isa
 
+from ..lowering.locations import fused_location
+
 # helpers
 
 
@@ -139,6 +141,7 @@ class FuseElementwiseProducer(RewritePattern):
             op.iterator_types,
             [r.type for r in op.res],
         )
+        fused.location = fused_location([producer, op])  # both ONNX nodes (terrace profile)
         rewriter.replace(op, fused)
         rewriter.erase(producer)
 

@@ -139,6 +139,7 @@ def outline_function(function: func.FuncOp, table: KernelTable, no_inline: bool)
                 continue  # linalg on tensors: bufferize first (left as it is)
             kernel, arguments = _build_kernel(op, no_inline)
             call = func.CallOp(table.name_for(kernel), arguments, [])
+            call.location = op.location  # the ONNX nodes the kernel computes here
             Rewriter.insert_op(call, InsertPoint.before(op))
             Rewriter.erase_op(op)
     _erase_dead_constants(function)

@@ -90,6 +90,11 @@ class CompiledModel:
         self._output_specs = (*abi.outputs, *status)
 
     @property
+    def native(self) -> NativeCode:
+        """The loaded code (its symbols: `terrace profile` reads the map it carries)."""
+        return self._native
+
+    @property
     def inputs(self) -> tuple[TensorSpec, ...]:
         return self.abi.inputs
 

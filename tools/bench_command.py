@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     from .progress import StatusLine
 
     settings = settings_of(args)
-    name, model, gemm_shape = _resolve(args.model)
+    name, model, gemm_shape = resolve_model(args.model)
     status = StatusLine("terrace bench")
     settings.progress = status  # each phase: one redrawn line on a terminal, else a line each
     settings.progress(f"{name}: {_describe(model)}")
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
-def _resolve(text: str) -> tuple[str, onnx.ModelProto, tuple[int, int, int] | None]:
+def resolve_model(text: str) -> tuple[str, onnx.ModelProto, tuple[int, int, int] | None]:
     """A model file, else a bundled workload's name: (name, model, GEMM shape or None)."""
     path = Path(text)
     if path.suffix == ".onnx" or path.exists():

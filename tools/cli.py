@@ -18,8 +18,12 @@ from . import (
     conformance_command,
     fuzz_command,
     mlir_check_command,
+    profile_command,
     targets_command,
 )
+from .arguments import add_input_shape as _add_input_shape
+from .arguments import add_target_argument
+from .arguments import input_shapes as _input_shapes
 
 DEMO_MODEL = Path(__file__).resolve().parent.parent / "models" / "demo_cnn.onnx"
 MLIR_EMITS = ("nn", "linalg", "loops", "llvm")
@@ -39,6 +43,7 @@ examples:
   terrace compile model.onnx --target aarch64 -o out/   a deployable artifact folder
   terrace run out/ --input x=x.npy                    run it (here: under qemu-aarch64)
   terrace targets                           the targets, and what runs each
+  terrace profile model.onnx                time per kernel and ONNX node
   terrace run model.onnx --input x=x.npy --output out.npz
   terrace-opt model.mlir --weights model.npz -p nn-fold-batchnorm,nn-canonicalize
 """
@@ -132,6 +137,7 @@ def _parser() -> argparse.ArgumentParser:
     bench_command.register(commands)
     mlir_check_command.register(commands)
     compare_command.register(commands)
+    profile_command.register(commands)
     return parser
 
 
@@ -171,37 +177,6 @@ def _add_run_arguments(run: argparse.ArgumentParser) -> None:
     _add_input_shape(run)
     add_target_argument(run)
     run.set_defaults(run=_run_run)
-
-
-def add_target_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--target",
-        metavar="TAG",
-        help="the target to compile for (default: this machine; `terrace targets` lists them)",
-    )
-
-
-def _add_input_shape(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--input-shape",
-        action="append",
-        default=[],
-        metavar="NAME=D0,D1,...",
-        help="static shape for a graph input with dynamic dimensions (repeatable)",
-    )
-
-
-def _input_shapes(entries: Sequence[str]) -> dict[str, list[int]]:
-    shapes: dict[str, list[int]] = {}
-    for entry in entries:
-        name, _, dims = entry.rpartition("=")
-        try:
-            shapes[name] = [int(d) for d in dims.split(",")]
-        except ValueError:
-            raise TerraceError(f"--input-shape '{entry}': expected NAME=D0,D1,...") from None
-        if not name:
-            raise TerraceError(f"--input-shape '{entry}': expected NAME=D0,D1,...")
-    return shapes
 
 
 def _run_import(args: argparse.Namespace) -> int:

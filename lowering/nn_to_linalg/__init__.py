@@ -19,6 +19,7 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import GreedyRewritePatternApplier, PatternRewriteWalker
 
+from ..locations import LocatedPattern
 from .index_checks import combine_index_checks
 from .patterns import check_fully_converted, conversion_patterns
 
@@ -28,7 +29,8 @@ class ConvertNnToLinalgPass(ModulePass):
     """Lowers every nn op (but nn.weight) to linalg, tensor and arith ops on tensors.
 
     Input: nn IR with static shapes. Output: linalg on tensors as in docs/pipeline.md, stage 2.
-    An op that cannot be lowered is an error naming the op and its ONNX node. A function
+    An op that cannot be lowered is an error naming the op and its ONNX node. Every op built
+    for an nn op keeps its location (the ONNX node name, lowering/locations.py). A function
     with run-time indices (gather, scatter) gets one more result, a `tensor<3xi64>` status,
     and `terrace.index_checks` naming its checks (index_checks.py).
     """
@@ -36,8 +38,7 @@ class ConvertNnToLinalgPass(ModulePass):
     name = "convert-nn-to-linalg"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        PatternRewriteWalker(
-            GreedyRewritePatternApplier(list(conversion_patterns())), apply_recursively=False
-        ).rewrite_module(op)
+        patterns = GreedyRewritePatternApplier(list(conversion_patterns()))
+        PatternRewriteWalker(LocatedPattern(patterns), apply_recursively=False).rewrite_module(op)
         check_fully_converted(op)
         combine_index_checks(op)

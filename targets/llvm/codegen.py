@@ -37,7 +37,19 @@ def llvm_ir(module: ModuleOp, target: LlvmTarget) -> str:
         raise CompilationError(f"LLVM translation failed: {first_line(error)}") from error
     converted.data_layout = str(machine.target_data)
     _apply_function_attributes(module, converted)
+    _define_external_globals(module, converted)
     return str(converted)
+
+
+def _define_external_globals(module: ModuleOp, converted: llvm_ir_module.Module) -> None:
+    """An `external` llvm.mlir.global with a value is a definition (in MLIR, as in LLVM's
+    default linkage); xDSL's translation prints `external`, which LLVM reads as a declaration
+    and rejects with an initializer."""
+    for op in module.ops:
+        if isinstance(op, llvm.GlobalOp) and op.value is not None:
+            variable = converted.get_global(op.sym_name.data)
+            if op.linkage.linkage.data == "external":
+                variable.linkage = ""
 
 
 def _apply_function_attributes(module: ModuleOp, converted: llvm_ir_module.Module) -> None:
