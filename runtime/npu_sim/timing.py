@@ -58,6 +58,7 @@ class Timing:
 
 
 def pops(insn: Instruction) -> list[str]:
+    """The FIFOs `insn` pops, in flag order."""
     return [
         fifo
         for (module, flag), fifo in _POPS.items()
@@ -91,6 +92,8 @@ def schedule(
 ) -> Timing:
     """The timed schedule of `program` whose functional run gave `effects`."""
     n = len(program)
+    popping = [pops(insn) for insn in program]
+    pushing = [pushes(insn) for insn in program]
     queues: dict[Module, list[int]] = {m: [] for m in Module}
     position: list[int] = []
     for index, insn in enumerate(program):
@@ -112,7 +115,7 @@ def schedule(
         fetched, fetch_time = _fetch(
             program, queues, position, start, dispatch, fetched, fetch_time, config
         )
-        choice = _earliest_ready(program, queues, heads, free, dispatch, tokens, popped, fetched)
+        choice = _earliest_ready(popping, queues, heads, free, dispatch, tokens, popped, fetched)
         if choice is None:
             raise NpuSimError(
                 -1, None, _deadlock_report(program, queues, heads, tokens, popped, fetched)
@@ -120,7 +123,7 @@ def schedule(
         module, at, ready_without_tokens = choice
         index = queues[module][heads[module]]
         insn = program[index]
-        for fifo in pops(insn):
+        for fifo in popping[index]:
             popped[fifo] += 1
         fixed, channel = cost(insn, effects[index], config)
         if channel:
@@ -134,7 +137,7 @@ def schedule(
         stall[index] = at - ready_without_tokens
         free[module] = finish
         heads[module] += 1
-        for fifo in pushes(insn):
+        for fifo in pushing[index]:
             tokens[fifo].append(finish)
     timing.start = [s if s is not None else 0 for s in start]
     timing.end, timing.dispatch, timing.token_stall = end, dispatch, stall
@@ -168,7 +171,7 @@ def _fetch(
 
 
 def _earliest_ready(
-    program: Sequence[Instruction],
+    popping: list[list[str]],
     queues: dict[Module, list[int]],
     heads: dict[Module, int],
     free: dict[Module, int],
@@ -185,7 +188,7 @@ def _earliest_ready(
         index = queues[module][heads[module]]
         if index >= fetched:
             continue
-        needed = pops(program[index])
+        needed = popping[index]
         if any(popped[f] >= len(tokens[f]) for f in needed):
             continue
         base = max(free[module], dispatch[index])

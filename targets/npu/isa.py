@@ -18,8 +18,10 @@ simulator read it.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from enum import IntEnum
+from functools import cached_property
 from typing import TypeVar
 
 from ...errors import TerraceError
@@ -230,11 +232,24 @@ class Instruction:
         fields = tuple((name, int(values.get(name, 0))) for name in names)
         return Instruction(opcode, fields, pop_prev, pop_next, push_prev, push_next)
 
+    @staticmethod
+    def of(opcode: Opcode, values: Mapping[str, int]) -> Instruction:
+        """An instruction without token flags, from a mapping of field values."""
+        names = [f.name for f in FORMATS[opcode][1]]
+        unknown = sorted(set(values) - set(names))
+        if unknown:
+            raise NpuIsaError(f"{opcode.name} has no field {', '.join(unknown)}")
+        return Instruction(opcode, tuple((name, int(values.get(name, 0))) for name in names))
+
+    @cached_property
+    def _values(self) -> dict[str, int]:
+        return dict(self.fields)
+
     def __getitem__(self, name: str) -> int:
-        for key, value in self.fields:
-            if key == name:
-                return value
-        raise KeyError(f"{self.opcode.name} has no field '{name}'")
+        value = self._values.get(name)
+        if value is None:
+            raise KeyError(f"{self.opcode.name} has no field '{name}'")
+        return value
 
     def with_flags(self, **flags: bool) -> Instruction:
         current = {flag: getattr(self, flag) for flag in TOKEN_FLAGS}
@@ -244,7 +259,7 @@ class Instruction:
     def flags(self) -> tuple[str, ...]:
         return tuple(flag for flag in TOKEN_FLAGS if getattr(self, flag))
 
-    @property
+    @cached_property
     def module(self) -> Module:
         """The queue the instruction is dispatched to (NPU.md section 5, routing)."""
         if self.opcode == Opcode.LOAD:
