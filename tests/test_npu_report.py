@@ -1,0 +1,67 @@
+"""`terrace npu-report`: the partition (which op runs where and why) and the per-layer table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from terrace.targets.npu.isa import NpuConfig
+from terrace.tools.npu_report import model_report, partition
+
+
+def _model() -> onnx.ModelProto:
+    rng = np.random.default_rng(0)
+    inits = [
+        numpy_helper.from_array(rng.standard_normal((32, 3, 3, 3)).astype(np.float32), "w0"),
+        numpy_helper.from_array(rng.standard_normal((32, 32, 3, 3)).astype(np.float32), "w1"),
+        *(numpy_helper.from_array(np.ones(32, np.float32), n) for n in ("s", "b", "m", "v")),
+    ]
+    nodes = [
+        helper.make_node(
+            "Conv", ["x", "w0"], ["c0"], name="stem", kernel_shape=[3, 3], pads=[1, 1, 1, 1]
+        ),
+        helper.make_node(
+            "Conv", ["c0", "w1"], ["c1"], name="body", kernel_shape=[3, 3], pads=[1, 1, 1, 1]
+        ),
+        helper.make_node("BatchNormalization", ["c1", "s", "b", "m", "v"], ["n1"], name="bn"),
+        helper.make_node("Relu", ["n1"], ["r1"], name="relu"),
+        helper.make_node(
+            "MaxPool", ["r1"], ["y"], name="pool", kernel_shape=[2, 2], strides=[2, 2]
+        ),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 16, 16])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 32, 8, 8])],
+        inits,
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_partition_says_where_and_why() -> None:
+    placements = {p.node: p for p in partition(_model(), "i8", NpuConfig())}
+    assert (placements["stem"].device, placements["stem"].reason) == (
+        "cpu",
+        "Cin 3 < 16: the 16-lane GEMM would run 3/16 full",
+    )
+    body = placements["body"]
+    assert body.device == "npu" and body.layer is not None
+    assert body.layer.bias and body.layer.relu  # the batch norm folds into a bias, ReLU fuses
+    assert placements["bn"].reason == "folded into body"
+    assert placements["relu"].reason == "fused into body"
+    assert placements["pool"].device == "cpu"
+
+
+def test_report_table_and_json(tmp_path: Path) -> None:
+    path = tmp_path / "m.onnx"
+    onnx.save(_model(), path)
+    text = model_report(str(path), "i8", 16, True, str(tmp_path / "rows.json"))
+    assert "body (Conv): npu, conv layer mapped" in text
+    row = next(line for line in text.splitlines() if "conv 3x3/1 32->32" in line).split()
+    macs = 16 * 16 * 32 * 32 * 9  # 2.4 MMAC
+    assert row[0] == "body" and row[6] == f"{macs / 1e6:.1f}"
+    assert "total: 1 layers" in text
