@@ -21,9 +21,14 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Self
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import llvmlite.binding as llvm_binding
+    import onnx
     from xdsl.dialects.builtin import ModuleOp
     from xdsl.passes import ModulePass
+
+    from ..runtime.model import CompiledModel
 
 STAGES = ("linalg", "memrefs", "loops", "llvm")
 """The stages of a target pipeline, in order."""
@@ -152,6 +157,14 @@ class Target(ABC):
     @abstractmethod
     def jit_machine(self) -> llvm_binding.TargetMachine:
         """The machine MCJIT loads `object_code` with (targets that run in this process)."""
+
+    def compile_split(
+        self, model: onnx.ModelProto, compile_host: Callable[[onnx.ModelProto], CompiledModel]
+    ) -> CompiledModel | None:
+        """A model compiled partly for another device (an accelerator), with `compile_host`
+        compiling the host's parts; None (every LLVM target): the ordinary pipeline."""
+        del model, compile_host
+        return None
 
     def fingerprint(self) -> Sequence[str]:
         """What identifies the code this target generates (part of the compile cache key)."""

@@ -9,7 +9,8 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from terrace.targets.npu.isa import NpuConfig
-from terrace.tools.npu_report import model_report, partition
+from terrace.targets.npu.partition import partition
+from terrace.tools.npu_report import model_report
 
 
 def _model() -> onnx.ModelProto:
@@ -43,7 +44,7 @@ def _model() -> onnx.ModelProto:
 
 
 def test_partition_says_where_and_why() -> None:
-    placements = {p.node: p for p in partition(_model(), "i8", NpuConfig())}
+    placements = {p.node: p for p in partition(_model(), "i8", NpuConfig()).placements}
     assert (placements["stem"].device, placements["stem"].reason) == (
         "cpu",
         "Cin 3 < 16: the 16-lane GEMM would run 3/16 full",

@@ -174,3 +174,31 @@ def program_stats(result: SimResult, useful_macs: int | None) -> dict[str, Any]:
         "roofline_efficiency": achieved / bound if bound else 0.0,
         "tokens_left": timing.tokens_left,
     }
+
+
+def static_effects(program: NpuProgram) -> list[Effect]:
+    """What the cycle model needs of each instruction (DRAM bytes, executed uops), computed from
+    the instructions alone: the timing of a program without running its data."""
+    from ...targets.npu.isa import Buffer, element_bytes
+
+    effects: list[Effect] = []
+    for insn in program.instructions:
+        if insn.is_nop() or insn.opcode in (Opcode.FINISH, Opcode.CONFIG):
+            effects.append(Effect())
+        elif insn.opcode in (Opcode.LOAD, Opcode.STORE):
+            buffer = Buffer(insn["buffer"])
+            size = insn["y_size"] * insn["x_size"] * element_bytes(buffer, insn["dtype"])
+            effects.append(Effect(dram_bytes=size, buffer=buffer.name.lower()))
+        else:
+            count = (insn["uop_end"] - insn["uop_bgn"]) * insn["iter_out"] * insn["iter_in"]
+            effects.append(Effect(uops=count))
+    return effects
+
+
+def time_program(program: NpuProgram, config: NpuConfig | None = None) -> SimResult:
+    """The cycle model alone (no data): the same cycles and stats as `simulate`, in a fraction
+    of its time. The result's state is empty."""
+    config = config or NpuConfig()
+    effects = static_effects(program)
+    timing = schedule(program.instructions, effects, config)
+    return SimResult(program, config, effects, timing, NpuState(config, np.zeros(0, np.uint8)))

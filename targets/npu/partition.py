@@ -1,0 +1,254 @@
+"""Split an ONNX model between the CPU and TNPU-1 (docs/npu.md, "The npu target").
+
+A Conv with constant weights, 2-D, group 1, dilation 1, pads <= 15 and Cin >= 16, together with
+the single-consumer chain after it (BatchNormalization, a residual Add/Sum in f32, Relu), is one
+NPU layer when the tiler can map it; every other node stays on the CPU, and the partition says
+why. Consecutive CPU nodes form one CPU segment (a sub-model compiled for the host); an NPU
+layer runs where the last node of its chain stood, so that a residual's other operand exists.
+
+This works on the ONNX graph, before import; NPU.md's npu-annotate/npu-partition passes do the
+same on the nn dialect and are not written yet (docs/npu.md, "Status"). Batch norm folds into
+the conv's weights and bias with the algebra of passes/nn_fold_batchnorm.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import onnx
+from numpy.typing import NDArray
+from onnx import numpy_helper
+
+from .conv import can_map
+from .isa import NpuConfig
+from .layers import ConvLayer
+
+_FUSABLE = {
+    "BatchNormalization": "folded into",
+    "Relu": "fused into",
+    "Sum": "residual add fused into",
+    "Add": "residual add fused into",
+}
+
+
+@dataclass
+class Placement:
+    node: str
+    op_type: str
+    device: str
+    reason: str
+    layer: ConvLayer | None = None
+
+
+@dataclass
+class NpuLayer:
+    """One offloaded conv and what fuses into it."""
+
+    name: str
+    layer: ConvLayer
+    input: str
+    output: str
+    weight: NDArray[np.float32]
+    bias: NDArray[np.float32] | None
+    residual: str | None
+    nodes: list[str] = field(default_factory=lambda: list[str]())
+
+
+@dataclass
+class CpuSegment:
+    nodes: list[onnx.NodeProto]
+    inputs: list[str] = field(default_factory=lambda: list[str]())
+    outputs: list[str] = field(default_factory=lambda: list[str]())
+
+
+@dataclass
+class Partition:
+    placements: list[Placement]
+    steps: list[CpuSegment | NpuLayer]
+    model: onnx.ModelProto
+    """The shape-inferred model the steps refer to."""
+
+
+def node_label(node: onnx.NodeProto, index: int) -> str:
+    return node.name or f"{node.op_type}_{index}"
+
+
+def _cpu_reason(op_type: str) -> str:
+    if op_type in ("MaxPool", "AveragePool", "GlobalAveragePool", "Softmax"):
+        return "pooling and softmax are out of scope for TNPU-1 v1"
+    if op_type in _FUSABLE:
+        return "not after an NPU conv: runs with the CPU code around it"
+    return "no TNPU-1 pattern for this op (v1 maps conv layers)"
+
+
+def partition(model: onnx.ModelProto, dtype: str, config: NpuConfig) -> Partition:
+    """Every node with where it runs and why, and the execution steps."""
+    inferred = onnx.shape_inference.infer_shapes(model)
+    graph = inferred.graph
+    dims = {
+        v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
+        for v in [*graph.value_info, *graph.input, *graph.output]
+    }
+    initializers = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    consumers: dict[str, list[onnx.NodeProto]] = {}
+    for node in graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    labels = {id(node): node_label(node, i) for i, node in enumerate(graph.node)}
+    placements: dict[str, Placement] = {}
+    layers_at: dict[str, NpuLayer] = {}
+    for node in graph.node:
+        label = labels[id(node)]
+        if label in placements:
+            continue
+        if node.op_type != "Conv":
+            placements[label] = Placement(label, node.op_type, "cpu", _cpu_reason(node.op_type))
+            continue
+        planned, reason = _plan(
+            node, label, dims, consumers, initializers, dtype, labels, config, placements
+        )
+        if planned is None:
+            placements[label] = Placement(label, "Conv", "cpu", reason)
+            continue
+        placements[label] = Placement(label, "Conv", "npu", "conv layer mapped", planned.layer)
+        for name in planned.nodes[1:]:
+            op_type = next(n.op_type for n in graph.node if labels[id(n)] == name)
+            placements[name] = Placement(name, op_type, "npu", f"{_FUSABLE[op_type]} {label}")
+        layers_at[planned.nodes[-1]] = planned
+    steps = _steps(graph, labels, placements, layers_at)
+    return Partition(list(placements.values()), steps, inferred)
+
+
+def _plan(
+    node: onnx.NodeProto,
+    label: str,
+    dims: dict[str, list[int]],
+    consumers: dict[str, list[onnx.NodeProto]],
+    initializers: dict[str, NDArray[np.generic]],
+    dtype: str,
+    labels: dict[int, str],
+    config: NpuConfig,
+    claimed: dict[str, Placement],
+) -> tuple[NpuLayer | None, str]:
+    attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    kernel = list(attrs.get("kernel_shape", []))
+    strides = list(attrs.get("strides", [1, 1]))
+    if (
+        len(kernel) != 2
+        or attrs.get("group", 1) != 1
+        or any(d != 1 for d in attrs.get("dilations", [1, 1]))
+    ):
+        return None, "not a 2-D conv with group 1 and dilation 1"
+    if strides[0] != strides[1] or attrs.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
+        return None, "unequal strides or auto_pad"
+    if node.input[1] not in initializers or (
+        len(node.input) > 2 and node.input[2] not in initializers
+    ):
+        return None, "weights are not constant initializers"
+    _, cin, h, w = dims[node.input[0]]
+    cout = dims[node.output[0]][1]
+    if cin < 16:
+        return None, f"Cin {cin} < 16: the 16-lane GEMM would run {cin}/16 full"
+    pads = list(attrs.get("pads", [0, 0, 0, 0]))
+    weight = initializers[node.input[1]].astype(np.float64)
+    bias = initializers[node.input[2]].astype(np.float64) if len(node.input) > 2 else None
+    layer = ConvLayer(
+        cin,
+        cout,
+        h,
+        w,
+        kernel[0],
+        kernel[1],
+        strides[0],
+        (pads[0], pads[1], pads[2], pads[3]),
+        dtype,
+    )
+    planned = NpuLayer(
+        label, layer, node.input[0], node.output[0], weight.astype(np.float32), None, None, [label]
+    )
+    for op_type in ("BatchNormalization", "Sum|Add", "Relu"):
+        users = consumers.get(planned.output, [])
+        if len(users) != 1 or users[0].op_type not in op_type.split("|"):
+            continue
+        user = users[0]
+        if labels[id(user)] in claimed:  # a residual add both branches reach: the first takes it
+            break
+        if user.op_type == "BatchNormalization":
+            params = [initializers.get(name) for name in user.input[1:5]]
+            if any(p is None for p in params):
+                break
+            scale, shift, mean, var = (np.asarray(p, np.float64) for p in params)
+            epsilon = next((a.f for a in user.attribute if a.name == "epsilon"), 1e-5)
+            factor = scale / np.sqrt(var + epsilon)  # BN(y) = factor * y + shift'
+            weight = weight * factor[:, None, None, None]
+            bias = (bias if bias is not None else 0.0) * factor + shift - mean * factor
+        elif user.op_type in ("Sum", "Add"):
+            others = [name for name in user.input if name != planned.output]
+            if (
+                len(user.input) != 2
+                or len(others) != 1
+                or dtype == "i8"
+                or dims.get(others[0]) != dims[user.output[0]]
+            ):
+                break
+            planned.residual = others[0]
+            layer = replace(layer, residual=True)
+        else:
+            layer = replace(layer, relu=True)
+        planned.nodes.append(labels[id(user)])
+        planned.output = user.output[0]
+    layer = replace(layer, bias=bias is not None)
+    reason = can_map(layer, config)
+    if reason is not None:
+        return None, reason
+    planned.layer = layer
+    planned.weight = weight.astype(np.float32)
+    planned.bias = None if bias is None else np.asarray(bias, np.float32)
+    return planned, ""
+
+
+def _steps(
+    graph: onnx.GraphProto,
+    labels: dict[int, str],
+    placements: dict[str, Placement],
+    layers_at: dict[str, NpuLayer],
+) -> list[CpuSegment | NpuLayer]:
+    steps: list[CpuSegment | NpuLayer] = []
+    current: CpuSegment | None = None
+    for node in graph.node:
+        label = labels[id(node)]
+        if placements[label].device == "cpu":
+            if current is None:
+                current = CpuSegment([])
+                steps.append(current)
+            current.nodes.append(node)
+            continue
+        current = None
+        if label in layers_at:
+            steps.append(layers_at[label])
+    _connect(graph, steps)
+    return steps
+
+
+def _connect(graph: onnx.GraphProto, steps: list[CpuSegment | NpuLayer]) -> None:
+    """The values each CPU segment takes from before it and hands to what follows."""
+    initializers = {t.name for t in graph.initializer}
+    later_use: list[set[str]] = []
+    needed = {o.name for o in graph.output}
+    for step in reversed(steps):
+        later_use.append(set(needed))
+        if isinstance(step, NpuLayer):
+            needed |= {step.input} | ({step.residual} if step.residual else set())
+        else:
+            needed |= {name for node in step.nodes for name in node.input if name}
+    later_use.reverse()
+    for step, after in zip(steps, later_use, strict=True):
+        if isinstance(step, NpuLayer):
+            continue
+        produced = {name for node in step.nodes for name in node.output}
+        consumed = [name for node in step.nodes for name in node.input if name]
+        step.inputs = list(
+            dict.fromkeys(n for n in consumed if n not in produced and n not in initializers)
+        )
+        step.outputs = [n for node in step.nodes for n in node.output if n in after]

@@ -1,0 +1,97 @@
+"""`terrace.compile(model, target="npu")`: convolutions on the TNPU-1 simulator, the rest on
+the host JIT, in one call, against onnxruntime."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+import terrace
+from terrace.targets import get_target
+
+from onnx_models import assert_close_to_reference, run_onnxruntime
+
+
+def _residual_model() -> onnx.ModelProto:
+    """stem conv (Cin 3: CPU) -> BN -> Relu -> conv -> BN -> Add(stem) -> Relu -> MaxPool."""
+    rng = np.random.default_rng(1)
+
+    def tensor(
+        name: str, shape: tuple[int, ...], low: float = -0.3, high: float = 0.3
+    ) -> onnx.TensorProto:
+        return numpy_helper.from_array(rng.uniform(low, high, shape).astype(np.float32), name)
+
+    inits = [
+        tensor("w0", (32, 3, 3, 3)),
+        tensor("w1", (32, 32, 3, 3), -0.1, 0.1),
+        *(tensor(f"{p}{n}", (32,), 0.5, 1.5) for p in ("s", "b", "m", "v") for n in ("0", "1")),
+    ]
+    nodes = [
+        helper.make_node(
+            "Conv", ["x", "w0"], ["c0"], name="stem", kernel_shape=[3, 3], pads=[1, 1, 1, 1]
+        ),
+        helper.make_node("BatchNormalization", ["c0", "s0", "b0", "m0", "v0"], ["n0"], name="bn0"),
+        helper.make_node("Relu", ["n0"], ["r0"], name="relu0"),
+        helper.make_node(
+            "Conv", ["r0", "w1"], ["c1"], name="body", kernel_shape=[3, 3], pads=[1, 1, 1, 1]
+        ),
+        helper.make_node("BatchNormalization", ["c1", "s1", "b1", "m1", "v1"], ["n1"], name="bn1"),
+        helper.make_node("Add", ["n1", "r0"], ["a1"], name="add"),
+        helper.make_node("Relu", ["a1"], ["r1"], name="relu1"),
+        helper.make_node(
+            "MaxPool", ["r1"], ["y"], name="pool", kernel_shape=[2, 2], strides=[2, 2]
+        ),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "residual",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 20, 20])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 32, 10, 10])],
+        inits,
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_the_npu_target_is_listed() -> None:
+    target = get_target("npu")
+    assert target.tag == "npu" and target.runs_in_process()
+
+
+def test_split_model_matches_onnxruntime() -> None:
+    model = _residual_model()
+    compiled = terrace.compile(model, target="npu", cache=False)
+    x = np.random.default_rng(2).standard_normal((1, 3, 20, 20)).astype(np.float32)
+    (y,) = compiled(x)
+    (expected,) = run_onnxruntime(model, {"x": x})
+    assert_close_to_reference(y, expected)
+    where = {line.split(" ")[0]: line for line in compiled.partition_report().splitlines()}  # type: ignore[attr-defined]
+    assert ": cpu, Cin 3 < 16" in where["stem"]
+    assert where["body"].endswith("npu, conv layer mapped")
+    assert where["add"].endswith("npu, residual add fused into body")
+    assert ": cpu," in where["pool"]
+    runs = compiled.last_runs  # type: ignore[attr-defined]
+    assert [r.name for r in runs] == ["body"] and runs[0].cycles > 0
+
+
+def test_wrong_input_shape_is_one_clear_error() -> None:
+    compiled = terrace.compile(_residual_model(), target="npu", cache=False)
+    with pytest.raises(terrace.InputError, match=r"input 'x': expected float32\[1, 3, 20, 20\]"):
+        compiled(np.zeros((1, 3, 8, 8), np.float32))
+
+
+@pytest.mark.slow
+def test_light_resnet50_f32_on_the_npu() -> None:
+    from terrace.benchmarks.light_models import light_model, randomize_weights
+
+    model = randomize_weights(light_model("light_resnet50"))
+    compiled = terrace.compile(model, target="npu")
+    x = np.random.default_rng(0).standard_normal((1, 3, 224, 224)).astype(np.float32)
+    (y,) = compiled(x)
+    (expected,) = run_onnxruntime(model, {model.graph.input[0].name: x})
+    assert_close_to_reference(y, expected)
+    assert y.argmax() == expected.argmax()
+    placements = compiled.placements  # type: ignore[attr-defined]
+    assert sum(p.device == "npu" and p.op_type == "Conv" for p in placements) == 52
+    assert sum(p.device == "npu" and p.op_type == "Sum" for p in placements) == 16
