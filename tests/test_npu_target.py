@@ -3,6 +3,8 @@ the host JIT, in one call, against onnxruntime."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import onnx
 import pytest
@@ -10,6 +12,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 import terrace
 from terrace.targets import get_target
+from terrace.tools.cli import main
 
 from onnx_models import assert_close_to_reference, run_onnxruntime
 
@@ -79,6 +82,29 @@ def test_wrong_input_shape_is_one_clear_error() -> None:
     compiled = terrace.compile(_residual_model(), target="npu", cache=False)
     with pytest.raises(terrace.InputError, match=r"input 'x': expected float32\[1, 3, 20, 20\]"):
         compiled(np.zeros((1, 3, 8, 8), np.float32))
+
+
+DEMO_MODEL = Path(terrace.__file__).parent / "models" / "demo_cnn.onnx"
+
+
+def test_terrace_run_on_the_npu_target_matches_onnxruntime(tmp_path: Path) -> None:
+    x = np.random.default_rng(3).standard_normal((1, 3, 64, 64)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    args = ["run", str(DEMO_MODEL), "--target", "npu", "--input", f"image={tmp_path / 'x.npy'}"]
+    assert main([*args, "--output", str(tmp_path / "y.npz")]) == 0
+    (expected,) = run_onnxruntime(onnx.load(DEMO_MODEL), {"image": x})
+    assert_close_to_reference(np.load(tmp_path / "y.npz")["probabilities"], expected)
+
+
+@pytest.mark.parametrize("extra", [["-o", "OUT"], ["--emit", "llvm"]])
+def test_no_artifact_and_no_emit_for_the_npu_target(
+    extra: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    extra = [str(tmp_path / "out") if a == "OUT" else a for a in extra]
+    assert main(["compile", str(DEMO_MODEL), "--target", "npu", *extra]) == 1
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "no single LLVM pipeline" in error
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.slow

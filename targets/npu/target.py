@@ -12,12 +12,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import onnx
 
+from ...errors import CompilationError
 from ..llvm import LlvmTarget
 from .isa import NpuConfig
 
 if TYPE_CHECKING:
     from ...runtime.abi import TensorSpec
     from ...runtime.model import CompiledModel
+    from ..target import Pipeline
     from .partition import CpuSegment
 
 
@@ -26,8 +28,19 @@ class NpuTarget(LlvmTarget):
     npu_config: NpuConfig = field(default_factory=NpuConfig)
     npu_dtype: str = "f32"
 
+    def pipeline(self) -> Pipeline:
+        """None whole-model: each CPU segment goes through the host's pipeline, each NPU layer
+        through the layer compiler. So `--emit` and artifact folders refuse this target."""
+        raise CompilationError(
+            f"target '{self.tag}' splits a model between TNPU-1 and this machine: there is no "
+            "single LLVM pipeline, so no --emit text and no artifact folder (v1); run it in "
+            "this process (`terrace run MODEL --target npu`, `terrace.compile(model, "
+            'target="npu")`) and see its NPU programs with `terrace npu-report MODEL`'
+        )
+
     def fingerprint(self) -> tuple[str, ...]:
-        return (*super().fingerprint(), self.npu_config.digest().hex(), self.npu_dtype)
+        host = (self.triple, self.cpu, self.features)
+        return (self.tag, *host, self.npu_config.digest().hex(), self.npu_dtype)
 
     def compile_split(
         self, model: onnx.ModelProto, compile_host: Callable[[onnx.ModelProto], CompiledModel]
