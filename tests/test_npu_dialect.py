@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -158,3 +159,65 @@ def test_objdump_of_a_malformed_file_is_one_error_line(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert "not a .tnpu file: magic b'TNPX'" in result.stderr
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "terrace.tools.cli", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_npu_as_writes_the_binary_of_the_assembly(tmp_path: Path) -> None:
+    program = _conv_program()
+    source = tmp_path / "conv.mlir"
+    source.write_text(_text(program))
+    result = _cli("npu-as", str(source), "-o", str(tmp_path / "conv.tnpu"))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "conv.tnpu").read_bytes() == write_tnpu(program, NpuConfig())
+
+
+def test_npu_as_refuses_a_program_npu_verify_rejects(tmp_path: Path) -> None:
+    source = tmp_path / "bad.mlir"
+    source.write_text(
+        "npu.program @p {\n"
+        "  npu.load inp[0] <- dram[0x0] y(1) x(1) stride(1) : i8 {push_next}\n"
+        "  npu.finish\n}\n"
+    )
+    result = _cli("npu-as", str(source), "-o", str(tmp_path / "bad.tnpu"))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "token imbalance (pushes minus pops per FIFO): {'L->C': 1}" in result.stderr
+    assert not (tmp_path / "bad.tnpu").exists()
+
+
+def test_npu_as_with_several_programs_needs_a_name(tmp_path: Path) -> None:
+    program = _conv_program()
+    source = tmp_path / "two.mlir"
+    source.write_text(str(ModuleOp([program_op("a", program), program_op("b", program)])))
+    result = _cli("npu-as", str(source), "-o", str(tmp_path / "x.tnpu"))
+    assert result.returncode == 1
+    assert "2 npu.program ops (['a', 'b']); name one with --program" in result.stderr
+    result = _cli("npu-as", str(source), "--program", "c", "-o", str(tmp_path / "x.tnpu"))
+    assert "no npu.program @c; it has ['a', 'b']" in result.stderr
+    result = _cli("npu-as", str(source), "--program", "b", "-o", str(tmp_path / "b.tnpu"))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "b.tnpu").read_bytes() == write_tnpu(program, NpuConfig())
+
+
+def test_the_isa_the_dialect_imports_is_a_leaf() -> None:
+    """tests/test_layers.py lets dialects/npu.py import targets/ because isa.py and binary.py
+    import no compiler layer; if they ever did, the dialect would import upward through them."""
+    from test_layers import ROOT, _imported_layers  # pyright: ignore[reportPrivateUsage]
+
+    for name in ("isa.py", "binary.py"):
+        path = ROOT / "targets" / "npu" / name
+        assert _imported_layers(path) <= {"errors", "targets"}, name
+    tree = ast.parse((ROOT / "dialects" / "npu.py").read_text())
+    from_targets = {
+        node.module
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("targets")
+    }
+    assert from_targets == {"targets.npu.isa", "targets.npu.binary"}

@@ -1,4 +1,4 @@
-"""`terrace npu-objdump` and `terrace npu-report`: the TNPU-1 tools (docs/npu.md)."""
+"""`terrace npu-as`, `npu-objdump` and `npu-report`: the TNPU-1 tools (docs/npu.md)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,19 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--tiny", action="store_true", help="the file is for the 8 KiB configuration"
     )
     objdump.set_defaults(run=_run_objdump)
+    assemble = commands.add_parser(
+        "npu-as",
+        help="assemble npu dialect text into a .tnpu file",
+        description="Parse and verify an npu.program (npu dialect assembly, as npu-objdump "
+        "prints it), check it as npu-verify does, and encode it into a .tnpu file.",
+    )
+    assemble.add_argument("file", help="a .mlir file holding npu.program ops")
+    assemble.add_argument("-o", "--output", required=True, help="the .tnpu file to write")
+    assemble.add_argument("--program", help="which npu.program (by name) if the file has several")
+    assemble.add_argument(
+        "--tiny", action="store_true", help="assemble for the 8 KiB configuration"
+    )
+    assemble.set_defaults(run=_run_assemble)
     report = commands.add_parser(
         "npu-report",
         help="per-layer TNPU-1 cycles, utilization and roofline of a model's convolutions",
@@ -52,6 +65,33 @@ def _run_objdump(args: argparse.Namespace) -> int:
     config = NpuConfig.tiny() if args.tiny else NpuConfig()
     program = read_tnpu(path.read_bytes(), config)
     print(ModuleOp([program_op(path.stem, program)]))
+    return 0
+
+
+def _run_assemble(args: argparse.Namespace) -> int:
+    from ..dialects.context import parse_module
+    from ..dialects.npu import ProgramOp, program_of
+    from ..errors import TerraceError
+    from ..targets.npu.binary import write_tnpu
+    from ..targets.npu.deps import verify_program
+    from ..targets.npu.isa import NpuConfig
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise TerraceError(f"{path}: no such file")
+    module = parse_module(path.read_text())
+    programs = {op.sym_name.data: op for op in module.walk() if isinstance(op, ProgramOp)}
+    if args.program is not None and args.program not in programs:
+        raise TerraceError(f"{path}: no npu.program @{args.program}; it has {sorted(programs)}")
+    if args.program is None and len(programs) != 1:
+        raise TerraceError(
+            f"{path}: {len(programs)} npu.program ops ({sorted(programs)}); name one with --program"
+        )
+    name = args.program if args.program is not None else next(iter(programs))
+    config = NpuConfig.tiny() if args.tiny else NpuConfig()
+    program = program_of(programs[name])
+    verify_program(program, config)
+    Path(args.output).write_bytes(write_tnpu(program, config))
     return 0
 
 
