@@ -78,6 +78,20 @@ def test_split_model_matches_onnxruntime() -> None:
     assert [r.name for r in runs] == ["body"] and runs[0].cycles > 0
 
 
+def test_an_add_that_does_not_fuse_says_why() -> None:
+    from terrace.targets.npu.isa import NpuConfig
+    from terrace.targets.npu.partition import partition
+
+    split = partition(_residual_model(), "i8", NpuConfig())
+    where = {p.node: p for p in split.placements}
+    assert where["body"].device == "npu" and where["bn1"].device == "npu"
+    assert (where["add"].device, where["add"].reason) == (
+        "cpu",
+        "a residual add in i8 mode (v1 fuses residual adds in f32): not fused into body",
+    )
+    assert where["relu1"].reason == "not fused into an NPU conv: runs with the CPU code around it"
+
+
 def test_wrong_input_shape_is_one_clear_error() -> None:
     compiled = terrace.compile(_residual_model(), target="npu", cache=False)
     with pytest.raises(terrace.InputError, match=r"input 'x': expected float32\[1, 3, 20, 20\]"):

@@ -53,6 +53,8 @@ class NpuLayer:
     bias: NDArray[np.float32] | None
     residual: str | None
     nodes: list[str] = field(default_factory=lambda: list[str]())
+    declined: tuple[str, str] | None = None
+    """The node after the chain that could have fused and did not, and why."""
 
 
 @dataclass
@@ -78,7 +80,7 @@ def _cpu_reason(op_type: str) -> str:
     if op_type in ("MaxPool", "AveragePool", "GlobalAveragePool", "Softmax"):
         return "pooling and softmax are out of scope for TNPU-1 v1"
     if op_type in _FUSABLE:
-        return "not after an NPU conv: runs with the CPU code around it"
+        return "not fused into an NPU conv: runs with the CPU code around it"
     return "no TNPU-1 pattern for this op (v1 maps conv layers)"
 
 
@@ -98,16 +100,20 @@ def partition(model: onnx.ModelProto, dtype: str, config: NpuConfig) -> Partitio
     labels = {id(node): node_label(node, i) for i, node in enumerate(graph.node)}
     placements: dict[str, Placement] = {}
     layers_at: dict[str, NpuLayer] = {}
+    declined: dict[str, str] = {}  # a node after an NPU conv that did not fuse, and why
     for node in graph.node:
         label = labels[id(node)]
         if label in placements:
             continue
         if node.op_type != "Conv":
-            placements[label] = Placement(label, node.op_type, "cpu", _cpu_reason(node.op_type))
+            reason = declined.get(label, _cpu_reason(node.op_type))
+            placements[label] = Placement(label, node.op_type, "cpu", reason)
             continue
         planned, reason = _plan(
             node, label, dims, consumers, initializers, dtype, labels, config, placements
         )
+        if planned is not None and planned.declined is not None:
+            declined.setdefault(*planned.declined)
         if planned is None:
             placements[label] = Placement(label, "Conv", "cpu", reason)
             continue
@@ -177,6 +183,10 @@ def _plan(
         if user.op_type == "BatchNormalization":
             params = [initializers.get(name) for name in user.input[1:5]]
             if any(p is None for p in params):
+                planned.declined = (
+                    labels[id(user)],
+                    f"non-constant statistics: {label} cannot fold it",
+                )
                 break
             scale, shift, mean, var = (np.asarray(p, np.float64) for p in params)
             epsilon = next((a.f for a in user.attribute if a.name == "epsilon"), 1e-5)
@@ -185,12 +195,9 @@ def _plan(
             bias = (bias if bias is not None else 0.0) * factor + shift - mean * factor
         elif user.op_type in ("Sum", "Add"):
             others = [name for name in user.input if name != planned.output]
-            if (
-                len(user.input) != 2
-                or len(others) != 1
-                or dtype == "i8"
-                or dims.get(others[0]) != dims[user.output[0]]
-            ):
+            why = _residual_refusal(user, others, dims, dtype)
+            if why is not None:
+                planned.declined = (labels[id(user)], f"{why}: not fused into {label}")
                 break
             planned.residual = others[0]
             layer = replace(layer, residual=True)
@@ -206,6 +213,19 @@ def _plan(
     planned.weight = weight.astype(np.float32)
     planned.bias = None if bias is None else np.asarray(bias, np.float32)
     return planned, ""
+
+
+def _residual_refusal(
+    add: onnx.NodeProto, others: list[str], dims: dict[str, list[int]], dtype: str
+) -> str | None:
+    if len(add.input) != 2 or len(others) != 1:
+        return "not a two-operand add of the conv's result and another tensor"
+    if dtype == "i8":
+        # the residual would need its own scale and zero point in ACC: not in v1's epilogue
+        return "a residual add in i8 mode (v1 fuses residual adds in f32)"
+    if dims.get(others[0]) != dims[add.output[0]]:
+        return "the other operand broadcasts (the residual epilogue adds equal shapes)"
+    return None
 
 
 def _steps(
