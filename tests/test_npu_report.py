@@ -6,10 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from terrace.targets.npu.isa import NpuConfig
-from terrace.targets.npu.partition import partition
+from terrace.targets.npu.partition import NpuLayer, partition
 from terrace.tools.npu_report import model_report
 
 
@@ -66,3 +67,37 @@ def test_report_table_and_json(tmp_path: Path) -> None:
     macs = 16 * 16 * 32 * 32 * 9  # 2.4 MMAC
     assert row[0] == "body" and row[6] == f"{macs / 1e6:.1f}"
     assert "total: 1 layers" in text
+
+
+def test_a_constant_of_shape_weight_is_a_constant() -> None:
+    """The light models fill weights with ConstantOfShape: such a conv still maps, with the
+    fill as its weights, and the report lists the constant apart."""
+    model = _model()
+    graph = model.graph
+    shape = numpy_helper.from_array(np.array([32, 32, 3, 3], np.int64), "w1_shape")
+    fill = helper.make_node(
+        "ConstantOfShape",
+        ["w1_shape"],
+        ["w1"],
+        name="fill",
+        value=numpy_helper.from_array(np.array([0.25], np.float32)),
+    )
+    kept = [t for t in graph.initializer if t.name != "w1"]
+    del graph.initializer[:]
+    graph.initializer.extend([*kept, shape])
+    graph.node.insert(0, fill)
+    split = partition(model, "f32", NpuConfig())
+    where = {p.node: p for p in split.placements}
+    assert where["body"].device == "npu"
+    (layer,) = [s for s in split.steps if isinstance(s, NpuLayer)]
+    factor = 1 / np.sqrt(1 + 1e-5)  # the batch norm (scale 1, variance 1) folds in
+    assert layer.weight.shape == (32, 32, 3, 3)
+    np.testing.assert_allclose(layer.weight, 0.25 * factor, rtol=1e-6)
+    assert where["fill"].reason.startswith("a constant")
+
+
+@pytest.mark.slow
+def test_resnet50_report_maps_its_52_convs() -> None:
+    text = model_report("resnet50", "i8", 16, True, None)
+    assert "  n0 (Conv): cpu, Cin 3 < 16" in text
+    assert "total: 52 layers, 3.97 GMAC" in text

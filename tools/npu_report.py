@@ -18,7 +18,7 @@ from ..runtime.npu_sim.simulator import time_program
 from ..targets.npu.conv import compile_conv
 from ..targets.npu.isa import NpuConfig
 from ..targets.npu.layers import ConvLayer
-from ..targets.npu.partition import partition
+from ..targets.npu.partition import CONSTANT_REASON, partition
 
 
 def _load(model: str) -> onnx.ModelProto:
@@ -36,7 +36,10 @@ def model_report(
     config = NpuConfig(dram_bytes_per_cycle=bandwidth)
     placements = partition(_load(model), dtype, config).placements
     lines = ["Partition (op: device, why):"]
-    lines += [f"  {p.node} ({p.op_type}): {p.device}, {p.reason}" for p in placements]
+    listed = [p for p in placements if p.reason != CONSTANT_REASON]
+    lines += [f"  {p.node} ({p.op_type}): {p.device}, {p.reason}" for p in listed]
+    if len(listed) < len(placements):
+        lines.append(f"  ({len(placements) - len(listed)} constants not listed: {CONSTANT_REASON})")
     rows: list[dict[str, Any]] = []
     timed: dict[ConvLayer, dict[str, Any]] = {}
     for placement in placements:

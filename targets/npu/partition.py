@@ -92,7 +92,7 @@ def partition(model: onnx.ModelProto, dtype: str, config: NpuConfig) -> Partitio
         v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
         for v in [*graph.value_info, *graph.input, *graph.output]
     }
-    initializers = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    initializers = _constants(graph)
     consumers: dict[str, list[onnx.NodeProto]] = {}
     for node in graph.node:
         for name in node.input:
@@ -104,6 +104,9 @@ def partition(model: onnx.ModelProto, dtype: str, config: NpuConfig) -> Partitio
     for node in graph.node:
         label = labels[id(node)]
         if label in placements:
+            continue
+        if node.op_type == "ConstantOfShape" and node.output[0] in initializers:
+            placements[label] = Placement(label, node.op_type, "cpu", CONSTANT_REASON)
             continue
         if node.op_type != "Conv":
             reason = declined.get(label, _cpu_reason(node.op_type))
@@ -213,6 +216,27 @@ def _plan(
     planned.weight = weight.astype(np.float32)
     planned.bias = None if bias is None else np.asarray(bias, np.float32)
     return planned, ""
+
+
+CONSTANT_REASON = "a constant: NPU layers that read it take its value when compiled"
+
+
+def _constants(graph: onnx.GraphProto) -> dict[str, NDArray[np.generic]]:
+    """The initializers, and what a ConstantOfShape of a constant shape fills (the light
+    models' weights are such fills)."""
+    values: dict[str, NDArray[np.generic]] = {
+        t.name: numpy_helper.to_array(t) for t in graph.initializer
+    }
+    for node in graph.node:
+        if node.op_type != "ConstantOfShape" or node.input[0] not in values:
+            continue
+        fill = next(
+            (numpy_helper.to_array(a.t) for a in node.attribute if a.name == "value"),
+            np.zeros(1, np.float32),
+        )
+        shape = tuple(int(d) for d in values[node.input[0]])
+        values[node.output[0]] = np.full(shape, fill.reshape(-1)[0], fill.dtype)
+    return values
 
 
 def _residual_refusal(
