@@ -135,3 +135,73 @@ def test_light_resnet50_f32_on_the_npu() -> None:
     placements = compiled.placements  # type: ignore[attr-defined]
     assert sum(p.device == "npu" and p.op_type == "Conv" for p in placements) == 52
     assert sum(p.device == "npu" and p.op_type == "Sum" for p in placements) == 16
+
+
+def _quantized_model(hidden_zero_point: int) -> onnx.ModelProto:
+    """x -> QuantizeLinear -> QLinearConv 3x3 (bias) -> QLinearConv 1x1 -> int8 output; the
+    second conv's input zero point is `hidden_zero_point` (0: TNPU-1 can run it)."""
+    rng = np.random.default_rng(5)
+
+    def const(name: str, value: np.ndarray) -> onnx.TensorProto:
+        return numpy_helper.from_array(value, name)
+
+    inits = [
+        const("sx", np.array(0.05, np.float32)),
+        const("zero", np.array(0, np.int8)),
+        const("w1", rng.integers(-127, 128, (32, 16, 3, 3)).astype(np.int8)),
+        const("sw1", np.array(0.01, np.float32)),
+        const("s1", np.array(0.2, np.float32)),
+        const("z1", np.array(hidden_zero_point, np.int8)),
+        const("b1", rng.integers(-2000, 2000, 32).astype(np.int32)),
+        const("w2", rng.integers(-127, 128, (32, 32, 1, 1)).astype(np.int8)),
+        const("sw2", np.array(0.02, np.float32)),
+        const("s2", np.array(0.3, np.float32)),
+        const("z2", np.array(-5, np.int8)),
+    ]
+    first = ["q", "sx", "zero", "w1", "sw1", "zero", "s1", "z1", "b1"]
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "sx", "zero"], ["q"], name="quant"),
+        helper.make_node(
+            "QLinearConv", first, ["q1"], name="qconv1", kernel_shape=[3, 3], pads=[1, 1, 1, 1]
+        ),
+        helper.make_node(
+            "QLinearConv",
+            ["q1", "s1", "z1", "w2", "sw2", "zero", "s2", "z2"],
+            ["q2"],
+            name="qconv2",
+            kernel_shape=[1, 1],
+        ),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "quantized",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 16, 20, 20])],
+        [helper.make_tensor_value_info("q2", TensorProto.INT8, [1, 32, 20, 20])],
+        inits,
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+
+
+def test_quantized_convs_run_on_the_npu_bit_exact() -> None:
+    model = _quantized_model(hidden_zero_point=0)
+    compiled = terrace.compile(model, target="npu", cache=False)
+    x = (np.random.default_rng(6).standard_normal((1, 16, 20, 20)) * 3).astype(np.float32)
+    (y,) = compiled(x)
+    (expected,) = run_onnxruntime(model, {"x": x})
+    assert y.dtype == np.int8
+    np.testing.assert_array_equal(y, expected)
+    assert len(np.unique(y)) > 100  # the requantized range is used, not one saturated value
+    assert [r.name for r in compiled.last_runs] == ["qconv1", "qconv2"]  # type: ignore[attr-defined]
+
+
+def test_a_quantized_conv_with_a_zero_point_stays_on_the_cpu() -> None:
+    model = _quantized_model(hidden_zero_point=3)
+    compiled = terrace.compile(model, target="npu", cache=False)
+    where = {p.node: p for p in compiled.placements}  # type: ignore[attr-defined]
+    assert (where["qconv1"].device, where["qconv1"].reason) == ("npu", "i8 conv layer mapped")
+    assert where["qconv2"].reason == (
+        "non-zero input or weight zero point (out of scope for TNPU-1 v1)"
+    )
+    x = (np.random.default_rng(7).standard_normal((1, 16, 20, 20)) * 3).astype(np.float32)
+    (expected,) = run_onnxruntime(model, {"x": x})
+    np.testing.assert_array_equal(compiled(x)[0], expected)

@@ -99,7 +99,8 @@ class HeterogeneousModel(CompiledModel):
                 layer.bias,
                 residual,
             )
-            values[layer.output] = out.astype(np.float32)
+            # an i8 layer (QLinearConv) hands on int8, as the CPU path would
+            values[layer.output] = out if layer.layer.dtype == "i8" else out.astype(np.float32)
             stats = result.stats(layer.layer.macs)
             self.last_runs.append(
                 LayerRun(layer.name, layer.layer.describe(), result.cycles, stats)

@@ -49,8 +49,9 @@ class NpuLayer:
     layer: ConvLayer
     input: str
     output: str
-    weight: NDArray[np.float32]
-    bias: NDArray[np.float32] | None
+    weight: NDArray[np.generic]
+    """float32 (f32 layers) or int8 (QLinearConv)."""
+    bias: NDArray[np.generic] | None
     residual: str | None
     nodes: list[str] = field(default_factory=lambda: list[str]())
     declined: tuple[str, str] | None = None
@@ -108,6 +109,15 @@ def partition(model: onnx.ModelProto, dtype: str, config: NpuConfig) -> Partitio
         if node.op_type == "ConstantOfShape" and node.output[0] in initializers:
             placements[label] = Placement(label, node.op_type, "cpu", CONSTANT_REASON)
             continue
+        if node.op_type == "QLinearConv":
+            planned, reason = _plan_qlinear(node, label, dims, initializers, config)
+            device = "npu" if planned is not None else "cpu"
+            layer = planned.layer if planned is not None else None
+            reason = "i8 conv layer mapped" if planned is not None else reason
+            placements[label] = Placement(label, node.op_type, device, reason, layer)
+            if planned is not None:
+                layers_at[label] = planned
+            continue
         if node.op_type != "Conv":
             reason = declined.get(label, _cpu_reason(node.op_type))
             placements[label] = Placement(label, node.op_type, "cpu", reason)
@@ -140,39 +150,15 @@ def _plan(
     config: NpuConfig,
     claimed: dict[str, Placement],
 ) -> tuple[NpuLayer | None, str]:
-    attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
-    kernel = list(attrs.get("kernel_shape", []))
-    strides = list(attrs.get("strides", [1, 1]))
-    if (
-        len(kernel) != 2
-        or attrs.get("group", 1) != 1
-        or any(d != 1 for d in attrs.get("dilations", [1, 1]))
-    ):
-        return None, "not a 2-D conv with group 1 and dilation 1"
-    if strides[0] != strides[1] or attrs.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
-        return None, "unequal strides or auto_pad"
+    layer = conv_geometry(node, node.input[0], dims, dtype)
+    if isinstance(layer, str):
+        return None, layer
     if node.input[1] not in initializers or (
         len(node.input) > 2 and node.input[2] not in initializers
     ):
         return None, "weights are not constant initializers"
-    _, cin, h, w = dims[node.input[0]]
-    cout = dims[node.output[0]][1]
-    if cin < 16:
-        return None, f"Cin {cin} < 16: the 16-lane GEMM would run {cin}/16 full"
-    pads = list(attrs.get("pads", [0, 0, 0, 0]))
     weight = initializers[node.input[1]].astype(np.float64)
     bias = initializers[node.input[2]].astype(np.float64) if len(node.input) > 2 else None
-    layer = ConvLayer(
-        cin,
-        cout,
-        h,
-        w,
-        kernel[0],
-        kernel[1],
-        strides[0],
-        (pads[0], pads[1], pads[2], pads[3]),
-        dtype,
-    )
     planned = NpuLayer(
         label, layer, node.input[0], node.output[0], weight.astype(np.float32), None, None, [label]
     )
@@ -237,6 +223,48 @@ def _constants(graph: onnx.GraphProto) -> dict[str, NDArray[np.generic]]:
         shape = tuple(int(d) for d in values[node.input[0]])
         values[node.output[0]] = np.full(shape, fill.reshape(-1)[0], fill.dtype)
     return values
+
+
+def _plan_qlinear(
+    node: onnx.NodeProto,
+    label: str,
+    dims: dict[str, list[int]],
+    constants: dict[str, NDArray[np.generic]],
+    config: NpuConfig,
+) -> tuple[NpuLayer | None, str]:
+    from .quantized import plan_qlinear  # it builds on this module's NpuLayer
+
+    layer = conv_geometry(node, node.input[0], dims, "i8")
+    if isinstance(layer, str):
+        return None, layer
+    return plan_qlinear(node, label, layer, constants, config)
+
+
+def conv_geometry(
+    node: onnx.NodeProto, data: str, dims: dict[str, list[int]], dtype: str
+) -> ConvLayer | str:
+    """The layer a Conv-like node (`data` its input tensor) computes, before any epilogue, or
+    why TNPU-1 cannot run it."""
+    attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    kernel = list(attrs.get("kernel_shape", []))
+    strides = list(attrs.get("strides", [1, 1]))
+    if (
+        len(kernel) != 2
+        or attrs.get("group", 1) != 1
+        or any(d != 1 for d in attrs.get("dilations", [1, 1]))
+    ):
+        return "not a 2-D conv with group 1 and dilation 1"
+    if strides[0] != strides[1] or attrs.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
+        return "unequal strides or auto_pad"
+    _, cin, h, w = dims[data]
+    cout = dims[node.output[0]][1]
+    if cin < 16:
+        return f"Cin {cin} < 16: the 16-lane GEMM would run {cin}/16 full"
+    pads = list(attrs.get("pads", [0, 0, 0, 0]))
+    kh, kw = kernel
+    return ConvLayer(
+        cin, cout, h, w, kh, kw, strides[0], (pads[0], pads[1], pads[2], pads[3]), dtype
+    )
 
 
 def _residual_refusal(
