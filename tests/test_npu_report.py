@@ -101,3 +101,50 @@ def test_resnet50_report_maps_its_52_convs() -> None:
     text = model_report("resnet50", "i8", 16, True, None)
     assert "  n0 (Conv): cpu, Cin 3 < 16" in text
     assert "total: 52 layers, 3.97 GMAC" in text
+
+
+def test_roofline_plot_points_sit_under_the_roof(tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    path = tmp_path / "m.onnx"
+    onnx.save(_model(), path)
+    rows_path, plot = tmp_path / "rows.json", tmp_path / "roof.svg"
+    # 2 B/cycle puts the ridge (512 / 2 = 256 ops per byte) right of the layer: memory bound
+    model_report(str(path), "i8", 2, True, str(rows_path), str(plot))
+    svg = ET.parse(plot).getroot()
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    roof = svg.find("s:polyline[@class='roof']", ns)
+    assert roof is not None
+    corners = [tuple(map(float, p.split(","))) for p in roof.attrib["points"].split()]
+    assert len(corners) == 3 and corners[1][1] == corners[2][1]  # slope, then the flat peak
+    circles = svg.findall("s:circle[@class='layer']", ns)
+    assert len(circles) == 1
+    title = circles[0].find("s:title", ns)
+    assert title is not None
+    assert (title.text or "").startswith("body: conv 3x3/1 32->32 @16x16 i8, ")
+    cx, cy = float(circles[0].attrib["cx"]), float(circles[0].attrib["cy"])
+    (x0, y0), (x1, y1), _ = corners
+    assert x0 <= cx <= x1  # left of the ridge, as its AI (2 x 2.4 MMAC / DRAM bytes) is
+    roof_y = y0 + (y1 - y0) * (cx - x0) / (x1 - x0)  # SVG y grows downwards
+    assert cy >= roof_y - 0.5
+
+
+@pytest.mark.parametrize(
+    ("batch", "reason"),
+    [
+        (2, "batch > 1 (out of scope for TNPU-1 v1)"),
+        ("N", "its input or output shape is not static and 4-D (fix the model's input shapes)"),
+    ],
+)
+def test_a_conv_without_a_static_batch_1_shape_stays_on_the_cpu(
+    batch: int | str, reason: str
+) -> None:
+    model = _model()
+    for value in (*model.graph.input, *model.graph.output):
+        dim = value.type.tensor_type.shape.dim[0]
+        if isinstance(batch, int):
+            dim.dim_value = batch
+        else:
+            dim.dim_param = batch
+    where = {p.node: p for p in partition(model, "i8", NpuConfig()).placements}
+    assert (where["body"].device, where["body"].reason) == ("cpu", reason)

@@ -48,6 +48,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     report.add_argument("--single-buffer", action="store_true", help="no double buffering")
     report.add_argument("--json", help="write the per-layer rows here as JSON")
+    report.add_argument("--plot", help="write the roofline plot here (SVG)")
     report.set_defaults(run=_run_report)
 
 
@@ -98,5 +99,6 @@ def _run_assemble(args: argparse.Namespace) -> int:
 def _run_report(args: argparse.Namespace) -> int:
     from .npu_report import model_report
 
-    print(model_report(args.model, args.dtype, args.bandwidth, not args.single_buffer, args.json))
+    double = not args.single_buffer
+    print(model_report(args.model, args.dtype, args.bandwidth, double, args.json, args.plot))
     return 0

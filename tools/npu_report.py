@@ -19,6 +19,7 @@ from ..targets.npu.conv import compile_conv
 from ..targets.npu.isa import NpuConfig
 from ..targets.npu.layers import ConvLayer
 from ..targets.npu.partition import CONSTANT_REASON, partition
+from .npu_roofline import roofline_svg
 
 
 def _load(model: str) -> onnx.ModelProto:
@@ -26,13 +27,21 @@ def _load(model: str) -> onnx.ModelProto:
         from ..benchmarks.light_models import light_model
 
         return light_model("light_resnet50")
-    return onnx.load(model)
+    from ..frontend.onnx_graph import load_model
+
+    return load_model(model)  # a missing or unreadable file is one clear error
 
 
-def model_report(
-    model: str, dtype: str, bandwidth: int, double_buffer: bool, json_path: str | None
+def model_report(  # noqa: PLR0913 - the command's options
+    model: str,
+    dtype: str,
+    bandwidth: int,
+    double_buffer: bool,
+    json_path: str | None,
+    plot_path: str | None = None,
 ) -> str:
-    """The partition report and the per-layer table, as text."""
+    """The partition report and the per-layer table, as text; the rows as JSON and the
+    roofline plot as SVG where asked."""
     config = NpuConfig(dram_bytes_per_cycle=bandwidth)
     placements = partition(_load(model), dtype, config).placements
     lines = ["Partition (op: device, why):"]
@@ -79,6 +88,10 @@ def model_report(
         )
     if json_path is not None:
         Path(json_path).write_text(json.dumps(rows, indent=2))
+    if plot_path is not None:
+        title = f"TNPU-1 roofline: {Path(model).stem}, {dtype}, {buffering} buffering"
+        svg = roofline_svg(rows, 2 * peak, bandwidth, title)
+        Path(plot_path).write_text(svg)
     return "\n".join(lines)
 
 

@@ -256,8 +256,13 @@ def conv_geometry(
         return "not a 2-D conv with group 1 and dilation 1"
     if strides[0] != strides[1] or attrs.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
         return "unequal strides or auto_pad"
-    _, cin, h, w = dims[data]
-    cout = dims[node.output[0]][1]
+    shapes = [dims.get(data, []), dims.get(node.output[0], [])]
+    if any(len(shape) != 4 or 0 in shape for shape in shapes):
+        return "its input or output shape is not static and 4-D (fix the model's input shapes)"
+    if shapes[0][0] != 1:
+        return "batch > 1 (out of scope for TNPU-1 v1)"
+    _, cin, h, w = shapes[0]
+    cout = shapes[1][1]
     if cin < 16:
         return f"Cin {cin} < 16: the 16-lane GEMM would run {cin}/16 full"
     pads = list(attrs.get("pads", [0, 0, 0, 0]))
