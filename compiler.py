@@ -104,7 +104,10 @@ def compile(
         model = load_model(source)
         description = get_target(target)
         split = description.compile_split(
-            model, lambda sub: compile(sub, None, num_threads, cache=cache)
+            model,
+            lambda sub: compile(sub, None, num_threads, cache=cache),
+            input_shapes=input_shapes,
+            input_values=input_values,
         )
         if split is not None:  # a target with an accelerator: its model runs its parts
             return split

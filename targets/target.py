@@ -16,7 +16,7 @@ only numpy and llvmlite) reads target descriptions too.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Self
 
@@ -196,11 +196,17 @@ class Target(ABC):
         target's runner."""
 
     def compile_split(
-        self, model: onnx.ModelProto, compile_host: Callable[[onnx.ModelProto], CompiledModel]
+        self,
+        model: onnx.ModelProto,
+        compile_host: Callable[[onnx.ModelProto], CompiledModel],
+        *,
+        input_shapes: Mapping[str, Sequence[int]] | None = None,
+        input_values: Mapping[str, np.ndarray] | None = None,
     ) -> CompiledModel | None:
         """A model compiled partly for another device (an accelerator), with `compile_host`
-        compiling the host's parts; None (every LLVM target): the ordinary pipeline."""
-        del model, compile_host
+        compiling the host's parts (the other arguments are `terrace.compile`'s); None (every
+        LLVM target): the ordinary pipeline."""
+        del model, compile_host, input_shapes, input_values
         return None
 
     def fingerprint(self) -> Sequence[str]:

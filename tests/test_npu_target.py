@@ -205,3 +205,18 @@ def test_a_quantized_conv_with_a_zero_point_stays_on_the_cpu() -> None:
     x = (np.random.default_rng(7).standard_normal((1, 16, 20, 20)) * 3).astype(np.float32)
     (expected,) = run_onnxruntime(model, {"x": x})
     np.testing.assert_array_equal(compiled(x)[0], expected)
+
+
+def test_input_shapes_fix_a_dynamic_model_and_input_values_are_refused() -> None:
+    model = _residual_model()
+    for value in (*model.graph.input, *model.graph.output):
+        value.type.tensor_type.shape.dim[0].dim_param = "N"
+    with pytest.raises(terrace.ModelImportError, match="dynamic dimension 'N' at axis 0"):
+        terrace.compile(model, target="npu", cache=False)
+    compiled = terrace.compile(model, target="npu", input_shapes={"x": [1, 3, 20, 20]}, cache=False)
+    x = np.random.default_rng(4).standard_normal((1, 3, 20, 20)).astype(np.float32)
+    (expected,) = run_onnxruntime(model, {"x": x})
+    assert_close_to_reference(compiled(x)[0], expected)
+    assert [r.name for r in compiled.last_runs] == ["body"]  # type: ignore[attr-defined]
+    with pytest.raises(terrace.CompilationError, match="does not bind input values"):
+        terrace.compile(model, target="npu", input_values={"x": x}, cache=False)

@@ -5,7 +5,7 @@ layer to a `.tnpu` program, and returns a model that runs them in order."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING
 
@@ -43,9 +43,24 @@ class NpuTarget(LlvmTarget):
         return (self.tag, *host, self.npu_config.digest().hex(), self.npu_dtype)
 
     def compile_split(
-        self, model: onnx.ModelProto, compile_host: Callable[[onnx.ModelProto], CompiledModel]
+        self,
+        model: onnx.ModelProto,
+        compile_host: Callable[[onnx.ModelProto], CompiledModel],
+        *,
+        input_shapes: Mapping[str, Sequence[int]] | None = None,
+        input_values: Mapping[str, np.ndarray] | None = None,
     ) -> CompiledModel | None:
-        return compile_heterogeneous(model, self.npu_config, self.npu_dtype, compile_host)
+        from ...frontend.onnx_graph import fix_input_shapes
+
+        if input_values:
+            raise CompilationError(
+                f"target '{self.tag}' does not bind input values (v1): give a model whose "
+                "shapes and axes are constants"
+            )
+        static = onnx.ModelProto()
+        static.CopyFrom(model)
+        fix_input_shapes(static, input_shapes or {})  # the partition needs static shapes
+        return compile_heterogeneous(static, self.npu_config, self.npu_dtype, compile_host)
 
 
 def npu_target(host: LlvmTarget) -> NpuTarget:
