@@ -220,3 +220,27 @@ def test_input_shapes_fix_a_dynamic_model_and_input_values_are_refused() -> None
     assert [r.name for r in compiled.last_runs] == ["body"]  # type: ignore[attr-defined]
     with pytest.raises(terrace.CompilationError, match="does not bind input values"):
         terrace.compile(model, target="npu", input_values={"x": x}, cache=False)
+
+
+def test_npu_annotate_agrees_with_the_partition() -> None:
+    """The nn-dialect pass and the ONNX-level partition apply one rule: on the demo CNN (and
+    the residual model) they place the same convs, in the same order."""
+    from terrace.compiler import StageTimer, lower
+    from terrace.dialects.context import terrace_context
+    from terrace.dialects.nn.neural import ConvOp
+    from terrace.targets.npu.isa import NpuConfig
+    from terrace.targets.npu.npu_annotate import NpuAnnotatePass
+    from terrace.targets.npu.partition import partition
+
+    for model in (onnx.load(DEMO_MODEL), _residual_model()):
+        module = lower(model, get_target(None), "nn", StageTimer()).module
+        NpuAnnotatePass().apply(terrace_context(), module)
+        annotated = [
+            (op.attributes["npu.device"], op.attributes["npu.reason"])
+            for op in module.walk()
+            if isinstance(op, ConvOp)
+        ]
+        placements = partition(model, "f32", NpuConfig()).placements
+        convs = [(p.device, p.reason) for p in placements if p.op_type == "Conv"]
+        assert [(d.data, r.data) for d, r in annotated] == convs  # type: ignore[attr-defined]
+        assert {d for d, _ in convs} == {"cpu", "npu"}

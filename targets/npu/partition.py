@@ -243,32 +243,57 @@ def _plan_qlinear(
 def conv_geometry(
     node: onnx.NodeProto, data: str, dims: dict[str, list[int]], dtype: str
 ) -> ConvLayer | str:
-    """The layer a Conv-like node (`data` its input tensor) computes, before any epilogue, or
-    why TNPU-1 cannot run it."""
+    """The layer a Conv-like ONNX node (`data` its input tensor) computes, before any
+    epilogue, or why TNPU-1 cannot run it."""
     attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
-    kernel = list(attrs.get("kernel_shape", []))
-    strides = list(attrs.get("strides", [1, 1]))
-    if (
-        len(kernel) != 2
-        or attrs.get("group", 1) != 1
-        or any(d != 1 for d in attrs.get("dilations", [1, 1]))
-    ):
+    auto_pad = attrs.get("auto_pad", "NOTSET")
+    return layer_geometry(
+        ConvAttributes(
+            list(attrs.get("kernel_shape", [])),
+            list(attrs.get("strides", [1, 1])),
+            list(attrs.get("pads", [0, 0, 0, 0])),
+            list(attrs.get("dilations", [1, 1])),
+            int(attrs.get("group", 1)),
+            auto_pad.decode() if isinstance(auto_pad, bytes) else str(auto_pad),
+        ),
+        dims.get(data, []),
+        dims.get(node.output[0], []),
+        dtype,
+    )
+
+
+@dataclass
+class ConvAttributes:
+    """A convolution's ONNX attributes, defaults filled in (the nn dialect has the same)."""
+
+    kernel: list[int]
+    strides: list[int]
+    pads: list[int]
+    dilations: list[int]
+    group: int
+    auto_pad: str
+
+
+def layer_geometry(
+    attrs: ConvAttributes, x_shape: list[int], y_shape: list[int], dtype: str
+) -> ConvLayer | str:
+    """The layer TNPU-1 would run for a convolution of these attributes and shapes (0: a
+    dynamic dimension), or why it cannot: the one rule of the partition and npu-annotate."""
+    if len(attrs.kernel) != 2 or attrs.group != 1 or any(d != 1 for d in attrs.dilations):
         return "not a 2-D conv with group 1 and dilation 1"
-    if strides[0] != strides[1] or attrs.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
+    if attrs.strides[0] != attrs.strides[1] or attrs.auto_pad != "NOTSET":
         return "unequal strides or auto_pad"
-    shapes = [dims.get(data, []), dims.get(node.output[0], [])]
-    if any(len(shape) != 4 or 0 in shape for shape in shapes):
+    if any(len(shape) != 4 or 0 in shape for shape in (x_shape, y_shape)):
         return "its input or output shape is not static and 4-D (fix the model's input shapes)"
-    if shapes[0][0] != 1:
+    if x_shape[0] != 1:
         return "batch > 1 (out of scope for TNPU-1 v1)"
-    _, cin, h, w = shapes[0]
-    cout = shapes[1][1]
+    _, cin, h, w = x_shape
     if cin < 16:
         return f"Cin {cin} < 16: the 16-lane GEMM would run {cin}/16 full"
-    pads = list(attrs.get("pads", [0, 0, 0, 0]))
-    kh, kw = kernel
+    top, left, bottom, right = attrs.pads
+    kh, kw = attrs.kernel
     return ConvLayer(
-        cin, cout, h, w, kh, kw, strides[0], (pads[0], pads[1], pads[2], pads[3]), dtype
+        cin, y_shape[1], h, w, kh, kw, attrs.strides[0], (top, left, bottom, right), dtype
     )
 
 
