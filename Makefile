@@ -5,9 +5,11 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint typecheck pytest lit quick clean lock system-packages cross
 
-# Debian packages of the programs the cross targets run with (tests/test_cross_targets.py):
-# qemu-user, the aarch64 and riscv64 cross compilers (their libgomp included), wasm-ld, Node.js.
-SYSTEM_PACKAGES = qemu-user gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu lld-22 nodejs
+# Debian packages the tests need besides Python's (CI is a clean Debian machine, run as root):
+# qemu-user, the aarch64 and riscv64 cross compilers (their libgomp included), wasm-ld and
+# Node.js run the cross targets (tests/test_cross_targets.py); mlir-22-tools is upstream
+# mlir-opt / mlir-translate 22 (docs/mlir.md).
+SYSTEM_PACKAGES = qemu-user gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu lld-22 nodejs mlir-22-tools
 
 # Exact versions from the committed lock (every package, pip and setuptools included), then
 # Terrace itself without resolving anything: a fresh machine gets what CI tested.

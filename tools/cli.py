@@ -12,7 +12,15 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CompilationError, TerraceError
-from . import bench_command, conformance_command, fuzz_command, npu_command, targets_command
+from . import (
+    bench_command,
+    compare_command,
+    conformance_command,
+    fuzz_command,
+    mlir_check_command,
+    npu_command,
+    targets_command,
+)
 
 DEMO_MODEL = Path(__file__).resolve().parent.parent / "models" / "demo_cnn.onnx"
 MLIR_EMITS = ("nn", "linalg", "loops", "llvm")
@@ -123,6 +131,8 @@ def _parser() -> argparse.ArgumentParser:
     fuzz_command.register(commands)
     conformance_command.register(commands)
     bench_command.register(commands)
+    mlir_check_command.register(commands)
+    compare_command.register(commands)
     npu_command.register(commands)
     return parser
 
@@ -215,6 +225,7 @@ def _run_compile(args: argparse.Namespace) -> int:
     from ..compiler import StageTimer, lower
     from ..dialects.nn.weights import WeightStore
     from ..targets import get_target
+    from .mlir_interop import upstream_form
     from .printing import module_text
 
     if args.emit is None and args.output:
@@ -225,7 +236,8 @@ def _run_compile(args: argparse.Namespace) -> int:
     stage = "llvm" if args.emit in ("ll", "asm") else args.emit
     lowered = lower(args.model, target, stage, timer, _input_shapes(args.input_shape))
     if args.emit in MLIR_EMITS:
-        text = module_text(lowered.module)
+        # below nn, the form upstream mlir-opt reads: weights as extern globals (docs/mlir.md)
+        text = module_text(lowered.module if args.emit == "nn" else upstream_form(lowered.module))
     else:
         with timer.stage("translate"):
             text = target.translate(lowered.module)
