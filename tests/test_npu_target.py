@@ -244,3 +244,21 @@ def test_npu_annotate_agrees_with_the_partition() -> None:
         convs = [(p.device, p.reason) for p in placements if p.op_type == "Conv"]
         assert [(d.data, r.data) for d, r in annotated] == convs  # type: ignore[attr-defined]
         assert {d for d, _ in convs} == {"cpu", "npu"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "layers"), [("light_squeezenet", 25), ("light_inception_v1", 56)])
+def test_other_light_models_on_the_npu(name: str, layers: int) -> None:
+    """Concats of conv branches (inception), fire modules (squeezenet): every conv but the
+    stem runs on the simulator, and the model still matches onnxruntime."""
+    from terrace.benchmarks.light_models import light_model, randomize_weights
+
+    model = randomize_weights(light_model(name))
+    compiled = terrace.compile(model, target="npu")
+    (spec,) = compiled.abi.inputs
+    x = np.random.default_rng(0).standard_normal(spec.shape).astype(np.float32)
+    (y,) = compiled(x)
+    (expected,) = run_onnxruntime(model, {spec.name: x})
+    assert_close_to_reference(y, expected)
+    assert y.argmax() == expected.argmax()
+    assert len(compiled.last_runs) == layers  # type: ignore[attr-defined]
