@@ -96,6 +96,10 @@ def test_wrong_input_shape_is_one_clear_error() -> None:
     compiled = terrace.compile(_residual_model(), target="npu", cache=False)
     with pytest.raises(terrace.InputError, match=r"input 'x': expected float32\[1, 3, 20, 20\]"):
         compiled(np.zeros((1, 3, 8, 8), np.float32))
+    with pytest.raises(terrace.InputError, match="unknown input 'image'; the model's inputs are x"):
+        compiled.run({"image": np.zeros((1, 3, 20, 20), np.float32)})
+    with pytest.raises(terrace.InputError, match="expected a numpy array"):
+        compiled([[0.0]])  # type: ignore[arg-type]
 
 
 DEMO_MODEL = Path(terrace.__file__).parent / "models" / "demo_cnn.onnx"

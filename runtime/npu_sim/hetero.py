@@ -4,13 +4,12 @@ by name, in one call (docs/npu.md, "The npu target")."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ...errors import InputError
 from ...targets.npu.binary import NpuProgram
 from ...targets.npu.isa import NpuConfig
 from ...targets.npu.partition import NpuLayer, Placement
@@ -63,25 +62,9 @@ class HeterogeneousModel(CompiledModel):
         self.config = config
         self.last_runs: list[LayerRun] = []
 
-    def __call__(self, *inputs: np.ndarray) -> list[np.ndarray]:
-        expected = self.abi.inputs
-        if len(inputs) != len(expected):
-            names = ", ".join(spec.name for spec in expected)
-            raise InputError(f"expected {len(expected)} inputs ({names}), given {len(inputs)}")
-        return self.run({spec.name: value for spec, value in zip(expected, inputs, strict=True)})
-
-    def run(self, feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
-        names = {spec.name for spec in self.abi.inputs}
-        if set(feeds) != names:
-            raise InputError(f"expected inputs {sorted(names)}, given {sorted(feeds)}")
-        for spec in self.abi.inputs:
-            value = np.asarray(feeds[spec.name])
-            if value.shape != spec.shape or value.dtype != spec.dtype:
-                raise InputError(
-                    f"input '{spec.name}': expected {spec.describe()}, given "
-                    f"{value.dtype.name}[{', '.join(map(str, value.shape))}]"
-                )
-        values: dict[str, np.ndarray] = dict(feeds)
+    def _invoke(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        """The steps in order; `inputs` are checked by `CompiledModel.__call__`/`run`."""
+        values = {spec.name: value for spec, value in zip(self.abi.inputs, inputs, strict=True)}
         self.last_runs = []
         for step in self.steps:
             if isinstance(step, CpuStep):
