@@ -266,3 +266,18 @@ def test_other_light_models_on_the_npu(name: str, layers: int) -> None:
     assert_close_to_reference(y, expected)
     assert y.argmax() == expected.argmax()
     assert len(compiled.last_runs) == layers  # type: ignore[attr-defined]
+
+
+def test_a_conv_result_the_graph_outputs_is_not_fused_away() -> None:
+    """body's raw result is also a graph output: batch norm, add and ReLU stay on the CPU
+    (fusing them would leave that output unproduced)."""
+    model = _residual_model()
+    model.graph.output.append(helper.make_tensor_value_info("c1", TensorProto.FLOAT, None))
+    compiled = terrace.compile(model, target="npu", cache=False)
+    where = {p.node: p for p in compiled.placements}  # type: ignore[attr-defined]
+    assert where["body"].device == "npu" and where["bn1"].device == "cpu"
+    x = np.random.default_rng(8).standard_normal((1, 3, 20, 20)).astype(np.float32)
+    y, c1 = compiled(x)
+    expected_y, expected_c1 = run_onnxruntime(model, {"x": x})
+    assert_close_to_reference(y, expected_y)
+    assert_close_to_reference(c1, expected_c1)

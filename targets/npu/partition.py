@@ -98,6 +98,8 @@ def partition(model: onnx.ModelProto, dtype: str, config: NpuConfig) -> Partitio
     for node in graph.node:
         for name in node.input:
             consumers.setdefault(name, []).append(node)
+    for output in graph.output:  # the caller reads it: a chain fused past it would lose it
+        consumers.setdefault(output.name, []).append(onnx.NodeProto(op_type="graph output"))
     labels = {id(node): node_label(node, i) for i, node in enumerate(graph.node)}
     placements: dict[str, Placement] = {}
     layers_at: dict[str, NpuLayer] = {}
