@@ -281,3 +281,19 @@ def test_a_conv_result_the_graph_outputs_is_not_fused_away() -> None:
     expected_y, expected_c1 = run_onnxruntime(model, {"x": x})
     assert_close_to_reference(y, expected_y)
     assert_close_to_reference(c1, expected_c1)
+
+
+def test_a_uint8_quantized_conv_stays_on_the_cpu() -> None:
+    from terrace.targets.npu.isa import NpuConfig
+    from terrace.targets.npu.partition import partition
+
+    model = _quantized_model(hidden_zero_point=0)
+    model.graph.initializer.append(numpy_helper.from_array(np.array(0, np.uint8), "zero_u8"))
+    quantize, first = model.graph.node[0], model.graph.node[1]
+    quantize.input[2] = "zero_u8"  # x is quantized to uint8, with a zero point of 0
+    first.input[2] = "zero_u8"
+    where = {p.node: p for p in partition(model, "f32", NpuConfig()).placements}
+    assert (where["qconv1"].device, where["qconv1"].reason) == (
+        "cpu",
+        "uint8 QLinearConv: TNPU-1 v1 computes int8 (zero zero points)",
+    )

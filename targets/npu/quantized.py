@@ -38,7 +38,7 @@ def plan_qlinear(
     weight = constants[w]
     if any(constants[n].dtype != np.float32 for n in (x_scale, w_scale, y_scale)):
         return None, "QLinearConv scales that are not float32"
-    if weight.dtype != np.int8 or constants[y_zero].dtype != np.int8:
+    if any(constants[n].dtype != np.int8 for n in (w, x_zero, y_zero)):  # x's type is x_zero's
         return None, "uint8 QLinearConv: TNPU-1 v1 computes int8 (zero zero points)"
     if np.any(constants[x_zero] != 0) or np.any(constants[w_zero] != 0):
         return None, "non-zero input or weight zero point (out of scope for TNPU-1 v1)"
