@@ -297,3 +297,19 @@ def test_a_uint8_quantized_conv_stays_on_the_cpu() -> None:
         "cpu",
         "uint8 QLinearConv: TNPU-1 v1 computes int8 (zero zero points)",
     )
+
+
+def test_a_conv_without_kernel_shape_takes_it_from_its_weights() -> None:
+    model = _residual_model()
+    body = next(n for n in model.graph.node if n.name == "body")
+    kept = [a for a in body.attribute if a.name != "kernel_shape"]
+    del body.attribute[:]
+    body.attribute.extend(kept)
+    compiled = terrace.compile(model, target="npu", cache=False)
+    where = {p.node: p for p in compiled.placements}  # type: ignore[attr-defined]
+    assert where["body"].reason == "conv layer mapped"
+    layer = where["body"].layer
+    assert (layer.kh, layer.kw) == (3, 3)
+    x = np.random.default_rng(9).standard_normal((1, 3, 20, 20)).astype(np.float32)
+    (expected,) = run_onnxruntime(model, {"x": x})
+    assert_close_to_reference(compiled(x)[0], expected)

@@ -94,6 +94,7 @@ def partition(model: onnx.ModelProto, dtype: str, config: NpuConfig) -> Partitio
         for v in [*graph.value_info, *graph.input, *graph.output]
     }
     initializers = _constants(graph)
+    dims.update({name: list(value.shape) for name, value in initializers.items()})
     consumers: dict[str, list[onnx.NodeProto]] = {}
     for node in graph.node:
         for name in node.input:
@@ -152,7 +153,7 @@ def _plan(
     config: NpuConfig,
     claimed: dict[str, Placement],
 ) -> tuple[NpuLayer | None, str]:
-    layer = conv_geometry(node, node.input[0], dims, dtype)
+    layer = conv_geometry(node, node.input[0], node.input[1], dims, dtype)
     if isinstance(layer, str):
         return None, layer
     if node.input[1] not in initializers or (
@@ -236,22 +237,23 @@ def _plan_qlinear(
 ) -> tuple[NpuLayer | None, str]:
     from .quantized import plan_qlinear  # it builds on this module's NpuLayer
 
-    layer = conv_geometry(node, node.input[0], dims, "i8")
+    layer = conv_geometry(node, node.input[0], node.input[3], dims, "i8")
     if isinstance(layer, str):
         return None, layer
     return plan_qlinear(node, label, layer, constants, config)
 
 
 def conv_geometry(
-    node: onnx.NodeProto, data: str, dims: dict[str, list[int]], dtype: str
+    node: onnx.NodeProto, data: str, weight: str, dims: dict[str, list[int]], dtype: str
 ) -> ConvLayer | str:
-    """The layer a Conv-like ONNX node (`data` its input tensor) computes, before any
-    epilogue, or why TNPU-1 cannot run it."""
+    """The layer a Conv-like ONNX node (`data` and `weight` its input tensors) computes,
+    before any epilogue, or why TNPU-1 cannot run it."""
     attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
     auto_pad = attrs.get("auto_pad", "NOTSET")
+    kernel = attrs.get("kernel_shape", dims.get(weight, [])[2:])  # ONNX: W's shape if absent
     return layer_geometry(
         ConvAttributes(
-            list(attrs.get("kernel_shape", [])),
+            list(kernel),
             list(attrs.get("strides", [1, 1])),
             list(attrs.get("pads", [0, 0, 0, 0])),
             list(attrs.get("dilations", [1, 1])),
