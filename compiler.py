@@ -104,6 +104,14 @@ def compile(
     with timer.stage("load"):
         model = load_model(source)
         description = target if isinstance(target, Target) else get_target(target)
+        split = description.compile_split(
+            model,
+            lambda sub: compile(sub, None, num_threads, cache=cache),
+            input_shapes=input_shapes,
+            input_values=input_values,
+        )
+        if split is not None:  # a target with an accelerator: its model runs its parts
+            return split
         if not description.runs_in_process():
             raise CompilationError(
                 f"target '{description.tag}' runs {description.runner.describe()}, not in this "

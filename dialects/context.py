@@ -26,7 +26,14 @@ def terrace_context() -> Context:
     for name, factory in factories.items():
         ctx.register_dialect(name, factory)
     ctx.register_dialect("nn", lambda: Nn)
+    ctx.register_dialect("npu", _npu)
     return ctx
+
+
+def _npu() -> Dialect:
+    from .npu import Npu  # the accelerator's dialect loads only when a module uses it
+
+    return Npu
 
 
 def parse_module(text: str, ctx: Context | None = None) -> ModuleOp:

@@ -29,7 +29,7 @@ __all__ = [
     "target_tags",
 ]
 
-TARGET_MODULES = ("x86_64", "aarch64", "riscv64", "wasm32")
+TARGET_MODULES = ("x86_64", "aarch64", "riscv64", "wasm32", "npu")
 """The modules of targets/ that define targets, in the order `terrace targets` lists them."""
 
 HOST_ALIASES = ("host", "cpu")

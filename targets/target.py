@@ -16,17 +16,21 @@ only numpy and llvmlite) reads target descriptions too.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Self
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     import llvmlite.binding as llvm_binding
     import numpy as np
+    import onnx
     from xdsl.dialects.builtin import ModuleOp
     from xdsl.passes import ModulePass
+
+    from ..runtime.model import CompiledModel
 
 STAGES = ("linalg", "memrefs", "loops", "llvm")
 """The stages of a target pipeline, in order."""
@@ -190,6 +194,20 @@ class Target(ABC):
     ) -> list[np.ndarray]:
         """The outputs of the artifact in `folder` for `inputs` (graph order), run by the
         target's runner."""
+
+    def compile_split(
+        self,
+        model: onnx.ModelProto,
+        compile_host: Callable[[onnx.ModelProto], CompiledModel],
+        *,
+        input_shapes: Mapping[str, Sequence[int]] | None = None,
+        input_values: Mapping[str, np.ndarray] | None = None,
+    ) -> CompiledModel | None:
+        """A model compiled partly for another device (an accelerator), with `compile_host`
+        compiling the host's parts (the other arguments are `terrace.compile`'s); None (every
+        LLVM target): the ordinary pipeline."""
+        del model, compile_host, input_shapes, input_values
+        return None
 
     def fingerprint(self) -> Sequence[str]:
         """What identifies the code this target generates (part of the compile cache key)."""

@@ -18,6 +18,7 @@ from . import (
     conformance_command,
     fuzz_command,
     mlir_check_command,
+    npu_command,
     profile_command,
     targets_command,
 )
@@ -138,6 +139,7 @@ def _parser() -> argparse.ArgumentParser:
     mlir_check_command.register(commands)
     compare_command.register(commands)
     profile_command.register(commands)
+    npu_command.register(commands)
     return parser
 
 

@@ -1,0 +1,95 @@
+"""A model split between the host JIT and the TNPU-1 simulator: CPU segments are compiled
+sub-models, NPU layers are `.tnpu` programs run on the simulator, all over numpy buffers shared
+by name, in one call (docs/npu.md, "The npu target")."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ...targets.npu.binary import NpuProgram
+from ...targets.npu.isa import NpuConfig
+from ...targets.npu.partition import NpuLayer, Placement
+from ..abi import EntryAbi, TensorSpec
+from ..model import CompiledModel, CompileStats
+from .layer import run_conv
+
+
+@dataclass
+class CpuStep:
+    model: CompiledModel
+    inputs: list[str]
+    outputs: list[str]
+
+
+@dataclass
+class NpuStep:
+    layer: NpuLayer
+    program: NpuProgram
+
+
+@dataclass
+class LayerRun:
+    """What the last call's NPU layers did (cycles from the cycle model)."""
+
+    name: str
+    description: str
+    cycles: int
+    stats: dict[str, Any] = field(default_factory=lambda: dict[str, Any]())
+
+
+class HeterogeneousModel(CompiledModel):
+    """Called like any `CompiledModel`; `placements` is the partition report and `last_runs`
+    the NPU layers' simulation of the last call."""
+
+    def __init__(  # noqa: PLR0913 - the model's parts
+        self,
+        inputs: Sequence[TensorSpec],
+        outputs: Sequence[TensorSpec],
+        steps: Sequence[CpuStep | NpuStep],
+        placements: Sequence[Placement],
+        config: NpuConfig,
+        stats: CompileStats,
+    ) -> None:
+        self.abi = EntryAbi(tuple(inputs), tuple(outputs), (), 0)
+        self.num_threads = None
+        self.stats = stats
+        self.steps = list(steps)
+        self.placements = list(placements)
+        self.config = config
+        self.last_runs: list[LayerRun] = []
+
+    def _invoke(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        """The steps in order; `inputs` are checked by `CompiledModel.__call__`/`run`."""
+        values = {spec.name: value for spec, value in zip(self.abi.inputs, inputs, strict=True)}
+        self.last_runs = []
+        for step in self.steps:
+            if isinstance(step, CpuStep):
+                results = step.model.run({name: values[name] for name in step.inputs})
+                values.update(zip(step.outputs, results, strict=True))
+                continue
+            layer = step.layer
+            residual = values[layer.residual] if layer.residual else None
+            out, result = run_conv(
+                step.program,
+                layer.layer,
+                self.config,
+                values[layer.input],
+                layer.weight,
+                layer.bias,
+                residual,
+            )
+            # an i8 layer (QLinearConv) hands on int8, as the CPU path would
+            values[layer.output] = out if layer.layer.dtype == "i8" else out.astype(np.float32)
+            stats = result.stats(layer.layer.macs)
+            self.last_runs.append(
+                LayerRun(layer.name, layer.layer.describe(), result.cycles, stats)
+            )
+        return [values[spec.name] for spec in self.abi.outputs]
+
+    def partition_report(self) -> str:
+        """Which op ran where, and why."""
+        return "\n".join(f"{p.node} ({p.op_type}): {p.device}, {p.reason}" for p in self.placements)
