@@ -102,6 +102,12 @@ def _convert_vector_to_llvm() -> type[ModulePass]:
     return ConvertVectorToLlvmPass
 
 
+def _apply_tuning() -> type[ModulePass]:
+    from .apply_tuning import ApplyTuningPass
+
+    return ApplyTuningPass
+
+
 def _contraction_microkernel() -> type[ModulePass]:
     from .contraction_microkernel import ContractionMicrokernelPass
 
@@ -130,6 +136,7 @@ TERRACE_PASSES: dict[str, Callable[[], type[ModulePass]]] = {
     "convert-cf-to-llvm": _convert_cf_to_llvm,
     "convert-scf-structured-to-cf": _convert_scf_structured_to_cf,
     "convert-vector-to-llvm": _convert_vector_to_llvm,
+    "apply-tuning": _apply_tuning,
     "contraction-microkernel": _contraction_microkernel,
     "linalg-interchange-reductions": _linalg_interchange_reductions,
 }
