@@ -83,12 +83,13 @@ class Lowered:
 
 def compile(
     source: str | Path | onnx.ModelProto,
-    target: str | None = None,
+    target: str | Target | None = None,
     num_threads: int | None = None,
     *,
     input_shapes: Mapping[str, Sequence[int]] | None = None,
     input_values: Mapping[str, np.ndarray] | None = None,
     cache: bool | str | Path = True,
+    tuning_db: str | Path | None = None,
 ) -> CompiledModel:
     """Compiles an ONNX model (path or ModelProto) for the target tagged `target` (None: this
     machine), which must run in this process (`terrace.targets`).
@@ -96,12 +97,15 @@ def compile(
     `input_shapes` fixes dynamic input dimensions; `input_values` binds inputs that give axes,
     shapes, scales or trip counts to values (the model is compiled for them, and they leave
     its inputs; `UnsupportedModelError.value_inputs` names the ones a model needs); `cache` is
-    True for the default cache folder, a folder, or False for none. Raises a `TerraceError`
-    subclass."""
+    True for the default cache folder, a folder, or False for none. `tuning_db` (default: the
+    TERRACE_TUNING_DB environment variable) is a records file of `terrace tune` whose best
+    configs for this target replace the analytical defaults (docs/tuning.md). Raises a
+    `TerraceError` subclass."""
     timer = StageTimer()
     with timer.stage("load"):
         model = load_model(source)
-        description = get_target(target)
+        description = target if isinstance(target, Target) else get_target(target)
+        description, tuning_key = with_tuning(description, tuning_db, num_threads or 1)
         if not description.runs_in_process():
             raise CompilationError(
                 f"target '{description.tag}' runs {description.runner.describe()}, not in this "
@@ -115,6 +119,7 @@ def compile(
             json.dumps({k: list(v) for k, v in (input_shapes or {}).items()}, sort_keys=True),
             _values_key(input_values or {}),
             NN_PIPELINE,
+            *tuning_key,
         )
         artifact = store.get(key) if store is not None else None
     from_cache = artifact is not None
@@ -195,6 +200,19 @@ def parse_pipeline(text: str) -> tuple[ModulePass, ...]:
 
 
 # -- helpers -------------------------------------------------------------------------------
+
+
+def with_tuning(
+    target: Target, tuning_db: str | Path | None, threads: int
+) -> tuple[Target, tuple[str, ...]]:
+    """The target reading the records of `tuning_db` (or TERRACE_TUNING_DB), and what the
+    cache key needs of it (the file's digest: new records mean new code)."""
+    path = tuning_db if tuning_db is not None else os.environ.get("TERRACE_TUNING_DB", "")
+    if not path:
+        return target, ()
+    from .tuning.apply import with_tuning_db
+
+    return with_tuning_db(target, Path(path), threads)
 
 
 def _values_key(values: Mapping[str, np.ndarray]) -> str:

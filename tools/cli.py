@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CompilationError, TerraceError
-from . import bench_command, conformance_command, fuzz_command, targets_command
+from . import bench_command, conformance_command, fuzz_command, targets_command, tune_command
 
 DEMO_MODEL = Path(__file__).resolve().parent.parent / "models" / "demo_cnn.onnx"
 MLIR_EMITS = ("nn", "linalg", "loops", "llvm")
@@ -117,6 +117,7 @@ def _parser() -> argparse.ArgumentParser:
     fuzz_command.register(commands)
     conformance_command.register(commands)
     bench_command.register(commands)
+    tune_command.register(commands)
     return parser
 
 
@@ -132,6 +133,7 @@ def _add_compile_arguments(compile_: argparse.ArgumentParser) -> None:
     )
     _add_input_shape(compile_)
     add_target_argument(compile_)
+    add_tuning_db_argument(compile_)
     compile_.set_defaults(run=_run_compile)
 
 
@@ -147,6 +149,7 @@ def _add_run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--output", help="save the outputs here (.npz, by output name)")
     _add_input_shape(run)
     add_target_argument(run)
+    add_tuning_db_argument(run)
     run.set_defaults(run=_run_run)
 
 
@@ -155,6 +158,15 @@ def add_target_argument(parser: argparse.ArgumentParser) -> None:
         "--target",
         metavar="TAG",
         help="the target to compile for (default: this machine; `terrace targets` lists them)",
+    )
+
+
+def add_tuning_db_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--tuning-db",
+        metavar="DB",
+        help="apply the best records of this `terrace tune` database (default: "
+        "TERRACE_TUNING_DB; without one, the analytical defaults)",
     )
 
 
@@ -197,13 +209,13 @@ def _run_import(args: argparse.Namespace) -> int:
 
 
 def _run_compile(args: argparse.Namespace) -> int:
-    from ..compiler import StageTimer, lower
+    from ..compiler import StageTimer, lower, with_tuning
     from ..dialects.nn.weights import WeightStore
     from ..targets import get_target
     from .printing import module_text
 
     timer = StageTimer()
-    target = get_target(args.target)
+    target, _ = with_tuning(get_target(args.target), args.tuning_db, 1)
     stage = "llvm" if args.emit in ("ll", "asm") else args.emit
     lowered = lower(args.model, target, stage, timer, _input_shapes(args.input_shape))
     if args.emit in MLIR_EMITS:
@@ -231,7 +243,10 @@ def _run_run(args: argparse.Namespace) -> int:
 
     feeds = _load_inputs(args.input)
     model = compile_model(
-        args.model, target=args.target, input_shapes=_input_shapes(args.input_shape)
+        args.model,
+        target=args.target,
+        input_shapes=_input_shapes(args.input_shape),
+        tuning_db=args.tuning_db,
     )
     outputs = model.run(feeds)
     names = [spec.name for spec in model.outputs]

@@ -1,0 +1,230 @@
+"""Measuring candidates (TUNING.md section 6): build, validate against the nn reference, time.
+
+`LocalRunner` sends each candidate to a child process (one measurement slot, pinned to its
+cores with `os.sched_setaffinity`): a segfault or a hang kills only the child, which is
+recorded as `crash` or `timeout` (timeout max(`min_timeout_s`, 10 x the task's best)) and
+restarted. The child compiles the model with the candidate's config forced on its task (every
+other kernel keeps its default), checks every output against the reference (`wrong_result`
+otherwise: a code-generation bug, reported with the pipeline that reproduces it), then times
+it: one warm-up call, `number` calls per repeat calibrated to last at least `repeat_s`,
+`repeats` repeats; the median of the repeat means decides, the min and IQR are kept.
+`FakeRunner` returns the analytical estimate times seeded noise: search and scheduling tests
+run on it without timing.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from typing import Any
+
+import numpy as np
+
+from .config import KernelConfig, sha256_key
+from .records import Result
+from .space import Space
+from .tasks import Task
+
+TOLERANCE = 1e-4
+"""Largest accepted max |out - reference| / max(|reference|, 1)."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    task: Task
+    config: KernelConfig
+
+
+@dataclass(frozen=True)
+class MeasureRequest:
+    model: bytes
+    target: str
+    threads: int
+    task_key: str
+    config: KernelConfig
+    inputs: Sequence[np.ndarray]
+    reference: Sequence[np.ndarray]
+    repeats: int = 5
+    repeat_s: float = 0.02
+
+
+def measure_candidate(request: MeasureRequest) -> Result:
+    """Build, validate, time (runs in the child process)."""
+    from ..compiler import compile
+    from ..errors import TerraceError
+    from ..targets import get_target
+    from .apply import with_config
+
+    started = time.perf_counter()
+    import onnx
+
+    target = with_config(get_target(request.target), request.task_key, request.config)
+    model = onnx.load_from_string(request.model)
+    try:
+        compiled = compile(model, target, request.threads, cache=False)
+    except TerraceError as error:
+        return Result(None, error="build_error", detail=str(error))
+    build_s = time.perf_counter() - started
+    outputs = compiled(*request.inputs)
+    for position, (got, want) in enumerate(zip(outputs, request.reference, strict=True)):
+        scale = max(float(np.max(np.abs(want))) if want.size else 0.0, 1.0)
+        error = float(np.max(np.abs(got - want))) if want.size else 0.0
+        if got.shape != want.shape or not error <= TOLERANCE * scale:
+            detail = f"output {position}: max |diff| {error:.3g} over scale {scale:.3g}"
+            return Result(None, build_s=build_s, error="wrong_result", detail=detail)
+    repeats = time_calls(lambda: compiled(*request.inputs), request.repeats, request.repeat_s)
+    first, third = np.percentile(repeats, [25, 75])
+    return Result(
+        median_s=float(np.median(repeats)),
+        min_s=min(repeats),
+        repeats_s=tuple(repeats),
+        iqr_s=float(third - first),
+        build_s=build_s,
+        validated=True,
+    )
+
+
+def time_calls(call: Callable[[], object], repeats: int, repeat_s: float) -> list[float]:
+    """Seconds per call, one mean per repeat, after a warm-up call."""
+    started = time.perf_counter()
+    call()
+    once = max(time.perf_counter() - started, 1e-7)
+    number = max(1, int(repeat_s / once))
+    means: list[float] = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        for _ in range(number):
+            call()
+        means.append((time.perf_counter() - started) / number)
+    return means
+
+
+def _serve(connection: Connection, cores: Sequence[int], measure: Callable[..., Result]) -> None:
+    if cores:
+        os.sched_setaffinity(0, set(cores))
+    while True:
+        request = connection.recv()
+        if request is None:
+            return
+        connection.send(measure(request))
+
+
+@dataclass
+class _Slot:
+    """One child process that measures, restarted after a crash or a hang."""
+
+    cores: Sequence[int]
+    measure: Callable[..., Result]
+    process: Any = None
+    connection: Any = None
+
+    def start(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        parent, child = context.Pipe()
+        self.process = context.Process(
+            target=_serve, args=(child, list(self.cores), self.measure), daemon=True
+        )
+        self.process.start()
+        self.connection = parent
+
+    def run(self, request: MeasureRequest, timeout_s: float) -> Result:
+        if self.connection is None or not self.process.is_alive():  # first use, or died
+            self.start()
+        connection = self.connection
+        assert connection is not None
+        try:
+            connection.send(request)
+            if connection.poll(timeout_s):
+                return connection.recv()
+            self.stop()
+            return Result(None, error="timeout", detail=f"no result after {timeout_s:.1f} s")
+        except (EOFError, ConnectionError):
+            code = self.process.exitcode if self.process is not None else None
+            self.stop()
+            return Result(None, error="crash", detail=f"the measuring process died (exit {code})")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+        self.process, self.connection = None, None
+
+
+@dataclass
+class LocalRunner:
+    """Candidates measured one at a time in a pinned child process (module docstring)."""
+
+    model: bytes
+    target: str
+    threads: int
+    inputs: Sequence[np.ndarray]
+    reference: Sequence[np.ndarray]
+    cores: Sequence[int] = ()
+    min_timeout_s: float = 60.0
+    repeats: int = 5
+    repeat_s: float = 0.02
+    measure: Callable[..., Result] = measure_candidate
+    best_s: dict[str, float] = field(default_factory=dict[str, float])
+
+    def __post_init__(self) -> None:
+        cores = list(self.cores) or sorted(os.sched_getaffinity(0))[-self.threads :]
+        self._slot = _Slot(cores, self.measure)
+
+    def run(self, batch: Sequence[Candidate]) -> list[Result]:
+        results: list[Result] = []
+        for candidate in batch:
+            best = self.best_s.get(candidate.task.key)
+            timeout = max(self.min_timeout_s, 10 * best) if best else self.min_timeout_s
+            request = MeasureRequest(
+                self.model,
+                self.target,
+                self.threads,
+                candidate.task.key,
+                candidate.config,
+                self.inputs,
+                self.reference,
+                self.repeats,
+                self.repeat_s,
+            )
+            result = self._slot.run(request, timeout)
+            if result.ok and result.median_s is not None:
+                self.best_s[candidate.task.key] = min(best or result.median_s, result.median_s)
+            results.append(result)
+        return results
+
+    def close(self) -> None:
+        self._slot.stop()
+
+
+@dataclass
+class FakeRunner:
+    """Deterministic synthetic timings: `time_of(task, config)` (the analytical estimate by
+    default) times 1 + `noise` x a number drawn from the sha256 of the candidate and `seed`."""
+
+    spaces: dict[str, Space]
+    seed: int = 0
+    noise: float = 0.02
+    time_of: Callable[[Task, KernelConfig], float] | None = None
+    measured: list[Candidate] = field(default_factory=list[Candidate])
+
+    def run(self, batch: Sequence[Candidate]) -> list[Result]:
+        results: list[Result] = []
+        for candidate in batch:
+            self.measured.append(candidate)
+            task, config = candidate.task, candidate.config
+            if self.time_of is not None:
+                base = self.time_of(task, config)
+            else:
+                base = self.spaces[task.key].estimate(config)
+            digest = sha256_key([task.key, config.to_json(), self.seed])
+            jitter = int(digest[-8:], 16) / 0xFFFFFFFF
+            seconds = base * (1 + self.noise * jitter)
+            results.append(Result(seconds, seconds, (seconds,), 0.0, 0.0, validated=True))
+        return results
+
+    def close(self) -> None:
+        return None

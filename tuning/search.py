@@ -1,0 +1,206 @@
+"""Seeded local search per task and the task scheduler across a model (TUNING.md sections 5
+and 8).
+
+Per task: trial 0 is the analytical default; the other seeds are the next two micro-kernels
+by the analytical ranking, the default in the other tile-grid order, and the best configs this
+task got on other machines (records of another fingerprint: seeds, never applied). Then each
+round proposes the untried one-step neighbours of a beam of the `beam` best measured configs,
+ranks them by the analytical estimate and measures the top `batch`. A task converges when two
+rounds in a row improve its best by under 1%, or its space is exhausted, or it hits its cap.
+`--strategy random` measures uniformly drawn untried configs instead (the MetaSchedule
+replay anchor).
+
+Across tasks: round 0 measures every task's seeds in decreasing weight x default estimate, so a
+small budget goes where it matters; after it, each batch goes to the task with the largest
+expected saving, weight x best x its recent relative gain (MetaSchedule's gradient rule, window
+3), skipping converged tasks. The objective is the estimated model latency, sum of weight x
+best (the analytical estimate scaled to the measured default for unmeasured tasks).
+Everything is seeded: the same measured times give the same path. Resuming starts from the
+records already in the database and never re-measures them.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from .config import KernelConfig
+from .measure import Candidate
+from .records import Result
+from .space import Space
+from .tasks import Task
+
+IMPROVEMENT = 0.01
+STALE_ROUNDS = 2
+WINDOW = 3
+
+
+class Runner(Protocol):
+    def run(self, batch: Sequence[Candidate]) -> list[Result]: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class TaskState:
+    task: Task
+    space: Space
+    seeds: Sequence[KernelConfig] = ()
+    measured: dict[KernelConfig, Result] = field(default_factory=dict[KernelConfig, Result])
+    history: list[float] = field(default_factory=list[float])
+    """The best median after each round."""
+    stale: int = 0
+    converged: bool = False
+    cap: int = 1 << 30
+
+    @property
+    def trials(self) -> int:
+        return len(self.measured)
+
+    def best(self) -> tuple[KernelConfig, float] | None:
+        valid = [(c, r.median_s) for c, r in self.measured.items() if r.ok and r.median_s]
+        return min(valid, key=lambda item: item[1], default=None)
+
+    def best_seconds(self) -> float | None:
+        found = self.best()
+        return found[1] if found else None
+
+    def default_seconds(self) -> float | None:
+        result = self.measured.get(self.task.default)
+        return result.median_s if result is not None and result.ok else None
+
+    def estimated_seconds(self) -> float:
+        """Measured best, else the analytical estimate."""
+        return self.best_seconds() or self.space.estimate(self.task.default)
+
+    def initial(self) -> list[KernelConfig]:
+        default = self.task.default
+        ranked = [c for c in self.space.configs() if c.order == default.order]
+        alternatives = [
+            c
+            for c in ranked
+            if (c.mr, c.nr_vectors, c.lanes) != (default.mr, default.nr_vectors, default.lanes)
+        ]
+        swapped = KernelConfig(
+            default.mr, default.nr_vectors, default.lanes, "nm" if default.order == "mn" else "mn"
+        )
+        chosen = [default, *alternatives[:2], swapped, *self.seeds]
+        return [
+            c for c in dict.fromkeys(chosen) if self.space.is_valid(c) and c not in self.measured
+        ]
+
+    def propose(
+        self, batch: int, strategy: str, rng: random.Random, beam: int
+    ) -> list[KernelConfig]:
+        if not self.measured:
+            return self.initial()[:batch]
+        untried = [c for c in self.space.configs() if c not in self.measured]
+        if strategy == "random":
+            rng.shuffle(untried)
+            return untried[:batch]
+        ranked = sorted(
+            ((c, r.median_s) for c, r in self.measured.items() if r.ok and r.median_s),
+            key=lambda item: item[1],
+        )
+        proposals: list[KernelConfig] = []
+        for config, _ in ranked[:beam]:
+            proposals += [c for c in self.space.neighbours(config) if c not in self.measured]
+        proposals = sorted(dict.fromkeys(proposals), key=self.space.estimate)
+        if not proposals:
+            # the beam's neighbourhood is exhausted: the next best untried by the estimate
+            proposals = untried
+        return proposals[:batch]
+
+    def update(self, configs: Sequence[KernelConfig], results: Sequence[Result]) -> None:
+        before = self.best_seconds()
+        for config, result in zip(configs, results, strict=True):
+            self.measured[config] = result
+        after = self.best_seconds()
+        if after is not None:
+            self.history.append(after)
+        gained = before is None or (after is not None and after < before * (1 - IMPROVEMENT))
+        self.stale = 0 if gained else self.stale + 1
+        if self.stale >= STALE_ROUNDS or self.trials >= self.cap:
+            self.converged = True
+
+    def gain_rate(self) -> float:
+        """Relative improvement of the best over the last WINDOW rounds (at least 1%)."""
+        if len(self.history) < 2:
+            return 1.0
+        old = self.history[max(0, len(self.history) - 1 - WINDOW)]
+        return max((old - self.history[-1]) / old, IMPROVEMENT)
+
+
+@dataclass
+class Progress:
+    trials: int
+    elapsed_s: float
+    states: Sequence[TaskState]
+
+    def model_seconds(self) -> float:
+        return sum(s.task.weight * s.estimated_seconds() for s in self.states)
+
+    def default_seconds(self) -> float:
+        return sum(
+            s.task.weight * (s.default_seconds() or s.estimated_seconds()) for s in self.states
+        )
+
+
+@dataclass
+class Scheduler:
+    states: list[TaskState]
+    runner: Runner
+    on_results: Callable[[TaskState, Sequence[KernelConfig], Sequence[Result]], None]
+    trials: int = 64
+    seconds: float = float("inf")
+    batch: int = 8
+    beam: int = 4
+    strategy: str = "seeded-beam"
+    seed: int = 0
+    on_round: Callable[[Progress], None] | None = None
+    measured: int = 0
+    started: float = field(default_factory=time.perf_counter)
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+        self.states.sort(key=lambda s: -s.task.weight * s.space.estimate(s.task.default))
+
+    def run(self) -> None:
+        """Round 0 over every task, then the gradient rule, within the budgets; a Ctrl-C ends
+        after the batch that was being measured has been recorded."""
+        for state in self.states:
+            if not self._budget_left():
+                return
+            if not state.measured:
+                self._step(state)
+        while self._budget_left():
+            state = self._pick()
+            if state is None:
+                return
+            self._step(state)
+
+    def _budget_left(self) -> bool:
+        elapsed = time.perf_counter() - self.started
+        return self.measured < self.trials and elapsed < self.seconds
+
+    def _pick(self) -> TaskState | None:
+        open_states = [s for s in self.states if not s.converged]
+        if not open_states:
+            return None
+        return max(open_states, key=lambda s: s.task.weight * s.estimated_seconds() * s.gain_rate())
+
+    def _step(self, state: TaskState) -> None:
+        room = min(self.batch, self.trials - self.measured)
+        configs = state.propose(room, self.strategy, self.rng, self.beam)
+        if not configs:
+            state.converged = True
+            return
+        results = self.runner.run([Candidate(state.task, c) for c in configs])
+        self.measured += len(configs)
+        state.update(configs, results)
+        self.on_results(state, configs, results)
+        if self.on_round is not None:
+            self.on_round(Progress(self.measured, time.perf_counter() - self.started, self.states))

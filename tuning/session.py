@@ -1,0 +1,221 @@
+"""One `terrace tune` run: the model's tasks, the database, the runner and the scheduler, the
+records written after every batch (the tuner is the database's only writer), the per-task
+table, the code-generation bugs found, and the end-to-end comparison of the tuned model with
+the untuned one (and onnxruntime)."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import platform
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import onnx
+
+from ..targets.target import Target
+from .apply import with_config
+from .config import SPACE, KernelConfig
+from .measure import FakeRunner, LocalRunner
+from .records import Database, Record, Result
+from .search import Progress, Scheduler, TaskState
+from .space import Space
+from .target_info import target_info
+from .tasks import Task, extract_tasks, random_inputs, reference_outputs
+
+
+class TuningSession:
+    def __init__(
+        self,
+        model: onnx.ModelProto,
+        target: Target,
+        *,
+        threads: int = 1,
+        db_path: Path,
+        runner_kind: str = "local",
+        strategy: str = "seeded-beam",
+        seed: int = 0,
+        batch: int = 8,
+    ) -> None:
+        self.model, self.target, self.threads = model, target, threads
+        self.info = target_info(target, threads)
+        self.fp = self.info.fingerprint()
+        self.database = Database(db_path)
+        self.strategy, self.seed, self.batch = strategy, seed, batch
+        tasks = extract_tasks(model, target, self.info)
+        self.states = [self._state(task) for task in tasks]
+        self.runner_kind = runner_kind
+        self.bug_lines: list[str] = []
+        self.trial = sum(s.trials for s in self.states)
+
+    def _state(self, task: Task) -> TaskState:
+        space = Space(task.shape, self.info)
+        state = TaskState(task, space, seeds=self.database.seeds(task.key, SPACE))
+        for record in self.database.for_task(task.key, self.fp, SPACE):
+            state.measured[record.config] = record.result
+        if state.best_seconds() is not None:
+            state.history.append(state.best_seconds() or 0.0)
+        return state
+
+    def _runner(self) -> LocalRunner | FakeRunner:
+        if self.runner_kind == "fake":
+            return FakeRunner({s.task.key: s.space for s in self.states}, seed=self.seed)
+        inputs = random_inputs(self.model, self.seed)
+        reference = reference_outputs(self.model, inputs)
+        return LocalRunner(
+            self.model.SerializeToString(), self.target.tag, self.threads, inputs, reference
+        )
+
+    def run(self, trials: int, seconds: float, progress: Callable[[str], None]) -> bool:
+        """Tunes within the budgets; True when a Ctrl-C ended it (records kept)."""
+        if not self.states:
+            progress("no contraction to tune in this model")
+            return False
+        runner = self._runner()
+        started = time.perf_counter()
+
+        def on_round(p: Progress) -> None:
+            model_ms, default_ms = p.model_seconds() * 1e3, p.default_seconds() * 1e3
+            progress(
+                f"[{p.elapsed_s:6.1f} s / {_budget(seconds)}] trials {p.trials}/{trials}  "
+                f"est. model {model_ms:.3f} ms  default {default_ms:.3f} ms  "
+                f"speedup {default_ms / model_ms:.3f}x"
+            )
+
+        scheduler = Scheduler(
+            self.states,
+            runner,
+            self._record,
+            trials=trials,
+            seconds=seconds,
+            batch=self.batch,
+            strategy=self.strategy,
+            seed=self.seed,
+            on_round=on_round,
+            started=started,
+        )
+        try:
+            scheduler.run()
+        except KeyboardInterrupt:
+            return True
+        finally:
+            runner.close()
+        return False
+
+    def _record(
+        self, state: TaskState, configs: Sequence[KernelConfig], results: Sequence[Result]
+    ) -> None:
+        records: list[Record] = []
+        for config, result in zip(configs, results, strict=True):
+            self.trial += 1
+            pipeline = with_config(self.target, state.task.key, config).pipeline().spec()
+            records.append(
+                Record(
+                    key=state.task.key,
+                    anchor_key=state.task.anchor_key,
+                    desc=state.task.desc,
+                    target={k: v for k, v in self.info.to_json().items()},
+                    target_fp=self.fp,
+                    space=SPACE,
+                    config=config,
+                    pipeline=pipeline,
+                    result=result,
+                    meta=self._meta(),
+                )
+            )
+            if result.error is not None:
+                self.bug_lines.append(
+                    f"code-generation bug ({result.error}) in {state.task.name}, "
+                    f"{config.describe()}: {result.detail}\n"
+                    f"  reproduce: terrace-opt -p '{pipeline}'"
+                )
+        self.database.append(records)
+
+    def _meta(self) -> dict[str, object]:
+        return {
+            "trial": self.trial,
+            "strategy": self.strategy,
+            "seed": self.seed,
+            "runner": self.runner_kind,
+            "host": hashlib.sha256(platform.node().encode()).hexdigest()[:16],
+            "utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        }
+
+    def bugs(self) -> list[str]:
+        return self.bug_lines
+
+    def table(self) -> str:
+        lines = [
+            "| task | weight | trials | default ms | best ms | GFLOP/s | speedup | best config "
+            "| converged |",
+            "| --- | --: | --: | --: | --: | --: | --: | --- | --- |",
+        ]
+        for state in self.states:
+            best, default = state.best(), state.default_seconds()
+            best_ms = f"{best[1] * 1e3:.3f}" if best else "-"
+            default_ms = f"{default * 1e3:.3f}" if default else "-"
+            gflops = f"{state.task.shape.flops / best[1] / 1e9:.1f}" if best else "-"
+            speedup = f"{default / best[1]:.3f}x" if best and default else "-"
+            config = best[0].describe() if best else "-"
+            lines.append(
+                f"| {state.task.name} | {state.task.weight} | {state.trials} | {default_ms} | "
+                f"{best_ms} | {gflops} | {speedup} | {config} | {state.converged} |"
+            )
+        return "\n".join(lines)
+
+    def compare(self, onnxruntime: bool) -> str:
+        """The untuned model, the tuned one (this database) and onnxruntime, timed in
+        alternating rounds in this process; a markdown table."""
+        from ..compiler import compile
+        from ..tools.tune_command import median_ms, ort_session, time_alternating
+
+        inputs = random_inputs(self.model, self.seed)
+        untuned = compile(self.model, self.target, self.threads, cache=False)
+        tuned = compile(
+            self.model, self.target, self.threads, cache=False, tuning_db=self.database.path
+        )
+        calls: list[Callable[[], object]] = [lambda: untuned(*inputs), lambda: tuned(*inputs)]
+        names = ["terrace (analytical defaults)", "terrace (tuned)"]
+        if onnxruntime:
+            session = ort_session(self.model, self.threads)
+            feeds = {i.name: x for i, x in zip(session.get_inputs(), inputs, strict=True)}
+            calls.append(lambda: session.run(None, feeds))
+            names.append("onnxruntime")
+        times = time_alternating(calls)
+        reference = np.asarray(untuned(*inputs)[0])
+        agree = np.max(np.abs(np.asarray(tuned(*inputs)[0]) - reference))
+        lines = ["| engine | median ms | min ms | vs onnxruntime |", "| --- | --: | --: | --: |"]
+        last = median_ms(times[-1])
+        for name, measured in zip(names, times, strict=True):
+            ratio = f"{median_ms(measured) / last:.3f}x" if onnxruntime else "-"
+            lines.append(
+                f"| {name} | {median_ms(measured):.3f} | {min(measured) * 1e3:.3f} | {ratio} |"
+            )
+        lines.append(f"\nmax |tuned - untuned| = {agree:.3g}; {self.threads} thread(s)")
+        return "\n".join(lines)
+
+    def report(self, summary: str) -> str:
+        machine = f"{platform.processor() or platform.machine()}, {self.info.cpu}"
+        parts = [
+            "# terrace tune report",
+            "",
+            f"- machine: {machine}; target fingerprint {self.fp}",
+            f"- threads: {self.threads}; strategy {self.strategy}; seed {self.seed}",
+            "",
+            "## Tasks",
+            "",
+            self.table(),
+            "",
+            "## Errors (code-generation bugs)",
+            "",
+            *(self.bug_lines or ["none"]),
+        ]
+        if summary:
+            parts += ["", "## End to end", "", summary]
+        return "\n".join(parts) + "\n"
+
+
+def _budget(seconds: float) -> str:
+    return "-" if seconds == float("inf") else f"{seconds:.0f} s"
