@@ -75,10 +75,19 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.add_argument("--db", default=DEFAULT_DB, help=f"records file ({DEFAULT_DB})")
     parser.add_argument(
         "--runner",
-        choices=("local", "fake"),
+        type=_runner_kind,
         default="local",
-        help="local: child process per measurement; fake: the analytical estimate as the "
-        "time, nothing built (to try the search and the database)",
+        metavar="local|ray|ray://ADDR|fake",
+        help="local: a pinned child process measures; ray: a new local Ray cluster, ray://ADDR "
+        "(or ray://auto) an existing one, one measuring actor per node "
+        "(pip install 'terrace[ray]'); fake: the analytical estimate as the time, nothing "
+        "built (to try the search and the database)",
+    )
+    parser.add_argument(
+        "--parallel-measurement",
+        action="store_true",
+        help="with ray: every actor measures at once (default: one measurement at a time "
+        "cluster-wide; timings on one shared machine are then contended)",
     )
     parser.add_argument(
         "--strategy", choices=("seeded-beam", "random"), default="seeded-beam", help="search"
@@ -161,6 +170,12 @@ def _load(name: str) -> onnx.ModelProto:
     return workload(name).build()
 
 
+def _runner_kind(text: str) -> str:
+    if text in ("local", "fake", "ray") or text.startswith("ray://"):
+        return text
+    raise argparse.ArgumentTypeError(f"'{text}': expected local, ray, ray://ADDR or fake")
+
+
 def _seconds(text: str) -> float:
     if not text:
         return float("inf")
@@ -188,6 +203,7 @@ def _tune(args: argparse.Namespace) -> int:
         threads=args.threads,
         db_path=Path(args.db),
         runner_kind=args.runner,
+        serialize=not args.parallel_measurement,
         strategy=args.strategy,
         seed=args.seed,
         batch=args.batch,

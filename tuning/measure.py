@@ -228,3 +228,12 @@ class FakeRunner:
 
     def close(self) -> None:
         return None
+
+
+def fake_timer(request: MeasureRequest) -> Result:
+    """A deterministic stand-in for `measure_candidate` (tests of the runners): the time is
+    drawn from the sha256 of (task, config), the call sleeps `repeat_s`, nothing is built."""
+    digest = sha256_key([request.task_key, request.config.to_json()])
+    seconds = 1e-3 * (1 + int(digest[-6:], 16) / 0xFFFFFF)
+    time.sleep(request.repeat_s)
+    return Result(seconds, seconds, (seconds,), 0.0, 0.0, validated=True)

@@ -20,7 +20,7 @@ from .apply import with_config
 from .config import SPACE, KernelConfig
 from .measure import FakeRunner, LocalRunner
 from .records import Database, Record, Result
-from .search import Progress, Scheduler, TaskState
+from .search import Progress, Runner, Scheduler, TaskState
 from .space import Space
 from .target_info import target_info
 from .tasks import Task, extract_tasks, random_inputs, reference_outputs
@@ -38,7 +38,9 @@ class TuningSession:
         strategy: str = "seeded-beam",
         seed: int = 0,
         batch: int = 8,
+        serialize: bool = True,
     ) -> None:
+        self.serialize = serialize
         self.model, self.target, self.threads = model, target, threads
         self.info = target_info(target, threads)
         self.fp = self.info.fingerprint()
@@ -59,11 +61,29 @@ class TuningSession:
             state.history.append(state.best_seconds() or 0.0)
         return state
 
-    def _runner(self) -> LocalRunner | FakeRunner:
+    def _runner(self) -> Runner:
         if self.runner_kind == "fake":
             return FakeRunner({s.task.key: s.space for s in self.states}, seed=self.seed)
+        if self.runner_kind.startswith("ray"):
+            from .ray_runner import import_ray
+
+            import_ray()  # the install hint before any work
         inputs = random_inputs(self.model, self.seed)
         reference = reference_outputs(self.model, inputs)
+        if self.runner_kind.startswith("ray"):
+            from .ray_runner import RayRunner
+
+            address = self.runner_kind.removeprefix("ray://") if "://" in self.runner_kind else None
+            return RayRunner(
+                self.model.SerializeToString(),
+                self.target.tag,
+                self.threads,
+                inputs,
+                reference,
+                self.fp,
+                address=address,
+                serialize=self.serialize,
+            )
         return LocalRunner(
             self.model.SerializeToString(), self.target.tag, self.threads, inputs, reference
         )
