@@ -135,9 +135,12 @@ class Database:
         self._by_anchor.setdefault((record.anchor_key, *space), []).append(record)
 
     def append(self, records: Iterable[Record]) -> None:
-        """Writes each record as one line (whole-line writes, then fsync)."""
+        """Writes each record as one line (whole-line writes, then fsync); after a writer that
+        was killed mid-line, the first record starts a new line instead of joining it."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", encoding="utf-8") as out:
+            if out.tell() > 0 and not _ends_with_newline(self.path):
+                out.write("\n")
             for record in records:
                 out.write(json.dumps(record.to_json(), sort_keys=True) + "\n")
                 out.flush()
@@ -172,6 +175,12 @@ class Database:
             encoding="utf-8",
         )
         return len(kept)
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with path.open("rb") as data:
+        data.seek(-1, os.SEEK_END)
+        return data.read(1) == b"\n"
 
 
 def _fastest(records: Iterable[Record]) -> Record | None:
