@@ -38,8 +38,9 @@ How it works (docs/tuning.md):
              ranked by the analytical cost model (--strategy random: uniform draws instead)
   measure    each candidate in a child process pinned to its cores: the whole model compiled
              with the candidate on its task, checked against the nn reference, then timed
-             (median of 5 repeats of >= 20 ms); a crash, hang or wrong result is recorded and
-             reported as a code-generation bug with the pipeline that reproduces it
+             (5 repeats of >= 20 ms; the fastest repeat decides); a crash, hang or wrong
+             result is recorded and reported as a code-generation bug with the pipeline that
+             reproduces it
   schedule   every task's seeds first (heaviest first), then the task with the largest
              expected saving; a task stops after two rounds under 1% gain
   records    keyed by task key + target fingerprint; `terrace compile --tuning-db DB` (or
@@ -149,7 +150,7 @@ def _show(args: argparse.Namespace) -> int:
         best = database.best(key, fp, space)
         errors = sum(1 for r in records if r.result.error)
         gemm = "x".join(str(d) for d in records[0].desc.get("gemm", []))
-        shown = f"{best.result.median_s * 1e3:.3f}" if best and best.result.median_s else "-"
+        shown = f"{best.result.seconds * 1e3:.3f}" if best else "-"
         config = best.config.describe() if best else "-"
         pipeline = f"`{best.pipeline}`" if best else "-"
         print(

@@ -7,7 +7,8 @@ restarted. The child compiles the model with the candidate's config forced on it
 other kernel keeps its default), checks every output against the reference (`wrong_result`
 otherwise: a code-generation bug, reported with the pipeline that reproduces it), then times
 it: one warm-up call, `number` calls per repeat calibrated to last at least `repeat_s`,
-`repeats` repeats; the median of the repeat means decides, the min and IQR are kept.
+`repeats` repeats; the fastest repeat mean decides (`Result.seconds`), the median and IQR
+are kept.
 `FakeRunner` returns the analytical estimate times seeded noise: search and scheduling tests
 run on it without timing.
 """
@@ -110,7 +111,11 @@ def _serve(connection: Connection, cores: Sequence[int], measure: Callable[..., 
         request = connection.recv()
         if request is None:
             return
-        connection.send(measure(request))
+        try:
+            result = measure(request)
+        except Exception as error:  # a failure of the candidate's code, not of the tuner
+            result = Result(None, error="run_error", detail=f"{type(error).__name__}: {error}")
+        connection.send(result)
 
 
 @dataclass
@@ -191,8 +196,8 @@ class LocalRunner:
                 self.repeat_s,
             )
             result = self._slot.run(request, timeout)
-            if result.ok and result.median_s is not None:
-                self.best_s[candidate.task.key] = min(best or result.median_s, result.median_s)
+            if result.ok:
+                self.best_s[candidate.task.key] = min(best or result.seconds, result.seconds)
             results.append(result)
         return results
 

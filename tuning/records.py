@@ -44,6 +44,15 @@ class Result:
     def ok(self) -> bool:
         return self.error is None and self.validated and self.median_s is not None
 
+    @property
+    def seconds(self) -> float:
+        """The decision statistic: the fastest repeat mean (docs/tuning.md: on a shared
+        machine other processes only ever add time, so the minimum is the steadier estimate
+        of a kernel's own cost; the median is kept beside it)."""
+        if self.min_s is not None:
+            return self.min_s
+        return self.median_s if self.median_s is not None else float("inf")
+
 
 @dataclass(frozen=True)
 class Record:
@@ -151,7 +160,7 @@ class Database:
         return list(self._by_key.get((key, fp, space), []))
 
     def best(self, key: str, fp: str, space: str, anchor_key: str = "") -> Record | None:
-        """The fastest validated record by full key, else by anchor key."""
+        """The fastest validated record (`Result.seconds`) by full key, else by anchor key."""
         found = _fastest(self._by_key.get((key, fp, space), []))
         if found is None and anchor_key:
             found = _fastest(self._by_anchor.get((anchor_key, fp, space), []))
@@ -185,4 +194,4 @@ def _ends_with_newline(path: Path) -> bool:
 
 def _fastest(records: Iterable[Record]) -> Record | None:
     valid = [r for r in records if r.result.ok]
-    return min(valid, key=lambda r: r.result.median_s or 0.0, default=None)
+    return min(valid, key=lambda r: r.result.seconds, default=None)

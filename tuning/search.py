@@ -61,7 +61,7 @@ class TaskState:
         return len(self.measured)
 
     def best(self) -> tuple[KernelConfig, float] | None:
-        valid = [(c, r.median_s) for c, r in self.measured.items() if r.ok and r.median_s]
+        valid = [(c, r.seconds) for c, r in self.measured.items() if r.ok]
         return min(valid, key=lambda item: item[1], default=None)
 
     def best_seconds(self) -> float | None:
@@ -70,7 +70,7 @@ class TaskState:
 
     def default_seconds(self) -> float | None:
         result = self.measured.get(self.task.default)
-        return result.median_s if result is not None and result.ok else None
+        return result.seconds if result is not None and result.ok else None
 
     def estimated_seconds(self) -> float:
         """Measured best, else the analytical estimate."""
@@ -102,7 +102,7 @@ class TaskState:
             rng.shuffle(untried)
             return untried[:batch]
         ranked = sorted(
-            ((c, r.median_s) for c, r in self.measured.items() if r.ok and r.median_s),
+            ((c, r.seconds) for c, r in self.measured.items() if r.ok),
             key=lambda item: item[1],
         )
         proposals: list[KernelConfig] = []
@@ -166,6 +166,11 @@ class Scheduler:
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
+        if len(self.states) > 1:
+            # per-task cap: 3 x the mean share, so one task cannot take the whole budget
+            cap = max(3 * self.trials // len(self.states), self.batch)
+            for state in self.states:
+                state.cap = min(state.cap, cap)
         self.states.sort(key=lambda s: -s.task.weight * s.space.estimate(s.task.default))
 
     def run(self) -> None:
@@ -193,7 +198,10 @@ class Scheduler:
         return max(open_states, key=lambda s: s.task.weight * s.estimated_seconds() * s.gain_rate())
 
     def _step(self, state: TaskState) -> None:
-        room = min(self.batch, self.trials - self.measured)
+        room = min(self.batch, self.trials - self.measured, state.cap - state.trials)
+        if room <= 0:
+            state.converged = True
+            return
         configs = state.propose(room, self.strategy, self.rng, self.beam)
         if not configs:
             state.converged = True

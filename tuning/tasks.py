@@ -24,6 +24,7 @@ from ..passes.apply_tuning import CONFIG_ATTR, descriptor, gemm_shape
 from ..passes.contraction_match import find_fusion, match_contraction
 from ..passes.contraction_microkernel import ContractionMicrokernelPass
 from ..targets.target import Target
+from .analytical import default_config
 from .config import GemmShape, KernelConfig, task_keys
 from .target_info import TargetInfo
 
@@ -91,8 +92,6 @@ def extract_tasks(model: onnx.ModelProto, target: Target, info: TargetInfo) -> l
             if key in found:
                 found[key].weight += 1
                 continue
-            from .analytical import default_config
-
             found[key] = Task(key, anchor, desc, gemm_shape(desc), default_config(shape, info))
     return list(found.values())
 
