@@ -203,7 +203,7 @@ class TuningSession:
             feeds = {i.name: x for i, x in zip(session.get_inputs(), inputs, strict=True)}
             calls.append(lambda: session.run(None, feeds))
             names.append("onnxruntime")
-        times = time_alternating(calls)
+        times = time_alternating(calls, rounds=10)
         reference = np.asarray(untuned(*inputs)[0])
         agree = np.max(np.abs(np.asarray(tuned(*inputs)[0]) - reference))
         lines = [
