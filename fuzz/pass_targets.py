@@ -11,6 +11,13 @@ produced its operand when the rewrite took that one in too (erased it or left it
 conv and the batchnorm folded into it). Each rewritten op, or pair, becomes a `Motif` with the
 element types it was rewritten at.
 
+A rewrite that depends on what produced the op's operand (erase a relu of a value that is never
+negative) never fires on an op fed by an input, and the random programs hold few of the pairs it
+fires on. So each op the passes rewrote, but never on an input, is probed again after every op
+of the catalog (`_producer_probes`); each producer it was then rewritten after makes a pair motif,
+so that the programs hold every pair the passes treat apart: a wrong rewrite that also erases a
+relu of tanh is fuzzed on tanh -> relu.
+
 When no probe is rewritten (a pattern whose condition the probes missed), the op types that
 the passes' `op_type_rewrite_pattern`s are annotated with give the motifs instead: each op
 alone and applied twice (the patterns named in the pass class's source or held by it).
@@ -36,7 +43,7 @@ from typing import Any, TypeGuard, Union, get_args, get_origin
 import numpy as np
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp
-from xdsl.ir import Operation, Region, SSAValue
+from xdsl.ir import BlockArgument, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import RewritePattern
 
@@ -49,6 +56,8 @@ from .nn_programs import DTYPE_MIX, Focus, Motif, grow, outputs
 
 PROBES_PER_TYPE = 6
 """Probes per op and element type (different attributes and shapes)."""
+PRODUCER_PROBES = 2
+"""Probes per producer, consumer and element type."""
 RANDOM_PROGRAMS = 40
 """Random programs tried besides the probes (they find rewrites of pairs of ops)."""
 MOSTLY_EVERYTHING = 0.8
@@ -66,6 +75,8 @@ class Touched:
     dtype: np.dtype[Any]
     producer: str | None = None
     producer_dtype: np.dtype[Any] | None = None
+    on_input: bool = False
+    """Whether its first operand was an input of the function (no producer to depend on)."""
 
 
 _LEVEL_CHANGING = ("bufferize", "one-shot-bufferize", "lower-affine")
@@ -97,6 +108,7 @@ def _learn(passes: Sequence[ModulePass]) -> Focus | None:
     seen, touched = _rewritten(leading)
     if not touched:
         return _annotated_focus(leading)
+    touched += _producer_dependent(leading, touched)
     motifs: dict[tuple[str, ...], set[np.dtype[Any]]] = {}
     rewritten: Counter[tuple[str, np.dtype[Any]]] = Counter()
     for touch in touched:
@@ -130,6 +142,49 @@ def _element_types(
     rates = [rewritten[name, d] / seen[name, d] for d in all_types]
     chosen = dtypes if rates and max(rates) >= 0.5 else all_types | dtypes
     return tuple(sorted(chosen & set(SPECS_BY_NAME[name].dtypes), key=str))
+
+
+def _producer_dependent(passes: Sequence[ModulePass], touched: list[Touched]) -> list[Touched]:
+    """The rewrites of ops that were never rewritten on an input, found after each producer,
+    with that producer recorded (the pair is the motif)."""
+    on_input = {t.op for t in touched if t.on_input}
+    consumers = sorted({t.op for t in touched} - on_input)
+    if not consumers:
+        return []
+    module, weights = _producer_probes(tuple(consumers))
+    try:
+        _, found = _rewritten_in(module.clone(), weights, passes, any_producer=True)
+    except Exception:  # a pass that fails on some pair: the probes of single ops still count
+        return []
+    return [t for t in found if t.op in consumers and t.producer is not None]
+
+
+@functools.cache
+def _producer_probes(consumers: tuple[str, ...]) -> tuple[ModuleOp, dict[str, np.ndarray]]:
+    """Each consumer after each op of the catalog, at each of its element types."""
+    functions: list[func.FuncOp] = []
+    weights: dict[str, np.ndarray] = {}
+    for consumer_index, consumer in enumerate(consumers):
+        consumer_spec = SPECS_BY_NAME[consumer]
+        for index, spec in enumerate(CATALOG):
+            for dtype_index, dtype in enumerate(spec.dtypes):
+                for draw in range(PRODUCER_PROBES):
+                    seed = ((consumer_index * 256 + index) * 16 + dtype_index) * 4 + draw
+                    graph = _graph(seed, len(functions))
+                    graph.new_input(dtype, any_dims(graph.choices))
+                    produced = spec.build(graph, spec.op_class, dtype)
+                    if produced is None:
+                        continue
+                    dtype_out = numpy_dtype_of(produced)
+                    if dtype_out not in consumer_spec.dtypes:
+                        continue
+                    graph.preferred = produced
+                    result = consumer_spec.build(graph, consumer_spec.op_class, dtype_out)
+                    if result is None or produced not in _operands_of(result):
+                        continue  # the consumer took another value: not this pair
+                    functions.append(_function(graph, [result], f"pair{len(functions)}"))
+                    weights |= graph.weights
+    return ModuleOp(functions), weights
 
 
 # -- probes -----------------------------------------------------------------------------------
@@ -209,7 +264,10 @@ def _rewritten(passes: Sequence[ModulePass]) -> tuple[Counter[Key], list[Touched
 
 
 def _rewritten_in(
-    module: ModuleOp, weights: dict[str, np.ndarray], passes: Sequence[ModulePass]
+    module: ModuleOp,
+    weights: dict[str, np.ndarray],
+    passes: Sequence[ModulePass],
+    any_producer: bool = False,
 ) -> tuple[Counter[Key], list[Touched]]:
     WeightStore({name: array.copy() for name, array in weights.items()}).attach(module)
     everything = list(module.walk())  # held, so that no id is reused while we compare
@@ -229,19 +287,32 @@ def _rewritten_in(
         same_op = now is not None and now[0] == fingerprint[0] and now[2:] == fingerprint[2:]
         if same_op and _only_replaced(operands, tuple(op.operands), erased):
             continue  # another rewrite replaced its operand's producer
-        changed.append(_touched(op, operands, erased))
+        changed.append(_touched(op, operands, erased, any_producer))
     return seen, changed
 
 
-def _touched(op: Operation, operands: Sequence[SSAValue], erased: set[int]) -> Touched:
+def _touched(
+    op: Operation, operands: Sequence[SSAValue], erased: set[int], any_producer: bool
+) -> Touched:
+    """What the rewrite of `op` touched: with its operand's producer when the rewrite took that
+    in too, or with any producer (`any_producer`: the pair probes, where it is the point)."""
     dtype = _dtype(operands, op)
     producer = operands[0].owner if operands else None
     if not isinstance(producer, Operation) or producer.name not in SPECS_BY_NAME:
-        return Touched(op.name, dtype)
+        return Touched(op.name, dtype, on_input=bool(operands) and _is_input(operands[0]))
     absorbed = id(producer) in erased or not any(r.uses for r in producer.results)
-    if not absorbed:
+    if not absorbed and not any_producer:
         return Touched(op.name, dtype)
     return Touched(op.name, dtype, producer.name, _dtype(producer.operands, producer))
+
+
+def _operands_of(value: SSAValue) -> tuple[SSAValue, ...]:
+    owner = value.owner
+    return tuple(owner.operands) if isinstance(owner, Operation) else ()
+
+
+def _is_input(value: SSAValue) -> bool:
+    return isinstance(value, BlockArgument)
 
 
 def _only_replaced(old: Sequence[SSAValue], new: Sequence[SSAValue], erased: set[int]) -> bool:

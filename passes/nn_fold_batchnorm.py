@@ -24,10 +24,10 @@ from xdsl.pattern_rewriter import (
 from xdsl.transforms.dead_code_elimination import region_dce
 
 from ..dialects.nn.base import tensor_type
+from ..dialects.nn.canonicalization import constant_array
 from ..dialects.nn.constants import WeightOp
 from ..dialects.nn.neural import BatchNormalizationOp, ConvOp, GemmOp
 from ..dialects.nn.weights import WeightStore
-from .nn_canonicalize import constant_array
 
 # ---------------------------------------------------------------------------------------------
 # Helpers.

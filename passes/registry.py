@@ -1,145 +1,53 @@
-"""The one registry of Terrace's passes and conversions, by their command-line names.
+"""The one registry of Terrace's passes and conversions, by their command-line names, built from
+the passes themselves.
 
-Factories import lazily so that loading the registry stays cheap. terrace-opt registers these
-next to xDSL's own passes; a test checks that every name matches its class and has a FileCheck
-file.
+A pass is a `ModulePass` subclass whose body sets `name = "..."`, in a module of passes/,
+lowering/ or targets/ (a package's passes in its `__init__.py`). The registry finds them by
+reading those files, without importing them: loading the registry stays cheap, and a new pass
+registers itself by existing. Each factory imports its module when called. terrace-opt
+registers these next to xDSL's own passes; tests/test_registry.py checks that every name
+matches its class and module and has a FileCheck file.
 """
 
 from __future__ import annotations
 
+import importlib
+import re
 from collections.abc import Callable
+from pathlib import Path
 
 from xdsl.passes import ModulePass
 
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_NAME = __name__.split(".")[0]
+PASS_FOLDERS = ("passes", "lowering", "targets")
 
-def _nn_canonicalize() -> type[ModulePass]:
-    from .nn_canonicalize import NnCanonicalizePass
-
-    return NnCanonicalizePass
-
-
-def _nn_fold_batchnorm() -> type[ModulePass]:
-    from .nn_fold_batchnorm import NnFoldBatchnormPass
-
-    return NnFoldBatchnormPass
+_PASS_CLASS = re.compile(
+    r"^class (\w+)\(ModulePass\):\n(?:    .*\n|\n)*?    name = \"([a-z0-9-]+)\"", re.MULTILINE
+)
 
 
-def _convert_nn_to_linalg() -> type[ModulePass]:
-    from ..lowering.nn_to_linalg import ConvertNnToLinalgPass
+def _factory(module: str, class_name: str) -> Callable[[], type[ModulePass]]:
+    def load() -> type[ModulePass]:
+        loaded = importlib.import_module(f"{PACKAGE_NAME}.{module}")
+        return getattr(loaded, class_name)
 
-    return ConvertNnToLinalgPass
-
-
-def _bufferize() -> type[ModulePass]:
-    from .bufferize import BufferizePass
-
-    return BufferizePass
+    return load
 
 
-def _memory_plan() -> type[ModulePass]:
-    from .memory_plan import MemoryPlanPass
-
-    return MemoryPlanPass
-
-
-def _outline_kernels() -> type[ModulePass]:
-    from .outline_kernels import OutlineKernelsPass
-
-    return OutlineKernelsPass
-
-
-def _parallelize_outer_loops() -> type[ModulePass]:
-    from .parallelize_outer_loops import ParallelizeOuterLoopsPass
-
-    return ParallelizeOuterLoopsPass
+def _discover() -> dict[str, Callable[[], type[ModulePass]]]:
+    found: dict[str, Callable[[], type[ModulePass]]] = {}
+    for folder in PASS_FOLDERS:
+        for path in sorted((PACKAGE_ROOT / folder).rglob("*.py")):
+            parts = path.relative_to(PACKAGE_ROOT).with_suffix("").parts
+            module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+            for class_name, name in _PASS_CLASS.findall(path.read_text()):
+                found[name] = _factory(module, class_name)
+    return dict(sorted(found.items()))
 
 
-def _convert_scf_parallel_to_gomp() -> type[ModulePass]:
-    from ..targets.llvm.scf_parallel_to_gomp import ConvertScfParallelToGompPass
-
-    return ConvertScfParallelToGompPass
-
-
-def _convert_arith_to_llvm() -> type[ModulePass]:
-    from ..lowering.arith_to_llvm import ConvertArithToLlvmPass
-
-    return ConvertArithToLlvmPass
-
-
-def _convert_math_to_llvm() -> type[ModulePass]:
-    from ..lowering.math_to_llvm import ConvertMathToLlvmPass
-
-    return ConvertMathToLlvmPass
-
-
-def _convert_memref_to_llvm() -> type[ModulePass]:
-    from ..lowering.memref_to_llvm import ConvertMemrefToLlvmPass
-
-    return ConvertMemrefToLlvmPass
-
-
-def _convert_func_to_llvm() -> type[ModulePass]:
-    from ..lowering.func_to_llvm import ConvertFuncToLlvmPass
-
-    return ConvertFuncToLlvmPass
-
-
-def _convert_cf_to_llvm() -> type[ModulePass]:
-    from ..lowering.cf_to_llvm import ConvertCfToLlvmPass
-
-    return ConvertCfToLlvmPass
-
-
-def _convert_scf_structured_to_cf() -> type[ModulePass]:
-    from ..lowering.scf_structured_to_cf import ConvertScfStructuredToCfPass
-
-    return ConvertScfStructuredToCfPass
-
-
-def _convert_vector_to_llvm() -> type[ModulePass]:
-    from ..lowering.vector_to_llvm import ConvertVectorToLlvmPass
-
-    return ConvertVectorToLlvmPass
-
-
-def _apply_tuning() -> type[ModulePass]:
-    from .apply_tuning import ApplyTuningPass
-
-    return ApplyTuningPass
-
-
-def _contraction_microkernel() -> type[ModulePass]:
-    from .contraction_microkernel import ContractionMicrokernelPass
-
-    return ContractionMicrokernelPass
-
-
-def _linalg_interchange_reductions() -> type[ModulePass]:
-    from .linalg_interchange_reductions import InterchangeReductionsPass
-
-    return InterchangeReductionsPass
-
-
-TERRACE_PASSES: dict[str, Callable[[], type[ModulePass]]] = {
-    "nn-canonicalize": _nn_canonicalize,
-    "nn-fold-batchnorm": _nn_fold_batchnorm,
-    "convert-nn-to-linalg": _convert_nn_to_linalg,
-    "bufferize": _bufferize,
-    "memory-plan": _memory_plan,
-    "outline-kernels": _outline_kernels,
-    "parallelize-outer-loops": _parallelize_outer_loops,
-    "convert-scf-parallel-to-gomp": _convert_scf_parallel_to_gomp,
-    "convert-arith-to-llvm": _convert_arith_to_llvm,
-    "convert-math-to-llvm": _convert_math_to_llvm,
-    "convert-memref-to-llvm": _convert_memref_to_llvm,
-    "convert-func-to-llvm": _convert_func_to_llvm,
-    "convert-cf-to-llvm": _convert_cf_to_llvm,
-    "convert-scf-structured-to-cf": _convert_scf_structured_to_cf,
-    "convert-vector-to-llvm": _convert_vector_to_llvm,
-    "apply-tuning": _apply_tuning,
-    "contraction-microkernel": _contraction_microkernel,
-    "linalg-interchange-reductions": _linalg_interchange_reductions,
-}
+TERRACE_PASSES: dict[str, Callable[[], type[ModulePass]]] = _discover()
+"""Terrace's passes by name, each a factory that imports its class."""
 
 
 def all_passes() -> dict[str, Callable[[], type[ModulePass]]]:

@@ -137,9 +137,11 @@ def test_reproducer_module_entry_point(tmp_path: Path):
 
 
 # (the wrong rewrite, its plugin): one per op family where the seeds of the undirected fuzzer
-# missed, or where a pair of ops or one element type must be drawn; CI_EXAMPLES each, seeds 0-19
+# missed, or where a pair of ops or one element type must be drawn (relu after tanh: the pair
+# probes of pass_targets.py); CI_EXAMPLES each, seeds 0-19
 RELIABILITY = [
     ("wrong-drop-broadcast", PLUGIN),
+    ("wrong-erase-relu-of-tanh", NN_PLUGIN),
     ("wrong-transpose-composed-backwards", NN_PLUGIN),
     ("wrong-cast-to-half-saturates", NN_PLUGIN),
     ("wrong-max-pool-zero-padding", NN_PLUGIN),

@@ -8,6 +8,7 @@ output_shape ConvTranspose, ceil_mode windows that overhang by more than one ele
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -323,6 +324,60 @@ def test_average_pool(shape: tuple[int, ...], attributes: dict[str, Any]) -> Non
 def test_average_pool_uniform_windows_divide_by_a_constant() -> None:
     lowered = check("AveragePool", [(1, 2, 4, 4)], kernel_shape=[2, 2], strides=[2, 2])
     assert "tensor.insert_slice" not in _op_names(lowered)  # no padding, no count tensor
+
+
+@pytest.mark.parametrize(
+    ("op_type", "shape", "attributes"),
+    [
+        # Hugging Face's EfficientNet pooler: AvgPool2d(1280, ceil_mode=True) over 7x7
+        (
+            "AveragePool",
+            (1, 3, 7, 7),
+            {"kernel_shape": [64, 64], "strides": [64, 64], "ceil_mode": 1},
+        ),
+        ("MaxPool", (1, 2, 4, 5), {"kernel_shape": [9, 9], "strides": [9, 9], "ceil_mode": 1}),
+        # explicit pads that count, and windows that reach past them
+        (
+            "AveragePool",
+            (1, 2, 3, 4),
+            {
+                "kernel_shape": [5, 6],
+                "strides": [4, 5],
+                "pads": [2, 2, 2, 2],
+                "ceil_mode": 1,
+                "count_include_pad": 1,
+            },
+        ),
+        (
+            "AveragePool",
+            (1, 2, 3, 4),
+            {"kernel_shape": [5, 6], "strides": [4, 5], "pads": [2, 2, 2, 2], "ceil_mode": 1},
+        ),
+        (
+            "MaxPool",
+            (1, 1, 5),
+            {"kernel_shape": [4], "dilations": [2], "pads": [3, 0], "strides": [3]},
+        ),
+    ],
+)
+def test_pool_windows_larger_than_the_input(
+    op_type: str, shape: tuple[int, ...], attributes: dict[str, Any]
+) -> None:
+    check(op_type, [shape], oracle="ort", **attributes)
+
+
+def test_pool_walks_only_the_window_offsets_that_reach_the_input() -> None:
+    model = _model(
+        "AveragePool", [(1, 3, 7, 7)], kernel_shape=[1280, 1280], strides=[1280, 1280], ceil_mode=1
+    )
+    text = str(_lower(import_model(model).module))
+    assert "tensor<7x7xf32>" in text  # the window loops' bounds
+    # no tensor of a window's size or padded to cover one: the input is read as it is
+    assert not re.search(r"x12[0-9][0-9]x|x12[0-9][0-9]xf32", text)
+    assert "tensor.insert_slice" not in text
+    x = RNG.random((1, 3, 7, 7)).astype(np.float32)
+    (actual,) = run_linalg(_lower(import_model(model).module), [x])
+    np.testing.assert_allclose(actual, x.mean(axis=(2, 3), keepdims=True), rtol=1e-6)
 
 
 @st.composite

@@ -40,3 +40,28 @@ def test_terrace_passes_win_name_clashes():
     for name, factory in TERRACE_PASSES.items():
         assert passes[name] is factory
     assert "cse" in passes and "dce" in passes
+
+
+def test_the_registry_finds_every_pass_class_of_the_package():
+    import importlib
+    import inspect
+
+    from xdsl.passes import ModulePass
+
+    from terrace.passes.registry import PACKAGE_ROOT, PASS_FOLDERS
+
+    defined: set[str] = set()
+    for folder in PASS_FOLDERS:
+        for path in sorted((PACKAGE_ROOT / folder).rglob("*.py")):
+            parts = path.relative_to(PACKAGE_ROOT).with_suffix("").parts
+            parts = parts[:-1] if parts[-1] == "__init__" else parts
+            module = importlib.import_module(".".join(("terrace", *parts)))
+            defined.update(
+                value.name
+                for value in vars(module).values()
+                if inspect.isclass(value)
+                and issubclass(value, ModulePass)
+                and value.__module__ == module.__name__
+                and isinstance(getattr(value, "name", None), str)
+            )
+    assert defined == set(TERRACE_PASSES)

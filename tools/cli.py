@@ -112,6 +112,7 @@ def _parser() -> argparse.ArgumentParser:
         help="largest max abs error accepted, relative to the largest |reference output| "
         "(default: 1e-4)",
     )
+    add_target_argument(demo)
     demo.set_defaults(run=_run_demo)
     targets_command.register(commands)
     fuzz_command.register(commands)
@@ -375,7 +376,7 @@ def _compile_and_time(
     compile_seconds = time.perf_counter() - started
     compiled_outputs = model(*inputs)
     cached = " (from the compile cache)" if model.stats.from_cache else ""
-    print(f"compiled for the host in {compile_seconds:.2f} s{cached}")
+    print(f"compiled for {args.target or 'the host'} in {compile_seconds:.2f} s{cached}")
     print(f"workspace arena after memory planning: {model.abi.workspace_bytes:,} bytes")
     latencies: list[float] = []
     for _ in range(max(args.runs, 1)):

@@ -251,12 +251,12 @@ def _attribute_matches(kind: Kind, attr: Attribute) -> bool:
 
 
 class NnCanonicalizationTrait(HasCanonicalizationPatternsTrait):
-    """Attaches nn's canonicalization patterns; imported locally so that the dialect imports no
-    pass at load time."""
+    """Attaches nn's canonicalization patterns (canonicalization.py, imported locally: its
+    patterns import the ops)."""
 
     @classmethod
     def get_canonicalization_patterns(cls):
-        from ...passes.nn_canonicalize import canonicalization_patterns
+        from .canonicalization import canonicalization_patterns
 
         return canonicalization_patterns()
 

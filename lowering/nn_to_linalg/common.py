@@ -15,6 +15,7 @@ insertion point, so a pattern calls them in program order and then replaces the 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 from xdsl.builder import Builder
@@ -82,6 +83,17 @@ def element_kind(element: Attribute) -> str:
     if isinstance(element, IntegerType) and (is_unsigned(element) or element.width.data == 1):
         return "unsigned"
     return "signed"
+
+
+def lowest_value(element: Attribute) -> float | int:
+    """The identity of max: -inf, the most negative signed integer, or 0 unsigned (and for i1,
+    whose false is 0 and true is 1, not -1)."""
+    if is_float(element):
+        return -math.inf
+    assert isinstance(element, IntegerType)
+    if element_kind(element) == "unsigned":
+        return 0
+    return -(1 << (element.width.data - 1))
 
 
 def unsupported(op: Operation, why: str) -> DiagnosticException:

@@ -12,12 +12,19 @@ An average divides the window sum by the number of elements that count: those in
 overhang never counts. When every window has the same count the divisor is a constant; otherwise
 it is a tensor of counts, computed in the IR by pooling a mask of ones over the same windows.
 
+Windows are trimmed first to the kernel offsets that some output position can place on an
+element that matters (inside the input, or inside the explicit pads where they count): the rest
+only ever read the identity. A pool whose kernel dwarfs its input (an exporter's
+`AvgPool2d(1280, ceil_mode=True)` over 7x7 is a global average) then walks 7x7, not 1280x1280;
+the divisor still counts by the ONNX window.
+
 A p-norm pool sums |x|^p over the zero-padded windows and takes the p-th root (x*x and sqrt for
 p = 2, powf otherwise); f16 and bf16 compute in f32 and round once.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable, Sequence
 
@@ -40,6 +47,7 @@ from .common import (
     identity_map,
     is_float,
     is_unsigned,
+    lowest_value,
     scalar_constant,
     shape,
     unsupported,
@@ -60,6 +68,13 @@ from .contraction import (
 class _Window:
     """The geometry of one pool: kernel, strides, dilations and pads per spatial dim, and the
     end pads that make the padded input cover every window (ceil_mode overhang included)."""
+
+    kernel: Sequence[int]
+    strides: Sequence[int]
+    dilations: Sequence[int]
+    begin: Sequence[int]
+    end: Sequence[int]
+    covering_end: Sequence[int]
 
     def __init__(self, op: NnOperation, in_dims: Sequence[int], out_dims: Sequence[int]):
         rank = len(in_dims)
@@ -94,6 +109,37 @@ class _Window:
             )
         ]
 
+    def trimmed(
+        self, in_dims: Sequence[int], out_dims: Sequence[int], include_pad: bool
+    ) -> _Window:
+        """This pool with each kernel dim cut to the offsets that can reach the input (with
+        `include_pad`, the explicitly padded input); the begin pad shrinks alike, never below
+        zero. The pooled values are the same: the cut offsets only ever read the identity."""
+        trimmed = copy.copy(self)
+        kernel, begin, covering = [], [], []
+        for dim, extent in enumerate(in_dims):
+            size, stride, dilation = self.kernel[dim], self.strides[dim], self.dilations[dim]
+            low, high = (-self.begin[dim], extent + self.end[dim]) if include_pad else (0, extent)
+            hits = [
+                k
+                for k in range(size)
+                if _reaches(k * dilation - self.begin[dim], stride, out_dims[dim], low, high)
+            ]
+            first = min(min(hits, default=0), self.begin[dim] // dilation)
+            last = max(hits, default=size - 1)
+            kernel.append(last - first + 1)
+            begin.append(self.begin[dim] - first * dilation)
+            span = (out_dims[dim] - 1) * stride + (kernel[-1] - 1) * dilation + 1
+            covering.append(max(0, span - extent - begin[-1]))
+        trimmed.kernel, trimmed.begin, trimmed.covering_end = kernel, begin, covering
+        return trimmed
+
+
+def _reaches(start: int, stride: int, count: int, low: int, high: int) -> bool:
+    """Whether start + o * stride lies in [low, high) for some o in [0, count)."""
+    first = max(0, -(-(low - start) // stride))
+    return first < count and start + first * stride < high
+
 
 def _pooled_size(
     extent: int, begin: int, end: int, size: int, stride: int, dilation: int, ceil_mode: bool
@@ -107,16 +153,6 @@ def _pooled_size(
     if (out - 1) * stride >= extent + begin:
         out -= 1
     return out
-
-
-def _lowest(element: Attribute) -> float | int:
-    """The identity of max: -inf, the most negative signed integer, or 0 unsigned."""
-    if is_float(element):
-        return -math.inf
-    assert isinstance(element, IntegerType)
-    if is_unsigned(element):
-        return 0
-    return -(2 ** (element.width.data - 1))
 
 
 def _maximum(builder: Builder, lhs: SSAValue, rhs: SSAValue) -> SSAValue:
@@ -199,14 +235,18 @@ def _count_tensor(
     element: Attribute,
 ) -> SSAValue:
     """The counts as a tensor over the output's spatial dims: a mask of ones over the counted
-    region of the padded input, summed over each window."""
+    region of the padded input, summed over each window (of a trimmed `window`, the region cut
+    to what its windows reach)."""
     padded_dims = [
         b + extent + e
         for b, extent, e in zip(window.begin, in_dims, window.covering_end, strict=True)
     ]
     if include_pad:
         region = [
-            b + extent + e for b, extent, e in zip(window.begin, in_dims, window.end, strict=True)
+            min(b + extent + e, padded)
+            for b, extent, e, padded in zip(
+                window.begin, in_dims, window.end, padded_dims, strict=True
+            )
         ]
         offsets = [0] * len(in_dims)
     else:
@@ -262,8 +302,8 @@ class MaxPoolLowering(RewritePattern):
         element = element_type(op.Y)
         if not is_float(element) and not isinstance(element, IntegerType):
             raise unsupported(op, f"element type {element}")
-        window = _Window(op, x_dims[2:], out_dims[2:])
-        lowest = _lowest(element)
+        window = _Window(op, x_dims[2:], out_dims[2:]).trimmed(x_dims[2:], out_dims[2:], False)
+        lowest = lowest_value(element)
         padded = pad_spatial(rewriter, op.X, window.begin, window.covering_end, lowest)
         init = filled_tensor(rewriter, out_dims, element, lowest)
         result = _pool_generic(rewriter, padded, init, window, True, 2)
@@ -284,10 +324,11 @@ class AveragePoolLowering(RewritePattern):
             raise unsupported(op, "average pooling needs a float element type")
         window = _Window(op, x_dims[2:], out_dims[2:])
         include_pad = op.int_attr("count_include_pad") != 0
+        counts = _window_counts(window, x_dims[2:], out_dims[2:], include_pad)
+        window = window.trimmed(x_dims[2:], out_dims[2:], include_pad)
         padded = pad_spatial(rewriter, op.X, window.begin, window.covering_end, 0)
         init = filled_tensor(rewriter, out_dims, element, 0)
         sums = _pool_generic(rewriter, padded, init, window, False, 2)
-        counts = _window_counts(window, x_dims[2:], out_dims[2:], include_pad)
         if all(min(dim) == max(dim) for dim in counts):
             divisor: SSAValue | float = float(math.prod(dim[0] for dim in counts))
         else:

@@ -40,6 +40,7 @@ from .common import (
     filled_tensor,
     identity_map,
     is_float,
+    lowest_value,
     scalar_constant,
     shape,
     unsupported,
@@ -58,15 +59,6 @@ def _normalized_axis(op: Operation, axis: int, rank: int) -> int:
     if not 0 <= normalized < rank:
         raise unsupported(op, f"axis {axis} out of range for rank {rank}")
     return normalized
-
-
-def _lowest(element: Attribute) -> float | int:
-    """The identity of max: -inf, or the smallest integer."""
-    if isinstance(element, AnyFloat):
-        return -pymath.inf
-    assert isinstance(element, IntegerType)
-    width = element.width.data
-    return 0 if element_kind(element) == "unsigned" else -(1 << (width - 1))
 
 
 def _highest(element: Attribute) -> float | int:
@@ -221,7 +213,7 @@ class LowerReduce(RewritePattern):
         elif isinstance(op, accumulating):
             result = _accumulate(rewriter, op, op.data, normalized, keepdims)
         elif isinstance(op, reduction.ReduceMaxOp):
-            result = _reduce(rewriter, op.data, normalized, keepdims, _lowest(element), _MAX)
+            result = _reduce(rewriter, op.data, normalized, keepdims, lowest_value(element), _MAX)
         else:
             result = _reduce(rewriter, op.data, normalized, keepdims, _highest(element), _MIN)
         rewriter.replace(op, [], [result])
@@ -251,7 +243,7 @@ class LowerArgReduce(RewritePattern):
         axis = _normalized_axis(op, op.int_attr("axis"), len(dims))
         element = element_type(op.data)
         is_max = isinstance(op, reduction.ArgMaxOp)
-        identity = _lowest(element) if is_max else _highest(element)
+        identity = lowest_value(element) if is_max else _highest(element)
         extreme = _reduce(rewriter, op.data, [axis], True, identity, _MAX if is_max else _MIN)
         last = bool(op.int_attr("select_last_index"))
         init = filled_tensor(
@@ -422,7 +414,7 @@ class LowerGlobalPool(RewritePattern):
             _require_float(op, op.X)
             result = _mean(rewriter, op.X, axes, True)
         else:
-            result = _reduce(rewriter, op.X, axes, True, _lowest(element_type(op.X)), _MAX)
+            result = _reduce(rewriter, op.X, axes, True, lowest_value(element_type(op.X)), _MAX)
         rewriter.replace(op, [], [result])
 
 

@@ -142,6 +142,20 @@ class PowViaExpLog(RewritePattern):
         _replace(rewriter, [log, mul, exp], op)
 
 
+class ReluOfTanhErased(RewritePattern):
+    """relu of a value that is never negative erased: right after relu, sigmoid, abs and exp,
+    wrong after tanh (which the list wrongly holds too): a rewrite that depends on the op
+    producing its operand, never on the op alone."""
+
+    NEVER_NEGATIVE = (ew.ReluOp, ew.SigmoidOp, ew.AbsOp, ew.ExpOp, ew.TanhOp)
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: ew.ReluOp, rewriter: PatternRewriter, /) -> None:
+        if _done(op) or not isinstance(op.X.owner, self.NEVER_NEGATIVE):
+            return
+        rewriter.replace_op(op, [], [op.X])
+
+
 @dataclass(frozen=True)
 class WrongIntDivFloor(_Pass):
     name = "wrong-int-div-floor"
@@ -154,6 +168,13 @@ class WrongLeakyReluAsRelu(_Pass):
     name = "wrong-leaky-relu-as-relu"
     FAMILY = "elementwise"
     PATTERN = LeakyReluAsRelu
+
+
+@dataclass(frozen=True)
+class WrongEraseReluOfTanh(_Pass):
+    name = "wrong-erase-relu-of-tanh"
+    FAMILY = "elementwise"
+    PATTERN = ReluOfTanhErased
 
 
 @dataclass(frozen=True)
