@@ -11,8 +11,13 @@ import pytest
 from terrace.tools.cli import main
 
 
+def _lines(db: Path) -> list[dict]:
+    return [json.loads(line) for line in db.read_text().splitlines() if line.endswith("}")]
+
+
 def _configs(db: Path) -> list[tuple[str, str]]:
-    lines = [json.loads(line) for line in db.read_text().splitlines() if line.endswith("}")]
+    """The search's records (the finalists' confirmations left out)."""
+    lines = [r for r in _lines(db) if not r["meta"].get("confirmation")]
     return [(r["task"]["key"], json.dumps(r["config"], sort_keys=True)) for r in lines]
 
 
@@ -23,9 +28,10 @@ def test_tune_writes_records_and_resumes_without_remeasuring(tmp_path: Path, cap
     assert len(first) == 10
     out = capsys.readouterr()
     assert "| gemm 64x1024x784" in out.out and "trials 10/10" in out.err
+    written = len(_lines(db))
     with db.open("a") as lines:
         lines.write('{"v": 1, "task": {"key": "sha')  # a run killed mid-write
-    with pytest.warns(UserWarning, match=r"db.jsonl:11: skipped"):
+    with pytest.warns(UserWarning, match=rf"db.jsonl:{written + 1}: skipped"):
         assert main(["tune", "mlp", "--runner", "fake", "--trials", "10", "--db", str(db)]) == 0
     second = _configs(db)[len(first) :]
     assert len(second) == 10
@@ -77,3 +83,55 @@ def test_compile_with_a_missing_database_is_one_error(tmp_path: Path, capsys):
     missing = str(tmp_path / "nope.jsonl")
     assert main(["compile", str(model), "--emit", "linalg", "--tuning-db", missing]) == 1
     assert "tuning database" in capsys.readouterr().err
+
+
+def test_finalists_are_confirmed_and_decide_the_best(tmp_path: Path, capsys):
+    db = tmp_path / "db.jsonl"
+    assert main(["tune", "gemm64", "--runner", "fake", "--trials", "12", "--db", str(db)]) == 0
+    records = _lines(db)
+    search = [r for r in records if not r["meta"].get("confirmation")]
+    confirmed = [r for r in records if r["meta"].get("confirmation")]
+    assert len(search) == 12
+    fastest = sorted(search, key=lambda r: r["result"]["min_s"])[:3]
+    assert [r["config"] for r in confirmed] == [r["config"] for r in fastest]
+    assert "(confirmed)" in capsys.readouterr().out
+    # no finalists: nothing re-measured
+    other = tmp_path / "other.jsonl"
+    options = ["--trials", "12", "--db", str(other), "--finalists", "0"]
+    assert main(["tune", "gemm64", "--runner", "fake", *options]) == 0
+    assert not any(r["meta"].get("confirmation") for r in _lines(other))
+
+
+def test_exhaustive_measures_the_whole_space_once(tmp_path: Path):
+    db = tmp_path / "db.jsonl"
+    options = ["--strategy", "exhaustive", "--trials", "1000", "--finalists", "0"]
+    assert main(["tune", "gemm64", "--runner", "fake", "--db", str(db), *options]) == 0
+    configs = _configs(db)
+    from terrace.benchmarks.workloads import workload
+    from terrace.targets import get_target
+    from terrace.tuning.space import Space
+    from terrace.tuning.target_info import target_info
+    from terrace.tuning.tasks import extract_tasks
+
+    info = target_info(get_target())
+    (task,) = extract_tasks(workload("gemm64").build(), get_target(), info)
+    assert len(configs) == len(set(configs)) == len(Space(task.shape, info).configs())
+
+
+def test_plot_writes_a_png(tmp_path: Path):
+    pytest.importorskip("matplotlib", reason="the tune extra (matplotlib) draws the plot")
+    db, png = tmp_path / "db.jsonl", tmp_path / "convergence.png"
+    options = ["--trials", "12", "--db", str(db), "--plot", str(png)]
+    assert main(["tune", "mlp", "--runner", "fake", *options]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plot_without_matplotlib_is_one_error_before_tuning(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    db = tmp_path / "db.jsonl"
+    options = ["--db", str(db), "--plot", str(tmp_path / "c.png")]
+    assert main(["tune", "gemm64", "--runner", "fake", *options]) == 1
+    assert "pip install 'terrace[tune]'" in capsys.readouterr().err
+    assert not db.exists(), "nothing measured before the error"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -111,7 +112,7 @@ def _tune(tasks: list[Task], runner: FakeRunner, trials: int, strategy: str = "s
 
 def test_seeded_beam_finds_a_planted_optimum():
     task = _task(512, 512, 512)
-    optimum = KernelConfig(3, 2, 8, "nm")  # far from the analytical default (6 x 4 x 16)
+    optimum = KernelConfig(4, 2, 8, "nm")  # far from the analytical default (6 x 4 x 16)
     runner = FakeRunner({}, noise=0.0, time_of=_optimum_at(optimum))
     (state,) = _tune([task], runner, trials=64)
     best = state.best()
@@ -231,3 +232,56 @@ def test_compile_applies_the_best_record(gemm64, tmp_path: Path):
     np.testing.assert_allclose(compiled(*inputs)[0], reference[0], rtol=1e-5)
     # the forced-config pipeline of the record reproduces the same kernel choice by hand
     assert 'config="2,1,16,nm"' in pipeline
+
+
+# -- the finalists and the convergence benchmark -------------------------------------------
+
+
+def test_confirmed_records_decide_the_best(tmp_path: Path):
+    path = tmp_path / "db.jsonl"
+    lucky, steady = KernelConfig(6, 4, 16), KernelConfig(8, 2, 16)
+    confirmed = replace(_record("k", steady, 1.1), meta={"confirmation": True})
+    # the lucky search record is faster, but only the side-by-side re-measurement counts
+    Database(path).append([_record("k", lucky, 1.0), _record("k", steady, 1.2), confirmed])
+    best = Database(path).best("k", "fp", SPACE)
+    assert best is not None and best.config == steady and best.result.seconds == 1.1
+
+
+def test_local_runner_confirms_finalists_interleaved(gemm64):
+    model, task, inputs, reference = gemm64
+    runner = LocalRunner(model.SerializeToString(), "x86_64", 1, inputs, reference, repeat_s=0.002)
+    finalists = [task.default, KernelConfig(4, 2, 16, "nm")]
+    results = runner.confirm(task, finalists, repeats=6)
+    runner.close()
+    assert [len(r.repeats_s) for r in results] == [6, 6]
+    assert all(r.ok and r.iqr_s is not None for r in results)
+    wrong = LocalRunner(model.SerializeToString(), "x86_64", 1, inputs, [r + 1 for r in reference])
+    rejected = wrong.confirm(task, finalists, repeats=2)
+    wrong.close()
+    assert [r.error for r in rejected] == ["wrong_result", "wrong_result"]
+
+
+def test_replay_follows_the_live_search_and_counts_trials():
+    from terrace.tuning.convergence import converge, replay, trials_to_within
+
+    task = _task(512, 512, 512)
+    space = Space(task.shape, ZEN4)
+    optimum = KernelConfig(4, 2, 8, "nm")
+    time_of = _optimum_at(optimum)
+    live = FakeRunner({}, noise=0.0, time_of=time_of)
+    _tune([task], live, trials=1000)
+    times = {
+        (task.key, c): Result(time_of(task, c), time_of(task, c), validated=True)
+        for c in space.configs()
+    }
+    curve = replay(task, space, times, "seeded-beam")
+    assert len(curve) == len(live.measured), "the replay takes the live search's path"
+    assert curve == sorted(curve, reverse=True) and curve[-1] == 1e-3
+    assert trials_to_within(curve, 1e-3) == 1 + next(
+        i for i, c in enumerate(live.measured) if c.config == optimum
+    )
+    assert trials_to_within(curve, 0.5e-3) is None
+    (found,) = converge([task], {task.key: space}, times, seeds=3)
+    assert found.coverage == (len(space.configs()), len(space.configs()))
+    assert found.beam_trials == trials_to_within(curve, 1.05e-3)
+    assert len(found.random_trials) == 3 and all(t is not None for t in found.random_trials)

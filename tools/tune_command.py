@@ -91,7 +91,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "cluster-wide; timings on one shared machine are then contended)",
     )
     parser.add_argument(
-        "--strategy", choices=("seeded-beam", "random"), default="seeded-beam", help="search"
+        "--strategy",
+        choices=("seeded-beam", "random", "exhaustive"),
+        default="seeded-beam",
+        help="search: seeded-beam (default), random (uniform draws, the MetaSchedule replay "
+        "anchor), exhaustive (every valid config, no early stop: a convergence reference)",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (0)")
     parser.add_argument("--batch", type=int, default=8, help="candidates per round (8)")
@@ -101,6 +105,18 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="continue from the records in --db (a rerun always does; this only says so)",
     )
     parser.add_argument("--report", metavar="MD", help="write a markdown report here")
+    parser.add_argument(
+        "--plot",
+        metavar="PNG",
+        help="write the convergence plot here (pip install 'terrace[tune]' for matplotlib)",
+    )
+    parser.add_argument(
+        "--finalists",
+        type=int,
+        default=3,
+        help="per task, the fastest configs re-measured side by side (15 interleaved repeats) "
+        "before the best is chosen; 0 or 1: none (3)",
+    )
     parser.add_argument(
         "--compare-ort",
         action="store_true",
@@ -194,6 +210,10 @@ def _tune(args: argparse.Namespace) -> int:
     from ..tuning.session import TuningSession
 
     started = time.perf_counter()
+    if args.plot:
+        from ..tuning.plot import require_matplotlib
+
+        require_matplotlib()
     model = _load(args.model)
     target = get_target(args.target)
     if not target.runs_in_process():
@@ -208,6 +228,7 @@ def _tune(args: argparse.Namespace) -> int:
         strategy=args.strategy,
         seed=args.seed,
         batch=args.batch,
+        finalists=args.finalists,
     )
     print(
         f"terrace tune: {len(session.states)} tasks, target {target.tag} "
@@ -232,6 +253,9 @@ def _tune(args: argparse.Namespace) -> int:
     if args.report:
         Path(args.report).write_text(session.report(summary), encoding="utf-8")
         print(f"wrote {args.report}", file=sys.stderr)
+    if args.plot:
+        session.plot(Path(args.plot))
+        print(f"wrote {args.plot}", file=sys.stderr)
     print(f"done in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     return 130 if interrupted else 0
 

@@ -9,6 +9,9 @@ otherwise: a code-generation bug, reported with the pipeline that reproduces it)
 it: one warm-up call, `number` calls per repeat calibrated to last at least `repeat_s`,
 `repeats` repeats; the fastest repeat mean decides (`Result.seconds`), the median and IQR
 are kept.
+`confirm` re-measures a task's finalists in one child: each is built and validated once, then
+their repeats are timed interleaved (ABCABC...), so a load change on the machine falls on all
+of them alike (TUNING.md section 6, "final confirmation").
 `FakeRunner` returns the analytical estimate times seeded noise: search and scheduling tests
 run on it without timing.
 """
@@ -53,48 +56,125 @@ class MeasureRequest:
     repeat_s: float = 0.02
 
 
-def measure_candidate(request: MeasureRequest) -> Result:
-    """Build, validate, time (runs in the child process)."""
+@dataclass(frozen=True)
+class ConfirmRequest:
+    """The finalists of one task, re-measured interleaved in one child process."""
+
+    model: bytes
+    target: str
+    threads: int
+    task_key: str
+    configs: Sequence[KernelConfig]
+    inputs: Sequence[np.ndarray]
+    reference: Sequence[np.ndarray]
+    repeats: int = 15
+    repeat_s: float = 0.02
+
+
+def _build_and_validate(
+    model_bytes: bytes,
+    target_tag: str,
+    threads: int,
+    task_key: str,
+    config: KernelConfig,
+    inputs: Sequence[np.ndarray],
+    reference: Sequence[np.ndarray],
+) -> tuple[Callable[[], object] | None, Result]:
+    """The compiled candidate (None on failure) and a Result holding its build time or its
+    failure."""
+    import onnx
+
     from ..compiler import compile
     from ..errors import TerraceError
     from ..targets import get_target
     from .apply import with_config
 
     started = time.perf_counter()
-    import onnx
-
-    target = with_config(get_target(request.target), request.task_key, request.config)
-    model = onnx.load_from_string(request.model)
+    target = with_config(get_target(target_tag), task_key, config)
+    model = onnx.load_from_string(model_bytes)
     try:
-        compiled = compile(model, target, request.threads, cache=False)
+        compiled = compile(model, target, threads, cache=False)
     except TerraceError as error:
-        return Result(None, error="build_error", detail=str(error))
+        return None, Result(None, error="build_error", detail=str(error))
     build_s = time.perf_counter() - started
-    outputs = compiled(*request.inputs)
-    for position, (got, want) in enumerate(zip(outputs, request.reference, strict=True)):
+    outputs = compiled(*inputs)
+    for position, (got, want) in enumerate(zip(outputs, reference, strict=True)):
         scale = max(float(np.max(np.abs(want))) if want.size else 0.0, 1.0)
         error = float(np.max(np.abs(got - want))) if want.size else 0.0
         if got.shape != want.shape or not error <= TOLERANCE * scale:
             detail = f"output {position}: max |diff| {error:.3g} over scale {scale:.3g}"
-            return Result(None, build_s=build_s, error="wrong_result", detail=detail)
-    repeats = time_calls(lambda: compiled(*request.inputs), request.repeats, request.repeat_s)
+            return None, Result(None, build_s=build_s, error="wrong_result", detail=detail)
+    return (lambda: compiled(*inputs)), Result(None, build_s=build_s, validated=True)
+
+
+def _timed(built: Result, repeats: Sequence[float]) -> Result:
     first, third = np.percentile(repeats, [25, 75])
     return Result(
         median_s=float(np.median(repeats)),
         min_s=min(repeats),
         repeats_s=tuple(repeats),
         iqr_s=float(third - first),
-        build_s=build_s,
+        build_s=built.build_s,
         validated=True,
     )
 
 
-def time_calls(call: Callable[[], object], repeats: int, repeat_s: float) -> list[float]:
-    """Seconds per call, one mean per repeat, after a warm-up call."""
+def measure_candidate(request: MeasureRequest) -> Result:
+    """Build, validate, time (runs in the child process)."""
+    call, built = _build_and_validate(
+        request.model,
+        request.target,
+        request.threads,
+        request.task_key,
+        request.config,
+        request.inputs,
+        request.reference,
+    )
+    if call is None:
+        return built
+    return _timed(built, time_calls(call, request.repeats, request.repeat_s))
+
+
+def confirm_candidates(request: ConfirmRequest) -> list[Result]:
+    """Build and validate every finalist, then time their repeats interleaved: one repeat of
+    each in turn, `repeats` times (runs in the child process)."""
+    built = [
+        _build_and_validate(
+            request.model,
+            request.target,
+            request.threads,
+            request.task_key,
+            config,
+            request.inputs,
+            request.reference,
+        )
+        for config in request.configs
+    ]
+    ready = [(position, call) for position, (call, _) in enumerate(built) if call is not None]
+    numbers = {position: _calibrate(call, request.repeat_s) for position, call in ready}
+    repeats: dict[int, list[float]] = {position: [] for position, _ in ready}
+    for _ in range(request.repeats):
+        for position, call in ready:
+            started = time.perf_counter()
+            for _ in range(numbers[position]):
+                call()
+            repeats[position].append((time.perf_counter() - started) / numbers[position])
+    return [
+        _timed(result, repeats[position]) if call is not None else result
+        for position, (call, result) in enumerate(built)
+    ]
+
+
+def _calibrate(call: Callable[[], object], repeat_s: float) -> int:
+    """Calls per repeat so that one repeat lasts at least `repeat_s` (after a warm-up call)."""
     started = time.perf_counter()
     call()
-    once = max(time.perf_counter() - started, 1e-7)
-    number = max(1, int(repeat_s / once))
+    return max(1, int(repeat_s / max(time.perf_counter() - started, 1e-7)))
+
+
+def time_calls(call: Callable[[], object], repeats: int, repeat_s: float) -> list[float]:
+    """Seconds per call, one mean per repeat, after a warm-up call."""
+    number = _calibrate(call, repeat_s)
     means: list[float] = []
     for _ in range(repeats):
         started = time.perf_counter()
@@ -112,7 +192,10 @@ def _serve(connection: Connection, cores: Sequence[int], measure: Callable[..., 
         if request is None:
             return
         try:
-            result = measure(request)
+            if isinstance(request, ConfirmRequest):
+                result = confirm_candidates(request)
+            else:
+                result = measure(request)
         except Exception as error:  # a failure of the candidate's code, not of the tuner
             result = Result(None, error="run_error", detail=f"{type(error).__name__}: {error}")
         connection.send(result)
@@ -136,7 +219,7 @@ class _Slot:
         self.process.start()
         self.connection = parent
 
-    def run(self, request: MeasureRequest, timeout_s: float) -> Result:
+    def run(self, request: MeasureRequest | ConfirmRequest, timeout_s: float) -> Any:
         if self.connection is None or not self.process.is_alive():  # first use, or died
             self.start()
         connection = self.connection
@@ -201,6 +284,28 @@ class LocalRunner:
             results.append(result)
         return results
 
+    def confirm(self, task: Task, configs: Sequence[KernelConfig], repeats: int) -> list[Result]:
+        """The finalists re-measured interleaved (module docstring); one failure of the child
+        (crash, hang) fails them all."""
+        best = self.best_s.get(task.key)
+        # every finalist is built once, then timed `repeats` times
+        budget = self.min_timeout_s + len(configs) * repeats * 10 * max(best or 0, self.repeat_s)
+        request = ConfirmRequest(
+            self.model,
+            self.target,
+            self.threads,
+            task.key,
+            tuple(configs),
+            self.inputs,
+            self.reference,
+            repeats,
+            self.repeat_s,
+        )
+        answer = self._slot.run(request, budget)
+        if isinstance(answer, Result):
+            return [answer] * len(configs)
+        return list(answer)
+
     def close(self) -> None:
         self._slot.stop()
 
@@ -230,6 +335,10 @@ class FakeRunner:
             seconds = base * (1 + self.noise * jitter)
             results.append(Result(seconds, seconds, (seconds,), 0.0, 0.0, validated=True))
         return results
+
+    def confirm(self, task: Task, configs: Sequence[KernelConfig], repeats: int) -> list[Result]:
+        """The same deterministic times again (a fake re-measurement)."""
+        return self.run([Candidate(task, config) for config in configs])
 
     def close(self) -> None:
         return None

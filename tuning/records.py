@@ -4,7 +4,8 @@ per line, keyed by the task's workload descriptor and the target's fingerprint.
 A line that does not parse (a writer killed mid-line) is skipped with a warning naming its
 line number; the rest of the database stays usable. Appends are one `write` of a whole line
 followed by fsync, by the tuner alone (the single writer). Lookup takes the best validated
-record by median time for (key, target fingerprint, space), else for (anchor key, ...); records
+record (its fastest repeat; a finalist's interleaved re-measurement, `meta.confirmation`, when
+the task has them) for (key, target fingerprint, space), else for (anchor key, ...); records
 of another fingerprint or space are never applied, only offered as search seeds.
 """
 
@@ -193,5 +194,8 @@ def _ends_with_newline(path: Path) -> bool:
 
 
 def _fastest(records: Iterable[Record]) -> Record | None:
+    """The fastest validated record; among the confirmation records (the finalists measured
+    side by side) when there are any."""
     valid = [r for r in records if r.result.ok]
-    return min(valid, key=lambda r: r.result.seconds, default=None)
+    confirmed = [r for r in valid if r.meta.get("confirmation")]
+    return min(confirmed or valid, key=lambda r: r.result.seconds, default=None)

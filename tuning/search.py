@@ -8,7 +8,8 @@ round proposes the untried one-step neighbours of a beam of the `beam` best meas
 ranks them by the analytical estimate and measures the top `batch`. A task converges when two
 rounds in a row improve its best by under 1%, or its space is exhausted, or it hits its cap.
 `--strategy random` measures uniformly drawn untried configs instead (the MetaSchedule
-replay anchor).
+replay anchor); `--strategy exhaustive` measures the whole space, best estimate first, and
+never stops early (the reference a convergence benchmark compares with).
 
 Across tasks: round 0 measures every task's seeds in decreasing weight x default estimate, so a
 small budget goes where it matters; after it, each batch goes to the task with the largest
@@ -55,6 +56,8 @@ class TaskState:
     stale: int = 0
     converged: bool = False
     cap: int = 1 << 30
+    confirmed: set[KernelConfig] = field(default_factory=set[KernelConfig])
+    """Finalists re-measured side by side: the best is chosen among them when there are any."""
 
     @property
     def trials(self) -> int:
@@ -62,7 +65,8 @@ class TaskState:
 
     def best(self) -> tuple[KernelConfig, float] | None:
         valid = [(c, r.seconds) for c, r in self.measured.items() if r.ok]
-        return min(valid, key=lambda item: item[1], default=None)
+        confirmed = [(c, seconds) for c, seconds in valid if c in self.confirmed]
+        return min(confirmed or valid, key=lambda item: item[1], default=None)
 
     def best_seconds(self) -> float | None:
         found = self.best()
@@ -98,6 +102,8 @@ class TaskState:
         if not self.measured:
             return self.initial()[:batch]
         untried = [c for c in self.space.configs() if c not in self.measured]
+        if strategy == "exhaustive":
+            return untried[:batch]
         if strategy == "random":
             rng.shuffle(untried)
             return untried[:batch]
@@ -114,7 +120,9 @@ class TaskState:
             proposals = untried
         return proposals[:batch]
 
-    def update(self, configs: Sequence[KernelConfig], results: Sequence[Result]) -> None:
+    def update(
+        self, configs: Sequence[KernelConfig], results: Sequence[Result], early_stop: bool = True
+    ) -> None:
         before = self.best_seconds()
         for config, result in zip(configs, results, strict=True):
             self.measured[config] = result
@@ -123,7 +131,8 @@ class TaskState:
             self.history.append(after)
         gained = before is None or (after is not None and after < before * (1 - IMPROVEMENT))
         self.stale = 0 if gained else self.stale + 1
-        if self.stale >= STALE_ROUNDS or self.trials >= self.cap:
+        exhausted = all(c in self.measured for c in self.space.configs())
+        if (early_stop and self.stale >= STALE_ROUNDS) or self.trials >= self.cap or exhausted:
             self.converged = True
 
     def gain_rate(self) -> float:
@@ -208,7 +217,7 @@ class Scheduler:
             return
         results = self.runner.run([Candidate(state.task, c) for c in configs])
         self.measured += len(configs)
-        state.update(configs, results)
+        state.update(configs, results, early_stop=self.strategy == "seeded-beam")
         self.on_results(state, configs, results)
         if self.on_round is not None:
             self.on_round(Progress(self.measured, time.perf_counter() - self.started, self.states))

@@ -25,6 +25,8 @@ from .space import Space
 from .target_info import target_info
 from .tasks import Task, extract_tasks, random_inputs, reference_outputs
 
+CONFIRM_REPEATS = 15
+
 
 class TuningSession:
     def __init__(
@@ -39,7 +41,9 @@ class TuningSession:
         seed: int = 0,
         batch: int = 8,
         serialize: bool = True,
+        finalists: int = 3,
     ) -> None:
+        self.finalists = finalists
         self.serialize = serialize
         self.model, self.target, self.threads = model, target, threads
         self.info = target_info(target, threads)
@@ -51,12 +55,21 @@ class TuningSession:
         self.runner_kind = runner_kind
         self.bug_lines: list[str] = []
         self.trial = sum(s.trials for s in self.states)
+        self.touched: set[str] = set()
+        """Tasks measured in this run: the ones whose finalists are confirmed."""
+        self.curve: list[tuple[float, int, float]] = []
+        """(elapsed s, trials, estimated model seconds) after every batch (the --plot)."""
+        self.default_model_s: float | None = None
+        self.ort_s: float | None = None
+        """onnxruntime's fastest repeat in `compare` (a dashed line of the --plot)."""
 
     def _state(self, task: Task) -> TaskState:
         space = Space(task.shape, self.info)
         state = TaskState(task, space, seeds=self.database.seeds(task.key, SPACE))
         for record in self.database.for_task(task.key, self.fp, SPACE):
             state.measured[record.config] = record.result
+            if record.meta.get("confirmation"):
+                state.confirmed.add(record.config)
         if state.best_seconds() is not None:
             state.history.append(state.best_seconds() or 0.0)
         return state
@@ -98,6 +111,8 @@ class TuningSession:
 
         def on_round(p: Progress) -> None:
             model_ms, default_ms = p.model_seconds() * 1e3, p.default_seconds() * 1e3
+            self.curve.append((p.elapsed_s, p.trials, p.model_seconds()))
+            self.default_model_s = p.default_seconds()
             progress(
                 f"[{p.elapsed_s:6.1f} s / {_budget(seconds)}] trials {p.trials}/{trials}  "
                 f"est. model {model_ms:.3f} ms  default {default_ms:.3f} ms  "
@@ -118,18 +133,53 @@ class TuningSession:
         )
         try:
             scheduler.run()
+            if self.finalists > 1:
+                self._confirm(runner, progress)
         except KeyboardInterrupt:
             return True
         finally:
             runner.close()
         return False
 
+    def _confirm(self, runner: Runner, progress: Callable[[str], None]) -> None:
+        """Re-measures each tuned task's `finalists` fastest configs interleaved, with 15
+        repeats (TUNING.md section 6); these records carry `meta.confirmation` and lookup
+        prefers them, so the applied best is decided side by side, not across a search whose
+        load changed under it."""
+        if not isinstance(runner, LocalRunner | FakeRunner):
+            progress("finalists not re-measured: the ray runner measures single candidates")
+            return
+        for state in self.states:
+            ranked = sorted(
+                ((c, r.seconds) for c, r in state.measured.items() if r.ok), key=lambda i: i[1]
+            )
+            if state.task.key not in self.touched or len(ranked) < 2:
+                continue
+            configs = [c for c, _ in ranked[: self.finalists]]
+            results = runner.confirm(state.task, configs, CONFIRM_REPEATS)
+            for config, result in zip(configs, results, strict=True):
+                state.measured[config] = result
+                if result.ok:
+                    state.confirmed.add(config)
+            self._record(state, configs, results, confirmation=True)
+            best = state.best()
+            if best is not None:
+                progress(
+                    f"confirmed {state.task.name}: {best[0].describe()} {best[1] * 1e3:.3f} ms "
+                    f"(finalists {', '.join(c.describe() for c in configs)}, interleaved)"
+                )
+
     def _record(
-        self, state: TaskState, configs: Sequence[KernelConfig], results: Sequence[Result]
+        self,
+        state: TaskState,
+        configs: Sequence[KernelConfig],
+        results: Sequence[Result],
+        confirmation: bool = False,
     ) -> None:
         records: list[Record] = []
+        self.touched.add(state.task.key)
         for config, result in zip(configs, results, strict=True):
-            self.trial += 1
+            self.trial += 0 if confirmation else 1
             pipeline = with_config(self.target, state.task.key, config).pipeline().spec()
             records.append(
                 Record(
@@ -142,7 +192,7 @@ class TuningSession:
                     config=config,
                     pipeline=pipeline,
                     result=result,
-                    meta=self._meta(),
+                    meta={**self._meta(), **({"confirmation": True} if confirmation else {})},
                 )
             )
             if result.error is not None:
@@ -168,9 +218,9 @@ class TuningSession:
 
     def table(self) -> str:
         lines = [
-            "| task | weight | trials | default ms | best ms | GFLOP/s | speedup | best config "
-            "| converged |",
-            "| --- | --: | --: | --: | --: | --: | --: | --- | --- |",
+            "| task | weight | trials | default ms | best ms | IQR / median | GFLOP/s | speedup "
+            "| best config | converged |",
+            "| --- | --: | --: | --: | --: | --: | --: | --: | --- | --- |",
         ]
         for state in self.states:
             best, default = state.best(), state.default_seconds()
@@ -179,9 +229,15 @@ class TuningSession:
             gflops = f"{state.task.shape.flops / best[1] / 1e9:.1f}" if best else "-"
             speedup = f"{default / best[1]:.3f}x" if best and default else "-"
             config = best[0].describe() if best else "-"
+            spread = "-"
+            if best is not None:
+                result = state.measured[best[0]]
+                if result.iqr_s is not None and result.median_s:
+                    spread = f"{result.iqr_s / result.median_s:.1%}"
+                config += " (confirmed)" if best[0] in state.confirmed else ""
             lines.append(
                 f"| {state.task.name} | {state.task.weight} | {state.trials} | {default_ms} | "
-                f"{best_ms} | {gflops} | {speedup} | {config} | {state.converged} |"
+                f"{best_ms} | {spread} | {gflops} | {speedup} | {config} | {state.converged} |"
             )
         return "\n".join(lines)
 
@@ -211,6 +267,7 @@ class TuningSession:
             "| --- | --: | --: | --: | --: |",
         ]
         last, fastest = median_ms(times[-1]), min(times[-1])
+        self.ort_s = fastest if onnxruntime else None
         for name, measured in zip(names, times, strict=True):
             ratio = f"{median_ms(measured) / last:.3f}x" if onnxruntime else "-"
             by_min = f"{min(measured) / fastest:.3f}x" if onnxruntime else "-"
@@ -220,6 +277,55 @@ class TuningSession:
             )
         lines.append(f"\nmax |tuned - untuned| = {agree:.3g}; {self.threads} thread(s)")
         return "\n".join(lines)
+
+    def task_curves(self) -> dict[str, list[float]]:
+        """Per task, its best time over its default after each search trial (confirmation
+        re-measurements left out), in the order the database holds them."""
+        curves: dict[str, list[float]] = {}
+        for state in self.states:
+            default = state.default_seconds()
+            records = self.database.for_task(state.task.key, self.fp, SPACE)
+            best, curve = float("inf"), list[float]()
+            for record in records:
+                if record.meta.get("confirmation"):
+                    continue
+                if record.result.ok:
+                    best = min(best, record.result.seconds)
+                if default and best < float("inf"):
+                    curve.append(best / default)
+            curves[state.task.name] = curve
+        return curves
+
+    def plot(self, path: Path) -> None:
+        """The convergence PNG: each task's best over its default against its trials; the
+        estimated model latency against wall seconds, with the defaults' and onnxruntime's
+        latency dashed."""
+        from .plot import Panel, Series, write_png
+
+        tasks = Panel(
+            "best / analytical default, per task",
+            "trials of the task",
+            "best / default",
+            [
+                Series(name, range(1, len(curve) + 1), curve)
+                for name, curve in self.task_curves().items()
+                if curve
+            ],
+        )
+        lines: list[tuple[float, str]] = []
+        if self.default_model_s:
+            lines.append((self.default_model_s * 1e3, "analytical defaults"))
+        if self.ort_s:
+            lines.append((self.ort_s * 1e3, "onnxruntime (fastest repeat)"))
+        model = Panel(
+            "estimated model latency (sum of weight x best)",
+            "wall seconds",
+            "ms",
+            [Series("terrace tuned", [c[0] for c in self.curve], [c[2] * 1e3 for c in self.curve])],
+            lines,
+        )
+        title = f"terrace tune, {self.info.cpu}, {self.threads} thread(s), {self.strategy}"
+        write_png(path, title, [tasks, model])
 
     def report(self, summary: str) -> str:
         machine = f"{platform.processor() or platform.machine()}, {self.info.cpu}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from .analytical import estimate_seconds, fits, ranked_microkernels
+from .analytical import estimate_seconds, fits, microkernels, ranked_microkernels
 from .config import ORDERS, GemmShape, KernelConfig
 from .target_info import TargetInfo
 
@@ -38,10 +38,13 @@ class Space:
         return sorted(found, key=self.estimate)
 
     def is_valid(self, config: KernelConfig) -> bool:
+        """Exactly the members of `configs()`: the tile fits the registers, hides the FMA
+        latency and keeps at most MAX_ROW_VECTORS vectors a row, at a width of the space."""
         return (
             config.lanes in self.lane_choices()
             and config.order in ORDERS
             and fits(config.mr, config.nr_vectors, self.info.vector_registers)
+            and (config.mr, config.nr_vectors) in microkernels(self.info, config.lanes)
             and config.nr <= max(self.shape.n, config.lanes)
         )
 
