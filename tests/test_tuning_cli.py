@@ -135,3 +135,19 @@ def test_plot_without_matplotlib_is_one_error_before_tuning(
     assert main(["tune", "gemm64", "--runner", "fake", *options]) == 1
     assert "pip install 'terrace[tune]'" in capsys.readouterr().err
     assert not db.exists(), "nothing measured before the error"
+
+
+def test_show_a_model_says_what_compile_takes(tmp_path: Path, capsys):
+    db = tmp_path / "db.jsonl"
+    assert main(["tune", "mlp", "--runner", "fake", "--trials", "12", "--db", str(db)]) == 0
+    capsys.readouterr()
+    assert main(["tune", "--show", "mlp", "--db", str(db)]) == 0
+    shown = capsys.readouterr().out
+    assert "2/2 tasks (100%) by full key" in shown and "| record |" in shown
+    # another model's database: nothing applies, every task keeps its analytical default
+    other = tmp_path / "other.jsonl"
+    assert main(["tune", "gemm64", "--runner", "fake", "--trials", "4", "--db", str(other)]) == 0
+    capsys.readouterr()
+    assert main(["tune", "--show", "mlp", "--db", str(other)]) == 0
+    shown = capsys.readouterr().out
+    assert "0/2 tasks (0%) by full key" in shown and shown.count("| analytical |") == 2

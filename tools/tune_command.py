@@ -122,7 +122,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         action="store_true",
         help="time the tuned model, the untuned one and onnxruntime, alternating",
     )
-    parser.add_argument("--show", action="store_true", help="print the best record per task")
+    parser.add_argument(
+        "--show",
+        action="store_true",
+        help="print the best record per task; with MODEL: what a compile of MODEL takes from "
+        "the database (full key, anchor key or analytical), hits and lookup time",
+    )
     parser.add_argument("--compact", action="store_true", help="write the best records to -o")
     parser.add_argument("-o", "--output", help="with --compact: the file to write")
     parser.set_defaults(run=run)
@@ -156,6 +161,8 @@ def _show(args: argparse.Namespace) -> int:
 
     if not Path(args.db).is_file():
         raise TerraceError(f"no tuning database at '{args.db}'")
+    if args.model:
+        return _show_model(args)
     database = Database(args.db)
     groups: dict[tuple[str, str, str], list[Any]] = {}
     for record in database.records:
@@ -173,6 +180,47 @@ def _show(args: argparse.Namespace) -> int:
             f"| {gemm} {key[7:19]} | {fp[7:15]} | {len(records)} | {errors} | {shown} "
             f"| {config} | {pipeline} |"
         )
+    return 0
+
+
+def _show_model(args: argparse.Namespace) -> int:
+    """What a compile of MODEL takes from the database, task by task, and what the lookup
+    costs (the digest for the cache key, the load, one lookup per task)."""
+    from ..targets import get_target
+    from ..tuning.apply import with_tuning_db
+    from ..tuning.config import SPACE
+    from ..tuning.records import Database
+    from ..tuning.target_info import target_info
+    from ..tuning.tasks import extract_tasks
+
+    target = get_target(args.target)
+    info = target_info(target, args.threads)
+    tasks = extract_tasks(_load(args.model), target, info)
+    started = time.perf_counter()
+    with_tuning_db(target, Path(args.db), args.threads)
+    database = Database(args.db)
+    chosen = [(database.best(t.key, info.fingerprint(), SPACE), "record") for t in tasks]
+    chosen = [
+        (record, source)
+        if record is not None
+        else (database.best(t.key, info.fingerprint(), SPACE, t.anchor_key), "anchor-record")
+        for t, (record, source) in zip(tasks, chosen, strict=True)
+    ]
+    lookup_ms = (time.perf_counter() - started) * 1e3
+    print("| task | weight | applied | best ms | config |")
+    print("| --- | --: | --- | --: | --- |")
+    for task, (record, source) in zip(tasks, chosen, strict=True):
+        shown = source if record is not None else "analytical"
+        best = f"{record.result.seconds * 1e3:.3f}" if record else "-"
+        config = record.config.describe() if record else task.default.describe()
+        print(f"| {task.name} | {task.weight} | {shown} | {best} | {config} |")
+    hits = sum(1 for record, source in chosen if record is not None and source == "record")
+    anchors = sum(1 for record, source in chosen if record is not None and source != "record")
+    share = hits / len(tasks) if tasks else 1.0
+    print(
+        f"\n{hits}/{len(tasks)} tasks ({share:.0%}) by full key, {anchors} by anchor key; "
+        f"lookup {lookup_ms:.1f} ms ({len(database.records)} records: digest, load, lookups)"
+    )
     return 0
 
 
