@@ -59,6 +59,31 @@ def test_every_candidate_fits_the_registers(registers: int, bits: int, m: int, n
     assert default_config(shape, info) == ranked[0]
 
 
+@settings(max_examples=30, deadline=None)
+@given(
+    registers=st.sampled_from([16, 32]),
+    bits=st.sampled_from([256, 512]),
+    m=st.integers(1, 300),
+    n=st.integers(1, 300),
+    mr=st.integers(0, 18),
+    nv=st.integers(0, 6),
+)
+def test_validity_is_exactly_the_space(registers: int, bits: int, m: int, n: int, mr: int, nv: int):
+    """The search only ever steps to configs of the space: a neighbour of a member is a member,
+    and `is_valid` says yes to exactly the members."""
+    from terrace.tuning.space import Space
+
+    info = TargetInfo("t", "", "generic", "", bits, registers)
+    space = Space(GemmShape(m, n, 64), info)
+    members = set(space.configs())
+    for lanes in space.lane_choices():
+        for order in ("mn", "nm"):
+            config = KernelConfig(mr, nv, lanes, order)
+            assert space.is_valid(config) == (config in members)
+            if config in members:
+                assert set(space.neighbours(config)) <= members
+
+
 def test_estimate_prefers_the_default_over_a_one_row_kernel():
     shape = GemmShape(512, 512, 512)
     default = default_config(shape, ZEN4)
