@@ -142,10 +142,10 @@ class TuningSession:
         return False
 
     def _confirm(self, runner: Runner, progress: Callable[[str], None]) -> None:
-        """Re-measures each tuned task's `finalists` fastest configs interleaved, with 15
-        repeats (TUNING.md section 6); these records carry `meta.confirmation` and lookup
-        prefers them, so the applied best is decided side by side, not across a search whose
-        load changed under it."""
+        """Re-measures each tuned task's `finalists` fastest configs and its analytical
+        default interleaved, with 15 repeats (TUNING.md section 6); these records carry
+        `meta.confirmation` and lookup prefers them, so the applied best is decided side by
+        side, not across a search whose load changed under it."""
         if not isinstance(runner, LocalRunner | FakeRunner):
             progress("finalists not re-measured: the ray runner measures single candidates")
             return
@@ -155,7 +155,12 @@ class TuningSession:
             )
             if state.task.key not in self.touched or len(ranked) < 2:
                 continue
+            # the analytical default always runs beside them: a record is applied only when it
+            # beat the default side by side, never because the default drew a loaded moment
             configs = [c for c, _ in ranked[: self.finalists]]
+            default = state.measured.get(state.task.default)
+            if default is not None and default.ok and state.task.default not in configs:
+                configs.append(state.task.default)
             results = runner.confirm(state.task, configs, CONFIRM_REPEATS)
             for config, result in zip(configs, results, strict=True):
                 state.measured[config] = result
@@ -226,7 +231,9 @@ class TuningSession:
             best, default = state.best(), state.default_seconds()
             best_ms = f"{best[1] * 1e3:.3f}" if best else "-"
             default_ms = f"{default * 1e3:.3f}" if default else "-"
-            gflops = f"{state.task.shape.flops / best[1] / 1e9:.1f}" if best else "-"
+            # a candidate is timed as the whole model: per-task GFLOP/s only for one task
+            single = len(self.states) == 1
+            gflops = f"{state.task.shape.flops / best[1] / 1e9:.1f}" if best and single else "-"
             speedup = f"{default / best[1]:.3f}x" if best and default else "-"
             config = best[0].describe() if best else "-"
             spread = "-"
