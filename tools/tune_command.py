@@ -38,7 +38,7 @@ How it works (docs/tuning.md):
              ranked by the analytical cost model (--strategy random: uniform draws instead)
   measure    each candidate in a child process pinned to its cores: the whole model compiled
              with the candidate on its task, checked against the nn reference, then timed
-             (5 repeats of >= 20 ms; the fastest repeat decides); a crash, hang or wrong
+             (25 repeats of >= 2 ms; the fastest repeat decides); a crash, hang or wrong
              result is recorded and reported as a code-generation bug with the pipeline that
              reproduces it
   schedule   every task's seeds first (heaviest first), then the task with the largest
@@ -114,7 +114,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--finalists",
         type=int,
         default=3,
-        help="per task, the fastest configs re-measured side by side (15 interleaved repeats) "
+        help="per task, the fastest configs re-measured side by side (50 interleaved repeats) "
         "before the best is chosen; 0 or 1: none (3)",
     )
     parser.add_argument(
@@ -312,14 +312,15 @@ def _progress(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def time_alternating(calls: Sequence[Any], rounds: int = 3, repeats: int = 5) -> list[list[float]]:
-    """Seconds per call of each callable, their repeats alternating in `rounds` blocks."""
-    from ..tuning.measure import time_calls
+def time_alternating(calls: Sequence[Any], rounds: int = 3, repeats: int = 10) -> list[list[float]]:
+    """Seconds per call of each callable, their repeats (of at least 2 ms, as the tuner's)
+    alternating in `rounds` blocks."""
+    from ..tuning.measure import REPEAT_S, time_calls
 
     times: list[list[float]] = [[] for _ in calls]
     for _ in range(rounds):
         for position, call in enumerate(calls):
-            times[position] += time_calls(call, repeats, 0.02)
+            times[position] += time_calls(call, repeats, REPEAT_S)
     return times
 
 

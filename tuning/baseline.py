@@ -31,7 +31,7 @@ def compare(names: Sequence[str], threads: int, rounds: int) -> str:
     fixed = with_config(target, "", KernelConfig(shape.mr, shape.nr_vectors, shape.lanes))
     lines = [
         f"machine: {platform.processor() or platform.machine()} ({target.cpu}), "
-        f"{threads} thread(s), {rounds} alternating rounds of 5 repeats",
+        f"{threads} thread(s), {rounds} alternating rounds of 10 repeats of >= 2 ms",
         "",
         "| workload | fixed rule ms | analytical ms | onnxruntime ms | analytical / fixed "
         "| analytical / ort | (min) fixed / analytical / ort ms |",

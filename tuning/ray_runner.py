@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import TerraceError
-from .measure import Candidate, MeasureRequest, measure_candidate
+from .measure import REPEAT_S, REPEATS, Candidate, MeasureRequest, measure_candidate
 from .records import Result
 
 CONNECT_TIMEOUT_S = 30.0
@@ -94,8 +94,8 @@ class RayRunner:
     allow_heterogeneous: bool = False
     measure: Callable[..., Result] = measure_candidate
     timeout_s: float = 120.0
-    repeats: int = 5
-    repeat_s: float = 0.02
+    repeats: int = REPEATS
+    repeat_s: float = REPEAT_S
     handles: list[Any] = field(default_factory=list[Any])
     requeued: int = 0
 

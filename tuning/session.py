@@ -25,7 +25,7 @@ from .space import Space
 from .target_info import target_info
 from .tasks import Task, extract_tasks, random_inputs, reference_outputs
 
-CONFIRM_REPEATS = 15
+CONFIRM_REPEATS = 50
 
 
 class TuningSession:
@@ -143,7 +143,7 @@ class TuningSession:
 
     def _confirm(self, runner: Runner, progress: Callable[[str], None]) -> None:
         """Re-measures each tuned task's `finalists` fastest configs and its analytical
-        default interleaved, with 15 repeats (TUNING.md section 6); these records carry
+        default interleaved, with CONFIRM_REPEATS repeats (TUNING.md section 6); these records carry
         `meta.confirmation` and lookup prefers them, so the applied best is decided side by
         side, not across a search whose load changed under it."""
         if not isinstance(runner, LocalRunner | FakeRunner):
