@@ -285,3 +285,27 @@ def test_replay_follows_the_live_search_and_counts_trials():
     assert found.coverage == (len(space.configs()), len(space.configs()))
     assert found.beam_trials == trials_to_within(curve, 1.05e-3)
     assert len(found.random_trials) == 3 and all(t is not None for t in found.random_trials)
+
+
+def test_whole_model_timings_add_savings_not_times():
+    """LocalRunner times the whole model with one task changed: the model estimate is the
+    untuned model less each task's saving, never the sum of the model's time per task."""
+    from terrace.tuning.search import Progress
+
+    def ok(seconds: float) -> Result:
+        return Result(seconds, seconds, validated=True)
+
+    small, large = _task(64, 64, 64), _task(512, 512, 512)
+    states = [TaskState(t, Space(t.shape, ZEN4)) for t in (small, large)]
+    for state, best in zip(states, (9e-3, 8e-3), strict=True):
+        other = next(c for c in state.space.configs() if c != state.task.default)
+        state.measured = {state.task.default: ok(10e-3), other: ok(best)}
+    whole = Progress(4, 1.0, states, whole_model=True)
+    assert whole.default_seconds() == pytest.approx(10e-3)
+    assert whole.model_seconds() == pytest.approx(7e-3)
+    per_kernel = Progress(4, 1.0, states)
+    assert per_kernel.model_seconds() == pytest.approx(17e-3)
+    # the next batch goes to the task whose kernel is the larger share of the model
+    scheduler = Scheduler(states, FakeRunner({}), lambda *_: None, whole_model=True)
+    picked = scheduler._pick()  # pyright: ignore[reportPrivateUsage]
+    assert picked is not None and picked.task is large

@@ -130,6 +130,7 @@ class TuningSession:
             seed=self.seed,
             on_round=on_round,
             started=started,
+            whole_model=self.runner_kind != "fake",
         )
         try:
             scheduler.run()
