@@ -154,3 +154,21 @@ def test_show_a_model_says_what_compile_takes(tmp_path: Path, capsys):
     assert main(["tune", "--show", "mlp", "--db", str(other)]) == 0
     shown = capsys.readouterr().out
     assert "0/2 tasks (0%) by full key" in shown and shown.count("| analytical |") == 2
+
+
+def test_convergence_curves_start_at_the_default_and_never_rise(tmp_path: Path):
+    from terrace.benchmarks.workloads import workload
+    from terrace.targets import get_target
+    from terrace.tuning.session import TuningSession
+
+    session = TuningSession(
+        workload("mlp").build(), get_target(), db_path=tmp_path / "db.jsonl", runner_kind="fake"
+    )
+    session.run(16, float("inf"), lambda _: None)
+    curves = session.task_curves()
+    assert len(curves) == 2
+    for curve in curves.values():
+        assert curve[0] == 1.0, "trial 0 is the default: the curve starts at 1"
+        assert all(b <= a for a, b in zip(curve, curve[1:], strict=False)), curve
+    # one point per search trial: the finalists' re-measurements are not trials
+    assert sum(len(curve) for curve in curves.values()) == 16

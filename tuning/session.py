@@ -291,12 +291,22 @@ class TuningSession:
         re-measurements left out), in the order the database holds them."""
         curves: dict[str, list[float]] = {}
         for state in self.states:
-            default = state.default_seconds()
-            records = self.database.for_task(state.task.key, self.fp, SPACE)
+            records = [
+                r
+                for r in self.database.for_task(state.task.key, self.fp, SPACE)
+                if not r.meta.get("confirmation")
+            ]
+            # the default's search trial, as every other point of the curve
+            default = next(
+                (
+                    r.result.seconds
+                    for r in records
+                    if r.config == state.task.default and r.result.ok
+                ),
+                None,
+            )
             best, curve = float("inf"), list[float]()
             for record in records:
-                if record.meta.get("confirmation"):
-                    continue
                 if record.result.ok:
                     best = min(best, record.result.seconds)
                 if default and best < float("inf"):
@@ -326,7 +336,7 @@ class TuningSession:
         if self.ort_s:
             lines.append((self.ort_s * 1e3, "onnxruntime (fastest repeat)"))
         model = Panel(
-            "estimated model latency (sum of weight x best)",
+            "estimated model latency",
             "wall seconds",
             "ms",
             [Series("terrace tuned", [c[0] for c in self.curve], [c[2] * 1e3 for c in self.curve])],
