@@ -3,7 +3,13 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest lit quick clean lock
+.PHONY: demo test lint typecheck pytest lit quick clean lock system-packages cross
+
+# Debian packages the tests need besides Python's (CI is a clean Debian machine, run as root):
+# qemu-user, the aarch64 and riscv64 cross compilers (their libgomp included), wasm-ld and
+# Node.js run the cross targets (tests/test_cross_targets.py); mlir-22-tools is upstream
+# mlir-opt / mlir-translate 22 (docs/mlir.md).
+SYSTEM_PACKAGES = qemu-user gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu lld-22 nodejs mlir-22-tools
 
 # Exact versions from the committed lock (every package, pip and setuptools included), then
 # Terrace itself without resolving anything: a fresh machine gets what CI tested.
@@ -22,7 +28,28 @@ lock:
 demo: $(STAMP)
 	$(VENV)/bin/terrace demo
 
-test: lint typecheck pytest lit
+test: system-packages lint typecheck pytest lit
+
+# Installs the SYSTEM_PACKAGES that are missing (as root: sudo otherwise). Where there is no
+# apt-get it only says what is missing; the tests that need those programs then skip, loudly.
+system-packages:
+	@missing=$$(for package in $(SYSTEM_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$package 2>/dev/null | grep -q 'install ok installed' \
+		|| echo $$package; done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if ! command -v apt-get >/dev/null; then \
+		echo "system-packages: no apt-get here; NOT INSTALLED:" $$missing; exit 0; fi; \
+	sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	echo "system-packages: installing" $$missing; \
+	$$sudo apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y --no-install-recommends $$missing
+
+# All nine light models and the transformer block on every cross target, from artifacts
+# (`make test` runs three of them); prints how long it took.
+cross: $(STAMP) system-packages
+	@started=$$(date +%s); \
+	TERRACE_CROSS_FULL=1 $(VENV)/bin/pytest -n 2 tests/test_cross_targets.py; status=$$?; \
+	echo "make cross: $$(( $$(date +%s) - started )) s"; exit $$status
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -31,10 +31,11 @@ from xdsl.utils.exceptions import VerifyException
 
 from .dialects.context import terrace_context
 from .dialects.nn.weights import WeightStore
-from .errors import CompilationError, TerraceError, first_line
+from .errors import CompilationError, TerraceError, TerraceRuntimeError, first_line
 from .frontend.onnx import ImportedModel, import_model
 from .frontend.onnx_graph import load_model
 from .passes.registry import all_passes
+from .runtime import artifact as artifact_files
 from .runtime import jit
 from .runtime.abi import AbiAttributes, EntryAbi, TensorSpec, read_abi_attributes
 from .runtime.cache import Artifact, ArtifactCache, cache_key
@@ -112,21 +113,9 @@ def compile(
                 f"process: write an artifact with `terrace compile MODEL --target "
                 f"{description.tag} -o DIR` and run it there"
             )
-        store = _open_cache(cache)
-        key = cache_key(
-            description.fingerprint(),
-            model.SerializeToString(deterministic=True),
-            json.dumps({k: list(v) for k, v in (input_shapes or {}).items()}, sort_keys=True),
-            _values_key(input_values or {}),
-            NN_PIPELINE,
-            *tuning_key,
-        )
-        artifact = store.get(key) if store is not None else None
-    from_cache = artifact is not None
-    if artifact is None:
-        artifact = build(model, description, input_shapes, timer, input_values)
-        if store is not None:
-            store.put(key, artifact)
+    artifact, key, from_cache = _cached_build(
+        model, description, input_shapes, input_values, cache, timer, tuning_key
+    )
     with timer.stage("jit load"):
         native = jit.NativeCode.load(artifact.object_code, description.jit_machine())
     stats = CompileStats(
@@ -139,6 +128,61 @@ def compile(
     return CompiledModel(
         native, artifact.abi, artifact.weights, num_threads=num_threads, stats=stats
     )
+
+
+def compile_artifact(
+    source: str | Path | onnx.ModelProto,
+    folder: str | Path,
+    target: str | None = None,
+    *,
+    input_shapes: Mapping[str, Sequence[int]] | None = None,
+    input_values: Mapping[str, np.ndarray] | None = None,
+    cache: bool | str | Path = True,
+    tuning_db: str | Path | None = None,
+) -> ArtifactFiles:
+    """Compiles an ONNX model for the target tagged `target` (None: this machine; any target,
+    not only the host's) into the artifact folder `folder` (runtime/artifact.py): model.o,
+    weights.bin, model.h, what the target's toolchain links (model.so, model.wasm) and
+    manifest.json. The other arguments are `compile`'s (records tuned at one thread apply). A
+    linker that is missing leaves its file out (the artifact is still complete without it) and
+    says so in `notes`."""
+    out = Path(folder)
+    if out.exists() and not out.is_dir():
+        raise TerraceError(f"cannot write an artifact to {out}: it is a file, not a folder")
+    timer = StageTimer()
+    with timer.stage("load"):
+        model = load_model(source)
+        description, tuning_key = with_tuning(get_target(target), tuning_db, 1)
+    artifact, _, _ = _cached_build(
+        model, description, input_shapes, input_values, cache, timer, tuning_key
+    )
+    try:
+        with timer.stage("write artifact"):
+            written = artifact_files.write_artifact(
+                out, description.machine(), artifact.abi, artifact.weights, artifact.object_code
+            )
+    except OSError as error:
+        raise TerraceError(f"cannot write an artifact to {out}: {error.strerror}") from None
+    notes: list[str] = []
+    linked: dict[str, str] = {}
+    with timer.stage("link"):
+        try:
+            linked = description.link_artifact(out)
+        except TerraceRuntimeError as error:
+            notes.append(f"not linked: {error}")
+    artifact_files.write_manifest(out, written, linked)
+    return ArtifactFiles(out, sorted({*written.files.values(), *linked.values()}), notes, timer)
+
+
+@dataclass
+class ArtifactFiles:
+    """What `compile_artifact` wrote: the folder, its files besides manifest.json, what it
+    could not link, and the seconds per stage."""
+
+    folder: Path
+    files: list[str]
+    notes: list[str]
+    timer: StageTimer
 
 
 def build(
@@ -213,6 +257,36 @@ def with_tuning(
     from .tuning.apply import with_tuning_db
 
     return with_tuning_db(target, Path(path), threads)
+
+
+def _cached_build(
+    model: onnx.ModelProto,
+    description: Target,
+    input_shapes: Mapping[str, Sequence[int]] | None,
+    input_values: Mapping[str, np.ndarray] | None,
+    cache: bool | str | Path,
+    timer: StageTimer,
+    tuning_key: tuple[str, ...] = (),
+) -> tuple[Artifact, str, bool]:
+    """The model built for the target, from the disk cache when it holds it: the artifact,
+    its cache key and whether the cache served it. `tuning_key` is `with_tuning`'s."""
+    with timer.stage("load"):
+        store = _open_cache(cache)
+        key = cache_key(
+            description.fingerprint(),
+            model.SerializeToString(deterministic=True),
+            json.dumps({k: list(v) for k, v in (input_shapes or {}).items()}, sort_keys=True),
+            _values_key(input_values or {}),
+            NN_PIPELINE,
+            *tuning_key,
+        )
+        artifact = store.get(key) if store is not None else None
+    if artifact is not None:
+        return artifact, key, True
+    artifact = build(model, description, input_shapes, timer, input_values)
+    if store is not None:
+        store.put(key, artifact)
+    return artifact, key, False
 
 
 def _values_key(values: Mapping[str, np.ndarray]) -> str:

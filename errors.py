@@ -55,6 +55,34 @@ class IndexOutOfRangeError(TerraceRuntimeError, IndexError):
         self.size = size
 
 
+class ValueOutOfRangeError(IndexOutOfRangeError):
+    """An input that an op indexes with, or counts with, holds a value outside the range its
+    ONNX op allows (ReverseSequence's `sequence_lens` beyond the time steps, a negative
+    TensorScatter write index): `operand[position] = value`, valid values [low, high]."""
+
+    def __init__(
+        self,
+        node: str,
+        op_type: str,
+        operand: str,
+        position: tuple[int, ...],
+        value: int,
+        low: int,
+        high: int | None,
+    ) -> None:
+        where = f"node '{node}' ({op_type})" if node else op_type
+        at = ", ".join(str(p) for p in position)
+        valid = f"out of range [{low}, {high}]" if high is not None else f"below {low}"
+        TerraceRuntimeError.__init__(self, f"{where}: {operand}[{at}] = {value} is {valid}")
+        self.node = node
+        self.op_type = op_type
+        self.operand = operand
+        self.position = position
+        self.value = value
+        self.low = low
+        self.high = high
+
+
 def first_line(error: BaseException) -> str:
     """The first line of an error's message (or its type's name), for one-line reports."""
     text = str(error).strip()

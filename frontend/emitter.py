@@ -68,6 +68,15 @@ class Emitter(Protocol):
         """A fresh name bound to a constant."""
         ...
 
+    def check_range(
+        self, name: str, op_type: str, operand: str, low: int, high: int | None = None
+    ) -> str:
+        """`name` checked to hold values in [low, high] only (no upper bound without `high`),
+        as the node's ONNX op `op_type` requires of its input `operand`: a fresh name, known
+        to be in range, from an `nn.range_check` (run-time values) or checked now (known
+        values; NodeError when one is outside)."""
+        ...
+
     def convert(self, nodes: Sequence[onnx.NodeProto]) -> None:
         """Converts made-up nodes (a subgraph's, renamed) as graph nodes; NodeError when one
         of them fails (it is listed too)."""

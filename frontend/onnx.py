@@ -22,7 +22,14 @@ from xdsl.dialects.builtin import ModuleOp, NameLoc, NoneAttr, StringAttr, Tenso
 from xdsl.ir import Attribute, Block, Region, SSAValue
 from xdsl.rewriter import InsertPoint
 
-from ..dialects.nn import ONNX_OPS, ConstantOfShapeOp, ConstantOp, NnOperation, WeightOp
+from ..dialects.nn import (
+    ONNX_OPS,
+    ConstantOfShapeOp,
+    ConstantOp,
+    NnOperation,
+    RangeCheckOp,
+    WeightOp,
+)
 from ..dialects.nn.base import (
     Kind,
     TypeInferenceError,
@@ -35,8 +42,9 @@ from ..dialects.nn.base import (
     element_type_to_onnx,
     tensor_type_of,
 )
+from ..dialects.nn.checks import first_outside
 from ..dialects.nn.weights import WeightStore
-from ..errors import ModelImportError
+from ..errors import ModelImportError, ValueOutOfRangeError
 from . import onnx_fold as fold
 from . import onnx_lowprecision as lowprecision
 from .emitter import Container, NodeError, RunTimeValueError
@@ -258,7 +266,7 @@ class _Converter:
         # a sequence or optional output returns its tensors (onnx_container_io.py)
         flat = [pair for v in graph.output for pair in flat_outputs(v.name, self.containers)]
         folded = tuple(name for name, source in flat if self.is_constant(source))
-        results = [self._operand(source) for _, source in flat]
+        results = [self.operand(source) for _, source in flat]
         self.builder.insert(func.ReturnOp(*results))
         outputs = [
             TensorSpec(name, self.storage.get(source, _numpy_dtype(r)), tuple(_shape(r)))
@@ -535,7 +543,7 @@ class _Converter:
             self.opset = outer_opset
         return [self._array(name) for name in node.output if name]
 
-    def _operand(self, name: str) -> SSAValue:
+    def operand(self, name: str) -> SSAValue:
         """The SSA value of `name`, materializing a constant the first time it is used."""
         value = self.env[name]
         if isinstance(value, SSAValue):
@@ -583,7 +591,7 @@ class _Converter:
         attributes: dict[str, object],
         inputs: Sequence[str] | None = None,
     ) -> NnOperation:
-        op = self.make_op(node, op_type, attributes, inputs, self._operand)
+        op = self.make_op(node, op_type, attributes, inputs, self.operand)
         op.location = NameLoc(StringAttr(label), NoneAttr())
         self.builder.insert(op)
         for result, name in zip(op.results, node.output, strict=False):
@@ -714,7 +722,7 @@ class _Converter:
 
     def _convert_legacy_softmax(self, node: onnx.NodeProto, label: str) -> None:
         """Before opset 13, (Log)Softmax flattened the input to 2-d at `axis`."""
-        source = self._operand(node.input[0])
+        source = self.operand(node.input[0])
         shape = _shape(source)
         axis = node_attributes(node, self.opset).get("axis", 1)
         assert isinstance(axis, int)
@@ -771,6 +779,23 @@ class _NodeEmitter:
         name = self._fresh()
         self.converter.env[name] = array
         return name
+
+    def check_range(
+        self, name: str, op_type: str, operand: str, low: int, high: int | None = None
+    ) -> str:
+        known = self.value(name)
+        if known is not None:
+            bad = first_outside(known, low, high)
+            if bad is None:
+                return name
+            error = ValueOutOfRangeError("", op_type, operand, *bad, low, high)
+            raise NodeError(str(error).split(": ", 1)[-1])
+        op = RangeCheckOp(self.converter.operand(name), operand, op_type, low, high)
+        op.location = NameLoc(StringAttr(self.label), NoneAttr())
+        self.converter.builder.insert(op)
+        checked = self._fresh()
+        self.converter.env[checked] = op.output
+        return checked
 
     @property
     def opset(self) -> int:

@@ -1,12 +1,14 @@
 """Small ONNX ops as other nn ops, following onnx's reference.
 
 ReverseSequence   GatherElements along the time axis with index seq_len - 1 - t where
-                  t < seq_len of the batch entry, else t
+                  t < seq_len of the batch entry, else t; seq_len checked in [0, time steps]
 Upsample          Resize with asymmetric coordinates (nearest: floor), the scales known
 MaxUnpool         ScatterElements of X into a flat zero tensor of the inferred shape at the
                   indices, reshaped and padded at the end to output_shape (known)
 TensorScatter     ScatterElements of the update into the cache along the sequence axis at
-                  write_indices[b] + i (modulo the cache's length in circular mode)
+                  write_indices[b] + i (modulo the cache's length in circular mode);
+                  write_indices checked non-negative, and in linear mode at most the cache's
+                  length less the update's
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ def reverse_sequence(node: onnx.NodeProto, emitter: Emitter) -> None:
     along_batch[batch] = dims[batch]
     steps = emitter.constant(np.arange(dims[time], dtype=np.int64).reshape(along_time))
     lengths = emitter.emit("Cast", [lengths], {"to": onnx.TensorProto.INT64})
+    # onnxruntime fails the run on a length outside [0, time steps]; the gather would not
+    lengths = emitter.check_range(lengths, "ReverseSequence", "sequence_lens", 0, dims[time])
     lengths = emitter.emit("Reshape", [lengths, emitter.constant(np.array(along_batch))])
     one = emitter.constant(np.array(1, np.int64))
     reversed_ = emitter.emit("Sub", [emitter.emit("Sub", [lengths, one]), steps])
@@ -131,6 +135,9 @@ def tensor_scatter(node: onnx.NodeProto, emitter: Emitter) -> None:
     writes = node.input[2] if len(node.input) > 2 else ""
     if writes:
         start = emitter.emit("Cast", [writes], {"to": onnx.TensorProto.INT64})
+        # as onnxruntime: no negative write index, and in linear mode room for the update
+        last = dims[axis] - update_dims[axis] if mode == "linear" else None
+        start = emitter.check_range(start, "TensorScatter", "write_indices", 0, last)
         start = emitter.emit("Reshape", [start, emitter.constant(np.array(along_batch))])
         index = emitter.emit("Add", [start, steps])
     else:

@@ -53,6 +53,7 @@ from ..dialects.nn.constants import WeightOp
 from ..dialects.nn.weights import WeightStore
 from ..runtime.abi import read_abi_attributes
 from .interpreters import ScalarFunctions
+from .python_scalars import PythonScalarFunctions
 
 # ---------------------------------------------------------------------------------------------
 # Arrays.
@@ -259,6 +260,8 @@ def _interpreter(module: ModuleOp, extra: Sequence[InterpreterFunctions] = ()) -
         scf_impls.ScfFunctions(),
     ):
         interpreter.register_implementations(functions)
+    # scalars stay Python numbers on every xDSL release (python_scalars.py)
+    interpreter.register_implementations(PythonScalarFunctions(), override=True)
     # float ops rounded to f32 as hardware rounds them, so that compiled code can be compared
     interpreter.register_implementations(ScalarFunctions(), override=True)
     weights = WeightStore.of(module)

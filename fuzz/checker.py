@@ -69,6 +69,9 @@ class Finding:
     """The first pass that changed the answer (or raised)."""
     inputs: list[np.ndarray]
     message: str
+    oracle: str = "level"
+    """What gave the expected results: "level" (the level's own oracle) or "mlir" (upstream
+    MLIR's lowering of the program, against Terrace's lowering of the result)."""
 
     def describe(self) -> str:
         return f"{self.kind} after pass '{self.culprit}': {self.message}"
@@ -189,15 +192,33 @@ def _apply(program: Program, passes: Sequence[ModulePass]) -> _Applied:
     return _Applied(module, None)
 
 
-def executor_for(module: ModuleOp, program: Program, target: Target | None = None) -> Executor:
+def executor_for(
+    module: ModuleOp, program: Program, target: Target | None = None, oracle: str = "level"
+) -> Executor:
     """The level's oracle while `module` is still at the level, else native code for `target`
     (None: the host). (A lower level's oracle may need what only its own generator records,
-    such as output shapes.)"""
+    such as output shapes.) With the upstream MLIR oracle, always native code: Terrace's own
+    lowering of the result."""
     level = available_levels()[program.level]
-    if level.accepts(module):
+    if oracle == "level" and level.accepts(module):
         return level.execute
     outputs = output_types(program.module())
     return lambda lowered, inputs: execute_compiled(lowered, inputs, outputs, target)
+
+
+ORACLES = ("level", "mlir")
+"""`level`: each level's own oracle (docs/fuzzing.md); `mlir`: upstream MLIR's lowering of the
+program (fuzz/mlir_oracle.py), at the linalg and loops levels."""
+MLIR_ORACLE_LEVELS = ("linalg", "loops")
+
+
+def expected_executor(level: Level, oracle: str = "level") -> Executor:
+    """What computes the expected results of a program of `level`."""
+    if oracle == "level":
+        return level.execute
+    from .mlir_oracle import run_upstream
+
+    return run_upstream
 
 
 def check_program(
@@ -206,34 +227,38 @@ def check_program(
     input_draws: Sequence[list[np.ndarray]],
     bisect: bool = True,
     target: Target | None = None,
+    oracle: str = "level",
 ) -> Finding | None:
     """The first finding of `passes` on `program` over the input draws, or None; raises
     Unsupported when a pass declines the program. Without `bisect`, a mismatch names the
-    pipeline's last pass (`locate` finds the first one that changed the answer)."""
+    pipeline's last pass (`locate` finds the first one that changed the answer). `oracle`
+    is one of ORACLES."""
     level = available_levels()[program.level]
     pipeline = _pipeline_text(passes)
     original = program.module()  # the oracle only reads it
     try:
-        expected = [level.execute(original, inputs) for inputs in input_draws]
+        expected = [expected_executor(level, oracle)(original, inputs) for inputs in input_draws]
     except Exception as error:  # a generator or reference bug, shrunk and written like a finding
         message = f"the oracle failed before any pass: {type(error).__name__}: {first_line(error)}"
-        return Finding("oracle-error", program, pipeline, ORACLE, list(input_draws[0]), message)
+        inputs = list(input_draws[0])
+        return Finding("oracle-error", program, pipeline, ORACLE, inputs, message, oracle)
     applied = _apply(program, passes)
     if applied.finding is not None:
         kind, culprit, message = applied.finding
-        return Finding(kind, program, pipeline, culprit, list(input_draws[0]), message)
+        return Finding(kind, program, pipeline, culprit, list(input_draws[0]), message, oracle)
     assert applied.module is not None
-    execute = executor_for(applied.module, program, target)
+    execute = executor_for(applied.module, program, target, oracle)
+    last = passes[-1].name
     for inputs, want in zip(input_draws, expected, strict=True):
         try:
             actual = execute(applied.module, inputs)
         except Exception as error:  # lowering the result the rest of the way, or running it
             message = f"running the result failed: {type(error).__name__}: {first_line(error)}"
-            return Finding("crash", program, pipeline, passes[-1].name, list(inputs), message)
+            return Finding("crash", program, pipeline, last, list(inputs), message, oracle)
         problem = compare_all(want, actual, program.accumulations)
         if problem is None:
             continue
-        finding = Finding("mismatch", program, pipeline, passes[-1].name, list(inputs), problem)
+        finding = Finding("mismatch", program, pipeline, last, list(inputs), problem, oracle)
         return locate(finding, passes, target) if bisect else finding
     return None
 
@@ -244,11 +269,12 @@ def locate(finding: Finding, passes: Sequence[ModulePass], target: Target | None
         return finding
     program = finding.program
     level = available_levels()[program.level]
-    expected = level.execute(program.module(), finding.inputs)
+    oracle = finding.oracle
+    expected = expected_executor(level, oracle)(program.module(), finding.inputs)
     for count in range(1, len(passes)):
         module = _apply(program, passes[:count]).module
         assert module is not None, "the whole pipeline ran, so each prefix runs"
-        actual = executor_for(module, program, target)(module, finding.inputs)
+        actual = executor_for(module, program, target, oracle)(module, finding.inputs)
         if compare_all(expected, actual, program.accumulations) is not None:
             return replace(finding, culprit=passes[count - 1].name)
     return finding
@@ -314,6 +340,24 @@ class _FoundIt(Exception):
 Progress = Callable[[FuzzReport], None]
 
 
+def _check_oracle(oracle: str, level: Level) -> None:
+    if oracle not in ORACLES:
+        raise FuzzError(f"unknown oracle '{oracle}'; oracles: {', '.join(ORACLES)}")
+    if oracle == "mlir" and level.name not in MLIR_ORACLE_LEVELS:
+        levels = " and ".join(MLIR_ORACLE_LEVELS)
+        raise FuzzError(
+            f"the mlir oracle runs at the {levels} levels, not at '{level.name}' (--level)"
+        )
+    if oracle == "mlir":
+        from ..tools.mlir_interop import upstream_tool
+
+        try:
+            upstream_tool("mlir-opt")
+            upstream_tool("mlir-translate")
+        except TerraceError as error:
+            raise FuzzError(str(error)) from None
+
+
 def resolve_level(pipeline: Sequence[ModulePass], level: str | None) -> Level:
     levels = available_levels()
     if level is not None:
@@ -354,6 +398,7 @@ def fuzz(
     directed: bool = True,
     write_reproducers: bool = True,
     target: str | None = None,
+    oracle: str = "level",
 ) -> FuzzReport:
     """Fuzzes `pipeline` (a pass name or a textual pipeline) on `examples` programs of
     `level` (by default the level of its first pass); at the nn level the programs are
@@ -364,7 +409,9 @@ def fuzz(
     executes fewer examples than asked, fails a hypothesis health check or is flaky reports
     it in `errors`. Programs that leave the level are lowered the rest of the way and run
     with the pipeline and code generation of `target` (a tag of a target that runs in this
-    process; None: the host)."""
+    process; None: the host). With `oracle="mlir"` (linalg and loops levels), upstream MLIR's
+    lowering of each program gives the expected results and Terrace's lowering of the result
+    the actual ones."""
     from .reproducer import write_reproducer
 
     described = get_target(target)
@@ -372,6 +419,7 @@ def fuzz(
         raise TerraceError(f"fuzzing runs code in this process; '{described.tag}' does not")
     passes = parse_pipeline(pipeline, plugins)
     chosen = resolve_level(passes, level)
+    _check_oracle(oracle, chosen)
     key = "\n".join([_pipeline_text(passes), *plugins])
     report = FuzzReport(_pipeline_text(passes), chosen.name, requested=examples, seed=seed)
     programs, report.targets = _programs(chosen, passes, key, directed)
@@ -391,7 +439,9 @@ def fuzz(
         edges = _edges(program, passes, special_values)
         draws = [data.draw(input_sets(program.inputs, edges)) for _ in range(input_draws)]
         try:
-            finding = check_program(program, passes, draws, bisect=False, target=described)
+            finding = check_program(
+                program, passes, draws, bisect=False, target=described, oracle=oracle
+            )
         except Unsupported:
             report.unsupported += 0 if failing else 1
             finding = None

@@ -58,6 +58,7 @@ from xdsl.transforms.linalg_generalize_named_ops import LinalgGeneralizeNamedOps
 from ..dialects.nn import WeightOp
 from ..dialects.nn.interpreter import NnFunctions
 from ..dialects.nn.weights import WeightStore
+from .python_scalars import PythonScalarFunctions
 
 # -- numpy <-> ShapedArray ---------------------------------------------------------------------
 
@@ -344,6 +345,24 @@ def _minnum(x: float, y: float) -> float:
     return float(np.fmin(x, y))
 
 
+def _maximum(x: float, y: float) -> float:
+    """arith.maximumf: NaN if either is, and +0 above -0 (Python's max keeps the first)."""
+    if math.isnan(x) or math.isnan(y):
+        return math.nan
+    if x == 0 and y == 0:
+        return x if math.copysign(1.0, x) > 0 else y
+    return max(x, y)
+
+
+def _minimum(x: float, y: float) -> float:
+    """arith.minimumf: NaN if either is, and -0 below +0."""
+    if math.isnan(x) or math.isnan(y):
+        return math.nan
+    if x == 0 and y == 0:
+        return x if math.copysign(1.0, x) < 0 else y
+    return min(x, y)
+
+
 def _add(x: float, y: float) -> float:
     return x + y
 
@@ -387,6 +406,9 @@ _FLOAT_OPS: dict[type[Any], _FloatFunction] = {
     arith.NegfOp: _neg,
     arith.MaxnumfOp: _maxnum,
     arith.MinnumfOp: _minnum,
+    # xDSL's own take FloatAttr operands from 0.75 on, where these interpreters pass floats
+    arith.MaximumfOp: _maximum,
+    arith.MinimumfOp: _minimum,
     arith.ExtFOp: float,
     arith.TruncFOp: float,
     xmath.ExpOp: _safe(math.exp),
@@ -436,7 +458,7 @@ class ScalarFunctions(InterpreterFunctions):
     ) -> PythonValues:
         value = op.value
         if not isinstance(value, DenseIntOrFPElementsAttr):
-            return ArithFunctions().run_constant(interpreter, op, args).values
+            return PythonScalarFunctions().run_constant(interpreter, op, args).values
         element_type = _element_type(op.result)
         values = np.array(value.get_values(), dtype=numpy_dtype(element_type))
         shape = _shape(op.result)
@@ -586,6 +608,7 @@ def make_interpreter(module: ModuleOp) -> Interpreter:
     ):
         interpreter.register_implementations(functions)
     for functions in (
+        PythonScalarFunctions(),
         GenericFunctions(),
         TensorShapeFunctions(),
         ScalarFunctions(),

@@ -5,6 +5,7 @@
     // RUN: terrace-opt %s -p 'nn-canonicalize' --weights %S/<pass>-<hash>.weights.npz
     // terrace fuzz: mismatch after pass 'nn-canonicalize' at level nn: result #0: ...
     // level: nn, accumulations: 4
+    // oracle: mlir                       (only when upstream MLIR gave the expected results)
     // inputs: %S/<pass>-<hash>.inputs.npz (x0, x1: @main's arguments in order)
     // recheck: python -m terrace.fuzz.reproducer %s
 
@@ -35,6 +36,7 @@ if TYPE_CHECKING:  # the checker imports this module when it writes a reproducer
 
 _RUN = re.compile(r"^// RUN: terrace-opt %s (.*)$", re.MULTILINE)
 _LEVEL = re.compile(r"^// level: (\S+), accumulations: (\d+)$", re.MULTILINE)
+_ORACLE = re.compile(r"^// oracle: (\S+)$", re.MULTILINE)
 
 
 def write_reproducer(finding: Finding, directory: Path, plugins: Sequence[str] = ()) -> Path:
@@ -61,6 +63,7 @@ def write_reproducer(finding: Finding, directory: Path, plugins: Sequence[str] =
         f"// RUN: terrace-opt %s {shlex.join(arguments)}",
         f"// terrace fuzz: {message} (level {finding.program.level})",
         f"// level: {finding.program.level}, accumulations: {finding.program.accumulations}",
+        *([f"// oracle: {finding.oracle}"] if finding.oracle != "level" else []),
         f"// inputs: %S/{stem}.inputs.npz ({', '.join(names)}: @main's arguments in order)",
         "// recheck: python -m terrace.fuzz.reproducer %s",
     ]
@@ -90,6 +93,7 @@ class Reproducer:
     plugins: list[str]
     program: Program
     inputs: list[np.ndarray]
+    oracle: str = "level"
 
 
 def load_reproducer(path: str | Path) -> Reproducer:
@@ -114,7 +118,9 @@ def load_reproducer(path: str | Path) -> Reproducer:
         for name, array in zip([f"x{i}" for i in range(len(inputs))], inputs, strict=True)
     )
     program = Program(text, specs, level.group(1), weights, accumulations=int(level.group(2)))
-    return Reproducer(path, arguments, option["-p"], plugins, program, inputs)
+    oracle = _ORACLE.search(text)
+    chosen = oracle.group(1) if oracle else "level"
+    return Reproducer(path, arguments, option["-p"], plugins, program, inputs, chosen)
 
 
 def recheck(path: str | Path) -> Finding | None:
@@ -123,7 +129,7 @@ def recheck(path: str | Path) -> Finding | None:
 
     reproducer = load_reproducer(path)
     passes = parse_pipeline(reproducer.pipeline, reproducer.plugins)
-    return check_program(reproducer.program, passes, [reproducer.inputs])
+    return check_program(reproducer.program, passes, [reproducer.inputs], oracle=reproducer.oracle)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

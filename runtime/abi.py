@@ -9,17 +9,22 @@ A model that indexes with run-time data has `index_checks`: then its last output
 `terrace.num_outputs`, not in `EntryAbi.outputs`) is a hidden int64[3] status, [check number
 from 1, axis, value] of the first index out of range, or zeros (lowering/nn_to_linalg/
 index_checks.py); the runtime turns a set one into an `IndexOutOfRangeError`.
+
+The readers of a module import xDSL when called, not at load time: a deployed artifact's
+runtime (runtime/artifact.py) uses this module's data classes with only numpy and llvmlite.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, IntegerAttr, ModuleOp, StringAttr
-from xdsl.ir import Attribute, Operation
+
+if TYPE_CHECKING:
+    from xdsl.dialects.builtin import ModuleOp
+    from xdsl.ir import Attribute, Operation
 
 WORKSPACE_ALIGNMENT = 64
 """Byte alignment of the workspace (memory-plan aligns every offset in it to the same)."""
@@ -58,18 +63,34 @@ def dtype_named(name: str) -> np.dtype[Any]:
 @dataclass(frozen=True)
 class IndexCheck:
     """One run-time index check: the ONNX node and op type, and the shape of the data it
-    indexes (the status names the axis)."""
+    indexes (the status names the axis). A range check (`nn.range_check`) names the checked
+    `operand` instead, `dims` being its shape, with its valid values [low, high] (high None:
+    unbounded); its status gives the flat position of the bad element."""
 
     node: str
     op_type: str
     dims: tuple[int, ...]
+    operand: str = ""
+    low: int = 0
+    high: int | None = None
 
     def to_json(self) -> dict[str, object]:
-        return {"node": self.node, "op": self.op_type, "dims": list(self.dims)}
+        data: dict[str, object] = {"node": self.node, "op": self.op_type, "dims": list(self.dims)}
+        if self.operand:
+            data.update(operand=self.operand, low=self.low, high=self.high)
+        return data
 
     @staticmethod
     def from_json(data: dict[str, Any]) -> IndexCheck:
-        return IndexCheck(str(data["node"]), str(data["op"]), tuple(int(d) for d in data["dims"]))
+        high = data.get("high")
+        return IndexCheck(
+            str(data["node"]),
+            str(data["op"]),
+            tuple(int(d) for d in data["dims"]),
+            str(data.get("operand", "")),
+            int(data.get("low", 0)),
+            None if high is None else int(high),
+        )
 
 
 STATUS_SPEC = TensorSpec("terrace.status", np.dtype(np.int64), (3,))
@@ -143,6 +164,8 @@ def read_index_checks(module: ModuleOp, function: str = "main") -> tuple[IndexCh
 
 
 def _index_checks(op: Operation) -> tuple[IndexCheck, ...]:
+    from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, IntegerAttr, StringAttr
+
     value = _attribute(op, "terrace.index_checks")
     if not isinstance(value, ArrayAttr):
         return ()
@@ -153,11 +176,21 @@ def _index_checks(op: Operation) -> tuple[IndexCheck, ...]:
         assert isinstance(node, StringAttr) and isinstance(op_type, StringAttr)
         assert isinstance(dims, ArrayAttr)
         sizes = tuple(d.value.data for d in dims.data if isinstance(d, IntegerAttr))
-        checks.append(IndexCheck(node.data, op_type.data, sizes))
+        operand, low, high = (record.data.get(key) for key in ("operand", "low", "high"))
+        if not isinstance(operand, StringAttr):
+            checks.append(IndexCheck(node.data, op_type.data, sizes))
+            continue
+        assert isinstance(low, IntegerAttr)
+        bound = high.value.data if isinstance(high, IntegerAttr) else None
+        checks.append(
+            IndexCheck(node.data, op_type.data, sizes, operand.data, low.value.data, bound)
+        )
     return tuple(checks)
 
 
 def _find_function(module: ModuleOp, name: str) -> Operation | None:
+    from xdsl.dialects.builtin import StringAttr
+
     for op in module.ops:
         symbol = _attribute(op, "sym_name")
         if isinstance(symbol, StringAttr) and symbol.data == name:
@@ -173,6 +206,8 @@ def _attribute(op: Operation, name: str) -> Attribute | None:
 
 
 def _int_attribute(op: Operation, name: str) -> int | None:
+    from xdsl.dialects.builtin import IntegerAttr
+
     value = _attribute(op, name)
     if not isinstance(value, IntegerAttr):
         return None
@@ -180,6 +215,8 @@ def _int_attribute(op: Operation, name: str) -> int | None:
 
 
 def _string_array_attribute(op: Operation, name: str) -> tuple[str, ...] | None:
+    from xdsl.dialects.builtin import ArrayAttr, StringAttr
+
     value = _attribute(op, name)
     if not isinstance(value, ArrayAttr):
         return None

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from .abi import WORKSPACE_ALIGNMENT, EntryAbi
+from .abi import WORKSPACE_ALIGNMENT, EntryAbi, dtype_named
 
 FORMAT_VERSION = 2
 
@@ -86,7 +86,7 @@ class ArtifactCache:
             return Artifact(
                 object_code=(entry / "code.o").read_bytes(),
                 abi=EntryAbi.from_json(meta["abi"]),
-                weights=_map_weights(entry / "weights.bin", meta["weights"]),
+                weights=map_weights(entry / "weights.bin", meta["weights"]),
                 llvm_ir=(entry / "module.ll").read_text(),
                 stage_seconds={str(k): float(v) for k, v in meta["stage_seconds"].items()},
                 folded_outputs=tuple(str(name) for name in meta["folded_outputs"]),
@@ -118,7 +118,7 @@ class ArtifactCache:
 
 
 def _write_entry(folder: Path, artifact: Artifact) -> None:
-    layout = _write_weights(folder / "weights.bin", artifact)
+    layout = write_weights(folder / "weights.bin", artifact.abi.weights, artifact.weights)
     meta = {
         "format": FORMAT_VERSION,
         "abi": artifact.abi.to_json(),
@@ -133,12 +133,16 @@ def _write_entry(folder: Path, artifact: Artifact) -> None:
     (folder / "abi.json").write_text(json.dumps(meta, indent=1))
 
 
-def _write_weights(path: Path, artifact: Artifact) -> list[dict[str, Any]]:
+def write_weights(
+    path: Path, names: Sequence[str], weights: Mapping[str, np.ndarray]
+) -> list[dict[str, Any]]:
+    """Writes the arrays `names` of `weights` into one file, in that order, each starting on a
+    64-byte boundary, and returns the layout: name, dtype, shape, offset and bytes of each."""
     layout: list[dict[str, Any]] = []
     offset = 0
     with path.open("wb") as stream:
-        for name in artifact.abi.weights:
-            array = np.ascontiguousarray(artifact.weights[name])
+        for name in names:
+            array = np.ascontiguousarray(weights[name])
             offset += -offset % WORKSPACE_ALIGNMENT
             stream.seek(offset)
             stream.write(array.tobytes())
@@ -148,16 +152,18 @@ def _write_weights(path: Path, artifact: Artifact) -> list[dict[str, Any]]:
                     "dtype": array.dtype.name,
                     "shape": list(array.shape),
                     "offset": offset,
+                    "bytes": array.nbytes,
                 }
             )
             offset += array.nbytes
     return layout
 
 
-def _map_weights(path: Path, layout: list[dict[str, Any]]) -> dict[str, np.ndarray]:
+def map_weights(path: Path, layout: list[dict[str, Any]]) -> dict[str, np.ndarray]:
+    """The arrays of a file `write_weights` wrote, as copy-on-write memory maps."""
     weights: dict[str, np.ndarray] = {}
     for item in layout:
-        dtype = np.dtype(item["dtype"])
+        dtype = dtype_named(item["dtype"])
         shape = tuple(int(d) for d in item["shape"])
         if dtype.itemsize * int(np.prod(shape, dtype=np.int64)) == 0:
             weights[item["name"]] = np.zeros(shape, dtype)

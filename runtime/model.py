@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import IndexOutOfRangeError, InputError, TerraceRuntimeError
+from ..errors import IndexOutOfRangeError, InputError, TerraceRuntimeError, ValueOutOfRangeError
 from . import jit
 from .abi import STATUS_SPEC, WORKSPACE_ALIGNMENT, EntryAbi, IndexCheck, TensorSpec
 from .jit import NativeCode
@@ -98,12 +98,7 @@ class CompiledModel:
         return self.abi.outputs
 
     def __call__(self, *inputs: np.ndarray) -> list[np.ndarray]:
-        expected = self.abi.inputs
-        if len(inputs) != len(expected):
-            names = ", ".join(spec.name for spec in expected)
-            raise InputError(f"expected {len(expected)} inputs ({names}), given {len(inputs)}")
-        arrays = [_checked(spec, value) for spec, value in zip(expected, inputs, strict=True)]
-        return self._invoke(arrays)
+        return self._invoke(checked_inputs(self.abi.inputs, inputs))
 
     def run(self, feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
         """Runs on inputs given by name, like onnxruntime's `InferenceSession.run`."""
@@ -154,6 +149,15 @@ class CompiledModel:
 # -- helpers -------------------------------------------------------------------------------
 
 
+def checked_inputs(expected: Sequence[TensorSpec], inputs: Sequence[object]) -> list[np.ndarray]:
+    """The inputs, in graph order, as C-contiguous arrays, after checking their count and each
+    one's type, dtype and shape (an artifact's runners check them the same way)."""
+    if len(inputs) != len(expected):
+        names = ", ".join(spec.name for spec in expected)
+        raise InputError(f"expected {len(expected)} inputs ({names}), given {len(inputs)}")
+    return [_checked(spec, value) for spec, value in zip(expected, inputs, strict=True)]
+
+
 def _checked(spec: TensorSpec, value: object) -> np.ndarray:
     """The input as a C-contiguous array, after checking its type, dtype and shape."""
     if not isinstance(value, np.ndarray | np.generic):
@@ -175,9 +179,18 @@ def raise_on_failed_check(checks: Sequence[IndexCheck], status: np.ndarray) -> N
     if not status[0]:  # the common case, first: every index was in range
         return
     number, axis, value = (int(v) for v in status)
-    if not 0 < number <= len(checks) or not 0 <= axis < len(checks[number - 1].dims):
+    if not 0 < number <= len(checks):
         raise TerraceRuntimeError(f"compiled code returned a bad status {status.tolist()}")
     check = checks[number - 1]
+    if check.operand:  # a range check: the status gives the element's flat position
+        if not 0 <= axis < math.prod(check.dims):
+            raise TerraceRuntimeError(f"compiled code returned a bad status {status.tolist()}")
+        position = tuple(int(p) for p in np.unravel_index(axis, check.dims))
+        raise ValueOutOfRangeError(
+            check.node, check.op_type, check.operand, position, value, check.low, check.high
+        )
+    if not 0 <= axis < len(check.dims):
+        raise TerraceRuntimeError(f"compiled code returned a bad status {status.tolist()}")
     raise IndexOutOfRangeError(check.node, check.op_type, value, axis, check.dims[axis])
 
 

@@ -14,10 +14,11 @@ import importlib
 from functools import cache
 
 from ..errors import CompilationError
-from .target import STAGES, Pipeline, Runner, Stage, Target, Tool
+from .target import STAGES, Machine, Pipeline, Runner, Stage, Target, Tool
 
 __all__ = [
     "STAGES",
+    "Machine",
     "Pipeline",
     "Runner",
     "Stage",

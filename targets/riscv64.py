@@ -8,7 +8,8 @@ from .llvm import LlvmTarget
 from .target import Runner, Tool
 
 CROSS_GCC = Tool("riscv64-linux-gnu-gcc", "gcc-riscv64-linux-gnu")
-QEMU = Runner("qemu", Tool("qemu-riscv64", "qemu-user"))
+# qemu-user 7.2 leaves the V extension off unless asked; VLEN 128 is the least the code assumes.
+QEMU = Runner("qemu", Tool("qemu-riscv64", "qemu-user"), ("-cpu", "rv64,v=true,vlen=128"))
 
 
 def targets(host_arch: str) -> list[LlvmTarget]:

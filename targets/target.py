@@ -21,7 +21,10 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Self
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import llvmlite.binding as llvm_binding
+    import numpy as np
     from xdsl.dialects.builtin import ModuleOp
     from xdsl.passes import ModulePass
 
@@ -91,6 +94,23 @@ def _pass_spec(module_pass: ModulePass) -> str:
 
 
 @dataclass(frozen=True)
+class Machine:
+    """What a target's code is generated for, as an artifact's manifest records it."""
+
+    tag: str
+    triple: str
+    cpu: str
+    features: str
+
+    @property
+    def arch(self) -> str:
+        return self.triple.split("-")[0]
+
+    def enabled_features(self) -> set[str]:
+        return {flag[1:] for flag in self.features.split(",") if flag.startswith("+")}
+
+
+@dataclass(frozen=True)
 class Tool:
     """A program a target needs (a cross linker, an emulator, Node.js) and the Debian package
     that installs it, which an error names when the program is missing."""
@@ -107,6 +127,8 @@ class Runner:
     kind: str
     """`jit`, `qemu` or `node`."""
     tool: Tool | None = None
+    arguments: tuple[str, ...] = ()
+    """Given to the program before the harness (qemu's `-cpu` options)."""
 
     def describe(self) -> str:
         if self.tool is None:
@@ -152,6 +174,22 @@ class Target(ABC):
     @abstractmethod
     def jit_machine(self) -> llvm_binding.TargetMachine:
         """The machine MCJIT loads `object_code` with (targets that run in this process)."""
+
+    @abstractmethod
+    def machine(self) -> Machine:
+        """The machine its code is generated for."""
+
+    @abstractmethod
+    def link_artifact(self, folder: Path) -> dict[str, str]:
+        """Links what the target's toolchain makes of an artifact's object code in `folder`
+        (a shared library, a wasm module); returns `{kind: file name}` for the manifest."""
+
+    @abstractmethod
+    def run_artifact(
+        self, folder: Path, inputs: Sequence[np.ndarray], num_threads: int | None = None
+    ) -> list[np.ndarray]:
+        """The outputs of the artifact in `folder` for `inputs` (graph order), run by the
+        target's runner."""
 
     def fingerprint(self) -> Sequence[str]:
         """What identifies the code this target generates (part of the compile cache key)."""

@@ -3,12 +3,15 @@ natively: every output matches onnxruntime within 1e-4 of its largest magnitude.
 
 from __future__ import annotations
 
+import functools
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import onnx
 import pytest
 
 import terrace
+from terrace.runtime.model import CompiledModel
 
 from onnx_models import (
     LIGHT_MODELS,
@@ -19,10 +22,17 @@ from onnx_models import (
 )
 
 
+@functools.cache
+def _compiled(name: str) -> tuple[onnx.ModelProto, CompiledModel]:
+    """Each model compiled once for every test of this module that runs it: a light model's
+    compile is the cost of this file (VGG-19's, DenseNet's: tens of seconds each)."""
+    model = randomize_weights(light_model(name), seed=1)
+    return model, terrace.compile(model, cache=False)
+
+
 @pytest.mark.parametrize("name", LIGHT_MODELS)
 def test_light_model_compiles_and_matches_onnxruntime(name: str):
-    model = randomize_weights(light_model(name), seed=1)
-    compiled = terrace.compile(model, cache=False)
+    model, compiled = _compiled(name)
     rng = np.random.default_rng(3)
     feeds = {
         spec.name: rng.uniform(-1, 1, spec.shape).astype(spec.dtype) for spec in compiled.inputs
@@ -35,8 +45,7 @@ def test_light_model_compiles_and_matches_onnxruntime(name: str):
 
 
 def test_eight_threads_share_one_compiled_model():
-    model = randomize_weights(light_model("light_squeezenet"), seed=2)
-    compiled = terrace.compile(model, cache=False)
+    model, compiled = _compiled("light_squeezenet")
     (spec,) = compiled.inputs
     rng = np.random.default_rng(4)
     inputs = [rng.uniform(-1, 1, spec.shape).astype(spec.dtype) for _ in range(8)]

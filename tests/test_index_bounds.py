@@ -352,8 +352,8 @@ def test_reverse_sequence_with_a_length_past_the_time_axis_raises():
 
 
 def test_tensor_scatter_writing_past_the_cache_raises():
-    """TensorScatter is a ScatterElements (frontend/onnx_misc_ops.py): a write past the
-    cache's sequence axis names the user's node."""
+    """A write whose update would run past the cache's sequence axis (2 steps from 5 in a cache
+    of 6) is refused before anything is written, naming the user's node and the index."""
     inputs = {
         "cache": np.zeros((2, 6, 3), np.float32),
         "update": np.ones((2, 2, 3), np.float32),
@@ -363,7 +363,8 @@ def test_tensor_scatter_writing_past_the_cache_raises():
     compiled = _compiled(model)
     np.testing.assert_array_equal(compiled.run(inputs)[0], _onnxruntime(model, inputs))
     inputs["writes"] = np.array([0, 5], np.int64)
-    with pytest.raises(IndexOutOfRangeError, match="node 'kv_write'.* index 6 is out of range"):
+    refused = r"node 'kv_write' \(TensorScatter\): write_indices\[1\] = 5 is out of range \[0, 4\]"
+    with pytest.raises(IndexOutOfRangeError, match=refused):
         compiled.run(inputs)
     with pytest.raises(Exception, match="kv_write"):
         _onnxruntime(model, inputs)

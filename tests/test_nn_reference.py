@@ -24,7 +24,7 @@ from onnx import TensorProto, helper, numpy_helper
 from xdsl.parser import Parser
 
 from terrace.dialects.context import parse_module, terrace_context
-from terrace.dialects.nn import ALL_OPS, ONNX_OPS, WeightOp
+from terrace.dialects.nn import ALL_OPS, ONNX_OPS, RangeCheckOp, WeightOp
 from terrace.dialects.nn.base import (
     Kind,
     NnOperation,
@@ -530,9 +530,16 @@ def slice_cases() -> Iterator[Case]:
         (ints(0, 1), ints(100, 6), ints(2, 1), ints(3, 2)),
         (ints(10), ints(20), ints(0), None),  # empty: both bounds clamped past the end
         (ints(2), ints(1), ints(1), None),
+        # negative steps whose end is past the start, before and after clamping: empty
+        (ints(0), ints(2), ints(1), ints(-1)),
+        (ints(1), ints(100), ints(0), ints(-2)),
+        (ints(-100), ints(3), ints(2), ints(-1)),
+        (ints(-1), ints(-1), ints(1), ints(-3)),
     ]
     for starts, ends, axes, steps in variants:
         yield Case("Slice", [x, starts, ends, axes, steps])
+    # a negative step beside an axis cut short from offset 0 (tests/test_nn_to_linalg_shape.py)
+    yield Case("Slice", [rand(1, 2), ints(0, 0), ints(-2, 1), ints(0, 1), ints(-3, 1)])
     yield Case("Slice", [rand(4, 3, dtype=np.int64), ints(1), ints(3)])
 
 
@@ -709,7 +716,7 @@ kernels against onnx's reference evaluator."""
 def test_every_op_has_cases() -> None:
     covered = {ONNX_OPS[case.op_type] for case in CASES}
     newer = {ONNX_OPS[op_type] for op_type in NEWER_THAN_OPSET if op_type in ONNX_OPS}
-    assert covered == set(ALL_OPS) - {WeightOp} - newer
+    assert covered == set(ALL_OPS) - {WeightOp, RangeCheckOp} - newer
 
 
 # -- the default Split: no sizes, one equal part per result -----------------------------------

@@ -11,7 +11,7 @@ from random import Random
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from xdsl.context import Context
 from xdsl.dialects import func
@@ -268,6 +268,11 @@ def test_expand_and_tile() -> None:
         ([-1], [-100], [2], [-1]),
         ([3, 4], [0, 0], [1, 2], [-2, -3]),
         ([5], [10], [0], [1]),
+        # a negative step beside an axis cut short from offset 0: read as a lone loop dimension
+        ([0, 0], [-4, 2], [0, 1], [-3, 1]),
+        ([2, 0, 0], [-100, 4, 3], [0, 1, 2], [-1, 1, 2]),
+        # a negative step whose end is past its start: empty
+        ([0], [2], [1], [-1]),
     ],
 )
 def test_slice(
@@ -279,6 +284,15 @@ def test_slice(
     if steps is not None:
         attributes["steps"] = steps
     check(shape_ops.SliceOp, [rand(3, 4, 5)], **attributes)
+
+
+def test_slice_negative_step_beside_shorter_axis() -> None:
+    """The property's find, as it was found: a 1x2 input, axis 0 walked backwards by 3 from 0
+    (one element: ends -2 clamps to before index 0), axis 1 cut to [0, 1)."""
+    dims, starts, ends, axes, steps = NEGATIVE_STEP_BESIDE_SHORTER_AXIS
+    data = rand(*dims)
+    lowered = check(shape_ops.SliceOp, [data], starts=starts, ends=ends, axes=axes, steps=steps)
+    np.testing.assert_array_equal(run_linalg(lowered, [data])[0], data[:1, :1])
 
 
 @pytest.mark.parametrize("mode", ["constant", "reflect", "edge", "wrap"])
@@ -504,13 +518,31 @@ def test_transpose_property(dims: list[int], random: Random) -> None:
     check(shape_ops.TransposeOp, [rand(*dims)], perm=perm)
 
 
+SliceCase = tuple[list[int], list[int], list[int], list[int], list[int]]
+"""Input dims, then the slice's starts, ends, axes and steps."""
+
+
+@st.composite
+def slice_cases(draw: st.DrawFn) -> SliceCase:
+    dims = draw(dims_strategy)
+    axes = draw(st.lists(st.integers(0, len(dims) - 1), min_size=1, unique=True))
+    starts = [draw(st.integers(-6, 6)) for _ in axes]
+    ends = [draw(st.integers(-6, 6)) for _ in axes]
+    steps = [draw(st.sampled_from([-3, -2, -1, 1, 2, 3])) for _ in axes]
+    return dims, starts, ends, axes, steps
+
+
+NEGATIVE_STEP_BESIDE_SHORTER_AXIS: SliceCase = ([1, 2], [0, 0], [-2, 1], [0, 1], [-3, 1])
+"""Found by the property: a negative step on axis 0 beside an axis sliced to fewer elements
+(2 to 1) from offset 0 once made a generic whose map read axis 1 as a lone loop dimension over
+both sizes, which linalg's verifier rejects."""
+
+
 @SMALL
-@given(dims_strategy, st.data())
-def test_slice_property(dims: list[int], data: st.DataObject) -> None:
-    axes = data.draw(st.lists(st.integers(0, len(dims) - 1), min_size=1, unique=True))
-    starts = [data.draw(st.integers(-6, 6)) for _ in axes]
-    ends = [data.draw(st.integers(-6, 6)) for _ in axes]
-    steps = [data.draw(st.sampled_from([-3, -2, -1, 1, 2, 3])) for _ in axes]
+@example(NEGATIVE_STEP_BESIDE_SHORTER_AXIS)
+@given(slice_cases())
+def test_slice_property(case: SliceCase) -> None:
+    dims, starts, ends, axes, steps = case
     check(shape_ops.SliceOp, [rand(*dims)], starts=starts, ends=ends, axes=axes, steps=steps)
 
 

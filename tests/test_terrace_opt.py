@@ -65,14 +65,14 @@ from terrace.dialects.nn.weights import WeightStore
 class ReluToSigmoid(RewritePattern):
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: ReluOp, rewriter: PatternRewriter) -> None:
-        rewriter.replace_matched_op(SigmoidOp.create(operands=[op.X], result_types=[op.Y.type]))
+        rewriter.replace(op, SigmoidOp.create(operands=[op.X], result_types=[op.Y.type]))
 
 
 class ReluToWrongShape(RewritePattern):
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: ReluOp, rewriter: PatternRewriter) -> None:
         wrong = TensorType(f32, [7])
-        rewriter.replace_matched_op(ReluOp.create(operands=[op.X], result_types=[wrong]))
+        rewriter.replace(op, ReluOp.create(operands=[op.X], result_types=[wrong]))
 
 
 @dataclass(frozen=True)

@@ -172,3 +172,20 @@ def test_convergence_curves_start_at_the_default_and_never_rise(tmp_path: Path):
         assert all(b <= a for a, b in zip(curve, curve[1:], strict=False)), curve
     # one point per search trial: the finalists' re-measurements are not trials
     assert sum(len(curve) for curve in curves.values()) == 16
+
+
+def test_an_artifact_takes_the_tuning_database(tmp_path: Path, capsys):
+    import onnx
+
+    from terrace.benchmarks.workloads import workload
+
+    model = tmp_path / "m.onnx"
+    onnx.save(workload("gemm64").build(), str(model))
+    missing = str(tmp_path / "nope.jsonl")
+    out = str(tmp_path / "artifact")
+    assert main(["compile", str(model), "-o", out, "--tuning-db", missing]) == 1
+    assert "tuning database" in capsys.readouterr().err
+    db = tmp_path / "db.jsonl"
+    assert main(["tune", str(model), "--runner", "fake", "--trials", "4", "--db", str(db)]) == 0
+    assert main(["compile", str(model), "-o", out, "--tuning-db", str(db)]) == 0
+    assert (tmp_path / "artifact" / "manifest.json").is_file()

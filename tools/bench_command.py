@@ -57,10 +57,17 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def run(args: argparse.Namespace) -> int:
+    from .progress import StatusLine
+
     settings = settings_of(args)
     name, model, gemm_shape = _resolve(args.model)
+    status = StatusLine("terrace bench")
+    settings.progress = status  # each phase: one redrawn line on a terminal, else a line each
     settings.progress(f"{name}: {_describe(model)}")
-    measurements = bench_model(name, model, settings, gemm_shape)
+    try:
+        measurements = bench_model(name, model, settings, gemm_shape)
+    finally:
+        status.close()
     print(console_table(measurements))
     problems = mismatches(measurements)
     for line in problems:

@@ -12,7 +12,15 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CompilationError, TerraceError
-from . import bench_command, conformance_command, fuzz_command, targets_command, tune_command
+from . import (
+    bench_command,
+    compare_command,
+    conformance_command,
+    fuzz_command,
+    mlir_check_command,
+    targets_command,
+    tune_command,
+)
 
 DEMO_MODEL = Path(__file__).resolve().parent.parent / "models" / "demo_cnn.onnx"
 MLIR_EMITS = ("nn", "linalg", "loops", "llvm")
@@ -29,6 +37,8 @@ examples:
   terrace compile model.onnx --emit linalg --time
   terrace compile model.onnx --emit asm -o model.s
   terrace compile model.onnx --target aarch64 --emit asm
+  terrace compile model.onnx --target aarch64 -o out/   a deployable artifact folder
+  terrace run out/ --input x=x.npy                    run it (here: under qemu-aarch64)
   terrace targets                           the targets, and what runs each
   terrace run model.onnx --input x=x.npy --output out.npz
   terrace-opt model.mlir --weights model.npz -p nn-fold-batchnorm,nn-canonicalize
@@ -86,9 +96,12 @@ def _parser() -> argparse.ArgumentParser:
     _add_compile_arguments(compile_)
     run = commands.add_parser(
         "run",
-        help="compile an ONNX model and run it on inputs from .npy files",
-        description="Compile an ONNX model for the host (through the compile cache) and run "
-        "it once; without --output, print each output's name, shape and a short summary.",
+        help="compile an ONNX model (or take an artifact folder) and run it on .npy inputs",
+        description="Compile an ONNX model (through the compile cache) and run it once: in "
+        "this process for the host's targets; for other targets (--target aarch64, riscv64, "
+        "wasm32) as an artifact linked with the C harness and run under qemu-user or Node.js. "
+        "MODEL may also be an artifact folder (`terrace compile -o`), run by its target's "
+        "runner. Without --output, print each output's name, shape and a short summary.",
     )
     _add_run_arguments(run)
 
@@ -118,6 +131,8 @@ def _parser() -> argparse.ArgumentParser:
     fuzz_command.register(commands)
     conformance_command.register(commands)
     bench_command.register(commands)
+    mlir_check_command.register(commands)
+    compare_command.register(commands)
     tune_command.register(commands)
     return parser
 
@@ -125,9 +140,17 @@ def _parser() -> argparse.ArgumentParser:
 def _add_compile_arguments(compile_: argparse.ArgumentParser) -> None:
     compile_.add_argument("model", help="path of an .onnx file")
     compile_.add_argument(
-        "--emit", choices=EMIT_STAGES, default="ll", help="the stage to print (default: ll)"
+        "--emit",
+        choices=EMIT_STAGES,
+        help="the stage to print (default: ll, or with -o and no --emit an artifact folder)",
     )
-    compile_.add_argument("-o", "--output", help="write it here instead of standard output")
+    compile_.add_argument(
+        "-o",
+        "--output",
+        help="with --emit: write the stage here instead of standard output; without: write "
+        "the deployable artifact into this folder (model.o, weights.bin, model.h, "
+        "manifest.json, and model.so or model.wasm where the target's toolchain links one)",
+    )
     compile_.add_argument("--weights", help="write the weight store here (.npz)")
     compile_.add_argument(
         "--time", action="store_true", help="print seconds per compile stage to stderr"
@@ -139,7 +162,7 @@ def _add_compile_arguments(compile_: argparse.ArgumentParser) -> None:
 
 
 def _add_run_arguments(run: argparse.ArgumentParser) -> None:
-    run.add_argument("model", help="path of an .onnx file")
+    run.add_argument("model", help="path of an .onnx file, or an artifact folder")
     run.add_argument(
         "--input",
         action="append",
@@ -213,14 +236,19 @@ def _run_compile(args: argparse.Namespace) -> int:
     from ..compiler import StageTimer, lower, with_tuning
     from ..dialects.nn.weights import WeightStore
     from ..targets import get_target
+    from .mlir_interop import upstream_form
     from .printing import module_text
 
+    if args.emit is None and args.output:
+        return _write_artifact(args)
+    args.emit = args.emit or "ll"
     timer = StageTimer()
     target, _ = with_tuning(get_target(args.target), args.tuning_db, 1)
     stage = "llvm" if args.emit in ("ll", "asm") else args.emit
     lowered = lower(args.model, target, stage, timer, _input_shapes(args.input_shape))
     if args.emit in MLIR_EMITS:
-        text = module_text(lowered.module)
+        # below nn, the form upstream mlir-opt reads: weights as extern globals (docs/mlir.md)
+        text = module_text(lowered.module if args.emit == "nn" else upstream_form(lowered.module))
     else:
         with timer.stage("translate"):
             text = target.translate(lowered.module)
@@ -239,7 +267,52 @@ def _run_compile(args: argparse.Namespace) -> int:
     return 0
 
 
+def _write_artifact(args: argparse.Namespace) -> int:
+    from ..compiler import compile_artifact
+
+    if args.weights:
+        raise TerraceError("--weights goes with --emit; an artifact folder holds weights.bin")
+    if Path(args.output).suffix in (".ll", ".s", ".mlir"):
+        raise TerraceError(
+            f"-o {args.output}: without --emit, -o names an artifact folder; "
+            "add --emit ll, asm or an MLIR stage to write that text"
+        )
+    written = compile_artifact(
+        args.model,
+        args.output,
+        args.target,
+        input_shapes=_input_shapes(args.input_shape),
+        tuning_db=args.tuning_db,
+    )
+    for note in written.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"wrote {written.folder}: {', '.join([*written.files, 'manifest.json'])}")
+    if args.time:
+        print("compile stages (to an artifact):", file=sys.stderr)
+        print(written.timer.report(), file=sys.stderr)
+    return 0
+
+
 def _run_run(args: argparse.Namespace) -> int:
+    if Path(args.model).is_dir() or (args.target and not _runs_here(args.target)):
+        names, outputs = _run_artifact(args)
+    else:
+        names, outputs = _run_in_process(args)
+    if args.output:
+        np.savez(args.output, allow_pickle=False, **dict(zip(names, outputs, strict=True)))
+        return 0
+    for name, value in zip(names, outputs, strict=True):
+        print(f"{name}: {value.dtype}{list(value.shape)}  {_summary(value)}")
+    return 0
+
+
+def _runs_here(tag: str) -> bool:
+    from ..targets import get_target
+
+    return get_target(tag).runs_in_process()
+
+
+def _run_in_process(args: argparse.Namespace) -> tuple[list[str], list[np.ndarray]]:
     from .. import compile as compile_model
 
     feeds = _load_inputs(args.input)
@@ -258,12 +331,44 @@ def _run_run(args: argparse.Namespace) -> int:
             f"note: {listed} folded to constants at import (no compiled code computes them)",
             file=sys.stderr,
         )
-    if args.output:
-        np.savez(args.output, allow_pickle=False, **dict(zip(names, outputs, strict=True)))
-        return 0
-    for name, value in zip(names, outputs, strict=True):
-        print(f"{name}: {value.dtype}{list(value.shape)}  {_summary(value)}")
-    return 0
+    return names, outputs
+
+
+def _run_artifact(args: argparse.Namespace) -> tuple[list[str], list[np.ndarray]]:
+    """Runs an artifact folder (MODEL is one), or compiles MODEL for a target that does not
+    run in this process into a temporary artifact: either way with the target's runner."""
+    import tempfile
+
+    from ..compiler import compile_artifact
+    from ..runtime.artifact import read_manifest
+    from ..targets import get_target
+
+    feeds = _load_inputs(args.input)
+    with tempfile.TemporaryDirectory(prefix="terrace-artifact-") as scratch:
+        folder = Path(args.model)
+        if not folder.is_dir():
+            folder = Path(scratch)
+            compile_artifact(
+                args.model, folder, args.target, input_shapes=_input_shapes(args.input_shape)
+            )
+        manifest = read_manifest(folder)
+        if args.target and get_target(args.target).tag != manifest.machine.tag:
+            raise TerraceError(
+                f"{folder} is an artifact for {manifest.machine.tag}, not {args.target}"
+            )
+        inputs = _feeds_in_order([spec.name for spec in manifest.abi.inputs], feeds)
+        outputs = get_target(manifest.machine.tag).run_artifact(folder, inputs)
+    return [spec.name for spec in manifest.abi.outputs], outputs
+
+
+def _feeds_in_order(names: Sequence[str], feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+    unknown = [name for name in feeds if name not in names]
+    if unknown:
+        raise TerraceError(f"unknown input {', '.join(map(repr, unknown))}; inputs: {names}")
+    missing = [name for name in names if name not in feeds]
+    if missing:
+        raise TerraceError(f"missing input {', '.join(repr(n) for n in missing)}")
+    return [feeds[name] for name in names]
 
 
 def _load_inputs(entries: Sequence[str]) -> dict[str, np.ndarray]:

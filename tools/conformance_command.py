@@ -18,6 +18,7 @@ from ..conformance.cases import KINDS
 from ..conformance.outcomes import LISTABLE, PASS, Outcome
 from ..conformance.runner import DEFAULT_TIMEOUT, Progress, default_cache
 from ..conformance.suite import run_suite
+from .progress import ProgressLine
 
 DESCRIPTION = """\
 Run onnx's own backend test cases against terrace.backend (for this machine, or --target): the
@@ -87,15 +88,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     cache: bool | Path = False if args.no_cache else (args.cache_dir or True)
-    suite = run_suite(
-        args.kind or KINDS,
-        args.filter,
-        jobs=args.jobs,
-        timeout=args.timeout,
-        cache=cache,
-        progress=_progress_printer(args.verbose),
-        target=args.target,
-    )
+    line = ProgressLine("terrace conformance", unit="cases", plain_every=200)
+    try:
+        suite = run_suite(
+            args.kind or KINDS,
+            args.filter,
+            jobs=args.jobs,
+            timeout=args.timeout,
+            cache=cache,
+            progress=_progress_printer(args.verbose, line),
+            target=args.target,
+        )
+    finally:
+        line.close()
     print(report.console(suite.outcomes, suite.info))
     if args.markdown is not None:
         args.markdown.write_text(report.markdown(suite.outcomes, suite.info))
@@ -125,12 +130,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _progress_printer(verbose: bool) -> Progress:
+def _progress_printer(verbose: bool, line: ProgressLine) -> Progress:
+    """Each case moves the progress line; failures (every case with --verbose) stay above it."""
+
     def show(outcome: Outcome, done: int, total: int) -> None:
+        line.total = total
         if verbose or outcome.status not in (PASS, *LISTABLE):
             detail = f": {outcome.reason}" if outcome.reason else ""
-            print(f"[{done}/{total}] {outcome.status} {outcome.name}{detail}", file=sys.stderr)
-        elif done % 200 == 0 or done == total:
-            print(f"[{done}/{total}]", file=sys.stderr)
+            line.note(f"[{done}/{total}] {outcome.status} {outcome.name}{detail}")
+        line.update(done)
 
     return show

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import random
 import sys
-import time
 from typing import TYPE_CHECKING
 
 from ..errors import TerraceError
@@ -36,6 +35,7 @@ examples:
   terrace fuzz --pass nn-canonicalize --examples 200
   terrace fuzz --load-pass-plugin my_pass.py --pass my-pass --examples 200
   terrace fuzz --pipeline 'nn-fold-batchnorm,nn-canonicalize,convert-nn-to-linalg' --seed 1
+  terrace fuzz --oracle mlir --level loops --pass convert-arith-to-llvm --examples 50
   terrace fuzz --onnx --bases light --examples 1000 --seed 0
 """
 
@@ -83,6 +83,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="draw NaN and infinities even when the pass leaves the level",
     )
     parser.add_argument("--shrink-seconds", type=float, default=60.0, metavar="T")
+    parser.add_argument(
+        "--oracle",
+        choices=("level", "mlir"),
+        default="level",
+        help="what gives the expected results: the level's own oracle, or upstream MLIR 22 "
+        "lowering the program (linalg and loops levels; the result then runs through "
+        "Terrace's own lowering; docs/mlir.md)",
+    )
     parser.add_argument("--progress-every", type=int, default=10, metavar="N")
     onnx = parser.add_argument_group("mutated ONNX models (--onnx)")
     onnx.add_argument(
@@ -145,19 +153,15 @@ def run(args: argparse.Namespace) -> int:
     if args.onnx:
         return run_onnx(args)
     from ..fuzz.checker import fuzz
+    from .progress import ProgressLine
 
-    started = time.perf_counter()
+    line = ProgressLine(
+        "terrace fuzz", args.examples, unit="examples", plain_every=args.progress_every
+    )
 
     def progress(report: FuzzReport) -> None:
-        if report.examples % max(args.progress_every, 1):
-            return
-        elapsed = time.perf_counter() - started
-        print(
-            f"terrace fuzz: {report.examples}/{args.examples} examples, "
-            f"{len(report.findings)} mismatches, {report.unsupported} unsupported, "
-            f"{elapsed:.1f} s",
-            file=sys.stderr,
-        )
+        found = f"{len(report.findings)} mismatches, {report.unsupported} unsupported"
+        line.update(report.examples, found)
 
     try:
         report = fuzz(
@@ -172,10 +176,13 @@ def run(args: argparse.Namespace) -> int:
             progress=progress,
             directed=not args.undirected,
             target=args.target,
+            oracle=args.oracle,
         )
     except TerraceError as error:
+        line.close()
         print(f"terrace fuzz: error: {error}", file=sys.stderr)
         return 2
+    line.close()
     print(report.summary())
     for path in report.reproducers:
         print(f"  rerun: python -m terrace.fuzz.reproducer {path}")
@@ -190,18 +197,17 @@ def run_onnx(args: argparse.Namespace) -> int:
     """`--onnx`: mutants of the chosen bases, each checked in a child process."""
     from ..fuzz.onnx_checks import Campaign
     from ..fuzz.onnx_isolation import IsolatedCheck, isolated_campaign, resolve_bases
+    from .progress import ProgressLine
 
     # without --seed the run is random, as for passes; the summary prints the seed to rerun it
     seed = random.randrange(2**32) if args.seed is None else args.seed
 
+    line = ProgressLine(
+        "terrace fuzz", args.examples, unit="mutants", plain_every=args.progress_every
+    )
+
     def progress(done: int, campaign: Campaign) -> None:
-        if done % max(args.progress_every, 1) and done != args.examples:
-            return
-        print(
-            f"terrace fuzz: {done}/{args.examples} mutants, {len(campaign.failures)} failures, "
-            f"{campaign.seconds:.1f} s",
-            file=sys.stderr,
-        )
+        line.update(done, f"{len(campaign.failures)} failures")
 
     try:
         if args.pass_name or args.pipeline or args.level:
@@ -213,8 +219,10 @@ def run_onnx(args: argparse.Namespace) -> int:
         with IsolatedCheck(args.check, args.mutant_seconds, memory) as check:
             campaign = isolated_campaign(seed, args.examples, bases, check, progress)
     except TerraceError as error:
+        line.close()
         print(f"terrace fuzz: error: {error}", file=sys.stderr)
         return 2
+    line.close()
     rate = sum(campaign.counts.values()) / max(campaign.seconds, 1e-9)
     print(f"seed {seed}, bases {args.bases}, check {args.check}: {campaign.summary()}")
     print(f"{rate:.1f} mutants per second")

@@ -1,12 +1,15 @@
 """The nn dialect: value-semantic tensor ops with ONNX semantics.
 
-Every op but `nn.weight` stands for one ONNX operator at `CANONICAL_OPSET`; its numpy reference
-semantics live in `reference.py` and run through xDSL's interpreter (`interpreter.py`).
+Every op but `nn.weight` and `nn.range_check` stands for one ONNX operator at `CANONICAL_OPSET`;
+its numpy reference semantics live in `reference.py` and run through xDSL's interpreter
+(`interpreter.py`). `nn.range_check` (checks.py) is a precondition of an ONNX op rewritten into
+other nn ops.
 """
 
 from xdsl.ir import Dialect, Operation
 
 from .base import CANONICAL_OPSET, Attr, Kind, NnOperation
+from .checks import CHECK_OPS, RangeCheckOp
 from .constants import CONSTANT_OPS, ConstantOfShapeOp, ConstantOp, WeightOp
 from .elementwise import *  # noqa: F403
 from .elementwise import BINARY_OPS, ELEMENTWISE_OPS, UNARY_OPS, VARIADIC_OPS
@@ -23,6 +26,7 @@ ALL_OPS: list[type[Operation]] = [
     *SHAPE_OPS,
     *REDUCTION_OPS,
     *CONSTANT_OPS,
+    *CHECK_OPS,
 ]
 
 ONNX_OPS: dict[str, type[NnOperation]] = {
@@ -45,5 +49,6 @@ __all__ = [
     "Kind",
     "Nn",
     "NnOperation",
+    "RangeCheckOp",
     "WeightOp",
 ]

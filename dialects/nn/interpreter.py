@@ -1,6 +1,7 @@
 """Executes nn IR directly on numpy arrays through xDSL's interpreter.
 
-Each nn op runs its kernel from `reference.py`; `nn.weight` reads the module's weight store.
+Each nn op runs its kernel from `reference.py`; `nn.weight` reads the module's weight store,
+`nn.range_check` raises on a value outside its range.
 This is the oracle that every lowering is checked against.
 """
 
@@ -16,6 +17,7 @@ from xdsl.interpreters.func import FuncFunctions
 from xdsl.ir import Operation
 
 from . import ALL_OPS
+from .checks import RangeCheckOp
 from .constants import WeightOp
 from .reference import evaluate
 from .weights import WeightStore
@@ -30,12 +32,20 @@ class NnFunctions(InterpreterFunctions):
             raise KeyError(f"weight '{op.ref.data}' is not in the module's weight store")
         return (store[op.ref.data],)
 
+    def run_range_check(self, interpreter: Interpreter, op: RangeCheckOp, args: tuple[Any, ...]):
+        op.check(np.asarray(args[0]))
+        return (args[0],)
+
     def run_reference(self, interpreter: Interpreter, op: Operation, args: tuple[Any, ...]):
         return evaluate(op, [np.asarray(a) for a in args])
 
 
+_SPECIAL: dict[type[Operation], Any] = {
+    WeightOp: NnFunctions.run_weight,
+    RangeCheckOp: NnFunctions.run_range_check,
+}
 for _op_type in ALL_OPS:
-    _method = NnFunctions.run_weight if _op_type is WeightOp else NnFunctions.run_reference
+    _method = _SPECIAL.get(_op_type, NnFunctions.run_reference)
     setattr(NnFunctions, f"_impl_{_op_type.__name__}", impl(_op_type)(_method))  # pyright: ignore
 register_impls(NnFunctions)
 

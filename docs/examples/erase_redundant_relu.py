@@ -27,7 +27,7 @@ class EraseReluOfNonNegative(RewritePattern):
     def match_and_rewrite(self, op: nn.ReluOp, rewriter: PatternRewriter) -> None:
         if not isinstance(op.X.owner, NON_NEGATIVE):
             return
-        rewriter.replace_op(op, [], [op.X])  # relu(y) = y for y >= 0
+        rewriter.replace(op, [], [op.X])  # relu(y) = y for y >= 0
 
 
 @dataclass(frozen=True)

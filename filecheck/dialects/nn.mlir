@@ -682,3 +682,16 @@ func.func @constants() -> tensor<4xf32> {
   %w = nn.weight "encoder.layers.0/w" : tensor<4xf32>
   func.return %w : tensor<4xf32>
 }
+
+// -----
+
+// -- run-time checks -------------------------------------------------------------------------
+
+// CHECK-LABEL: func.func @range_checks
+// CHECK-NEXT:    %{{.*}} = nn.range_check %{{.*}} {operand = "sequence_lens", op_type = "ReverseSequence", low = 0 : i64, high = 5 : i64} : tensor<4xi64>
+// CHECK-NEXT:    %{{.*}} = nn.range_check %{{.*}} {operand = "write_indices", op_type = "TensorScatter", low = 0 : i64} : tensor<2xi64>
+func.func @range_checks(%lengths: tensor<4xi64>, %writes: tensor<2xi64>) -> (tensor<4xi64>, tensor<2xi64>) {
+  %l = nn.range_check %lengths {operand = "sequence_lens", op_type = "ReverseSequence", low = 0 : i64, high = 5 : i64} : tensor<4xi64>
+  %w = nn.range_check %writes {operand = "write_indices", op_type = "TensorScatter", low = 0 : i64} : tensor<2xi64>
+  func.return %l, %w : tensor<4xi64>, tensor<2xi64>
+}

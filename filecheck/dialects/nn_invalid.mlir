@@ -86,3 +86,11 @@ func.func @weight_without_name() -> tensor<4xf32> {
   %w = nn.weight "" : tensor<4xf32>
   func.return %w : tensor<4xf32>
 }
+
+// -----
+
+// CHECK: nn.range_check's range [3, 1] is empty
+func.func @range_check_empty_range(%x: tensor<2xi64>) -> tensor<2xi64> {
+  %r = nn.range_check %x {operand = "sequence_lens", op_type = "ReverseSequence", low = 3 : i64, high = 1 : i64} : tensor<2xi64>
+  func.return %r : tensor<2xi64>
+}

@@ -18,6 +18,11 @@ check in program order, or zeros. The function records its checks, in that order
 indexed data's shape); the runtime reads the status after each call and raises
 `IndexOutOfRangeError`. A function without run-time indices gets neither. Indices that are
 constants are checked here instead, at compile time.
+
+`nn.range_check` (ReverseSequence's `sequence_lens`, TensorScatter's `write_indices`) gets a
+status generic of the same form, [1, flat position, value] for the first element outside
+[low, high]; its record adds `operand`, `low` and `high` (absent when unbounded), and the
+runtime raises `ValueOutOfRangeError`, an `IndexOutOfRangeError` naming the operand.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ from xdsl.rewriter import InsertPoint
 
 from ...dialects.nn import NnOperation
 from ...dialects.nn.base import node_name
+from ...dialects.nn.checks import RangeCheckOp, out_of_range_error
 from ...dialects.nn.constants import ConstantOp
 from ...dialects.nn.reference import first_out_of_range
 from .common import (
@@ -217,6 +223,61 @@ def check_indices(
     iterators = [REDUCTION] * rank + [PARALLEL]
     generic = build_generic(builder, [indices], [init], maps, iterators, body)
     generic.attributes[CHECK_ATTRIBUTE] = _record(op, dims)
+
+
+def check_range(builder: Builder, op: RangeCheckOp) -> None:
+    """Adds the status generic of an `nn.range_check`: [1, flat position, value] for the first
+    element (row-major) outside [low, high], else zeros. Constant values are checked here."""
+    values = op.input
+    constant = _constant_indices(values)
+    if constant is not None:
+        error = out_of_range_error(op, constant)
+        if error is not None:
+            raise unsupported_error(op, str(error).split(": ", 1)[-1])
+        return
+    dims = shape(values)
+    rank = len(dims)
+    low, high = op.bounds
+    loops = tuple(AffineExpr.dimension(d) for d in range(rank + 1))
+    maps = [
+        AffineMapAttr(AffineMap(rank + 1, 0, loops[:rank])),
+        AffineMapAttr(AffineMap(rank + 1, 0, loops[rank:])),
+    ]
+
+    def body(b: Builder, args: Sequence[SSAValue]) -> list[SSAValue]:
+        status = args[1]
+        position = [_reversed_loop(b, d, size) for d, size in enumerate(dims)]
+        element = element_type(values)
+        value = _as_i64(b, b.insert(tensor.ExtractOp(values, position, element)).result)
+        bad = b.insert(arith.CmpiOp(value, _i64(b, low), "slt")).result
+        if high is not None:
+            above = b.insert(arith.CmpiOp(value, _i64(b, high), "sgt")).result
+            bad = b.insert(arith.OrIOp(bad, above)).result
+        flat = _i64(b, 0)
+        for d, size in enumerate(dims):  # row-major: flat = flat * size + position
+            scaled = b.insert(arith.MuliOp(flat, _i64(b, size))).result
+            index = b.insert(arith.IndexCastOp(position[d], i64)).result
+            flat = b.insert(arith.AddiOp(scaled, index)).result
+        slot = b.insert(linalg.IndexOp(rank)).result
+        is_flag = b.insert(arith.CmpiOp(slot, index_constant(b, 0), "eq")).result
+        is_position = b.insert(arith.CmpiOp(slot, index_constant(b, 1), "eq")).result
+        reported = b.insert(arith.SelectOp(is_position, flat, value)).result
+        reported = b.insert(arith.SelectOp(is_flag, _i64(b, 1), reported)).result
+        return [b.insert(arith.SelectOp(bad, reported, status)).result]
+
+    init = filled_tensor(builder, [STATUS_SIZE], i64, 0)
+    iterators = [REDUCTION] * rank + [PARALLEL]
+    generic = build_generic(builder, [values], [init], maps, iterators, body)
+    record = {
+        "node": StringAttr(node_name(op)),
+        "op": StringAttr(op.op_type.data),
+        "dims": ArrayAttr([IntegerAttr(d, i64) for d in dims]),
+        "operand": StringAttr(op.operand.data),
+        "low": IntegerAttr(low, i64),
+    }
+    if high is not None:
+        record["high"] = IntegerAttr(high, i64)
+    generic.attributes[CHECK_ATTRIBUTE] = DictionaryAttr(record)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ def conversion_patterns() -> Sequence[RewritePattern]:
         gather,
         one_hot,
         pooling,
+        range_check,
         reduction,
         resize,
         scatter,
@@ -42,6 +43,7 @@ def conversion_patterns() -> Sequence[RewritePattern]:
         *top_k.PATTERNS,
         *one_hot.PATTERNS,
         *constants.PATTERNS,
+        *range_check.PATTERNS,
     ]
 
 

@@ -243,8 +243,11 @@ class LowerTile(RewritePattern):
 
 
 class LowerSlice(RewritePattern):
-    """Positive steps: one `tensor.extract_slice`; a negative step: a generic whose map walks
-    that axis backwards (`start - k*d`)."""
+    """Positive steps: one `tensor.extract_slice`. A negative step: the positive-step axes are
+    extracted first, then a generic's map walks each negative-step axis backwards
+    (`start - k*d`). The generic's other axes must be plain loop dimensions of the same size in
+    input and output, which linalg's verifier requires of an operand dimension indexed by a
+    lone loop dimension: hence the extraction before it."""
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: nn.SliceOp, rewriter: PatternRewriter) -> None:
@@ -264,12 +267,22 @@ class LowerSlice(RewritePattern):
             result = extract_slice(rewriter, op.data, offsets, dims, [abs(s) for s in strides])
             rewriter.replace(op, [], [result])
             return
+        backwards = [s < 0 for s in strides]
+        forward = extract_slice(
+            rewriter,
+            op.data,
+            [0 if back else o for back, o in zip(backwards, offsets, strict=True)],
+            [n if back else d for back, n, d in zip(backwards, source, dims, strict=True)],
+            [1 if back else s for back, s in zip(backwards, strides, strict=True)],
+        )
         results = tuple(
-            AffineExpr.dimension(k) * stride + offset
-            for k, (offset, stride) in enumerate(zip(offsets, strides, strict=True))
+            AffineExpr.dimension(k) * stride + offset if back else AffineExpr.dimension(k)
+            for k, (back, offset, stride) in enumerate(
+                zip(backwards, offsets, strides, strict=True)
+            )
         )
         input_map = AffineMap(len(dims), 0, results)
-        rewriter.replace(op, [], [copy_generic(rewriter, op.data, input_map, dims)])
+        rewriter.replace(op, [], [copy_generic(rewriter, forward, input_map, dims)])
 
 
 class LowerPad(RewritePattern):

@@ -16,11 +16,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..target import Pipeline, Stage, Target, Tool
+from ..target import Machine, Pipeline, Stage, Target, Tool
 from .microkernel import MicrokernelShape, microkernel_shape
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import llvmlite.binding as llvm_binding
+    import numpy as np
     from xdsl.dialects.builtin import ModuleOp
 
 
@@ -71,6 +74,21 @@ class LlvmTarget(Target):
         from .machine import target_machine
 
         return target_machine(self.triple, self.cpu, self.features)
+
+    def machine(self) -> Machine:
+        return Machine(self.tag, self.triple, self.cpu, self.features)
+
+    def link_artifact(self, folder: Path) -> dict[str, str]:
+        from .link import link_artifact
+
+        return link_artifact(self, folder)
+
+    def run_artifact(
+        self, folder: Path, inputs: Sequence[np.ndarray], num_threads: int | None = None
+    ) -> list[np.ndarray]:
+        from .link import run_artifact
+
+        return run_artifact(self, folder, inputs, num_threads)
 
 
 def llvm_pipeline(target: LlvmTarget) -> Pipeline:

@@ -17,6 +17,7 @@ from xdsl.dialects import llvm
 from xdsl.dialects.builtin import ModuleOp
 
 from ...errors import CompilationError, first_line
+from ...runtime.jit import ENTRY_SYMBOL
 from . import LlvmTarget
 from .machine import OPT_LEVEL
 from .machine import target_machine as _machine
@@ -42,10 +43,15 @@ def llvm_ir(module: ModuleOp, target: LlvmTarget) -> str:
 def _apply_function_attributes(module: ModuleOp, converted: llvm_ir_module.Module) -> None:
     """Linkage and `noinline` of llvm.func ops, which xDSL's translation drops: without them O3
     inlines every outlined kernel back into @main and optimizes one huge function."""
+    symbols = {op.sym_name.data for op in module.ops if isinstance(op, llvm.FuncOp)}
     for op in module.ops:
         if not isinstance(op, llvm.FuncOp) or not op.body.blocks:
             continue
         function = converted.get_global(op.sym_name.data)
+        # Only the packed entry is exported: a global @main would clash with the main of the C
+        # program an artifact links into (runtime/harness.c).
+        if op.sym_name.data == "main" and ENTRY_SYMBOL in symbols:
+            function.linkage = "internal"
         if op.linkage.linkage.data == "internal":
             function.linkage = "internal"
         if op.no_inline is not None:

@@ -91,7 +91,7 @@ def _replace(rewriter: PatternRewriter, ops: list[Operation], old: Operation) ->
         for op in reversed(ops):
             op.erase()
         return
-    rewriter.replace_matched_op(ops)
+    rewriter.replace(old, ops)
 
 
 class _Pass(ModulePass):
@@ -153,7 +153,7 @@ class ReluOfTanhErased(RewritePattern):
     def match_and_rewrite(self, op: ew.ReluOp, rewriter: PatternRewriter, /) -> None:
         if _done(op) or not isinstance(op.X.owner, self.NEVER_NEGATIVE):
             return
-        rewriter.replace_op(op, [], [op.X])
+        rewriter.replace(op, [], [op.X])
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ class SwapSubOperands(RewritePattern):
             return
         swapped = SubOp.build(operands=[op.B, op.A], result_types=[op.C.type])
         swapped.attributes[_DONE] = IntegerAttr(1, 64)
-        rewriter.replace_matched_op(swapped)
+        rewriter.replace(op, swapped)
 
 
 class DropBroadcast(RewritePattern):
@@ -65,7 +65,7 @@ class DropBroadcast(RewritePattern):
         )
         add = AddOp.build(operands=[op.A, full.output], result_types=[op.C.type])
         add.attributes[_DONE] = IntegerAttr(1, 64)
-        rewriter.replace_matched_op([first, full, add])
+        rewriter.replace(op, [first, full, add])
 
 
 def _slice_attributes(rank: int):

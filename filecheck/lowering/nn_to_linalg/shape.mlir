@@ -89,6 +89,19 @@ func.func @slice_negative_step(%x: tensor<5xf32>) -> tensor<2xf32> {
 
 // -----
 
+// The positive-step axes are cut first: the generic's map then reads them as lone loop
+// dimensions of one size in input and output, as linalg's verifier requires.
+// CHECK-LABEL: func.func @slice_negative_step_beside_shorter_axis
+// CHECK:         %[[CUT:.*]] = tensor.extract_slice %{{.*}}[0, 0] [3, 2] [1, 1] : tensor<3x4xf32> to tensor<3x2xf32>
+// CHECK:         linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (((d0 * -2) + 2), d1)>, affine_map<(d0, d1) -> (d0, d1)>]
+// CHECK-SAME:        ins(%[[CUT]] : tensor<3x2xf32>)
+func.func @slice_negative_step_beside_shorter_axis(%x: tensor<3x4xf32>) -> tensor<2x2xf32> {
+  %r = nn.slice %x {starts = array<i64: 2, 0>, ends = array<i64: -100, 2>, steps = array<i64: -2, 1>} : (tensor<3x4xf32>) -> tensor<2x2xf32>
+  func.return %r : tensor<2x2xf32>
+}
+
+// -----
+
 // Negative pads crop first; constant padding is empty + fill + insert_slice.
 // CHECK-LABEL: func.func @pad_constant
 // CHECK:         %[[CROP:.*]] = tensor.extract_slice %{{.*}}[1, 0] [2, 4] [1, 1] : tensor<3x4xf32> to tensor<2x4xf32>
