@@ -189,3 +189,12 @@ def test_an_artifact_takes_the_tuning_database(tmp_path: Path, capsys):
     assert main(["tune", str(model), "--runner", "fake", "--trials", "4", "--db", str(db)]) == 0
     assert main(["compile", str(model), "-o", out, "--tuning-db", str(db)]) == 0
     assert (tmp_path / "artifact" / "manifest.json").is_file()
+
+
+def test_compare_ort_reports_the_drift(tmp_path: Path, capsys):
+    db = str(tmp_path / "db.jsonl")
+    options = ["--runner", "fake", "--trials", "4", "--db", db, "--compare-ort"]
+    assert main(["tune", "gemm64", *options]) == 0
+    out = capsys.readouterr().out
+    assert "| onnxruntime |" in out and "| terrace (tuned) |" in out
+    assert "onnxruntime drift: first to last round" in out and "before tuning" in out

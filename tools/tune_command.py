@@ -287,6 +287,8 @@ def _tune(args: argparse.Namespace) -> int:
         if state.measured:
             print(f"  resumed {state.task.name}: {state.trials} records", file=sys.stderr)
     budget = _seconds(args.budget)
+    if args.compare_ort:
+        session.time_ort_at_start()
     interrupted = session.run(args.trials, budget - (time.perf_counter() - started), _progress)
     print(session.table())
     for line in session.bugs():

@@ -26,6 +26,7 @@ from .target_info import target_info
 from .tasks import Task, extract_tasks, random_inputs, reference_outputs
 
 CONFIRM_REPEATS = 50
+COMPARE_ROUNDS = 10
 
 
 class TuningSession:
@@ -61,6 +62,7 @@ class TuningSession:
         """(elapsed s, trials, estimated model seconds) after every batch (the --plot)."""
         self.default_model_s: float | None = None
         self.ort_s: float | None = None
+        self.ort_start_s: float | None = None
         """onnxruntime's fastest repeat in `compare` (a dashed line of the --plot)."""
 
     def _state(self, task: Task) -> TaskState:
@@ -249,6 +251,17 @@ class TuningSession:
             )
         return "\n".join(lines)
 
+    def time_ort_at_start(self) -> None:
+        """onnxruntime's fastest repeat before tuning: `compare` reports its drift to the end
+        (TUNING.md criterion 8: speedups come with the machine's drift)."""
+        from ..tools.tune_command import ort_session, time_alternating
+
+        inputs = random_inputs(self.model, self.seed)
+        session = ort_session(self.model, self.threads)
+        feeds = {i.name: x for i, x in zip(session.get_inputs(), inputs, strict=True)}
+        (times,) = time_alternating([lambda: session.run(None, feeds)], rounds=3)
+        self.ort_start_s = min(times)
+
     def compare(self, onnxruntime: bool) -> str:
         """The untuned model, the tuned one (this database) and onnxruntime, timed in
         alternating rounds in this process; a markdown table."""
@@ -267,7 +280,7 @@ class TuningSession:
             feeds = {i.name: x for i, x in zip(session.get_inputs(), inputs, strict=True)}
             calls.append(lambda: session.run(None, feeds))
             names.append("onnxruntime")
-        times = time_alternating(calls, rounds=10)
+        times = time_alternating(calls, rounds=COMPARE_ROUNDS)
         reference = np.asarray(untuned(*inputs)[0])
         agree = np.max(np.abs(np.asarray(tuned(*inputs)[0]) - reference))
         lines = [
@@ -284,6 +297,18 @@ class TuningSession:
                 f"| {by_min} |"
             )
         lines.append(f"\nmax |tuned - untuned| = {agree:.3g}; {self.threads} thread(s)")
+        if onnxruntime:
+            per_round = len(times[-1]) // COMPARE_ROUNDS
+            first, final = min(times[-1][:per_round]), min(times[-1][-per_round:])
+            lines.append(
+                f"onnxruntime drift: first to last round {final / first - 1:+.1%}"
+                + (
+                    f"; before tuning {self.ort_start_s * 1e3:.3f} ms to now "
+                    f"{fastest * 1e3:.3f} ms ({fastest / self.ort_start_s - 1:+.1%})"
+                    if self.ort_start_s
+                    else ""
+                )
+            )
         return "\n".join(lines)
 
     def task_curves(self) -> dict[str, list[float]]:
