@@ -28,7 +28,7 @@ from xdsl.utils.hints import isa
 
 from ..tuning.analytical import default_config
 from ..tuning.config import SPACE, GemmShape, KernelConfig, task_keys
-from ..tuning.records import Database
+from ..tuning.records import BestIndex, load_best_index
 from ..tuning.target_info import F32_BITS, TargetInfo
 from .contraction_match import Fusion, find_fusion, indexing_maps, match_contraction, root
 from .contraction_weights import is_weight
@@ -97,13 +97,16 @@ def config_attr(config: KernelConfig, source: str, key: str) -> DictionaryAttr:
 
 
 @cache
-def _open(path: str, mtime_ns: int) -> Database:
-    """The database, loaded once per file version (a compile pays one load)."""
+def _open(path: str, mtime_ns: int) -> BestIndex:
+    """The database's best-record index, loaded once per file version in a process, and
+    from the compile cache folder when a compile indexed this version before."""
     del mtime_ns  # part of the cache key only
-    return Database(path)
+    from ..runtime.cache import default_cache_dir
+
+    return load_best_index(path, default_cache_dir())
 
 
-def open_database(path: str) -> Database | None:
+def open_database(path: str) -> BestIndex | None:
     try:
         mtime = os.stat(path).st_mtime_ns
     except OSError:
@@ -165,11 +168,5 @@ class ApplyTuningPass(ModulePass):
                     config, source = forced, "forced"
                 candidate.attributes[CONFIG_ATTR] = config_attr(config, source, key)
 
-    def _record(self, database: Database, key: str, anchor: str) -> tuple[KernelConfig, str] | None:
-        best = database.best(key, self.target_fp, SPACE)
-        if best is not None:
-            return best.config, "record"
-        best = database.best(key, self.target_fp, SPACE, anchor_key=anchor)
-        if best is not None:
-            return best.config, "anchor-record"
-        return None
+    def _record(self, index: BestIndex, key: str, anchor: str) -> tuple[KernelConfig, str] | None:
+        return index.lookup(key, anchor, self.target_fp, SPACE)

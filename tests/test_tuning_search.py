@@ -309,3 +309,38 @@ def test_whole_model_timings_add_savings_not_times():
     scheduler = Scheduler(states, FakeRunner({}), lambda *_: None, whole_model=True)
     picked = scheduler._pick()  # pyright: ignore[reportPrivateUsage]
     assert picked is not None and picked.task is large
+
+
+def test_the_best_index_answers_as_the_database_and_is_cached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from terrace.tuning import records
+    from terrace.tuning.records import load_best_index
+
+    path, cache = tmp_path / "db.jsonl", tmp_path / "cache"
+    fast, slow = KernelConfig(6, 4, 16), KernelConfig(8, 2, 16)
+    Database(path).append([_record("k", slow, 2.0), _record("k", fast, 1.0)])
+    index = load_best_index(path, cache)
+    assert index.lookup("k", "anchor", "fp", SPACE) == (fast, "record")
+    # another task with the same anchor (another epilogue): the anchor's best
+    assert index.lookup("k2", "anchor", "fp", SPACE) == (fast, "anchor-record")
+    assert index.lookup("k", "anchor", "other-fp", SPACE) is None
+    assert len(list((cache / "tuning-index").glob("*.json"))) == 1
+
+    def no_parsing(*_: object) -> None:
+        raise AssertionError("the cached index is read, the records are not parsed")
+
+    monkeypatch.setattr(records.Database, "__init__", no_parsing)
+    assert load_best_index(path, cache).lookup("k", "", "fp", SPACE) == (fast, "record")
+    monkeypatch.undo()
+    # a new record is a new file version: a new index
+    Database(path).append([_record("k", KernelConfig(4, 2, 16), 0.5)])
+    assert load_best_index(path, cache).lookup("k", "", "fp", SPACE) == (
+        KernelConfig(4, 2, 16),
+        "record",
+    )
+    # a damaged index is rebuilt, and a folder that cannot be written only costs a parse
+    for stored in (cache / "tuning-index").glob("*.json"):
+        stored.write_text("{")
+    assert load_best_index(path, cache).lookup("k", "", "fp", SPACE) is not None
+    assert load_best_index(path, tmp_path / "db.jsonl" / "x").lookup("k", "", "fp", SPACE)
