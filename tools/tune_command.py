@@ -41,6 +41,8 @@ How it works (docs/tuning.md):
              (25 repeats of >= 2 ms; the fastest repeat decides); a crash, hang or wrong
              result is recorded and reported as a code-generation bug with the pipeline that
              reproduces it
+  finalists  at the end, each task's 3 fastest configs and its default re-measured side by
+             side (50 interleaved repeats in one process); that decides the applied best
   schedule   every task's seeds first (heaviest first), then the task with the largest
              expected saving; a task stops after two rounds under 1% gain
   records    keyed by task key + target fingerprint; `terrace compile --tuning-db DB` (or
@@ -49,12 +51,15 @@ How it works (docs/tuning.md):
              command
 
 The progress line reads: elapsed / budget, trials / budget, the estimated model latency
-(sum of weight x best kernel time) and its speedup over the analytical defaults.
+(the untuned model's time less each task's saving) and its speedup over the analytical
+defaults.
 
 examples:
   terrace tune gemm512 --trials 64 --budget 80s --compare-ort
   terrace tune model.onnx --threads 2 --db model.jsonl --report tune.md
   terrace tune --show --db model.jsonl
+  terrace tune --show model.onnx --db model.jsonl     # what a compile of it takes, hit rate
+  terrace tune gemm512 --plot convergence.png         # pip install 'terrace[tune]'
   terrace compile model.onnx --tuning-db model.jsonl
 """
 
