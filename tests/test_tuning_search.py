@@ -170,7 +170,17 @@ def crash(request: MeasureRequest) -> Result:
 def hang(request: MeasureRequest) -> Result:
     import time
 
+    from terrace.tuning.measure import notify_built
+
+    notify_built()  # built: the run hangs
     time.sleep(60)
+    raise AssertionError("unreachable")
+
+
+def slow_build(request: MeasureRequest) -> Result:
+    import time
+
+    time.sleep(60)  # never says it is built
     raise AssertionError("unreachable")
 
 
@@ -208,7 +218,16 @@ def test_local_runner_validates_and_isolates(gemm64):
     hanging = runner(reference, measure=hang, min_timeout_s=2.0)
     (hung,) = hanging.run([Candidate(task, task.default)])
     hanging.close()
-    assert hung.error == "timeout"
+    assert hung.error == "timeout" and "running took over 2.0 s" in hung.detail
+    # a build slower than the run's timeout is not a hang until the build timeout
+    slow = runner(reference, measure=slow_build, min_timeout_s=0.5, build_timeout_s=3.0)
+    (stuck,) = slow.run([Candidate(task, task.default)])
+    slow.close()
+    assert stuck.error == "timeout" and "building took over 3.0 s" in stuck.detail
+    real = runner(reference, min_timeout_s=0.5, build_timeout_s=120.0)
+    (built,) = real.run([Candidate(task, task.default)])  # a build of over 0.5 s is fine
+    real.close()
+    assert built.ok and built.build_s > 0
 
 
 def test_compile_applies_the_best_record(gemm64, tmp_path: Path):

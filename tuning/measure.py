@@ -2,13 +2,15 @@
 
 `LocalRunner` sends each candidate to a child process (one measurement slot, pinned to its
 cores with `os.sched_setaffinity`): a segfault or a hang kills only the child, which is
-recorded as `crash` or `timeout` (timeout max(`min_timeout_s`, 10 x the task's best)) and
-restarted. The child compiles the model with the candidate's config forced on its task (every
-other kernel keeps its default), checks every output against the reference (`wrong_result`
-otherwise: a code-generation bug, reported with the pipeline that reproduces it), then times
-it: one warm-up call, `number` calls per repeat calibrated to last at least `repeat_s`,
-`repeats` repeats; the fastest repeat mean decides (`Result.seconds`), the median and IQR
-are kept.
+recorded as `crash` or `timeout` and restarted. A build (the whole model compiled and
+validated) may take `build_timeout_s`; the child then says so (`notify_built`) and the run
+gets max(`min_timeout_s`, 10 x the task's best): on a loaded machine a slow compile is not
+reported as a hung kernel. The child compiles the model with the candidate's config forced on
+its task (every other kernel keeps its default), checks every output against the reference
+(`wrong_result` otherwise: a code-generation bug, reported with the pipeline that reproduces
+it), then times it: one warm-up call, `number` calls per repeat calibrated to last at least
+`repeat_s`, `repeats` repeats; the fastest repeat mean decides (`Result.seconds`), the
+median and IQR are kept.
 `confirm` re-measures a task's finalists in one child: each is built and validated once, then
 their repeats are timed interleaved (ABCABC...), so a load change on the machine falls on all
 of them alike (TUNING.md section 6, "final confirmation").
@@ -110,6 +112,7 @@ def _build_and_validate(
         if got.shape != want.shape or not error <= TOLERANCE * scale:
             detail = f"output {position}: max |diff| {error:.3g} over scale {scale:.3g}"
             return None, Result(None, build_s=build_s, error="wrong_result", detail=detail)
+    notify_built()
     return (lambda: compiled(*inputs)), Result(None, build_s=build_s, validated=True)
 
 
@@ -190,9 +193,23 @@ def time_calls(call: Callable[[], object], repeats: int, repeat_s: float) -> lis
     return means
 
 
+BUILT = "built"
+"""What the child sends when a candidate is built and validated: the parent then waits for
+the run alone, with the run's timeout (a build's time is the machine's load, not a hang)."""
+
+_PARENT: list[Connection] = []
+
+
+def notify_built() -> None:
+    """Tells the parent that the build is over (in a measuring child; elsewhere nothing)."""
+    if _PARENT:
+        _PARENT[0].send(BUILT)
+
+
 def _serve(connection: Connection, cores: Sequence[int], measure: Callable[..., Result]) -> None:
     if cores:
         os.sched_setaffinity(0, set(cores))
+    _PARENT.append(connection)
     while True:
         request = connection.recv()
         if request is None:
@@ -225,17 +242,30 @@ class _Slot:
         self.process.start()
         self.connection = parent
 
-    def run(self, request: MeasureRequest | ConfirmRequest, timeout_s: float) -> Any:
+    def run(
+        self, request: MeasureRequest | ConfirmRequest, timeout_s: float, build_timeout_s: float
+    ) -> Any:
+        """The child's answer; a build gets `build_timeout_s`, and after each build the run
+        gets `timeout_s` (a confirmation builds several candidates: each restarts the wait)."""
         if self.connection is None or not self.process.is_alive():  # first use, or died
             self.start()
         connection = self.connection
         assert connection is not None
         try:
             connection.send(request)
-            if connection.poll(timeout_s):
-                return connection.recv()
-            self.stop()
-            return Result(None, error="timeout", detail=f"no result after {timeout_s:.1f} s")
+            wait, phase = build_timeout_s, "building"
+            while True:
+                if not connection.poll(wait):
+                    self.stop()
+                    detail = f"{phase} took over {wait:.1f} s"
+                    return Result(None, error="timeout", detail=detail)
+                answer = connection.recv()
+                if answer != BUILT:
+                    return answer
+                # the next message: another build (a confirmation) or the run's result
+                wait, phase = build_timeout_s + timeout_s, "running"
+                if isinstance(request, MeasureRequest):
+                    wait = timeout_s
         except (EOFError, ConnectionError):
             code = self.process.exitcode if self.process is not None else None
             self.stop()
@@ -259,6 +289,8 @@ class LocalRunner:
     reference: Sequence[np.ndarray]
     cores: Sequence[int] = ()
     min_timeout_s: float = 60.0
+    build_timeout_s: float = 600.0
+    """A build (the whole model compiled, then validated) slower than this is a hang."""
     repeats: int = REPEATS
     repeat_s: float = REPEAT_S
     measure: Callable[..., Result] = measure_candidate
@@ -284,7 +316,7 @@ class LocalRunner:
                 self.repeats,
                 self.repeat_s,
             )
-            result = self._slot.run(request, timeout)
+            result = self._slot.run(request, timeout, self.build_timeout_s)
             if result.ok:
                 self.best_s[candidate.task.key] = min(best or result.seconds, result.seconds)
             results.append(result)
@@ -294,7 +326,7 @@ class LocalRunner:
         """The finalists re-measured interleaved (module docstring); one failure of the child
         (crash, hang) fails them all."""
         best = self.best_s.get(task.key)
-        # every finalist is built once, then timed `repeats` times
+        # after the last build, every finalist is timed `repeats` times
         budget = self.min_timeout_s + len(configs) * repeats * 10 * max(best or 0, self.repeat_s)
         request = ConfirmRequest(
             self.model,
@@ -307,7 +339,7 @@ class LocalRunner:
             repeats,
             self.repeat_s,
         )
-        answer = self._slot.run(request, budget)
+        answer = self._slot.run(request, budget, self.build_timeout_s)
         if isinstance(answer, Result):
             return [answer] * len(configs)
         return list(answer)
