@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest lit quick clean lock system-packages cross
+.PHONY: demo test lint typecheck pytest lit quick clean lock system-packages cross bench
 
 # Debian packages the tests need besides Python's (CI is a clean Debian machine, run as root):
 # qemu-user, the aarch64 and riscv64 cross compilers (their libgomp included), wasm-ld and
@@ -27,6 +27,11 @@ lock:
 
 demo: $(STAMP)
 	$(VENV)/bin/terrace demo
+
+# Regenerates benchmarks/RESULTS.md from this commit (refused on a tree with uncommitted
+# changes; BENCH_ARGS="--allow-dirty" or any option of python -m terrace.benchmarks --help).
+bench: $(STAMP)
+	$(PY) -m terrace.benchmarks $(BENCH_ARGS)
 
 test: system-packages lint typecheck pytest lit
 

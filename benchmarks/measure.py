@@ -26,6 +26,7 @@ import onnx
 
 from ..errors import TerraceError
 from .flops import model_flops
+from .memory import peak_rss
 
 if TYPE_CHECKING:
     from ..runtime.model import CompiledModel
@@ -79,6 +80,10 @@ class Measurement:
     tolerance: float = DEFAULT_TOLERANCE
     target: str = ""
     """The tag of the target Terrace compiled for."""
+    compile_peak_bytes: int | None = None
+    """The process's peak RSS during the cold compile (benchmarks/memory.py)."""
+    run_peak_bytes: int | None = None
+    """The process's peak RSS during one run of the compiled model."""
 
     @property
     def mismatch(self) -> bool:
@@ -129,13 +134,14 @@ def bench_model(
     targets = [get_target(tag) for tag in settings.targets]
     compiled_for: dict[str, CompiledModel] = {}
     compile_seconds: dict[str, float] = {}
+    compile_peaks: dict[str, int | None] = {}
     # Each cold compile is timed once; the other thread counts load it from this cache.
     with tempfile.TemporaryDirectory(prefix="terrace-bench-") as cache:
         for target in targets:
             say(f"{name}: compiling for {target.tag} (cold, without the disk cache) ...")
             started = time.perf_counter()
-            compiled_for[target.tag] = terrace_compile(
-                model, target.tag, settings.threads[0], cache=cache
+            compiled_for[target.tag], compile_peaks[target.tag] = peak_rss(
+                partial(terrace_compile, model, target.tag, settings.threads[0], cache=cache)
             )
             compile_seconds[target.tag] = time.perf_counter() - started
             say(f"{name}: compiled for {target.tag} in {compile_seconds[target.tag]:.2f} s")
@@ -147,11 +153,13 @@ def bench_model(
             session = _session(ort, model, threads)
             engines: dict[str, Callable[[], object]] = {}
             errors: dict[str, float] = {}
+            run_peaks: dict[str, int | None] = {}
             expected = session.run(None, feeds)
             for target in targets:
                 compiled = terrace_compile(model, target.tag, threads, cache=cache)
                 say(f"{label}: checking {target.tag}'s outputs against onnxruntime ...")
-                errors[target.tag] = relative_error(compiled.run(feeds), expected)
+                outputs, run_peaks[target.tag] = peak_rss(partial(compiled.run, feeds))
+                errors[target.tag] = relative_error(outputs, expected)
                 engines[_engine(target.tag)] = partial(compiled.run, feeds)
             if settings.compare:
                 engines["onnxruntime"] = partial(session.run, None, feeds)
@@ -173,6 +181,8 @@ def bench_model(
                     errors[target.tag],
                     settings.tolerance,
                     target.tag,
+                    compile_peaks[target.tag],
+                    run_peaks[target.tag],
                 )
                 for target in targets
             )

@@ -20,6 +20,7 @@ _COLUMNS = (
     ("threads", ">"),
     ("GFLOP", ">"),
     ("compile s", ">"),
+    ("compile MB", ">"),
     ("terrace ms [min, max]", ">"),
     ("GFLOP/s", ">"),
     ("onnxruntime ms [min, max]", ">"),
@@ -28,6 +29,7 @@ _COLUMNS = (
     ("numpy ms", ">"),
     ("numpy GFLOP/s", ">"),
     ("runs", ">"),
+    ("run MB", ">"),
     ("max rel diff", ">"),
 )
 
@@ -48,6 +50,7 @@ def _row(m: Measurement) -> list[str]:
         str(m.threads),
         "-" if m.flops is None else f"{m.flops / 1e9:.4g}",
         f"{m.compile_seconds:.2f}",
+        _megabytes(m.compile_peak_bytes),
         _spread(m.terrace),
         _number(m.gflops(m.terrace)),
         _spread(m.onnxruntime),
@@ -56,6 +59,7 @@ def _row(m: Measurement) -> list[str]:
         "-" if m.numpy is None else _milliseconds(m.numpy.median),
         _number(m.gflops(m.numpy)),
         "/".join(runs),
+        _megabytes(m.run_peak_bytes),
         f"{m.relative_error:.1e}{flag}",
     ]
 
@@ -128,6 +132,9 @@ def markdown(measurements: Sequence[Measurement], info: dict[str, str], command:
         "process) on the GEMM shapes.",
         "- `max rel diff`: max |terrace - onnxruntime| / max |onnxruntime| over the outputs.",
         "- Compile time is cold (no disk cache): import, passes, LLVM O3, JIT load.",
+        "- `compile MB` / `run MB`: the benchmark process's peak resident memory (RSS) during "
+        "the cold compile / during one run of the compiled model, everything resident counted "
+        "(Python, numpy, onnxruntime's libraries, the models loaded before).",
         "",
         "## Machine",
         "",
@@ -157,6 +164,10 @@ def _milliseconds(seconds: float) -> str:
     return f"{seconds * 1e3:.3g}" if seconds < 1 else f"{seconds * 1e3:.0f}"
 
 
+def _megabytes(count: int | None) -> str:
+    return "-" if count is None else f"{count / 1e6:.0f}"
+
+
 def _number(value: float | None) -> str:
     return "-" if value is None else f"{value:.3g}"
 
@@ -178,8 +189,13 @@ def _commit() -> str:
     commit = _git("rev-parse", "--short", "HEAD")
     if not commit:
         return "unknown"
-    changed = _git("status", "--porcelain", "--untracked-files=no")
-    return f"{commit} with uncommitted changes" if changed else commit
+    return f"{commit} with uncommitted changes" if uncommitted_changes() else commit
+
+
+def uncommitted_changes() -> list[str]:
+    """Tracked files that differ from HEAD, RESULTS.md aside (the report a run rewrites)."""
+    changed = _git("diff", "--name-only", "HEAD").splitlines()
+    return [path for path in changed if Path(path).name != "RESULTS.md"]
 
 
 def _git(*arguments: str) -> str:

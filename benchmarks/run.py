@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..errors import TerraceError
 from .measure import DEFAULT_TOLERANCE, Measurement, Settings, bench_model
-from .report import console_table, machine, markdown, mismatches
+from .report import console_table, machine, markdown, mismatches, uncommitted_changes
 from .workloads import WORKLOADS, workload
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
@@ -29,6 +29,9 @@ versions, to {RESULTS.name} beside this module (--output elsewhere). Slow worklo
 timed runs: max(3, min(--runs, --budget / warm-up latency)).
 
 workloads: {", ".join(WORKLOADS)} (and gemm<N> for any N)
+
+A tree with uncommitted changes is refused (--allow-dirty measures it and says so in the
+report); `make bench` runs this command with the locked environment.
 
 examples:
   python -m terrace.benchmarks
@@ -118,6 +121,13 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_of(args)
     names = [name.strip() for name in args.workloads.split(",") if name.strip()]
     selected = [workload(name) for name in names]  # every name is checked before any runs
+    changed = uncommitted_changes()
+    if changed and not args.allow_dirty:
+        listed = ", ".join(changed[:5]) + (" ..." if len(changed) > 5 else "")
+        raise TerraceError(
+            f"the tree has uncommitted changes ({listed}): results are named by their commit, "
+            "so commit first, or pass --allow-dirty (the report then says so)"
+        )
     measurements: list[Measurement] = []
     for chosen in selected:
         settings.progress(f"{chosen.name}: building the model ({chosen.summary})")
@@ -147,6 +157,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_timing_arguments(parser, default_threads="1,2")
     parser.add_argument(
         "--output", type=Path, default=RESULTS, help=f"the Markdown report ({RESULTS.name})"
+    )
+    parser.add_argument(
+        "--allow-dirty",
+        action="store_true",
+        help="measure a tree with uncommitted changes (refused by default: the report names "
+        "the commit it measured)",
     )
     arguments = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(arguments)

@@ -205,6 +205,164 @@ def mobilenet_block(channels: int = 64, size: int = 56, out_channels: int = 128)
     )
 
 
+# -- today's vision and language models (their shapes, seeded random weights) --------------
+# Convolutions carry their biases, as exporters write them after folding BatchNormalization.
+
+
+def _conv(
+    g: _Graph, x: str, cin: int, cout: int, kernel: int, stride: int = 1, group: int = 1
+) -> str:
+    w = g.weight("w", (cout, cin // group, kernel, kernel), cin // group * kernel * kernel)
+    b = g.parameter("b", (cout,), -0.1, 0.1)
+    pad = kernel // 2
+    return g.node("Conv", [x, w, b], strides=[stride, stride], pads=[pad] * 4, group=group)
+
+
+def _relu6(g: _Graph, x: str) -> str:
+    low = g.constant("zero", np.array(0.0))
+    high = g.constant("six", np.array(6.0))
+    return g.node("Clip", [x, low, high])
+
+
+def _silu(g: _Graph, x: str) -> str:
+    """x * sigmoid(x), as torch.onnx exports SiLU."""
+    return g.node("Mul", [x, g.node("Sigmoid", [x])])
+
+
+def _classifier(g: _Graph, x: str, channels: int, classes: int) -> str:
+    pooled = g.node("Flatten", [g.node("GlobalAveragePool", [x])])
+    return g.dense(pooled, channels, classes, relu=False)
+
+
+MOBILENET_V2_BLOCKS = (
+    (1, 16, 1, 1),
+    (6, 24, 2, 2),
+    (6, 32, 3, 2),
+    (6, 64, 4, 2),
+    (6, 96, 3, 1),
+    (6, 160, 3, 2),
+    (6, 320, 1, 1),
+)
+"""(expansion, output channels, repeats, first stride) per stage, as in the paper."""
+
+
+def mobilenet_v2(size: int = 224, classes: int = 1000) -> onnx.ModelProto:
+    """MobileNetV2 on [1, 3, size, size]: a 3x3 stride-2 stem, 17 inverted residual blocks
+    (1x1 expansion + ReLU6, 3x3 depthwise + ReLU6, linear 1x1 projection, a residual add where
+    the shape allows), a 1x1 conv to 1280 + ReLU6, global average pool, a 1000-way Gemm."""
+    g = _Graph()
+    h = _relu6(g, _conv(g, "x", 3, 32, 3, stride=2))
+    channels = 32
+    for expansion, out, repeats, first_stride in MOBILENET_V2_BLOCKS:
+        for index in range(repeats):
+            stride = first_stride if index == 0 else 1
+            inner = channels * expansion
+            y = h if expansion == 1 else _relu6(g, _conv(g, h, channels, inner, 1))
+            y = _relu6(g, _conv(g, y, inner, inner, 3, stride=stride, group=inner))
+            y = _conv(g, y, inner, out, 1)
+            h = g.node("Add", [h, y]) if stride == 1 and channels == out else y
+            channels = out
+    h = _relu6(g, _conv(g, h, channels, 1280, 1))
+    y = _classifier(g, h, 1280, classes)
+    return g.model("mobilenet_v2", {"x": [1, 3, size, size]}, y, [1, classes])
+
+
+EFFICIENTNET_B0_BLOCKS = (
+    (1, 3, 1, 16, 1),
+    (6, 3, 2, 24, 2),
+    (6, 5, 2, 40, 2),
+    (6, 3, 2, 80, 3),
+    (6, 5, 1, 112, 3),
+    (6, 5, 2, 192, 4),
+    (6, 3, 1, 320, 1),
+)
+"""(expansion, kernel, first stride, output channels, repeats) per stage."""
+
+
+def efficientnet_b0(size: int = 224, classes: int = 1000) -> onnx.ModelProto:
+    """EfficientNet-B0 on [1, 3, size, size]: a 3x3 stride-2 stem + SiLU, 16 MBConv blocks
+    (1x1 expansion + SiLU, 3x3 or 5x5 depthwise + SiLU, squeeze-and-excitation: global pool,
+    1x1 reduce to a quarter of the block's input + SiLU, 1x1 expand + Sigmoid, scale; linear
+    1x1 projection; a residual add where the shape allows), a 1x1 conv to 1280 + SiLU, global
+    average pool, a 1000-way Gemm."""
+    g = _Graph()
+    h = _silu(g, _conv(g, "x", 3, 32, 3, stride=2))
+    channels = 32
+    for expansion, kernel, first_stride, out, repeats in EFFICIENTNET_B0_BLOCKS:
+        for index in range(repeats):
+            stride = first_stride if index == 0 else 1
+            inner = channels * expansion
+            y = h if expansion == 1 else _silu(g, _conv(g, h, channels, inner, 1))
+            y = _silu(g, _conv(g, y, inner, inner, kernel, stride=stride, group=inner))
+            squeezed = max(1, channels // 4)
+            gate = g.node("GlobalAveragePool", [y])
+            gate = _silu(g, _conv(g, gate, inner, squeezed, 1))
+            gate = g.node("Sigmoid", [_conv(g, gate, squeezed, inner, 1)])
+            y = _conv(g, g.node("Mul", [y, gate]), inner, out, 1)
+            h = g.node("Add", [h, y]) if stride == 1 and channels == out else y
+            channels = out
+    h = _silu(g, _conv(g, h, channels, 1280, 1))
+    y = _classifier(g, h, 1280, classes)
+    return g.model("efficientnet_b0", {"x": [1, 3, size, size]}, y, [1, classes])
+
+
+def convnext_stage(channels: int = 96, size: int = 56, depth: int = 3) -> onnx.ModelProto:
+    """A ConvNeXt-T first stage on [1, channels, size, size]: `depth` blocks of a 7x7
+    depthwise conv, LayerNormalization over channels (channels-last, as exported), a 1x1
+    expansion to 4x channels as a MatMul, Gelu, the projection back, a layer scale and the
+    residual add."""
+    g = _Graph()
+    h = "x"
+    for _ in range(depth):
+        y = _conv(g, h, channels, channels, 7, group=channels)
+        y = g.layer_norm(g.node("Transpose", [y], perm=[0, 2, 3, 1]), channels)
+        y = g.node("Gelu", [g.linear(y, channels, 4 * channels)])
+        y = g.linear(y, 4 * channels, channels)
+        y = g.node("Mul", [y, g.parameter("layer_scale", (channels,), 0.05, 0.15)])
+        h = g.node("Add", [h, g.node("Transpose", [y], perm=[0, 3, 1, 2])])
+    shape = [1, channels, size, size]
+    return g.model("convnext_stage", {"x": shape}, h, shape)
+
+
+def gpt2_block(sequence: int = 128, hidden: int = 256, heads: int = 4) -> onnx.ModelProto:
+    """A GPT-2 decoder block on [1, sequence, hidden]: pre-LayerNorm, one fused QKV
+    projection split three ways, causal attention (scores past the current position replaced
+    by float32's lowest value with Where, as exporters write it), the output projection and
+    residual; LayerNorm, the 4x MLP with tanh-approximated Gelu, residual."""
+    g = _Graph()
+    width = hidden // heads
+    split = g.constant("split_shape", np.array([1, sequence, heads, width]))
+    merged = g.constant("merged_shape", np.array([1, sequence, hidden]))
+    qkv = g.linear(g.layer_norm("x", hidden), hidden, 3 * hidden)
+    thirds = g.constant("qkv_split", np.array([hidden] * 3))
+    parts = [g.fresh("qkv") for _ in range(3)]
+    g.nodes.append(helper.make_node("Split", [qkv, thirds], parts, name=parts[0], axis=-1))
+
+    def heads_of(projection: str, perm: list[int]) -> str:
+        return g.node("Transpose", [g.node("Reshape", [projection, split])], perm=perm)
+
+    query = heads_of(parts[0], [0, 2, 1, 3])
+    key_t = heads_of(parts[1], [0, 2, 3, 1])
+    value = heads_of(parts[2], [0, 2, 1, 3])
+    scale = g.constant("scale", np.array(1.0 / math.sqrt(width)))
+    scores = g.node("Mul", [g.node("MatMul", [query, key_t]), scale])
+    causal = np.tril(np.ones((sequence, sequence), dtype=bool))
+    mask = g.fresh("causal")
+    g.initializers.append(numpy_helper.from_array(causal, mask))
+    lowest = g.constant("lowest", np.array(np.finfo(np.float32).min))
+    scores = g.node("Where", [mask, scores, lowest])
+    context = g.node("MatMul", [g.node("Softmax", [scores], axis=-1), value])
+    context = g.node("Transpose", [context], perm=[0, 2, 1, 3])
+    attention = g.linear(g.node("Reshape", [context, merged]), hidden, hidden)
+    h = g.node("Add", ["x", attention])
+    inner = g.node(
+        "Gelu", [g.linear(g.layer_norm(h, hidden), hidden, 4 * hidden)], approximate="tanh"
+    )
+    y = g.node("Add", [h, g.linear(inner, 4 * hidden, hidden)])
+    shape = [1, sequence, hidden]
+    return g.model("gpt2_block", {"x": shape}, y, shape)
+
+
 def _light(name: str) -> Callable[[], onnx.ModelProto]:
     return lambda: randomize_weights(light_model(name), seed=SEED)
 
@@ -240,9 +398,37 @@ WORKLOADS: dict[str, Workload] = {
             mobilenet_block,
         ),
         Workload(
+            "mobilenet_v2",
+            "MobileNetV2 224x224: inverted residuals, depthwise 3x3, ReLU6",
+            mobilenet_v2,
+        ),
+        Workload(
+            "efficientnet_b0",
+            "EfficientNet-B0 224x224: depthwise 3x3 and 5x5, SiLU, squeeze-and-excitation",
+            efficientnet_b0,
+        ),
+        Workload(
+            "convnext_stage",
+            "ConvNeXt-T stage 1, 1x96x56x56: 3 blocks of depthwise 7x7, LayerNorm, Gelu, 1x1s",
+            convnext_stage,
+        ),
+        Workload(
+            "gpt2_block",
+            "GPT-2 decoder block: seq 128, hidden 256, 4 heads, causal Where mask, tanh Gelu",
+            gpt2_block,
+        ),
+        Workload(
             "squeezenet", "onnx's light_squeezenet, random weights", _light("light_squeezenet")
         ),
         Workload("resnet50", "onnx's light_resnet50, random weights", _light("light_resnet50")),
+        Workload(
+            "shufflenet", "onnx's light_shufflenet, random weights", _light("light_shufflenet")
+        ),
+        Workload(
+            "inception_v1",
+            "onnx's light_inception_v1, random weights",
+            _light("light_inception_v1"),
+        ),
     )
 }
 

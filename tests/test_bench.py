@@ -14,7 +14,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from terrace.benchmarks import measure
+from terrace.benchmarks import measure, workloads
 from terrace.benchmarks import run as runner
 from terrace.benchmarks.flops import model_flops
 from terrace.benchmarks.measure import Measurement, Timing, relative_error
@@ -122,7 +122,10 @@ def test_help_teaches_the_columns_and_workloads(capsys: pytest.CaptureFixture[st
         assert word in out
 
 
-def test_runner_writes_results_markdown(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+def test_runner_writes_results_markdown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(runner, "uncommitted_changes", lambda: [])
     output = tmp_path / "RESULTS.md"
     arguments = ["--workloads", "gemm16", "--threads", "1", "--runs", "3", "--output"]
     assert runner.main([*arguments, str(output)]) == 0
@@ -136,6 +139,38 @@ def test_runner_writes_results_markdown(tmp_path: Path, capsys: pytest.CaptureFi
     (row,) = [line for line in lines if line.startswith("| gemm16 |")]
     header = lines[lines.index(row) - 2]
     assert header.startswith("| workload |") and header.count("|") == row.count("|")
+    cells = dict(zip(header.split("|"), row.split("|"), strict=True))
+    # the process holds at least numpy, onnxruntime and xDSL while it compiles and runs
+    assert int(cells[" compile MB "]) > 50 and int(cells[" run MB "]) > 50
+
+
+def test_runner_refuses_a_dirty_tree_unless_told(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(runner, "uncommitted_changes", lambda: ["passes/bufferize.py"])
+    output = tmp_path / "RESULTS.md"
+    arguments = ["--workloads", "gemm8", "--threads", "1", "--runs", "3", "--output", str(output)]
+    assert runner.main(arguments) == 1
+    assert "uncommitted changes (passes/bufferize.py)" in capsys.readouterr().err
+    assert not output.exists()
+    assert runner.main([*arguments, "--allow-dirty"]) == 0
+    assert output.exists()
+
+
+def test_peak_rss_sees_what_a_call_touches_and_resets_between_calls():
+    from terrace.benchmarks.memory import peak_rss
+
+    size = 256 * 1024 * 1024
+
+    def touch() -> int:
+        return int(np.ones(size, np.uint8).sum())  # every page written, then freed
+
+    total, touched = peak_rss(touch)
+    _, idle = peak_rss(lambda: None)
+    if touched is None or idle is None:
+        pytest.fail("/proc/self/clear_refs cannot reset the peak RSS on this Linux")
+    assert total == size
+    assert touched - idle >= 0.9 * size
 
 
 def test_runner_checks_every_name_before_running(
@@ -164,6 +199,8 @@ def test_runner_checks_every_name_before_running(
         ),
         # depthwise: Cin/group = 1; pointwise 64 -> 128
         ("mobilenet_block", 2 * 64 * 56 * 56 * 9 + 2 * 128 * 56 * 56 * 64),
+        # per block: the 7x7 depthwise, then 96 -> 384 -> 96 at each of 56x56 positions
+        ("convnext_stage", 3 * (2 * 96 * 56 * 56 * 49 + 2 * 2 * 56 * 56 * 96 * 384)),
     ],
 )
 def test_flops_of_workloads(name: str, flops: int):
@@ -240,6 +277,33 @@ def test_engines_alternate_in_rounds():
     assert [len(t.seconds) for t in timings.values()] == [4, 4]
     # warm-ups, then rounds of 2, 1 and 1 timed runs each, every block after one untimed call
     assert "".join(calls) == "ab" + "aaabbb" + "aabb" + "aabb"
+
+
+SMALL_MODERN_WORKLOADS = {
+    "mobilenet_v2": lambda: workloads.mobilenet_v2(size=32, classes=10),
+    "efficientnet_b0": lambda: workloads.efficientnet_b0(size=32, classes=10),
+    "convnext_stage": lambda: workloads.convnext_stage(channels=8, size=8, depth=2),
+    "gpt2_block": lambda: workloads.gpt2_block(sequence=8, hidden=16, heads=2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SMALL_MODERN_WORKLOADS))
+def test_modern_workloads_compile_and_match_onnxruntime(name: str):
+    """Each of today's model shapes, shrunk (same blocks, small images and widths): the
+    compiled model against onnxruntime, the benchmark's own check."""
+    import onnxruntime
+
+    import terrace
+
+    model = SMALL_MODERN_WORKLOADS[name]()
+    (graph_input,) = model.graph.input
+    shape = [d.dim_value for d in graph_input.type.tensor_type.shape.dim]
+    x = np.random.default_rng(1).uniform(-1, 1, shape).astype(np.float32)
+    session = onnxruntime.InferenceSession(
+        model.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    (expected,) = session.run(None, {graph_input.name: x})
+    assert relative_error(terrace.compile(model)(x), [expected]) < 1e-4
 
 
 def test_every_bundled_workload_builds():
