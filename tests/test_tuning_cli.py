@@ -198,3 +198,21 @@ def test_compare_ort_reports_the_drift(tmp_path: Path, capsys):
     out = capsys.readouterr().out
     assert "| onnxruntime |" in out and "| terrace (tuned) |" in out
     assert "onnxruntime drift: first to last round" in out and "before tuning" in out
+
+
+def test_rank_correlation_and_the_report(tmp_path: Path):
+    from terrace.tuning.session import rank_correlation
+
+    assert rank_correlation([(1.0, 10.0), (2.0, 20.0), (3.0, 25.0)]) == pytest.approx(1.0)
+    assert rank_correlation([(1.0, 3.0), (2.0, 2.0), (3.0, 1.0)]) == pytest.approx(-1.0)
+    assert rank_correlation([(1.0, 1.0), (2.0, 2.0)]) is None  # too few to rank
+    assert rank_correlation([(1.0, 5.0), (2.0, 5.0), (3.0, 5.0)]) is None  # constant side
+    report = tmp_path / "tune.md"
+    options = ["--runner", "fake", "--trials", "12", "--db", str(tmp_path / "db.jsonl")]
+    assert main(["tune", "gemm64", *options, "--report", str(report)]) == 0
+    text = report.read_text()
+    assert "## The analytical model against the measurements" in text
+    # the fake runner's times are the estimate times 1-2% noise: a near-perfect ranking
+    section = text.split("## The analytical model against the measurements")[1]
+    row = next(line for line in section.splitlines() if line.startswith("| gemm 64x64x64"))
+    assert float(row.split("|")[-2]) > 0.8

@@ -386,10 +386,51 @@ class TuningSession:
             "",
             *(self.bug_lines or ["none"]),
         ]
+        parts += ["", "## The analytical model against the measurements", "", self.rank_table()]
         if summary:
             parts += ["", "## End to end", "", summary]
         return "\n".join(parts) + "\n"
 
+    def rank_table(self) -> str:
+        """Per task, the Spearman rank correlation of the analytical estimate with the measured
+        times of its search trials (TUNING.md section 4: it tells when the model misleads the
+        ranking)."""
+        lines = [
+            "| task | measured configs | rank correlation (estimate, measured) |",
+            "| --- | --: | --: |",
+        ]
+        for state in self.states:
+            pairs = [
+                (state.space.estimate(c), r.seconds) for c, r in state.measured.items() if r.ok
+            ]
+            rho = rank_correlation(pairs)
+            shown = f"{rho:+.2f}" if rho is not None else "-"
+            lines.append(f"| {state.task.name} | {len(pairs)} | {shown} |")
+        return "\n".join(lines)
+
 
 def _budget(seconds: float) -> str:
     return "-" if seconds == float("inf") else f"{seconds:.0f} s"
+
+
+def rank_correlation(pairs: Sequence[tuple[float, float]]) -> float | None:
+    """Spearman's rho of the pairs (average ranks for ties); None under 3 pairs or when one
+    side is constant."""
+    if len(pairs) < 3:
+        return None
+    first = _ranks([a for a, _ in pairs])
+    second = _ranks([b for _, b in pairs])
+    if np.std(first) == 0 or np.std(second) == 0:
+        return None
+    return float(np.corrcoef(first, second)[0, 1])
+
+
+def _ranks(values: Sequence[float]) -> np.ndarray:
+    order = np.argsort(values, kind="stable")
+    ranks = np.empty(len(values))
+    ranks[order] = np.arange(len(values), dtype=float)
+    for value in set(values):  # ties share their mean rank
+        tied = [i for i, v in enumerate(values) if v == value]
+        if len(tied) > 1:
+            ranks[tied] = ranks[tied].mean()
+    return ranks
