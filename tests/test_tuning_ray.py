@@ -112,3 +112,37 @@ def test_killing_an_actor_loses_no_record(cluster, tmp_path: Path):
     assert len(keys) == len(set(keys)), "no record written twice"
     assert remote.requeued >= 1, "the kill hit a measurement in flight"
     assert all(r.result.ok for r in database.records)
+
+
+def test_ray_confirms_finalists_interleaved(cluster):
+    """The finalists on a Ray actor: a real model built, validated and timed there."""
+    from terrace.benchmarks.workloads import workload
+    from terrace.targets import get_target
+    from terrace.tuning.config import KernelConfig
+    from terrace.tuning.ray_runner import RayRunner
+    from terrace.tuning.target_info import target_info
+    from terrace.tuning.tasks import extract_tasks, random_inputs, reference_outputs
+
+    model = workload("gemm64").build()
+    (task,) = extract_tasks(model, get_target(), target_info(get_target()))
+    inputs = random_inputs(model)
+    options = {
+        "model": model.SerializeToString(),
+        "target": "x86_64",
+        "threads": 1,
+        "inputs": inputs,
+        "reference": reference_outputs(model, inputs),
+        "repeat_s": 0.002,
+    }
+    remote = RayRunner(**options, fingerprint="", allow_heterogeneous=True)  # pyright: ignore[reportArgumentType]
+    results = remote.confirm(task, [task.default, KernelConfig(4, 2, 16, "nm")], repeats=4)
+    remote.close()  # its actors hold both nodes
+    wrong = RayRunner(
+        **{**options, "reference": [r + 1 for r in options["reference"]]},  # pyright: ignore[reportArgumentType]
+        fingerprint="",
+        allow_heterogeneous=True,
+    )
+    rejected = wrong.confirm(task, [task.default], repeats=2)
+    wrong.close()
+    assert [len(r.repeats_s) for r in results] == [4, 4] and all(r.ok for r in results)
+    assert [r.error for r in rejected] == ["wrong_result"]

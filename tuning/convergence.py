@@ -45,6 +45,10 @@ class ReplayRunner:
         missing = Result(None, error="not_measured", detail="absent from the reference")
         return [self.landscape.get((c.task.key, c.config), missing) for c in batch]
 
+    def confirm(self, task: Task, configs: Sequence[KernelConfig], repeats: int) -> list[Result]:
+        """The reference's times again (a replay has nothing to re-measure)."""
+        return self.run([Candidate(task, c) for c in configs])
+
     def close(self) -> None:
         return None
 

@@ -26,8 +26,18 @@ from typing import Any
 import numpy as np
 
 from ..errors import TerraceError
-from .measure import REPEAT_S, REPEATS, Candidate, MeasureRequest, measure_candidate
+from .config import KernelConfig
+from .measure import (
+    REPEAT_S,
+    REPEATS,
+    Candidate,
+    ConfirmRequest,
+    MeasureRequest,
+    confirm_candidates,
+    measure_candidate,
+)
 from .records import Result
+from .tasks import Task
 
 CONNECT_TIMEOUT_S = 30.0
 INSTALL_HINT = "pip install 'terrace[ray]'"
@@ -77,6 +87,9 @@ class MeasureActor:
 
     def measure(self, request: MeasureRequest, measure: Callable[..., Result]) -> Result:
         return measure(request)
+
+    def confirm(self, request: ConfirmRequest) -> list[Result]:
+        return confirm_candidates(request)
 
 
 @dataclass
@@ -175,6 +188,29 @@ class RayRunner:
             self.requeued += 1
             again = self._actor().measure.remote(self._request(candidate), self.measure)
             return self._collect(candidate, again, retried=True)
+
+    def confirm(self, task: Task, configs: Sequence[KernelConfig], repeats: int) -> list[Result]:
+        """The finalists re-measured interleaved on one actor (one process, one node, as
+        LocalRunner's child does); an actor that dies or hangs fails them all."""
+        from ray.exceptions import GetTimeoutError, RayActorError
+
+        request = ConfirmRequest(
+            self.model,
+            self.target,
+            self.threads,
+            task.key,
+            tuple(configs),
+            self.inputs,
+            self.reference,
+            repeats,
+            self.repeat_s,
+        )
+        ref = self._actor().confirm.remote(request)
+        try:
+            return list(self._ray.get(ref, timeout=self.timeout_s * (1 + len(configs))))
+        except (RayActorError, GetTimeoutError) as error:
+            kind = "timeout" if isinstance(error, GetTimeoutError) else "crash"
+            return [Result(None, error=kind, detail=type(error).__name__)] * len(configs)
 
     def kill_actor(self, index: int) -> None:
         """Kills one actor's process (Ray restarts it): the fault-tolerance test's hook."""

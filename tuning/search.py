@@ -42,6 +42,10 @@ WINDOW = 3
 class Runner(Protocol):
     def run(self, batch: Sequence[Candidate]) -> list[Result]: ...
 
+    def confirm(self, task: Task, configs: Sequence[KernelConfig], repeats: int) -> list[Result]:
+        """The finalists re-measured side by side (interleaved repeats)."""
+        ...
+
     def close(self) -> None: ...
 
 

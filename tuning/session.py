@@ -149,9 +149,6 @@ class TuningSession:
         default interleaved, with CONFIRM_REPEATS repeats (TUNING.md section 6); these records carry
         `meta.confirmation` and lookup prefers them, so the applied best is decided side by
         side, not across a search whose load changed under it."""
-        if not isinstance(runner, LocalRunner | FakeRunner):
-            progress("finalists not re-measured: the ray runner measures single candidates")
-            return
         for state in self.states:
             ranked = sorted(
                 ((c, r.seconds) for c, r in state.measured.items() if r.ok), key=lambda i: i[1]
