@@ -41,7 +41,7 @@ _LINALG_DIALECTS = {"builtin", "func", "linalg", "tensor", "arith", "math"}
 _MEMREF_DIALECTS = {"builtin", "func", "linalg", "memref", "arith", "math"}
 _LOOPS_DIALECTS = {"builtin", "func", "scf", "memref", "arith", "math", "cf", "llvm", "ptr"}
 
-LINALG_PASSES = ("linalg-generalize-named-ops", "bufferize")
+LINALG_PASSES = ("linalg-generalize-named-ops", "linalg-fuse-elementwise", "bufferize")
 MEMREF_PASSES = (
     "contraction-microkernel",
     "linalg-interchange-reductions",

@@ -121,7 +121,14 @@ def llvm_pipeline(target: LlvmTarget) -> Pipeline:
     to_threads = ["convert-scf-parallel-to-gomp"] if target.threads else []
     return Pipeline(
         (
-            Stage("linalg", (make("convert-nn-to-linalg"), make("linalg-generalize-named-ops"))),
+            Stage(
+                "linalg",
+                (
+                    make("convert-nn-to-linalg"),
+                    make("linalg-generalize-named-ops"),
+                    make("linalg-fuse-elementwise"),
+                ),
+            ),
             Stage(
                 "memrefs",
                 (
