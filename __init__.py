@@ -40,6 +40,7 @@ def compile(
     input_shapes: Mapping[str, Sequence[int]] | None = None,
     input_values: Mapping[str, np.ndarray] | None = None,
     cache: bool | str | Path = True,
+    tuning_db: str | Path | None = None,
 ) -> CompiledModel:
     """Compiles an ONNX model (a path or an onnx.ModelProto) to a callable `CompiledModel`:
     `model(*inputs)` in graph order or `model.run({name: array})`, each returning a list of
@@ -50,7 +51,9 @@ def compile(
     `input_values` binds inputs that give axes, shapes, scales or trip counts to values,
     compiling for those (they leave the inputs; an `UnsupportedModelError`'s `value_inputs`
     names the ones a model needs); `cache` is True for the default cache folder
-    ($TERRACE_CACHE_DIR or ~/.cache/terrace), a folder, or False."""
+    ($TERRACE_CACHE_DIR or ~/.cache/terrace), a folder, or False. `tuning_db` (default:
+    $TERRACE_TUNING_DB) is a `terrace tune` records file whose best configs replace the
+    analytical defaults (docs/tuning.md)."""
     # Imported here so that `import terrace` does not load the compiler, onnx and llvmlite.
     from .compiler import compile as compile_model
 
@@ -61,4 +64,5 @@ def compile(
         input_shapes=input_shapes,
         input_values=input_values,
         cache=cache,
+        tuning_db=tuning_db,
     )

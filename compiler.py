@@ -90,6 +90,7 @@ def compile(
     input_shapes: Mapping[str, Sequence[int]] | None = None,
     input_values: Mapping[str, np.ndarray] | None = None,
     cache: bool | str | Path = True,
+    tuning_db: str | Path | None = None,
 ) -> CompiledModel:
     """Compiles an ONNX model (path or ModelProto) for the target tagged `target` (None: this
     machine; or a `Target`, such as one `with_pipeline`), which must run in this process
@@ -98,8 +99,10 @@ def compile(
     `input_shapes` fixes dynamic input dimensions; `input_values` binds inputs that give axes,
     shapes, scales or trip counts to values (the model is compiled for them, and they leave
     its inputs; `UnsupportedModelError.value_inputs` names the ones a model needs); `cache` is
-    True for the default cache folder, a folder, or False for none. Raises a `TerraceError`
-    subclass."""
+    True for the default cache folder, a folder, or False for none. `tuning_db` (default: the
+    TERRACE_TUNING_DB environment variable) is a records file of `terrace tune` whose best
+    configs for this target replace the analytical defaults (docs/tuning.md). Raises a
+    `TerraceError` subclass."""
     timer = StageTimer()
     with timer.stage("load"):
         model = load_model(source)
@@ -112,6 +115,7 @@ def compile(
         )
         if split is not None:  # a target with an accelerator: its model runs its parts
             return split
+        description, tuning_key = with_tuning(description, tuning_db, num_threads or 1)
         if not description.runs_in_process():
             raise CompilationError(
                 f"target '{description.tag}' runs {description.runner.describe()}, not in this "
@@ -119,7 +123,7 @@ def compile(
                 f"{description.tag} -o DIR` and run it there"
             )
     artifact, key, from_cache = _cached_build(
-        model, description, input_shapes, input_values, cache, timer
+        model, description, input_shapes, input_values, cache, timer, tuning_key
     )
     with timer.stage("jit load"):
         native = jit.NativeCode.load(artifact.object_code, description.jit_machine())
@@ -143,20 +147,24 @@ def compile_artifact(
     input_shapes: Mapping[str, Sequence[int]] | None = None,
     input_values: Mapping[str, np.ndarray] | None = None,
     cache: bool | str | Path = True,
+    tuning_db: str | Path | None = None,
 ) -> ArtifactFiles:
     """Compiles an ONNX model for the target tagged `target` (None: this machine; any target,
     not only the host's) into the artifact folder `folder` (runtime/artifact.py): model.o,
     weights.bin, model.h, what the target's toolchain links (model.so, model.wasm) and
-    manifest.json. The other arguments are `compile`'s. A linker that is missing leaves its
-    file out (the artifact is still complete without it) and says so in `notes`."""
+    manifest.json. The other arguments are `compile`'s (records tuned at one thread apply). A
+    linker that is missing leaves its file out (the artifact is still complete without it) and
+    says so in `notes`."""
     out = Path(folder)
     if out.exists() and not out.is_dir():
         raise TerraceError(f"cannot write an artifact to {out}: it is a file, not a folder")
     timer = StageTimer()
     with timer.stage("load"):
         model = load_model(source)
-        description = get_target(target)
-    artifact, _, _ = _cached_build(model, description, input_shapes, input_values, cache, timer)
+        description, tuning_key = with_tuning(get_target(target), tuning_db, 1)
+    artifact, _, _ = _cached_build(
+        model, description, input_shapes, input_values, cache, timer, tuning_key
+    )
     try:
         with timer.stage("write artifact"):
             written = artifact_files.write_artifact(
@@ -247,6 +255,19 @@ def parse_pipeline(text: str) -> tuple[ModulePass, ...]:
 # -- helpers -------------------------------------------------------------------------------
 
 
+def with_tuning(
+    target: Target, tuning_db: str | Path | None, threads: int
+) -> tuple[Target, tuple[str, ...]]:
+    """The target reading the records of `tuning_db` (or TERRACE_TUNING_DB), and what the
+    cache key needs of it (the file's digest: new records mean new code)."""
+    path = tuning_db if tuning_db is not None else os.environ.get("TERRACE_TUNING_DB", "")
+    if not path:
+        return target, ()
+    from .tuning.apply import with_tuning_db
+
+    return with_tuning_db(target, Path(path), threads)
+
+
 def _cached_build(
     model: onnx.ModelProto,
     description: Target,
@@ -254,9 +275,10 @@ def _cached_build(
     input_values: Mapping[str, np.ndarray] | None,
     cache: bool | str | Path,
     timer: StageTimer,
+    tuning_key: tuple[str, ...] = (),
 ) -> tuple[Artifact, str, bool]:
     """The model built for the target, from the disk cache when it holds it: the artifact,
-    its cache key and whether the cache served it."""
+    its cache key and whether the cache served it. `tuning_key` is `with_tuning`'s."""
     with timer.stage("load"):
         store = _open_cache(cache)
         key = cache_key(
@@ -265,6 +287,7 @@ def _cached_build(
             json.dumps({k: list(v) for k, v in (input_shapes or {}).items()}, sort_keys=True),
             _values_key(input_values or {}),
             NN_PIPELINE,
+            *tuning_key,
         )
         artifact = store.get(key) if store is not None else None
     if artifact is not None:

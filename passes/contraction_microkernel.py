@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from xdsl.builder import Builder
 from xdsl.context import Context
 from xdsl.dialects import func
-from xdsl.dialects.builtin import ModuleOp
+from xdsl.dialects.builtin import DictionaryAttr, IntegerAttr, ModuleOp, StringAttr
 from xdsl.ir import Operation
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
@@ -43,7 +43,38 @@ from .contraction_match import (
 from .contraction_tiles import TileKernel
 from .contraction_weights import erase_unused_weights, prepacked_lhs, prepacked_rhs
 
+CONFIG_ATTR = "terrace.config"
+"""The per-op config (apply-tuning): its `mr`, `nr_vectors`, `lanes` and `order` win over the
+pass's options for that contraction."""
+
 # helpers
+
+
+@dataclass(frozen=True)
+class TileOptions:
+    mr: int
+    nr_vectors: int
+    lanes: int
+    order: str
+
+
+def _int_entry(config: DictionaryAttr, name: str, default: int) -> int:
+    value = config.data.get(name)
+    return value.value.data if isinstance(value, IntegerAttr) else default
+
+
+def tile_options(op: Operation, defaults: TileOptions) -> TileOptions:
+    """The op's `terrace.config` entries, each missing one from `defaults`."""
+    config = op.attributes.get(CONFIG_ATTR)
+    if not isinstance(config, DictionaryAttr):
+        return defaults
+    order = config.data.get("order")
+    return TileOptions(
+        _int_entry(config, "mr", defaults.mr),
+        _int_entry(config, "nr_vectors", defaults.nr_vectors),
+        _int_entry(config, "lanes", defaults.lanes),
+        order.data if isinstance(order, StringAttr) else defaults.order,
+    )
 
 
 def _erase_fused(fusion: Fusion) -> None:
@@ -79,13 +110,15 @@ class ContractionMicrokernelPass(ModulePass):
     buffer and a copy-back loop when tiles overhang C). The initializing op of C and, with
     `fuse-epilogue`, the chain of elementwise consumers reading C (arith bodies only) are
     folded into the tile and erased with their intermediate buffers.
-    Options: mr (rows per tile, 8), nr-vectors (vectors per tile row, 2), lanes (f32 lanes of the
-    target's vectors, 16 for AVX-512), fma (true: `vector.fma`; false: `arith.mulf` and
-    `arith.addf`, for vector units without a fused multiply-add), min-work (multiply-adds below
-    which a contraction is left alone, 4096), fuse-epilogue (true), pack-weights (true: an A or B
-    that is a weight of `@main` indexed by the contraction's loops alone is packed once at compile
-    time into a new weight argument, and the original argument is dropped when nothing else reads
-    it).
+    Options: mr (rows per tile, 8), nr-vectors (vectors per tile row, 2), lanes (f32 lanes of
+    the target's vectors, 16 for AVX-512), order (`mn`: the tile grid walks the B panels inside
+    each A panel; `nm`: the A panels inside each B panel), fma (true: `vector.fma`; false:
+    `arith.mulf` and `arith.addf`, for vector units without a fused multiply-add), min-work
+    (multiply-adds below which a contraction is left alone, 4096), fuse-epilogue (true),
+    pack-weights (true: an A or B that is a weight of `@main` indexed by the contraction's loops
+    alone is packed once at compile time into a new weight argument, and the original argument
+    is dropped when nothing else reads it). A contraction's `terrace.config` attribute
+    (apply-tuning) overrides mr, nr-vectors, lanes and order for that contraction.
     """
 
     name = "contraction-microkernel"
@@ -93,6 +126,7 @@ class ContractionMicrokernelPass(ModulePass):
     mr: int = 8
     nr_vectors: int = 2
     lanes: int = 16
+    order: str = "mn"
     fma: bool = True
     min_work: int = 4096
     fuse_epilogue: bool = True
@@ -127,9 +161,11 @@ class ContractionMicrokernelPass(ModulePass):
             builder = Builder(InsertPoint.before(ops[last]))
             # the packing and tile loops compute the fused ONNX nodes: they carry their names
             locate_insertions(builder, fused_location(fusion.fused_ops))
-            kernel = TileKernel(fusion, self.mr, self.nr_vectors, self.lanes, self.fma)
+            tiles = tile_options(contraction.op, self._defaults())
+            kernel = TileKernel(fusion, tiles.mr, tiles.nr_vectors, tiles.lanes, self.fma)
+            kernel.order = tiles.order
             if self.pack_weights:
-                kernel.packed_a = prepacked_lhs(function, contraction, self.mr)
+                kernel.packed_a = prepacked_lhs(function, contraction, tiles.mr)
                 kernel.packed_b = prepacked_rhs(function, contraction, kernel.nr)
             kernel.emit(builder)
             _erase_fused(fusion)
@@ -139,6 +175,10 @@ class ContractionMicrokernelPass(ModulePass):
         if contraction is None:
             return None
         work = contraction.m_size * contraction.n_size * contraction.k_size
-        if work < self.min_work or contraction.n_size < self.lanes:
+        lanes = tile_options(op, self._defaults()).lanes
+        if work < self.min_work or contraction.n_size < lanes:
             return None
         return contraction
+
+    def _defaults(self) -> TileOptions:
+        return TileOptions(self.mr, self.nr_vectors, self.lanes, self.order)

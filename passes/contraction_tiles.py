@@ -171,6 +171,9 @@ class TileKernel:
     units without a fused instruction (which LLVM would otherwise call libm's fmaf for)."""
     packed_a: SSAValue | None = None
     packed_b: SSAValue | None = None
+    order: str = "mn"
+    """`mn`: the tile grid's B panels vary fastest (each A panel stays in L1); `nm`: the A
+    panels do (each B panel stays in L1)."""
     a_panels: SSAValue = field(init=False)
     b_panels: SSAValue = field(init=False)
     staging: SSAValue | None = field(init=False, default=None)
@@ -359,7 +362,7 @@ class TileKernel:
     ) -> None:
         block = Block(arg_types=[index, index])
         b = Builder(InsertPoint.at_end(block))
-        panel_m, panel_n = block.args
+        panel_m, panel_n = block.args if self.order == "mn" else reversed(block.args)
         m0 = _apply(b, AffineExpr.dimension(0) * self.mr, 1, [panel_m])
         n0 = _apply(b, AffineExpr.dimension(0) * self.nr, 1, [panel_n])
         zero = DenseIntOrFPElementsAttr.from_list(self.vector_type, [0.0] * self.lanes)
@@ -400,7 +403,8 @@ class TileKernel:
                 self._store(b, outer, m, nf, value, vectorized=True)
         b.insert(scf.ReduceOp())
         lower = [_constant(builder, 0)] * 2
-        upper = [_constant(builder, panels_m), _constant(builder, panels_n)]
+        grid = (panels_m, panels_n) if self.order == "mn" else (panels_n, panels_m)
+        upper = [_constant(builder, extent) for extent in grid]
         steps = [_constant(builder, 1)] * 2
         builder.insert(scf.ParallelOp(lower, upper, steps, Region(block)))
 

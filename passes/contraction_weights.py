@@ -201,3 +201,8 @@ def erase_unused_weights(function: func.FuncOp) -> None:
         block.erase_arg(argument)
     function.function_type = FunctionType.from_lists([a.type for a in block.args], [])
     function.attributes[WEIGHTS] = ArrayAttr(kept)
+
+
+def is_weight(function: func.FuncOp, value: SSAValue) -> bool:
+    """Whether `value` is a weight argument of `function` (packed at compile time)."""
+    return _weight(function, value) is not None

@@ -21,6 +21,7 @@ from . import (
     npu_command,
     profile_command,
     targets_command,
+    tune_command,
 )
 from .arguments import add_input_shape as _add_input_shape
 from .arguments import add_target_argument
@@ -140,6 +141,7 @@ def _parser() -> argparse.ArgumentParser:
     compare_command.register(commands)
     profile_command.register(commands)
     npu_command.register(commands)
+    tune_command.register(commands)
     return parser
 
 
@@ -163,6 +165,7 @@ def _add_compile_arguments(compile_: argparse.ArgumentParser) -> None:
     )
     _add_input_shape(compile_)
     add_target_argument(compile_)
+    add_tuning_db_argument(compile_)
     compile_.set_defaults(run=_run_compile)
 
 
@@ -178,7 +181,17 @@ def _add_run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--output", help="save the outputs here (.npz, by output name)")
     _add_input_shape(run)
     add_target_argument(run)
+    add_tuning_db_argument(run)
     run.set_defaults(run=_run_run)
+
+
+def add_tuning_db_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--tuning-db",
+        metavar="DB",
+        help="apply the best records of this `terrace tune` database (default: "
+        "TERRACE_TUNING_DB; without one, the analytical defaults)",
+    )
 
 
 def _run_import(args: argparse.Namespace) -> int:
@@ -197,7 +210,7 @@ def _run_import(args: argparse.Namespace) -> int:
 
 
 def _run_compile(args: argparse.Namespace) -> int:
-    from ..compiler import StageTimer, lower
+    from ..compiler import StageTimer, lower, with_tuning
     from ..dialects.nn.weights import WeightStore
     from ..targets import get_target
     from .mlir_interop import upstream_form
@@ -207,7 +220,7 @@ def _run_compile(args: argparse.Namespace) -> int:
         return _write_artifact(args)
     args.emit = args.emit or "ll"
     timer = StageTimer()
-    target = get_target(args.target)
+    target, _ = with_tuning(get_target(args.target), args.tuning_db, 1)
     stage = "llvm" if args.emit in ("ll", "asm") else args.emit
     lowered = lower(args.model, target, stage, timer, _input_shapes(args.input_shape))
     if args.emit in MLIR_EMITS:
@@ -242,7 +255,11 @@ def _write_artifact(args: argparse.Namespace) -> int:
             "add --emit ll, asm or an MLIR stage to write that text"
         )
     written = compile_artifact(
-        args.model, args.output, args.target, input_shapes=_input_shapes(args.input_shape)
+        args.model,
+        args.output,
+        args.target,
+        input_shapes=_input_shapes(args.input_shape),
+        tuning_db=args.tuning_db,
     )
     for note in written.notes:
         print(f"note: {note}", file=sys.stderr)
@@ -277,7 +294,10 @@ def _run_in_process(args: argparse.Namespace) -> tuple[list[str], list[np.ndarra
 
     feeds = _load_inputs(args.input)
     model = compile_model(
-        args.model, target=args.target, input_shapes=_input_shapes(args.input_shape)
+        args.model,
+        target=args.target,
+        input_shapes=_input_shapes(args.input_shape),
+        tuning_db=args.tuning_db,
     )
     outputs = model.run(feeds)
     names = [spec.name for spec in model.outputs]

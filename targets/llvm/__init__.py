@@ -109,6 +109,14 @@ def llvm_pipeline(target: LlvmTarget) -> Pipeline:
         lanes=shape.lanes,
         fma=target.fma,
     )
+    # each contraction's micro-kernel: the analytical default for this vector unit, or a
+    # record of the tuning database once compile swaps in a configured apply-tuning
+    tuning = make(
+        "apply-tuning",
+        cpu=target.cpu,
+        lanes=shape.lanes,
+        vector_registers=target.vector_registers,
+    )
     threaded = ["parallelize-outer-loops"] if target.threads else []
     to_threads = ["convert-scf-parallel-to-gomp"] if target.threads else []
     return Pipeline(
@@ -125,6 +133,7 @@ def llvm_pipeline(target: LlvmTarget) -> Pipeline:
                 "memrefs",
                 (
                     make("bufferize"),
+                    tuning,
                     microkernel,
                     make("linalg-interchange-reductions"),
                     make("memory-plan"),

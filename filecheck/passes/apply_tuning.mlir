@@ -1,0 +1,68 @@
+// RUN: terrace-opt %s -p apply-tuning | filecheck %s
+// RUN: terrace-opt %s -p 'apply-tuning{lanes=8 vector-registers=16}' | filecheck %s --check-prefix=AVX2
+// RUN: terrace-opt %s -p 'apply-tuning{config="6,2,8,nm"}' | filecheck %s --check-prefix=FORCED
+// RUN: terrace-opt %s -p 'apply-tuning{db="%S/Inputs/apply_tuning.jsonl" target-fp="sha256:test-target"}' | filecheck %s --check-prefix=DB
+// RUN: terrace-opt %s -p 'apply-tuning{db="%S/Inputs/apply_tuning.jsonl" target-fp="sha256:unknown"}' | filecheck %s
+// RUN: terrace-opt %s -p 'apply-tuning{config="6,4,16,nm"},contraction-microkernel' | filecheck %s --check-prefix=TILES
+
+// The analytical default for 32 registers of 16 lanes: 6 rows x 4 vectors (Zen 4's BLIS
+// kernel), 64 columns exactly; for 16 registers of 8 lanes, 4 x 3 vectors (12 multiply-adds
+// per 7 loads). The fill before the contraction gets no config: it is not a contraction.
+// CHECK-LABEL: func.func @gemm_bias_relu
+// CHECK-NOT:   terrace.config
+// CHECK:       linalg.generic {{.*}} ins(%x, %w
+// CHECK-SAME:  terrace.config = {mr = 6 : i64, nr_vectors = 4 : i64, lanes = 16 : i64, order = "mn", source = "analytical", key = "sha256:53712766047a61b96c322acded972c2745334dd73c7679298ed07c14aa1c5c24"}
+// CHECK-NOT:   terrace.config
+
+// AVX2:        terrace.config = {mr = 4 : i64, nr_vectors = 3 : i64, lanes = 8 : i64, order = "mn", source = "analytical"
+
+// FORCED:      terrace.config = {mr = 6 : i64, nr_vectors = 2 : i64, lanes = 8 : i64, order = "nm", source = "forced"
+
+// The fastest validated record of this target wins; the faster wrong-result record and the
+// other machine's record are not applied (with an unknown fingerprint: the default above).
+// DB:          terrace.config = {mr = 4 : i64, nr_vectors = 2 : i64, lanes = 16 : i64, order = "nm", source = "record"
+
+// The micro-kernel reads the config: A packed in panels of 6 rows (11 panels for 64 rows),
+// 24 accumulators, and with `nm` the tile grid is (1 B panel) x (11 A panels).
+// TILES-LABEL: func.func @gemm_bias_relu
+// TILES:       memref.alloc() {alignment = 64 : i64} : memref<11x48x6xf32>
+// TILES:       %[[ELEVEN:.*]] = arith.constant 11 : index
+// TILES-NEXT:  %[[STEP:.*]] = arith.constant 1 : index
+// TILES-NEXT:  "scf.parallel"(%{{.*}}, %{{.*}}, %{{.*}}, %[[ELEVEN]], %[[STEP]], %[[STEP]])
+// TILES-NEXT:  ^bb0(%{{.*}}: index, %[[PANEL_M:.*]]: index):
+// TILES-NEXT:  affine.apply affine_map<(d0) -> ((d0 * 6))> (%[[PANEL_M]])
+// TILES:       scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+
+#fill = affine_map<(d0, d1) -> ()>
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d1)>
+#a = affine_map<(d0, d1, d2) -> (d0, d2)>
+#b = affine_map<(d0, d1, d2) -> (d2, d1)>
+#c = affine_map<(d0, d1, d2) -> (d0, d1)>
+func.func @gemm_bias_relu(%x: memref<64x48xf32>, %out: memref<64x64xf32>, %w: memref<48x64xf32>, %bias: memref<64xf32>) {
+  %acc = memref.alloc() : memref<64x64xf32>
+  %zero = arith.constant 0.000000e+00 : f32
+  linalg.generic {indexing_maps = [#fill, #id], iterator_types = ["parallel", "parallel"]} ins(%zero : f32) outs(%acc : memref<64x64xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    linalg.yield %v : f32
+  }
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %w : memref<64x48xf32>, memref<48x64xf32>) outs(%acc : memref<64x64xf32>) {
+  ^bb0(%l: f32, %r: f32, %s: f32):
+    %p = arith.mulf %l, %r : f32
+    %q = arith.addf %p, %s : f32
+    linalg.yield %q : f32
+  }
+  %biased = memref.alloc() : memref<64x64xf32>
+  linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel"]} ins(%acc, %bias : memref<64x64xf32>, memref<64xf32>) outs(%biased : memref<64x64xf32>) {
+  ^bb0(%v: f32, %bv: f32, %o: f32):
+    %s = arith.addf %v, %bv : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%biased : memref<64x64xf32>) outs(%out : memref<64x64xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %z = arith.constant 0.000000e+00 : f32
+    %r = arith.maximumf %v, %z : f32
+    linalg.yield %r : f32
+  }
+  func.return
+}

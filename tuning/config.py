@@ -1,0 +1,80 @@
+"""A kernel's tuning config: the per-op values of contraction-microkernel's options, and the
+workload descriptor that keys it in the records database.
+
+A `KernelConfig` travels on a contraction as the `terrace.config` dictionary attribute (the
+`apply-tuning` pass attaches it; contraction-microkernel reads it in preference to its own
+options) and in a record as JSON. It renders as the pass's option text, so any record is a
+`terrace-opt -p` pipeline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+ORDERS = ("mn", "nm")
+"""Which index of the tile grid is the outer loop: `mn` walks the B panels for each A panel
+(A stays in L1, B streams from L2), `nm` walks the A panels for each B panel."""
+
+SPACE = "contraction/v1"
+"""The op class and version of the space; bumped whenever a pass reads a knob differently."""
+
+
+@dataclass(frozen=True, order=True)
+class KernelConfig:
+    mr: int
+    nr_vectors: int
+    lanes: int
+    order: str = "mn"
+
+    @property
+    def nr(self) -> int:
+        return self.nr_vectors * self.lanes
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @staticmethod
+    def from_json(data: Mapping[str, Any]) -> KernelConfig:
+        return KernelConfig(
+            int(data["mr"]), int(data["nr_vectors"]), int(data["lanes"]), str(data["order"])
+        )
+
+    def options(self) -> str:
+        """contraction-microkernel's option text for this config."""
+        return f"mr={self.mr} nr-vectors={self.nr_vectors} lanes={self.lanes} order={self.order}"
+
+    def describe(self) -> str:
+        return f"{self.mr}x{self.nr} ({self.nr_vectors}x{self.lanes} lanes, {self.order})"
+
+
+@dataclass(frozen=True)
+class GemmShape:
+    """The GEMM form of a contraction: C[M][N] += A[M][K] * B[K][N]."""
+
+    m: int
+    n: int
+    k: int
+
+    @property
+    def flops(self) -> int:
+        return 2 * self.m * self.n * self.k
+
+
+def canonical_json(data: object) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+
+def sha256_key(data: object) -> str:
+    """The key of a JSON-able value: sha256 of its canonical JSON (never Python's `hash`, which
+    differs between processes)."""
+    return "sha256:" + hashlib.sha256(canonical_json(data).encode()).hexdigest()
+
+
+def task_keys(descriptor: Mapping[str, Any]) -> tuple[str, str]:
+    """(key, anchor key): the descriptor's key, and the key without its epilogue."""
+    anchor = {k: v for k, v in descriptor.items() if k != "epilogue"}
+    return sha256_key(descriptor), sha256_key(anchor)
