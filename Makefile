@@ -31,7 +31,7 @@ demo: $(STAMP)
 # Regenerates benchmarks/RESULTS.md from this commit (refused on a tree with uncommitted
 # changes; BENCH_ARGS="--allow-dirty" or any option of python -m terrace.benchmarks --help).
 bench: $(STAMP)
-	$(PY) -m terrace.benchmarks $(BENCH_ARGS)
+	$(PY) -m terrace.benchmarks --plot benchmarks/ratios.png $(BENCH_ARGS)
 
 test: system-packages lint typecheck pytest lit
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..errors import TerraceError
 from .measure import DEFAULT_TOLERANCE, Measurement, Settings, bench_model
+from .plot import write_ratio_plot
 from .report import console_table, machine, markdown, mismatches, uncommitted_changes
 from .workloads import WORKLOADS, workload
 
@@ -119,6 +120,8 @@ def _progress(line: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings = settings_of(args)
+    if args.plot is not None and not settings.compare:
+        raise TerraceError("no ratio to plot: onnxruntime was not timed (--compare none)")
     names = [name.strip() for name in args.workloads.split(",") if name.strip()]
     selected = [workload(name) for name in names]  # every name is checked before any runs
     changed = uncommitted_changes()
@@ -134,8 +137,13 @@ def run(args: argparse.Namespace) -> int:
         measurements += bench_model(chosen.name, chosen.build(), settings, chosen.gemm_shape)
     print(console_table(measurements))
     command = "python -m terrace.benchmarks " + shlex.join(args.argv)
-    args.output.write_text(markdown(measurements, machine(), command.strip()))
+    info = machine()
+    args.output.write_text(markdown(measurements, info, command.strip()))
     print(f"wrote {args.output}")
+    if args.plot is not None:
+        title = f"{info['CPU']}, commit {info['terrace commit']}"
+        write_ratio_plot(measurements, args.plot, title)
+        print(f"wrote {args.plot}")
     problems = mismatches(measurements)
     for line in problems:
         print(line, file=sys.stderr)
@@ -157,6 +165,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_timing_arguments(parser, default_threads="1,2")
     parser.add_argument(
         "--output", type=Path, default=RESULTS, help=f"the Markdown report ({RESULTS.name})"
+    )
+    parser.add_argument(
+        "--plot",
+        type=Path,
+        default=None,
+        metavar="PNG",
+        help="also draw terrace/onnxruntime per workload and thread count here (matplotlib)",
     )
     parser.add_argument(
         "--allow-dirty",

@@ -53,6 +53,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     parser.add_argument("model", metavar="MODEL", help="an .onnx file or a bundled workload")
     add_timing_arguments(parser, default_threads="1")
+    parser.add_argument(
+        "--plot",
+        type=Path,
+        metavar="PNG",
+        help="also draw terrace/onnxruntime per thread count (and target) here (matplotlib)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -60,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
     from .progress import StatusLine
 
     settings = settings_of(args)
+    if args.plot is not None and not settings.compare:
+        raise TerraceError("no ratio to plot: onnxruntime was not timed (--compare none)")
     name, model, gemm_shape = resolve_model(args.model)
     status = StatusLine("terrace bench")
     settings.progress = status  # each phase: one redrawn line on a terminal, else a line each
@@ -69,6 +77,11 @@ def run(args: argparse.Namespace) -> int:
     finally:
         status.close()
     print(console_table(measurements))
+    if args.plot is not None:
+        from ..benchmarks.plot import write_ratio_plot
+
+        write_ratio_plot(measurements, args.plot, name)
+        print(f"wrote {args.plot}")
     problems = mismatches(measurements)
     for line in problems:
         print(f"terrace bench: {line}", file=sys.stderr)

@@ -144,6 +144,26 @@ def test_runner_writes_results_markdown(
     assert int(cells[" compile MB "]) > 50 and int(cells[" run MB "]) > 50
 
 
+def test_runner_draws_the_ratio_plot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(runner, "uncommitted_changes", lambda: [])
+    plot = tmp_path / "ratios.png"
+    arguments = ["--workloads", "gemm8,gemm16", "--threads", "1,2", "--runs", "3"]
+    arguments += ["--output", str(tmp_path / "RESULTS.md"), "--plot", str(plot)]
+    assert runner.main(arguments) == 0
+    assert f"wrote {plot}" in capsys.readouterr().out
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_plot_without_onnxruntime_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    plot = tmp_path / "ratios.png"
+    arguments = ["bench", "gemm8", "--runs", "3", "--compare", "none", "--plot", str(plot)]
+    assert main(arguments) == 1
+    assert "no ratio to plot: onnxruntime was not timed" in capsys.readouterr().err
+    assert not plot.exists()
+
+
 def test_runner_refuses_a_dirty_tree_unless_told(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ):
