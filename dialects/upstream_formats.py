@@ -62,8 +62,12 @@ def _index_operands(parser: Parser) -> list[SSAValue]:
 
 
 def _result_types(parser: Parser) -> list[Attribute]:
+    """`T`, `T, U` (as xDSL prints several results) or `(T, U)` (as upstream does)."""
     if parser.parse_optional_punctuation("(") is None:
-        return [parser.parse_type()]
+        types = [parser.parse_type()]
+        while parser.parse_optional_punctuation(",") is not None:
+            types.append(parser.parse_type())
+        return types
     types: list[Attribute] = [parser.parse_type()]
     while parser.parse_optional_punctuation(",") is not None:
         types.append(parser.parse_type())

@@ -41,9 +41,30 @@ def test_pass_preserves_outputs(pipeline: str, share: float, tmp_path: Path):
     assert report.unsupported <= examples // 4, report.summary()
 
 
+NOT_FUZZED = {
+    # they translate the form of the IR for upstream mlir-opt and back; no level runs the
+    # upstream form: tests/tools/test_mlir_interop.py round-trips every stage of nine models
+    "convert-nn-weight-to-ml-program": "upstream form",
+    "convert-ml-program-to-nn-weight": "upstream form",
+    "convert-arith-to-signless": "upstream form",
+    # attaches tuning records as pass options; what they select is fuzzed through
+    # contraction-microkernel's options (tests/tuning/)
+    "apply-tuning": "annotation only",
+    # brackets kernel calls with calls of a timing hook that only `terrace profile` binds;
+    # tests/tools/test_profile.py compares the instrumented build's outputs with the plain one
+    "instrument-kernels": "needs the profiling hook",
+    # over TNPU-1 programs (the npu dialect), which the simulator runs, not a level's executor:
+    # tests/targets/npu/ and tests/runtime/npu_sim/
+    "npu-annotate": "npu",
+    "npu-insert-deps": "npu",
+    "npu-verify": "npu",
+}
+"""Registered passes no fuzz level runs, each with where it is checked instead."""
+
+
 def test_every_registered_pass_is_fuzzed_at_a_level():
     unfuzzed = [name for name in TERRACE_PASSES if level_for_pass(name) is None]
-    assert not unfuzzed, f"passes no level fuzzes: {unfuzzed}"
+    assert sorted(unfuzzed) == sorted(NOT_FUZZED), f"passes no level fuzzes: {unfuzzed}"
     assert set(available_levels()["nn"].passes) <= {c[0] for c in CASES}
 
 
