@@ -192,11 +192,7 @@ def check_indices(
         raise unsupported_error(op, "indices into an axis of size 0")
     # the body reads the indices back to front with tensor.extract, as linalg's maps must be
     # invertible (n - 1 - d is not); the indices' own operand gives the loops their sizes
-    loops = tuple(AffineExpr.dimension(d) for d in range(rank + 1))
-    maps = [
-        AffineMapAttr(AffineMap(rank + 1, 0, loops[:rank])),
-        AffineMapAttr(AffineMap(rank + 1, 0, loops[rank:])),
-    ]
+    maps = _status_maps(rank)
 
     def body(b: Builder, args: Sequence[SSAValue]) -> list[SSAValue]:
         status = args[1]
@@ -225,6 +221,16 @@ def check_indices(
     generic.attributes[CHECK_ATTRIBUTE] = _record(op, dims)
 
 
+def _status_maps(rank: int) -> list[AffineMapAttr]:
+    """A status generic's maps: the checked tensor over the first `rank` loops (all
+    reductions), the status over the last one."""
+    loops = tuple(AffineExpr.dimension(d) for d in range(rank + 1))
+    return [
+        AffineMapAttr(AffineMap(rank + 1, 0, loops[:rank])),
+        AffineMapAttr(AffineMap(rank + 1, 0, loops[rank:])),
+    ]
+
+
 def check_range(builder: Builder, op: RangeCheckOp) -> None:
     """Adds the status generic of an `nn.range_check`: [1, flat position, value] for the first
     element (row-major) outside [low, high], else zeros. Constant values are checked here."""
@@ -238,11 +244,7 @@ def check_range(builder: Builder, op: RangeCheckOp) -> None:
     dims = shape(values)
     rank = len(dims)
     low, high = op.bounds
-    loops = tuple(AffineExpr.dimension(d) for d in range(rank + 1))
-    maps = [
-        AffineMapAttr(AffineMap(rank + 1, 0, loops[:rank])),
-        AffineMapAttr(AffineMap(rank + 1, 0, loops[rank:])),
-    ]
+    maps = _status_maps(rank)
 
     def body(b: Builder, args: Sequence[SSAValue]) -> list[SSAValue]:
         status = args[1]
