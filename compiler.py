@@ -13,6 +13,7 @@ adds every version), so a hit skips the import and the whole pipeline.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
@@ -292,10 +293,32 @@ def _cached_build(
         artifact = store.get(key) if store is not None else None
     if artifact is not None:
         return artifact, key, True
-    artifact = build(model, description, input_shapes, timer, input_values)
+    with fewer_collections():
+        artifact = build(model, description, input_shapes, timer, input_values)
     if store is not None:
         store.put(key, artifact)
     return artifact, key, False
+
+
+COMPILE_GC_THRESHOLD = (100_000, 50, 100)
+"""The garbage collector's thresholds while compiling: lowering allocates millions of small
+IR objects that live until the pass that replaces them, and with the default thresholds
+(700, 10, 10) the collector kept re-scanning them, a tenth of a cold compile's CPU time
+(light resnet50: 10.5 s of passes instead of 8.2 s with collection off)."""
+
+
+@contextmanager
+def fewer_collections() -> Generator[None]:
+    """Runs the body with the objects alive before it frozen (imported modules, the model:
+    never garbage) and COMPILE_GC_THRESHOLD, restoring both after."""
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(*COMPILE_GC_THRESHOLD)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
 
 
 def _values_key(values: Mapping[str, np.ndarray]) -> str:
