@@ -39,9 +39,11 @@ from .passes.registry import all_passes
 from .runtime import artifact as artifact_files
 from .runtime import jit
 from .runtime.abi import AbiAttributes, EntryAbi, TensorSpec, read_abi_attributes
-from .runtime.cache import Artifact, ArtifactCache, cache_key
+from .runtime.cache import Artifact, ArtifactCache, KernelCache, cache_key
 from .runtime.model import CompiledModel, CompileStats
 from .targets import Target, get_target
+from .targets.llvm import LlvmTarget
+from .targets.llvm.kernels import link_object, optimized_kernels, split_kernels
 
 NN_PIPELINE = "nn-fold-batchnorm,nn-canonicalize"
 """The nn-level passes every target runs first."""
@@ -201,13 +203,20 @@ def build(
     input_shapes: Mapping[str, Sequence[int]] | None,
     timer: StageTimer,
     input_values: Mapping[str, np.ndarray] | None = None,
+    kernel_cache: KernelCache | None = None,
 ) -> Artifact:
-    """Runs the whole pipeline: the object code, the ABI and the weights it binds."""
-    lowered = lower(source, target, "llvm", timer, input_shapes, input_values)
-    with timer.stage("translate"):
-        llvm_ir = target.translate(lowered.module)
-    with timer.stage("codegen"):
-        object_code = target.object_code(llvm_ir)
+    """Runs the whole pipeline: the object code, the ABI and the weights it binds. An LLVM
+    target compiles each kernel apart, through `kernel_cache` where given
+    (targets/llvm/kernels.py)."""
+    if isinstance(target, LlvmTarget):
+        lowered = _lower(source, target, "memrefs", timer, input_shapes, input_values)
+        object_code, llvm_ir = _kernel_wise_object(lowered, target, timer, kernel_cache)
+    else:
+        lowered = lower(source, target, "llvm", timer, input_shapes, input_values)
+        with timer.stage("translate"):
+            llvm_ir = target.translate(lowered.module)
+        with timer.stage("codegen"):
+            object_code = target.object_code(llvm_ir)
     abi = _entry_abi(lowered)
     store = WeightStore.of(lowered.module)
     weights = {name: store[name] for name in abi.weights if name in store}
@@ -234,6 +243,17 @@ def lower(
     """Imports the model and runs the passes up to the end of stage `until` (MLIR_STAGES)."""
     if until not in MLIR_STAGES:
         raise CompilationError(f"unknown stage '{until}'; stages: {', '.join(MLIR_STAGES)}")
+    return _lower(source, target, until, timer, input_shapes, input_values)
+
+
+def _lower(
+    source: str | Path | onnx.ModelProto,
+    target: Target,
+    until: str,
+    timer: StageTimer,
+    input_shapes: Mapping[str, Sequence[int]] | None = None,
+    input_values: Mapping[str, np.ndarray] | None = None,
+) -> Lowered:
     with timer.stage("import"):
         imported = import_model(source, input_shapes, input_values)
     lowered = Lowered(imported, imported.module)
@@ -293,8 +313,9 @@ def _cached_build(
         artifact = store.get(key) if store is not None else None
     if artifact is not None:
         return artifact, key, True
+    kernels = KernelCache(store.directory) if store is not None else None
     with fewer_collections():
-        artifact = build(model, description, input_shapes, timer, input_values)
+        artifact = build(model, description, input_shapes, timer, input_values, kernels)
     if store is not None:
         store.put(key, artifact)
     return artifact, key, False
@@ -319,6 +340,30 @@ def fewer_collections() -> Generator[None]:
     finally:
         gc.set_threshold(*thresholds)
         gc.unfreeze()
+
+
+def _kernel_wise_object(
+    lowered: Lowered, target: LlvmTarget, timer: StageTimer, cache: KernelCache | None
+) -> tuple[bytes, str]:
+    """The object code and final LLVM IR of a module lowered through the memrefs stage, its
+    kernels lowered, optimized (or taken from `cache`) and linked apart from `@main`."""
+    later = target.pipeline().after("memrefs").staged_passes()
+    ctx = terrace_context()
+
+    def lower_kernel(module: ModuleOp) -> None:
+        _run_passes(ctx, Lowered(lowered.imported, module), later, timer)
+
+    kernels = split_kernels(lowered.module)
+    started, passes_before = time.perf_counter(), sum(timer.seconds.values())
+    modules, _ = optimized_kernels(kernels, target, lower_kernel, cache)
+    # the kernels' passes went to their stages; the rest is their translation and O3
+    elapsed = time.perf_counter() - started
+    timer.add("kernel codegen", elapsed - (sum(timer.seconds.values()) - passes_before))
+    _run_passes(ctx, lowered, later, timer)
+    with timer.stage("translate"):
+        main_ir = target.translate(lowered.module)
+    with timer.stage("codegen"):
+        return link_object(main_ir, modules, target)
 
 
 def _values_key(values: Mapping[str, np.ndarray]) -> str:

@@ -114,6 +114,33 @@ class ArtifactCache:
             shutil.rmtree(staging, ignore_errors=True)
 
 
+class KernelCache:
+    """Optimized kernels (LLVM bitcode, targets/llvm/kernels.py) in `directory`/kernels, one
+    file per key, shared by every model compiled with the same cache folder."""
+
+    def __init__(self, directory: str | Path | None = None):
+        base = Path(directory) if directory is not None else default_cache_dir()
+        self.directory = base / "kernels"
+
+    def get(self, key: str) -> bytes | None:
+        try:
+            return (self.directory / f"{key}.bc").read_bytes()
+        except OSError:
+            return None
+
+    def put(self, key: str, code: bytes) -> None:
+        """Stores `code` under `key` (replacing a damaged entry); a cache that cannot be
+        written only costs the next compile its time."""
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            handle, staging = tempfile.mkstemp(prefix=f".{key[:16]}-", dir=self.directory)
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(code)
+            os.replace(staging, self.directory / f"{key}.bc")
+        except OSError:
+            return
+
+
 # -- helpers -------------------------------------------------------------------------------
 
 
