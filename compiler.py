@@ -39,7 +39,7 @@ from .passes.registry import all_passes
 from .runtime import artifact as artifact_files
 from .runtime import jit
 from .runtime.abi import AbiAttributes, EntryAbi, TensorSpec, read_abi_attributes
-from .runtime.cache import Artifact, ArtifactCache, KernelCache, cache_key
+from .runtime.cache import Artifact, ArtifactCache, KernelCache, PathIndex, cache_key
 from .runtime.model import CompiledModel, CompileStats
 from .targets import Target, get_target
 from .targets.llvm import LlvmTarget
@@ -108,8 +108,15 @@ def compile(
     `TerraceError` subclass."""
     timer = StageTimer()
     with timer.stage("load"):
-        model = load_model(source)
         description = target if isinstance(target, Target) else get_target(target)
+        remembered = _remembered_artifact(
+            source, description, num_threads, input_shapes, input_values, cache, tuning_db
+        )
+    if remembered is not None:  # an unchanged model file compiled before: no parsing
+        artifact, key, description = remembered
+        return _load_compiled(artifact, key, True, description, num_threads, timer)
+    with timer.stage("load"):
+        model = load_model(source)
         split = description.compile_split(
             model,
             lambda sub: compile(sub, None, num_threads, cache=cache),
@@ -126,8 +133,19 @@ def compile(
                 f"{description.tag} -o DIR` and run it there"
             )
     artifact, key, from_cache = _cached_build(
-        model, description, input_shapes, input_values, cache, timer, tuning_key
+        model, description, input_shapes, input_values, cache, timer, tuning_key, source
     )
+    return _load_compiled(artifact, key, from_cache, description, num_threads, timer)
+
+
+def _load_compiled(
+    artifact: Artifact,
+    key: str,
+    from_cache: bool,
+    description: Target,
+    num_threads: int | None,
+    timer: StageTimer,
+) -> CompiledModel:
     with timer.stage("jit load"):
         native = jit.NativeCode.load(artifact.object_code, description.jit_machine())
     stats = CompileStats(
@@ -297,9 +315,11 @@ def _cached_build(
     cache: bool | str | Path,
     timer: StageTimer,
     tuning_key: tuple[str, ...] = (),
+    source: str | Path | onnx.ModelProto | None = None,
 ) -> tuple[Artifact, str, bool]:
     """The model built for the target, from the disk cache when it holds it: the artifact,
-    its cache key and whether the cache served it. `tuning_key` is `with_tuning`'s."""
+    its cache key and whether the cache served it. `tuning_key` is `with_tuning`'s; a model
+    read from the file `source` is remembered by its path (`PathIndex`)."""
     with timer.stage("load"):
         store = _open_cache(cache)
         key = cache_key(
@@ -311,6 +331,10 @@ def _cached_build(
             *tuning_key,
         )
         artifact = store.get(key) if store is not None else None
+        if store is not None and isinstance(source, str | Path) and _self_contained(model):
+            path = Path(source).resolve()
+            path_key = _path_key(path, description, input_shapes, input_values, tuning_key)
+            PathIndex(store.directory).put(path_key, path, key)
     if artifact is not None:
         return artifact, key, True
     kernels = KernelCache(store.directory) if store is not None else None
@@ -319,6 +343,58 @@ def _cached_build(
     if store is not None:
         store.put(key, artifact)
     return artifact, key, False
+
+
+def _remembered_artifact(
+    source: str | Path | onnx.ModelProto,
+    target: Target,
+    num_threads: int | None,
+    input_shapes: Mapping[str, Sequence[int]] | None,
+    input_values: Mapping[str, np.ndarray] | None,
+    cache: bool | str | Path,
+    tuning_db: str | Path | None,
+) -> tuple[Artifact, str, Target] | None:
+    """The cached artifact of a model file unchanged since a compile stored it (`PathIndex`),
+    its key and the target (tuned) that built it; None for anything else: a ModelProto, no
+    cache, a target that splits models (it reads the model), a file never seen or changed."""
+    store = _open_cache(cache)
+    if store is None or not isinstance(source, str | Path) or not isinstance(target, LlvmTarget):
+        return None
+    path = Path(source).resolve()
+    if not path.is_file() or not target.runs_in_process():
+        return None
+    tuned, tuning_key = with_tuning(target, tuning_db, num_threads or 1)
+    path_key = _path_key(path, tuned, input_shapes, input_values, tuning_key)
+    key = PathIndex(store.directory).get(path_key, path)
+    artifact = store.get(key) if key is not None else None
+    if artifact is None or key is None:
+        return None
+    return artifact, key, tuned
+
+
+def _path_key(
+    path: Path,
+    target: Target,
+    input_shapes: Mapping[str, Sequence[int]] | None,
+    input_values: Mapping[str, np.ndarray] | None,
+    tuning_key: tuple[str, ...],
+) -> str:
+    """What the artifact key depends on besides the model's bytes, with the model's path."""
+    return cache_key(
+        target.fingerprint(),
+        "path",
+        str(path),
+        json.dumps({k: list(v) for k, v in (input_shapes or {}).items()}, sort_keys=True),
+        _values_key(input_values or {}),
+        NN_PIPELINE,
+        *tuning_key,
+    )
+
+
+def _self_contained(model: onnx.ModelProto) -> bool:
+    """Whether the model's file holds all of it (no external data, which could change
+    without the file changing)."""
+    return not any(t.data_location == onnx.TensorProto.EXTERNAL for t in model.graph.initializer)
 
 
 COMPILE_GC_THRESHOLD = (100_000, 50, 100)
