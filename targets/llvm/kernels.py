@@ -15,19 +15,28 @@ are linked `noinline` as before: O3 of each kernel alone is what whole-module O3
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from io import StringIO
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import TYPE_CHECKING, cast
 
 import llvmlite.binding as llvm_binding
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp, StringAttr
 from xdsl.printer import Printer
 
+from ...errors import CompilationError, first_line
 from ...runtime.cache import KernelCache, cache_key
 from . import LlvmTarget
 from .codegen import llvm_ir, optimize_llvm_ir, target_machine
+
+if TYPE_CHECKING:  # the type checker may assume Windows, whose pipes have their own class
+    from multiprocessing.connection import PipeConnection
 
 KERNEL_SYMBOL = "kernel"
 """The name each kernel is compiled and cached under; linking renames it."""
@@ -90,22 +99,106 @@ def optimized_kernels(
     target: LlvmTarget,
     lower_module: LowerModule,
     cache: KernelCache | None,
+    jobs: int | None = None,
 ) -> tuple[dict[str, llvm_binding.ModuleRef], int]:
     """Each kernel optimized, by its name, from the cache where it holds it; and how many
-    were compiled (the misses)."""
+    were compiled (the misses), on `jobs` processes (`compile_jobs()` by default)."""
     modules: dict[str, llvm_binding.ModuleRef] = {}
-    misses = 0
+    missing: list[tuple[Kernel, str]] = []
     for kernel in kernels:
         key = kernel_key(kernel, target)
         cached = _cached_kernel(cache, key)
         if cached is not None:
             modules[kernel.name] = cached
-            continue
-        modules[kernel.name] = compiled = compile_kernel(kernel, target, lower_module)
-        misses += 1
+        else:
+            missing.append((kernel, key))
+    codes = compile_kernels([k for k, _ in missing], target, lower_module, jobs)
+    for (kernel, key), code in zip(missing, codes, strict=True):
+        modules[kernel.name] = llvm_binding.parse_bitcode(code)
         if cache is not None:
-            cache.put(key, compiled.as_bitcode())
-    return modules, misses
+            cache.put(key, code)
+    return modules, len(missing)
+
+
+def compile_jobs() -> int:
+    """How many processes compile a model's kernels: TERRACE_COMPILE_JOBS, else the cores
+    this process may use, at most 2 (the conformance suite and pytest-xdist run several
+    compiles side by side already)."""
+    explicit = os.environ.get("TERRACE_COMPILE_JOBS", "")
+    if explicit.isdigit() and int(explicit) > 0:
+        return int(explicit)
+    return max(1, min(2, len(os.sched_getaffinity(0))))
+
+
+MIN_KERNELS_PER_JOB = 4
+"""Fewer kernels than this per process are compiled in this process: forking costs more."""
+
+
+def compile_kernels(
+    kernels: Sequence[Kernel], target: LlvmTarget, lower_module: LowerModule, jobs: int | None
+) -> list[bytes]:
+    """The bitcode of each kernel (`compile_kernel`), in order. With more than one job, forked
+    processes compile every jobs-th kernel beside this one: the kernels are independent, and
+    a fork inherits the loaded passes, so a child starts in milliseconds."""
+    jobs = min(jobs or compile_jobs(), len(kernels) // MIN_KERNELS_PER_JOB)
+    if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return [compile_kernel(k, target, lower_module).as_bitcode() for k in kernels]
+    context = multiprocessing.get_context("fork")
+    shares = [list(range(index, len(kernels), jobs)) for index in range(jobs)]
+    children: list[tuple[BaseProcess, Connection | PipeConnection]] = []
+    for share in shares[1:]:
+        receive, send = context.Pipe(duplex=False)
+        child = context.Process(
+            target=_compile_share, args=(send, [kernels[i] for i in share], target, lower_module)
+        )
+        child.start()
+        send.close()
+        children.append((child, receive))
+    codes: dict[int, bytes] = {}
+    try:
+        for index in shares[0]:
+            codes[index] = compile_kernel(kernels[index], target, lower_module).as_bitcode()
+        for (child, receive), share in zip(children, shares[1:], strict=True):
+            codes.update(zip(share, _received(child, receive), strict=True))
+    finally:
+        for child, receive in children:
+            receive.close()
+            if child.exitcode is None and len(codes) < len(kernels):  # failed: stop the rest
+                child.terminate()
+            child.join()
+    return [codes[index] for index in range(len(kernels))]
+
+
+def _compile_share(
+    send: Connection | PipeConnection,
+    kernels: Sequence[Kernel],
+    target: LlvmTarget,
+    lower_module: LowerModule,
+) -> None:
+    """A forked child's work: its kernels' bitcode, or the error that stopped it."""
+    try:
+        send.send([compile_kernel(k, target, lower_module).as_bitcode() for k in kernels])
+    except Exception as error:  # the parent raises it: a pass's error names the pass
+        try:
+            send.send(error)
+        except Exception:  # an error that does not pickle: its message
+            send.send(CompilationError(first_line(error)))
+    finally:
+        send.close()
+
+
+def _received(child: BaseProcess, receive: Connection | PipeConnection) -> list[bytes]:
+    try:
+        answer: object = receive.recv()
+    except EOFError:
+        child.join()
+        raise CompilationError(
+            f"a kernel compile process died (exit code {child.exitcode})"
+        ) from None
+    if isinstance(answer, Exception):
+        raise answer
+    assert isinstance(answer, list)
+    return cast(list[bytes], answer)
 
 
 def link_object(

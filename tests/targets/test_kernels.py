@@ -18,11 +18,14 @@ import terrace
 from terrace import compiler
 from terrace.compiler import StageTimer
 from terrace.dialects.context import terrace_context
+from terrace.errors import CompilationError
 from terrace.runtime.cache import KernelCache
 from terrace.targets import host_target
 from terrace.targets.llvm import LlvmTarget
+from terrace.targets.llvm import kernels as kernels_module
 from terrace.targets.llvm.kernels import (
     Kernel,
+    compile_kernels,
     kernel_key,
     link_object,
     optimized_kernels,
@@ -170,3 +173,36 @@ def test_link_object_defines_kernels_internal(tmp_path: Path):
     _, text = link_object(target.translate(lowered.module), modules, target)
     for name in names:
         assert f"define internal void @{name}(" in text
+
+
+def _lowering(target: LlvmTarget, fail_on: object = None):
+    later = target.pipeline().after("memrefs").passes()
+    context = terrace_context()
+
+    def lower(module: ModuleOp) -> None:
+        if any(op is fail_on for op in module.ops):
+            raise CompilationError("pass 'x' failed")
+        for module_pass in later:
+            module_pass.apply(context, module)
+
+    return lower
+
+
+def test_forked_jobs_give_the_same_code_as_one(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(kernels_module, "MIN_KERNELS_PER_JOB", 1)
+    target = _host()
+    _, alone = _kernels(_model(4), target)
+    _, forked = _kernels(_model(4), target)
+    one = compile_kernels(alone, target, _lowering(target), jobs=1)
+    two = compile_kernels(forked, target, _lowering(target), jobs=2)
+    assert len(one) == len(alone) >= 2
+    assert two == one
+
+
+def test_an_error_in_a_forked_job_is_raised(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(kernels_module, "MIN_KERNELS_PER_JOB", 1)
+    target = _host()
+    _, kernels = _kernels(_model(4), target)
+    # every other kernel goes to the forked child, the second among them: only it fails
+    with pytest.raises(CompilationError, match="pass 'x' failed"):
+        compile_kernels(kernels, target, _lowering(target, kernels[1].function), jobs=2)
