@@ -20,6 +20,7 @@ __all__ = [
     "LIGHT_MODELS",
     "assert_close_to_reference",
     "float_model",
+    "gather_model",
     "light_model",
     "randomize_weights",
     "run_onnxruntime",
@@ -64,3 +65,16 @@ def float_model(
         [numpy_helper.from_array(a, n) for n, a in weights.items()],
     )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)])
+
+
+def gather_model(name: str) -> onnx.ModelProto:
+    """y = Gather(W[4, 3], indices) on axis 0: its indices are checked at run time."""
+    table = np.arange(12, dtype=np.float32).reshape(4, 3)
+    graph = helper.make_graph(
+        [helper.make_node("Gather", ["W", name], ["y"], name="lookup", axis=0)],
+        "g",
+        [helper.make_tensor_value_info(name, TensorProto.INT64, [2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])],
+        [numpy_helper.from_array(table, "W")],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
