@@ -142,3 +142,23 @@ def test_shared_kernels_are_defined_once_in_llvm_ir():
     # once per Conv-Relu pair
     assert len(definitions) == 5
     assert len(calls) == 10
+
+
+def test_an_op_with_more_memrefs_than_a_call_should_pass_stays_in_main():
+    from terrace.passes.outline_kernels import MAX_ARGUMENTS
+
+    rng = np.random.default_rng(4)
+    sums: dict[str, onnx.ModelProto] = {}
+    for count in (MAX_ARGUMENTS - 2, MAX_ARGUMENTS + 1):  # with x and y: 64 and 67 memrefs
+        weights = {f"w{i}": rng.uniform(-1, 1, 4).astype(np.float32) for i in range(count)}
+        node = helper.make_node("Sum", ["x", *weights], ["y"])
+        sums[str(count)] = float_model([node], {"x": [4]}, {"y": [4]}, weights, "sum")
+    for name, model in sums.items():
+        module = _memref_module(model)
+        outline_kernels(module)
+        module.verify()
+        main, *kernels = [op for op in module.ops if isinstance(op, func.FuncOp)]
+        in_main = [op for op in main.walk() if op.dialect_name() == "linalg"]
+        widest = max((len(k.function_type.inputs) for k in kernels), default=0)
+        assert widest <= MAX_ARGUMENTS
+        assert bool(in_main) == (name == str(MAX_ARGUMENTS + 1)), name
