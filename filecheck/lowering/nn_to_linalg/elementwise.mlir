@@ -77,16 +77,6 @@ func.func @mod_float16(%a: tensor<4xf16>, %b: tensor<4xf16>) -> tensor<4xf16> {
 
 // -----
 
-// CHECK-LABEL: func.func @bit_cast
-// CHECK:         linalg.generic
-// CHECK:           arith.bitcast %{{.*}} : f32 to i32
-func.func @bit_cast(%x: tensor<4xf32>) -> tensor<4xi32> {
-  %r = nn.bit_cast %x {to = 6 : i64} : (tensor<4xf32>) -> tensor<4xi32>
-  func.return %r : tensor<4xi32>
-}
-
-// -----
-
 // A signed right shift is arithmetic; out of range (negative, or 8 and more) leaves the sign.
 // CHECK-LABEL: func.func @shift_right_signed
 // CHECK:         linalg.generic
@@ -182,18 +172,6 @@ func.func @gelu_tanh(%x: tensor<3xf32>) -> tensor<3xf32> {
 func.func @clip_min_only(%x: tensor<3xf32>) -> tensor<3xf32> {
   %r = nn.clip %x {min = -1.0 : f64} : (tensor<3xf32>) -> tensor<3xf32>
   func.return %r : tensor<3xf32>
-}
-
-// -----
-
-// Float to int truncates toward zero (fptosi); bool extends as unsigned.
-// CHECK-LABEL: func.func @casts
-// CHECK:         arith.fptosi %{{.*}} : f32 to i32
-// CHECK:         arith.uitofp %{{.*}} : i1 to f32
-func.func @casts(%x: tensor<3xf32>, %b: tensor<3xi1>) -> (tensor<3xi32>, tensor<3xf32>) {
-  %i = nn.cast %x {to = 6 : i64} : (tensor<3xf32>) -> tensor<3xi32>
-  %f = nn.cast %b {to = 1 : i64} : (tensor<3xi1>) -> tensor<3xf32>
-  func.return %i, %f : tensor<3xi32>, tensor<3xf32>
 }
 
 // -----
