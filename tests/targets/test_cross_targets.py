@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
-from test_artifacts import gather_model
 
 import terrace
 from terrace.benchmarks.workloads import transformer_block
@@ -29,7 +28,13 @@ from terrace.errors import IndexOutOfRangeError
 from terrace.targets import Target, get_target
 from terrace.tools.cli import main
 
-from onnx_models import LIGHT_MODELS, assert_close_to_reference, light_model, randomize_weights
+from onnx_models import (
+    LIGHT_MODELS,
+    assert_close_to_reference,
+    gather_model,
+    light_model,
+    randomize_weights,
+)
 
 CROSS_TAGS = ("aarch64", "riscv64", "wasm32", "x86_64-avx2")
 CI_MODELS = ("light_bvlc_alexnet", "light_squeezenet", "light_zfnet512")

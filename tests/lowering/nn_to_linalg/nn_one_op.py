@@ -16,7 +16,7 @@ from terrace.dialects.context import parse_module
 from terrace.dialects.nn.interpreter import run_function
 from terrace.lowering.nn_to_linalg import ConvertNnToLinalgPass
 
-from linalg_exec import run_linalg
+from linalg_exec import run_linalg, tensor_type
 
 
 def lower(module: ModuleOp) -> ModuleOp:
@@ -27,22 +27,6 @@ def lower(module: ModuleOp) -> ModuleOp:
     return lowered
 
 
-_TYPES = {
-    np.dtype(np.float32): "f32",
-    np.dtype(np.float64): "f64",
-    np.dtype(np.float16): "f16",
-    np.dtype(np.int8): "i8",
-    np.dtype(np.int32): "i32",
-    np.dtype(np.int64): "i64",
-    np.dtype(np.uint8): "ui8",
-    np.dtype(np.bool_): "i1",
-}
-
-
-def _tensor(shape: Sequence[int], dtype: Any) -> str:
-    return f"tensor<{''.join(f'{d}x' for d in shape)}{_TYPES[np.dtype(dtype)]}>"
-
-
 def one_op_module(
     op: str,
     inputs: Sequence[np.ndarray],
@@ -51,8 +35,8 @@ def one_op_module(
     attributes: str = "",
 ) -> ModuleOp:
     """A module `@main` applying one nn op to its arguments."""
-    types = [_tensor(x.shape, x.dtype) for x in inputs]
-    result = _tensor(result_shape, result_dtype)
+    types = [tensor_type(x.shape, x.dtype) for x in inputs]
+    result = tensor_type(result_shape, result_dtype)
     arguments = ", ".join(f"%a{i}: {t}" for i, t in enumerate(types))
     operands = ", ".join(f"%a{i}" for i in range(len(inputs)))
     attribute_text = f" {{{attributes}}}" if attributes else ""
