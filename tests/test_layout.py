@@ -1,7 +1,7 @@
 """The tree's coverage rules, as tests: every nn op has reference semantics, a lowering (or is
 listed as import-only) and a FileCheck case in the file of the lowering module that lowers it;
 every registered decomposition of the importer has a test; the reference and the lowering are
-split by the dialect's op families.
+split by the dialect's op families; tests/ and filecheck/ mirror the source tree.
 
 The lowering rules are structural: the nn ops of the cases in filecheck/lowering/nn_to_linalg/
 are parsed, and each op's instance is offered to convert-nn-to-linalg's patterns one by one; the
@@ -142,6 +142,23 @@ def test_the_reference_is_split_by_the_dialects_families() -> None:
         kernels = re.findall(r"@kernel\(([^)]*)\)", source)
         owners = {name.split(".")[0] for group in kernels for name in group.split(", ")}
         assert owners <= {family, f"{family}_ops"}, (family, owners)
+
+
+TEST_DATA_FOLDERS = {"fuzz_plugins", "npu_asm", "Inputs", "Output", "__pycache__"}
+"""Folders of tests/ and filecheck/ that hold test inputs and helpers, not tests of a source
+folder: wrong rewrites for the fuzzer, hand-written TNPU-1 programs, lit's inputs and outputs."""
+
+
+@pytest.mark.parametrize("top", ["tests", "filecheck"])
+def test_the_test_trees_mirror_the_source_tree(top: str) -> None:
+    """tests/x/y/ and filecheck/x/y/ test the source folder x/y/ (README.md's layout)."""
+    folders = [p.relative_to(ROOT / top) for p in (ROOT / top).rglob("*") if p.is_dir()]
+    unmirrored = [
+        str(folder)
+        for folder in folders
+        if not TEST_DATA_FOLDERS & set(folder.parts) and not (ROOT / folder).is_dir()
+    ]
+    assert not unmirrored, f"{top}/ folders with no source folder: {unmirrored}"
 
 
 def test_no_module_is_named_extra_or_misc() -> None:
