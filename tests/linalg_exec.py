@@ -1,5 +1,6 @@
 """Runs stage-2 IR (linalg on tensors) through xDSL's interpreter: the package's oracle
-executor (`terrace.fuzz.interpreters`), re-exported under the name the tests import."""
+executor (`terrace.fuzz.interpreters`, its numpy conversions in `terrace.fuzz.shaped_arrays`),
+re-exported under the name the tests import."""
 
 from __future__ import annotations
 
@@ -8,14 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from terrace.fuzz.interpreters import (
-    from_shaped,
-    make_interpreter,
-    numpy_dtype,
-    run_linalg,
-    to_shaped,
-    view,
-)
+from terrace.fuzz.interpreters import make_interpreter, run_linalg
+from terrace.fuzz.shaped_arrays import from_shaped, numpy_dtype, to_shaped, view
 
 __all__ = [
     "from_shaped",
