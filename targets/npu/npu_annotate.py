@@ -13,10 +13,10 @@ from xdsl.passes import ModulePass
 
 from ...dialects.nn.constants import ConstantOp, WeightOp
 from ...dialects.nn.neural import ConvOp
-from .conv import can_map
 from .isa import NpuConfig
 from .layers import ConvLayer
 from .partition import ConvAttributes, layer_geometry
+from .tiling import can_map
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class NpuAnnotatePass(ModulePass):
         del ctx
         config = NpuConfig.tiny() if self.tiny else NpuConfig()
         for conv in [c for c in op.walk() if isinstance(c, ConvOp)]:
-            result = _layer(conv)
+            result = conv_layer(conv)
             reason = result if isinstance(result, str) else can_map(result, config)
             device = "npu" if reason is None else "cpu"
             conv.attributes["npu.device"] = StringAttr(device)
@@ -49,7 +49,8 @@ def _shape(value: SSAValue) -> list[int]:
     return [max(0, d) for d in kind.get_shape()]  # a dynamic dimension is -1
 
 
-def _layer(conv: ConvOp) -> ConvLayer | str:
+def conv_layer(conv: ConvOp) -> ConvLayer | str:
+    """The TNPU-1 layer of an nn.conv before any epilogue (bias from its B), or why not."""
     kind = conv.X.type
     if not isinstance(kind, TensorType) or not isinstance(kind.element_type, Float32Type):
         element = kind.element_type if isinstance(kind, TensorType) else kind

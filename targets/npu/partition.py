@@ -20,9 +20,9 @@ import onnx
 from numpy.typing import NDArray
 from onnx import numpy_helper
 
-from .conv import can_map
 from .isa import NpuConfig
 from .layers import ConvLayer
+from .tiling import can_map
 
 _FUSABLE = {
     "BatchNormalization": "folded into",
@@ -77,7 +77,7 @@ def node_label(node: onnx.NodeProto, index: int) -> str:
     return node.name or f"{node.op_type}_{index}"
 
 
-def _cpu_reason(op_type: str) -> str:
+def cpu_reason(op_type: str) -> str:
     if op_type in ("MaxPool", "AveragePool", "GlobalAveragePool", "Softmax"):
         return "pooling and softmax are out of scope for TNPU-1 v1"
     if op_type in _FUSABLE:
@@ -122,7 +122,7 @@ def partition(model: onnx.ModelProto, dtype: str, config: NpuConfig) -> Partitio
                 layers_at[label] = planned
             continue
         if node.op_type != "Conv":
-            reason = declined.get(label, _cpu_reason(node.op_type))
+            reason = declined.get(label, cpu_reason(node.op_type))
             placements[label] = Placement(label, node.op_type, "cpu", reason)
             continue
         planned, reason = _plan(

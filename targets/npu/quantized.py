@@ -15,10 +15,10 @@ import numpy as np
 import onnx
 from numpy.typing import NDArray
 
-from .conv import can_map
 from .isa import NpuConfig
 from .layers import ConvLayer
 from .partition import NpuLayer
+from .tiling import can_map
 
 
 def plan_qlinear(

@@ -17,6 +17,8 @@ from ..llvm import LlvmTarget
 from .isa import NpuConfig
 
 if TYPE_CHECKING:
+    from xdsl.passes import ModulePass
+
     from ...runtime.abi import TensorSpec
     from ...runtime.model import CompiledModel
     from ..target import Pipeline
@@ -38,9 +40,19 @@ class NpuTarget(LlvmTarget):
             'target="npu")`) and see its NPU programs with `terrace npu-report MODEL`'
         )
 
+    def npu_passes(self) -> tuple[ModulePass, ...]:
+        """TNPU-1's pipeline from nn to verified programs (`pipeline.npu_pipeline`); each NPU
+        layer goes through its search, mapping and program passes (`pipeline.compile_conv`)."""
+        from .pipeline import npu_pipeline
+
+        return npu_pipeline(tiny=self.npu_config == NpuConfig.tiny())
+
     def fingerprint(self) -> tuple[str, ...]:
+        from .pipeline import npu_pipeline, pipeline_spec
+
         host = (self.triple, self.cpu, self.features)
-        return (self.tag, *host, self.npu_config.digest().hex(), self.npu_dtype)
+        npu = (self.npu_config.digest().hex(), self.npu_dtype, pipeline_spec(npu_pipeline()))
+        return (self.tag, *host, *npu)
 
     def compile_split(
         self,
@@ -85,9 +97,9 @@ def compile_heterogeneous(
     from ...runtime.model import CompileStats
     from ...runtime.npu_sim.hetero import CpuStep, HeterogeneousModel, NpuStep
     from .binary import NpuProgram
-    from .conv import compile_conv
     from .layers import ConvLayer
     from .partition import CpuSegment, partition
+    from .pipeline import compile_conv
 
     started = time.perf_counter()
     split = partition(model, dtype, config)

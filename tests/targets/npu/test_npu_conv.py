@@ -12,9 +12,10 @@ import pytest
 from numpy.typing import NDArray
 
 from terrace.runtime.npu_sim.layer import run_conv
-from terrace.targets.npu.conv import Tiling, can_map, compile_conv, estimate
 from terrace.targets.npu.isa import NpuConfig
 from terrace.targets.npu.layers import ConvLayer, accumulate, reference
+from terrace.targets.npu.pipeline import compile_conv
+from terrace.targets.npu.tiling import Tiling, can_map, estimate
 
 RESNET50_CONVS = [
     # (cin, cout, h, w, k, stride)
