@@ -1,5 +1,6 @@
 """The NPU regions `npu-partition` outlines, as npu-tile and convert-linalg-to-npu read them:
-`func.func @npu_region_N {terrace.target = "npu"}` holding one nn.conv and its epilogue."""
+`func.func @npu_region_N {terrace.target = "npu"}` holding one nn.conv (or nn.matmul, nn.gemm)
+and its epilogue."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from xdsl.dialects.builtin import DenseArrayBase, ModuleOp, StringAttr, i64
 from xdsl.utils.exceptions import DiagnosticException
 
 from ...dialects.nn.elementwise import AddOp, ReluOp
-from ...dialects.nn.neural import ConvOp
+from ...dialects.nn.neural import ConvOp, GemmOp, MatMulOp
 from .layers import ConvLayer
-from .npu_annotate import conv_layer
+from .npu_annotate import layer_of
 from .tiling import Tiling
 
 REGION_ATTR = "terrace.target"
@@ -28,17 +29,23 @@ def npu_regions(module: ModuleOp) -> Iterator[func.FuncOp]:
 
 
 def region_layer(region: func.FuncOp, pass_name: str) -> ConvLayer:
-    """The layer the region computes: its conv with the epilogue its other ops fuse."""
-    convs = [op for op in region.walk() if isinstance(op, ConvOp)]
+    """The layer the region computes: its conv (or matmul, gemm) with the epilogue its other
+    ops fuse: an add is the conv's residual or the matmul's bias, a ReLU the store's clamp."""
+    found = [op for op in region.walk() if isinstance(op, ConvOp | MatMulOp | GemmOp)]
     name = region.sym_name.data
-    if len(convs) != 1:
-        raise DiagnosticException(f"{pass_name}: @{name} holds {len(convs)} nn.conv, not 1")
-    layer = conv_layer(convs[0])
+    if len(found) != 1:
+        raise DiagnosticException(
+            f"{pass_name}: @{name} holds {len(found)} nn.conv, nn.matmul or nn.gemm, not 1"
+        )
+    layer = layer_of(found[0])
+    kind = "conv" if isinstance(found[0], ConvOp) else "matmul"
     if isinstance(layer, str):
-        raise DiagnosticException(f"{pass_name}: @{name}: its conv does not map: {layer}")
-    residual = any(isinstance(op, AddOp) for op in region.walk())
+        raise DiagnosticException(f"{pass_name}: @{name}: its {kind} does not map: {layer}")
+    add = any(isinstance(op, AddOp) for op in region.walk())
     relu = any(isinstance(op, ReluOp) for op in region.walk())
-    return replace(layer, residual=residual, relu=relu)
+    if kind == "conv":
+        return replace(layer, residual=add, relu=relu)
+    return replace(layer, bias=layer.bias or add, relu=relu)
 
 
 def tiling_attr(tiling: Tiling) -> DenseArrayBase:

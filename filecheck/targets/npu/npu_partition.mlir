@@ -54,3 +54,24 @@ func.func @two(%x: tensor<1x3x8x8xf32>) -> tensor<1x16x8x8xf32> {
   %c2 = nn.conv %r, %w1 : (tensor<1x16x8x8xf32>, tensor<16x16x1x1xf32>) -> tensor<1x16x8x8xf32>
   func.return %c2 : tensor<1x16x8x8xf32>
 }
+
+// -----
+
+// A matmul takes a bias add of a constant row (not a residual) and a ReLU.
+// CHECK-LABEL: func.func @fc
+// CHECK-NEXT:    func.call @npu_region_0(%x) : (tensor<4x32xf32>) -> tensor<4x16xf32>
+// CHECK-NEXT:    func.return
+// CHECK:       func.func private @npu_region_0(%{{.*}}: tensor<4x32xf32>) -> tensor<4x16xf32> attributes {terrace.target = "npu"}
+// CHECK-NEXT:    nn.weight "b"
+// CHECK-NEXT:    nn.weight "c"
+// CHECK-NEXT:    nn.matmul {{.*}}npu.reason = "matmul layer mapped"
+// CHECK-NEXT:    nn.add {{.*}}npu.reason = "bias add fused into the matmul of @npu_region_0"
+// CHECK-NEXT:    nn.relu {{.*}}npu.reason = "ReLU fused into the matmul of @npu_region_0"
+func.func @fc(%x: tensor<4x32xf32>) -> tensor<4x16xf32> {
+  %b = nn.weight "b" : tensor<32x16xf32>
+  %c = nn.weight "c" : tensor<16xf32>
+  %m = nn.matmul %x, %b : (tensor<4x32xf32>, tensor<32x16xf32>) -> tensor<4x16xf32>
+  %a = nn.add %m, %c : (tensor<4x16xf32>, tensor<16xf32>) -> tensor<4x16xf32>
+  %y = nn.relu %a : (tensor<4x16xf32>) -> tensor<4x16xf32>
+  func.return %y : tensor<4x16xf32>
+}

@@ -11,14 +11,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from onnx import TensorProto, helper, numpy_helper
+from test_npu_matmul import _float_model as _mlp_model
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp, StringAttr
+from xdsl.ir import SSAValue
 
 from terrace.compiler import StageTimer, lower, parse_pipeline
 from terrace.dialects.context import terrace_context
 from terrace.dialects.nn.constants import WeightOp
+from terrace.dialects.nn.elementwise import AddOp
 from terrace.dialects.nn.interpreter import run_function
-from terrace.dialects.nn.neural import ConvOp
+from terrace.dialects.nn.neural import ConvOp, GemmOp, MatMulOp
 from terrace.dialects.nn.weights import WeightStore
 from terrace.dialects.npu import ProgramOp, program_of
 from terrace.runtime.npu_sim.layer import run_conv
@@ -30,6 +33,7 @@ from terrace.targets.npu.deps import insert_deps, verify_program
 from terrace.targets.npu.double_buffer import double_buffer
 from terrace.targets.npu.isa import Buffer, MemDtype, NpuConfig, Opcode
 from terrace.targets.npu.layers import ConvLayer, pack_activation, pack_vector, pack_weight
+from terrace.targets.npu.matmul import from_activation, to_activation
 from terrace.targets.npu.pipeline import compile_conv, npu_pipeline, pipeline_spec
 from terrace.targets.npu.regions import npu_regions, region_layer
 from terrace.targets.npu.tiling import ranked_tilings
@@ -107,22 +111,49 @@ def _run_region(
     module: ModuleOp, region: func.FuncOp, inputs: list[np.ndarray], config: NpuConfig
 ) -> np.ndarray:
     """The region's npu.program on the simulator (race detector on), operands from `inputs`
-    and the module's weight store."""
-    (conv,) = [op for op in region.walk() if isinstance(op, ConvOp)]
-    store = WeightStore.of(conv)
+    and the module's weight store (a matmul's in matmul.py's layout)."""
+    (layer_op,) = [op for op in region.walk() if isinstance(op, ConvOp | MatMulOp | GemmOp)]
+    store = WeightStore.of(layer_op)
 
-    def weight(value: object) -> np.ndarray:
-        assert isinstance(value, WeightOp)
-        return store[value.ref.data]
+    def weight(value: SSAValue) -> np.ndarray:
+        owner = value.owner
+        assert isinstance(owner, WeightOp)
+        return store[owner.ref.data]
 
-    w = weight(conv.W.owner)
-    b = weight(conv.B.owner) if conv.B is not None else None
     layer = region_layer(region, "test")
-    residual = inputs[1] if layer.residual else None
-    out, _ = run_conv(
-        _program(module, region), layer, config, inputs[0], w, b, residual, check_races=True
-    )
-    return out
+    program = _program(module, region)
+    if isinstance(layer_op, ConvOp):
+        w = weight(layer_op.W)
+        b = weight(layer_op.B) if layer_op.B is not None else None
+        residual = inputs[1] if layer.residual else None
+        out, _ = run_conv(program, layer, config, inputs[0], w, b, residual, check_races=True)
+        return out
+    b_matrix = weight(layer_op.B)
+    transposed = isinstance(layer_op, GemmOp) and layer_op.int_attr("transB")
+    w = np.ascontiguousarray(b_matrix if transposed else b_matrix.T)[:, :, None, None]
+    adds = [op for op in region.walk() if isinstance(op, AddOp)]
+    bias_value = layer_op.C if isinstance(layer_op, GemmOp) and layer_op.C else None
+    bias_value = adds[0].B if adds else bias_value
+    bias = None
+    if bias_value is not None:
+        bias = np.broadcast_to(weight(bias_value).reshape(-1), (layer.cout,)).copy()
+    x = to_activation(inputs[0])
+    out, _ = run_conv(program, layer, config, x, w, bias, check_races=True)
+    return from_activation(out)
+
+
+def _check_regions(module: ModuleOp, config: NpuConfig) -> int:
+    """Each region's program against the nn interpreter's run of the region; how many."""
+    regions = list(npu_regions(module))
+    for region in regions:
+        inputs = [
+            RNG.standard_normal(list(arg.type.get_shape())).astype(np.float32)  # type: ignore[attr-defined]
+            for arg in region.body.block.args
+        ]
+        expected = run_function(module, inputs, region.sym_name.data)[0]
+        actual = _run_region(module, region, inputs, config)
+        np.testing.assert_allclose(actual, expected, rtol=1e-4, atol=1e-5)
+    return len(regions)
 
 
 @pytest.mark.parametrize(
@@ -142,18 +173,23 @@ def test_pipeline_regions_match_the_nn_reference(
     spec = pipeline_spec(npu_pipeline(tiny=tiny))
     assert spec.startswith("npu-annotate") and "convert-linalg-to-npu" in spec
     _apply(module, spec)
-    regions = list(npu_regions(module))
-    assert len(regions) == 2  # the 3x3 conv (with its batch norm, add and ReLU) and the 1x1
-    config = TINY if tiny else DEFAULT
-    for region in regions:
-        inputs = [
-            RNG.standard_normal([d for d in arg.type.get_shape()]).astype(np.float32)  # type: ignore[attr-defined]
-            for arg in region.body.block.args
-        ]
-        expected = run_function(module, inputs, region.sym_name.data)[0]
-        actual = _run_region(module, region, inputs, config)
-        np.testing.assert_allclose(actual, expected, rtol=1e-4, atol=1e-5)
+    # the 3x3 conv (with its batch norm, add and ReLU) and the 1x1
+    assert _check_regions(module, TINY if tiny else DEFAULT) == 2
     x = RNG.standard_normal((1, 3, shape[2], shape[2])).astype(np.float32)
+    (partitioned,) = run_function(module, [x], "main")
+    (reference,) = run_onnxruntime(model, {"x": x})
+    np.testing.assert_allclose(partitioned, reference, rtol=1e-4, atol=1e-5)
+
+
+def test_pipeline_matmul_regions_match_the_nn_reference() -> None:
+    """MatMul + bias Add + Relu and Gemm (transB, C) through the same passes: two regions
+    whose programs equal the nn interpreter's run of them; the K = 12 Gemm stays on the CPU;
+    the partitioned module still computes what onnxruntime does."""
+    model = _mlp_model()
+    module = _nn_module(model)
+    _apply(module, pipeline_spec(npu_pipeline()))
+    assert _check_regions(module, DEFAULT) == 2
+    x = RNG.standard_normal((5, 40)).astype(np.float32)
     (partitioned,) = run_function(module, [x], "main")
     (reference,) = run_onnxruntime(model, {"x": x})
     np.testing.assert_allclose(partitioned, reference, rtol=1e-4, atol=1e-5)

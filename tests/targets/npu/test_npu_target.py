@@ -139,6 +139,7 @@ def test_light_resnet50_f32_on_the_npu() -> None:
     placements = compiled.placements  # type: ignore[attr-defined]
     assert sum(p.device == "npu" and p.op_type == "Conv" for p in placements) == 52
     assert sum(p.device == "npu" and p.op_type == "Sum" for p in placements) == 16
+    assert [p.device for p in placements if p.op_type == "Gemm"] == ["npu"]  # the classifier
 
 
 def _quantized_model(hidden_zero_point: int) -> onnx.ModelProto:
