@@ -17,6 +17,8 @@ from ..llvm import LlvmTarget
 from .isa import NpuConfig
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from xdsl.passes import ModulePass
 
     from ...runtime.abi import TensorSpec
@@ -32,13 +34,53 @@ class NpuTarget(LlvmTarget):
 
     def pipeline(self) -> Pipeline:
         """None whole-model: each CPU segment goes through the host's pipeline, each NPU layer
-        through the layer compiler. So `--emit` and artifact folders refuse this target."""
+        through the npu pipeline (`npu_passes`). So `--emit` refuses this target."""
         raise CompilationError(
             f"target '{self.tag}' splits a model between TNPU-1 and this machine: there is no "
-            "single LLVM pipeline, so no --emit text and no artifact folder (v1); run it in "
-            "this process (`terrace run MODEL --target npu`, `terrace.compile(model, "
-            'target="npu")`) and see its NPU programs with `terrace npu-report MODEL`'
+            "single LLVM pipeline, so no --emit text (v1); write an artifact folder "
+            "(`terrace compile MODEL --target npu -o OUT/`), run it in this process "
+            "(`terrace run MODEL --target npu`) and see its NPU programs with "
+            "`terrace npu-report MODEL`"
         )
+
+    def write_split_artifact(
+        self,
+        model: onnx.ModelProto,
+        folder: Path,
+        write_host: Callable[[onnx.ModelProto, Path], None],
+        *,
+        input_shapes: Mapping[str, Sequence[int]] | None = None,
+        input_values: Mapping[str, np.ndarray] | None = None,
+    ) -> list[str]:
+        """The split model as an artifact folder (targets/npu/artifact.py); `write_host`
+        writes each CPU segment as a host artifact. Returns what it wrote."""
+        from .artifact import write_npu_artifact
+
+        return write_npu_artifact(
+            self._static(model, input_shapes, input_values),
+            folder,
+            self.npu_config,
+            self.npu_dtype,
+            write_host,
+        )
+
+    def _static(
+        self,
+        model: onnx.ModelProto,
+        input_shapes: Mapping[str, Sequence[int]] | None,
+        input_values: Mapping[str, np.ndarray] | None,
+    ) -> onnx.ModelProto:
+        from ...frontend.onnx.graph import fix_input_shapes
+
+        if input_values:
+            raise CompilationError(
+                f"target '{self.tag}' does not bind input values (v1): give a model whose "
+                "shapes and axes are constants"
+            )
+        static = onnx.ModelProto()
+        static.CopyFrom(model)
+        fix_input_shapes(static, input_shapes or {})  # the partition needs static shapes
+        return static
 
     def npu_passes(self) -> tuple[ModulePass, ...]:
         """TNPU-1's pipeline from nn to verified programs (`pipeline.npu_pipeline`); each NPU
@@ -62,16 +104,7 @@ class NpuTarget(LlvmTarget):
         input_shapes: Mapping[str, Sequence[int]] | None = None,
         input_values: Mapping[str, np.ndarray] | None = None,
     ) -> CompiledModel | None:
-        from ...frontend.onnx.graph import fix_input_shapes
-
-        if input_values:
-            raise CompilationError(
-                f"target '{self.tag}' does not bind input values (v1): give a model whose "
-                "shapes and axes are constants"
-            )
-        static = onnx.ModelProto()
-        static.CopyFrom(model)
-        fix_input_shapes(static, input_shapes or {})  # the partition needs static shapes
+        static = self._static(model, input_shapes, input_values)
         return compile_heterogeneous(static, self.npu_config, self.npu_dtype, compile_host)
 
 
@@ -104,7 +137,7 @@ def compile_heterogeneous(
     started = time.perf_counter()
     split = partition(model, dtype, config)
     graph = split.model.graph
-    specs = _value_specs(split.model)
+    specs = value_specs(split.model)
     initializer_names = {t.name for t in graph.initializer}
     steps: list[CpuStep | NpuStep] = []
     host_seconds = 0.0
@@ -114,7 +147,7 @@ def compile_heterogeneous(
             if not step.outputs:
                 continue
             began = time.perf_counter()
-            sub = _sub_model(split.model, step)
+            sub = sub_model(split.model, step)
             steps.append(CpuStep(compile_host(sub), step.inputs, step.outputs))
             host_seconds += time.perf_counter() - began
             continue
@@ -128,7 +161,7 @@ def compile_heterogeneous(
     return HeterogeneousModel(inputs, outputs, steps, split.placements, config, stats)
 
 
-def _value_specs(model: onnx.ModelProto) -> dict[str, TensorSpec]:
+def value_specs(model: onnx.ModelProto) -> dict[str, TensorSpec]:
     from ...runtime.abi import TensorSpec
 
     specs: dict[str, TensorSpec] = {}
@@ -139,7 +172,7 @@ def _value_specs(model: onnx.ModelProto) -> dict[str, TensorSpec]:
     return specs
 
 
-def _sub_model(model: onnx.ModelProto, segment: CpuSegment) -> onnx.ModelProto:
+def sub_model(model: onnx.ModelProto, segment: CpuSegment) -> onnx.ModelProto:
     """The CPU segment as a model of its own: its nodes, the initializers they read, the values
     it takes from before it as inputs and the ones later steps need as outputs."""
     infos = {v.name: v for v in [*model.graph.value_info, *model.graph.input, *model.graph.output]}

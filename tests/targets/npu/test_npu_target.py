@@ -114,15 +114,54 @@ def test_terrace_run_on_the_npu_target_matches_onnxruntime(tmp_path: Path) -> No
     assert_close_to_reference(np.load(tmp_path / "y.npz")["probabilities"], expected)
 
 
-@pytest.mark.parametrize("extra", [["-o", "OUT"], ["--emit", "llvm"]])
-def test_no_artifact_and_no_emit_for_the_npu_target(
-    extra: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    extra = [str(tmp_path / "out") if a == "OUT" else a for a in extra]
-    assert main(["compile", str(DEMO_MODEL), "--target", "npu", *extra]) == 1
+def test_no_emit_for_the_npu_target(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["compile", str(DEMO_MODEL), "--target", "npu", "--emit", "llvm"]) == 1
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "no single LLVM pipeline" in error
-    assert not (tmp_path / "out").exists()
+
+
+def test_npu_artifact_writes_loads_and_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`terrace compile --target npu -o OUT/` writes the .tnpu programs with a host artifact
+    per CPU segment; `terrace.runtime.load(OUT)` and `terrace run OUT/` run it, with the same
+    outputs as the in-process compile and onnxruntime's."""
+    from terrace.runtime import load
+    from terrace.targets.npu.binary import read_tnpu
+    from terrace.targets.npu.isa import NpuConfig
+
+    out = tmp_path / "out"
+    assert main(["compile", str(DEMO_MODEL), "--target", "npu", "-o", str(out)]) == 0
+    assert "npu_weights.npz" in capsys.readouterr().out
+    programs = sorted(out.glob("npu_*.tnpu"))
+    assert len(programs) == 5  # four convs with their epilogues and the classifier
+    assert all(read_tnpu(p.read_bytes(), NpuConfig()).instructions for p in programs)
+    assert len([d for d in out.iterdir() if d.is_dir()]) == 3  # the CPU segments
+    loaded = load(out)
+    x = np.random.default_rng(9).standard_normal((1, 3, 64, 64)).astype(np.float32)
+    (y,) = loaded(x)
+    (in_process,) = terrace.compile(DEMO_MODEL, target="npu")(x)
+    np.testing.assert_array_equal(y, in_process)
+    (expected,) = run_onnxruntime(onnx.load(DEMO_MODEL), {"image": x})
+    assert_close_to_reference(y, expected)
+    assert "fc (Gemm): npu, matmul layer mapped" in loaded.partition_report()  # type: ignore[attr-defined]
+    np.save(tmp_path / "x.npy", x)
+    args = ["run", str(out), "--input", f"image={tmp_path / 'x.npy'}"]
+    assert main([*args, "--output", str(tmp_path / "y.npz")]) == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "y.npz")["probabilities"], y)
+
+
+def test_a_damaged_npu_artifact_is_one_clear_error(tmp_path: Path) -> None:
+    from terrace.compiler import compile_artifact
+    from terrace.errors import TerraceRuntimeError
+    from terrace.runtime import load
+
+    out = tmp_path / "out"
+    compile_artifact(DEMO_MODEL, out, "npu")
+    program = sorted(out.glob("npu_*.tnpu"))[0]
+    program.write_bytes(b"TNPX" + program.read_bytes()[4:])
+    with pytest.raises(TerraceRuntimeError, match=r"npu_\d+\.tnpu: not a \.tnpu file: magic"):
+        load(out)
 
 
 @pytest.mark.slow
