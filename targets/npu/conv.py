@@ -41,6 +41,7 @@ from .isa import (
     Opcode,
     Uop,
     element_bytes,
+    mem_instruction,
 )
 from .layers import ConvLayer
 from .tiling import (
@@ -138,33 +139,6 @@ def _store_configs(layer: ConvLayer) -> list[Instruction]:
     return configs
 
 
-def _mem(
-    opcode: Opcode,
-    buffer: Buffer,
-    dtype: int,
-    sram: int,
-    dram: int,
-    y: int,
-    x: int,
-    stride: int,
-    pads: tuple[int, int, int, int] = (0, 0, 0, 0),
-) -> Instruction:
-    return Instruction.make(
-        opcode,
-        buffer=buffer,
-        dtype=dtype,
-        sram_base=sram,
-        dram_base=dram,
-        y_size=y,
-        x_size=x,
-        x_stride=stride,
-        y_pad0=pads[0],
-        y_pad1=pads[1],
-        x_pad0=pads[2],
-        x_pad1=pads[3],
-    )
-
-
 def _loops(
     op: Opcode,
     bounds: tuple[int, int],
@@ -230,7 +204,7 @@ class _ConvBuilder:
         layout, segments = _layout(layer, len(self.kernels.uops))
         self.layout = layout
         head = [
-            _mem(
+            mem_instruction(
                 Opcode.LOAD,
                 Buffer.UOP,
                 0,
@@ -256,7 +230,7 @@ class _ConvBuilder:
         if layer.bias:
             bias_rows = acc + tile.oc * rows_per_ob
             self.body.append(
-                _mem(
+                mem_instruction(
                     Opcode.LOAD,
                     Buffer.ACC,
                     acc_type,
@@ -299,7 +273,7 @@ class _ConvBuilder:
         if tile.ow == layer.ow:
             dram = base + (tile.ob0 * layer.oh + tile.oh0) * layer.ow * 64
             self.body.append(
-                _mem(
+                mem_instruction(
                     Opcode.LOAD,
                     Buffer.ACC,
                     MemDtype.F32,
@@ -315,7 +289,9 @@ class _ConvBuilder:
             dram = base + (((tile.ob0 + ob) * layer.oh + tile.oh0) * layer.ow + tile.ow0) * 64
             sram = acc + ob * tile.oh * tile.ow
             self.body.append(
-                _mem(Opcode.LOAD, Buffer.ACC, MemDtype.F32, sram, dram, tile.oh, tile.ow, layer.ow)
+                mem_instruction(
+                    Opcode.LOAD, Buffer.ACC, MemDtype.F32, sram, dram, tile.oh, tile.ow, layer.ow
+                )
             )
 
     def _store(self, tile: _Tile, acc: int) -> None:
@@ -327,7 +303,7 @@ class _ConvBuilder:
         if tile.ow == layer.ow:
             dram = base + (tile.ob0 * layer.oh + tile.oh0) * layer.ow * e_out
             self.body.append(
-                _mem(
+                mem_instruction(
                     Opcode.STORE,
                     buffer,
                     dtype,
@@ -342,7 +318,7 @@ class _ConvBuilder:
         for ob in range(tile.oc):
             dram = base + (((tile.ob0 + ob) * layer.oh + tile.oh0) * layer.ow + tile.ow0) * e_out
             self.body.append(
-                _mem(
+                mem_instruction(
                     Opcode.STORE,
                     buffer,
                     dtype,
@@ -377,7 +353,9 @@ class _ConvBuilder:
         )
         w_stride = layer.icb * layer.kh * layer.kw
         self.body.append(
-            _mem(Opcode.LOAD, Buffer.WGT, self.dtype, wgt, w_dram, tile.oc, kernel_blocks, w_stride)
+            mem_instruction(
+                Opcode.LOAD, Buffer.WGT, self.dtype, wgt, w_dram, tile.oc, kernel_blocks, w_stride
+            )
         )
         kernel = tuple(
             Uop(
@@ -411,13 +389,13 @@ class _ConvBuilder:
             # Whole rows of every input block are contiguous: one LOAD for all `ic` blocks.
             dram = self.layout.input + ((ib0 * layer.h + y_lo) * layer.w) * self.e_in
             self.body.append(
-                _mem(Opcode.LOAD, Buffer.INP, self.dtype, inp, dram, ic, ht * wt, plane)
+                mem_instruction(Opcode.LOAD, Buffer.INP, self.dtype, inp, dram, ic, ht * wt, plane)
             )
             return
         for ib in range(ic):
             dram = self.layout.input + (((ib0 + ib) * layer.h + y_lo) * layer.w + x_lo) * self.e_in
             self.body.append(
-                _mem(
+                mem_instruction(
                     Opcode.LOAD,
                     Buffer.INP,
                     self.dtype,
