@@ -321,3 +321,86 @@ def test_compile_conv_runs_the_program_passes() -> None:
     assert program == by_hand
     single, _ = compile_conv(layer, DEFAULT, double_buffer=False, tiling=tiling)
     assert single == insert_deps(dedup_uops(build_conv(layer, tiling, DEFAULT)))
+
+
+# -- npu-partition as a property --------------------------------------------------------------
+
+
+@st.composite
+def _chains(draw: st.DrawFn) -> tuple[str, dict[str, np.ndarray], tuple[int, ...]]:
+    """A random nn function: a stack of 1x1 and 3x3 convs (Cin 8 stays on the CPU), each
+    followed by any of a residual add of the conv's input, a ReLU and a max pool. Returns the
+    IR text, its weights and the input's shape."""
+    channels, size = draw(st.sampled_from([8, 16, 32])), 6
+    x_shape = (1, channels, size, size)
+    lines: list[str] = []
+    weights: dict[str, np.ndarray] = {}
+    value = "%x"
+    for index in range(draw(st.integers(1, 4))):
+        cout, k = draw(st.sampled_from([16, 32])), draw(st.sampled_from([1, 3]))
+        name = f"w{index}"
+        weights[name] = RNG.uniform(-0.3, 0.3, (cout, channels, k, k)).astype(np.float32)
+        t_in = f"tensor<1x{channels}x{size}x{size}xf32>"
+        t_out = f"tensor<1x{cout}x{size}x{size}xf32>"
+        t_w = f"tensor<{cout}x{channels}x{k}x{k}xf32>"
+        pads = f" {{pads = array<i64: {k // 2}, {k // 2}, {k // 2}, {k // 2}>}}" if k > 1 else ""
+        lines.append(f'%{name} = nn.weight "{name}" : {t_w}')
+        lines.append(f"%c{index} = nn.conv {value}, %{name}{pads} : ({t_in}, {t_w}) -> {t_out}")
+        result = f"%c{index}"
+        if cout == channels and draw(st.booleans()):
+            lines.append(f"%a{index} = nn.add {result}, {value} : ({t_out}, {t_out}) -> {t_out}")
+            result = f"%a{index}"
+        if draw(st.booleans()):
+            lines.append(f"%r{index} = nn.relu {result} : ({t_out}) -> {t_out}")
+            result = f"%r{index}"
+        if size > 3 and draw(st.booleans()):
+            t_pool = f"tensor<1x{cout}x{size // 2}x{size // 2}xf32>"
+            attrs = "{kernel_shape = array<i64: 2, 2>, strides = array<i64: 2, 2>}"
+            lines.append(f"%p{index} = nn.max_pool {result} {attrs} : ({t_out}) -> {t_pool}")
+            result, size = f"%p{index}", size // 2
+        value, channels = result, cout
+    t_x = "tensor<{}xf32>".format("x".join(map(str, x_shape)))
+    t_y = f"tensor<1x{channels}x{size}x{size}xf32>"
+    body = "\n".join(lines)
+    text = f"func.func @main(%x: {t_x}) -> {t_y} {{\n{body}\nfunc.return {value} : {t_y}\n}}"
+    return text, weights, x_shape
+
+
+@settings(max_examples=20, deadline=None, database=None)
+@given(_chains())
+def test_partition_keeps_the_meaning_and_places_every_op(
+    drawn: tuple[str, dict[str, np.ndarray], tuple[int, ...]],
+) -> None:
+    """npu-annotate then npu-partition on random conv stacks: the module computes what it did
+    (nn interpreter, main calling its regions), every nn op left in main says where it runs,
+    each region holds one conv placed on the NPU, and there are as many regions as such
+    convs."""
+    from terrace.dialects.context import parse_module
+    from terrace.targets.npu.npu_annotate import NpuAnnotatePass
+    from terrace.targets.npu.npu_partition import NpuPartitionPass
+
+    text, weights, x_shape = drawn
+    module = parse_module(text)
+    WeightStore(weights).attach(module)
+    x = RNG.standard_normal(x_shape).astype(np.float32)
+    (before,) = run_function(module, [x], "main")
+    NpuAnnotatePass().apply(terrace_context(), module)
+    placed = sum(
+        op.attributes["npu.device"] == StringAttr("npu")
+        for op in module.walk()
+        if isinstance(op, ConvOp)
+    )
+    NpuPartitionPass().apply(terrace_context(), module)
+    module.verify()
+    (after,) = run_function(module, [x], "main")
+    np.testing.assert_allclose(after, before, rtol=1e-6, atol=1e-6)
+    regions = list(npu_regions(module))
+    assert len(regions) == placed
+    main = next(f for f in module.body.block.ops if isinstance(f, func.FuncOp))
+    assert main.sym_name.data == "main"
+    for op in main.walk():
+        if op.name.startswith("nn.") and op.name != "nn.weight":
+            assert op.attributes["npu.device"] == StringAttr("cpu"), op.name
+    for region in regions:
+        convs = [op for op in region.walk() if isinstance(op, ConvOp)]
+        assert len(convs) == 1 and convs[0].attributes["npu.device"] == StringAttr("npu")
