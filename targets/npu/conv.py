@@ -84,8 +84,8 @@ def _layout(layer: ConvLayer, uop_words: int) -> tuple[_Layout, list[Segment]]:
         ("bias", layer.ocb * 64 if layer.bias else 0, acc_dtype(layer), "C16", Role.WEIGHT),
         (
             "residual",
-            layer.ocb * layer.oh * layer.ow * 64 if layer.residual else 0,
-            MemDtype.F32,
+            layer.ocb * layer.oh * layer.ow * _residual_row(layer) if layer.residual else 0,
+            _residual_dtype(layer),
             "NCHW16c",
             Role.INPUT,
         ),
@@ -108,6 +108,15 @@ def _layout(layer: ConvLayer, uop_words: int) -> tuple[_Layout, list[Segment]]:
         offset += -(-size // 64) * 64
     layout = _Layout(offsets[0], offsets[1], offsets[2], offsets[3], offsets[4], offsets[5], offset)
     return layout, segments
+
+
+def _residual_dtype(layer: ConvLayer) -> MemDtype:
+    """An i8 layer's residual is int8 (rescaled on the ALU), an f32 layer's fp32."""
+    return MemDtype.I8 if layer.dtype == "i8" else MemDtype.F32
+
+
+def _residual_row(layer: ConvLayer) -> int:
+    return element_bytes(Buffer.ACC, _residual_dtype(layer))
 
 
 def _config_insn(reg: ConfigReg, bits: int) -> Instruction:
@@ -269,30 +278,30 @@ class _ConvBuilder:
 
     def _residual(self, tile: _Tile, acc: int) -> None:
         layer = self.layer
-        base = self.layout.residual
+        base, dtype, row = self.layout.residual, _residual_dtype(layer), _residual_row(layer)
         if tile.ow == layer.ow:
-            dram = base + (tile.ob0 * layer.oh + tile.oh0) * layer.ow * 64
-            self.body.append(
-                mem_instruction(
-                    Opcode.LOAD,
-                    Buffer.ACC,
-                    MemDtype.F32,
-                    acc,
-                    dram,
-                    tile.oc,
-                    tile.oh * layer.ow,
-                    layer.oh * layer.ow,
-                )
-            )
+            dram = base + (tile.ob0 * layer.oh + tile.oh0) * layer.ow * row
+            rows = (tile.oc, tile.oh * layer.ow, layer.oh * layer.ow)
+            self.body.append(mem_instruction(Opcode.LOAD, Buffer.ACC, dtype, acc, dram, *rows))
+        else:
+            for ob in range(tile.oc):
+                dram = base + (((tile.ob0 + ob) * layer.oh + tile.oh0) * layer.ow + tile.ow0) * row
+                sram = acc + ob * tile.oh * tile.ow
+                rows = (tile.oh, tile.ow, layer.ow)
+                self.body.append(mem_instruction(Opcode.LOAD, Buffer.ACC, dtype, sram, dram, *rows))
+        if layer.dtype != "i8":
             return
-        for ob in range(tile.oc):
-            dram = base + (((tile.ob0 + ob) * layer.oh + tile.oh0) * layer.ow + tile.ow0) * 64
-            sram = acc + ob * tile.oh * tile.ow
-            self.body.append(
-                mem_instruction(
-                    Opcode.LOAD, Buffer.ACC, MemDtype.F32, sram, dram, tile.oh, tile.ow, layer.ow
-                )
-            )
+        # the int8 residual to the accumulator's scale: r * multiplier, then a rounding shift
+        rows_per_ob = tile.oh * tile.ow
+        kernel = tuple(Uop(acc + ob * rows_per_ob, 0, 0) for ob in range(tile.oc))
+        bounds = self.kernels.add(kernel)
+        outer, inner = (tile.oh, tile.ow, 0), (tile.ow, 1, 0)
+        for op, value in (
+            (AluOp.MUL, layer.residual_multiplier),
+            (AluOp.SHR_RND, layer.residual_shift),
+        ):
+            imm = {"use_imm": 1, "imm": value & 0xFFFF}
+            self.body.append(_loops(Opcode.ALU, bounds, outer, inner, dtype=0, alu_op=op, **imm))
 
     def _store(self, tile: _Tile, acc: int) -> None:
         layer = self.layer

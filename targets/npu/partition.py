@@ -201,7 +201,7 @@ def _plan(
             bias = (bias if bias is not None else 0.0) * factor + shift - mean * factor
         elif user.op_type in ("Sum", "Add"):
             others = [name for name in user.input if name != planned.output]
-            why = _residual_refusal(user, others, dims, dtype)
+            why = _residual_refusal(user, others, dims)
             if why is not None:
                 planned.declined = (labels[id(user)], f"{why}: not fused into {label}")
                 break
@@ -319,13 +319,10 @@ def layer_geometry(
 
 
 def _residual_refusal(
-    add: onnx.NodeProto, others: list[str], dims: dict[str, list[int]], dtype: str
+    add: onnx.NodeProto, others: list[str], dims: dict[str, list[int]]
 ) -> str | None:
     if len(add.input) != 2 or len(others) != 1:
         return "not a two-operand add of the conv's result and another tensor"
-    if dtype == "i8":
-        # the residual would need its own scale and zero point in ACC: not in v1's epilogue
-        return "a residual add in i8 mode (v1 fuses residual adds in f32)"
     if dims.get(others[0]) != dims[add.output[0]]:
         return "the other operand broadcasts (the residual epilogue adds equal shapes)"
     return None

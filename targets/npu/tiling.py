@@ -147,8 +147,12 @@ def can_map(layer: ConvLayer, config: NpuConfig) -> str | None:
     """None if the layer maps to TNPU-1, else why not."""
     if max(layer.pads) > 15:
         return f"padding {max(layer.pads)} > 15 (the LOAD pad fields are 4 bits)"
-    if layer.residual and layer.dtype == "i8":
-        return "a residual add in i8 needs a rescale the v1 store path does not have"
+    if (
+        layer.residual
+        and layer.dtype == "i8"
+        and not (-32768 <= layer.residual_multiplier <= 32767 and 0 <= layer.residual_shift <= 31)
+    ):
+        return "the i8 residual's rescale does not fit a 16-bit multiplier and a 5-bit shift"
     if layer.clip is not None and layer.dtype == "i8":
         return "clip bounds on an i8 output (only ReLU is fused in i8)"
     if not ranked_tilings(layer, config):

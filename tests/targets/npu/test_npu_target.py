@@ -78,18 +78,17 @@ def test_split_model_matches_onnxruntime() -> None:
     assert [r.name for r in runs] == ["body"] and runs[0].cycles > 0
 
 
-def test_an_add_that_does_not_fuse_says_why() -> None:
+def test_i8_timing_fuses_the_residual_add() -> None:
+    """npu-report's i8 mode (a float model's layers timed as i8 programs): the residual add
+    fuses as in f32, rescaled on the ALU; a broadcasting add still says why it does not."""
     from terrace.targets.npu.isa import NpuConfig
     from terrace.targets.npu.partition import partition
 
     split = partition(_residual_model(), "i8", NpuConfig())
     where = {p.node: p for p in split.placements}
     assert where["body"].device == "npu" and where["bn1"].device == "npu"
-    assert (where["add"].device, where["add"].reason) == (
-        "cpu",
-        "a residual add in i8 mode (v1 fuses residual adds in f32): not fused into body",
-    )
-    assert where["relu1"].reason == "not fused into an NPU conv: runs with the CPU code around it"
+    assert (where["add"].device, where["add"].reason) == ("npu", "residual add fused into body")
+    assert where["relu1"].reason == "fused into body"
 
 
 def test_wrong_input_shape_is_one_clear_error() -> None:
