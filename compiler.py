@@ -55,9 +55,16 @@ class StageTimer:
 
     seconds: dict[str, float] = field(default_factory=dict[str, float])
     pass_seconds: list[tuple[str, float]] = field(default_factory=list[tuple[str, float]])
+    listener: Callable[[str], None] | None = None
+    """Told each step as it starts ("codegen", "memrefs: bufferize"): a progress line."""
+
+    def step(self, name: str) -> None:
+        if self.listener is not None:
+            self.listener(name)
 
     @contextmanager
     def stage(self, name: str) -> Generator[None]:
+        self.step(name)
         started = time.perf_counter()
         try:
             yield
@@ -91,6 +98,7 @@ def compile(
     input_values: Mapping[str, np.ndarray] | None = None,
     cache: bool | str | Path = True,
     tuning_db: str | Path | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> CompiledModel:
     """Compiles an ONNX model (path or ModelProto) for the target tagged `target` (None: this
     machine; or a `Target`, such as one `with_pipeline`), which must run in this process
@@ -101,9 +109,10 @@ def compile(
     its inputs; `UnsupportedModelError.value_inputs` names the ones a model needs); `cache` is
     True for the default cache folder, a folder, or False for none. `tuning_db` (default: the
     TERRACE_TUNING_DB environment variable) is a records file of `terrace tune` whose best
-    configs for this target replace the analytical defaults (docs/tuning.md). Raises a
-    `TerraceError` subclass."""
-    timer = StageTimer()
+    configs for this target replace the analytical defaults (docs/tuning.md). `progress` is
+    told each stage and pass as it starts (the CLI's progress line). Raises a `TerraceError`
+    subclass."""
+    timer = StageTimer(listener=progress)
     with timer.stage("load"):
         model = load_model(source)
         description = target if isinstance(target, Target) else get_target(target)
@@ -148,6 +157,7 @@ def compile_artifact(
     input_values: Mapping[str, np.ndarray] | None = None,
     cache: bool | str | Path = True,
     tuning_db: str | Path | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> ArtifactFiles:
     """Compiles an ONNX model for the target tagged `target` (None: this machine; any target,
     not only the host's) into the artifact folder `folder` (runtime/artifact.py): model.o,
@@ -158,7 +168,7 @@ def compile_artifact(
     out = Path(folder)
     if out.exists() and not out.is_dir():
         raise TerraceError(f"cannot write an artifact to {out}: it is a file, not a folder")
-    timer = StageTimer()
+    timer = StageTimer(listener=progress)
     with timer.stage("load"):
         model = load_model(source)
         description, tuning_key = with_tuning(get_target(target), tuning_db, 1)
@@ -348,6 +358,7 @@ def _run_passes(
     each = _verify_each_pass()
     for position, (stage, module_pass) in enumerate(passes):
         is_last_of_stage = position + 1 == len(passes) or passes[position + 1][0] != stage
+        timer.step(f"{stage}: {module_pass.name}")
         started = time.perf_counter()
         try:
             module_pass.apply(ctx, lowered.module)

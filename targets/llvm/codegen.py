@@ -61,9 +61,13 @@ def _apply_function_attributes(module: ModuleOp, converted: llvm_ir_module.Modul
             continue
         function = converted.get_global(op.sym_name.data)
         # Only the packed entry is exported: a global @main would clash with the main of the C
-        # program an artifact links into (runtime/harness.c).
+        # program an artifact links into (runtime/harness.c). It is inlined into the entry:
+        # a call that passes a pointer per weight puts hundreds of arguments on the stack,
+        # which RISC-V's frame lowering could not address (densenet121's 600 arguments: "LLVM
+        # ERROR: Incomplete scavenging after 2nd pass").
         if op.sym_name.data == "main" and ENTRY_SYMBOL in symbols:
             function.linkage = "internal"
+            function.attributes.add("alwaysinline")
         if op.linkage.linkage.data == "internal":
             function.linkage = "internal"
         if op.no_inline is not None:
