@@ -56,6 +56,9 @@ class TileOptions:
     nr_vectors: int
     lanes: int
     order: str
+    kc: int = 0
+    mc: int = 0
+    nc: int = 0
 
 
 def _int_entry(config: DictionaryAttr, name: str, default: int) -> int:
@@ -74,6 +77,9 @@ def tile_options(op: Operation, defaults: TileOptions) -> TileOptions:
         _int_entry(config, "nr_vectors", defaults.nr_vectors),
         _int_entry(config, "lanes", defaults.lanes),
         order.data if isinstance(order, StringAttr) else defaults.order,
+        _int_entry(config, "kc", defaults.kc),
+        _int_entry(config, "mc", defaults.mc),
+        _int_entry(config, "nc", defaults.nc),
     )
 
 
@@ -127,6 +133,9 @@ class ContractionMicrokernelPass(ModulePass):
     nr_vectors: int = 2
     lanes: int = 16
     order: str = "mn"
+    kc: int = 0
+    mc: int = 0
+    nc: int = 0
     fma: bool = True
     min_work: int = 4096
     fuse_epilogue: bool = True
@@ -162,8 +171,17 @@ class ContractionMicrokernelPass(ModulePass):
             # the packing and tile loops compute the fused ONNX nodes: they carry their names
             locate_insertions(builder, fused_location(fusion.fused_ops))
             tiles = tile_options(contraction.op, self._defaults())
-            kernel = TileKernel(fusion, tiles.mr, tiles.nr_vectors, tiles.lanes, self.fma)
-            kernel.order = tiles.order
+            kernel = TileKernel(
+                fusion,
+                tiles.mr,
+                tiles.nr_vectors,
+                tiles.lanes,
+                self.fma,
+                order=tiles.order,
+                kc=tiles.kc,
+                mc=tiles.mc,
+                nc=tiles.nc,
+            )
             if self.pack_weights:
                 kernel.packed_a = prepacked_lhs(function, contraction, tiles.mr)
                 kernel.packed_b = prepacked_rhs(function, contraction, kernel.nr)
@@ -181,4 +199,6 @@ class ContractionMicrokernelPass(ModulePass):
         return contraction
 
     def _defaults(self) -> TileOptions:
-        return TileOptions(self.mr, self.nr_vectors, self.lanes, self.order)
+        return TileOptions(
+            self.mr, self.nr_vectors, self.lanes, self.order, self.kc, self.mc, self.nc
+        )

@@ -4,6 +4,7 @@ passes/contraction_microkernel.py describes the scheme."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -23,14 +24,16 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.dialects.linalg import ops as linalg
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
-from xdsl.ir.affine import AffineExpr, AffineMap
+from xdsl.ir.affine import AffineConstantExpr, AffineDimExpr, AffineExpr, AffineMap
 from xdsl.rewriter import InsertPoint
 from xdsl.utils.hints import isa
 
 from .contraction_match import (
     Fusion,
     Stage,
+    aliases,
     indexing_maps,
+    is_contiguous,
 )
 
 index = IndexType()
@@ -120,6 +123,43 @@ def _compare(builder: Builder, lhs: SSAValue, predicate: str, rhs: SSAValue) -> 
     return builder.insert(arith.CmpiOp(lhs, rhs, predicate)).result
 
 
+@dataclass(frozen=True)
+class TileBlock:
+    """One cache block of the tile grid: (first, count) of its A panels, B panels and K
+    steps, and the K block's index (None when K is one block) out of `k_blocks`."""
+
+    m: tuple[SSAValue, SSAValue]
+    n: tuple[SSAValue, SSAValue]
+    k: tuple[SSAValue, SSAValue]
+    pc: SSAValue | None
+    k_blocks: int
+
+
+def _blocks(builder: Builder, count: int, body: Callable[[Builder, SSAValue | None], None]) -> None:
+    """`body` once per block, in an scf.for; inline with no index when there is one block."""
+    if count == 1:
+        body(builder, None)
+        return
+
+    def step(b: Builder, iv: SSAValue, _: Sequence[SSAValue]) -> list[SSAValue]:
+        body(b, iv)
+        return []
+
+    _for(builder, _constant(builder, 0), _constant(builder, count), step)
+
+
+def _block_range(
+    builder: Builder, block: SSAValue | None, size: int, total: int
+) -> tuple[SSAValue, SSAValue]:
+    """(first, count) of block `block` of `size` out of `total` (the last one shorter)."""
+    if block is None:
+        return _constant(builder, 0), _constant(builder, total)
+    first = _apply(builder, AffineExpr.dimension(0) * size, 1, [block])
+    left = _apply(builder, AffineExpr.constant(total) - AffineExpr.dimension(0), 1, [first])
+    count = builder.insert(arith.MinSIOp(left, _constant(builder, size))).result
+    return first, count
+
+
 def _linear(extents: Sequence[int]) -> Callable[[Builder, Sequence[SSAValue]], SSAValue]:
     """The row-major flat index of a multi-index over `extents`."""
     exprs = AffineExpr.constant(0)
@@ -134,24 +174,29 @@ def _linear(extents: Sequence[int]) -> Callable[[Builder, Sequence[SSAValue]], S
     return flat
 
 
-def collapse_trailing(builder: Builder, value: SSAValue, count: int) -> SSAValue:
-    """`value` with its last `count` dims merged into one (they are contiguous)."""
+def collapse_groups(builder: Builder, value: SSAValue, groups: Sequence[Sequence[int]]) -> SSAValue:
+    """`value` with each group of its dims merged into one (each group is contiguous)."""
     type_ = value.type
     assert isa(type_, MemRefType[Attribute])
     shape = list(type_.get_shape())
-    if count == 1:
+    if all(len(g) == 1 for g in groups):
         return value
-    keep = len(shape) - count
-    groups = [[d] for d in range(keep)] + [list(range(keep, len(shape)))]
-    merged = 1
-    for extent in shape[keep:]:
-        merged *= extent
-    result = MemRefType(type_.get_element_type(), [*shape[:keep], merged])
+    merged = [math.prod(shape[d] for d in g) for g in groups]
+    result = MemRefType(type_.get_element_type(), merged)
     reassociation = ArrayAttr(ArrayAttr(IntegerAttr(d, i64) for d in g) for g in groups)
     op = memref.CollapseShapeOp.build(
         operands=[value], result_types=[result], properties={"reassociation": reassociation}
     )
     return builder.insert(op).result
+
+
+def collapse_trailing(builder: Builder, value: SSAValue, count: int) -> SSAValue:
+    """`value` with its last `count` dims merged into one (they are contiguous)."""
+    type_ = value.type
+    assert isa(type_, MemRefType[Attribute])
+    rank = len(type_.get_shape())
+    keep = rank - count
+    return collapse_groups(builder, value, [[d] for d in range(keep)] + [list(range(keep, rank))])
 
 
 # the micro-kernel
@@ -174,13 +219,27 @@ class TileKernel:
     order: str = "mn"
     """`mn`: the tile grid's B panels vary fastest (each A panel stays in L1); `nm`: the A
     panels do (each B panel stays in L1)."""
+    kc: int = 0
+    """Steps of the K loop per K block (0: all of K). Between blocks a tile's accumulators
+    go to memory (the output, or the staging buffer) and come back for the next block, which
+    continues the same sum in the same order."""
+    mc: int = 0
+    """Rows of C per M block (0: all of M), whole `mr` panels."""
+    nc: int = 0
+    """Columns of C per N block (0: all of N), whole `nr` panels."""
     a_panels: SSAValue = field(init=False)
     b_panels: SSAValue = field(init=False)
     staging: SSAValue | None = field(init=False, default=None)
+    partials: SSAValue | None = field(init=False, default=None)
+    """Where a tile's sums wait between K blocks (None: one K block)."""
+    b_prefix: list[int | None] = field(init=False, default_factory=list[int | None])
+    """B read in place: the dim of C that indexes each of its leading (batch) dims (None:
+    a dim of one element)."""
 
     def __post_init__(self) -> None:
         self.pack_a_at_run_time = False
         self.pack_b_at_run_time = False
+        self.b_in_place = False
         self.c = self.fusion.contraction
         self.nr = self.nr_vectors * self.lanes
         self.vector_type = VectorType(f32, [self.lanes])
@@ -234,17 +293,23 @@ class TileKernel:
             a_panels = builder.insert(memref.AllocOp.get(f32, 64, [panels_m, k, self.mr])).memref
             self.pack_a_at_run_time = True
         if b_panels is None:
+            b_panels = self._b_in_place(builder)
+            self.b_in_place = b_panels is not None
+        if b_panels is None:
             # at run time B is packed as rows [K][N rounded up to nr]: each row is a
             # contiguous copy (im2col rows of a convolution), which vectorizes
             rows = memref.AllocOp.get(f32, 64, [k, panels_n * self.nr])
             b_panels = builder.insert(rows).memref
             self.pack_b_at_run_time = True
         self.a_panels, self.b_panels = a_panels, b_panels
-        if m % self.mr or n % self.nr:
+        several_k_blocks = 0 < self.kc < k
+        if m % self.mr or n % self.nr or (several_k_blocks and not self._output_holds_sums()):
             staging = memref.AllocOp.get(f32, 64, [panels_m * self.mr, panels_n * self.nr])
             self.staging = builder.insert(staging).memref
         for value in self._vector_operands():
             self._view(builder, value)
+        if several_k_blocks:
+            self.partials = self.staging or self.views[self.fusion.output]
         outer_dims = self.c.outer_dims
         extents = [self.c.ranges[self.c.out_loops[d]] for d in outer_dims]
 
@@ -349,31 +414,143 @@ class TileKernel:
 
         _for(builder, _constant(builder, 0), _constant(builder, c.k_size), row)
 
-    def _b_indices(self, builder: Builder, panel: SSAValue, kf: SSAValue, v: int) -> list[SSAValue]:
+    def _output_holds_sums(self) -> bool:
+        """Whether the tiles may keep their sums in the output between K blocks: nothing the
+        fusion reads is a view of it, and it does not hold C's initial value (a C with no
+        prologue and no epilogue is read, as the initial value, after the last block)."""
+        fusion = self.fusion
+        if fusion.prologue is None and not fusion.epilogue:
+            return False
+        output = aliases(fusion.output)
+        stages = [*([fusion.prologue] if fusion.prologue else []), *fusion.epilogue]
+        read = [self.c.lhs, self.c.rhs, *(v for s in stages for v in s.op.inputs)]
+        return not any(value in output for value in read)
+
+    def _b_in_place(self, builder: Builder) -> SSAValue | None:
+        """B as it is, viewed as `[batch...][K][N]`, when it already is that row-major,
+        contiguous matrix (batch dims indexed by outer dims of C, then the K loops, then the N
+        loops, in the GEMM form's order; loops and dims of one iteration anywhere) and N is a
+        whole number of tiles; else None (B is packed). Nothing is copied: the tiles' row
+        loads read B's rows."""
+        c = self.c
+        type_ = c.rhs.type
+        if c.n_size % self.nr or not is_contiguous(c.rhs) or not isa(type_, MemRefType[Attribute]):
+            return None
+        entries = self._rhs_entries(type_.get_shape())
+        k_loops = [loop for loop in c.k_loops if c.ranges[loop] > 1]
+        n_loops = [c.out_loops[d] for d in c.n_dims if c.ranges[c.out_loops[d]] > 1]
+        if entries is None or not k_loops or not n_loops:
+            return None
+        if [e for e in entries if e is not None][-len(k_loops) - len(n_loops) :] != [
+            *k_loops,
+            *n_loops,
+        ]:
+            return None
+        k_start, n_start = entries.index(k_loops[0]), entries.index(n_loops[0])
+        outer = {c.out_loops[d]: d for d in c.outer_dims}
+        if any(e is not None and e not in outer for e in entries[:k_start]):
+            return None
+        self.b_prefix = [None if e is None else outer[e] for e in entries[:k_start]]
+        groups = [[d] for d in range(k_start)]
+        groups += [list(range(k_start, n_start)), list(range(n_start, len(entries)))]
+        return collapse_groups(builder, c.rhs, groups)
+
+    def _rhs_entries(self, shape: Sequence[int]) -> list[int | None] | None:
+        """The loop each dim of B is indexed by (None: a dim of one element at 0, or a loop
+        of one iteration), when B's map is that simple and its dims are the loops' extents."""
+        c = self.c
+        # loops of one iteration are 0 (a 1x1 convolution's window: `y + ky` is `y`)
+        dims = [
+            AffineExpr.constant(0) if extent == 1 else AffineExpr.dimension(loop)
+            for loop, extent in enumerate(c.ranges)
+        ]
+        entries: list[int | None] = []
+        for result, size in zip(c.rhs_map.results, shape, strict=True):
+            expr = result.replace_dims_and_symbols(dims, [])
+            if isinstance(expr, AffineDimExpr) and c.ranges[expr.position] == size:
+                entries.append(expr.position)
+            elif isinstance(expr, AffineConstantExpr) and expr.value == 0 and size == 1:
+                entries.append(None)
+            else:
+                return None
+        return entries
+
+    def _b_indices(
+        self,
+        builder: Builder,
+        outer: dict[int, SSAValue],
+        panel: SSAValue,
+        kf: SSAValue,
+        v: int,
+    ) -> list[SSAValue]:
         """Where vector `v` of a tile's row of B is: panels `[N/nr][K][nr]` when packed at
-        compile time, rows `[K][N]` when packed at run time."""
-        if not self.pack_b_at_run_time:
+        compile time, rows `[K][N]` when packed at run time or read in place."""
+        if not (self.pack_b_at_run_time or self.b_in_place):
             return [panel, kf, _constant(builder, v * self.lanes)]
         column = _apply(builder, AffineExpr.dimension(0) * self.nr + v * self.lanes, 1, [panel])
-        return [kf, column]
+        prefix = [_constant(builder, 0) if d is None else outer[d] for d in self.b_prefix]
+        return [*prefix, kf, column]
 
     def _tiles(
         self, builder: Builder, outer: dict[int, SSAValue], panels_m: int, panels_n: int
     ) -> None:
+        """The tile grid, in cache blocks as BLIS orders them: N blocks of `nc` columns, in
+        each the K blocks of `kc` steps, in each the M blocks of `mc` rows; every block one
+        `scf.parallel` over its tiles."""
+        k = self.c.k_size
+        k_step = self.kc if 0 < self.kc < k else k
+        m_step = max(self.mc // self.mr, 1) if self.mc > 0 else panels_m
+        n_step = max(self.nc // self.nr, 1) if self.nc > 0 else panels_n
+        k_blocks = -(-k // k_step)
+
+        def n_block(b: Builder, jc: SSAValue | None) -> None:
+            def k_block(b2: Builder, pc: SSAValue | None) -> None:
+                def m_block(b3: Builder, ic: SSAValue | None) -> None:
+                    blocks = TileBlock(
+                        _block_range(b3, ic, m_step, panels_m),
+                        _block_range(b3, jc, n_step, panels_n),
+                        _block_range(b3, pc, k_step, k),
+                        pc,
+                        k_blocks,
+                    )
+                    self._grid(b3, outer, blocks)
+
+                _blocks(b2, -(-panels_m // m_step), m_block)
+
+            _blocks(b, k_blocks, k_block)
+
+        _blocks(builder, -(-panels_n // n_step), n_block)
+
+    def _grid(self, builder: Builder, outer: dict[int, SSAValue], blocks: TileBlock) -> None:
+        """One block's tiles: one `scf.parallel` over its A panels and B panels."""
         block = Block(arg_types=[index, index])
         b = Builder(InsertPoint.at_end(block))
-        panel_m, panel_n = block.args if self.order == "mn" else reversed(block.args)
+        first, second = block.args
+        along_m, along_n = (first, second) if self.order == "mn" else (second, first)
+        at = AffineExpr.dimension(0) + AffineExpr.dimension(1)
+        panel_m = _apply(b, at, 2, [blocks.m[0], along_m])
+        panel_n = _apply(b, at, 2, [blocks.n[0], along_n])
         m0 = _apply(b, AffineExpr.dimension(0) * self.mr, 1, [panel_m])
         n0 = _apply(b, AffineExpr.dimension(0) * self.nr, 1, [panel_n])
         zero = DenseIntOrFPElementsAttr.from_list(self.vector_type, [0.0] * self.lanes)
         zeros = b.insert(arith.ConstantOp(zero, self.vector_type)).result
         count = self.mr * self.nr_vectors
+        places = [
+            (
+                _apply(b, AffineExpr.dimension(0) + r, 1, [m0]),
+                _apply(b, AffineExpr.dimension(0) + v * self.lanes, 1, [n0]),
+            )
+            for r in range(self.mr)
+            for v in range(self.nr_vectors)
+        ]
 
         def step(inner: Builder, kf: SSAValue, accs: Sequence[SSAValue]) -> list[SSAValue]:
             columns = [
                 inner.insert(
                     vector.LoadOp(
-                        self.b_panels, self._b_indices(inner, panel_n, kf, v), self.vector_type
+                        self.b_panels,
+                        self._b_indices(inner, outer, panel_n, kf, v),
+                        self.vector_type,
                     )
                 ).result
                 for v in range(self.nr_vectors)
@@ -389,24 +566,95 @@ class TileKernel:
                     result[at] = self._multiply_add(inner, splat, columns[v], result[at])
             return result
 
-        k = _constant(b, self.c.k_size)
-        accs = list(_for(b, _constant(b, 0), k, step, [zeros] * count))
-        for r in range(self.mr):
-            m = _apply(b, AffineExpr.dimension(0) + r, 1, [m0])
-            for v in range(self.nr_vectors):
-                nf = _apply(b, AffineExpr.dimension(0) + v * self.lanes, 1, [n0])
-                acc = accs[r * self.nr_vectors + v]
+        initial = [zeros] * count
+        if blocks.pc is not None:
+            initial = self._resume(b, outer, blocks.pc, places, zeros)
+        k_lo, k_count = blocks.k
+        k_hi = _apply(b, at, 2, [k_lo, k_count])
+        accs = list(_for(b, k_lo, k_hi, step, initial))
+        self._finish(b, outer, blocks, places, accs)
+        b.insert(scf.ReduceOp())
+        lower = [_constant(builder, 0)] * 2
+        grid = (blocks.m[1], blocks.n[1]) if self.order == "mn" else (blocks.n[1], blocks.m[1])
+        steps = [_constant(builder, 1)] * 2
+        builder.insert(scf.ParallelOp(lower, list(grid), steps, Region(block)))
+
+    def _partial_indices(
+        self, builder: Builder, outer: dict[int, SSAValue], m: SSAValue, nf: SSAValue
+    ) -> list[SSAValue]:
+        if self.partials is self.staging:
+            return [m, nf]
+        identity = AffineMap.identity(self.c.rank)
+        leading = AffineMap(
+            identity.num_dims, 0, identity.results[: self.c.rank - len(self.c.n_dims)]
+        )
+        return [*self._indices(builder, leading, outer, m), nf]
+
+    def _resume(
+        self,
+        builder: Builder,
+        outer: dict[int, SSAValue],
+        pc: SSAValue,
+        places: Sequence[tuple[SSAValue, SSAValue]],
+        zeros: SSAValue,
+    ) -> list[SSAValue]:
+        """The accumulators a K block starts from: zero in the first block, the sums the
+        previous block stored otherwise."""
+        partials = self.partials
+        assert partials is not None
+        first = _compare(builder, pc, "eq", _constant(builder, 0))
+
+        def fill(values: Callable[[Builder], list[SSAValue]]) -> Region:
+            block = Block()
+            inner = Builder(InsertPoint.at_end(block))
+            inner.insert(scf.YieldOp(*values(inner)))
+            return Region(block)
+
+        def stored(inner: Builder) -> list[SSAValue]:
+            return [
+                inner.insert(
+                    vector.LoadOp(
+                        partials, self._partial_indices(inner, outer, m, nf), self.vector_type
+                    )
+                ).result
+                for m, nf in places
+            ]
+
+        types = [self.vector_type] * len(places)
+        branch = scf.IfOp(first, types, fill(lambda _: [zeros] * len(places)), fill(stored))
+        return list(builder.insert(branch).results)
+
+    def _finish(
+        self,
+        builder: Builder,
+        outer: dict[int, SSAValue],
+        blocks: TileBlock,
+        places: Sequence[tuple[SSAValue, SSAValue]],
+        accs: Sequence[SSAValue],
+    ) -> None:
+        """The accumulators out of the registers: through the epilogue into the output after
+        the last K block (into the staging buffer when tiles overhang C); as they are into
+        the partial sums after the others."""
+
+        def final(b: Builder) -> None:
+            for (m, nf), acc in zip(places, accs, strict=True):
                 if self.staging is not None:
                     b.insert(vector.StoreOp(acc, self.staging, [m, nf]))
                     continue
                 value = self._epilogue(b, outer, m, nf, acc, vectorized=True)
                 self._store(b, outer, m, nf, value, vectorized=True)
-        b.insert(scf.ReduceOp())
-        lower = [_constant(builder, 0)] * 2
-        grid = (panels_m, panels_n) if self.order == "mn" else (panels_n, panels_m)
-        upper = [_constant(builder, extent) for extent in grid]
-        steps = [_constant(builder, 1)] * 2
-        builder.insert(scf.ParallelOp(lower, upper, steps, Region(block)))
+
+        def partial(b: Builder) -> None:
+            partials = self.partials
+            assert partials is not None
+            for (m, nf), acc in zip(places, accs, strict=True):
+                b.insert(vector.StoreOp(acc, partials, self._partial_indices(b, outer, m, nf)))
+
+        if blocks.pc is None or self.staging is not None:
+            final(builder)
+            return
+        last = _compare(builder, blocks.pc, "eq", _constant(builder, blocks.k_blocks - 1))
+        _if(builder, last, final, partial)
 
     def _copy_back(self, builder: Builder, outer: dict[int, SSAValue]) -> None:
         """When tiles overhang C (M or N not a whole number of tiles) they store their
