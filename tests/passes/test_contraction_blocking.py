@@ -11,7 +11,7 @@ import numpy as np
 import onnx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper, numpy_helper
 from xdsl.dialects.builtin import ModuleOp
 
 import terrace
@@ -23,26 +23,11 @@ from terrace.targets.target import Target
 from terrace.tuning.apply import with_config
 from terrace.tuning.config import KernelConfig
 
+from onnx_models import float_graph_model as _model
 from onnx_models import run_onnxruntime
 
 TOLERANCE = 2e-5
 """max |terrace - onnxruntime| over max |onnxruntime|: the unblocked tests' bound."""
-
-
-def _model(
-    nodes: list[onnx.NodeProto],
-    inputs: dict[str, Sequence[int]],
-    weights: list[onnx.TensorProto],
-) -> onnx.ModelProto:
-    graph = helper.make_graph(
-        nodes,
-        "g",
-        [helper.make_tensor_value_info(n, TensorProto.FLOAT, list(s)) for n, s in inputs.items()],
-        [helper.make_tensor_value_info("out", TensorProto.FLOAT, None)],
-        weights,
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    return onnx.shape_inference.infer_shapes(model)
 
 
 def _blocked(config: KernelConfig) -> Target:
