@@ -10,13 +10,20 @@ broadcasts `mr` elements of A, so it fits when `mr * nv + nv + 1` registers do, 
 the actual M and N (the padded tile grid's area over M * N); ties go to the wider tile. On Zen 4
 (32 x 512-bit) and a large GEMM that is 6 x 64, AMD BLIS's sgemm kernel.
 
-Cache blocks (BLIS's loops around the micro-kernel, Low et al.): the operand whose `mr` x `kc`
-(order `mn`: A) or `kc` x `nr` (order `nm`: B) micro-panel is reused by every tile of a row of
-the grid stays in half of L1, which sets `kc`; the other operand's `kc` x `nc` (or `mc` x `kc`)
-block, which those tiles stream, stays in half of L2, which sets `nc` (or `mc`); the third
-block is the whole dimension. Each block is then equalized (the same size for every block of a
-dimension) and clipped to the problem. On Zen 4 (32 KiB L1, 1 MiB L2) with the 8 x 32 tile
-that is kc 512 and nc 256.
+Cache blocks (BLIS's loops around the micro-kernel, Low et al.): in each block the operand
+whose micro-panel every tile of a row of the grid reuses (order `mn`: A's `mr` x `kc`; `nm`:
+B's `kc` x `nr`) is read again for each tile, the other operand's block (`kc` x `nc`, or
+`mc` x `kc`) is streamed past it. The streamed block must stay in the cache level whose
+bandwidth covers what the tile reads of it per cycle (`stream_level`: L3 when its bytes per
+cycle suffice, else L2), within half of that level; when that level is L2 the reused
+micro-panel must sit in half of L1, which sets `kc` (BLIS's rule), and when it is L3 the panel
+may sit in half of L2, so K is split only when even that overflows. The third block is the
+whole dimension. Each block is then equalized (the same size for every block of a dimension)
+and clipped to the problem. On Zen 4 the 6 x 64 tile reads 256 bytes of B per 24-cycle K step,
+which L3 serves: K stays whole up to 21845 (a 6-row A panel in 512 KiB), and a B block over
+4 MiB (half the 8 MiB table L3) is split in N. Measured on gemm1024, mlp and gemm_k4096 (CPU
+time, interleaved, 1 thread): blocking with the L1/L2 rule alone was 0 to 5% slower than none,
+the kernel being compute-bound near the FMA peak with B streamed from L3.
 
 Cost: cycles per K step of a tile are the larger of the FMA issue time and the load issue
 time; the grid of padded tiles times K steps, over the clock, is the compute time, and the
@@ -104,17 +111,32 @@ def _equalized(size: int, total: int, multiple: int) -> int:
     return min(_ceil(_ceil(total, blocks), multiple) * multiple, total)
 
 
+def stream_level(config: KernelConfig, info: TargetInfo) -> int:
+    """The cache level the tiles may stream their non-reused operand from: L3 when its
+    bandwidth covers the bytes per cycle the tile reads of it (`nr` floats a K step in order
+    `mn`, `mr` in `nm`, over the step's issue cycles), else L2."""
+    micro = info.micro
+    cycles = max(
+        config.mr * config.nr_vectors / micro.fma_pipes,
+        (config.mr + config.nr_vectors) / micro.load_ports,
+    )
+    streamed = config.nr if config.order == ORDERS[0] else config.mr
+    return 3 if streamed * F32_BYTES / cycles <= L3_BYTES_PER_CYCLE else 2
+
+
 def cache_blocks(shape: GemmShape, config: KernelConfig, info: TargetInfo) -> tuple[int, int, int]:
     """(kc, mc, nc) for `config` on `shape`: its own where set, else the module docstring's
     rule. kc is at most K, mc a multiple of mr, nc of nr, each at most the padded dimension."""
     m_whole = _ceil(shape.m, config.mr) * config.mr
     n_whole = _ceil(shape.n, config.nr) * config.nr
-    resident = config.mr if config.order == ORDERS[0] else config.nr
-    kc = config.kc or _equalized(
-        info.cache(1).size // 2 // (resident * F32_BYTES), shape.k, K_MULTIPLE
-    )
-    kc = min(kc, shape.k)
-    streamed_rows = info.cache(2).size // 2 // (kc * F32_BYTES)
+    resident = (config.mr if config.order == ORDERS[0] else config.nr) * F32_BYTES
+    level = stream_level(config, info)
+    half_l1, half_l2 = info.cache(1).size // 2, info.cache(2).size // 2
+    kc = config.kc
+    if not kc and level == 3 and resident * shape.k <= half_l2:
+        kc = shape.k  # the reused micro-panel may sit in L2: the stream is not from there
+    kc = min(kc or _equalized(half_l1 // resident, shape.k, K_MULTIPLE), shape.k)
+    streamed_rows = info.cache(level).size // 2 // (kc * F32_BYTES)
     if config.order == ORDERS[0]:
         mc = config.mc or m_whole
         nc = config.nc or _equalized(streamed_rows, n_whole, config.nr)

@@ -7,7 +7,7 @@ task got on other machines (records of another fingerprint: seeds, never applied
 round proposes the untried one-step tile neighbours (mr, nr-vectors, lanes, order, each with
 its analytical cache blocks) of a beam of the `beam` best measured configs, ranks them by the
 analytical estimate and measures the top `batch`, a quarter of which goes to the cache-block
-steps (kc, the L2 block) of the best config so far. A task converges when two
+steps (kc, the streamed block) of the best config so far. A task converges when two
 rounds in a row improve its best by under 1%, or its space is exhausted, or it hits its cap.
 `--strategy random` measures uniformly drawn untried configs instead (the MetaSchedule
 replay anchor); `--strategy exhaustive` measures the whole space, best estimate first, and

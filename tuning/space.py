@@ -1,11 +1,11 @@
 """The search space of a contraction (TUNING.md section 3): every micro-kernel the target's
 registers allow at the unit's width and at half of it, in both tile-grid orders, less the
 tiles wider than the problem; each with its analytical cache blocks (0 in the config) and the
-blocks at half and twice the analytical `kc` and the analytical L2 block (`nc` in order `mn`,
+blocks at half and twice the analytical `kc` and the analytical streamed block (`nc` in order `mn`,
 `mc` in `nm`), clipped to the problem. Validity is checked before anything is lowered: an
 invalid config is never built.
 
-Knobs are ordered domains (mr, nr_vectors, lanes, order, kc, the L2 block); a neighbour moves
+Knobs are ordered domains (mr, nr_vectors, lanes, order, kc, the streamed block); a neighbour moves
 one knob one step (a new micro-kernel starts from its analytical blocks).
 """
 
@@ -34,8 +34,10 @@ def _k_choices(shape: GemmShape, config: KernelConfig, info: TargetInfo) -> list
     ]
 
 
-def _l2_choices(shape: GemmShape, config: KernelConfig, info: TargetInfo) -> list[tuple[str, int]]:
-    """The L2 block (`nc` in order `mn`, `mc` in `nm`) at half, the analytical (0), twice."""
+def _streamed_choices(
+    shape: GemmShape, config: KernelConfig, info: TargetInfo
+) -> list[tuple[str, int]]:
+    """The streamed block (`nc` in order `mn`, `mc` in `nm`) at half, the analytical (0), twice."""
     kc, mc, nc = cache_blocks(shape, config, info)
     del kc
     name, size, unit, total = (
@@ -56,7 +58,7 @@ def _blocked(shape: GemmShape, config: KernelConfig, info: TargetInfo) -> list[K
     found: list[KernelConfig] = []
     for kc in _k_choices(shape, config, info):
         with_kc = replace(config, kc=kc)
-        for name, size in _l2_choices(shape, with_kc, info):
+        for name, size in _streamed_choices(shape, with_kc, info):
             found.append(replace(with_kc, **{name: size}))
     return found
 
@@ -108,7 +110,7 @@ class Space:
         return [*self.tile_neighbours(config), *self.block_neighbours(config)]
 
     def block_neighbours(self, config: KernelConfig) -> list[KernelConfig]:
-        """The same tile with kc or the L2 block one step away, valid ones only."""
+        """The same tile with kc or the streamed block one step away, valid ones only."""
         steps = self._block_steps(config)
         return [c for c in dict.fromkeys(steps) if c != config and self.is_valid(c)]
 
@@ -129,15 +131,19 @@ class Space:
         return [c for c in dict.fromkeys(steps) if c != config and self.is_valid(c)]
 
     def _block_steps(self, config: KernelConfig) -> list[KernelConfig]:
-        """The blocks one step along kc's domain, and along the L2 block's."""
+        """The blocks one step along kc's domain, and along the streamed block's."""
         steps: list[KernelConfig] = []
         k_domain = _k_choices(self.shape, replace(config, kc=0), self.info)
         if config.kc in k_domain:
             at = k_domain.index(config.kc)
             steps += [replace(config, kc=k) for k in k_domain[max(at - 1, 0) : at + 2]]
         name = "nc" if config.order == ORDERS[0] else "mc"
-        l2_domain = [s for _, s in _l2_choices(self.shape, replace(config, **{name: 0}), self.info)]
-        if getattr(config, name) in l2_domain:
-            at = l2_domain.index(getattr(config, name))
-            steps += [replace(config, **{name: s}) for s in l2_domain[max(at - 1, 0) : at + 2]]
+        streamed_domain = [
+            s for _, s in _streamed_choices(self.shape, replace(config, **{name: 0}), self.info)
+        ]
+        if getattr(config, name) in streamed_domain:
+            at = streamed_domain.index(getattr(config, name))
+            steps += [
+                replace(config, **{name: s}) for s in streamed_domain[max(at - 1, 0) : at + 2]
+            ]
         return steps

@@ -4,15 +4,15 @@
 // RUN: terrace-opt %s -p 'apply-tuning{db="%S/Inputs/apply_tuning.jsonl" target-fp="sha256:test-target"}' | filecheck %s --check-prefix=DB
 // RUN: terrace-opt %s -p 'apply-tuning{db="%S/Inputs/apply_tuning.jsonl" target-fp="sha256:unknown"}' | filecheck %s
 // RUN: terrace-opt %s -p 'apply-tuning{config="6,4,16,nm"},contraction-microkernel' | filecheck %s --check-prefix=TILES
-// RUN: terrace-opt %s -p 'apply-tuning{l1d-bytes=1024}' | filecheck %s --check-prefix=SMALL-L1
+// RUN: terrace-opt %s -p 'apply-tuning{l1d-bytes=1024 l2-bytes=2048}' | filecheck %s --check-prefix=SMALL-L1
 // RUN: terrace-opt %s -p 'apply-tuning{config="6,4,16,mn,16,0,32"}' | filecheck %s --check-prefix=BLOCKS
 
 // The analytical default for 32 registers of 16 lanes: 6 rows x 4 vectors (Zen 4's BLIS
 // kernel), 64 columns exactly; for 16 registers of 8 lanes, 4 x 3 vectors (12 multiply-adds
 // per 7 loads). The fill before the contraction gets no config: it is not a contraction.
-// The cache blocks are whole: K = 48 is far below what half of a 32 KiB L1 holds of a
-// 6-row A panel (680 steps), and the 48 x 64 B block fits in half of L2 (mc and nc are M
-// and N rounded up to whole tiles).
+// The cache blocks are whole: the 6 x 64 tile may stream B from L3, the 6 x 48 A panel fits
+// in half of L2, the 48 x 64 B block in half of L3 (mc and nc are M and N rounded up to
+// whole tiles).
 // CHECK-LABEL: func.func @gemm_bias_relu
 // CHECK-NOT:   terrace.config
 // CHECK:       linalg.generic {{.*}} ins(%x, %w
@@ -23,8 +23,9 @@
 
 // FORCED:      terrace.config = {mr = 6 : i64, nr_vectors = 2 : i64, lanes = 8 : i64, order = "nm", kc = 48 : i64, mc = 66 : i64, nc = 64 : i64, source = "forced"
 
-// A 1 KiB L1: half of it holds 6 x 21 floats of A, so kc is 16 (a multiple of 8), which
-// splits K = 48 into 3 equal blocks.
+// A 1 KiB L1 and a 2 KiB L2: the 6 x 48 A panel (1152 bytes) overflows half of L2, so
+// half of L1 sets kc: 6 x 21 floats, 16 (a multiple of 8), which splits K = 48 into 3 equal
+// blocks.
 // SMALL-L1:    terrace.config = {mr = 6 : i64, nr_vectors = 4 : i64, lanes = 16 : i64, order = "mn", kc = 16 : i64, mc = 66 : i64, nc = 64 : i64, source = "analytical"
 
 // Blocks a config gives are kept; the ones it leaves at 0 are the analytical ones.
