@@ -1,26 +1,21 @@
 """The tiles of contraction-microkernel: packing loops, the register-blocked vector
 micro-kernel and the fused epilogue, emitted for one `Fusion` (passes/contraction_match.py);
-passes/contraction_microkernel.py describes the scheme."""
+passes/contraction_microkernel.py describes the scheme; the loops and views they are built
+from are in contraction_loops.py."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from xdsl.builder import Builder
-from xdsl.dialects import affine, arith, memref, scf, vector
+from xdsl.dialects import arith, memref, scf, vector
 from xdsl.dialects.builtin import (
-    AffineMapAttr,
-    ArrayAttr,
     DenseIntOrFPElementsAttr,
     FloatAttr,
-    IndexType,
-    IntegerAttr,
     MemRefType,
     VectorType,
     f32,
-    i64,
 )
 from xdsl.dialects.linalg import ops as linalg
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
@@ -28,6 +23,22 @@ from xdsl.ir.affine import AffineConstantExpr, AffineDimExpr, AffineExpr, Affine
 from xdsl.rewriter import InsertPoint
 from xdsl.utils.hints import isa
 
+from .contraction_loops import (
+    TileBlock,
+    apply_map,
+    block_range,
+    collapse_groups,
+    collapse_trailing,
+    compare,
+    constant,
+    for_blocks,
+    for_loop,
+    if_then,
+    index,
+    linear_index,
+    loop_nest,
+    parallel_for,
+)
 from .contraction_match import (
     Fusion,
     Stage,
@@ -35,169 +46,6 @@ from .contraction_match import (
     indexing_maps,
     is_contiguous,
 )
-
-index = IndexType()
-
-
-# building blocks
-
-
-def _constant(builder: Builder, value: int) -> SSAValue:
-    return builder.insert(arith.ConstantOp(IntegerAttr(value, index))).result
-
-
-def _apply(builder: Builder, expr: AffineExpr, num_dims: int, dims: Sequence[SSAValue]) -> SSAValue:
-    map_ = AffineMapAttr(AffineMap(num_dims, 0, (expr,)))
-    return builder.insert(affine.ApplyOp(list(dims), map_)).result
-
-
-def _for(
-    builder: Builder,
-    lower: SSAValue,
-    upper: SSAValue,
-    body: Callable[[Builder, SSAValue, Sequence[SSAValue]], Sequence[SSAValue]],
-    iter_args: Sequence[SSAValue] = (),
-) -> Sequence[SSAValue]:
-    block = Block(arg_types=[index, *(v.type for v in iter_args)])
-    inner = Builder(InsertPoint.at_end(block))
-    yielded = body(inner, block.args[0], block.args[1:])
-    inner.insert(scf.YieldOp(*yielded))
-    step = _constant(builder, 1)
-    return builder.insert(scf.ForOp(lower, upper, step, iter_args, block)).results
-
-
-def _parallel_for(builder: Builder, upper: int, body: Callable[[Builder, SSAValue], None]) -> None:
-    """`scf.parallel` over [0, upper): iterations that write disjoint data."""
-    block = Block(arg_types=[index])
-    inner = Builder(InsertPoint.at_end(block))
-    body(inner, block.args[0])
-    inner.insert(scf.ReduceOp())
-    zero, one = _constant(builder, 0), _constant(builder, 1)
-    builder.insert(scf.ParallelOp([zero], [_constant(builder, upper)], [one], Region(block)))
-
-
-def _loop_nest(
-    builder: Builder,
-    extents: Sequence[int],
-    body: Callable[[Builder, list[SSAValue]], None],
-    parallel_outermost: bool = False,
-) -> None:
-    """Nested scf.for loops over `extents` (outermost first); the outermost one an
-    scf.parallel with `parallel_outermost`."""
-
-    def level(inner: Builder, ivs: list[SSAValue]) -> None:
-        if len(ivs) == len(extents):
-            body(inner, ivs)
-            return
-        if parallel_outermost and not ivs:
-            _parallel_for(inner, extents[0], lambda b, iv: level(b, [iv]))
-            return
-
-        def step(b: Builder, iv: SSAValue, _: Sequence[SSAValue]) -> list[SSAValue]:
-            level(b, [*ivs, iv])
-            return []
-
-        _for(inner, _constant(inner, 0), _constant(inner, extents[len(ivs)]), step)
-
-    level(builder, [])
-
-
-def _if(
-    builder: Builder,
-    condition: SSAValue,
-    then: Callable[[Builder], None],
-    otherwise: Callable[[Builder], None] | None = None,
-) -> None:
-    regions: list[Region] = []
-    for fill in (then, otherwise):
-        if fill is None:
-            continue
-        block = Block()
-        fill(Builder(InsertPoint.at_end(block)))
-        block.add_op(scf.YieldOp())
-        regions.append(Region(block))
-    builder.insert(scf.IfOp(condition, [], regions[0], regions[1] if len(regions) > 1 else None))
-
-
-def _compare(builder: Builder, lhs: SSAValue, predicate: str, rhs: SSAValue) -> SSAValue:
-    return builder.insert(arith.CmpiOp(lhs, rhs, predicate)).result
-
-
-@dataclass(frozen=True)
-class TileBlock:
-    """One cache block of the tile grid: (first, count) of its A panels, B panels and K
-    steps, and the K block's index (None when K is one block) out of `k_blocks`."""
-
-    m: tuple[SSAValue, SSAValue]
-    n: tuple[SSAValue, SSAValue]
-    k: tuple[SSAValue, SSAValue]
-    pc: SSAValue | None
-    k_blocks: int
-
-
-def _blocks(builder: Builder, count: int, body: Callable[[Builder, SSAValue | None], None]) -> None:
-    """`body` once per block, in an scf.for; inline with no index when there is one block."""
-    if count == 1:
-        body(builder, None)
-        return
-
-    def step(b: Builder, iv: SSAValue, _: Sequence[SSAValue]) -> list[SSAValue]:
-        body(b, iv)
-        return []
-
-    _for(builder, _constant(builder, 0), _constant(builder, count), step)
-
-
-def _block_range(
-    builder: Builder, block: SSAValue | None, size: int, total: int
-) -> tuple[SSAValue, SSAValue]:
-    """(first, count) of block `block` of `size` out of `total` (the last one shorter)."""
-    if block is None:
-        return _constant(builder, 0), _constant(builder, total)
-    first = _apply(builder, AffineExpr.dimension(0) * size, 1, [block])
-    left = _apply(builder, AffineExpr.constant(total) - AffineExpr.dimension(0), 1, [first])
-    count = builder.insert(arith.MinSIOp(left, _constant(builder, size))).result
-    return first, count
-
-
-def _linear(extents: Sequence[int]) -> Callable[[Builder, Sequence[SSAValue]], SSAValue]:
-    """The row-major flat index of a multi-index over `extents`."""
-    exprs = AffineExpr.constant(0)
-    stride = 1
-    for position in reversed(range(len(extents))):
-        exprs = exprs + AffineExpr.dimension(position) * stride
-        stride *= extents[position]
-
-    def flat(builder: Builder, ivs: Sequence[SSAValue]) -> SSAValue:
-        return _apply(builder, exprs, len(extents), ivs)
-
-    return flat
-
-
-def collapse_groups(builder: Builder, value: SSAValue, groups: Sequence[Sequence[int]]) -> SSAValue:
-    """`value` with each group of its dims merged into one (each group is contiguous)."""
-    type_ = value.type
-    assert isa(type_, MemRefType[Attribute])
-    shape = list(type_.get_shape())
-    if all(len(g) == 1 for g in groups):
-        return value
-    merged = [math.prod(shape[d] for d in g) for g in groups]
-    result = MemRefType(type_.get_element_type(), merged)
-    reassociation = ArrayAttr(ArrayAttr(IntegerAttr(d, i64) for d in g) for g in groups)
-    op = memref.CollapseShapeOp.build(
-        operands=[value], result_types=[result], properties={"reassociation": reassociation}
-    )
-    return builder.insert(op).result
-
-
-def collapse_trailing(builder: Builder, value: SSAValue, count: int) -> SSAValue:
-    """`value` with its last `count` dims merged into one (they are contiguous)."""
-    type_ = value.type
-    assert isa(type_, MemRefType[Attribute])
-    rank = len(type_.get_shape())
-    keep = rank - count
-    return collapse_groups(builder, value, [[d] for d in range(keep)] + [list(range(keep, rank))])
-
 
 # the micro-kernel
 
@@ -258,7 +106,7 @@ class TileKernel:
     # values of dims and loops
 
     def _zero(self, builder: Builder) -> SSAValue:
-        return _constant(builder, 0)
+        return constant(builder, 0)
 
     def _c_dims(self, builder: Builder, outer: dict[int, SSAValue], m: SSAValue) -> list[SSAValue]:
         """The value of every dim of C at row `m` (the N dims at 0)."""
@@ -323,7 +171,7 @@ class TileKernel:
             if self.staging is not None:
                 self._copy_back(inner, outer)
 
-        _loop_nest(builder, extents, body)
+        loop_nest(builder, extents, body)
 
     def _vector_operands(self) -> list[SSAValue]:
         values = [self.fusion.output]
@@ -340,23 +188,23 @@ class TileKernel:
 
     def _pack_a(self, builder: Builder, outer: dict[int, SSAValue], panels: int) -> None:
         c, mr = self.c, self.mr
-        flat_k = _linear(self.k_extents)
+        flat_k = linear_index(self.k_extents)
         m_loop = c.out_loops[c.m_dim]
 
         def row(b: Builder, m: SSAValue) -> None:
-            panel = _apply(b, AffineExpr.dimension(0) // mr, 1, [m])
-            lane = _apply(b, AffineExpr.dimension(0) % mr, 1, [m])
+            panel = apply_map(b, AffineExpr.dimension(0) // mr, 1, [m])
+            lane = apply_map(b, AffineExpr.dimension(0) % mr, 1, [m])
 
             def copy(inner: Builder) -> None:
                 def element(b2: Builder, k_ivs: list[SSAValue]) -> None:
                     by_loop = {m_loop: m, **dict(zip(c.k_loops, k_ivs, strict=True))}
                     loops = self._loops(b2, outer, by_loop)
-                    indices = [_apply(b2, e, len(loops), loops) for e in c.lhs_map.results]
+                    indices = [apply_map(b2, e, len(loops), loops) for e in c.lhs_map.results]
                     value = b2.insert(memref.LoadOp.get(c.lhs, indices)).res
                     kf = flat_k(b2, k_ivs)
                     b2.insert(memref.StoreOp.get(value, self.a_panels, [panel, kf, lane]))
 
-                _loop_nest(inner, self.k_extents, element)
+                loop_nest(inner, self.k_extents, element)
 
             def zeros(inner: Builder) -> None:
                 self._zero_fill(inner, self.a_panels, panel, lane)
@@ -364,10 +212,10 @@ class TileKernel:
             if c.m_size % mr == 0:
                 copy(b)
             else:
-                less = _compare(b, m, "slt", _constant(b, c.m_size))
-                _if(b, less, copy, zeros)
+                less = compare(b, m, "slt", constant(b, c.m_size))
+                if_then(b, less, copy, zeros)
 
-        _parallel_for(builder, panels * mr, row)
+        parallel_for(builder, panels * mr, row)
 
     def _zero_fill(
         self, builder: Builder, packed: SSAValue, panel: SSAValue, lane: SSAValue
@@ -378,14 +226,14 @@ class TileKernel:
             b.insert(memref.StoreOp.get(zero, packed, [panel, kf, lane]))
             return []
 
-        _for(builder, _constant(builder, 0), _constant(builder, self.c.k_size), store)
+        for_loop(builder, constant(builder, 0), constant(builder, self.c.k_size), store)
 
     def _pack_b(self, builder: Builder, outer: dict[int, SSAValue], panels: int) -> None:
         """B as rows `[K][N]` (the columns past N zero): row kf holds B at the K loops of kf
         for every flat N index, the N loops innermost."""
         c, nr = self.c, self.nr
-        flat_k = _linear(self.k_extents)
-        flat_n = _linear(self.n_extents)
+        flat_k = linear_index(self.k_extents)
+        flat_n = linear_index(self.n_extents)
         n_loops = [c.out_loops[d] for d in c.n_dims]
 
         def element(b: Builder, ivs: list[SSAValue]) -> None:
@@ -394,12 +242,12 @@ class TileKernel:
                 zip(n_loops, n_ivs, strict=True)
             )
             loops = self._loops(b, outer, by_loop)
-            indices = [_apply(b, e, len(loops), loops) for e in c.rhs_map.results]
+            indices = [apply_map(b, e, len(loops), loops) for e in c.rhs_map.results]
             value = b.insert(memref.LoadOp.get(c.rhs, indices)).res
             b.insert(memref.StoreOp.get(value, self.b_panels, [flat_k(b, k_ivs), flat_n(b, n_ivs)]))
 
         # rows of different k are disjoint: the outermost loop runs on all threads
-        _loop_nest(builder, [*self.k_extents, *self.n_extents], element, parallel_outermost=True)
+        loop_nest(builder, [*self.k_extents, *self.n_extents], element, parallel_outermost=True)
         if not c.n_size % nr:
             return
         zero = builder.insert(arith.ConstantOp(FloatAttr(0.0, f32))).result
@@ -409,10 +257,10 @@ class TileKernel:
                 inner.insert(memref.StoreOp.get(zero, self.b_panels, [kf, n]))
                 return []
 
-            _for(b, _constant(b, c.n_size), _constant(b, panels * nr), column)
+            for_loop(b, constant(b, c.n_size), constant(b, panels * nr), column)
             return []
 
-        _for(builder, _constant(builder, 0), _constant(builder, c.k_size), row)
+        for_loop(builder, constant(builder, 0), constant(builder, c.k_size), row)
 
     def _output_holds_sums(self) -> bool:
         """Whether the tiles may keep their sums in the output between K blocks: nothing the
@@ -486,9 +334,9 @@ class TileKernel:
         """Where vector `v` of a tile's row of B is: panels `[N/nr][K][nr]` when packed at
         compile time, rows `[K][N]` when packed at run time or read in place."""
         if not (self.pack_b_at_run_time or self.b_in_place):
-            return [panel, kf, _constant(builder, v * self.lanes)]
-        column = _apply(builder, AffineExpr.dimension(0) * self.nr + v * self.lanes, 1, [panel])
-        prefix = [_constant(builder, 0) if d is None else outer[d] for d in self.b_prefix]
+            return [panel, kf, constant(builder, v * self.lanes)]
+        column = apply_map(builder, AffineExpr.dimension(0) * self.nr + v * self.lanes, 1, [panel])
+        prefix = [constant(builder, 0) if d is None else outer[d] for d in self.b_prefix]
         return [*prefix, kf, column]
 
     def _tiles(
@@ -507,19 +355,19 @@ class TileKernel:
             def k_block(b2: Builder, pc: SSAValue | None) -> None:
                 def m_block(b3: Builder, ic: SSAValue | None) -> None:
                     blocks = TileBlock(
-                        _block_range(b3, ic, m_step, panels_m),
-                        _block_range(b3, jc, n_step, panels_n),
-                        _block_range(b3, pc, k_step, k),
+                        block_range(b3, ic, m_step, panels_m),
+                        block_range(b3, jc, n_step, panels_n),
+                        block_range(b3, pc, k_step, k),
                         pc,
                         k_blocks,
                     )
                     self._grid(b3, outer, blocks)
 
-                _blocks(b2, -(-panels_m // m_step), m_block)
+                for_blocks(b2, -(-panels_m // m_step), m_block)
 
-            _blocks(b, k_blocks, k_block)
+            for_blocks(b, k_blocks, k_block)
 
-        _blocks(builder, -(-panels_n // n_step), n_block)
+        for_blocks(builder, -(-panels_n // n_step), n_block)
 
     def _grid(self, builder: Builder, outer: dict[int, SSAValue], blocks: TileBlock) -> None:
         """One block's tiles: one `scf.parallel` over its A panels and B panels."""
@@ -528,17 +376,17 @@ class TileKernel:
         first, second = block.args
         along_m, along_n = (first, second) if self.order == "mn" else (second, first)
         at = AffineExpr.dimension(0) + AffineExpr.dimension(1)
-        panel_m = _apply(b, at, 2, [blocks.m[0], along_m])
-        panel_n = _apply(b, at, 2, [blocks.n[0], along_n])
-        m0 = _apply(b, AffineExpr.dimension(0) * self.mr, 1, [panel_m])
-        n0 = _apply(b, AffineExpr.dimension(0) * self.nr, 1, [panel_n])
+        panel_m = apply_map(b, at, 2, [blocks.m[0], along_m])
+        panel_n = apply_map(b, at, 2, [blocks.n[0], along_n])
+        m0 = apply_map(b, AffineExpr.dimension(0) * self.mr, 1, [panel_m])
+        n0 = apply_map(b, AffineExpr.dimension(0) * self.nr, 1, [panel_n])
         zero = DenseIntOrFPElementsAttr.from_list(self.vector_type, [0.0] * self.lanes)
         zeros = b.insert(arith.ConstantOp(zero, self.vector_type)).result
         count = self.mr * self.nr_vectors
         places = [
             (
-                _apply(b, AffineExpr.dimension(0) + r, 1, [m0]),
-                _apply(b, AffineExpr.dimension(0) + v * self.lanes, 1, [n0]),
+                apply_map(b, AffineExpr.dimension(0) + r, 1, [m0]),
+                apply_map(b, AffineExpr.dimension(0) + v * self.lanes, 1, [n0]),
             )
             for r in range(self.mr)
             for v in range(self.nr_vectors)
@@ -558,7 +406,7 @@ class TileKernel:
             result = list(accs)
             for r in range(self.mr):
                 a = inner.insert(
-                    memref.LoadOp.get(self.a_panels, [panel_m, kf, _constant(inner, r)])
+                    memref.LoadOp.get(self.a_panels, [panel_m, kf, constant(inner, r)])
                 ).res
                 splat = inner.insert(vector.BroadcastOp(a, self.vector_type)).vector
                 for v in range(self.nr_vectors):
@@ -570,13 +418,13 @@ class TileKernel:
         if blocks.pc is not None:
             initial = self._resume(b, outer, blocks.pc, places, zeros)
         k_lo, k_count = blocks.k
-        k_hi = _apply(b, at, 2, [k_lo, k_count])
-        accs = list(_for(b, k_lo, k_hi, step, initial))
+        k_hi = apply_map(b, at, 2, [k_lo, k_count])
+        accs = list(for_loop(b, k_lo, k_hi, step, initial))
         self._finish(b, outer, blocks, places, accs)
         b.insert(scf.ReduceOp())
-        lower = [_constant(builder, 0)] * 2
+        lower = [constant(builder, 0)] * 2
         grid = (blocks.m[1], blocks.n[1]) if self.order == "mn" else (blocks.n[1], blocks.m[1])
-        steps = [_constant(builder, 1)] * 2
+        steps = [constant(builder, 1)] * 2
         builder.insert(scf.ParallelOp(lower, list(grid), steps, Region(block)))
 
     def _partial_indices(
@@ -602,7 +450,7 @@ class TileKernel:
         previous block stored otherwise."""
         partials = self.partials
         assert partials is not None
-        first = _compare(builder, pc, "eq", _constant(builder, 0))
+        first = compare(builder, pc, "eq", constant(builder, 0))
 
         def fill(values: Callable[[Builder], list[SSAValue]]) -> Region:
             block = Block()
@@ -653,8 +501,8 @@ class TileKernel:
         if blocks.pc is None or self.staging is not None:
             final(builder)
             return
-        last = _compare(builder, blocks.pc, "eq", _constant(builder, blocks.k_blocks - 1))
-        _if(builder, last, final, partial)
+        last = compare(builder, blocks.pc, "eq", constant(builder, blocks.k_blocks - 1))
+        if_then(builder, last, final, partial)
 
     def _copy_back(self, builder: Builder, outer: dict[int, SSAValue]) -> None:
         """When tiles overhang C (M or N not a whole number of tiles) they store their
@@ -670,15 +518,15 @@ class TileKernel:
                 self._store(inner, outer, m, nf, value, vectorized=False)
                 return []
 
-            _for(b, _constant(b, 0), _constant(b, self.c.n_size), column)
+            for_loop(b, constant(b, 0), constant(b, self.c.n_size), column)
 
-        _parallel_for(builder, self.c.m_size, row)
+        parallel_for(builder, self.c.m_size, row)
 
     def _indices(
         self, builder: Builder, map_: AffineMap, outer: dict[int, SSAValue], m: SSAValue
     ) -> list[SSAValue]:
         dims = self._c_dims(builder, outer, m)
-        return [_apply(builder, e, self.c.rank, dims) for e in map_.results]
+        return [apply_map(builder, e, self.c.rank, dims) for e in map_.results]
 
     def _splat(self, builder: Builder, scalar: SSAValue) -> SSAValue:
         splat_type = VectorType(scalar.type, [self.lanes])
