@@ -127,7 +127,9 @@ def compile_jobs() -> int:
     explicit = os.environ.get("TERRACE_COMPILE_JOBS", "")
     if explicit.isdigit() and int(explicit) > 0:
         return int(explicit)
-    return max(1, min(2, len(os.sched_getaffinity(0))))
+    # sched_getaffinity (Linux) counts the cores this process may use, cpu_count all of them
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(2, usable or 1))
 
 
 MIN_KERNELS_PER_JOB = 4
