@@ -193,6 +193,9 @@ def compile_artifact(
     with timer.stage("load"):
         model = load_model(source)
         description, tuning_key = with_tuning(get_target(target), tuning_db, 1)
+    split = getattr(description, "write_split_artifact", None)
+    if split is not None:  # a model split between an accelerator and this machine (npu)
+        return _split_artifact(split, model, out, input_shapes, input_values, cache, timer)
     artifact, _, _ = _cached_build(
         model, description, input_shapes, input_values, cache, timer, tuning_key
     )
@@ -212,6 +215,30 @@ def compile_artifact(
             notes.append(f"not linked: {error}")
     artifact_files.write_manifest(out, written, linked)
     return ArtifactFiles(out, sorted({*written.files.values(), *linked.values()}), notes, timer)
+
+
+def _split_artifact(  # noqa: PLR0913 - compile_artifact's arguments
+    write: Callable[..., list[str]],
+    model: onnx.ModelProto,
+    out: Path,
+    input_shapes: Mapping[str, Sequence[int]] | None,
+    input_values: Mapping[str, np.ndarray] | None,
+    cache: bool | str | Path,
+    timer: StageTimer,
+) -> ArtifactFiles:
+    """The target writes its parts; each CPU part is a host artifact folder of its own."""
+
+    def write_host(sub: onnx.ModelProto, folder: Path) -> None:
+        compile_artifact(sub, folder, None, cache=cache)
+
+    try:
+        with timer.stage("write artifact"):
+            files = write(
+                model, out, write_host, input_shapes=input_shapes, input_values=input_values
+            )
+    except OSError as error:
+        raise TerraceError(f"cannot write an artifact to {out}: {error.strerror}") from None
+    return ArtifactFiles(out, files, [], timer)
 
 
 @dataclass

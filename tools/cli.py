@@ -287,7 +287,11 @@ def _write_artifact(args: argparse.Namespace) -> int:
 
 
 def _run_run(args: argparse.Namespace) -> int:
-    if Path(args.model).is_dir() or (args.target and not _runs_here(args.target)):
+    from ..runtime.npu_sim.artifact import is_npu_artifact
+
+    if Path(args.model).is_dir() and is_npu_artifact(Path(args.model)):
+        names, outputs = _run_loaded(args)  # a split model: runs in this process
+    elif Path(args.model).is_dir() or (args.target and not _runs_here(args.target)):
         names, outputs = _run_artifact(args)
     else:
         names, outputs = _run_in_process(args)
@@ -297,6 +301,13 @@ def _run_run(args: argparse.Namespace) -> int:
     for name, value in zip(names, outputs, strict=True):
         print(f"{name}: {value.dtype}{list(value.shape)}  {_summary(value)}")
     return 0
+
+
+def _run_loaded(args: argparse.Namespace) -> tuple[list[str], list[np.ndarray]]:
+    from ..runtime import load
+
+    model = load(args.model)
+    return [spec.name for spec in model.outputs], model.run(_load_inputs(args.input))
 
 
 def _runs_here(tag: str) -> bool:

@@ -136,7 +136,7 @@ class StatusLine:
 class CompileProgress:
     """The progress of one compile, told each step as it starts (`StageTimer.listener`: a
     stage, or "stage: pass"). Quiet for the first `quiet_for` seconds (default: 1 s on a
-    terminal, 10 s in a log), so a small model's compile prints nothing; after that, on a
+    terminal, 30 s in a log), so a small model's compile prints nothing; after that, on a
     terminal one redrawn line names the pass that runs now, erased when the compile ends, and
     elsewhere a plain line per stage (a stage's passes are too many for a log)."""
 
@@ -149,7 +149,7 @@ class CompileProgress:
         quiet_for: float | None = None,
     ):
         self.progress = ProgressLine(label, stream=stream, tty=tty)
-        self.quiet_for = quiet_for if quiet_for is not None else 1.0 if self.progress.tty else 10.0
+        self.quiet_for = quiet_for if quiet_for is not None else 1.0 if self.progress.tty else 30.0
         self._stage: str | None = None
 
     def __call__(self, step: str) -> None:
