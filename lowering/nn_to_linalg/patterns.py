@@ -15,6 +15,7 @@ def conversion_patterns() -> Sequence[RewritePattern]:
     from . import (
         constants,
         contraction,
+        convolution,
         cumulative,
         einsum,
         elementwise,
@@ -33,6 +34,7 @@ def conversion_patterns() -> Sequence[RewritePattern]:
         *elementwise.PATTERNS,
         *reduction.PATTERNS,
         *contraction.PATTERNS,
+        *convolution.PATTERNS,
         *einsum.PATTERNS,
         *pooling.PATTERNS,
         *shape.PATTERNS,

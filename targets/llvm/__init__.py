@@ -117,6 +117,7 @@ def llvm_pipeline(target: LlvmTarget) -> Pipeline:
         lanes=shape.lanes,
         vector_registers=target.vector_registers,
     )
+    depthwise = make("conv-depthwise-kernel", lanes=shape.lanes, fma=target.fma)
     threaded = ["parallelize-outer-loops"] if target.threads else []
     to_threads = ["convert-scf-parallel-to-gomp"] if target.threads else []
     return Pipeline(
@@ -135,6 +136,7 @@ def llvm_pipeline(target: LlvmTarget) -> Pipeline:
                     make("bufferize"),
                     tuning,
                     microkernel,
+                    depthwise,
                     make("linalg-interchange-reductions"),
                     make("memory-plan"),
                     make("outline-kernels"),
