@@ -39,6 +39,8 @@ CASES = [
     ("bufferize,memory-plan", "linalg", 15),
     # small tiles and no minimum of work, so that the generator's small matmuls are rewritten
     ("contraction-microkernel{mr=2 nr-vectors=2 lanes=4 min-work=0}", "memref", 24),
+    # 8 lanes against rows of up to 40 (partial and whole vectors); every kernel parallel
+    ("conv-depthwise-kernel{lanes=8 min-parallel-work=0}", "memref", 24),
     # every op parallel, its scf.parallel run on libgomp threads by the native executor
     # (convert-scf-parallel-to-gomp is part of the lowering it runs)
     (

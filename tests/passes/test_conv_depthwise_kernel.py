@@ -106,11 +106,15 @@ CASES = {
     "7x7-convnext": dict(channels=4, size=(20, 20), kernel=(7, 7), pads=[3, 3, 3, 3]),
     "no-pad-valid": dict(channels=3, size=(18, 33), kernel=(3, 3)),
     "asymmetric-pads": dict(channels=3, size=(10, 17), kernel=(3, 5), pads=[0, 2, 2, 1]),
-    "dilation-2": dict(channels=5, size=(12, 21), kernel=(3, 3), pads=[2, 2, 2, 2], dilations=[2, 2]),
+    "dilation-2": dict(
+        channels=5, size=(12, 21), kernel=(3, 3), pads=[2, 2, 2, 2], dilations=[2, 2]
+    ),
     "same-upper-stride2": dict(
         channels=4, size=(9, 19), kernel=(3, 3), auto_pad="SAME_UPPER", strides=[2, 2]
     ),
-    "row-stride-3": dict(channels=2, size=(13, 16), kernel=(3, 3), pads=[1, 1, 1, 1], strides=[3, 1]),
+    "row-stride-3": dict(
+        channels=2, size=(13, 16), kernel=(3, 3), pads=[1, 1, 1, 1], strides=[3, 1]
+    ),
     "pad-wider-than-kernel": dict(channels=2, size=(5, 6), kernel=(2, 2), pads=[3, 3, 3, 3]),
     "1x1": dict(channels=7, size=(6, 40), kernel=(1, 1)),
     "one-column": dict(channels=3, size=(9, 1), kernel=(3, 1), pads=[1, 0, 1, 0]),
