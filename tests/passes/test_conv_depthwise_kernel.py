@@ -6,7 +6,9 @@ options), and checks that the rewrite happened."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -15,9 +17,9 @@ from onnx import TensorProto, helper, numpy_helper
 
 import terrace
 from terrace import compiler
-from terrace.compiler import StageTimer, lower
+from terrace.compiler import StageTimer, compile_artifact, lower
 from terrace.passes.conv_depthwise_kernel import ConvDepthwiseKernelPass
-from terrace.targets import host_target
+from terrace.targets import get_target, host_target
 from terrace.targets.target import Pipeline, Stage, Target
 
 from onnx_models import run_onnxruntime
@@ -185,3 +187,22 @@ def test_lanes_and_fma_options(monkeypatch: pytest.MonkeyPatch, fma: bool) -> No
     assert any(op.name == "vector.fma" for op in module.walk()) == fma
     monkeypatch.setattr(compiler, "get_target", lambda tag=None: target)
     _check(model)
+
+
+@pytest.mark.parametrize("tag", ["aarch64", "wasm32", "x86_64-avx2"])
+def test_other_vector_units(tag: str, tmp_path: Path) -> None:
+    """The kernel with each target's lanes (4 on NEON and wasm simd128, 8 on AVX2), run as
+    that target's artifact (qemu-user, Node.js, the host): partial vectors, stride 2 shuffles
+    and border rows, against onnxruntime."""
+    target = get_target(tag)
+    tools = [getattr(target, "linker", None), target.runner.tool]
+    missing = [t.apt_package for t in tools if t is not None and shutil.which(t.program) is None]
+    if missing and shutil.which("apt-get") is None:  # as tests/targets/test_cross_targets.py
+        pytest.skip(f"NOT TESTED: {tag} needs {missing}, and this machine has no apt-get")
+    assert not missing, f"{tag} needs {missing} (`make system-packages`)"
+    model = _model(6, (11, 21), (3, 3), pads=[1, 1, 1, 1], strides=[2, 2], after=("Relu",))
+    x = RNG.standard_normal((1, 6, 11, 21)).astype(np.float32)
+    compile_artifact(model, tmp_path, tag, cache=False)
+    (actual,) = target.run_artifact(tmp_path, [x], num_threads=2)
+    (expected,) = run_onnxruntime(model, {"x": x})
+    np.testing.assert_allclose(actual, expected, rtol=0, atol=2e-5 * float(np.abs(expected).max()))
