@@ -34,7 +34,6 @@ from xdsl.dialects.builtin import (
     AffineMapAttr,
     DenseArrayBase,
     DenseIntOrFPElementsAttr,
-    FloatAttr,
     IndexType,
     IntegerAttr,
     MemRefType,
@@ -46,7 +45,7 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.dialects.linalg import ops as linalg
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
-from xdsl.ir.affine import AffineExpr, AffineMap
+from xdsl.ir.affine import AffineDimExpr, AffineExpr, AffineMap
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 from xdsl.utils.hints import isa
@@ -60,6 +59,7 @@ from .contraction_match import (
     indexing_maps,
 )
 from .conv_depthwise_match import (
+    BATCH,
     CHANNEL,
     COLUMN,
     Depthwise,
@@ -82,12 +82,6 @@ on its own, which costs code size)."""
 
 def _constant(builder: Builder, value: int) -> SSAValue:
     return builder.insert(arith.ConstantOp(IntegerAttr(value, index))).result
-
-
-def _mask(builder: Builder, lanes: Sequence[bool]) -> SSAValue:
-    mask_type = VectorType(i1, [len(lanes)])
-    dense = DenseIntOrFPElementsAttr.from_list(mask_type, [int(on) for on in lanes])
-    return builder.insert(arith.ConstantOp(dense, mask_type)).result
 
 
 def _for(
@@ -127,6 +121,35 @@ def _nest(
 
 
 @dataclass
+class _Constants:
+    """Operand-free constants of one (n, c) body, each made once at the start of its block
+    (where they dominate every row block): fewer ops for the passes below to rewrite."""
+
+    block: Block
+    made: dict[object, SSAValue] = field(default_factory=dict[object, SSAValue])
+
+    def _get(self, key: object, make: Callable[[], Operation]) -> SSAValue:
+        if key not in self.made:
+            op = make()
+            Rewriter.insert_op(op, InsertPoint.at_start(self.block))
+            self.made[key] = op.results[0]
+        return self.made[key]
+
+    def index(self, value: int) -> SSAValue:
+        return self._get(("index", value), lambda: arith.ConstantOp(IntegerAttr(value, index)))
+
+    def mask(self, lanes: Sequence[bool]) -> SSAValue:
+        mask_type = VectorType(i1, [len(lanes)])
+        dense = DenseIntOrFPElementsAttr.from_list(mask_type, [int(on) for on in lanes])
+        return self._get(("mask", tuple(lanes)), lambda: arith.ConstantOp(dense, mask_type))
+
+    def zeros(self, lanes: int) -> SSAValue:
+        vector_type = VectorType(f32, [lanes])
+        dense = DenseIntOrFPElementsAttr.from_list(vector_type, [0.0] * lanes)
+        return self._get(("zeros", lanes), lambda: arith.ConstantOp(dense, vector_type))
+
+
+@dataclass
 class _Block:
     """Output rows computed together: `rows[i]` is (row offset from the block's first row,
     the kernel rows whose input row lies inside the input)."""
@@ -144,6 +167,8 @@ class DepthwiseKernel:
     fma: bool = True
     parallel: bool = True
     vector_type: VectorType = field(init=False)
+    constants: _Constants = field(init=False)
+    invariants: dict[tuple[SSAValue, AffineMap], SSAValue] = field(init=False)
 
     def __post_init__(self) -> None:
         self.vector_type = VectorType(f32, [self.lanes])
@@ -159,17 +184,16 @@ class DepthwiseKernel:
         """base * scale + offset, on index values."""
         value = base
         if scale != 1:
-            value = builder.insert(arith.MuliOp(value, _constant(builder, scale))).result
+            value = builder.insert(arith.MuliOp(value, self.constants.index(scale))).result
         if offset:
-            value = builder.insert(arith.AddiOp(value, _constant(builder, offset))).result
+            value = builder.insert(arith.AddiOp(value, self.constants.index(offset))).result
         return value
 
     def _splat(self, builder: Builder, scalar: SSAValue) -> SSAValue:
         return builder.insert(vector.BroadcastOp(scalar, self.vector_type)).vector
 
     def _zero_vector(self, builder: Builder) -> SSAValue:
-        zero = builder.insert(arith.ConstantOp(FloatAttr(0.0, f32))).result
-        return self._splat(builder, zero)
+        return self.constants.zeros(self.lanes)
 
     def _load_vector(
         self, builder: Builder, buffer: SSAValue, indices: list[SSAValue], valid: int
@@ -178,7 +202,7 @@ class DepthwiseKernel:
         (zero)."""
         if valid >= self.lanes:
             return builder.insert(vector.LoadOp(buffer, indices, self.vector_type)).result
-        mask = _mask(builder, [lane < valid for lane in range(self.lanes)])
+        mask = self.constants.mask([lane < valid for lane in range(self.lanes)])
         zeros = self._zero_vector(builder)
         load = vector.MaskedLoadOp(buffer, indices, mask, zeros, self.vector_type)
         return builder.insert(load).result
@@ -232,7 +256,7 @@ class DepthwiseKernel:
     def _row_load(self, builder: Builder, row: list[SSAValue], first: int) -> SSAValue:
         """`lanes` elements of the input row from column `first`, masked at the row's end."""
         width = self.depthwise.columns.extent
-        indices = [*row, _constant(builder, first)]
+        indices = [*row, self.constants.index(first)]
         return self._load_vector(builder, self.depthwise.source, indices, width - first)
 
     # the output: its initial value, the epilogue and the store
@@ -250,7 +274,9 @@ class DepthwiseKernel:
         of the row, or one element broadcast when the map leaves the columns out."""
         if not isa(value.type, MemRefType[Attribute]):
             return self._splat(builder, value)
-        column = _constant(builder, start)
+        if (value, map_) in self.invariants:
+            return self.invariants[value, map_]
+        column = self.constants.index(start)
         dims = [*position, column]
         if COLUMN not in map_.used_dims():
             indices = [_apply(builder, e, dims) for e in map_.results]
@@ -320,12 +346,12 @@ class DepthwiseKernel:
     ) -> None:
         for stage in self.fusion.epilogue:
             acc = self._apply_stage(builder, stage, acc, position, start, active)
-        indices = [*position, _constant(builder, start)]
+        indices = [*position, self.constants.index(start)]
         output = self.fusion.output
         if active >= self.lanes:
             builder.insert(vector.StoreOp(acc, output, indices))
             return
-        mask = _mask(builder, [lane < active for lane in range(self.lanes)])
+        mask = self.constants.mask([lane < active for lane in range(self.lanes)])
         builder.insert(vector.MaskedStoreOp(output, indices, mask, acc))
 
     # rows
@@ -381,11 +407,29 @@ class DepthwiseKernel:
             for chunk, (start, active) in enumerate(self.chunks):
                 self._finish(builder, accs[offset, chunk], positions[offset], start, active)
 
+    def _load_invariants(self, builder: Builder, image: list[SSAValue]) -> None:
+        """The stage inputs that depend on (n, c) alone (the bias, batchnorm's scale), read
+        and broadcast once per (n, c) rather than once per row and vector."""
+        stages = [self.fusion.prologue] if self.fusion.prologue else []
+        for stage in [*stages, *self.fusion.epilogue]:
+            for value, map_ in zip(stage.op.inputs, indexing_maps(stage.op), strict=False):
+                if not isa(value.type, MemRefType[Attribute]) or (value, map_) in self.invariants:
+                    continue
+                if not map_.used_dims() <= {BATCH, CHANNEL}:
+                    continue
+                dims = [*image, image[0], image[0]]  # rows and columns are not used
+                indices = [_apply(builder, e, dims) for e in map_.results]
+                scalar = builder.insert(memref.LoadOp.get(value, indices)).res
+                self.invariants[value, map_] = self._splat(builder, scalar)
+
     def _image(self, builder: Builder, image: list[SSAValue]) -> None:
         """All output rows of one (n, c): the border rows one by one with the taps inside
         the input, the others in blocks of `block_rows` without checks."""
         depthwise = self.depthwise
         rows = depthwise.rows
+        self.constants = _Constants(builder.insertion_point.block)
+        self.invariants = {}
+        self._load_invariants(builder, image)
         weights = [
             [
                 self._splat(
@@ -395,8 +439,8 @@ class DepthwiseKernel:
                             depthwise.weight,
                             [
                                 image[1],
-                                _constant(builder, 0),
-                                *(_constant(builder, k) for k in (ky, kx)),
+                                self.constants.index(0),
+                                *(self.constants.index(k) for k in (ky, kx)),
                             ],
                         )
                     ).res,
@@ -411,7 +455,8 @@ class DepthwiseKernel:
 
         def single(out: int) -> None:
             taps = [ky for ky in every_tap if rows.inside(rows.index(out, ky))]
-            self._block(builder, image, _constant(builder, out), _Block([(0, taps)]), weights)
+            first_row = self.constants.index(out)
+            self._block(builder, image, first_row, _Block([(0, taps)]), weights)
 
         for out in sorted(r for r in border if not interior or r < interior[0]):
             single(out)
@@ -428,7 +473,7 @@ class DepthwiseKernel:
                 _for(builder, 0, blocks, body)
             if remainder:
                 rest = _Block([(r, every_tap) for r in range(remainder)])
-                start = _constant(builder, first + blocks * self.block_rows)
+                start = self.constants.index(first + blocks * self.block_rows)
                 self._block(builder, image, start, rest, weights)
         for out in sorted(r for r in border if interior and r > interior[0]):
             single(out)
@@ -439,6 +484,8 @@ class DepthwiseKernel:
 
 
 def _apply(builder: Builder, expr: AffineExpr, dims: Sequence[SSAValue]) -> SSAValue:
+    if isinstance(expr, AffineDimExpr):
+        return dims[expr.position]
     map_ = AffineMapAttr(AffineMap(len(dims), 0, (expr,)))
     return builder.insert(affine.ApplyOp(list(dims), map_)).result
 

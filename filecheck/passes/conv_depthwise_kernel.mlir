@@ -6,16 +6,18 @@
 // border row (its window's top row is padding: three taps per vector); each row is a full
 // vector and a partial one of 4 lanes. The left column of the window shifts the input right
 // by one lane with a zero from the padding (a shuffle); loads that would cross the row's end
-// are masked, as is the store of the partial vector. The bias starts the accumulators and
-// the relu runs on them before the only stores. Interior rows run in an scf.for over blocks.
+// are masked, as is the store of the partial vector. The bias, read once per channel, starts
+// the accumulators and the relu runs on them before the only stores. Interior rows run in an
+// scf.for over blocks.
 
 // CHECK-LABEL: func.func @padded_bias_relu
 // CHECK-SAME:  (%[[X:[^:]*]]: memref<1x2x6x20xf32>, %[[OUT:[^:]*]]: memref<1x2x6x20xf32>, %[[W:[^:]*]]: memref<2x1x3x3xf32>, %[[B:[^:]*]]: memref<2xf32>)
 // CHECK-NOT:   memref.alloc
 // CHECK-NOT:   memref.copy
-// CHECK-COUNT-9: memref.load %[[W]]
 // CHECK:       %[[BIAS:.*]] = memref.load %[[B]]
 // CHECK-NEXT:  %[[SPLAT:.*]] = vector.broadcast %[[BIAS]] : f32 to vector<16xf32>
+// CHECK-COUNT-9: memref.load %[[W]]
+// CHECK-NOT:   memref.load %[[B]]
 // CHECK:       %[[ROW:.*]] = vector.load %[[X]][%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}] : memref<1x2x6x20xf32>, vector<16xf32>
 // CHECK:       %[[SHIFTED:.*]] = vector.shuffle %[[ROW]], %{{.*}} [16, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]
 // CHECK-NEXT:  vector.fma %[[SHIFTED]], %{{.*}}, %[[SPLAT]] : vector<16xf32>
