@@ -422,6 +422,18 @@ class DepthwiseKernel:
                 scalar = builder.insert(memref.LoadOp.get(value, indices)).res
                 self.invariants[value, map_] = self._splat(builder, scalar)
 
+    def _weights(self, builder: Builder, channel: SSAValue) -> list[list[SSAValue]]:
+        """The channel's window, each weight broadcast to a vector, [ky][kx]."""
+        zero = self.constants.index(0)
+        splats: list[list[SSAValue]] = []
+        for ky in range(self.depthwise.rows.kernel):
+            splats.append([])
+            for kx in range(self.depthwise.columns.kernel):
+                indices = [channel, zero, self.constants.index(ky), self.constants.index(kx)]
+                weight = builder.insert(memref.LoadOp.get(self.depthwise.weight, indices)).res
+                splats[-1].append(self._splat(builder, weight))
+        return splats
+
     def _image(self, builder: Builder, image: list[SSAValue]) -> None:
         """All output rows of one (n, c): the border rows one by one with the taps inside
         the input, the others in blocks of `block_rows` without checks."""
@@ -430,25 +442,7 @@ class DepthwiseKernel:
         self.constants = _Constants(builder.insertion_point.block)
         self.invariants = {}
         self._load_invariants(builder, image)
-        weights = [
-            [
-                self._splat(
-                    builder,
-                    builder.insert(
-                        memref.LoadOp.get(
-                            depthwise.weight,
-                            [
-                                image[1],
-                                self.constants.index(0),
-                                *(self.constants.index(k) for k in (ky, kx)),
-                            ],
-                        )
-                    ).res,
-                )
-                for kx in range(depthwise.columns.kernel)
-            ]
-            for ky in range(rows.kernel)
-        ]
+        weights = self._weights(builder, image[1])
         border = set(border_rows(rows))
         interior = [out for out in range(rows.out) if out not in border]
         every_tap = list(range(rows.kernel))
