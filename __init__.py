@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -41,6 +41,7 @@ def compile(
     input_values: Mapping[str, np.ndarray] | None = None,
     cache: bool | str | Path = True,
     tuning_db: str | Path | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> CompiledModel:
     """Compiles an ONNX model (a path or an onnx.ModelProto) to a callable `CompiledModel`:
     `model(*inputs)` in graph order or `model.run({name: array})`, each returning a list of
@@ -53,7 +54,8 @@ def compile(
     names the ones a model needs); `cache` is True for the default cache folder
     ($TERRACE_CACHE_DIR or ~/.cache/terrace), a folder, or False. `tuning_db` (default:
     $TERRACE_TUNING_DB) is a `terrace tune` records file whose best configs replace the
-    analytical defaults (docs/tuning.md)."""
+    analytical defaults (docs/tuning.md). `progress`, when given, is called with each stage
+    and pass as it starts ("memrefs: bufferize"): the CLI draws its progress line from it."""
     # Imported here so that `import terrace` does not load the compiler, onnx and llvmlite.
     from .compiler import compile as compile_model
 
@@ -65,4 +67,5 @@ def compile(
         input_values=input_values,
         cache=cache,
         tuning_db=tuning_db,
+        progress=progress,
     )

@@ -8,10 +8,11 @@ nested by time on one track, with the kernel's symbol, its ONNX nodes and bytes 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from ..errors import TerraceError
+from .ort_profile import GroupComparison, OrtProfile, compare_groups
 from .peak import Roofs
 from .profile import Profile, Row
 
@@ -19,9 +20,10 @@ LABELLED = 8
 """The slowest rows that the roofline numbers and names."""
 
 
-def table(profile: Profile, roofs: Roofs | None) -> str:
+def table(profile: Profile, roofs: Roofs | None, ort: OrtProfile | None = None) -> str:
     """The rows, slowest first, with their time, share of the total, GFLOP/s and share of the
-    peak, then the sum next to the measured latencies."""
+    peak, then the sum next to the measured latencies (and, with `ort`, the comparison with
+    onnxruntime node group by node group)."""
     total = profile.total_seconds
     header = ["ms", "share", "GFLOP/s", "% peak", "calls", "ONNX nodes"]
     body = [_cells(row, total, roofs) for row in sorted(profile.rows, key=lambda r: -r.seconds)]
@@ -36,18 +38,28 @@ def table(profile: Profile, roofs: Roofs | None) -> str:
         f"latency without marks    {plain * 1e3:9.3f} ms (median of {runs} runs); "
         f"the sum is {100 * (total - plain) / plain:+.1f}% off it",
     ]
+    if ort is not None:
+        lines.append(
+            f"onnxruntime latency      {ort.latency_median * 1e3:9.3f} ms (median of "
+            f"{len(ort.latencies)} runs with its profiler on)"
+        )
     if roofs is not None:
         threads = f"{roofs.threads} thread" + ("s" if roofs.threads > 1 else "")
         lines.append(
             f"roofs                    {roofs.peak_flops / 1e9:9.1f} GFLOP/s peak ({threads}), "
             f"{roofs.bandwidth / 1e9:.1f} GB/s memory"
         )
+    if ort is not None:
+        lines += ["", *_comparison_table(profile, ort)]
     return "\n".join(lines)
 
 
-def to_json(profile: Profile, roofs: Roofs | None, about: dict[str, object]) -> str:
+def to_json(
+    profile: Profile, roofs: Roofs | None, about: dict[str, object], ort: OrtProfile | None = None
+) -> str:
     """The profile as JSON: `about` (model, target, threads), the latencies in seconds, the
-    roofs and the rows in the order they run."""
+    roofs and the rows in the order they run (with onnxruntime's seconds for the same nodes
+    when `ort` is given)."""
     data: dict[str, object] = {
         **about,
         "runs": len(profile.runs),
@@ -59,6 +71,18 @@ def to_json(profile: Profile, roofs: Roofs | None, about: dict[str, object]) -> 
         "memory_bytes_per_second": None if roofs is None else roofs.bandwidth,
         "rows": [_row_json(row, profile.total_seconds, roofs) for row in profile.rows],
     }
+    if ort is not None:
+        data["ort_latency_median_seconds"] = ort.latency_median
+        data["ort_unattributed_seconds"] = ort.unattributed_seconds
+        data["vs_ort"] = [
+            {
+                "onnx_nodes": sorted(group.labels),
+                "seconds": group.terrace_seconds,
+                "ort_seconds": group.ort_seconds,
+                "ratio": group.ratio,
+            }
+            for group in _groups(profile, ort)
+        ]
     return json.dumps(data, indent=2)
 
 
@@ -170,6 +194,44 @@ def _cells(row: Row, total: float, roofs: Roofs | None) -> list[str]:
         str(len(row.calls)) if row.calls else "-",
         row.name,
     ]
+
+
+def _groups(profile: Profile, ort: OrtProfile) -> list[GroupComparison]:
+    rows = [(frozenset(n.label for n in row.nodes), row.seconds) for row in profile.kernel_rows()]
+    return compare_groups(rows, ort)
+
+
+def _comparison_table(profile: Profile, ort: OrtProfile) -> list[str]:
+    """Terrace against onnxruntime per group of nodes that neither side's fusion crosses,
+    furthest behind first."""
+    groups = _groups(profile, ort)
+    names = {node.label: node for row in profile.rows for node in row.nodes}
+    header = ["ms", "ort ms", "x ort", "ONNX nodes (grouped where either side fuses)"]
+    body = [
+        [
+            f"{group.terrace_seconds * 1e3:.3f}",
+            f"{group.ort_seconds * 1e3:.3f}",
+            "-" if group.ratio is None else f"{group.ratio:.2f}x",
+            " + ".join(
+                names[label].describe() if label in names else label
+                for label in sorted(group.labels, key=_label_order(names))
+            ),
+        ]
+        for group in groups
+    ]
+    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header) - 1)]
+    unattributed = ort.unattributed_seconds * 1e3
+    return [
+        "against onnxruntime, same nodes:",
+        *(_line(cells, widths) for cells in [header, *body]),
+        f"(onnxruntime also spent {unattributed:.3f} ms on nodes of its own, such as input "
+        "layout reorders)",
+    ]
+
+
+def _label_order(names: Mapping[str, object]) -> Callable[[str], int]:
+    order = {label: index for index, label in enumerate(names)}
+    return lambda label: order.get(label, len(order))
 
 
 def _line(cells: Sequence[str], widths: Sequence[int]) -> str:

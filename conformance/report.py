@@ -113,6 +113,12 @@ def console(outcomes: Sequence[Outcome], info: RunInfo) -> str:
             f"{rejudged} cases whose expected outputs depend on the installed ml_dtypes were "
             "judged by Terrace's rules and onnxruntime"
         )
+    compile_seconds = sum(o.compile_seconds for o in outcomes)
+    cached = sum(o.from_cache for o in outcomes)
+    lines.append(
+        f"compiling: {compile_seconds:.1f} s, the sum of the cases' compile stages "
+        f"({cached} compiled models from the cache)"
+    )
     lines.append(f"{len(outcomes)} cases in {info.seconds:.1f} s with {info.jobs} workers")
     return "\n".join(lines)
 

@@ -52,7 +52,7 @@ from ..dialects.nn.base import (
 from ..dialects.nn.constants import WeightOp
 from ..dialects.nn.weights import WeightStore
 from ..runtime.abi import read_abi_attributes
-from .interpreters import ScalarFunctions
+from .arith_interpreter import ScalarFunctions
 from .python_scalars import PythonScalarFunctions
 
 # ---------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 - "linalg": random linalg.generic programs (arith and math bodies; identity, broadcast,
   permutation and reduction maps), linalg.fill, linalg.matmul, tensor.empty / collapse_shape /
   expand_shape / extract_slice / insert_slice, nn.weight; run by xDSL's interpreter with the
-  fixes of `interpreters.py`.
+  fixes of `interpreters.py` and `arith_interpreter.py`.
 - "memref": the stage-3 @main ABI (inputs, outputs, weights, workspace) with linalg ops on
   memref.alloc buffers or on views of the workspace, copies and strided subviews; run by the
   interpreter on memrefs (`buffer_interpreter.py`).

@@ -1,12 +1,12 @@
 """Terrace's own interpreter implementations of the ops of xDSL's interpreter that take or give
 scalars: arith, `tensor.extract/insert/dim/empty`, `memref.load/store`, `scf.for`.
 
-Terrace's interpreters (interpreters.py, buffer_interpreter.py) hold scalars as Python ints
-and floats, as xDSL's did up to 0.74. From 0.75 on, xDSL's implementations take and give
-`IntegerAttr`/`FloatAttr` scalars instead, so Terrace registers these over them
-(`override=True`), and its results do not depend on which xDSL release is installed. The
-semantics are MLIR's: integers wrap to their width, comparisons read operands as signed or
-unsigned as the predicate says, `divsi` and `remsi` round towards zero.
+Terrace's interpreters (interpreters.py, arith_interpreter.py, buffer_interpreter.py) hold
+scalars as Python ints and floats, as xDSL's did up to 0.74. From 0.75 on, xDSL's
+implementations take and give `IntegerAttr`/`FloatAttr` scalars instead, so Terrace registers
+these over them (`override=True`), and its results do not depend on which xDSL release is
+installed. The semantics are MLIR's: integers wrap to their width, comparisons read operands as
+signed or unsigned as the predicate says, `divsi` and `remsi` round towards zero.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ from xdsl.interpreters.shaped_array import ShapedArray
 from xdsl.ir import Attribute, SSAValue
 
 from .buffer_interpreter import ExtraFunctions, run_buffers
-from .interpreters import numpy_dtype
+from .shaped_arrays import numpy_dtype
 
 # helpers
 

@@ -36,9 +36,8 @@ from xdsl.pattern_rewriter import (
     RewritePattern,
     op_type_rewrite_pattern,
 )
-from xdsl.rewriter import Rewriter
 
-from .llvm_common import convert_index_types, intrinsic_name, op_error
+from .llvm_common import convert_index_types, intrinsic_name, op_error, rewrite_types
 from .op_dispatch import OpClasses, dispatch_walker
 
 # helpers
@@ -104,15 +103,7 @@ def _map_types(attribute: Attribute, convert: Callable[[Attribute], Attribute | 
 def _convert_types(module: ModuleOp, convert: Callable[[Attribute], Attribute | None]) -> None:
     """Rewrites the types `convert` maps in place everywhere: results, block arguments,
     properties and attributes."""
-    for op in list(module.walk()):
-        for values in (op.results, *(block.args for r in op.regions for block in r.blocks)):
-            for value in list(values):
-                converted = _map_types(value.type, convert)
-                if converted != value.type:
-                    Rewriter.replace_value_with_new_type(value, converted)
-        for table in (op.properties, op.attributes):
-            for name, attribute in table.items():
-                table[name] = _map_types(attribute, convert)
+    rewrite_types(module, lambda attribute: _map_types(attribute, convert))
 
 
 def convert_to_signless(module: ModuleOp) -> None:

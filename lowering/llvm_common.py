@@ -3,6 +3,7 @@ external function declarations."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import cast
 
 from xdsl.dialects import builtin, llvm
@@ -74,15 +75,34 @@ def convert_index_types(module: ModuleOp, bitwidth: int) -> None:
     """Rewrites `index` to `i{bitwidth}` in place everywhere: results, block arguments,
     properties and attributes (function types, constant values)."""
     integer = IntegerType(bitwidth)
+    rewrite_types(module, lambda attribute: _without_index(attribute, integer))
+
+
+def rewrite_types(module: ModuleOp, rewrite: Callable[[Attribute], Attribute]) -> None:
+    """Replaces every type and attribute `t` of the module's results, block arguments,
+    properties and attributes by `rewrite(t)`, in place. Each distinct attribute is rewritten
+    once: a module has few distinct types and many values of each, and rebuilding the nested
+    parameters of every one of them was most of this walk's time."""
+    rewritten: dict[Attribute, Attribute] = {}
+
+    def once(attribute: Attribute) -> Attribute:
+        try:
+            known = rewritten.get(attribute)
+        except TypeError:  # an attribute holding a dict or list: not hashable
+            return rewrite(attribute)
+        if known is None:
+            known = rewritten[attribute] = rewrite(attribute)
+        return known
+
     for op in list(module.walk()):
         for values in (op.results, *(block.args for r in op.regions for block in r.blocks)):
             for value in list(values):
-                converted = _without_index(value.type, integer)
-                if converted != value.type:
+                converted = once(value.type)
+                if converted is not value.type and converted != value.type:
                     Rewriter.replace_value_with_new_type(value, converted)
         for table in (op.properties, op.attributes):
             for name, attribute in table.items():
-                table[name] = _without_index(attribute, integer)
+                table[name] = once(attribute)
 
 
 def declare_external_function(

@@ -23,6 +23,10 @@ from xdsl.rewriter import InsertPoint, Rewriter
 
 KERNEL_PREFIX = "kernel_"
 NO_INLINE = "no_inline"
+MAX_ARGUMENTS = 64
+"""An op that uses more memrefs stays in @main (a Sum of hundreds of weights): a call passing
+hundreds of pointers puts them on the stack, where RISC-V's frame lowering could not address
+them ("LLVM ERROR: Incomplete scavenging after 2nd pass", LLVM 22)."""
 
 # helpers
 
@@ -138,6 +142,8 @@ def outline_function(function: func.FuncOp, table: KernelTable, no_inline: bool)
             if op.results:
                 continue  # linalg on tensors: bufferize first (left as it is)
             kernel, arguments = _build_kernel(op, no_inline)
+            if len(arguments) > MAX_ARGUMENTS:
+                continue
             call = func.CallOp(table.name_for(kernel), arguments, [])
             call.location = op.location  # the ONNX nodes the kernel computes here
             Rewriter.insert_op(call, InsertPoint.before(op))
@@ -164,7 +170,8 @@ class OutlineKernelsPass(ModulePass):
     views and calls. Kernels that print the same under one name (same ops, types, attributes,
     constants and argument pattern) are outlined once and shared. Constants of `@main` left
     without users are erased. Private functions (the kernels themselves) are not outlined
-    again, so the pass is idempotent. Linalg ops with tensor results are left in place.
+    again, so the pass is idempotent. Linalg ops with tensor results, and ops that would take
+    more than MAX_ARGUMENTS (64) arguments, are left in place.
     Options: no_inline (default true) marks each kernel `no_inline` (convert-func-to-llvm
     makes it the llvm.func property): inlining every kernel back into `@main` made LLVM's O3
     superlinear again (light resnet50: 9 s instead of 2 s) for no faster code, as each call

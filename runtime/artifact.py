@@ -138,6 +138,10 @@ def load(folder: str | Path, num_threads: int | None = None) -> CompiledModel:
     """The host artifact in `folder` as a `CompiledModel` (the same call API and input checks
     as `terrace.compile`'s). An artifact for another machine is refused with how to run it."""
     folder = Path(folder)
+    from .npu_sim.artifact import is_npu_artifact, load_npu_artifact
+
+    if is_npu_artifact(folder):  # a model split between TNPU-1 and this machine
+        return load_npu_artifact(folder, num_threads)
     manifest = read_manifest(folder)
     machine_of_artifact = manifest.machine
     _check_runs_here(folder, machine_of_artifact)

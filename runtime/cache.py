@@ -114,7 +114,80 @@ class ArtifactCache:
             shutil.rmtree(staging, ignore_errors=True)
 
 
+class PathIndex:
+    """Which artifact key a model file had when last compiled, so that a compile of an
+    unchanged file finds its entry without reading, parsing and hashing the model (light
+    resnet50: 100 MB, about a second). An entry is keyed by the file's absolute path and what
+    else the artifact key depends on, and holds the file's size, inode, modification and
+    change times: any write to the file changes them and the entry no longer applies (as git
+    trusts its index and ccache its direct mode)."""
+
+    def __init__(self, directory: str | Path | None = None):
+        base = Path(directory) if directory is not None else default_cache_dir()
+        self.directory = base / "paths"
+
+    def get(self, path_key: str, model: Path) -> str | None:
+        """The artifact key remembered for `model` under `path_key`, if the file is unchanged."""
+        try:
+            entry = json.loads((self.directory / f"{path_key}.json").read_text())
+            if entry["stat"] != _file_stat(model):
+                return None
+            return str(entry["key"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def put(self, path_key: str, model: Path, key: str) -> None:
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            text = json.dumps({"stat": _file_stat(model), "key": key})
+            _write_atomically(self.directory / f"{path_key}.json", text.encode())
+        except OSError:
+            return
+
+
+class KernelCache:
+    """Optimized kernels (LLVM bitcode, targets/llvm/kernels.py) in `directory`/kernels, one
+    file per key, shared by every model compiled with the same cache folder."""
+
+    def __init__(self, directory: str | Path | None = None):
+        base = Path(directory) if directory is not None else default_cache_dir()
+        self.directory = base / "kernels"
+
+    def get(self, key: str) -> bytes | None:
+        try:
+            return (self.directory / f"{key}.bc").read_bytes()
+        except OSError:
+            return None
+
+    def put(self, key: str, code: bytes) -> None:
+        """Stores `code` under `key` (replacing a damaged entry); a cache that cannot be
+        written only costs the next compile its time."""
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            _write_atomically(self.directory / f"{key}.bc", code)
+        except OSError:
+            return
+
+
 # -- helpers -------------------------------------------------------------------------------
+
+
+def _file_stat(path: Path) -> list[int]:
+    status = path.stat()
+    return [status.st_size, status.st_ino, status.st_mtime_ns, status.st_ctime_ns]
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Writes a temporary file beside `path` and renames it into place: readers see the old
+    file or the new one, never half of one."""
+    handle, staging = tempfile.mkstemp(prefix=f".{path.name[:16]}-", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.replace(staging, path)
+    except OSError:
+        Path(staging).unlink(missing_ok=True)
+        raise
 
 
 def _write_entry(folder: Path, artifact: Artifact) -> None:

@@ -9,7 +9,7 @@ from numpy.typing import NDArray
 
 from terrace.runtime.npu_sim import UOP_SEGMENT
 from terrace.targets.npu.binary import NpuProgram, Role, Segment
-from terrace.targets.npu.isa import Buffer, Instruction, MemDtype, Opcode, Uop
+from terrace.targets.npu.isa import Buffer, Instruction, MemDtype, Opcode, Uop, mem_instruction
 
 UOP_BASE = 1 << 20
 """Where the tests' programs keep their uop words in DRAM."""
@@ -26,21 +26,9 @@ def load(
     pads: tuple[int, int, int, int] = (0, 0, 0, 0),
     **flags: bool,
 ) -> Instruction:
-    return Instruction.make(
-        Opcode.LOAD,
-        buffer=buffer,
-        dtype=dtype,
-        sram_base=sram,
-        dram_base=dram,
-        y_size=y,
-        x_size=x,
-        x_stride=x if stride is None else stride,
-        y_pad0=pads[0],
-        y_pad1=pads[1],
-        x_pad0=pads[2],
-        x_pad1=pads[3],
-        **flags,
-    )
+    stride = x if stride is None else stride
+    insn = mem_instruction(Opcode.LOAD, buffer, dtype, sram, dram, y, x, stride, pads)
+    return insn.with_flags(**flags)
 
 
 def store(
@@ -53,16 +41,9 @@ def store(
     stride: int | None = None,
     **flags: bool,
 ) -> Instruction:
-    return Instruction.make(
-        Opcode.STORE,
-        buffer=buffer,
-        dtype=dtype,
-        sram_base=sram,
-        dram_base=dram,
-        y_size=y,
-        x_size=x,
-        x_stride=x if stride is None else stride,
-        **flags,
+    stride = x if stride is None else stride
+    return mem_instruction(Opcode.STORE, buffer, dtype, sram, dram, y, x, stride).with_flags(
+        **flags
     )
 
 

@@ -13,14 +13,14 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper
 
 import terrace
 from terrace import compiler
 from terrace.errors import CompilationError, InputError, TerraceError
 
 from fake_target import SIZE, relu_add_model, use_fake_target
-from onnx_models import assert_close_to_reference, run_onnxruntime
+from onnx_models import assert_close_to_reference, float_model, run_onnxruntime
 
 
 def _forbid(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
@@ -122,22 +122,6 @@ def test_unknown_pass_in_a_pipeline_is_named():
 # -- the real CPU pipeline, against onnxruntime ----------------------------------------------
 
 
-def _model(
-    nodes: list[onnx.NodeProto],
-    inputs: dict[str, list[int]],
-    outputs: dict[str, list[int]],
-    weights: dict[str, np.ndarray],
-) -> onnx.ModelProto:
-    graph = helper.make_graph(
-        nodes,
-        "tiny",
-        [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in inputs.items()],
-        [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in outputs.items()],
-        [numpy_helper.from_array(a, n) for n, a in weights.items()],
-    )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)])
-
-
 def _tiny_models() -> dict[str, onnx.ModelProto]:
     rng = np.random.default_rng(0)
     conv_w = rng.uniform(-0.5, 0.5, (4, 3, 3, 3)).astype(np.float32)
@@ -145,14 +129,16 @@ def _tiny_models() -> dict[str, onnx.ModelProto]:
     gemm_b = rng.uniform(-0.5, 0.5, (5, 7)).astype(np.float32)
     gemm_c = rng.uniform(-0.5, 0.5, (7,)).astype(np.float32)
     return {
-        "relu": _model([helper.make_node("Relu", ["x"], ["y"])], {"x": [2, 3]}, {"y": [2, 3]}, {}),
-        "add_broadcast": _model(
+        "relu": float_model(
+            [helper.make_node("Relu", ["x"], ["y"])], {"x": [2, 3]}, {"y": [2, 3]}, {}
+        ),
+        "add_broadcast": float_model(
             [helper.make_node("Add", ["a", "b"], ["y"])],
             {"a": [2, 3, 4], "b": [3, 1]},
             {"y": [2, 3, 4]},
             {},
         ),
-        "conv_relu": _model(
+        "conv_relu": float_model(
             [
                 helper.make_node("Conv", ["x", "w", "b"], ["c"], pads=[1, 1, 1, 1]),
                 helper.make_node("Relu", ["c"], ["y"]),
@@ -161,7 +147,7 @@ def _tiny_models() -> dict[str, onnx.ModelProto]:
             {"y": [1, 4, 6, 6]},
             {"w": conv_w, "b": conv_b},
         ),
-        "gemm": _model(
+        "gemm": float_model(
             [helper.make_node("Gemm", ["x", "B", "C"], ["y"], transB=0)],
             {"x": [3, 5]},
             {"y": [3, 7]},

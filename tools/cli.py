@@ -6,7 +6,8 @@ import argparse
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,7 @@ from . import (
 from .arguments import add_input_shape as _add_input_shape
 from .arguments import add_target_argument
 from .arguments import input_shapes as _input_shapes
+from .progress import CompileProgress
 
 DEMO_MODEL = Path(__file__).resolve().parent.parent / "models" / "demo_cnn.onnx"
 MLIR_EMITS = ("nn", "linalg", "loops", "llvm")
@@ -219,19 +221,21 @@ def _run_compile(args: argparse.Namespace) -> int:
     if args.emit is None and args.output:
         return _write_artifact(args)
     args.emit = args.emit or "ll"
-    timer = StageTimer()
     target, _ = with_tuning(get_target(args.target), args.tuning_db, 1)
     stage = "llvm" if args.emit in ("ll", "asm") else args.emit
-    lowered = lower(args.model, target, stage, timer, _input_shapes(args.input_shape))
-    if args.emit in MLIR_EMITS:
-        # below nn, the form upstream mlir-opt reads: weights as extern globals (docs/mlir.md)
-        text = module_text(lowered.module if args.emit == "nn" else upstream_form(lowered.module))
-    else:
-        with timer.stage("translate"):
-            text = target.translate(lowered.module)
-    if args.emit == "asm":
-        with timer.stage("codegen"):
-            text = target.assembly(text)
+    with _compile_progress(args.model) as progress:
+        timer = StageTimer(listener=progress)
+        lowered = lower(args.model, target, stage, timer, _input_shapes(args.input_shape))
+        if args.emit in MLIR_EMITS:
+            # below nn, the form upstream mlir-opt reads: weights as extern globals (docs/mlir.md)
+            module = lowered.module if args.emit == "nn" else upstream_form(lowered.module)
+            text = module_text(module)
+        else:
+            with timer.stage("translate"):
+                text = target.translate(lowered.module)
+        if args.emit == "asm":
+            with timer.stage("codegen"):
+                text = target.assembly(text)
     _write_text(text, args.output)
     if args.weights:
         WeightStore.of(lowered.module).save(args.weights)
@@ -244,6 +248,16 @@ def _run_compile(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextmanager
+def _compile_progress(model: str) -> Generator[CompileProgress]:
+    """The progress line of a compile (silent for a quick one), erased when it ends."""
+    line = CompileProgress(f"compiling {Path(model).name}")
+    try:
+        yield line
+    finally:
+        line.close()
+
+
 def _write_artifact(args: argparse.Namespace) -> int:
     from ..compiler import compile_artifact
 
@@ -254,13 +268,15 @@ def _write_artifact(args: argparse.Namespace) -> int:
             f"-o {args.output}: without --emit, -o names an artifact folder; "
             "add --emit ll, asm or an MLIR stage to write that text"
         )
-    written = compile_artifact(
-        args.model,
-        args.output,
-        args.target,
-        input_shapes=_input_shapes(args.input_shape),
-        tuning_db=args.tuning_db,
-    )
+    with _compile_progress(args.model) as progress:
+        written = compile_artifact(
+            args.model,
+            args.output,
+            args.target,
+            input_shapes=_input_shapes(args.input_shape),
+            tuning_db=args.tuning_db,
+            progress=progress,
+        )
     for note in written.notes:
         print(f"note: {note}", file=sys.stderr)
     print(f"wrote {written.folder}: {', '.join([*written.files, 'manifest.json'])}")
@@ -271,7 +287,11 @@ def _write_artifact(args: argparse.Namespace) -> int:
 
 
 def _run_run(args: argparse.Namespace) -> int:
-    if Path(args.model).is_dir() or (args.target and not _runs_here(args.target)):
+    from ..runtime.npu_sim.artifact import is_npu_artifact
+
+    if Path(args.model).is_dir() and is_npu_artifact(Path(args.model)):
+        names, outputs = _run_loaded(args)  # a split model: runs in this process
+    elif Path(args.model).is_dir() or (args.target and not _runs_here(args.target)):
         names, outputs = _run_artifact(args)
     else:
         names, outputs = _run_in_process(args)
@@ -281,6 +301,13 @@ def _run_run(args: argparse.Namespace) -> int:
     for name, value in zip(names, outputs, strict=True):
         print(f"{name}: {value.dtype}{list(value.shape)}  {_summary(value)}")
     return 0
+
+
+def _run_loaded(args: argparse.Namespace) -> tuple[list[str], list[np.ndarray]]:
+    from ..runtime import load
+
+    model = load(args.model)
+    return [spec.name for spec in model.outputs], model.run(_load_inputs(args.input))
 
 
 def _runs_here(tag: str) -> bool:
@@ -293,12 +320,14 @@ def _run_in_process(args: argparse.Namespace) -> tuple[list[str], list[np.ndarra
     from .. import compile as compile_model
 
     feeds = _load_inputs(args.input)
-    model = compile_model(
-        args.model,
-        target=args.target,
-        input_shapes=_input_shapes(args.input_shape),
-        tuning_db=args.tuning_db,
-    )
+    with _compile_progress(args.model) as progress:
+        model = compile_model(
+            args.model,
+            target=args.target,
+            input_shapes=_input_shapes(args.input_shape),
+            tuning_db=args.tuning_db,
+            progress=progress,
+        )
     outputs = model.run(feeds)
     names = [spec.name for spec in model.outputs]
     folded = [name for name in names if name in model.stats.folded_outputs]
@@ -325,9 +354,14 @@ def _run_artifact(args: argparse.Namespace) -> tuple[list[str], list[np.ndarray]
         folder = Path(args.model)
         if not folder.is_dir():
             folder = Path(scratch)
-            compile_artifact(
-                args.model, folder, args.target, input_shapes=_input_shapes(args.input_shape)
-            )
+            with _compile_progress(args.model) as progress:
+                compile_artifact(
+                    args.model,
+                    folder,
+                    args.target,
+                    input_shapes=_input_shapes(args.input_shape),
+                    progress=progress,
+                )
         manifest = read_manifest(folder)
         if args.target and get_target(args.target).tag != manifest.machine.tag:
             raise TerraceError(
@@ -450,9 +484,13 @@ def _compile_and_time(
 
     started = time.perf_counter()
     try:
-        model = compile_model(
-            args.model, target=args.target, input_shapes=_input_shapes(args.input_shape)
-        )
+        with _compile_progress(args.model) as progress:
+            model = compile_model(
+                args.model,
+                target=args.target,
+                input_shapes=_input_shapes(args.input_shape),
+                progress=progress,
+            )
     except TerraceError as error:
         raise CompilationError(f"compiling the model failed: {error}") from error
     compile_seconds = time.perf_counter() - started

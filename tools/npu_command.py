@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..targets.npu.isa import NpuConfig
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:  # pyright: ignore[reportPrivateUsage]
@@ -14,9 +18,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "(terrace-opt reads it back). A malformed file is one error line.",
     )
     objdump.add_argument("file", help="a .tnpu file")
-    objdump.add_argument(
-        "--tiny", action="store_true", help="the file is for the 8 KiB configuration"
-    )
+    _tiny_option(objdump, "the file is for the 8 KiB configuration")
     objdump.set_defaults(run=_run_objdump)
     assemble = commands.add_parser(
         "npu-as",
@@ -27,9 +29,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     assemble.add_argument("file", help="a .mlir file holding npu.program ops")
     assemble.add_argument("-o", "--output", required=True, help="the .tnpu file to write")
     assemble.add_argument("--program", help="which npu.program (by name) if the file has several")
-    assemble.add_argument(
-        "--tiny", action="store_true", help="assemble for the 8 KiB configuration"
-    )
+    _tiny_option(assemble, "assemble for the 8 KiB configuration")
     assemble.set_defaults(run=_run_assemble)
     report = commands.add_parser(
         "npu-report",
@@ -52,19 +52,33 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     report.set_defaults(run=_run_report)
 
 
-def _run_objdump(args: argparse.Namespace) -> int:
-    from xdsl.dialects.builtin import ModuleOp
+def _tiny_option(parser: argparse.ArgumentParser, help_text: str) -> None:
+    parser.add_argument("--tiny", action="store_true", help=help_text)
 
-    from ..dialects.npu import program_op
+
+def _input_file(args: argparse.Namespace) -> Path:
     from ..errors import TerraceError
-    from ..targets.npu.binary import read_tnpu
-    from ..targets.npu.isa import NpuConfig
 
     path = Path(args.file)
     if not path.is_file():
         raise TerraceError(f"{path}: no such file")
-    config = NpuConfig.tiny() if args.tiny else NpuConfig()
-    program = read_tnpu(path.read_bytes(), config)
+    return path
+
+
+def _config(args: argparse.Namespace) -> NpuConfig:
+    from ..targets.npu.isa import NpuConfig
+
+    return NpuConfig.tiny() if args.tiny else NpuConfig()
+
+
+def _run_objdump(args: argparse.Namespace) -> int:
+    from xdsl.dialects.builtin import ModuleOp
+
+    from ..dialects.npu import program_op
+    from ..targets.npu.binary import read_tnpu
+
+    path = _input_file(args)
+    program = read_tnpu(path.read_bytes(), _config(args))
     print(ModuleOp([program_op(path.stem, program)]))
     return 0
 
@@ -75,11 +89,8 @@ def _run_assemble(args: argparse.Namespace) -> int:
     from ..errors import TerraceError
     from ..targets.npu.binary import write_tnpu
     from ..targets.npu.deps import verify_program
-    from ..targets.npu.isa import NpuConfig
 
-    path = Path(args.file)
-    if not path.is_file():
-        raise TerraceError(f"{path}: no such file")
+    path = _input_file(args)
     module = parse_module(path.read_text())
     programs = {op.sym_name.data: op for op in module.walk() if isinstance(op, ProgramOp)}
     if args.program is not None and args.program not in programs:
@@ -89,7 +100,7 @@ def _run_assemble(args: argparse.Namespace) -> int:
             f"{path}: {len(programs)} npu.program ops ({sorted(programs)}); name one with --program"
         )
     name = args.program if args.program is not None else next(iter(programs))
-    config = NpuConfig.tiny() if args.tiny else NpuConfig()
+    config = _config(args)
     program = program_of(programs[name])
     verify_program(program, config)
     Path(args.output).write_bytes(write_tnpu(program, config))

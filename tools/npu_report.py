@@ -15,10 +15,10 @@ from typing import Any
 import onnx
 
 from ..runtime.npu_sim.simulator import time_program
-from ..targets.npu.conv import compile_conv
 from ..targets.npu.isa import NpuConfig
 from ..targets.npu.layers import ConvLayer
 from ..targets.npu.partition import CONSTANT_REASON, partition
+from ..targets.npu.pipeline import compile_conv
 from .npu_roofline import roofline_svg
 
 

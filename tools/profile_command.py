@@ -43,6 +43,7 @@ examples:
   terrace profile resnet50
   terrace profile model.onnx --threads 2 --runs 20 --trace trace.json --roofline roof.png
   terrace profile model.onnx --input-shape x=1,3,224,224 --json > profile.json
+  terrace profile mobilenet_v2 --vs-ort      # each row next to onnxruntime's same nodes
 """
 
 
@@ -65,6 +66,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--trace", metavar="FILE.json", help="write a Chrome trace (chrome://tracing, Perfetto)"
     )
     parser.add_argument("--roofline", metavar="FILE.png", help="write a roofline plot")
+    parser.add_argument(
+        "--vs-ort",
+        action="store_true",
+        help="also time the same nodes in onnxruntime (its profiler, same inputs and threads): "
+        "columns `ort ms` and `x ort`, and the rows furthest behind it",
+    )
     add_input_shape(parser)
     add_target_argument(parser)
     parser.set_defaults(run=run)
@@ -102,6 +109,13 @@ def run(args: argparse.Namespace) -> int:
         nodes, flops = graph_nodes(with_input_shapes(model, shapes))
         inputs = random_inputs(plain, args.seed)
         profile = profile_compiled(plain, profiled, inputs, args.runs, nodes, flops)
+        ort = None
+        if args.vs_ort:
+            from ..benchmarks.ort_profile import profile_onnxruntime
+
+            status(f"{name}: {args.runs} runs in onnxruntime with its profiler ...")
+            feeds = {spec.name: value for spec, value in zip(plain.inputs, inputs, strict=True)}
+            ort = profile_onnxruntime(model, feeds, args.threads, args.runs)
         roofs = None
         if isinstance(target, LlvmTarget):  # the peak loop runs here, on this machine's cores
             status("measuring the peak FLOP/s and the memory bandwidth ...")
@@ -115,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
     if args.roofline:
         _write_roofline(profile, roofs, Path(args.roofline), f"{name}, {target.tag}")
         print(f"wrote {args.roofline}", file=sys.stderr)
-    print(to_json(profile, roofs, about) if args.json else table(profile, roofs))
+    print(to_json(profile, roofs, about, ort) if args.json else table(profile, roofs, ort))
     return 0
 
 

@@ -1,4 +1,4 @@
-"""The progress line of the long commands (conformance, fuzz, bench) on stderr.
+"""The progress line of the long commands (conformance, fuzz, bench, a large compile) on stderr.
 
 On a terminal it is one line redrawn in place (carriage return, erase to the end of the line):
 a bar when the total is known, the count, the elapsed seconds, an estimate of the time left
@@ -74,6 +74,12 @@ class ProgressLine:
             self._write("\n")
             self._drawn = False
 
+    def erase(self) -> None:
+        """Removes the redrawn line (what it said was transient)."""
+        if self.tty and self._drawn:
+            self._write(_ERASE)
+            self._drawn = False
+
     # -- drawing --------------------------------------------------------------------------
 
     def _line(self, detail: str) -> str:
@@ -125,3 +131,39 @@ class StatusLine:
 
     def close(self) -> None:
         self.progress.close()
+
+
+class CompileProgress:
+    """The progress of one compile, told each step as it starts (`StageTimer.listener`: a
+    stage, or "stage: pass"). Quiet for the first `quiet_for` seconds (default: 1 s on a
+    terminal, 30 s in a log), so a small model's compile prints nothing; after that, on a
+    terminal one redrawn line names the pass that runs now, erased when the compile ends, and
+    elsewhere a plain line per stage (a stage's passes are too many for a log)."""
+
+    def __init__(
+        self,
+        label: str,
+        *,
+        stream: TextIO | None = None,
+        tty: bool | None = None,
+        quiet_for: float | None = None,
+    ):
+        self.progress = ProgressLine(label, stream=stream, tty=tty)
+        self.quiet_for = quiet_for if quiet_for is not None else 1.0 if self.progress.tty else 30.0
+        self._stage: str | None = None
+
+    def __call__(self, step: str) -> None:
+        stage = step.split(":", 1)[0]
+        new_stage = stage != self._stage
+        self._stage = stage
+        elapsed = time.perf_counter() - self.progress.started
+        if elapsed < self.quiet_for:
+            return
+        if self.progress.tty:
+            self.progress.update(0, step)
+        elif new_stage:
+            self.progress.note(f"{self.progress.label}: {stage}, {elapsed:.1f} s")
+
+    def close(self) -> None:
+        """Erases the redrawn line: the command's own output follows on a clean line."""
+        self.progress.erase()

@@ -85,7 +85,7 @@ class RunTimeValues:
 
     def bound_output_problems(self, opset: int) -> list[Problem]:
         """The outputs that the bound values alone determine (with initializers): they would
-        be folded at import (onnx_fold.py), not computed by compiled code. An output
+        be folded at import (folding.py), not computed by compiled code. An output
         known because a fed input has no elements (its value is its shape) is fine."""
         if not self.bound:
             return []

@@ -43,15 +43,14 @@ from ...dialects.nn.base import (
 )
 from ...dialects.nn.weights import WeightStore
 from ...errors import ModelImportError
-from . import folding as fold
 from . import lowprecision
-from .adapters import ADAPTERS, adapter
+from .adapters import adapter
 from .bound_values import RunTimeValues
-from .checks import is_ignorable, static_problem
+from .checks import static_problem
 from .container_io import flat_outputs, type_proto
-from .control_flow.sequences import CONTAINER_OPS
 from .decompose.signal.stft import make_onesided_explicit
 from .emitter import Container, NodeError, RunTimeValueError
+from .folding import ImportFolder
 from .functions import function_body
 from .graph import (
     DEFAULT_DOMAINS,
@@ -66,7 +65,6 @@ from .graph import (
     fix_input_shapes,
     graph_inputs,
     initial_constants,
-    is_deterministic,
     load_model,
     node_label,
     raise_problems,
@@ -77,8 +75,6 @@ from .nn_ops import make_op, name_hint, onnx_type, uses_extra_outputs
 from .node_emitter import NodeEmitter, numpy_dtype, shape_of
 from .registry import find
 from .values import (
-    canonical_attribute_name,
-    constant_of_shape,
     constant_value,
     fold_shape,
     is_inline,
@@ -88,9 +84,6 @@ from .values import (
 
 LOW_PRECISION_PASS_THROUGH = {"Identity", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose"}
 """Ops that move low-precision elements without reading them (lowprecision.py)."""
-
-FOLD_LIMIT = 1 << 22
-"""Constant subgraphs are evaluated at import time up to this many result elements."""
 
 
 @dataclass(frozen=True)
@@ -174,6 +167,11 @@ class Converter:
     """The sequences and optionals, by name (control_flow/sequences.py)."""
     onnx_folded_ops: set[str] = field(default_factory=lambda: set())
     """The ops folded by onnx's reference kernels, not Terrace's (folding.py)."""
+    folder: ImportFolder = field(init=False)
+    """Evaluates the nodes whose inputs are all known (folding.py)."""
+
+    def __post_init__(self) -> None:
+        self.folder = ImportFolder(self)
 
     def run(self) -> ImportedModel:
         graph = self.model.graph
@@ -293,22 +291,22 @@ class Converter:
             # only the input's shape and type matter: evaluate it on zeros of those
             self.env[node.input[0]] = np.zeros(shape_of(value), numpy_dtype(value))
             try:
-                self.env[node.output[0]] = self._fold(node)[0]
+                self.env[node.output[0]] = self.folder.fold(node)[0]
             finally:
                 self.env[node.input[0]] = value
             return True
         if node.op_type == "Constant":
             self.env[node.output[0]] = constant_value(node)
             return True
-        if self._foldable(node):
-            for name, array in zip(node.output, self._fold(node), strict=False):
+        if self.folder.foldable(node):
+            for name, array in zip(node.output, self.folder.fold(node), strict=False):
                 self.env[name] = array
             return True
         return False
 
     def _is_low_precision(self, node: onnx.NodeProto) -> bool:
         """Whether `node` reads low-precision values at run time, or casts to them."""
-        if self._foldable(node):
+        if self.folder.foldable(node):
             return False
         if node.op_type == "Cast":
             to = node_attributes(node, self.opset).get("to")
@@ -374,112 +372,6 @@ class Converter:
 
     def is_constant(self, name: str) -> bool:
         return isinstance(self.env.get(name), np.ndarray)
-
-    def _foldable(self, node: onnx.NodeProto) -> bool:
-        if not is_deterministic(node) or node.op_type in CONTAINER_OPS:
-            return False
-        if node.domain not in DEFAULT_DOMAINS:
-            return False
-        if not all(self.is_constant(name) for name in node.input if name):
-            return False
-        if node.op_type == "ConstantOfShape":
-            return True
-        return all(self._array(name).size <= FOLD_LIMIT for name in node.input if name)
-
-    def _array(self, name: str) -> np.ndarray:
-        value = self.env[name]
-        assert isinstance(value, np.ndarray)
-        return value
-
-    def _fold(self, node: onnx.NodeProto) -> list[np.ndarray]:
-        """Evaluates a node whose inputs are all constant with Terrace's own semantics
-        (folding.py): the nn op it converts to, run by the nn reference; its function body,
-        node by node; EyeLike and Range by their numpy code here. Anything else is evaluated
-        by onnx's reference kernels and its op listed in `onnx_folded_ops`."""
-        if node.op_type == "ConstantOfShape":
-            shape = self._array(node.input[0]) if node.input and node.input[0] else None
-            return [constant_of_shape(node, shape, self.opset)]
-        if node.op_type in ONNX_OPS:
-            node_attributes(node, self.opset)  # types and tensors checked before evaluating
-        inputs = [self._array(name) if name else None for name in node.input]
-        if node.op_type == "EyeLike" and inputs and inputs[0] is not None:
-            return [fold.eye_like(node, inputs[0])]
-        if node.op_type == "Range" and len(inputs) == 3 and all(a is not None for a in inputs):
-            return [fold.range_values(*(a for a in inputs if a is not None))]
-        if node.op_type == "Identity" and inputs and inputs[0] is not None:
-            return [inputs[0]]
-        folded = self._fold_as_nn_op(node) if self._folds_as_nn_op(node) else None
-        if folded is None:
-            folded = self._fold_function_body(node)
-        if folded is not None:
-            return folded
-        self.onnx_folded_ops.add(node.op_type)
-        known = {name: self._array(name) for name in node.input if name}
-        return fold.evaluate_with_onnx(node, known, self.opset)
-
-    def _folds_as_nn_op(self, node: onnx.NodeProto) -> bool:
-        """Whether `node` converts to its nn op as it stands (no rewrite, no legacy form, every
-        attribute one the op takes), so that the nn op's reference is its meaning."""
-        op_class = ONNX_OPS.get(node.op_type)
-        if op_class is None or find(node) is not None or node.domain not in DEFAULT_DOMAINS:
-            return False
-        legacy = ADAPTERS.get(node.op_type)
-        if legacy is not None and self.opset < legacy.until:
-            return False  # an older opset's form (adapters.py), converted by its adapter
-        several = len(op_class.get_irdl_definition().results) > 1 or node.op_type == "Split"
-        if self._uses_extra_outputs(node) and not several:
-            return False
-        return all(
-            canonical_attribute_name(node.op_type, a.name, self.opset) in op_class.ATTRIBUTES
-            or is_ignorable(node, a, self.opset)
-            for a in node.attribute
-        )
-
-    def _fold_as_nn_op(self, node: onnx.NodeProto) -> list[np.ndarray] | None:
-        """`node`'s nn op on placeholders of its inputs, evaluated by the nn reference; None
-        when nn cannot build it (an element type it lacks, types or shapes its verifier does
-        not take), which leaves the node to onnx's kernels as before."""
-        block = Block()
-        arrays: list[np.ndarray] = []
-
-        def operand(name: str) -> SSAValue:
-            arrays.append(self._array(name))
-            return fold.placeholder(arrays[-1], block)
-
-        try:
-            op = self.make_op(node, node.op_type, node_attributes(node, self.opset), None, operand)
-        except (UnsupportedElementType, TypeInferenceError, NodeError):
-            return None
-        if not fold.has_own_kernel(op):  # the nn reference would call onnx's kernel
-            self.onnx_folded_ops.add(node.op_type)
-        try:
-            return fold.evaluate_nn(op, arrays)
-        finally:
-            op.erase(safe_erase=False)
-
-    def _fold_function_body(self, node: onnx.NodeProto) -> list[np.ndarray] | None:
-        """`node`'s results from its function body, each node of it folded; None when the op
-        has no function or its body holds a node that cannot fold (a subgraph, randomness)."""
-        if node.domain not in DEFAULT_DOMAINS:
-            return None
-        input_types = [self._type_proto(name) for name in node.input]
-        body = function_body(node, self.opset, input_types, f"{node.output[0]}/fold/")
-        if body is None:
-            return None
-        nodes, opset = body
-        if not all(is_deterministic(n) and n.op_type not in CONTAINER_OPS for n in nodes):
-            return None
-        outer_opset, self.opset = self.opset, opset
-        try:
-            for inner in nodes:
-                if inner.op_type == "Constant":
-                    self.env[inner.output[0]] = constant_value(inner)
-                    continue
-                for name, array in zip(inner.output, self._fold(inner), strict=False):
-                    self.env[name] = array
-        finally:
-            self.opset = outer_opset
-        return [self._array(name) for name in node.output if name]
 
     def operand(self, name: str) -> SSAValue:
         """The SSA value of `name`, materializing a constant the first time it is used."""
@@ -556,7 +448,7 @@ class Converter:
 
     def _expand(self, node: onnx.NodeProto, label: str) -> bool:
         """Converts `node` as the function body its schema defines, if it has one."""
-        input_types = [self._type_proto(name) for name in node.input]
+        input_types = [self.type_proto_of(name) for name in node.input]
         body = function_body(node, self.opset, input_types, f"{label}/")
         if body is None:
             return False
@@ -584,11 +476,11 @@ class Converter:
                 continue
             self._convert(node, index)
 
-    def _type_proto(self, name: str) -> onnx.TypeProto:
+    def type_proto_of(self, name: str) -> onnx.TypeProto:
         if not name:
             return onnx.TypeProto()
         if name in self.containers:
-            return type_proto(self.containers, name, self._type_proto)
+            return type_proto(self.containers, name, self.type_proto_of)
         value = self.env_value(name)
         if isinstance(value, np.ndarray):
             return helper.make_tensor_type_proto(onnx_type(value), list(value.shape))

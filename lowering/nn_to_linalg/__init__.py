@@ -1,10 +1,10 @@
 """convert-nn-to-linalg: nn ops to linalg on tensors (see docs/pipeline.md, stage 2).
 
-The patterns live by op family: `elementwise.py` (unary, binary, variadic, where, cast,
-broadcasting), `reduction.py` (reduce*, arg*, softmax, normalizations), `contraction.py`
-(matmul, gemm, conv, conv_transpose), `einsum.py`, `pooling.py`, `gather.py` (gather,
-gather_elements, gather_nd), `resize.py`, `scatter.py` (scatter_elements, scatter_nd),
-`cumulative.py` (cum_sum, cum_prod), `top_k.py`, `one_hot.py`,
+The patterns live by op family: `elementwise.py` (unary, binary, variadic, where,
+broadcasting), `cast.py` (cast, bit_cast), `reduction.py` (reduce*, arg*, softmax,
+normalizations), `contraction.py` (matmul, gemm, conv, conv_transpose), `einsum.py`,
+`pooling.py`, `gather.py` (gather, gather_elements, gather_nd), `resize.py`, `scatter.py`
+(scatter_elements, scatter_nd), `cumulative.py` (cum_sum, cum_prod), `top_k.py`, `one_hot.py`,
 `shape.py` (reshape, transpose, slice, pad, concat, split, expand, tile) and `constants.py`.
 `index_checks.py` adds the run-time index checks of the indexing ops and joins them into one
 status result per function.

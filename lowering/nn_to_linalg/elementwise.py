@@ -1,9 +1,10 @@
 """convert-nn-to-linalg patterns for elementwise ops: unary, binary with ONNX multidirectional
-broadcasting, variadic, where and cast.
+broadcasting, variadic and where (cast and bit_cast are in cast.py).
 
 Each op becomes one parallel `linalg.generic` whose body is arith and math ops on scalars.
 float16 and bfloat16 compute in f32 inside the body and round once at the end (as the nn
-reference does); identity and dropout forward their operand.
+reference does, through cast.py's `widen` and `narrow`); identity and dropout forward their
+operand.
 """
 
 from __future__ import annotations
@@ -15,22 +16,19 @@ from xdsl.builder import Builder
 from xdsl.dialects import arith, llvm, math
 from xdsl.dialects.builtin import (
     AnyFloat,
-    BFloat16Type,
-    Float16Type,
     IntegerType,
-    f32,
     f64,
 )
-from xdsl.ir import Attribute, Operation, SSAValue
+from xdsl.ir import Operation, SSAValue
 from xdsl.pattern_rewriter import PatternRewriter, RewritePattern
 
 from ...dialects.nn import elementwise
 from ...dialects.nn.base import NnOperation
+from .cast import cast_scalar, narrow, widen
 from .common import (
     element_kind,
     element_type,
     elementwise_generic,
-    is_unsigned,
     scalar_constant,
     unsupported,
 )
@@ -43,25 +41,6 @@ ScalarBinary = Callable[[Builder, SSAValue, SSAValue], SSAValue]
 
 # ---------------------------------------------------------------------------------------------
 # Helpers.
-
-
-def _is_narrow_float(element: Attribute) -> bool:
-    return isinstance(element, Float16Type | BFloat16Type)
-
-
-def _widen(b: Builder, value: SSAValue) -> SSAValue:
-    """f16/bf16 to f32 (the compute type); anything else unchanged."""
-    if not _is_narrow_float(value.type):
-        return value
-    return b.insert(arith.ExtFOp(value, f32)).result
-
-
-def _narrow(b: Builder, value: SSAValue, element: Attribute) -> SSAValue:
-    """A computed f32 back to the result's f16/bf16; anything else unchanged."""
-    if value.type == element or not _is_narrow_float(element):
-        return value
-    assert isinstance(element, AnyFloat)
-    return b.insert(arith.TruncFOp(value, element)).result
 
 
 def _const(b: Builder, value: float | int | bool, like: SSAValue) -> SSAValue:
@@ -259,79 +238,6 @@ def _gelu(b: Builder, op: NnOperation, x: SSAValue) -> SSAValue:
     return b.insert(arith.MulfOp(half_x, one_plus)).result  # x/2 (1 + shape)
 
 
-# -- casts -------------------------------------------------------------------------------------
-
-
-def _bit_width(element: Attribute) -> int:
-    assert isinstance(element, IntegerType | AnyFloat)
-    return element.bitwidth
-
-
-def _cast_scalar(
-    b: Builder, op: NnOperation, x: SSAValue, target: IntegerType | AnyFloat
-) -> SSAValue:
-    """x converted to `target` as numpy's astype: floats to ints truncate toward zero, anything
-    to bool is `!= 0`, bools extend to 0 or 1."""
-    source = x.type
-    if source == target:
-        return x
-    if target == IntegerType(1):
-        zero = _const(b, 0, x)
-        if isinstance(source, AnyFloat):
-            return b.insert(arith.CmpfOp(x, zero, "une")).result  # NaN is true, as numpy
-        return b.insert(arith.CmpiOp(x, zero, "ne")).result
-    if isinstance(source, AnyFloat) and isinstance(target, AnyFloat):
-        if source.bitwidth < target.bitwidth:
-            return b.insert(arith.ExtFOp(x, target)).result
-        if source == f64 and target == Float16Type():
-            x = _truncate_to_f32_rounding_to_odd(b, x)
-        return b.insert(arith.TruncFOp(x, target)).result
-    if isinstance(source, AnyFloat) and isinstance(target, IntegerType):
-        convert = arith.FPToUIOp if is_unsigned(target) else arith.FPToSIOp
-        return b.insert(convert(x, target)).result
-    if isinstance(target, AnyFloat):
-        convert = arith.UIToFPOp if element_kind(source) == "unsigned" else arith.SIToFPOp
-        return b.insert(convert(x, target)).result
-    return _cast_integer(b, x, target)
-
-
-def _truncate_to_f32_rounding_to_odd(b: Builder, x: SSAValue) -> SSAValue:
-    """An f64 as f32, rounded to odd. LLVM emits f64 -> f16 as a call to `__truncdfhf2`, which
-    the JIT cannot resolve (libgcc has none): the cast goes through f32 instead, and rounding
-    to odd first makes the two roundings one correctly rounded f64 -> f16 (f32 keeps more than
-    the 11 + 2 bits that needs)."""
-    nearest = b.insert(arith.TruncFOp(x, f32)).result  # round to nearest even
-    back = b.insert(arith.ExtFOp(nearest, f64)).result
-    inexact = b.insert(arith.CmpfOp(x, back, "one")).result
-    overshot = b.insert(
-        arith.CmpfOp(b.insert(math.AbsFOp(back)).result, b.insert(math.AbsFOp(x)).result, "ogt")
-    ).result
-    i32 = IntegerType(32)
-    bits = b.insert(arith.BitcastOp(nearest, i32)).result
-    one = scalar_constant(b, 1, i32)
-    toward_zero = b.insert(
-        arith.SelectOp(overshot, b.insert(arith.SubiOp(bits, one)).result, bits)
-    ).result  # one ulp less in magnitude: the sign is a separate bit
-    odd = b.insert(arith.OrIOp(toward_zero, one)).result
-    rounded = b.insert(arith.SelectOp(inexact, odd, bits)).result
-    return b.insert(arith.BitcastOp(rounded, f32)).result
-
-
-def _cast_integer(b: Builder, x: SSAValue, target: IntegerType) -> SSAValue:
-    source = x.type
-    source_width, target_width = _bit_width(source), _bit_width(target)
-    if source_width < target_width:
-        extend = arith.ExtUIOp if element_kind(source) == "unsigned" else arith.ExtSIOp
-        return b.insert(extend(x, target)).result
-    if source_width > target_width:
-        return b.insert(arith.TruncIOp(x, target)).result
-    return b.insert(arith.BitcastOp(x, target)).result  # same width, other signedness
-
-
-# ---------------------------------------------------------------------------------------------
-# Patterns.
-
-
 class ForwardOperand(RewritePattern):
     """identity(x), dropout(x) -> x (inference-mode dropout is the identity)."""
 
@@ -357,27 +263,10 @@ class LowerUnaryElementwise(RewritePattern):
         result_element = element_type(op.Y)
 
         def body(b: Builder, args: Sequence[SSAValue]) -> Sequence[SSAValue]:
-            value = self.scalar(b, op, _widen(b, args[0]))
-            return [_narrow(b, value, result_element)]
+            value = self.scalar(b, op, widen(b, args[0]))
+            return [narrow(b, value, result_element)]
 
         result = elementwise_generic(rewriter, [op.X], result_element, body)
-        rewriter.replace(op, [], [result])
-
-
-class LowerCast(RewritePattern):
-    """cast(x) to a generic converting each element with arith's conversion ops."""
-
-    def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter, /) -> None:
-        if not isinstance(op, elementwise.CastOp):
-            return
-        target = element_type(op.Y)
-        if not isinstance(target, IntegerType | AnyFloat):
-            raise unsupported(op, f"cast to {target}")
-
-        def body(b: Builder, args: Sequence[SSAValue]) -> Sequence[SSAValue]:
-            return [_cast_scalar(b, op, args[0], target)]
-
-        result = elementwise_generic(rewriter, [op.X], target, body)
         rewriter.replace(op, [], [result])
 
 
@@ -401,8 +290,8 @@ class LowerBinaryElementwise(RewritePattern):
         result_element = element_type(op.C)
 
         def body(b: Builder, args: Sequence[SSAValue]) -> Sequence[SSAValue]:
-            value = scalar(b, _widen(b, args[0]), _widen(b, args[1]))
-            return [_narrow(b, value, result_element)]
+            value = scalar(b, widen(b, args[0]), widen(b, args[1]))
+            return [narrow(b, value, result_element)]
 
         result = elementwise_generic(rewriter, [op.A, op.B], result_element, body)
         rewriter.replace(op, [], [result])
@@ -446,8 +335,8 @@ class LowerMod(RewritePattern):
         if kind == "float":
 
             def float_body(b: Builder, args: Sequence[SSAValue]) -> Sequence[SSAValue]:
-                lhs, rhs = _widen(b, args[0]), _widen(b, args[1])
-                return [_narrow(b, _float_mod(b, lhs, rhs, python_sign), element)]
+                lhs, rhs = widen(b, args[0]), widen(b, args[1])
+                return [narrow(b, _float_mod(b, lhs, rhs, python_sign), element)]
 
             result = elementwise_generic(rewriter, [op.A, op.B], element, float_body)
             rewriter.replace(op, [], [result])
@@ -475,33 +364,6 @@ class LowerMod(RewritePattern):
             return [b.insert(arith.SelectOp(adjust, shifted, remainder)).result]
 
         result = elementwise_generic(rewriter, [op.A, op.B], element, body)
-        rewriter.replace(op, [], [result])
-
-
-class LowerBitCast(RewritePattern):
-    """bit_cast(x): arith.bitcast between types of one width; a bool is a byte (0 or 1), and a
-    byte as a bool is true when nonzero (as numpy reads a viewed byte)."""
-
-    def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter, /) -> None:
-        if not isinstance(op, elementwise.BitCastOp):
-            return
-        source, target = element_type(op.X), element_type(op.Y)
-        boolean = IntegerType(1)
-
-        def body(b: Builder, args: Sequence[SSAValue]) -> Sequence[SSAValue]:
-            value = args[0]
-            if source == target:
-                return [value]
-            if target == boolean:
-                zero = _const(b, 0, value)
-                return [b.insert(arith.CmpiOp(value, zero, "ne")).result]
-            if source == boolean:
-                value = b.insert(arith.ExtUIOp(value, IntegerType(8))).result
-                if value.type == target:
-                    return [value]
-            return [b.insert(arith.BitcastOp(value, target)).result]
-
-        result = elementwise_generic(rewriter, [op.X], target, body)
         rewriter.replace(op, [], [result])
 
 
@@ -558,16 +420,16 @@ class LowerPow(RewritePattern):
             raise unsupported(op, f"pow of {base_element} by {exponent_element}")
 
         def body(b: Builder, args: Sequence[SSAValue]) -> Sequence[SSAValue]:
-            base, exponent = _widen(b, args[0]), _widen(b, args[1])
+            base, exponent = widen(b, args[0]), widen(b, args[1])
             if base.type == exponent.type and isinstance(base.type, IntegerType):
                 return [b.insert(math.IPowIOp(base, exponent)).result]
             compute = base.type if isinstance(base.type, AnyFloat) else f64
-            base = _cast_scalar(b, op, base, compute)
-            exponent = _cast_scalar(b, op, exponent, compute)
+            base = cast_scalar(b, op, base, compute)
+            exponent = cast_scalar(b, op, exponent, compute)
             value = b.insert(math.PowFOp(base, exponent)).result
             if isinstance(base_element, IntegerType):
-                return [_cast_scalar(b, op, value, base_element)]
-            return [_narrow(b, value, base_element)]
+                return [cast_scalar(b, op, value, base_element)]
+            return [narrow(b, value, base_element)]
 
         result = elementwise_generic(rewriter, [op.A, op.B], base_element, body)
         rewriter.replace(op, [], [result])
@@ -595,14 +457,14 @@ class LowerVariadic(RewritePattern):
         is_mean = isinstance(op, elementwise.MeanOp)
 
         def body(b: Builder, args: Sequence[SSAValue]) -> Sequence[SSAValue]:
-            values = [_widen(b, v) for v in args[:count]]
+            values = [widen(b, v) for v in args[:count]]
             acc = values[0]
             for value in values[1:]:
                 acc = combine(b, acc, value)
             if is_mean:
                 divide = {"float": arith.DivfOp, "signed": arith.DivSIOp}.get(kind, arith.DivUIOp)
                 acc = b.insert(divide(acc, _const(b, count, acc))).result
-            return [_narrow(b, acc, result_element)]
+            return [narrow(b, acc, result_element)]
 
         result = elementwise_generic(rewriter, list(op.inputs), result_element, body)
         rewriter.replace(op, [], [result])
@@ -704,10 +566,8 @@ PATTERNS: list[RewritePattern] = [
     ForwardOperand(elementwise.IdentityOp),
     ForwardOperand(elementwise.DropoutOp),
     *(LowerUnaryElementwise(op_type, scalar) for op_type, scalar in _UNARY.items()),
-    LowerCast(),
     *(LowerBinaryElementwise(op_type, scalars) for op_type, scalars in _BINARY.items()),
     LowerMod(),
-    LowerBitCast(),
     LowerBitShift(),
     LowerPow(),
     *(LowerVariadic(op_type, scalars) for op_type, scalars in _VARIADIC.items()),

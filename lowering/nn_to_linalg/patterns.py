@@ -13,6 +13,7 @@ from ...dialects.nn import WeightOp
 
 def conversion_patterns() -> Sequence[RewritePattern]:
     from . import (
+        cast,
         constants,
         contraction,
         convolution,
@@ -32,6 +33,7 @@ def conversion_patterns() -> Sequence[RewritePattern]:
 
     return [
         *elementwise.PATTERNS,
+        *cast.PATTERNS,
         *reduction.PATTERNS,
         *contraction.PATTERNS,
         *convolution.PATTERNS,

@@ -12,6 +12,7 @@ import numpy as np
 
 from ...targets.npu.binary import NpuProgram
 from ...targets.npu.isa import NpuConfig
+from ...targets.npu.matmul import from_activation, to_activation
 from ...targets.npu.partition import NpuLayer, Placement
 from ..abi import EntryAbi, TensorSpec
 from ..model import CompiledModel, CompileStats
@@ -73,15 +74,17 @@ class HeterogeneousModel(CompiledModel):
                 continue
             layer = step.layer
             residual = values[layer.residual] if layer.residual else None
+            x = values[layer.input]
             out, result = run_conv(
                 step.program,
                 layer.layer,
                 self.config,
-                values[layer.input],
+                to_activation(x) if layer.matmul else x,
                 layer.weight,
                 layer.bias,
                 residual,
             )
+            out = from_activation(out) if layer.matmul else out
             # an i8 layer (QLinearConv) hands on int8, as the CPU path would
             values[layer.output] = out if layer.layer.dtype == "i8" else out.astype(np.float32)
             stats = result.stats(layer.layer.macs)

@@ -36,7 +36,10 @@ def run_conv(
     if bias is not None:
         _put(program, dram, "bias", pack_vector(bias))
     if residual is not None:
-        _put(program, dram, "residual", pack_activation(residual.astype(np.float32)))
+        kind = (
+            np.int8 if layer.dtype == "i8" else np.float32
+        )  # the i8 residual is rescaled on the ALU
+        _put(program, dram, "residual", pack_activation(residual.astype(kind)))
     result = simulate(program, dram, config, check_races_=check_races)
     segment = program.segment("output")
     dtype = np.int8 if layer.dtype == "i8" else np.float32

@@ -13,13 +13,11 @@ from numpy.typing import NDArray
 
 from ...targets.npu.binary import NpuProgram
 from ...targets.npu.isa import GemmDtype, Module, NpuConfig, Opcode, encode_uop, verify
+from ...targets.npu.uops import UOP_SEGMENT
 from .errors import NpuSimError
 from .functional import Effect, NpuState, execute
 from .races import check_races
 from .timing import Timing, schedule
-
-UOP_SEGMENT = "uops"
-"""The DRAM segment the host writes a program's uop words into before the launch."""
 
 
 @dataclass

@@ -10,6 +10,8 @@ No fast-math flags are added anywhere: ONNX semantics need IEEE results.
 
 from __future__ import annotations
 
+import threading
+
 import llvmlite.binding as llvm_binding
 import llvmlite.ir as llvm_ir_module
 from xdsl.backend.llvm.convert import convert_module
@@ -24,8 +26,18 @@ from .machine import target_machine as _machine
 
 
 def target_machine(target: LlvmTarget) -> llvm_binding.TargetMachine:
-    """An llvmlite TargetMachine for `target` at O3."""
-    return _machine(target.triple, target.cpu, target.features)
+    """An llvmlite TargetMachine for `target` at O3, one per thread and (triple, CPU,
+    features): code generation asks for it for every kernel's translation and O3, and LLVM
+    does not promise that one machine emits code from two threads at once."""
+    machines = _MACHINES.__dict__
+    key = f"{target.triple} {target.cpu} {target.features}"
+    machine = machines.get(key)
+    if not isinstance(machine, llvm_binding.TargetMachine):
+        machine = machines[key] = _machine(target.triple, target.cpu, target.features)
+    return machine
+
+
+_MACHINES = threading.local()
 
 
 def llvm_ir(module: ModuleOp, target: LlvmTarget) -> str:
@@ -61,9 +73,13 @@ def _apply_function_attributes(module: ModuleOp, converted: llvm_ir_module.Modul
             continue
         function = converted.get_global(op.sym_name.data)
         # Only the packed entry is exported: a global @main would clash with the main of the C
-        # program an artifact links into (runtime/harness.c).
+        # program an artifact links into (runtime/harness.c). It is inlined into the entry:
+        # a call that passes a pointer per weight puts hundreds of arguments on the stack,
+        # which RISC-V's frame lowering could not address (densenet121's 600 arguments: "LLVM
+        # ERROR: Incomplete scavenging after 2nd pass").
         if op.sym_name.data == "main" and ENTRY_SYMBOL in symbols:
             function.linkage = "internal"
+            function.attributes.add("alwaysinline")
         if op.linkage.linkage.data == "internal":
             function.linkage = "internal"
         if op.no_inline is not None:

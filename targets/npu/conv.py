@@ -1,5 +1,5 @@
-"""One convolution layer as one TNPU-1 program (NPU.md section 8.4, extended; docs/npu.md,
-"Conv mapping").
+"""`convert-linalg-to-npu`'s mapping (NPU.md section 8.4, extended; docs/npu.md, "Conv layers"):
+one convolution layer, with a tiling `npu-tile` chose, as one single-buffered TNPU-1 program.
 
 A tile is `oc_t` output-channel blocks x `oh_t` output rows x `ow_t` output columns; its
 reduction runs in chunks of `ic_c` input-channel blocks x `kh_c` kernel rows. Per chunk, one
@@ -18,19 +18,19 @@ or zero (GEMM reset); ReLU, clip and requantization happen on STORE OUT through 
 The spec keeps W_out whole and the kernel rows together; on the 8 KiB configuration an f32 3x3
 conv's nine weight blocks per (ob, ib) do not fit half of WGT (4 blocks), and a 58-column f32
 halo does not fit half of INP (64 rows), so the tile may also split the width and the kernel
-rows. Tokens are left to `deps.insert_deps`; SRAM halves alternate per chunk (INP, WGT) and
-per tile (ACC) when `double_buffer` is on.
+rows. Everything sits in the lower halves of INP, WGT and ACC: `npu-double-buffer` moves
+alternate chunks and tiles to the upper halves, `npu-dedup-uops` lays out the uop table and
+`npu-insert-deps` adds the tokens (`pipeline.py` runs them in that order).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+import struct
 from dataclasses import dataclass
 
 from .binary import NpuProgram, Role, Segment
 from .isa import (
-    DTYPE_BYTES,
     AluOp,
     Buffer,
     ConfigReg,
@@ -41,151 +41,19 @@ from .isa import (
     Opcode,
     Uop,
     element_bytes,
+    mem_instruction,
 )
 from .layers import ConvLayer
-
-UOP_SEGMENT = "uops"
-
-
-@dataclass(frozen=True)
-class Tiling:
-    oc_t: int
-    oh_t: int
-    ow_t: int
-    ic_c: int
-    kh_c: int
-
-    def describe(self) -> str:
-        return (
-            f"oc_t={self.oc_t} oh_t={self.oh_t} ow_t={self.ow_t} ic_c={self.ic_c} kh_c={self.kh_c}"
-        )
-
-
-def _mem_dtype(layer: ConvLayer) -> MemDtype:
-    return MemDtype.I8 if layer.dtype == "i8" else MemDtype.F32
-
-
-def _acc_dtype(layer: ConvLayer) -> MemDtype:
-    return MemDtype.I32 if layer.dtype == "i8" else MemDtype.F32
-
-
-def _gemm_mode(layer: ConvLayer) -> int:
-    return 0 if layer.dtype == "i8" else 2
-
-
-def _out_dtype(layer: ConvLayer) -> MemDtype:
-    return _acc_dtype(layer) if layer.accumulators else _mem_dtype(layer)
-
-
-def _out_element(layer: ConvLayer) -> int:
-    return 16 * DTYPE_BYTES[_out_dtype(layer)]
-
-
-def _halves(config: NpuConfig, layer: ConvLayer) -> tuple[int, int, int]:
-    """Rows in half of INP, WGT and ACC for the layer's dtype."""
-    dtype = _mem_dtype(layer)
-    return (
-        config.rows(Buffer.INP, dtype) // 2,
-        config.rows(Buffer.WGT, dtype) // 2,
-        config.rows(Buffer.ACC) // 2,
-    )
-
-
-def fits(layer: ConvLayer, tiling: Tiling, config: NpuConfig) -> bool:
-    """Whether a full tile fits half of each buffer and every field (the uop segment is
-    checked when the program is built)."""
-    inp_half, wgt_half, acc_half = _halves(config, layer)
-    s = layer.stride
-    ht = (tiling.oh_t - 1) * s + tiling.kh_c
-    wt = (tiling.ow_t - 1) * s + layer.kw
-    acc_rows = tiling.oc_t * tiling.oh_t * tiling.ow_t + (tiling.oc_t if layer.bias else 0)
-    kernel = tiling.oc_t * tiling.ic_c * tiling.kh_c * layer.kw
-    return (
-        tiling.ic_c * ht * wt <= inp_half
-        and tiling.oc_t * tiling.ic_c * tiling.kh_c * layer.kw <= wgt_half
-        and acc_rows <= acc_half
-        and kernel <= min(4095, config.rows(Buffer.UOP) // 4)
-        and s * wt <= 4095
-        and (tiling.kh_c == layer.kh or tiling.ic_c == 1)
-    )
-
-
-def estimate(layer: ConvLayer, tiling: Tiling, config: NpuConfig) -> float:
-    """Analytic cycles of the double-buffered program: the busiest of the load module, the
-    compute module, the store module and the DRAM channel, plus one chunk's fill and one
-    tile's drain. The tiler ranks tilings by it (the simulator's costs, not its run)."""
-    dtype = _mem_dtype(layer)
-    s, bw = layer.stride, config.dram_bytes_per_cycle
-    e_in = element_bytes(Buffer.INP, dtype)
-    e_w = element_bytes(Buffer.WGT, dtype)
-    e_out = 16 * DTYPE_BYTES[dtype]
-    n_oc = math.ceil(layer.ocb / tiling.oc_t)
-    n_tiles = n_oc * math.ceil(layer.oh / tiling.oh_t) * math.ceil(layer.ow / tiling.ow_t)
-    n_chunks = math.ceil(layer.icb / tiling.ic_c) * math.ceil(layer.kh / tiling.kh_c)
-    ht = (tiling.oh_t - 1) * s + tiling.kh_c
-    wt = (tiling.ow_t - 1) * s + layer.kw
-    inp_bytes = tiling.ic_c * ht * wt * e_in
-    wgt_bytes = tiling.oc_t * tiling.ic_c * tiling.kh_c * layer.kw * e_w
-    load_fixed = (tiling.ic_c + 1) * config.dma_fixed + config.dma_per_row * (
-        tiling.ic_c * ht + tiling.oc_t
-    )
-    load = n_tiles * n_chunks * (load_fixed + (inp_bytes + wgt_bytes) / bw)
-    uops = tiling.oc_t * tiling.ic_c * tiling.kh_c * layer.kw * tiling.oh_t * tiling.ow_t
-    compute = n_tiles * n_chunks * (config.gemm_fixed + uops * config.gemm_ii[_gemm_mode(layer)])
-    out_bytes = tiling.oc_t * tiling.oh_t * tiling.ow_t * e_out
-    store = n_tiles * (config.dma_fixed + config.dma_per_row * tiling.oc_t + out_bytes / bw)
-    channel = n_tiles * (n_chunks * (inp_bytes + wgt_bytes) + out_bytes) / bw
-    fill = load_fixed + (inp_bytes + wgt_bytes) / bw
-    return max(load, compute, store, channel) + fill + config.dma_fixed + out_bytes / bw
-
-
-def _sizes(limit: int) -> list[int]:
-    powers = [1 << k for k in range(13) if 1 << k <= limit]
-    return sorted(set(powers) | {limit} | {math.ceil(limit / k) for k in (2, 3, 4, 5, 6, 7)})
-
-
-def candidates(layer: ConvLayer, config: NpuConfig) -> Iterator[Tiling]:
-    """Tilings that fit, for each (oc_t, ic_c, kh_c, ow_t) the tallest oh_t and two shorter."""
-    inp_half, _, _ = _halves(config, layer)
-    for oc_t in _sizes(layer.ocb):
-        for ic_c in _sizes(layer.icb):
-            for kh_c in [layer.kh] if ic_c > 1 else _sizes(layer.kh):
-                for ow_t in _sizes(layer.ow):
-                    tallest = [
-                        oh
-                        for oh in range(1, layer.oh + 1)
-                        if fits(layer, Tiling(oc_t, oh, ow_t, ic_c, kh_c), config)
-                    ]
-                    if not tallest:
-                        continue
-                    best = max(tallest)
-                    for oh_t in {
-                        best,
-                        max(1, best // 2),
-                        math.ceil(layer.oh / math.ceil(layer.oh / best)),
-                    }:
-                        yield Tiling(oc_t, oh_t, ow_t, ic_c, kh_c)
-    del inp_half
-
-
-def ranked_tilings(layer: ConvLayer, config: NpuConfig) -> list[Tiling]:
-    """Every candidate tiling, best analytic estimate first."""
-    return sorted(
-        set(candidates(layer, config)), key=lambda t: (estimate(layer, t, config), -t.oc_t)
-    )
-
-
-def can_map(layer: ConvLayer, config: NpuConfig) -> str | None:
-    """None if the layer maps to TNPU-1, else why not."""
-    if max(layer.pads) > 15:
-        return f"padding {max(layer.pads)} > 15 (the LOAD pad fields are 4 bits)"
-    if layer.residual and layer.dtype == "i8":
-        return "a residual add in i8 needs a rescale the v1 store path does not have"
-    if layer.clip is not None and layer.dtype == "i8":
-        return "clip bounds on an i8 output (only ReLU is fused in i8)"
-    if not ranked_tilings(layer, config):
-        return "no tiling fits the buffers"
-    return None
+from .tiling import (
+    Tiling,
+    acc_dtype,
+    fits,
+    gemm_mode,
+    mem_dtype,
+    out_dtype,
+    out_element,
+)
+from .uops import UOP_SEGMENT, KernelTable
 
 
 @dataclass
@@ -202,7 +70,7 @@ class _Layout:
 
 
 def _layout(layer: ConvLayer, uop_words: int) -> tuple[_Layout, list[Segment]]:
-    dtype = _mem_dtype(layer)
+    dtype = mem_dtype(layer)
     e_in = element_bytes(Buffer.INP, dtype)
     sizes = [
         ("input", layer.icb * layer.h * layer.w * e_in, dtype, "NCHW16c", Role.INPUT),
@@ -213,18 +81,18 @@ def _layout(layer: ConvLayer, uop_words: int) -> tuple[_Layout, list[Segment]]:
             "OIHW16o16i",
             Role.WEIGHT,
         ),
-        ("bias", layer.ocb * 64 if layer.bias else 0, _acc_dtype(layer), "C16", Role.WEIGHT),
+        ("bias", layer.ocb * 64 if layer.bias else 0, acc_dtype(layer), "C16", Role.WEIGHT),
         (
             "residual",
-            layer.ocb * layer.oh * layer.ow * 64 if layer.residual else 0,
-            MemDtype.F32,
+            layer.ocb * layer.oh * layer.ow * _residual_row(layer) if layer.residual else 0,
+            _residual_dtype(layer),
             "NCHW16c",
             Role.INPUT,
         ),
         (
             "output",
-            layer.ocb * layer.oh * layer.ow * _out_element(layer),
-            _out_dtype(layer),
+            layer.ocb * layer.oh * layer.ow * out_element(layer),
+            out_dtype(layer),
             "NCHW16c",
             Role.OUTPUT,
         ),
@@ -242,21 +110,13 @@ def _layout(layer: ConvLayer, uop_words: int) -> tuple[_Layout, list[Segment]]:
     return layout, segments
 
 
-class _Kernels:
-    """The uop segment: kernels deduplicated by content (npu-dedup-uops's job, done here as
-    they are made)."""
+def _residual_dtype(layer: ConvLayer) -> MemDtype:
+    """An i8 layer's residual is int8 (rescaled on the ALU), an f32 layer's fp32."""
+    return MemDtype.I8 if layer.dtype == "i8" else MemDtype.F32
 
-    def __init__(self) -> None:
-        self.uops: list[Uop] = []
-        self._where: dict[tuple[Uop, ...], tuple[int, int]] = {}
 
-    def add(self, kernel: tuple[Uop, ...]) -> tuple[int, int]:
-        found = self._where.get(kernel)
-        if found is None:
-            found = (len(self.uops), len(self.uops) + len(kernel))
-            self.uops.extend(kernel)
-            self._where[kernel] = found
-        return found
+def _residual_row(layer: ConvLayer) -> int:
+    return element_bytes(Buffer.ACC, _residual_dtype(layer))
 
 
 def _config_insn(reg: ConfigReg, bits: int) -> Instruction:
@@ -264,8 +124,6 @@ def _config_insn(reg: ConfigReg, bits: int) -> Instruction:
 
 
 def _f32_bits(value: float) -> int:
-    import struct
-
     return struct.unpack("<I", struct.pack("<f", value))[0]
 
 
@@ -288,33 +146,6 @@ def _store_configs(layer: ConvLayer) -> list[Instruction]:
     if high != math.inf:
         configs.append(_config_insn(ConfigReg.OUT_MAX_F, _f32_bits(high)))
     return configs
-
-
-def _mem(
-    opcode: Opcode,
-    buffer: Buffer,
-    dtype: int,
-    sram: int,
-    dram: int,
-    y: int,
-    x: int,
-    stride: int,
-    pads: tuple[int, int, int, int] = (0, 0, 0, 0),
-) -> Instruction:
-    return Instruction.make(
-        opcode,
-        buffer=buffer,
-        dtype=dtype,
-        sram_base=sram,
-        dram_base=dram,
-        y_size=y,
-        x_size=x,
-        x_stride=stride,
-        y_pad0=pads[0],
-        y_pad1=pads[1],
-        x_pad0=pads[2],
-        x_pad1=pads[3],
-    )
 
 
 def _loops(
@@ -347,27 +178,19 @@ class _Tile:
     ow: int
 
 
-def build_conv(
-    layer: ConvLayer, tiling: Tiling, config: NpuConfig, *, double_buffer: bool = True
-) -> NpuProgram:
-    """The layer's program without tokens (run `deps.insert_deps` on it)."""
+def build_conv(layer: ConvLayer, tiling: Tiling, config: NpuConfig) -> NpuProgram:
+    """The layer's single-buffered program without tokens."""
     if not fits(layer, tiling, config):
         raise NpuIsaError(f"{layer.describe()}: tiling {tiling.describe()} does not fit")
-    builder = _ConvBuilder(layer, tiling, config, double_buffer)
-    return builder.build()
+    return _ConvBuilder(layer, tiling, config).build()
 
 
 class _ConvBuilder:
-    def __init__(
-        self, layer: ConvLayer, tiling: Tiling, config: NpuConfig, double_buffer: bool
-    ) -> None:
+    def __init__(self, layer: ConvLayer, tiling: Tiling, config: NpuConfig) -> None:
         self.layer, self.tiling, self.config = layer, tiling, config
-        self.double_buffer = double_buffer
-        self.kernels = _Kernels()
+        self.kernels = KernelTable()
         self.body: list[Instruction] = []
-        self.chunk_count = 0
-        self.halves = _halves(config, layer)
-        self.dtype = _mem_dtype(layer)
+        self.dtype = mem_dtype(layer)
         self.e_in = element_bytes(Buffer.INP, self.dtype)
         self.e_w = element_bytes(Buffer.WGT, self.dtype)
         # The uop segment is last: the other offsets do not depend on the uop count.
@@ -375,15 +198,13 @@ class _ConvBuilder:
 
     def build(self) -> NpuProgram:
         layer, tiling = self.layer, self.tiling
-        tile_index = 0
         for ob0 in range(0, layer.ocb, tiling.oc_t):
             for oh0 in range(0, layer.oh, tiling.oh_t):
                 for ow0 in range(0, layer.ow, tiling.ow_t):
                     oc = min(tiling.oc_t, layer.ocb - ob0)
                     oh = min(tiling.oh_t, layer.oh - oh0)
                     ow = min(tiling.ow_t, layer.ow - ow0)
-                    self._tile(_Tile(ob0, oc, oh0, oh, ow0, ow), tile_index)
-                    tile_index += 1
+                    self._tile(_Tile(ob0, oc, oh0, oh, ow0, ow))
         if len(self.kernels.uops) > self.config.rows(Buffer.UOP):
             raise NpuIsaError(
                 f"{layer.describe()}: {len(self.kernels.uops)} uops do not fit the "
@@ -392,7 +213,7 @@ class _ConvBuilder:
         layout, segments = _layout(layer, len(self.kernels.uops))
         self.layout = layout
         head = [
-            _mem(
+            mem_instruction(
                 Opcode.LOAD,
                 Buffer.UOP,
                 0,
@@ -407,24 +228,21 @@ class _ConvBuilder:
         instructions.append(Instruction.make(Opcode.FINISH))
         return NpuProgram(tuple(instructions), tuple(self.kernels.uops), tuple(segments))
 
-    def _acc_base(self, tile_index: int) -> int:
-        return self.halves[2] * (tile_index % 2 if self.double_buffer else 0)
-
-    def _tile(self, tile: _Tile, tile_index: int) -> None:
+    def _tile(self, tile: _Tile) -> None:
         layer, layout = self.layer, self.layout
-        acc = self._acc_base(tile_index)
+        acc = 0
         rows_per_ob = tile.oh * tile.ow
         outer, inner = (tile.oh, tile.ow, 0), (tile.ow, 1, 0)
-        acc_dtype = _acc_dtype(layer)
+        acc_type = acc_dtype(layer)
         if layer.residual:
             self._residual(tile, acc)
         if layer.bias:
             bias_rows = acc + tile.oc * rows_per_ob
             self.body.append(
-                _mem(
+                mem_instruction(
                     Opcode.LOAD,
                     Buffer.ACC,
-                    acc_dtype,
+                    acc_type,
                     bias_rows,
                     layout.bias + tile.ob0 * 64,
                     1,
@@ -449,7 +267,7 @@ class _ConvBuilder:
                     bounds,
                     (1, 0, 0),
                     (tile.oc * rows_per_ob, 1, 0),
-                    dtype=_gemm_mode(layer),
+                    dtype=gemm_mode(layer),
                     reset=1,
                 )
             )
@@ -460,39 +278,41 @@ class _ConvBuilder:
 
     def _residual(self, tile: _Tile, acc: int) -> None:
         layer = self.layer
-        base = self.layout.residual
+        base, dtype, row = self.layout.residual, _residual_dtype(layer), _residual_row(layer)
         if tile.ow == layer.ow:
-            dram = base + (tile.ob0 * layer.oh + tile.oh0) * layer.ow * 64
-            self.body.append(
-                _mem(
-                    Opcode.LOAD,
-                    Buffer.ACC,
-                    MemDtype.F32,
-                    acc,
-                    dram,
-                    tile.oc,
-                    tile.oh * layer.ow,
-                    layer.oh * layer.ow,
-                )
-            )
+            dram = base + (tile.ob0 * layer.oh + tile.oh0) * layer.ow * row
+            rows = (tile.oc, tile.oh * layer.ow, layer.oh * layer.ow)
+            self.body.append(mem_instruction(Opcode.LOAD, Buffer.ACC, dtype, acc, dram, *rows))
+        else:
+            for ob in range(tile.oc):
+                dram = base + (((tile.ob0 + ob) * layer.oh + tile.oh0) * layer.ow + tile.ow0) * row
+                sram = acc + ob * tile.oh * tile.ow
+                rows = (tile.oh, tile.ow, layer.ow)
+                self.body.append(mem_instruction(Opcode.LOAD, Buffer.ACC, dtype, sram, dram, *rows))
+        if layer.dtype != "i8":
             return
-        for ob in range(tile.oc):
-            dram = base + (((tile.ob0 + ob) * layer.oh + tile.oh0) * layer.ow + tile.ow0) * 64
-            sram = acc + ob * tile.oh * tile.ow
-            self.body.append(
-                _mem(Opcode.LOAD, Buffer.ACC, MemDtype.F32, sram, dram, tile.oh, tile.ow, layer.ow)
-            )
+        # the int8 residual to the accumulator's scale: r * multiplier, then a rounding shift
+        rows_per_ob = tile.oh * tile.ow
+        kernel = tuple(Uop(acc + ob * rows_per_ob, 0, 0) for ob in range(tile.oc))
+        bounds = self.kernels.add(kernel)
+        outer, inner = (tile.oh, tile.ow, 0), (tile.ow, 1, 0)
+        for op, value in (
+            (AluOp.MUL, layer.residual_multiplier),
+            (AluOp.SHR_RND, layer.residual_shift),
+        ):
+            imm = {"use_imm": 1, "imm": value & 0xFFFF}
+            self.body.append(_loops(Opcode.ALU, bounds, outer, inner, dtype=0, alu_op=op, **imm))
 
     def _store(self, tile: _Tile, acc: int) -> None:
         layer = self.layer
-        e_out = _out_element(layer)
+        e_out = out_element(layer)
         base = self.layout.output
         buffer = Buffer.ACC if layer.accumulators else Buffer.OUT
-        dtype = _out_dtype(layer)
+        dtype = out_dtype(layer)
         if tile.ow == layer.ow:
             dram = base + (tile.ob0 * layer.oh + tile.oh0) * layer.ow * e_out
             self.body.append(
-                _mem(
+                mem_instruction(
                     Opcode.STORE,
                     buffer,
                     dtype,
@@ -507,7 +327,7 @@ class _ConvBuilder:
         for ob in range(tile.oc):
             dram = base + (((tile.ob0 + ob) * layer.oh + tile.oh0) * layer.ow + tile.ow0) * e_out
             self.body.append(
-                _mem(
+                mem_instruction(
                     Opcode.STORE,
                     buffer,
                     dtype,
@@ -532,10 +352,7 @@ class _ConvBuilder:
         x_lo, x_hi = max(x0, 0), min(x0 + wt, layer.w)
         if y_hi <= y_lo or x_hi <= x_lo:
             return  # the window is all padding: this chunk adds zeros
-        half = self.chunk_count % 2 if self.double_buffer else 0
-        self.chunk_count += 1
-        inp = self.halves[0] * half
-        wgt = self.halves[1] * half
+        inp = wgt = 0
         pads = (y_lo - y0, y0 + ht - y_hi, x_lo - x0, x0 + wt - x_hi)
         self._load_inputs(ib0, ic, inp, ht, wt, (y_lo, y_hi, x_lo, x_hi), pads)
         kernel_blocks = ic * kh * layer.kw
@@ -545,7 +362,9 @@ class _ConvBuilder:
         )
         w_stride = layer.icb * layer.kh * layer.kw
         self.body.append(
-            _mem(Opcode.LOAD, Buffer.WGT, self.dtype, wgt, w_dram, tile.oc, kernel_blocks, w_stride)
+            mem_instruction(
+                Opcode.LOAD, Buffer.WGT, self.dtype, wgt, w_dram, tile.oc, kernel_blocks, w_stride
+            )
         )
         kernel = tuple(
             Uop(
@@ -560,7 +379,7 @@ class _ConvBuilder:
         )
         bounds = self.kernels.add(kernel)
         outer, inner = (tile.oh, tile.ow, s * wt), (tile.ow, 1, s)
-        self.body.append(_loops(Opcode.GEMM, bounds, outer, inner, dtype=_gemm_mode(layer)))
+        self.body.append(_loops(Opcode.GEMM, bounds, outer, inner, dtype=gemm_mode(layer)))
 
     def _load_inputs(
         self,
@@ -579,13 +398,13 @@ class _ConvBuilder:
             # Whole rows of every input block are contiguous: one LOAD for all `ic` blocks.
             dram = self.layout.input + ((ib0 * layer.h + y_lo) * layer.w) * self.e_in
             self.body.append(
-                _mem(Opcode.LOAD, Buffer.INP, self.dtype, inp, dram, ic, ht * wt, plane)
+                mem_instruction(Opcode.LOAD, Buffer.INP, self.dtype, inp, dram, ic, ht * wt, plane)
             )
             return
         for ib in range(ic):
             dram = self.layout.input + (((ib0 + ib) * layer.h + y_lo) * layer.w + x_lo) * self.e_in
             self.body.append(
-                _mem(
+                mem_instruction(
                     Opcode.LOAD,
                     Buffer.INP,
                     self.dtype,
@@ -597,27 +416,3 @@ class _ConvBuilder:
                     pads,
                 )
             )
-
-
-def compile_conv(
-    layer: ConvLayer, config: NpuConfig, *, double_buffer: bool = True, tiling: Tiling | None = None
-) -> tuple[NpuProgram, Tiling]:
-    """The layer's verified program with tokens, and the tiling used: the best-ranked one whose
-    uop kernels fit the UOP buffer (or `tiling`)."""
-    from .deps import insert_deps, verify_program
-
-    reason = can_map(layer, config)
-    if reason is not None:
-        raise NpuIsaError(f"{layer.describe()} does not map to TNPU-1: {reason}")
-    options = [tiling] if tiling is not None else ranked_tilings(layer, config)
-    last_error: NpuIsaError | None = None
-    for option in options:
-        try:
-            program = insert_deps(build_conv(layer, option, config, double_buffer=double_buffer))
-        except NpuIsaError as error:
-            last_error = error
-            continue
-        verify_program(program, config)
-        return program, option
-    assert last_error is not None
-    raise last_error

@@ -123,57 +123,44 @@ class Field:
         return (1 << self.width) - 1
 
 
-HEADER = (
-    Field("opcode", 0, 2),
-    Field("pop_prev", 3, 3),
-    Field("pop_next", 4, 4),
-    Field("push_prev", 5, 5),
-    Field("push_next", 6, 6),
+def _run(first_bit: int, *widths: tuple[str, int]) -> tuple[Field, ...]:
+    """Fields laid end to end from `first_bit`, each `(name, width)`: the spec's tables."""
+    fields: list[Field] = []
+    for name, width in widths:
+        fields.append(Field(name, first_bit, first_bit + width - 1))
+        first_bit += width
+    return tuple(fields)
+
+
+HEADER = _run(
+    0, ("opcode", 3), ("pop_prev", 1), ("pop_next", 1), ("push_prev", 1), ("push_next", 1)
 )
 TOKEN_FLAGS = ("pop_prev", "pop_next", "push_prev", "push_next")
 
-_MEM = (
-    Field("buffer", 8, 10),
-    Field("dtype", 11, 12),
-    Field("sram_base", 13, 24),
-    Field("dram_base", 25, 56),
-    Field("y_size", 57, 72),
-    Field("x_size", 73, 88),
-    Field("x_stride", 89, 104),
-    Field("y_pad0", 105, 108),
-    Field("y_pad1", 109, 112),
-    Field("x_pad0", 113, 116),
-    Field("x_pad1", 117, 120),
+_MEM = _run(
+    8,
+    ("buffer", 3),
+    ("dtype", 2),
+    ("sram_base", 12),
+    ("dram_base", 32),
+    ("y_size", 16),
+    ("x_size", 16),
+    ("x_stride", 16),
+    ("y_pad0", 4),
+    ("y_pad1", 4),
+    ("x_pad0", 4),
+    ("x_pad1", 4),
 )
-_LOOPS = (
-    Field("uop_bgn", 10, 21),
-    Field("uop_end", 22, 34),
-    Field("iter_out", 35, 46),
-    Field("iter_in", 47, 58),
-    Field("dst_fo", 59, 70),
-    Field("dst_fi", 71, 82),
-    Field("src_fo", 83, 94),
-    Field("src_fi", 95, 106),
+_LOOPS = _run(
+    10,
+    ("uop_bgn", 12),
+    ("uop_end", 13),
+    *((name, 12) for name in ("iter_out", "iter_in", "dst_fo", "dst_fi", "src_fo", "src_fi")),
 )
-_GEMM = (
-    Field("reset", 7, 7),
-    Field("dtype", 8, 9),
-    *_LOOPS,
-    Field("wgt_fo", 107, 116),
-    Field("wgt_fi", 117, 126),
-)
-_ALU = (
-    Field("dtype", 8, 9),
-    *_LOOPS,
-    Field("alu_op", 107, 110),
-    Field("use_imm", 111, 111),
-    Field("imm", 112, 127),
-)
-_CFG = (
-    Field("module", 8, 9),
-    Field("reg", 10, 15),
-    Field("value", 16, 47),
-)
+_DTYPE = Field("dtype", 8, 9)
+_GEMM = (Field("reset", 7, 7), _DTYPE, *_LOOPS, *_run(107, ("wgt_fo", 10), ("wgt_fi", 10)))
+_ALU = (_DTYPE, *_LOOPS, *_run(107, ("alu_op", 4), ("use_imm", 1), ("imm", 16)))
+_CFG = _run(8, ("module", 2), ("reg", 6), ("value", 32))
 
 FORMATS: dict[Opcode, tuple[str, tuple[Field, ...]]] = {
     Opcode.LOAD: ("MEM", _MEM),
@@ -185,7 +172,7 @@ FORMATS: dict[Opcode, tuple[str, tuple[Field, ...]]] = {
 }
 """Per opcode: the format's name and its fields after the header."""
 
-UOP_FIELDS = (Field("dst", 0, 15), Field("src", 16, 31), Field("wgt", 32, 47))
+UOP_FIELDS = _run(0, ("dst", 16), ("src", 16), ("wgt", 16))
 """A 64-bit micro-op; bits 48-63 are reserved."""
 
 
@@ -278,6 +265,34 @@ class Instruction:
         if self.opcode in (Opcode.GEMM, Opcode.ALU):
             return self["uop_end"] == self["uop_bgn"]
         return False
+
+
+def mem_instruction(  # noqa: PLR0913 - the MEM format's fields
+    opcode: Opcode,
+    buffer: Buffer,
+    dtype: int,
+    sram: int,
+    dram: int,
+    y: int,
+    x: int,
+    stride: int,
+    pads: tuple[int, int, int, int] = (0, 0, 0, 0),
+) -> Instruction:
+    """A LOAD or STORE without token flags; `pads` are (y_pad0, y_pad1, x_pad0, x_pad1)."""
+    return Instruction.make(
+        opcode,
+        buffer=buffer,
+        dtype=dtype,
+        sram_base=sram,
+        dram_base=dram,
+        y_size=y,
+        x_size=x,
+        x_stride=stride,
+        y_pad0=pads[0],
+        y_pad1=pads[1],
+        x_pad0=pads[2],
+        x_pad1=pads[3],
+    )
 
 
 def encode(insn: Instruction) -> bytes:

@@ -44,6 +44,12 @@ class ConvLayer:
     out_scale: float = 1.0
     """i8 only: x_scale * w_scale / y_scale, in fp32."""
     out_zero_point: int = 0
+    residual_multiplier: int = 1
+    residual_shift: int = 0
+    """i8 only: the int8 residual enters the int32 accumulator as
+    `(r * residual_multiplier + 2^(shift-1)) >> residual_shift` (ALU MUL and SHR_RND with
+    immediates): the fixed-point rescale from its scale to the accumulator's, x_scale * w_scale
+    (`residual_rescale`)."""
     accumulators: bool = False
     """Store the raw accumulators (int32 or fp32, STORE ACC) instead of the STORE OUT result:
     the i8 tests compare them bit for bit."""
@@ -135,7 +141,9 @@ def reference(
     acc: NDArray[Any] = accumulate(layer, x, weight)
     if bias is not None:
         acc = acc + bias.astype(acc.dtype)[None, :, None, None]
-    if residual is not None:
+    if residual is not None and layer.dtype == "i8":
+        acc = acc + rescale_residual(layer, residual)
+    elif residual is not None:
         acc = acc + residual.astype(acc.dtype)
     if layer.dtype == "i8":
         return requantize(layer, acc)
@@ -153,3 +161,23 @@ def requantize(layer: ConvLayer, acc: NDArray[np.generic]) -> NDArray[np.int8]:
     low = layer.out_zero_point if layer.relu else -128
     rounded = np.rint(scaled.astype(np.float64)) + layer.out_zero_point
     return np.clip(rounded, max(low, -128), 127).astype(np.int8)
+
+
+def residual_rescale(ratio: float) -> tuple[int, int]:
+    """`(multiplier, shift)` with `multiplier / 2^shift` closest to `ratio` (the residual's scale
+    over the accumulator's) and the multiplier an int16 immediate, the shift at most 31."""
+    if not 0 < ratio < 32767.5:
+        raise ValueError(f"a residual rescale of {ratio} does not fit a 16-bit multiplier")
+    shift = 0
+    while shift < 31 and round(ratio * 2 ** (shift + 1)) <= 32767:
+        shift += 1
+    return round(ratio * 2**shift), shift
+
+
+def rescale_residual(layer: ConvLayer, residual: NDArray[np.generic]) -> NDArray[np.int64]:
+    """The ALU's rescale of an int8 residual, in int32 arithmetic as the NPU does it."""
+    wide = residual.astype(np.int64) * layer.residual_multiplier
+    wide = wide.astype(np.int32).astype(np.int64)  # MUL wraps to int32
+    shift = layer.residual_shift
+    rounding = (1 << (shift - 1)) if shift > 0 else 0
+    return ((wide + rounding) >> shift).astype(np.int32).astype(np.int64)

@@ -8,12 +8,11 @@ from dataclasses import dataclass
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
-from xdsl.rewriter import Rewriter
-from xdsl.utils.exceptions import DiagnosticException
 
-from ...dialects.npu import ProgramOp, program_of, program_op
+from .binary import NpuProgram
 from .deps import insert_deps
-from .isa import NpuIsaError
+from .isa import NpuConfig
+from .program_pass import rewrite_programs
 
 
 @dataclass(frozen=True)
@@ -26,12 +25,10 @@ class NpuInsertDepsPass(ModulePass):
 
     name = "npu-insert-deps"
 
+    def transform(self, program: NpuProgram, config: NpuConfig) -> NpuProgram:
+        del config
+        return insert_deps(program)
+
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         del ctx
-        for program in [p for p in op.walk() if isinstance(p, ProgramOp)]:
-            name = program.sym_name.data
-            try:
-                tokens = insert_deps(program_of(program))
-            except NpuIsaError as error:
-                raise DiagnosticException(f"npu-insert-deps: @{name}: {error}") from None
-            Rewriter.replace_op(program, program_op(name, tokens))
+        rewrite_programs(op, self.name, insert_deps)

@@ -12,8 +12,10 @@ from xdsl.utils.exceptions import DiagnosticException
 
 from ...dialects.npu import ProgramOp, program_of
 from ...runtime.npu_sim.errors import NpuSimError
+from .binary import NpuProgram
 from .deps import verify_program
 from .isa import NpuConfig, NpuIsaError
+from .program_pass import config_for
 
 
 @dataclass(frozen=True)
@@ -28,9 +30,13 @@ class NpuVerifyPass(ModulePass):
 
     tiny: bool = False
 
+    def transform(self, program: NpuProgram, config: NpuConfig) -> NpuProgram:
+        verify_program(program, config)
+        return program
+
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         del ctx
-        config = NpuConfig.tiny() if self.tiny else NpuConfig()
+        config = config_for(self.tiny)
         for program in [p for p in op.walk() if isinstance(p, ProgramOp)]:
             try:
                 verify_program(program_of(program), config)

@@ -20,9 +20,9 @@ import onnx
 from numpy.typing import NDArray
 from onnx import numpy_helper
 
-from .conv import can_map
 from .isa import NpuConfig
 from .layers import ConvLayer
+from .tiling import can_map
 
 _FUSABLE = {
     "BatchNormalization": "folded into",
@@ -56,6 +56,10 @@ class NpuLayer:
     nodes: list[str] = field(default_factory=lambda: list[str]())
     declined: tuple[str, str] | None = None
     """The node after the chain that could have fused and did not, and why."""
+    matmul: bool = False
+    """A MatMul/Gemm: `input` is (M, K) and `output` (M, N) (matmul.py's layout)."""
+    reasons: dict[str, str] = field(default_factory=lambda: dict[str, str]())
+    """Why each fused node is on the NPU, where it is not `_FUSABLE`'s reason."""
 
 
 @dataclass
@@ -77,16 +81,18 @@ def node_label(node: onnx.NodeProto, index: int) -> str:
     return node.name or f"{node.op_type}_{index}"
 
 
-def _cpu_reason(op_type: str) -> str:
+def cpu_reason(op_type: str) -> str:
     if op_type in ("MaxPool", "AveragePool", "GlobalAveragePool", "Softmax"):
         return "pooling and softmax are out of scope for TNPU-1 v1"
     if op_type in _FUSABLE:
         return "not fused into an NPU conv: runs with the CPU code around it"
-    return "no TNPU-1 pattern for this op (v1 maps conv layers)"
+    return "no TNPU-1 pattern for this op (v1 maps conv and matmul layers)"
 
 
 def partition(model: onnx.ModelProto, dtype: str, config: NpuConfig) -> Partition:
     """Every node with where it runs and why, and the execution steps."""
+    from .matmul import MATMUL_OPS, plan_matmul  # it builds on this module's NpuLayer
+
     inferred = onnx.shape_inference.infer_shapes(model)
     graph = inferred.graph
     dims = {
@@ -112,31 +118,39 @@ def partition(model: onnx.ModelProto, dtype: str, config: NpuConfig) -> Partitio
         if node.op_type == "ConstantOfShape" and node.output[0] in initializers:
             placements[label] = Placement(label, node.op_type, "cpu", CONSTANT_REASON)
             continue
-        if node.op_type == "QLinearConv":
+        if node.op_type in ("QLinearConv", "QLinearMatMul"):
             planned, reason = _plan_qlinear(node, label, dims, initializers, config)
             device = "npu" if planned is not None else "cpu"
             layer = planned.layer if planned is not None else None
-            reason = "i8 conv layer mapped" if planned is not None else reason
+            kind = "conv" if node.op_type == "QLinearConv" else "matmul"
+            reason = f"i8 {kind} layer mapped" if planned is not None else reason
             placements[label] = Placement(label, node.op_type, device, reason, layer)
             if planned is not None:
                 layers_at[label] = planned
             continue
-        if node.op_type != "Conv":
-            reason = declined.get(label, _cpu_reason(node.op_type))
+        if node.op_type not in ("Conv", *MATMUL_OPS):
+            reason = declined.get(label, cpu_reason(node.op_type))
             placements[label] = Placement(label, node.op_type, "cpu", reason)
             continue
-        planned, reason = _plan(
-            node, label, dims, consumers, initializers, dtype, labels, config, placements
-        )
+        if node.op_type == "Conv":
+            planned, reason = _plan(
+                node, label, dims, consumers, initializers, dtype, labels, config, placements
+            )
+        else:
+            planned, reason = plan_matmul(
+                node, label, dims, consumers, initializers, dtype, labels, config
+            )
         if planned is not None and planned.declined is not None:
             declined.setdefault(*planned.declined)
         if planned is None:
-            placements[label] = Placement(label, "Conv", "cpu", reason)
+            placements[label] = Placement(label, node.op_type, "cpu", reason)
             continue
-        placements[label] = Placement(label, "Conv", "npu", "conv layer mapped", planned.layer)
+        mapped = "matmul layer mapped" if planned.matmul else "conv layer mapped"
+        placements[label] = Placement(label, node.op_type, "npu", mapped, planned.layer)
         for name in planned.nodes[1:]:
             op_type = next(n.op_type for n in graph.node if labels[id(n)] == name)
-            placements[name] = Placement(name, op_type, "npu", f"{_FUSABLE[op_type]} {label}")
+            why = planned.reasons.get(name, f"{_FUSABLE.get(op_type, 'fused into')} {label}")
+            placements[name] = Placement(name, op_type, "npu", why)
         layers_at[planned.nodes[-1]] = planned
     steps = _steps(graph, labels, placements, layers_at)
     return Partition(list(placements.values()), steps, inferred)
@@ -187,7 +201,7 @@ def _plan(
             bias = (bias if bias is not None else 0.0) * factor + shift - mean * factor
         elif user.op_type in ("Sum", "Add"):
             others = [name for name in user.input if name != planned.output]
-            why = _residual_refusal(user, others, dims, dtype)
+            why = _residual_refusal(user, others, dims)
             if why is not None:
                 planned.declined = (labels[id(user)], f"{why}: not fused into {label}")
                 break
@@ -235,8 +249,11 @@ def _plan_qlinear(
     constants: dict[str, NDArray[np.generic]],
     config: NpuConfig,
 ) -> tuple[NpuLayer | None, str]:
-    from .quantized import plan_qlinear  # it builds on this module's NpuLayer
+    from .matmul import plan_qlinear_matmul
+    from .quantized import plan_qlinear  # they build on this module's NpuLayer
 
+    if node.op_type == "QLinearMatMul":
+        return plan_qlinear_matmul(node, label, dims, constants, config)
     layer = conv_geometry(node, node.input[0], node.input[3], dims, "i8")
     if isinstance(layer, str):
         return None, layer
@@ -302,13 +319,10 @@ def layer_geometry(
 
 
 def _residual_refusal(
-    add: onnx.NodeProto, others: list[str], dims: dict[str, list[int]], dtype: str
+    add: onnx.NodeProto, others: list[str], dims: dict[str, list[int]]
 ) -> str | None:
     if len(add.input) != 2 or len(others) != 1:
         return "not a two-operand add of the conv's result and another tensor"
-    if dtype == "i8":
-        # the residual would need its own scale and zero point in ACC: not in v1's epilogue
-        return "a residual add in i8 mode (v1 fuses residual adds in f32)"
     if dims.get(others[0]) != dims[add.output[0]]:
         return "the other operand broadcasts (the residual epilogue adds equal shapes)"
     return None

@@ -17,6 +17,10 @@ from ..llvm import LlvmTarget
 from .isa import NpuConfig
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from xdsl.passes import ModulePass
+
     from ...runtime.abi import TensorSpec
     from ...runtime.model import CompiledModel
     from ..target import Pipeline
@@ -30,26 +34,42 @@ class NpuTarget(LlvmTarget):
 
     def pipeline(self) -> Pipeline:
         """None whole-model: each CPU segment goes through the host's pipeline, each NPU layer
-        through the layer compiler. So `--emit` and artifact folders refuse this target."""
+        through the npu pipeline (`npu_passes`). So `--emit` refuses this target."""
         raise CompilationError(
             f"target '{self.tag}' splits a model between TNPU-1 and this machine: there is no "
-            "single LLVM pipeline, so no --emit text and no artifact folder (v1); run it in "
-            "this process (`terrace run MODEL --target npu`, `terrace.compile(model, "
-            'target="npu")`) and see its NPU programs with `terrace npu-report MODEL`'
+            "single LLVM pipeline, so no --emit text (v1); write an artifact folder "
+            "(`terrace compile MODEL --target npu -o OUT/`), run it in this process "
+            "(`terrace run MODEL --target npu`) and see its NPU programs with "
+            "`terrace npu-report MODEL`"
         )
 
-    def fingerprint(self) -> tuple[str, ...]:
-        host = (self.triple, self.cpu, self.features)
-        return (self.tag, *host, self.npu_config.digest().hex(), self.npu_dtype)
-
-    def compile_split(
+    def write_split_artifact(
         self,
         model: onnx.ModelProto,
-        compile_host: Callable[[onnx.ModelProto], CompiledModel],
+        folder: Path,
+        write_host: Callable[[onnx.ModelProto, Path], None],
         *,
         input_shapes: Mapping[str, Sequence[int]] | None = None,
         input_values: Mapping[str, np.ndarray] | None = None,
-    ) -> CompiledModel | None:
+    ) -> list[str]:
+        """The split model as an artifact folder (targets/npu/artifact.py); `write_host`
+        writes each CPU segment as a host artifact. Returns what it wrote."""
+        from .artifact import write_npu_artifact
+
+        return write_npu_artifact(
+            self._static(model, input_shapes, input_values),
+            folder,
+            self.npu_config,
+            self.npu_dtype,
+            write_host,
+        )
+
+    def _static(
+        self,
+        model: onnx.ModelProto,
+        input_shapes: Mapping[str, Sequence[int]] | None,
+        input_values: Mapping[str, np.ndarray] | None,
+    ) -> onnx.ModelProto:
         from ...frontend.onnx.graph import fix_input_shapes
 
         if input_values:
@@ -60,6 +80,31 @@ class NpuTarget(LlvmTarget):
         static = onnx.ModelProto()
         static.CopyFrom(model)
         fix_input_shapes(static, input_shapes or {})  # the partition needs static shapes
+        return static
+
+    def npu_passes(self) -> tuple[ModulePass, ...]:
+        """TNPU-1's pipeline from nn to verified programs (`pipeline.npu_pipeline`); each NPU
+        layer goes through its search, mapping and program passes (`pipeline.compile_conv`)."""
+        from .pipeline import npu_pipeline
+
+        return npu_pipeline(tiny=self.npu_config == NpuConfig.tiny())
+
+    def fingerprint(self) -> tuple[str, ...]:
+        from .pipeline import npu_pipeline, pipeline_spec
+
+        host = (self.triple, self.cpu, self.features)
+        npu = (self.npu_config.digest().hex(), self.npu_dtype, pipeline_spec(npu_pipeline()))
+        return (self.tag, *host, *npu)
+
+    def compile_split(
+        self,
+        model: onnx.ModelProto,
+        compile_host: Callable[[onnx.ModelProto], CompiledModel],
+        *,
+        input_shapes: Mapping[str, Sequence[int]] | None = None,
+        input_values: Mapping[str, np.ndarray] | None = None,
+    ) -> CompiledModel | None:
+        static = self._static(model, input_shapes, input_values)
         return compile_heterogeneous(static, self.npu_config, self.npu_dtype, compile_host)
 
 
@@ -85,14 +130,14 @@ def compile_heterogeneous(
     from ...runtime.model import CompileStats
     from ...runtime.npu_sim.hetero import CpuStep, HeterogeneousModel, NpuStep
     from .binary import NpuProgram
-    from .conv import compile_conv
     from .layers import ConvLayer
     from .partition import CpuSegment, partition
+    from .pipeline import compile_conv
 
     started = time.perf_counter()
     split = partition(model, dtype, config)
     graph = split.model.graph
-    specs = _value_specs(split.model)
+    specs = value_specs(split.model)
     initializer_names = {t.name for t in graph.initializer}
     steps: list[CpuStep | NpuStep] = []
     host_seconds = 0.0
@@ -102,7 +147,7 @@ def compile_heterogeneous(
             if not step.outputs:
                 continue
             began = time.perf_counter()
-            sub = _sub_model(split.model, step)
+            sub = sub_model(split.model, step)
             steps.append(CpuStep(compile_host(sub), step.inputs, step.outputs))
             host_seconds += time.perf_counter() - began
             continue
@@ -116,7 +161,7 @@ def compile_heterogeneous(
     return HeterogeneousModel(inputs, outputs, steps, split.placements, config, stats)
 
 
-def _value_specs(model: onnx.ModelProto) -> dict[str, TensorSpec]:
+def value_specs(model: onnx.ModelProto) -> dict[str, TensorSpec]:
     from ...runtime.abi import TensorSpec
 
     specs: dict[str, TensorSpec] = {}
@@ -127,7 +172,7 @@ def _value_specs(model: onnx.ModelProto) -> dict[str, TensorSpec]:
     return specs
 
 
-def _sub_model(model: onnx.ModelProto, segment: CpuSegment) -> onnx.ModelProto:
+def sub_model(model: onnx.ModelProto, segment: CpuSegment) -> onnx.ModelProto:
     """The CPU segment as a model of its own: its nodes, the initializers they read, the values
     it takes from before it as inputs and the ones later steps need as outputs."""
     infos = {v.name: v for v in [*model.graph.value_info, *model.graph.input, *model.graph.output]}

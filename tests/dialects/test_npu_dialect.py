@@ -18,9 +18,9 @@ from xdsl.utils.exceptions import VerifyException
 from terrace.dialects.context import parse_module
 from terrace.dialects.npu import ProgramOp, instruction_op, program_of, program_op
 from terrace.targets.npu.binary import NpuProgram, read_tnpu, write_tnpu
-from terrace.targets.npu.conv import compile_conv
 from terrace.targets.npu.isa import Instruction, NpuConfig, Opcode
 from terrace.targets.npu.layers import ConvLayer
+from terrace.targets.npu.pipeline import compile_conv
 
 programs = st.lists(
     st.one_of([instructions(op) for op in Opcode if op != Opcode.FINISH]), max_size=12

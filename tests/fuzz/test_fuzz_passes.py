@@ -56,6 +56,11 @@ NOT_FUZZED = {
     # over TNPU-1 programs (the npu dialect), which the simulator runs, not a level's executor:
     # tests/targets/npu/ and tests/runtime/npu_sim/
     "npu-annotate": "npu",
+    "npu-partition": "npu",
+    "npu-tile": "npu",
+    "convert-linalg-to-npu": "npu",
+    "npu-double-buffer": "npu",
+    "npu-dedup-uops": "npu",
     "npu-insert-deps": "npu",
     "npu-verify": "npu",
 }

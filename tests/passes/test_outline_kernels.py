@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper, numpy_helper
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp
 
@@ -20,6 +20,8 @@ from terrace.dialects.context import terrace_context
 from terrace.passes.outline_kernels import outline_kernels
 from terrace.runtime.model import CompiledModel
 from terrace.targets import Pipeline, host_target
+
+from onnx_models import float_model
 
 DEMO_MODEL = Path(__file__).resolve().parents[2] / "models" / "demo_cnn.onnx"
 
@@ -40,22 +42,6 @@ def _compile(
     return terrace.compile(model, cache=False)
 
 
-def _model(
-    nodes: list[onnx.NodeProto],
-    inputs: dict[str, list[int]],
-    outputs: dict[str, list[int]],
-    weights: dict[str, np.ndarray],
-) -> onnx.ModelProto:
-    graph = helper.make_graph(
-        nodes,
-        "outline",
-        [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in inputs.items()],
-        [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in outputs.items()],
-        [numpy_helper.from_array(a, n) for n, a in weights.items()],
-    )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)])
-
-
 def _small_models() -> dict[str, onnx.ModelProto]:
     rng = np.random.default_rng(0)
     conv_w = rng.uniform(-0.5, 0.5, (3, 3, 3, 3)).astype(np.float32)
@@ -63,7 +49,7 @@ def _small_models() -> dict[str, onnx.ModelProto]:
     indices = np.array([5, 0, 2], dtype=np.int64)
     return {
         # two equal convs and relus: shared kernels; padding copies into strided subviews
-        "conv_twice": _model(
+        "conv_twice": float_model(
             [
                 helper.make_node("Conv", ["x", "w"], ["c1"], pads=[1, 1, 1, 1]),
                 helper.make_node("Relu", ["c1"], ["r1"]),
@@ -75,7 +61,7 @@ def _small_models() -> dict[str, onnx.ModelProto]:
             {"w": conv_w},
         ),
         # copies into the halves of the output
-        "concat": _model(
+        "concat": float_model(
             [
                 helper.make_node("Exp", ["a"], ["e"]),
                 helper.make_node("Concat", ["e", "b"], ["y"], axis=1),
@@ -85,7 +71,7 @@ def _small_models() -> dict[str, onnx.ModelProto]:
             {},
         ),
         # a data-dependent read: the generic body loads from a buffer it does not write
-        "gather": _model(
+        "gather": float_model(
             [
                 helper.make_node("Constant", [], ["i"], value=numpy_helper.from_array(indices)),
                 helper.make_node("Gather", ["t", "i"], ["g"], axis=0),
@@ -156,3 +142,23 @@ def test_shared_kernels_are_defined_once_in_llvm_ir():
     # once per Conv-Relu pair
     assert len(definitions) == 5
     assert len(calls) == 10
+
+
+def test_an_op_with_more_memrefs_than_a_call_should_pass_stays_in_main():
+    from terrace.passes.outline_kernels import MAX_ARGUMENTS
+
+    rng = np.random.default_rng(4)
+    sums: dict[str, onnx.ModelProto] = {}
+    for count in (MAX_ARGUMENTS - 2, MAX_ARGUMENTS + 1):  # with x and y: 64 and 67 memrefs
+        weights = {f"w{i}": rng.uniform(-1, 1, 4).astype(np.float32) for i in range(count)}
+        node = helper.make_node("Sum", ["x", *weights], ["y"])
+        sums[str(count)] = float_model([node], {"x": [4]}, {"y": [4]}, weights, "sum")
+    for name, model in sums.items():
+        module = _memref_module(model)
+        outline_kernels(module)
+        module.verify()
+        main, *kernels = [op for op in module.ops if isinstance(op, func.FuncOp)]
+        in_main = [op for op in main.walk() if op.dialect_name() == "linalg"]
+        widest = max((len(k.function_type.inputs) for k in kernels), default=0)
+        assert widest <= MAX_ARGUMENTS
+        assert bool(in_main) == (name == str(MAX_ARGUMENTS + 1)), name

@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
-from onnx import TensorProto, helper, numpy_helper
 
 import terrace
 import terrace.runtime
@@ -27,6 +26,8 @@ from terrace.targets import get_target, host_target
 from terrace.targets.llvm import LlvmTarget
 from terrace.targets.llvm.link import build_harness, run_harness
 from terrace.tools.cli import main
+
+from onnx_models import gather_model
 
 DEMO_MODEL = Path(terrace.__file__).parent / "models" / "demo_cnn.onnx"
 ODD_NAME = 'x "q"\\??/ü'
@@ -58,19 +59,6 @@ def copy_of(demo: Path, tmp_path: Path) -> Callable[[], Path]:
         return Path(shutil.copytree(demo, tmp_path / "copy"))
 
     return copy
-
-
-def gather_model(name: str = ODD_NAME) -> onnx.ModelProto:
-    """y = Gather(W[4, 3], indices) on axis 0: its indices are checked at run time."""
-    table = np.arange(12, dtype=np.float32).reshape(4, 3)
-    graph = helper.make_graph(
-        [helper.make_node("Gather", ["W", name], ["y"], name="lookup", axis=0)],
-        "g",
-        [helper.make_tensor_value_info(name, TensorProto.INT64, [2])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])],
-        [numpy_helper.from_array(table, "W")],
-    )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
 
 
 def test_artifact_files_and_manifest(demo: Path):
@@ -173,7 +161,7 @@ def test_c_harness_refuses_an_input_file_of_the_wrong_size(demo: Path, tmp_path:
 
 def test_c_harness_reports_a_failed_index_check(tmp_path: Path):
     folder = tmp_path / "gather"
-    compile_artifact(gather_model(), folder, cache=False)
+    compile_artifact(gather_model(ODD_NAME), folder, cache=False)
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["index_checks"][0]["node"] == "lookup"
     assert manifest["status"] == {"name": "terrace.status", "dtype": "int64", "shape": [3]}

@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
-from test_artifacts import gather_model
 
 import terrace
 from terrace.benchmarks.workloads import transformer_block
@@ -29,7 +28,14 @@ from terrace.errors import IndexOutOfRangeError
 from terrace.targets import Target, get_target
 from terrace.tools.cli import main
 
-from onnx_models import LIGHT_MODELS, assert_close_to_reference, light_model, randomize_weights
+from onnx_models import (
+    LIGHT_MODELS,
+    assert_close_to_reference,
+    float_model,
+    gather_model,
+    light_model,
+    randomize_weights,
+)
 
 CROSS_TAGS = ("aarch64", "riscv64", "wasm32", "x86_64-avx2")
 CI_MODELS = ("light_bvlc_alexnet", "light_squeezenet", "light_zfnet512")
@@ -146,3 +152,21 @@ def test_index_checks_and_the_command_line_on_every_target(
         "terrace: error: node 'lookup' (Gather): index -5 is out of range"
         in capsys.readouterr().err
     )
+
+
+def test_a_model_with_hundreds_of_weights_runs_on_riscv64(tmp_path: Path):
+    """@main takes a pointer per weight; called with 600 of them, RISC-V's frame lowering
+    aborted the process ("LLVM ERROR: Incomplete scavenging after 2nd pass", densenet121):
+    the packed entry now inlines @main, so no call passes them on the stack."""
+    count = 600
+    rng = np.random.default_rng(3)
+    weights = {f"w{i}": rng.uniform(-1, 1, 4).astype(np.float32) for i in range(count)}
+    node = onnx.helper.make_node("Sum", ["x", *weights], ["y"])
+    model = float_model([node], {"x": [4]}, {"y": [4]}, weights, "many_weights")
+    target = get_target("riscv64")
+    require_tools(target)
+    compile_artifact(model, tmp_path, "riscv64", cache=False)
+    x = np.arange(4, dtype=np.float32)
+    (y,) = target.run_artifact(tmp_path, [x])
+    expected = x + np.sum(list(weights.values()), axis=0, dtype=np.float32)
+    np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5)

@@ -97,10 +97,11 @@ def test_a_constant_of_shape_weight_is_a_constant() -> None:
 
 
 @pytest.mark.slow
-def test_resnet50_report_maps_its_52_convs() -> None:
+def test_resnet50_report_maps_its_52_convs_and_the_classifier() -> None:
     text = model_report("resnet50", "i8", 16, True, None)
     assert "  n0 (Conv): cpu, Cin 3 < 16" in text
-    assert "total: 52 layers, 3.97 GMAC" in text
+    assert "(Gemm): npu, matmul layer mapped" in text
+    assert "total: 53 layers, 3.97 GMAC" in text
 
 
 def test_roofline_plot_points_sit_under_the_roof(tmp_path: Path) -> None:

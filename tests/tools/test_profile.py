@@ -285,3 +285,91 @@ def test_a_target_that_runs_elsewhere_is_refused(
     onnx.save(_model(), str(path))
     assert main(["profile", str(path), "--target", other]) == 1
     assert "not in this process" in capsys.readouterr().err
+
+
+# -- against onnxruntime (--vs-ort) ------------------------------------------------------------
+
+
+def _fused_model_and_ort_graph() -> tuple[onnx.ModelProto, onnx.ModelProto]:
+    """A Conv + BatchNormalization + Relu, Conv + Relu model, and the optimized graph that
+    onnxruntime's NCHWc pass makes of it (written out by hand in its naming: reorders, internal
+    `reorder_token` tensors, each convolution named after the original output it replaces)."""
+    make = helper.make_node
+    nodes = [
+        make("Conv", ["x", "w"], ["c"], "conv"),
+        make("BatchNormalization", ["c", "s", "b", "m", "v"], ["n"], "bn"),
+        make("Relu", ["n"], ["r"], "relu"),
+        make("Conv", ["r", "w2"], ["c2"], "conv2"),
+        make("Relu", ["c2"], ["y"], "relu2"),
+    ]
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, 4, 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8, 4, 4])
+    model = helper.make_model(helper.make_graph(nodes, "original", [x], [y]))
+    optimized_nodes = [
+        make("ReorderInput", ["x"], ["reorder_token_0"], "ReorderInput"),
+        make("Conv", ["reorder_token_0", "w_fused"], ["reorder_token_1"], "r_nchwc"),
+        make("Conv", ["reorder_token_1", "w2"], ["reorder_token_2"], "y_nchwc"),
+        make("ReorderOutput", ["reorder_token_2"], ["y"], "ReorderOutput"),
+    ]
+    optimized = helper.make_model(helper.make_graph(optimized_nodes, "optimized", [x], [y]))
+    return model, optimized
+
+
+def test_onnxruntime_nodes_map_back_to_the_nodes_they_fused() -> None:
+    from terrace.benchmarks.ort_profile import kernel_labels
+
+    model, optimized = _fused_model_and_ort_graph()
+    assert kernel_labels(optimized, model) == {
+        "r_nchwc": {"conv", "bn", "relu"},  # n and c exist no more: fused into it
+        "y_nchwc": {"conv2", "relu2"},  # stops at r, which r_nchwc still writes
+        "ReorderOutput": {"conv2", "relu2"},  # writes y, whose c2 was fused away
+    }  # the input's reorder writes no tensor of the model: unattributed
+
+
+def test_groups_join_what_either_side_fuses_and_leave_out_one_sided_nodes() -> None:
+    from terrace.benchmarks.ort_profile import OrtKernel, OrtProfile, compare_groups
+
+    rows = [
+        (frozenset({"conv", "bn"}), 2.0),
+        (frozenset({"relu"}), 1.0),
+        (frozenset({"conv2", "relu2"}), 3.0),
+        (frozenset({"softmax"}), 0.5),  # onnxruntime ran no such node
+    ]
+    ort = OrtProfile(
+        (
+            OrtKernel("r_nchwc", frozenset({"conv", "bn", "relu"}), 1.0),
+            OrtKernel("y_nchwc", frozenset({"conv2", "relu2"}), 2.0),
+            OrtKernel("ReorderOutput", frozenset({"relu2"}), 1.0),
+            OrtKernel("flatten", frozenset({"flatten"}), 0.25),  # Terrace computes it as a view
+        ),
+        0.0,
+        (4.0,),
+    )
+    groups = compare_groups(rows, ort)
+    assert [(set(g.labels), g.terrace_seconds, g.ort_seconds) for g in groups] == [
+        ({"conv", "bn", "relu"}, 3.0, 1.0),  # 3x behind: first
+        ({"conv2", "relu2"}, 3.0, 3.0),
+    ]
+    assert groups[0].ratio == 3.0
+
+
+def test_vs_ort_compares_node_groups_in_the_table_and_the_json(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TERRACE_CACHE_DIR", str(tmp_path / "cache"))
+    path = tmp_path / "model.onnx"
+    onnx.save(_model(), str(path))
+    assert main(["profile", str(path), "--runs", "3", "--vs-ort", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    groups = data["vs_ort"]
+    assert data["ort_latency_median_seconds"] > 0
+    conv = next(g for g in groups if "conv" in g["onnx_nodes"])
+    assert {"conv", "relu"} <= set(conv["onnx_nodes"])  # both fuse Conv + Relu
+    assert {"fc"} <= {node for g in groups for node in g["onnx_nodes"]}
+    for group in groups:
+        assert group["seconds"] > 0 and group["ort_seconds"] > 0
+        assert group["ratio"] == pytest.approx(group["seconds"] / group["ort_seconds"])
+    assert main(["profile", str(path), "--runs", "2", "--vs-ort"]) == 0
+    out = capsys.readouterr().out
+    assert "against onnxruntime, same nodes:" in out and "x ort" in out
+    assert "Conv conv + Relu relu" in out.split("against onnxruntime")[1]

@@ -54,35 +54,3 @@ func.func @gather_nd(%data: tensor<3x4xf32>, %idx: tensor<5x2xi64>) -> tensor<5x
   %r = nn.gather_nd %data, %idx : (tensor<3x4xf32>, tensor<5x2xi64>) -> tensor<5xf32>
   func.return %r : tensor<5xf32>
 }
-
-// -----
-
-// Nearest resize: the source coordinate in f64, floor, round by the nearest mode, clamp.
-// CHECK-LABEL: func.func @resize_nearest
-// CHECK:         linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>]
-// CHECK:           %[[Y:.*]] = arith.sitofp %{{.*}} : i64 to f64
-// CHECK:           %[[HALF:.*]] = arith.constant 5.000000e-01 : f64
-// CHECK:           arith.addf %[[Y]], %[[HALF]] : f64
-// CHECK:           math.floor
-// CHECK:           arith.cmpf ogt
-// CHECK:           arith.select
-// CHECK:           arith.minsi
-// CHECK:           tensor.extract %{{.*}}[%{{.*}}, %{{.*}}] : tensor<2x2xf32>
-func.func @resize_nearest(%x: tensor<2x2xf32>) -> tensor<2x4xf32> {
-  %r = nn.resize %x {scales = [1.0 : f64, 2.0 : f64]} : (tensor<2x2xf32>) -> tensor<2x4xf32>
-  func.return %r : tensor<2x4xf32>
-}
-
-// -----
-
-// Linear resize: two corners along the one resized axis, weighted in f64.
-// CHECK-LABEL: func.func @resize_linear
-// CHECK:         linalg.generic
-// CHECK-COUNT-2:   tensor.extract
-// CHECK:           arith.addf %{{.*}}, %{{.*}} : f64
-// CHECK:           %[[R:.*]] = arith.truncf %{{.*}} : f64 to f32
-// CHECK-NEXT:      linalg.yield %[[R]] : f32
-func.func @resize_linear(%x: tensor<2x2xf32>) -> tensor<2x4xf32> {
-  %r = nn.resize %x {mode = "linear", scales = [1.0 : f64, 2.0 : f64]} : (tensor<2x2xf32>) -> tensor<2x4xf32>
-  func.return %r : tensor<2x4xf32>
-}

@@ -170,3 +170,34 @@ func.func @lrn(%x: tensor<1x4x2x2xf32>) -> tensor<1x4x2x2xf32> {
   %r = nn.lrn %x {size = 4 : i64} : (tensor<1x4x2x2xf32>) -> tensor<1x4x2x2xf32>
   func.return %r : tensor<1x4x2x2xf32>
 }
+
+// -----
+
+// global_average_pool sums the spatial dims into a 1x1 window, then divides by their size.
+// CHECK-LABEL: func.func @global_average_pool
+// CHECK:         %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK:         %[[INIT:.*]] = linalg.fill ins(%[[ZERO]] : f32) outs(%{{.*}} : tensor<1x3x1x1xf32>)
+// CHECK:         %[[SUM:.*]] = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, 0, 0)>], iterator_types = ["parallel", "parallel", "reduction", "reduction"]} ins(%{{.*}} : tensor<1x3x2x2xf32>) outs(%[[INIT]] : tensor<1x3x1x1xf32>)
+// CHECK:           arith.addf
+// CHECK:         linalg.generic {{.*}} ins(%[[SUM]] : tensor<1x3x1x1xf32>)
+// CHECK:           %[[COUNT:.*]] = arith.constant 4.000000e+00 : f32
+// CHECK:           arith.divf %{{.*}}, %[[COUNT]] : f32
+// CHECK:         } -> tensor<1x3x1x1xf32>
+func.func @global_average_pool(%x: tensor<1x3x2x2xf32>) -> tensor<1x3x1x1xf32> {
+  %r = nn.global_average_pool %x : (tensor<1x3x2x2xf32>) -> tensor<1x3x1x1xf32>
+  func.return %r : tensor<1x3x1x1xf32>
+}
+
+// -----
+
+// An integer reduce_min starts from the type's largest value and takes minsi.
+// CHECK-LABEL: func.func @reduce_min_int
+// CHECK:         %[[LARGEST:.*]] = arith.constant 2147483647 : i32
+// CHECK:         %[[INIT:.*]] = linalg.fill ins(%[[LARGEST]] : i32) outs(%{{.*}} : tensor<2xi32>)
+// CHECK:         linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]} ins(%{{.*}} : tensor<2x3xi32>) outs(%[[INIT]] : tensor<2xi32>)
+// CHECK:           arith.minsi %{{.*}}, %{{.*}} : i32
+// CHECK:         } -> tensor<2xi32>
+func.func @reduce_min_int(%x: tensor<2x3xi32>) -> tensor<2xi32> {
+  %r = nn.reduce_min %x {axes = array<i64: 1>, keepdims = 0 : i64} : (tensor<2x3xi32>) -> tensor<2xi32>
+  func.return %r : tensor<2xi32>
+}

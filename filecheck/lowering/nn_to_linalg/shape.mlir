@@ -149,3 +149,24 @@ func.func @split(%x: tensor<2x3xf32>) -> (tensor<2x1xf32>, tensor<2x2xf32>) {
   %r:2 = nn.split %x {axis = 1 : i64, split = array<i64: 1, 2>} : (tensor<2x3xf32>) -> (tensor<2x1xf32>, tensor<2x2xf32>)
   func.return %r#0, %r#1 : tensor<2x1xf32>, tensor<2x2xf32>
 }
+
+// -----
+
+// flatten and unsqueeze only regroup dims: a collapse and an expand, no copy.
+// CHECK-LABEL: func.func @flatten
+// CHECK:         %[[R:.*]] = tensor.collapse_shape %{{.*}} {{\[}}[0 : i64], [1 : i64, 2 : i64]] : tensor<2x3x4xf32> into tensor<2x12xf32>
+// CHECK-NEXT:    func.return %[[R]]
+func.func @flatten(%x: tensor<2x3x4xf32>) -> tensor<2x12xf32> {
+  %r = nn.flatten %x {axis = 1 : i64} : (tensor<2x3x4xf32>) -> tensor<2x12xf32>
+  func.return %r : tensor<2x12xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @unsqueeze
+// CHECK:         %[[R:.*]] = tensor.expand_shape %{{.*}} {{\[}}[0 : i64, 1 : i64], [2 : i64, 3 : i64]] output_shape [1, 3, 2, 1] : tensor<3x2xf32> into tensor<1x3x2x1xf32>
+// CHECK-NEXT:    func.return %[[R]]
+func.func @unsqueeze(%x: tensor<3x2xf32>) -> tensor<1x3x2x1xf32> {
+  %r = nn.unsqueeze %x {axes = array<i64: 0, 3>} : (tensor<3x2xf32>) -> tensor<1x3x2x1xf32>
+  func.return %r : tensor<1x3x2x1xf32>
+}

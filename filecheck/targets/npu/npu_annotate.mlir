@@ -73,3 +73,24 @@ func.func @big(%x: tensor<1x512x56x56xf32>) -> tensor<1x512x56x56xf32> {
   %y = nn.conv %x, %w {pads = array<i64: 1, 1, 1, 1>} : (tensor<1x512x56x56xf32>, tensor<512x512x3x3xf32>) -> tensor<1x512x56x56xf32>
   func.return %y : tensor<1x512x56x56xf32>
 }
+
+// -----
+
+// MatMul and Gemm are 1x1 convs with M pixels: K = 32 maps; a gemm with alpha 2 and a
+// matmul with K = 8 stay on the CPU.
+// CHECK-LABEL: func.func @matmuls
+// CHECK:       nn.matmul {{.*}}npu.device = "npu", npu.reason = "matmul layer mapped"
+// CHECK:       nn.gemm {{.*}}npu.device = "npu", npu.reason = "matmul layer mapped"
+// CHECK:       nn.gemm {{.*}}npu.device = "cpu", npu.reason = "Gemm with alpha or beta other than 1"
+// CHECK:       nn.matmul {{.*}}npu.device = "cpu", npu.reason = "K 8 < 16: the 16-lane GEMM would run 8/16 full"
+func.func @matmuls(%x: tensor<4x32xf32>, %s: tensor<4x8xf32>) -> (tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>) {
+  %b = nn.weight "b" : tensor<32x16xf32>
+  %bt = nn.weight "bt" : tensor<16x32xf32>
+  %c = nn.weight "c" : tensor<16xf32>
+  %b8 = nn.weight "b8" : tensor<8x16xf32>
+  %y0 = nn.matmul %x, %b : (tensor<4x32xf32>, tensor<32x16xf32>) -> tensor<4x16xf32>
+  %y1 = nn.gemm %x, %bt, %c {transB = 1 : i64} : (tensor<4x32xf32>, tensor<16x32xf32>, tensor<16xf32>) -> tensor<4x16xf32>
+  %y2 = nn.gemm %x, %b {alpha = 2.0 : f32} : (tensor<4x32xf32>, tensor<32x16xf32>) -> tensor<4x16xf32>
+  %y3 = nn.matmul %s, %b8 : (tensor<4x8xf32>, tensor<8x16xf32>) -> tensor<4x16xf32>
+  func.return %y0, %y1, %y2, %y3 : tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>
+}

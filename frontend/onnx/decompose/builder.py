@@ -13,7 +13,8 @@ from ..emitter import Emitter, NodeError
 
 
 class Ops:
-    """Emits ONNX nodes through `emitter`; float constants take `dtype`."""
+    """Emits ONNX nodes through `emitter`; `const` constants take `dtype`, the element type the
+    decomposition computes in (float32 unless given)."""
 
     def __init__(self, emitter: Emitter, dtype: np.dtype[np.generic] | None = None) -> None:
         self.emitter = emitter
@@ -36,7 +37,7 @@ class Ops:
         return self.emitter.emit(op_type, inputs, attributes, output)
 
     def const(self, value: float | np.ndarray) -> str:
-        """A constant of the float type."""
+        """A constant of the Ops' element type."""
         return self.emitter.constant(np.asarray(value, self.dtype))
 
     def ints(self, values: Sequence[int] | np.ndarray) -> str:

@@ -1,10 +1,10 @@
-"""Differential tests of convert-nn-to-linalg on elementwise ops: each nn module runs through the
-nn interpreter (numpy reference kernels, the oracle) and, converted, through xDSL's interpreter
-(tests/linalg_exec.py); the results must agree on random inputs."""
+"""Differential tests of convert-nn-to-linalg on elementwise ops (lowering/nn_to_linalg/
+elementwise.py): each one-op nn module runs through the nn interpreter (numpy reference kernels,
+the oracle) and, converted, through xDSL's interpreter (nn_one_op.py); the results must agree on
+random inputs."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -12,109 +12,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from xdsl.context import Context
-from xdsl.dialects.builtin import ModuleOp
+from nn_one_op import BOOL_RESULTS, floats, ints, lower, one_op_module
+from nn_one_op import check_one_op as _check
 from xdsl.utils.exceptions import DiagnosticException
 
-from terrace.dialects.context import parse_module
-from terrace.dialects.nn.interpreter import run_function
-from terrace.lowering.nn_to_linalg import ConvertNnToLinalgPass
-
 from linalg_exec import run_linalg
-
-# ---------------------------------------------------------------------------------------------
-# Helpers.
-
-
-def _lower(module: ModuleOp) -> ModuleOp:
-    lowered = module.clone()
-    ConvertNnToLinalgPass().apply(Context(), lowered)
-    lowered.verify()
-    assert not any(op.dialect_name() == "nn" for op in lowered.walk()), "nn ops left"
-    return lowered
-
-
-_TYPES = {
-    np.dtype(np.float32): "f32",
-    np.dtype(np.float64): "f64",
-    np.dtype(np.float16): "f16",
-    np.dtype(np.int8): "i8",
-    np.dtype(np.int32): "i32",
-    np.dtype(np.int64): "i64",
-    np.dtype(np.uint8): "ui8",
-    np.dtype(np.bool_): "i1",
-}
-
-
-def _tensor(shape: Sequence[int], dtype: Any) -> str:
-    return f"tensor<{''.join(f'{d}x' for d in shape)}{_TYPES[np.dtype(dtype)]}>"
-
-
-def _module(
-    op: str,
-    inputs: Sequence[np.ndarray],
-    result_shape: Sequence[int],
-    result_dtype: Any,
-    attributes: str = "",
-) -> ModuleOp:
-    """A module `@main` applying one nn op to its arguments."""
-    types = [_tensor(x.shape, x.dtype) for x in inputs]
-    result = _tensor(result_shape, result_dtype)
-    arguments = ", ".join(f"%a{i}: {t}" for i, t in enumerate(types))
-    operands = ", ".join(f"%a{i}" for i in range(len(inputs)))
-    attribute_text = f" {{{attributes}}}" if attributes else ""
-    text = (
-        f"func.func @main({arguments}) -> {result} {{\n"
-        f"  %r = {op} {operands}{attribute_text} : ({', '.join(types)}) -> {result}\n"
-        f"  func.return %r : {result}\n}}"
-    )
-    return parse_module(text)
-
-
-def _check(
-    op: str,
-    inputs: Sequence[np.ndarray],
-    attributes: str = "",
-    rtol: float = 1e-6,
-    atol: float = 1e-6,
-) -> None:
-    """Builds the one-op module (parsing checks its result type against onnx's inference),
-    runs it before and after lowering, and compares."""
-    shape = np.broadcast_shapes(*(x.shape for x in inputs))
-    module = _module(op, inputs, shape, _result_dtype(op, inputs, attributes), attributes)
-    expected = run_function(module, inputs)[0]
-    actual = run_linalg(_lower(module), inputs)[0]
-    assert actual.dtype == expected.dtype
-    assert actual.shape == expected.shape
-    if np.issubdtype(expected.dtype, np.floating):
-        np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol, equal_nan=True)
-    else:
-        np.testing.assert_array_equal(actual, expected)
-
-
-_BOOL_RESULTS = {"nn.equal", "nn.less", "nn.less_or_equal", "nn.greater", "nn.greater_or_equal"}
-
-_CAST_TARGETS = {1: np.float32, 11: np.float64, 10: np.float16, 3: np.int8, 6: np.int32}
-_CAST_TARGETS |= {7: np.int64, 2: np.uint8, 9: np.bool_}
-
-
-def _result_dtype(op: str, inputs: Sequence[np.ndarray], attributes: str) -> Any:
-    if op in _BOOL_RESULTS or op in ("nn.is_nan", "nn.is_inf"):
-        return np.bool_
-    if op == "nn.cast":
-        return _CAST_TARGETS[int(attributes.split("=")[1].split(":")[0])]
-    if op == "nn.where":
-        return inputs[1].dtype
-    return inputs[0].dtype
-
-
-def _floats(shape: Sequence[int], seed: int, dtype: Any = np.float32) -> np.ndarray:
-    return np.random.default_rng(seed).normal(0, 2, shape).astype(dtype)
-
-
-def _ints(shape: Sequence[int], seed: int, dtype: Any = np.int32, low: int = -20) -> np.ndarray:
-    return np.random.default_rng(seed).integers(low, 20, shape).astype(dtype)
-
 
 # ---------------------------------------------------------------------------------------------
 # Unary.
@@ -147,18 +49,18 @@ _FLOAT_UNARY = [
 
 @pytest.mark.parametrize(("op", "attributes"), _FLOAT_UNARY)
 def test_float_unary(op: str, attributes: str) -> None:
-    _check(op, [_floats((2, 3), 1)], attributes, rtol=2e-6)
+    _check(op, [floats((2, 3), 1)], attributes, rtol=2e-6)
 
 
 @pytest.mark.parametrize("op", ["nn.sqrt", "nn.log"])
 def test_float_unary_positive(op: str) -> None:
-    _check(op, [np.abs(_floats((2, 3), 2)) + 0.1])
+    _check(op, [np.abs(floats((2, 3), 2)) + 0.1])
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float16])
 @pytest.mark.parametrize("op", ["nn.sigmoid", "nn.gelu", "nn.elu", "nn.relu"])
 def test_float_unary_other_widths(op: str, dtype: Any) -> None:
-    _check(op, [_floats((5,), 3, dtype)], rtol=1e-3 if dtype == np.float16 else 1e-12)
+    _check(op, [floats((5,), 3, dtype)], rtol=1e-3 if dtype == np.float16 else 1e-12)
 
 
 @pytest.mark.parametrize(
@@ -166,23 +68,23 @@ def test_float_unary_other_widths(op: str, dtype: Any) -> None:
 )
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_trigonometric(op: str, dtype: Any) -> None:
-    _check(op, [_floats((2, 3), 30, dtype)], rtol=1e-5)
+    _check(op, [floats((2, 3), 30, dtype)], rtol=1e-5)
 
 
 @pytest.mark.parametrize("op", ["nn.asin", "nn.acos", "nn.atanh"])
 def test_inverse_trigonometric_in_domain(op: str) -> None:
-    _check(op, [np.tanh(_floats((2, 3), 31))], rtol=1e-5)
+    _check(op, [np.tanh(floats((2, 3), 31))], rtol=1e-5)
 
 
 def test_acosh_in_domain() -> None:
-    _check("nn.acosh", [np.abs(_floats((2, 3), 32)) + 1], rtol=1e-5)
+    _check("nn.acosh", [np.abs(floats((2, 3), 32)) + 1], rtol=1e-5)
 
 
 def test_round_ties_to_even_and_sign() -> None:
     x = np.array([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 0.4, -0.0, np.nan, np.inf], np.float32)
     _check("nn.round", [x])
     _check("nn.sign", [x])
-    _check("nn.sign", [_ints((6,), 33, np.int32)])
+    _check("nn.sign", [ints((6,), 33, np.int32)])
     _check("nn.sign", [np.array([0, 3, 200], np.uint8)])
 
 
@@ -215,11 +117,11 @@ def test_nan_propagates_through_relu_and_clip() -> None:
 )
 @pytest.mark.parametrize("dtype", [np.int8, np.int64])
 def test_integer_unary(op: str, attributes: str, dtype: Any) -> None:
-    _check(op, [_ints((6,), 4, dtype)], attributes)
+    _check(op, [ints((6,), 4, dtype)], attributes)
 
 
 def test_unsigned_clip() -> None:
-    _check("nn.clip", [_ints((6,), 5, np.uint8, low=0)], "min = 3.0 : f64, max = 11.0 : f64")
+    _check("nn.clip", [ints((6,), 5, np.uint8, low=0)], "min = 3.0 : f64, max = 11.0 : f64")
 
 
 def test_not() -> None:
@@ -227,46 +129,16 @@ def test_not() -> None:
 
 
 def test_float_op_on_integers_is_an_error_naming_the_op() -> None:
-    module = _module("nn.sqrt", [_ints((3,), 0)], (3,), np.int32)
+    module = one_op_module("nn.sqrt", [ints((3,), 0)], (3,), np.int32)
     with pytest.raises(DiagnosticException, match="nn.sqrt"):
-        _lower(module)
-
-
-# ---------------------------------------------------------------------------------------------
-# Cast.
-
-_CAST_SOURCES = [
-    np.array([-2.7, -0.5, 0.0, 0.4, 1.5, 3.9], np.float32),
-    np.array([-2.7, -0.5, 0.0, 0.4, 1.5, 300.9], np.float64),
-    np.array([-120, -1, 0, 1, 7, 127], np.int8),
-    np.array([-70000, -1, 0, 1, 255, 70000], np.int32),
-    np.array([0, 1, 2, 127, 128, 255], np.uint8),
-    np.array([True, False, True, True, False, False]),
-]
-
-
-@pytest.mark.parametrize("to", sorted(_CAST_TARGETS))
-@pytest.mark.parametrize("source", range(len(_CAST_SOURCES)))
-def test_cast(source: int, to: int) -> None:
-    x = _CAST_SOURCES[source]
-    target = np.dtype(_CAST_TARGETS[to])
-    in_range = np.issubdtype(target, np.floating) or target == np.bool_
-    if not in_range and np.issubdtype(x.dtype, np.floating):
-        # out-of-range float-to-int conversions are undefined (numpy's astype too)
-        info = np.iinfo(target)
-        x = np.clip(x, info.min, info.max).astype(x.dtype)
-    if target == np.uint8 and x.dtype != np.bool_:
-        # negative to unsigned is undefined; tests/linalg_exec.py does not yet store unsigned
-        # values of 128 and more (it keeps integers signed), so stay below
-        x = np.clip(np.abs(x), 0, 127).astype(x.dtype)
-    _check("nn.cast", [x], f"to = {to} : i64", rtol=1e-3)
+        lower(module)
 
 
 # ---------------------------------------------------------------------------------------------
 # Binary, with broadcasting.
 
 _BINARY = ["nn.add", "nn.sub", "nn.mul", "nn.div"]
-_COMPARE = sorted(_BOOL_RESULTS)
+_COMPARE = sorted(BOOL_RESULTS)
 
 
 @st.composite
@@ -282,7 +154,7 @@ def _broadcast_pair(draw: st.DrawFn) -> tuple[tuple[int, ...], tuple[int, ...]]:
 def test_binary_broadcasting(
     shapes: tuple[tuple[int, ...], tuple[int, ...]], op: str, seed: int
 ) -> None:
-    _check(op, [_floats(shapes[0], seed), _floats(shapes[1], seed + 1)])
+    _check(op, [floats(shapes[0], seed), floats(shapes[1], seed + 1)])
 
 
 @pytest.mark.parametrize("op", _BINARY + _COMPARE)
@@ -293,7 +165,7 @@ def test_integer_binary(op: str, dtype: Any) -> None:
         lhs = np.random.default_rng(6).integers(6, 12, (2, 3)).astype(dtype)
         rhs = np.random.default_rng(7).integers(1, 6, (3,)).astype(dtype)
     else:
-        lhs, rhs = _ints((2, 3), 6, dtype), _ints((3,), 7, dtype)
+        lhs, rhs = ints((2, 3), 6, dtype), ints((3,), 7, dtype)
         rhs[rhs == 0] = 3  # no division by zero
     _check(op, [lhs, rhs])
 
@@ -321,20 +193,20 @@ def test_unsigned_mod() -> None:
 def test_float_mod_lowers_to_frem() -> None:
     # xDSL's interpreter has no llvm.frem: test_compiled_elementwise.py (beside this file) runs
     # it compiled
-    module = _module(
-        "nn.mod", [_floats((3,), 0), _floats((3,), 1)], (3,), np.float32, "fmod = 1 : i64"
+    module = one_op_module(
+        "nn.mod", [floats((3,), 0), floats((3,), 1)], (3,), np.float32, "fmod = 1 : i64"
     )
-    assert "llvm.frem" in [op.name for op in _lower(module).walk()]
+    assert "llvm.frem" in [op.name for op in lower(module).walk()]
 
 
 @pytest.mark.parametrize("op", ["nn.bitwise_and", "nn.bitwise_or", "nn.bitwise_xor"])
 @pytest.mark.parametrize("dtype", [np.int8, np.int64])
 def test_bitwise(op: str, dtype: Any) -> None:
-    _check(op, [_ints((2, 3), 20, dtype, low=-100), _ints((3,), 21, dtype, low=-100)])
+    _check(op, [ints((2, 3), 20, dtype, low=-100), ints((3,), 21, dtype, low=-100)])
 
 
 def test_bitwise_not() -> None:
-    _check("nn.bitwise_not", [_ints((2, 3), 22, np.int32, low=-100)])
+    _check("nn.bitwise_not", [ints((2, 3), 22, np.int32, low=-100)])
 
 
 @pytest.mark.parametrize("direction", ["LEFT", "RIGHT"])
@@ -349,10 +221,10 @@ def test_bit_shift_out_of_range_leaves_the_sign(direction: str, dtype: Any) -> N
 def test_bit_shift_semantics() -> None:
     x = np.array([1, -1, -100, 64, -3], np.int8)
     amounts = np.array([7, 3, 9, -1, 8], np.int8)
-    right = _module("nn.bit_shift", [x, amounts], (5,), np.int8, 'direction = "RIGHT"')
-    left = _module("nn.bit_shift", [x, amounts], (5,), np.int8, 'direction = "LEFT"')
-    assert run_linalg(_lower(right), [x, amounts])[0].tolist() == [0, -1, -1, 0, -1]
-    assert run_linalg(_lower(left), [x, amounts])[0].tolist() == [-128, -8, 0, 0, 0]
+    right = one_op_module("nn.bit_shift", [x, amounts], (5,), np.int8, 'direction = "RIGHT"')
+    left = one_op_module("nn.bit_shift", [x, amounts], (5,), np.int8, 'direction = "LEFT"')
+    assert run_linalg(lower(right), [x, amounts])[0].tolist() == [0, -1, -1, 0, -1]
+    assert run_linalg(lower(left), [x, amounts])[0].tolist() == [-128, -8, 0, 0, 0]
 
 
 def test_comparisons_with_nan_are_false() -> None:
@@ -370,19 +242,19 @@ def test_logical(op: str) -> None:
 
 
 def test_pow_float() -> None:
-    _check("nn.pow", [np.abs(_floats((2, 3), 8)) + 0.1, _floats((3,), 9)], rtol=1e-5)
+    _check("nn.pow", [np.abs(floats((2, 3), 8)) + 0.1, floats((3,), 9)], rtol=1e-5)
 
 
 def test_pow_float_base_integer_exponent() -> None:
-    _check("nn.pow", [_floats((2, 3), 10), np.array([0, 1, 3], np.int64)], rtol=1e-5)
+    _check("nn.pow", [floats((2, 3), 10), np.array([0, 1, 3], np.int64)], rtol=1e-5)
 
 
 def test_pow_float_base_unsigned_exponent() -> None:
-    _check("nn.pow", [_floats((2, 3), 10), np.array([0, 1, 3], np.uint8)], rtol=1e-5)
+    _check("nn.pow", [floats((2, 3), 10), np.array([0, 1, 3], np.uint8)], rtol=1e-5)
 
 
 def test_pow_integers() -> None:
-    _check("nn.pow", [_ints((2, 3), 11, np.int64), np.array([0, 1, 3], np.int64)])
+    _check("nn.pow", [ints((2, 3), 11, np.int64), np.array([0, 1, 3], np.int64)])
 
 
 def test_pow_integer_base_float_exponent() -> None:
@@ -396,7 +268,7 @@ def test_pow_integer_base_float_exponent() -> None:
 
 @pytest.mark.parametrize("op", ["nn.sum", "nn.mean", "nn.max", "nn.min"])
 def test_variadic_float(op: str) -> None:
-    inputs = [_floats((2, 3), 12), _floats((3,), 13), _floats((2, 1), 14)]
+    inputs = [floats((2, 3), 12), floats((3,), 13), floats((2, 1), 14)]
     inputs[0][0, 0] = np.nan  # max and min propagate NaN, as numpy
     _check(op, inputs)
 
@@ -405,11 +277,11 @@ def test_variadic_float(op: str) -> None:
 @pytest.mark.parametrize("dtype", [np.int32, np.uint8])
 def test_variadic_integer(op: str, dtype: Any) -> None:
     low = 0 if dtype == np.uint8 else -20
-    _check(op, [_ints((4,), 15, dtype, low), _ints((4,), 16, dtype, low)])
+    _check(op, [ints((4,), 15, dtype, low), ints((4,), 16, dtype, low)])
 
 
 def test_single_input_variadic() -> None:
-    _check("nn.max", [_floats((3,), 17)])
+    _check("nn.max", [floats((3,), 17)])
 
 
 @settings(max_examples=10, deadline=None)
@@ -420,4 +292,4 @@ def test_single_input_variadic() -> None:
 def test_where_broadcasting(shapes: Any, seed: int) -> None:
     condition_shape, x_shape, y_shape = shapes.input_shapes
     condition = np.random.default_rng(seed).random(condition_shape) < 0.5
-    _check("nn.where", [condition, _floats(x_shape, seed), _floats(y_shape, seed + 1)])
+    _check("nn.where", [condition, floats(x_shape, seed), floats(y_shape, seed + 1)])

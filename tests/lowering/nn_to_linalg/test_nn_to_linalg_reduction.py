@@ -18,22 +18,10 @@ from terrace.dialects.context import parse_module
 from terrace.dialects.nn.interpreter import run_function
 from terrace.lowering.nn_to_linalg import ConvertNnToLinalgPass
 
-from linalg_exec import run_linalg
+from linalg_exec import run_linalg, tensor_type
 
 # ---------------------------------------------------------------------------------------------
 # Helpers.
-
-_TYPES = {
-    np.dtype(np.float32): "f32",
-    np.dtype(np.float64): "f64",
-    np.dtype(np.float16): "f16",
-    np.dtype(np.int32): "i32",
-    np.dtype(np.int64): "i64",
-}
-
-
-def _tensor(shape: Sequence[int], dtype: Any) -> str:
-    return f"tensor<{''.join(f'{d}x' for d in shape)}{_TYPES[np.dtype(dtype)]}>"
 
 
 def _check(
@@ -45,8 +33,8 @@ def _check(
     rtol: float = 1e-5,
 ) -> None:
     """One nn op on the inputs: the reference and the lowered module must agree."""
-    types = [_tensor(x.shape, x.dtype) for x in inputs]
-    result = _tensor(result_shape, result_dtype or inputs[0].dtype)
+    types = [tensor_type(x.shape, x.dtype) for x in inputs]
+    result = tensor_type(result_shape, result_dtype or inputs[0].dtype)
     arguments = ", ".join(f"%a{i}: {t}" for i, t in enumerate(types))
     operands = ", ".join(f"%a{i}" for i in range(len(inputs)))
     attribute_text = f" {{{attributes}}}" if attributes else ""

@@ -12,9 +12,16 @@ import pytest
 from numpy.typing import NDArray
 
 from terrace.runtime.npu_sim.layer import run_conv
-from terrace.targets.npu.conv import Tiling, can_map, compile_conv, estimate
 from terrace.targets.npu.isa import NpuConfig
-from terrace.targets.npu.layers import ConvLayer, accumulate, reference
+from terrace.targets.npu.layers import (
+    ConvLayer,
+    accumulate,
+    reference,
+    rescale_residual,
+    residual_rescale,
+)
+from terrace.targets.npu.pipeline import compile_conv
+from terrace.targets.npu.tiling import Tiling, can_map, estimate
 
 RESNET50_CONVS = [
     # (cin, cout, h, w, k, stride)
@@ -108,6 +115,45 @@ def test_resnet50_conv_i8(shape: tuple[int, int, int, int, int, int]) -> None:
     _check_i8(_layer(shape, "i8", bias=True), DEFAULT, races=True)
 
 
+I8_RESIDUAL = [RESNET50_CONVS[2], RESNET50_CONVS[6], RESNET50_CONVS[12], RESNET50_CONVS[18]]
+"""The 1x1 expansions ResNet-50 adds its residuals to, one per stage."""
+
+
+@pytest.mark.parametrize("shape", I8_RESIDUAL, ids=_ids)
+@pytest.mark.parametrize("config", [DEFAULT, TINY], ids=["default", "tiny"])
+def test_resnet50_i8_residual_add_on_the_alu(
+    shape: tuple[int, int, int, int, int, int], config: NpuConfig
+) -> None:
+    """An int8 residual rescaled to the accumulator's scale on the ALU (MUL, SHR_RND with
+    immediates), added before the bias and the GEMMs, then requantized with a fused ReLU:
+    bit-exact against the integer reference."""
+    x_scale, w_scale, r_scale = 0.05, 0.004, 0.07
+    multiplier, shift = residual_rescale(r_scale / (x_scale * w_scale))
+    layer = _layer(
+        shape, "i8", bias=True, residual=True, relu=True,
+        residual_multiplier=multiplier, residual_shift=shift,
+    )  # fmt: skip
+    x, w, b = _operands(layer)
+    residual = RNG.integers(-128, 128, (1, layer.cout, layer.oh, layer.ow)).astype(np.int8)
+    expected_acc = accumulate(layer, x, w) + b.astype(np.int64)[None, :, None, None]
+    expected_acc += rescale_residual(layer, residual)
+    scale = float(np.float32(100.0 / max(1, np.abs(expected_acc).max())))
+    layer = replace(layer, out_scale=scale)
+    program, _ = compile_conv(layer, config)
+    out, _ = run_conv(program, layer, config, x, w, b, residual, check_races=config is DEFAULT)
+    np.testing.assert_array_equal(out, reference(layer, x, w, b, residual))
+    assert 0 < np.count_nonzero(out) < out.size  # the ReLU clamps some, not all
+
+
+def test_residual_rescale_is_the_closest_16_bit_fixed_point() -> None:
+    assert residual_rescale(1.0) == (16384, 14)  # 2^14 / 2^14: the largest exact power
+    multiplier, shift = residual_rescale(350.0)
+    assert multiplier <= 32767 and abs(multiplier / 2**shift - 350.0) <= 2 ** -(shift + 1)
+    assert round(350.0 * 2 ** (shift + 1)) > 32767  # one more bit would not fit
+    with pytest.raises(ValueError, match="16-bit multiplier"):
+        residual_rescale(40000.0)
+
+
 @pytest.mark.parametrize("shape", RESNET50_CONVS, ids=_ids)
 def test_resnet50_conv_f32(shape: tuple[int, int, int, int, int, int]) -> None:
     _check_f32(_layer(shape, "f32"), DEFAULT, races=True)
@@ -169,8 +215,13 @@ def test_unmappable_layers_say_why() -> None:
     assert can_map(ConvLayer(16, 16, 40, 40, 33, 33, 1, (16, 16, 16, 16)), DEFAULT) == (
         "padding 16 > 15 (the LOAD pad fields are 4 bits)"
     )
-    assert "residual" in (
-        can_map(ConvLayer(16, 16, 8, 8, 1, 1, dtype="i8", residual=True), DEFAULT) or ""
+    assert can_map(ConvLayer(16, 16, 8, 8, 1, 1, dtype="i8", residual=True), DEFAULT) is None
+    assert "16-bit multiplier" in (
+        can_map(
+            ConvLayer(16, 16, 8, 8, 1, 1, dtype="i8", residual=True, residual_multiplier=40000),
+            DEFAULT,
+        )
+        or ""
     )
 
 

@@ -78,18 +78,17 @@ def test_split_model_matches_onnxruntime() -> None:
     assert [r.name for r in runs] == ["body"] and runs[0].cycles > 0
 
 
-def test_an_add_that_does_not_fuse_says_why() -> None:
+def test_i8_timing_fuses_the_residual_add() -> None:
+    """npu-report's i8 mode (a float model's layers timed as i8 programs): the residual add
+    fuses as in f32, rescaled on the ALU; a broadcasting add still says why it does not."""
     from terrace.targets.npu.isa import NpuConfig
     from terrace.targets.npu.partition import partition
 
     split = partition(_residual_model(), "i8", NpuConfig())
     where = {p.node: p for p in split.placements}
     assert where["body"].device == "npu" and where["bn1"].device == "npu"
-    assert (where["add"].device, where["add"].reason) == (
-        "cpu",
-        "a residual add in i8 mode (v1 fuses residual adds in f32): not fused into body",
-    )
-    assert where["relu1"].reason == "not fused into an NPU conv: runs with the CPU code around it"
+    assert (where["add"].device, where["add"].reason) == ("npu", "residual add fused into body")
+    assert where["relu1"].reason == "fused into body"
 
 
 def test_wrong_input_shape_is_one_clear_error() -> None:
@@ -114,15 +113,54 @@ def test_terrace_run_on_the_npu_target_matches_onnxruntime(tmp_path: Path) -> No
     assert_close_to_reference(np.load(tmp_path / "y.npz")["probabilities"], expected)
 
 
-@pytest.mark.parametrize("extra", [["-o", "OUT"], ["--emit", "llvm"]])
-def test_no_artifact_and_no_emit_for_the_npu_target(
-    extra: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    extra = [str(tmp_path / "out") if a == "OUT" else a for a in extra]
-    assert main(["compile", str(DEMO_MODEL), "--target", "npu", *extra]) == 1
+def test_no_emit_for_the_npu_target(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["compile", str(DEMO_MODEL), "--target", "npu", "--emit", "llvm"]) == 1
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "no single LLVM pipeline" in error
-    assert not (tmp_path / "out").exists()
+
+
+def test_npu_artifact_writes_loads_and_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`terrace compile --target npu -o OUT/` writes the .tnpu programs with a host artifact
+    per CPU segment; `terrace.runtime.load(OUT)` and `terrace run OUT/` run it, with the same
+    outputs as the in-process compile and onnxruntime's."""
+    from terrace.runtime import load
+    from terrace.targets.npu.binary import read_tnpu
+    from terrace.targets.npu.isa import NpuConfig
+
+    out = tmp_path / "out"
+    assert main(["compile", str(DEMO_MODEL), "--target", "npu", "-o", str(out)]) == 0
+    assert "npu_weights.npz" in capsys.readouterr().out
+    programs = sorted(out.glob("npu_*.tnpu"))
+    assert len(programs) == 5  # four convs with their epilogues and the classifier
+    assert all(read_tnpu(p.read_bytes(), NpuConfig()).instructions for p in programs)
+    assert len([d for d in out.iterdir() if d.is_dir()]) == 3  # the CPU segments
+    loaded = load(out)
+    x = np.random.default_rng(9).standard_normal((1, 3, 64, 64)).astype(np.float32)
+    (y,) = loaded(x)
+    (in_process,) = terrace.compile(DEMO_MODEL, target="npu")(x)
+    np.testing.assert_array_equal(y, in_process)
+    (expected,) = run_onnxruntime(onnx.load(DEMO_MODEL), {"image": x})
+    assert_close_to_reference(y, expected)
+    assert "fc (Gemm): npu, matmul layer mapped" in loaded.partition_report()  # type: ignore[attr-defined]
+    np.save(tmp_path / "x.npy", x)
+    args = ["run", str(out), "--input", f"image={tmp_path / 'x.npy'}"]
+    assert main([*args, "--output", str(tmp_path / "y.npz")]) == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "y.npz")["probabilities"], y)
+
+
+def test_a_damaged_npu_artifact_is_one_clear_error(tmp_path: Path) -> None:
+    from terrace.compiler import compile_artifact
+    from terrace.errors import TerraceRuntimeError
+    from terrace.runtime import load
+
+    out = tmp_path / "out"
+    compile_artifact(DEMO_MODEL, out, "npu")
+    program = sorted(out.glob("npu_*.tnpu"))[0]
+    program.write_bytes(b"TNPX" + program.read_bytes()[4:])
+    with pytest.raises(TerraceRuntimeError, match=r"npu_\d+\.tnpu: not a \.tnpu file: magic"):
+        load(out)
 
 
 @pytest.mark.slow
@@ -139,6 +177,7 @@ def test_light_resnet50_f32_on_the_npu() -> None:
     placements = compiled.placements  # type: ignore[attr-defined]
     assert sum(p.device == "npu" and p.op_type == "Conv" for p in placements) == 52
     assert sum(p.device == "npu" and p.op_type == "Sum" for p in placements) == 16
+    assert [p.device for p in placements if p.op_type == "Gemm"] == ["npu"]  # the classifier
 
 
 def _quantized_model(hidden_zero_point: int) -> onnx.ModelProto:

@@ -16,7 +16,7 @@ integer type only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import numpy as np
 import onnx
@@ -25,6 +25,7 @@ from onnx import TensorProto, helper
 from ...emitter import Emitter, NodeError
 from ...lowprecision import convert, decode, encode_float, encode_integer, is_low_precision
 from ...registry import decomposition
+from ..builder import Ops
 
 QUANTIZED_TYPES: dict[int, tuple[int, int]] = {
     TensorProto.UINT8: (0, 255),
@@ -60,7 +61,8 @@ def dequantize_linear(node: onnx.NodeProto, emitter: Emitter) -> None:
     output_type = int(attributes.get("output_dtype", 0)) or helper.np_dtype_to_tensor_dtype(
         emitter.dtype(scale)
     )
-    shaped = _Broadcast(emitter, emitter.shape(x), attributes)
+    ops = Ops(emitter)
+    shaped = _Broadcast(ops, emitter.shape(x), attributes)
     if x_type in FLOAT_QUANTIZED_TYPES:
         zero_point = ""  # onnx's reference ignores it (it must be zero)
     if zero_point and is_low_precision(emitter.dtype(zero_point)):
@@ -68,13 +70,11 @@ def dequantize_linear(node: onnx.NodeProto, emitter: Emitter) -> None:
     if is_low_precision(emitter.dtype(x)):
         value = decode(emitter, x, TensorProto.FLOAT)
     else:
-        value = emitter.emit("Cast", [x], {"to": TensorProto.FLOAT})
+        value = ops.cast(x, np.float32)
     if zero_point:
-        offset = emitter.emit("Cast", [shaped(zero_point)], {"to": TensorProto.FLOAT})
-        value = emitter.emit("Sub", [value, offset])
-    factor = emitter.emit("Cast", [shaped(scale)], {"to": TensorProto.FLOAT})
-    value = emitter.emit("Mul", [value, factor])
-    emitter.emit("Cast", [value], {"to": output_type}, output=node.output[0])
+        value = ops.emit("Sub", [value, ops.cast(shaped(zero_point), np.float32)])
+    value = ops.emit("Mul", [value, ops.cast(shaped(scale), np.float32)])
+    ops.emit("Cast", [value], {"to": output_type}, output=node.output[0])
 
 
 @decomposition("QuantizeLinear", since=10)
@@ -93,28 +93,21 @@ def quantize_linear(node: onnx.NodeProto, emitter: Emitter) -> None:
         if precision
         else np.promote_types(emitter.dtype(x), emitter.dtype(scale))
     )
-    compute_type = helper.np_dtype_to_tensor_dtype(compute)
-    shaped = _Broadcast(emitter, emitter.shape(x), attributes)
-    divisor = shaped(scale)
-    if emitter.dtype(x) != compute:
-        x = emitter.emit("Cast", [x], {"to": compute_type})
-    if emitter.dtype(divisor) != compute:
-        divisor = emitter.emit("Cast", [divisor], {"to": compute_type})
-    scaled = emitter.emit("Div", [x, divisor])
+    ops = Ops(emitter, np.dtype(np.int32))
+    shaped = _Broadcast(ops, emitter.shape(x), attributes)
+    scaled = ops.emit("Div", [ops.cast(x, compute), ops.cast(shaped(scale), compute)])
     if output_type in FLOAT_QUANTIZED_TYPES:
         _quantize_float(emitter, scaled, shaped, zero_point, output_type, node)
         return
-    value = emitter.emit("Cast", [emitter.emit("Round", [scaled])], {"to": TensorProto.INT32})
+    value = ops.cast(ops.emit("Round", [scaled]), np.int32)
     if zero_point and is_low_precision(emitter.dtype(zero_point)):
         zero_point = _converted(emitter, zero_point, TensorProto.INT32)
     if zero_point:
-        offset = emitter.emit("Cast", [shaped(zero_point)], {"to": TensorProto.INT32})
-        value = emitter.emit("Add", [value, offset])
+        value = ops.emit("Add", [value, ops.cast(shaped(zero_point), np.int32)])
     low, high = QUANTIZED_TYPES[output_type]
-    bounds = [emitter.constant(np.array(bound, np.int32)) for bound in (low, high)]
-    value = emitter.emit("Clip", [value, *bounds])
+    value = ops.emit("Clip", [value, ops.const(low), ops.const(high)])  # int32 bounds
     if output_type not in NARROW_INTEGER_TYPES:
-        emitter.emit("Cast", [value], {"to": output_type}, output=node.output[0])
+        ops.emit("Cast", [value], {"to": output_type}, output=node.output[0])
         return
     encode_integer(emitter, value, output_type, node.output[0])
 
@@ -131,7 +124,7 @@ def _quantize_float(
     if output_type == TensorProto.FLOAT4E2M1 and zero_point:
         compute = helper.np_dtype_to_tensor_dtype(emitter.dtype(scaled))
         offset = shaped(_converted(emitter, zero_point, compute))
-        scaled = emitter.emit("Add", [scaled, offset])
+        scaled = shaped.ops.emit("Add", [scaled, offset])
     settings = (int(_attributes(node).get("saturate", 1)), "up")
     encode_float(emitter, scaled, output_type, settings, node.output[0])
     emitter.set_storage_dtype(node.output[0], helper.tensor_dtype_to_np_dtype(output_type))
@@ -160,17 +153,17 @@ def _attributes(node: onnx.NodeProto) -> dict[str, int]:
 class _Broadcast:
     """Reshapes (and for blocks repeats) a scale or zero point to broadcast against x."""
 
-    def __init__(self, emitter: Emitter, shape: tuple[int, ...], attributes: Mapping[str, int]):
-        self.emitter = emitter
+    def __init__(self, ops: Ops, shape: tuple[int, ...], attributes: Mapping[str, int]):
+        self.ops = ops
         self.shape = shape
         axis = attributes.get("axis", 1)
         self.axis = axis + len(shape) if axis < 0 else axis
         self.block_size = attributes.get("block_size", 0)
 
     def __call__(self, name: str) -> str:
-        dims = self.emitter.shape(name)
+        dims = self.ops.emitter.shape(name)
         if int(np.prod(dims)) == 1:
-            return self._reshape(name, [])
+            return self.ops.reshape(name, [])
         if not 0 <= self.axis < len(self.shape):
             raise NodeError(f"axis {self.axis} is out of range")
         if self.block_size <= 0:
@@ -178,7 +171,7 @@ class _Broadcast:
                 raise NodeError(f"a per-axis scale of shape {list(dims)}")
             along = [1] * len(self.shape)
             along[self.axis] = dims[0]
-            return self._reshape(name, along)
+            return self.ops.reshape(name, along)
         return self._repeat_blocks(name, dims)
 
     def _repeat_blocks(self, name: str, dims: tuple[int, ...]) -> str:
@@ -189,16 +182,10 @@ class _Broadcast:
             raise NodeError(f"a blocked scale of shape {list(dims)}")
         split = [*dims[: axis + 1], 1, *dims[axis + 1 :]]
         repeated = [*dims[: axis + 1], block, *dims[axis + 1 :]]
-        value = self._reshape(name, split)
-        value = self.emitter.emit("Expand", [value, self.emitter.constant(np.array(repeated))])
+        value = self.ops.reshape(name, split)
+        value = self.ops.emit("Expand", [value, self.ops.ints(repeated)])
         merged = [*dims[:axis], blocks * block, *dims[axis + 1 :]]
-        value = self._reshape(value, merged)
+        value = self.ops.reshape(value, merged)
         if blocks * block == self.shape[axis]:
             return value
-        ends = self.emitter.constant(np.array([self.shape[axis]]))
-        start, axes = self.emitter.constant(np.array([0])), self.emitter.constant(np.array([axis]))
-        return self.emitter.emit("Slice", [value, start, ends, axes])
-
-    def _reshape(self, name: str, dims: Sequence[int]) -> str:
-        shape = self.emitter.constant(np.array(dims, np.int64))
-        return self.emitter.emit("Reshape", [name, shape])
+        return self.ops.slice(value, 0, self.shape[axis], axis)

@@ -23,7 +23,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper
 
 from ...emitter import Emitter, NodeError
 from ...registry import TRAINING_DOMAIN, decomposition
@@ -34,8 +33,8 @@ from ..builder import Ops
 def adagrad(node: onnx.NodeProto, emitter: Emitter) -> None:
     values = _attributes(node, {"norm_coefficient": 0.0, "decay_factor": 0.0, "epsilon": 1e-6}, ())
     rate, step, groups = _groups(node, emitter, 3)
-    decay = _scalar(emitter, values["decay_factor"])
-    one = _scalar(emitter, 1.0)
+    wide = Ops(emitter, np.dtype(np.float64))
+    decay, one = wide.const(values["decay_factor"]), wide.const(1.0)
     divisor = emitter.emit("Add", [one, emitter.emit("Mul", [step, decay])])
     adjusted = emitter.emit("Div", [rate, divisor])  # r / (1 + t * decay_factor)
     for index, (x, gradient, h) in enumerate(groups):
@@ -53,8 +52,9 @@ def momentum(node: onnx.NodeProto, emitter: Emitter) -> None:
     values = _attributes(node, {"norm_coefficient": 0.0, "alpha": 0.0, "beta": 0.0}, ("mode",))
     mode = _mode(node)
     rate, step, groups = _groups(node, emitter, 3)
-    started = emitter.emit("Greater", [step, _scalar(emitter, 0.0)])
-    beta = emitter.emit("Where", [started, _scalar(emitter, values["beta"]), _scalar(emitter, 1)])
+    wide = Ops(emitter, np.dtype(np.float64))
+    started = emitter.emit("Greater", [step, wide.const(0.0)])
+    beta = emitter.emit("Where", [started, wide.const(values["beta"]), wide.const(1)])
     for index, (x, gradient, v) in enumerate(groups):
         ops = _Elementwise(emitter, emitter.dtype(x))
         regular = ops.regularized(x, gradient, values["norm_coefficient"])
@@ -96,12 +96,13 @@ def adam(node: onnx.NodeProto, emitter: Emitter) -> None:
 
 def _adam_rate(emitter: Emitter, rate: str, step: str, alpha: float, beta: float) -> str:
     """r * sqrt(1 - beta^t) / (1 - alpha^t) where t > 0, else r; in float64."""
-    one = _scalar(emitter, 1.0)
-    beta_power = emitter.emit("Pow", [_scalar(emitter, beta), step])
-    alpha_power = emitter.emit("Pow", [_scalar(emitter, alpha), step])
+    wide = Ops(emitter, np.dtype(np.float64))
+    one = wide.const(1.0)
+    beta_power = emitter.emit("Pow", [wide.const(beta), step])
+    alpha_power = emitter.emit("Pow", [wide.const(alpha), step])
     corrected = emitter.emit("Sqrt", [emitter.emit("Sub", [one, beta_power])])
     corrected = emitter.emit("Div", [corrected, emitter.emit("Sub", [one, alpha_power])])
-    started = emitter.emit("Greater", [step, _scalar(emitter, 0.0)])
+    started = emitter.emit("Greater", [step, wide.const(0.0)])
     return emitter.emit("Where", [started, emitter.emit("Mul", [rate, corrected]), rate])
 
 
@@ -116,8 +117,7 @@ class _Elementwise:
         self.ops = Ops(emitter, dtype)
 
     def cast(self, name: str) -> str:
-        to = helper.np_dtype_to_tensor_dtype(self.dtype)
-        return self.emitter.emit("Cast", [name], {"to": to})
+        return self.ops.cast(name, self.dtype)
 
     def add(self, lhs: str, rhs: str, output: str = "") -> str:
         return self.emitter.emit("Add", [lhs, rhs], output=output)
@@ -127,10 +127,6 @@ class _Elementwise:
 
     def regularized(self, x: str, gradient: str, norm_coefficient: float) -> str:
         return self.add(self.mul(self.ops.const(norm_coefficient), x), gradient)
-
-
-def _scalar(emitter: Emitter, value: float) -> str:
-    return emitter.constant(np.array(value, np.float64))
 
 
 def _groups(
@@ -143,7 +139,7 @@ def _groups(
         raise NodeError(f"{len(inputs)} inputs and {len(node.output)} outputs do not match")
     if any(not name for name in [*inputs, *node.output]):
         raise NodeError("an input or output is omitted")
-    rate, step = (emitter.emit("Cast", [name], {"to": TensorProto.DOUBLE}) for name in inputs[:2])
+    rate, step = (Ops(emitter).cast(name, np.float64) for name in inputs[:2])
     columns = [inputs[2 + k * count : 2 + (k + 1) * count] for k in range(per_tensor)]
     return rate, step, [tuple(group) for group in zip(*columns, strict=True)]
 

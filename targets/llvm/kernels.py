@@ -1,0 +1,240 @@
+"""Kernel-wise code generation: each outlined kernel lowered, optimized and cached on its own.
+
+After `outline-kernels` a module is `@main` (views and calls) plus private kernels, and every
+pass after the memrefs stage works function by function. So each kernel is compiled apart: its
+own module runs the loops and llvm stages, is translated and optimized at O3, and its bitcode
+is kept under a key of its printed text (under one fixed name) and the target's fingerprint.
+`@main`, with the kernels as declarations, goes the same way; the optimized kernels are then
+linked into it, made internal again, and the whole is emitted as one object.
+
+Identical kernels are thus compiled once per cache, not once per model: onnx's node cases
+outline about 6,800 kernels of which about 1,000 differ (the `_expanded` variants and repeated
+shapes), and a rebuilt model whose layers did not change only compiles its new kernels. Kernels
+are linked `noinline` as before: O3 of each kernel alone is what whole-module O3 did to it.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from io import StringIO
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import TYPE_CHECKING, cast
+
+import llvmlite.binding as llvm_binding
+from xdsl.dialects import func
+from xdsl.dialects.builtin import ModuleOp, StringAttr
+from xdsl.printer import Printer
+
+from ...errors import CompilationError, first_line
+from ...runtime.cache import KernelCache, cache_key
+from . import LlvmTarget
+from .codegen import llvm_ir, optimize_llvm_ir, target_machine
+
+if TYPE_CHECKING:  # the type checker may assume Windows, whose pipes have their own class
+    from multiprocessing.connection import PipeConnection
+
+KERNEL_SYMBOL = "kernel"
+"""The name each kernel is compiled and cached under; linking renames it."""
+
+LowerModule = Callable[[ModuleOp], None]
+"""Runs the passes after the memrefs stage on a module (the compile driver's, which names a
+pass that fails)."""
+
+
+@dataclass
+class Kernel:
+    """A kernel taken out of the module: its name there, and its function."""
+
+    name: str
+    function: func.FuncOp
+
+
+def split_kernels(module: ModuleOp) -> list[Kernel]:
+    """Moves each kernel (a private function with a body that calls no function) out of
+    `module`, leaving a declaration in its place, and returns them."""
+    kernels: list[Kernel] = []
+    for op in list(module.ops):
+        if not _is_kernel(op):
+            continue
+        assert isinstance(op, func.FuncOp)
+        declaration = func.FuncOp.external(
+            op.sym_name.data, op.function_type.inputs.data, op.function_type.outputs.data
+        )
+        module.body.block.insert_op_before(declaration, op)
+        op.detach()
+        kernels.append(Kernel(op.sym_name.data, op))
+    return kernels
+
+
+def kernel_key(kernel: Kernel, target: LlvmTarget) -> str:
+    """The cache key of a kernel: its text under `KERNEL_SYMBOL`, the target's fingerprint
+    and the versions (`cache_key`)."""
+    kernel.function.sym_name = StringAttr(KERNEL_SYMBOL)
+    text = StringIO()
+    Printer(stream=text).print_op(kernel.function)
+    kernel.function.sym_name = StringAttr(kernel.name)
+    return cache_key(target.fingerprint(), "kernel", text.getvalue())
+
+
+def compile_kernel(
+    kernel: Kernel, target: LlvmTarget, lower_module: LowerModule
+) -> llvm_binding.ModuleRef:
+    """The kernel lowered by `lower_module`, translated and optimized: an LLVM module
+    defining the public function `KERNEL_SYMBOL`."""
+    function = kernel.function
+    function.sym_name = StringAttr(KERNEL_SYMBOL)
+    function.sym_visibility = None  # public, so that O3 keeps it
+    module = ModuleOp([function])
+    lower_module(module)
+    return optimize_llvm_ir(llvm_ir(module, target), target)
+
+
+def optimized_kernels(
+    kernels: Sequence[Kernel],
+    target: LlvmTarget,
+    lower_module: LowerModule,
+    cache: KernelCache | None,
+    jobs: int | None = None,
+) -> tuple[dict[str, llvm_binding.ModuleRef], int]:
+    """Each kernel optimized, by its name, from the cache where it holds it; and how many
+    were compiled (the misses), on `jobs` processes (`compile_jobs()` by default)."""
+    modules: dict[str, llvm_binding.ModuleRef] = {}
+    missing: list[tuple[Kernel, str]] = []
+    for kernel in kernels:
+        key = kernel_key(kernel, target)
+        cached = _cached_kernel(cache, key)
+        if cached is not None:
+            modules[kernel.name] = cached
+        else:
+            missing.append((kernel, key))
+    codes = compile_kernels([k for k, _ in missing], target, lower_module, jobs)
+    for (kernel, key), code in zip(missing, codes, strict=True):
+        modules[kernel.name] = llvm_binding.parse_bitcode(code)
+        if cache is not None:
+            cache.put(key, code)
+    return modules, len(missing)
+
+
+def compile_jobs() -> int:
+    """How many processes compile a model's kernels: TERRACE_COMPILE_JOBS, else the cores
+    this process may use, at most 2 (the conformance suite and pytest-xdist run several
+    compiles side by side already)."""
+    explicit = os.environ.get("TERRACE_COMPILE_JOBS", "")
+    if explicit.isdigit() and int(explicit) > 0:
+        return int(explicit)
+    return max(1, min(2, len(os.sched_getaffinity(0))))
+
+
+MIN_KERNELS_PER_JOB = 4
+"""Fewer kernels than this per process are compiled in this process: forking costs more."""
+
+
+def compile_kernels(
+    kernels: Sequence[Kernel], target: LlvmTarget, lower_module: LowerModule, jobs: int | None
+) -> list[bytes]:
+    """The bitcode of each kernel (`compile_kernel`), in order. With more than one job, forked
+    processes compile every jobs-th kernel beside this one: the kernels are independent, and
+    a fork inherits the loaded passes, so a child starts in milliseconds."""
+    jobs = min(jobs or compile_jobs(), len(kernels) // MIN_KERNELS_PER_JOB)
+    if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return [compile_kernel(k, target, lower_module).as_bitcode() for k in kernels]
+    context = multiprocessing.get_context("fork")
+    shares = [list(range(index, len(kernels), jobs)) for index in range(jobs)]
+    children: list[tuple[BaseProcess, Connection | PipeConnection]] = []
+    for share in shares[1:]:
+        receive, send = context.Pipe(duplex=False)
+        child = context.Process(
+            target=_compile_share, args=(send, [kernels[i] for i in share], target, lower_module)
+        )
+        child.start()
+        send.close()
+        children.append((child, receive))
+    codes: dict[int, bytes] = {}
+    try:
+        for index in shares[0]:
+            codes[index] = compile_kernel(kernels[index], target, lower_module).as_bitcode()
+        for (child, receive), share in zip(children, shares[1:], strict=True):
+            codes.update(zip(share, _received(child, receive), strict=True))
+    finally:
+        for child, receive in children:
+            receive.close()
+            if child.exitcode is None and len(codes) < len(kernels):  # failed: stop the rest
+                child.terminate()
+            child.join()
+    return [codes[index] for index in range(len(kernels))]
+
+
+def _compile_share(
+    send: Connection | PipeConnection,
+    kernels: Sequence[Kernel],
+    target: LlvmTarget,
+    lower_module: LowerModule,
+) -> None:
+    """A forked child's work: its kernels' bitcode, or the error that stopped it."""
+    try:
+        send.send([compile_kernel(k, target, lower_module).as_bitcode() for k in kernels])
+    except Exception as error:  # the parent raises it: a pass's error names the pass
+        try:
+            send.send(error)
+        except Exception:  # an error that does not pickle: its message
+            send.send(CompilationError(first_line(error)))
+    finally:
+        send.close()
+
+
+def _received(child: BaseProcess, receive: Connection | PipeConnection) -> list[bytes]:
+    try:
+        answer: object = receive.recv()
+    except EOFError:
+        child.join()
+        raise CompilationError(
+            f"a kernel compile process died (exit code {child.exitcode})"
+        ) from None
+    if isinstance(answer, Exception):
+        raise answer
+    assert isinstance(answer, list)
+    return cast(list[bytes], answer)
+
+
+def link_object(
+    main_ir: str, kernels: dict[str, llvm_binding.ModuleRef], target: LlvmTarget
+) -> tuple[bytes, str]:
+    """`main_ir` optimized, each kernel linked in under its name with internal linkage (the
+    kernel modules are consumed), emitted as one object; and the final LLVM IR text."""
+    linked = optimize_llvm_ir(main_ir, target)
+    for name, kernel in kernels.items():
+        kernel.get_function(KERNEL_SYMBOL).name = name
+        linked.link_in(kernel)
+        linked.get_function(name).linkage = llvm_binding.Linkage.internal
+    return target_machine(target).emit_object(linked), str(linked)
+
+
+# helpers
+
+
+def _is_kernel(op: object) -> bool:
+    if not isinstance(op, func.FuncOp) or op.is_declaration:
+        return False
+    if op.sym_visibility != StringAttr("private"):
+        return False
+    return not any(isinstance(nested, func.CallOp) for nested in op.walk())
+
+
+def _cached_kernel(cache: KernelCache | None, key: str) -> llvm_binding.ModuleRef | None:
+    """The cached kernel of `key`, or None: absent, or damaged (skipped with a warning, and
+    compiled again)."""
+    code = cache.get(key) if cache is not None else None
+    if code is None:
+        return None
+    try:
+        module = llvm_binding.parse_bitcode(code)
+        module.get_function(KERNEL_SYMBOL)
+    except (RuntimeError, NameError) as error:
+        warnings.warn(f"compile cache: skipped a damaged kernel entry ({error})", stacklevel=2)
+        return None
+    return module

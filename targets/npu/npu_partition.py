@@ -1,0 +1,163 @@
+"""`npu-partition` (NPU.md section 8.2) on the nn dialect: each conv, matmul or gemm
+`npu-annotate` placed on TNPU-1, with the single-consumer chain after it that its epilogue
+takes (a residual `nn.add` of an equal-shaped tensor for a conv, a bias `nn.add` of a constant
+row for a matmul, then `nn.relu`), is outlined to
+`func.func @npu_region_N {terrace.target = "npu"}` and called in its place. Every other nn op
+says why it stays on the CPU (`npu.device`, `npu.reason`): the partition report in the IR.
+
+The chains are single-consumer, so the regions are acyclic by construction (MergeCompilerRegions,
+simplified). Batch norm is folded before (`nn-fold-batchnorm`); the NCHW <-> NCHW16c packing at
+the boundaries is the runtime's (docs/npu.md, "The npu target").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects import func
+from xdsl.dialects.builtin import Float32Type, ModuleOp, StringAttr, TensorType
+from xdsl.ir import Operation, SSAValue
+from xdsl.passes import ModulePass
+from xdsl.rewriter import InsertPoint, Rewriter
+
+from ...dialects.nn.constants import CONSTANT_OPS
+from ...dialects.nn.elementwise import AddOp, ReluOp
+from ...dialects.nn.neural import ConvOp, GemmOp, MatMulOp
+from .npu_annotate import is_row
+from .partition import cpu_reason
+from .regions import REGION_ATTR
+
+
+@dataclass(frozen=True)
+class NpuPartitionPass(ModulePass):
+    """Outlines every nn.conv, nn.matmul and nn.gemm marked `npu.device = "npu"` (run
+    npu-annotate first), with a following nn.add (the layer its only user; for a conv an f32
+    residual of equal shape, for a matmul or a gemm without C a constant bias row) and
+    nn.relu, into
+    `func.func private @npu_region_N` with `terrace.target = "npu"`, replaced by a call. The
+    region's weights are copied in (they are named references). Every nn op left in the
+    caller gets `npu.device = "cpu"` and `npu.reason`; the region's ops say what they fused
+    into."""
+
+    name = "npu-partition"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        del ctx
+        functions = [f for f in op.body.block.ops if isinstance(f, func.FuncOp)]
+        count = sum(1 for f in functions if REGION_ATTR in f.attributes)
+        for function in functions:
+            if REGION_ATTR in function.attributes:
+                continue
+            anchor: Operation = function  # the regions follow their caller, in order
+            layer_ops = [c for c in function.walk() if isinstance(c, ConvOp | MatMulOp | GemmOp)]
+            for layer_op in layer_ops:
+                if layer_op.attributes.get("npu.device") != StringAttr("npu"):
+                    continue
+                anchor = _outline(anchor, _chain(layer_op), f"npu_region_{count}")
+                count += 1
+            for nn_op in function.walk():
+                if _is_nn(nn_op) and "npu.device" not in nn_op.attributes:
+                    nn_op.attributes["npu.device"] = StringAttr("cpu")
+                    nn_op.attributes["npu.reason"] = StringAttr(cpu_reason(_op_type(nn_op)))
+
+
+def _is_nn(op: Operation) -> bool:
+    return op.name.startswith("nn.") and not isinstance(op, tuple(CONSTANT_OPS))
+
+
+def _op_type(op: Operation) -> str:
+    return str(getattr(op, "ONNX_TYPE", op.name))
+
+
+def _only_user(value: SSAValue) -> Operation | None:
+    uses = list(value.uses)
+    return uses[0].operation if len(uses) == 1 else None
+
+
+def _chain(layer_op: ConvOp | MatMulOp | GemmOp) -> list[Operation]:
+    """The layer op and the epilogue ops it takes: a residual add (conv) or a bias add of a
+    constant row (matmul, gemm without C), then a ReLU."""
+    chain: list[Operation] = [layer_op]
+    result = layer_op.results[0]
+    user = _only_user(result)
+    if isinstance(user, AddOp) and _fuses(layer_op, user, result):
+        chain.append(user)
+        user = _only_user(user.C)
+    if isinstance(user, ReluOp):
+        chain.append(user)
+    return chain
+
+
+def _other(add: AddOp, value: SSAValue) -> SSAValue:
+    return add.B if value == add.A else add.A
+
+
+def _fuses(layer_op: Operation, add: AddOp, value: SSAValue) -> bool:
+    other = _other(add, value)
+    if other == value or not isinstance(add.C.type.element_type, Float32Type):
+        return False
+    if isinstance(layer_op, ConvOp):  # a residual: an equal-shaped tensor, not a constant
+        return other.type == add.C.type == value.type and not _is_constant(other)
+    if isinstance(layer_op, GemmOp) and layer_op.C is not None:
+        return False
+    shape = add.C.type.get_shape()
+    return _is_constant(other) and is_row([max(0, d) for d in _dims(other)], shape[-1])
+
+
+def _dims(value: SSAValue) -> tuple[int, ...]:
+    kind = value.type
+    return tuple(kind.get_shape()) if isinstance(kind, TensorType) else ()
+
+
+def _is_constant(value: SSAValue) -> bool:
+    return isinstance(value.owner, tuple(CONSTANT_OPS))
+
+
+def _outline(anchor: Operation, chain: list[Operation], name: str) -> func.FuncOp:
+    """The region made of `chain`, inserted after `anchor`; the chain becomes its call. The
+    chain's constant operands are copied in (they are named references), its other operands
+    from outside become the region's arguments, in order."""
+    inside = {r for op in chain for r in op.results}
+    inputs: list[SSAValue] = []
+    constants: list[SSAValue] = []
+    for op in chain:
+        for operand in op.operands:
+            if operand in inside or operand in inputs or operand in constants:
+                continue
+            (constants if _is_constant(operand) else inputs).append(operand)
+    result = chain[-1].results[0]
+    function = func.FuncOp(name, ([v.type for v in inputs], [result.type]), visibility="private")
+    function.attributes[REGION_ATTR] = StringAttr("npu")
+    block = function.body.block
+    mapping: dict[SSAValue, SSAValue] = dict(zip(inputs, block.args, strict=True))
+    for value in constants:
+        owner = value.owner
+        assert isinstance(owner, Operation)
+        copy = owner.clone()
+        block.add_op(copy)
+        mapping[value] = copy.results[0]
+    kind = "conv" if isinstance(chain[0], ConvOp) else "matmul"
+    for index, fused in enumerate(chain):
+        copy = fused.clone(value_mapper=mapping)
+        if index:
+            if isinstance(fused, AddOp):
+                what = "residual add" if kind == "conv" else "bias add"
+            else:
+                what = "ReLU"
+            copy.attributes["npu.device"] = StringAttr("npu")
+            copy.attributes["npu.reason"] = StringAttr(f"{what} fused into the {kind} of @{name}")
+        block.add_op(copy)
+        mapping[fused.results[0]] = copy.results[0]
+    block.add_op(func.ReturnOp(mapping[result]))
+    Rewriter.insert_op(function, InsertPoint.after(anchor))
+    call = func.CallOp(name, list(inputs), [result.type])
+    Rewriter.insert_op(call, InsertPoint.before(chain[-1]))
+    result.replace_all_uses_with(call.res[0])
+    for fused in reversed(chain):
+        Rewriter.erase_op(fused)
+    for value in constants:
+        owner = value.owner
+        if isinstance(owner, Operation) and not value.uses:
+            Rewriter.erase_op(owner)
+    return function

@@ -1,0 +1,208 @@
+"""Kernel-wise code generation (targets/llvm/kernels.py): kernels compiled apart and linked
+compute what the model computes, and the kernel cache serves a kernel again only when its
+text and target match, skipping a damaged entry with a warning."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+from xdsl.dialects.builtin import ModuleOp
+
+import terrace
+from terrace import compiler
+from terrace.compiler import StageTimer
+from terrace.dialects.context import terrace_context
+from terrace.errors import CompilationError
+from terrace.runtime.cache import KernelCache
+from terrace.targets import host_target
+from terrace.targets.llvm import LlvmTarget
+from terrace.targets.llvm import kernels as kernels_module
+from terrace.targets.llvm.kernels import (
+    Kernel,
+    compile_kernels,
+    kernel_key,
+    link_object,
+    optimized_kernels,
+    split_kernels,
+)
+
+
+def _model(channels: int) -> onnx.ModelProto:
+    """Conv -> Relu -> Add(x) -> Relu: a few kernels, some repeated by shape."""
+    rng = np.random.default_rng(channels)
+    weight = rng.uniform(-0.5, 0.5, (channels, channels, 3, 3)).astype(np.float32)
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c"], ["r"]),
+        helper.make_node("Add", ["r", "x"], ["s"]),
+        helper.make_node("Relu", ["s"], ["y"]),
+    ]
+    shape = [1, channels, 8, 8]
+    graph = helper.make_graph(
+        nodes,
+        "kernels",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, shape)],
+        [numpy_helper.from_array(weight, "w")],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)])
+
+
+def _reference(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
+    weight = numpy_helper.to_array(model.graph.initializer[0])
+    padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    conv = np.zeros_like(x)
+    for dy in range(3):
+        for dx in range(3):
+            window = padded[:, :, dy : dy + 8, dx : dx + 8]
+            conv += np.einsum("oi,nihw->nohw", weight[:, :, dy, dx], window)
+    return np.maximum(np.maximum(conv, 0) + x, 0)
+
+
+def _kernels(model: onnx.ModelProto, target: LlvmTarget) -> tuple[compiler.Lowered, list[Kernel]]:
+    lowered = compiler._lower(model, target, "memrefs", StageTimer())  # pyright: ignore[reportPrivateUsage]
+    return lowered, split_kernels(lowered.module)
+
+
+def _optimize(kernels: list[Kernel], target: LlvmTarget, cache: KernelCache) -> tuple[int, int]:
+    """(misses, kernels lowered) of one `optimized_kernels` call."""
+    later = target.pipeline().after("memrefs").passes()
+    lowered_count = 0
+
+    def lower(module: ModuleOp) -> None:
+        nonlocal lowered_count
+        lowered_count += 1
+        context = terrace_context()
+        for module_pass in later:
+            module_pass.apply(context, module)
+
+    _, misses = optimized_kernels(kernels, target, lower, cache)
+    return misses, lowered_count
+
+
+def _host() -> LlvmTarget:
+    target = host_target()
+    assert isinstance(target, LlvmTarget)
+    return target
+
+
+def test_split_leaves_declarations_and_main_calls_them():
+    _, kernels = _kernels(_model(4), _host())
+    assert len(kernels) >= 3
+    lowered, _ = _kernels(_model(4), _host())
+    declared = [
+        op.sym_name.data
+        for op in lowered.module.ops
+        if getattr(op, "is_declaration", False) and hasattr(op, "sym_name")
+    ]
+    assert sorted(declared) == sorted(k.name for k in kernels)
+
+
+def test_second_model_takes_every_kernel_from_the_cache(tmp_path: Path):
+    target = _host()
+    cache = KernelCache(tmp_path)
+    _, kernels = _kernels(_model(4), target)
+    misses, lowered = _optimize(kernels, target, cache)
+    assert misses == lowered == len(kernels)
+    assert len(list(cache.directory.glob("*.bc"))) == len(kernels)
+    _, again = _kernels(_model(4), target)
+    assert _optimize(again, target, cache) == (0, 0)
+
+
+def test_changed_kernel_or_target_misses(tmp_path: Path):
+    target = _host()
+    cache = KernelCache(tmp_path)
+    _, kernels = _kernels(_model(4), target)
+    _optimize(kernels, target, cache)
+    _, wider = _kernels(_model(8), target)  # every kernel's shapes change
+    misses, _ = _optimize(wider, target, cache)
+    assert misses == len(wider)
+    other_cpu = dataclasses.replace(target, cpu="x86-64-v2")
+    _, same = _kernels(_model(4), target)
+    assert all(kernel_key(k, other_cpu) != kernel_key(k, target) for k in same)
+
+
+def test_damaged_entry_is_skipped_with_a_warning_and_compiled_again(tmp_path: Path):
+    target = _host()
+    cache = KernelCache(tmp_path)
+    _, kernels = _kernels(_model(4), target)
+    _optimize(kernels, target, cache)
+    for entry in cache.directory.glob("*.bc"):
+        entry.write_bytes(b"BC\xc0\xde not bitcode")
+    _, again = _kernels(_model(4), target)
+    with pytest.warns(UserWarning, match="damaged kernel entry"):
+        misses, _ = _optimize(again, target, cache)
+    assert misses == len(again)
+
+
+def test_linked_kernels_compute_the_model(tmp_path: Path):
+    model = _model(4)
+    x = np.random.default_rng(1).uniform(-1, 1, (1, 4, 8, 8)).astype(np.float32)
+    expected = _reference(model, x)
+    first = terrace.compile(model, cache=tmp_path)
+    np.testing.assert_allclose(first(x)[0], expected, rtol=1e-5, atol=1e-5)
+    # the model's entry gone, its kernels kept: the second compile links cached kernels
+    for entry in tmp_path.iterdir():
+        if entry.name != "kernels":
+            shutil.rmtree(entry)
+    second = terrace.compile(model, cache=tmp_path)
+    assert not second.stats.from_cache
+    np.testing.assert_allclose(second(x)[0], expected, rtol=1e-5, atol=1e-5)
+
+
+def test_link_object_defines_kernels_internal(tmp_path: Path):
+    target = _host()
+    lowered, kernels = _kernels(_model(4), target)
+    names = [k.name for k in kernels]
+    cache = KernelCache(tmp_path)
+    later = target.pipeline().after("memrefs").staged_passes()
+    context = terrace_context()
+
+    def lower(module: ModuleOp) -> None:
+        for _, module_pass in later:
+            module_pass.apply(context, module)
+
+    modules, _ = optimized_kernels(kernels, target, lower, cache)
+    lower(lowered.module)
+    _, text = link_object(target.translate(lowered.module), modules, target)
+    for name in names:
+        assert f"define internal void @{name}(" in text
+
+
+def _lowering(target: LlvmTarget, fail_on: object = None):
+    later = target.pipeline().after("memrefs").passes()
+    context = terrace_context()
+
+    def lower(module: ModuleOp) -> None:
+        if any(op is fail_on for op in module.ops):
+            raise CompilationError("pass 'x' failed")
+        for module_pass in later:
+            module_pass.apply(context, module)
+
+    return lower
+
+
+def test_forked_jobs_give_the_same_code_as_one(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(kernels_module, "MIN_KERNELS_PER_JOB", 1)
+    target = _host()
+    _, alone = _kernels(_model(4), target)
+    _, forked = _kernels(_model(4), target)
+    one = compile_kernels(alone, target, _lowering(target), jobs=1)
+    two = compile_kernels(forked, target, _lowering(target), jobs=2)
+    assert len(one) == len(alone) >= 2
+    assert two == one
+
+
+def test_an_error_in_a_forked_job_is_raised(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(kernels_module, "MIN_KERNELS_PER_JOB", 1)
+    target = _host()
+    _, kernels = _kernels(_model(4), target)
+    # every other kernel goes to the forked child, the second among them: only it fails
+    with pytest.raises(CompilationError, match="pass 'x' failed"):
+        compile_kernels(kernels, target, _lowering(target, kernels[1].function), jobs=2)
