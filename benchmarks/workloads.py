@@ -129,6 +129,14 @@ def gemm(size: int) -> onnx.ModelProto:
     return g.model(f"gemm{size}", {"a": [size, size]}, y, [size, size])
 
 
+def gemm_large_k(m: int = 256, k: int = 4096, n: int = 256) -> onnx.ModelProto:
+    """relu(A @ B + bias), A an [m, k] input: a reduction far longer than L1 holds of A's
+    or B's panels (the case cache blocking in K is for)."""
+    g = _Graph()
+    y = g.node("Relu", [g.dense("a", k, n, relu=False)])
+    return g.model(f"gemm_k{k}", {"a": [m, k]}, y, [m, n])
+
+
 def mlp() -> onnx.ModelProto:
     """Batch 64, 784 -> 1024 -> 1024 -> 10: Gemm + Relu twice, then a Gemm."""
     g = _Graph()
@@ -381,6 +389,12 @@ WORKLOADS: dict[str, Workload] = {
     for w in (
         _gemm_workload(512),
         _gemm_workload(1024),
+        Workload(
+            "gemm_k4096",
+            "Gemm + Relu, 256x4096 @ 4096x256 (large K), B and bias initializers",
+            gemm_large_k,
+            gemm_shape=(256, 256, 4096),
+        ),
         Workload("mlp", "batch 64, 784-1024-1024-10, Gemm + Relu", mlp),
         Workload(
             "transformer",

@@ -57,6 +57,8 @@ class Loops:
     inputs: list[Buffer] = field(default_factory=list[Buffer])
     weights: list[Buffer] = field(default_factory=list[Buffer])
     outputs: list[Buffer] = field(default_factory=list[Buffer])
+    products: list[Buffer] = field(default_factory=list[Buffer])
+    """The results of matmul generics (memref programs), in order."""
     index_constants: set[int] = field(default_factory=set[int])
     workspace_bytes: int = 0
     counter: int = 0

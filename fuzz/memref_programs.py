@@ -47,9 +47,10 @@ def _generic_head(
     )
 
 
-def _elementwise(loops: Loops, target: Buffer | None) -> Buffer:
+def _elementwise(loops: Loops, target: Buffer | None, first: Buffer | None = None) -> Buffer:
     fitting = [b for b in loops.buffers if target is None or b.shape == target.shape]
-    first = loops.draw(st.sampled_from(fitting))
+    if first is None:
+        first = loops.draw(st.sampled_from(fitting))
     rank = len(first.shape)
     order: tuple[int, ...] = tuple(range(rank))
     if target is None:
@@ -115,7 +116,7 @@ def _reduction(loops: Loops) -> Buffer:
 def _contraction(loops: Loops) -> int:
     """C = fill, then C += A * B as a matmul generic (B read transposed or not): what
     contraction-microkernel rewrites, with the fill folded into its tiles. Returns the
-    reduction length."""
+    reduction length; C is `loops.products`' last."""
     pairs = [
         (lhs, rhs, transposed)
         for lhs in loops.buffers
@@ -131,6 +132,7 @@ def _contraction(loops: Loops) -> int:
     lhs, rhs, transposed = loops.draw(st.sampled_from(pairs))
     columns = rhs.shape[0 if transposed else 1]
     destination = loops.temporary((lhs.shape[0], columns))
+    loops.products.append(destination)
     _fill(loops, destination)
     maps = [
         affine_map(3, [0, 2]),
@@ -151,7 +153,8 @@ def _depthwise(loops: Loops) -> int:
     """The input zero-padded (alloc, fill generic, subview, copy, as bufferize leaves
     convert-nn-to-linalg's padding), C = fill, then C += padded * W as a depthwise
     convolution generic with random strides and dilations: what conv-depthwise-kernel
-    rewrites, reading the input in place. Returns the window's size."""
+    rewrites, reading the input in place. Returns the window's size; C is
+    `loops.products`' last."""
     source, weight = loops.inputs[0], loops.weights[0]
     batch, channels, height, width = source.shape
     kernel = weight.shape[2:]
@@ -229,6 +232,7 @@ def _depthwise(loops: Loops) -> int:
     loops.emit("linalg.yield %s : f32", 1)
     loops.emit("}", 0)
     loops.buffers.remove(padded)
+    loops.products.append(destination)
     return kernel[0] * kernel[1]
 
 
@@ -303,9 +307,12 @@ def memref_programs(draw: st.DrawFn) -> Program:
         else:
             _elementwise(loops, None)
     for number in range(draw(st.integers(1, 2))):
-        output = Buffer(f"%out{number}", draw(st.sampled_from(loops.buffers)).shape)
+        # the first output reads the first product, so that the products' values are observed
+        first = loops.products[0] if loops.products and not number else None
+        shape = first.shape if first else draw(st.sampled_from(loops.buffers)).shape
+        output = Buffer(f"%out{number}", shape)
         loops.outputs.append(output)
-        _elementwise(loops, output)
+        _elementwise(loops, output, first)
     dtype = np.dtype(np.float32 if loops.is_float else np.int32)
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     weights = {f"w{k}": random_array(rng, dtype, w.shape) for k, w in enumerate(loops.weights)}

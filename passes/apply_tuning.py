@@ -26,10 +26,10 @@ from xdsl.ir import Attribute, Operation
 from xdsl.passes import ModulePass
 from xdsl.utils.hints import isa
 
-from ..tuning.analytical import default_config
+from ..tuning.analytical import default_config, resolved
 from ..tuning.config import SPACE, GemmShape, KernelConfig, task_keys
 from ..tuning.records import BestIndex, load_best_index
-from ..tuning.target_info import F32_BITS, TargetInfo
+from ..tuning.target_info import F32_BITS, GENERIC_L3, CacheLevel, TargetInfo
 from .contraction_match import Fusion, find_fusion, indexing_maps, match_contraction, root
 from .contraction_weights import is_weight
 
@@ -76,20 +76,25 @@ def gemm_shape(desc: dict[str, Any]) -> GemmShape:
 
 
 def parse_config(text: str) -> KernelConfig:
-    """`mr,nr_vectors,lanes,order` (the `config` option) as a config."""
+    """`mr,nr_vectors,lanes,order[,kc,mc,nc]` (the `config` option) as a config."""
     parts = text.split(",")
-    if len(parts) != 4:
-        raise ValueError(f"config '{text}': expected mr,nr_vectors,lanes,order")
-    return KernelConfig(int(parts[0]), int(parts[1]), int(parts[2]), parts[3])
+    if len(parts) not in (4, 7):
+        raise ValueError(f"config '{text}': expected mr,nr_vectors,lanes,order[,kc,mc,nc]")
+    blocks = [int(part) for part in parts[4:]]
+    return KernelConfig(int(parts[0]), int(parts[1]), int(parts[2]), parts[3], *blocks)
 
 
 def config_attr(config: KernelConfig, source: str, key: str) -> DictionaryAttr:
+    """The attribute of a config whose blocks are resolved (no 0 left)."""
     return DictionaryAttr(
         {
             "mr": IntegerAttr(config.mr, 64),
             "nr_vectors": IntegerAttr(config.nr_vectors, 64),
             "lanes": IntegerAttr(config.lanes, 64),
             "order": StringAttr(config.order),
+            "kc": IntegerAttr(config.kc, 64),
+            "mc": IntegerAttr(config.mc, 64),
+            "nc": IntegerAttr(config.nc, 64),
             "source": StringAttr(source),
             "key": StringAttr(key),
         }
@@ -123,10 +128,12 @@ class ApplyTuningPass(ModulePass):
 
     Input: linalg on memrefs (after bufferize, before contraction-microkernel).
     Output: the same IR; contractions carry `terrace.config = {mr, nr_vectors, lanes, order,
-    source, key}`, `source` one of `forced`, `record`, `anchor-record`, `analytical`.
+    kc, mc, nc, source, key}`, `source` one of `forced`, `record`, `anchor-record`,
+    `analytical`; the cache blocks a config leaves at 0 are the analytical ones for its tile.
     Options: db (a records file, "" for none), target-fp (the target fingerprint records must
-    match), cpu, lanes and vector-registers (the vector unit of the analytical default), task
-    and config (`mr,nr_vectors,lanes,order` forced on the task with key `task`, or on every
+    match), cpu, lanes and vector-registers (the vector unit of the analytical default),
+    l1d-bytes and l2-bytes (the caches of its blocks), task and config
+    (`mr,nr_vectors,lanes,order[,kc,mc,nc]` forced on the task with key `task`, or on every
     contraction when `task` is empty).
     """
 
@@ -137,6 +144,8 @@ class ApplyTuningPass(ModulePass):
     cpu: str = "generic"
     lanes: int = 16
     vector_registers: int = 32
+    l1d_bytes: int = 32 * 1024
+    l2_bytes: int = 1024 * 1024
     task: str = ""
     config: str = ""
 
@@ -148,6 +157,11 @@ class ApplyTuningPass(ModulePass):
             features="",
             vector_bits=self.lanes * F32_BITS,
             vector_registers=self.vector_registers,
+            caches=(
+                CacheLevel(1, self.l1d_bytes, 8, 64),
+                CacheLevel(2, self.l2_bytes, 8, 64),
+                CacheLevel(3, GENERIC_L3, 16, 64),
+            ),
         )
         database = open_database(self.db) if self.db else None
         forced = parse_config(self.config) if self.config else None
@@ -166,6 +180,7 @@ class ApplyTuningPass(ModulePass):
                     config, source = self._record(database, key, anchor) or (config, source)
                 if forced is not None and self.task in ("", key):
                     config, source = forced, "forced"
+                config = resolved(gemm_shape(desc), config, info)
                 candidate.attributes[CONFIG_ATTR] = config_attr(config, source, key)
 
     def _record(self, index: BestIndex, key: str, anchor: str) -> tuple[KernelConfig, str] | None:

@@ -8,9 +8,13 @@ held in registers over the whole K loop, one vector load per `lanes` columns of 
 broadcast per row of Ap per step, then `vector.fma`. B is packed at run time as rows
 (`Bt[K][N]`, zero padded to whole tiles), each row a contiguous copy: a convolution's input
 becomes its im2col rows (implicit GEMM: packing reads A and B through their own indexing
-maps). Weights are packed once at compile time instead (contraction_weights.py), B then as
-panels `Bp[N/nr][K][nr]` that the K loop reads contiguously. Tiles are independent: they
-run in one `scf.parallel` over (A panel, B panel).
+maps). A B that already is such rows (row-major `[batch][K][N]`, N a whole number of tiles:
+a 1x1 convolution's input, attention's V) is read in place instead. Weights are packed once at
+compile time (contraction_weights.py), B then as panels `Bp[N/nr][K][nr]` that the K loop
+reads contiguously. Tiles are independent: they run in one `scf.parallel` over (A panel,
+B panel), one per cache block when `kc`, `mc` or `nc` split K, M or N (BLIS's loops: N
+blocks, in each the K blocks, in each the M blocks); between K blocks a tile's sums wait in
+the output (or the staging buffer) and the next block continues them in the same order.
 
 The tile's accumulators leave the registers once, through the fused epilogue: the
 initializing op of C (a fill, a broadcast bias) is added to them, then each elementwise
@@ -44,8 +48,8 @@ from .contraction_tiles import TileKernel
 from .contraction_weights import erase_unused_weights, prepacked_lhs, prepacked_rhs
 
 CONFIG_ATTR = "terrace.config"
-"""The per-op config (apply-tuning): its `mr`, `nr_vectors`, `lanes` and `order` win over the
-pass's options for that contraction."""
+"""The per-op config (apply-tuning): its `mr`, `nr_vectors`, `lanes`, `order`, `kc`, `mc` and
+`nc` win over the pass's options for that contraction."""
 
 # helpers
 
@@ -56,6 +60,9 @@ class TileOptions:
     nr_vectors: int
     lanes: int
     order: str
+    kc: int = 0
+    mc: int = 0
+    nc: int = 0
 
 
 def _int_entry(config: DictionaryAttr, name: str, default: int) -> int:
@@ -74,6 +81,9 @@ def tile_options(op: Operation, defaults: TileOptions) -> TileOptions:
         _int_entry(config, "nr_vectors", defaults.nr_vectors),
         _int_entry(config, "lanes", defaults.lanes),
         order.data if isinstance(order, StringAttr) else defaults.order,
+        _int_entry(config, "kc", defaults.kc),
+        _int_entry(config, "mc", defaults.mc),
+        _int_entry(config, "nc", defaults.nc),
     )
 
 
@@ -104,21 +114,25 @@ class ContractionMicrokernelPass(ModulePass):
     (N = the output pixels, M = the output channels, K = input channels x window; any stride,
     dilation or padding already applied by the input's map). Depthwise convolutions (no M dim)
     and contractions under `min-work` multiply-adds stay as they are.
-    Output: `memref.alloc` packing buffers, scf.for packing loops, one `scf.parallel` over
-    `mr` x (`nr-vectors` x `lanes`) tiles with `vector.load` / `vector.broadcast` /
-    `vector.fma` micro-kernels and the fused epilogue (`vector.store`; through a staging
-    buffer and a copy-back loop when tiles overhang C). The initializing op of C and, with
-    `fuse-epilogue`, the chain of elementwise consumers reading C (arith bodies only) are
-    folded into the tile and erased with their intermediate buffers.
+    Output: `memref.alloc` packing buffers (none for a B read in place: a
+    `memref.collapse_shape` view), scf.for packing loops, scf.for loops over the cache blocks
+    and in each block one `scf.parallel` over `mr` x (`nr-vectors` x `lanes`) tiles with
+    `vector.load` / `vector.broadcast` / `vector.fma` micro-kernels and the fused epilogue
+    (`vector.store`; through a staging buffer and a copy-back loop when tiles overhang C).
+    The initializing op of C and, with `fuse-epilogue`, the chain of elementwise consumers
+    reading C (arith bodies only) are folded into the tile and erased with their
+    intermediate buffers.
     Options: mr (rows per tile, 8), nr-vectors (vectors per tile row, 2), lanes (f32 lanes of
     the target's vectors, 16 for AVX-512), order (`mn`: the tile grid walks the B panels inside
-    each A panel; `nm`: the A panels inside each B panel), fma (true: `vector.fma`; false:
-    `arith.mulf` and `arith.addf`, for vector units without a fused multiply-add), min-work
+    each A panel; `nm`: the A panels inside each B panel), kc, mc, nc (K steps, rows and
+    columns of C per cache block; 0: the whole dimension, no blocking), fma (true:
+    `vector.fma`; false: `arith.mulf` and `arith.addf`, for vector units without a fused
+    multiply-add), min-work
     (multiply-adds below which a contraction is left alone, 4096), fuse-epilogue (true),
     pack-weights (true: an A or B that is a weight of `@main` indexed by the contraction's loops
     alone is packed once at compile time into a new weight argument, and the original argument
     is dropped when nothing else reads it). A contraction's `terrace.config` attribute
-    (apply-tuning) overrides mr, nr-vectors, lanes and order for that contraction.
+    (apply-tuning) overrides mr, nr-vectors, lanes, order, kc, mc and nc for that contraction.
     """
 
     name = "contraction-microkernel"
@@ -127,6 +141,9 @@ class ContractionMicrokernelPass(ModulePass):
     nr_vectors: int = 2
     lanes: int = 16
     order: str = "mn"
+    kc: int = 0
+    mc: int = 0
+    nc: int = 0
     fma: bool = True
     min_work: int = 4096
     fuse_epilogue: bool = True
@@ -162,8 +179,17 @@ class ContractionMicrokernelPass(ModulePass):
             # the packing and tile loops compute the fused ONNX nodes: they carry their names
             locate_insertions(builder, fused_location(fusion.fused_ops))
             tiles = tile_options(contraction.op, self._defaults())
-            kernel = TileKernel(fusion, tiles.mr, tiles.nr_vectors, tiles.lanes, self.fma)
-            kernel.order = tiles.order
+            kernel = TileKernel(
+                fusion,
+                tiles.mr,
+                tiles.nr_vectors,
+                tiles.lanes,
+                self.fma,
+                order=tiles.order,
+                kc=tiles.kc,
+                mc=tiles.mc,
+                nc=tiles.nc,
+            )
             if self.pack_weights:
                 kernel.packed_a = prepacked_lhs(function, contraction, tiles.mr)
                 kernel.packed_b = prepacked_rhs(function, contraction, kernel.nr)
@@ -181,4 +207,6 @@ class ContractionMicrokernelPass(ModulePass):
         return contraction
 
     def _defaults(self) -> TileOptions:
-        return TileOptions(self.mr, self.nr_vectors, self.lanes, self.order)
+        return TileOptions(
+            self.mr, self.nr_vectors, self.lanes, self.order, self.kc, self.mc, self.nc
+        )

@@ -1,6 +1,7 @@
 """The tiles of contraction-microkernel: packing loops, the register-blocked vector
 micro-kernel and the fused epilogue, emitted for one `Fusion` (passes/contraction_match.py);
-passes/contraction_microkernel.py describes the scheme."""
+passes/contraction_microkernel.py describes the scheme; the loops and views they are built
+from are in contraction_loops.py."""
 
 from __future__ import annotations
 
@@ -8,151 +9,43 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from xdsl.builder import Builder
-from xdsl.dialects import affine, arith, memref, scf, vector
+from xdsl.dialects import arith, memref, scf, vector
 from xdsl.dialects.builtin import (
-    AffineMapAttr,
-    ArrayAttr,
     DenseIntOrFPElementsAttr,
     FloatAttr,
-    IndexType,
-    IntegerAttr,
     MemRefType,
     VectorType,
     f32,
-    i64,
 )
 from xdsl.dialects.linalg import ops as linalg
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
-from xdsl.ir.affine import AffineExpr, AffineMap
+from xdsl.ir.affine import AffineConstantExpr, AffineDimExpr, AffineExpr, AffineMap
 from xdsl.rewriter import InsertPoint
 from xdsl.utils.hints import isa
 
+from .contraction_loops import (
+    TileBlock,
+    apply_map,
+    block_range,
+    collapse_groups,
+    collapse_trailing,
+    compare,
+    constant,
+    for_blocks,
+    for_loop,
+    if_then,
+    index,
+    linear_index,
+    loop_nest,
+    parallel_for,
+)
 from .contraction_match import (
     Fusion,
     Stage,
+    aliases,
     indexing_maps,
+    is_contiguous,
 )
-
-index = IndexType()
-
-
-# building blocks
-
-
-def _constant(builder: Builder, value: int) -> SSAValue:
-    return builder.insert(arith.ConstantOp(IntegerAttr(value, index))).result
-
-
-def _apply(builder: Builder, expr: AffineExpr, num_dims: int, dims: Sequence[SSAValue]) -> SSAValue:
-    map_ = AffineMapAttr(AffineMap(num_dims, 0, (expr,)))
-    return builder.insert(affine.ApplyOp(list(dims), map_)).result
-
-
-def _for(
-    builder: Builder,
-    lower: SSAValue,
-    upper: SSAValue,
-    body: Callable[[Builder, SSAValue, Sequence[SSAValue]], Sequence[SSAValue]],
-    iter_args: Sequence[SSAValue] = (),
-) -> Sequence[SSAValue]:
-    block = Block(arg_types=[index, *(v.type for v in iter_args)])
-    inner = Builder(InsertPoint.at_end(block))
-    yielded = body(inner, block.args[0], block.args[1:])
-    inner.insert(scf.YieldOp(*yielded))
-    step = _constant(builder, 1)
-    return builder.insert(scf.ForOp(lower, upper, step, iter_args, block)).results
-
-
-def _parallel_for(builder: Builder, upper: int, body: Callable[[Builder, SSAValue], None]) -> None:
-    """`scf.parallel` over [0, upper): iterations that write disjoint data."""
-    block = Block(arg_types=[index])
-    inner = Builder(InsertPoint.at_end(block))
-    body(inner, block.args[0])
-    inner.insert(scf.ReduceOp())
-    zero, one = _constant(builder, 0), _constant(builder, 1)
-    builder.insert(scf.ParallelOp([zero], [_constant(builder, upper)], [one], Region(block)))
-
-
-def _loop_nest(
-    builder: Builder,
-    extents: Sequence[int],
-    body: Callable[[Builder, list[SSAValue]], None],
-    parallel_outermost: bool = False,
-) -> None:
-    """Nested scf.for loops over `extents` (outermost first); the outermost one an
-    scf.parallel with `parallel_outermost`."""
-
-    def level(inner: Builder, ivs: list[SSAValue]) -> None:
-        if len(ivs) == len(extents):
-            body(inner, ivs)
-            return
-        if parallel_outermost and not ivs:
-            _parallel_for(inner, extents[0], lambda b, iv: level(b, [iv]))
-            return
-
-        def step(b: Builder, iv: SSAValue, _: Sequence[SSAValue]) -> list[SSAValue]:
-            level(b, [*ivs, iv])
-            return []
-
-        _for(inner, _constant(inner, 0), _constant(inner, extents[len(ivs)]), step)
-
-    level(builder, [])
-
-
-def _if(
-    builder: Builder,
-    condition: SSAValue,
-    then: Callable[[Builder], None],
-    otherwise: Callable[[Builder], None] | None = None,
-) -> None:
-    regions: list[Region] = []
-    for fill in (then, otherwise):
-        if fill is None:
-            continue
-        block = Block()
-        fill(Builder(InsertPoint.at_end(block)))
-        block.add_op(scf.YieldOp())
-        regions.append(Region(block))
-    builder.insert(scf.IfOp(condition, [], regions[0], regions[1] if len(regions) > 1 else None))
-
-
-def _compare(builder: Builder, lhs: SSAValue, predicate: str, rhs: SSAValue) -> SSAValue:
-    return builder.insert(arith.CmpiOp(lhs, rhs, predicate)).result
-
-
-def _linear(extents: Sequence[int]) -> Callable[[Builder, Sequence[SSAValue]], SSAValue]:
-    """The row-major flat index of a multi-index over `extents`."""
-    exprs = AffineExpr.constant(0)
-    stride = 1
-    for position in reversed(range(len(extents))):
-        exprs = exprs + AffineExpr.dimension(position) * stride
-        stride *= extents[position]
-
-    def flat(builder: Builder, ivs: Sequence[SSAValue]) -> SSAValue:
-        return _apply(builder, exprs, len(extents), ivs)
-
-    return flat
-
-
-def collapse_trailing(builder: Builder, value: SSAValue, count: int) -> SSAValue:
-    """`value` with its last `count` dims merged into one (they are contiguous)."""
-    type_ = value.type
-    assert isa(type_, MemRefType[Attribute])
-    shape = list(type_.get_shape())
-    if count == 1:
-        return value
-    keep = len(shape) - count
-    groups = [[d] for d in range(keep)] + [list(range(keep, len(shape)))]
-    merged = 1
-    for extent in shape[keep:]:
-        merged *= extent
-    result = MemRefType(type_.get_element_type(), [*shape[:keep], merged])
-    reassociation = ArrayAttr(ArrayAttr(IntegerAttr(d, i64) for d in g) for g in groups)
-    op = memref.CollapseShapeOp.build(
-        operands=[value], result_types=[result], properties={"reassociation": reassociation}
-    )
-    return builder.insert(op).result
-
 
 # the micro-kernel
 
@@ -174,13 +67,27 @@ class TileKernel:
     order: str = "mn"
     """`mn`: the tile grid's B panels vary fastest (each A panel stays in L1); `nm`: the A
     panels do (each B panel stays in L1)."""
+    kc: int = 0
+    """Steps of the K loop per K block (0: all of K). Between blocks a tile's accumulators
+    go to memory (the output, or the staging buffer) and come back for the next block, which
+    continues the same sum in the same order."""
+    mc: int = 0
+    """Rows of C per M block (0: all of M), whole `mr` panels."""
+    nc: int = 0
+    """Columns of C per N block (0: all of N), whole `nr` panels."""
     a_panels: SSAValue = field(init=False)
     b_panels: SSAValue = field(init=False)
     staging: SSAValue | None = field(init=False, default=None)
+    partials: SSAValue | None = field(init=False, default=None)
+    """Where a tile's sums wait between K blocks (None: one K block)."""
+    b_prefix: list[int | None] = field(init=False, default_factory=list[int | None])
+    """B read in place: the dim of C that indexes each of its leading (batch) dims (None:
+    a dim of one element)."""
 
     def __post_init__(self) -> None:
         self.pack_a_at_run_time = False
         self.pack_b_at_run_time = False
+        self.b_in_place = False
         self.c = self.fusion.contraction
         self.nr = self.nr_vectors * self.lanes
         self.vector_type = VectorType(f32, [self.lanes])
@@ -199,7 +106,7 @@ class TileKernel:
     # values of dims and loops
 
     def _zero(self, builder: Builder) -> SSAValue:
-        return _constant(builder, 0)
+        return constant(builder, 0)
 
     def _c_dims(self, builder: Builder, outer: dict[int, SSAValue], m: SSAValue) -> list[SSAValue]:
         """The value of every dim of C at row `m` (the N dims at 0)."""
@@ -234,17 +141,23 @@ class TileKernel:
             a_panels = builder.insert(memref.AllocOp.get(f32, 64, [panels_m, k, self.mr])).memref
             self.pack_a_at_run_time = True
         if b_panels is None:
+            b_panels = self._b_in_place(builder)
+            self.b_in_place = b_panels is not None
+        if b_panels is None:
             # at run time B is packed as rows [K][N rounded up to nr]: each row is a
             # contiguous copy (im2col rows of a convolution), which vectorizes
             rows = memref.AllocOp.get(f32, 64, [k, panels_n * self.nr])
             b_panels = builder.insert(rows).memref
             self.pack_b_at_run_time = True
         self.a_panels, self.b_panels = a_panels, b_panels
-        if m % self.mr or n % self.nr:
+        several_k_blocks = 0 < self.kc < k
+        if m % self.mr or n % self.nr or (several_k_blocks and not self._output_holds_sums()):
             staging = memref.AllocOp.get(f32, 64, [panels_m * self.mr, panels_n * self.nr])
             self.staging = builder.insert(staging).memref
         for value in self._vector_operands():
             self._view(builder, value)
+        if several_k_blocks:
+            self.partials = self.staging or self.views[self.fusion.output]
         outer_dims = self.c.outer_dims
         extents = [self.c.ranges[self.c.out_loops[d]] for d in outer_dims]
 
@@ -258,7 +171,7 @@ class TileKernel:
             if self.staging is not None:
                 self._copy_back(inner, outer)
 
-        _loop_nest(builder, extents, body)
+        loop_nest(builder, extents, body)
 
     def _vector_operands(self) -> list[SSAValue]:
         values = [self.fusion.output]
@@ -275,23 +188,23 @@ class TileKernel:
 
     def _pack_a(self, builder: Builder, outer: dict[int, SSAValue], panels: int) -> None:
         c, mr = self.c, self.mr
-        flat_k = _linear(self.k_extents)
+        flat_k = linear_index(self.k_extents)
         m_loop = c.out_loops[c.m_dim]
 
         def row(b: Builder, m: SSAValue) -> None:
-            panel = _apply(b, AffineExpr.dimension(0) // mr, 1, [m])
-            lane = _apply(b, AffineExpr.dimension(0) % mr, 1, [m])
+            panel = apply_map(b, AffineExpr.dimension(0) // mr, 1, [m])
+            lane = apply_map(b, AffineExpr.dimension(0) % mr, 1, [m])
 
             def copy(inner: Builder) -> None:
                 def element(b2: Builder, k_ivs: list[SSAValue]) -> None:
                     by_loop = {m_loop: m, **dict(zip(c.k_loops, k_ivs, strict=True))}
                     loops = self._loops(b2, outer, by_loop)
-                    indices = [_apply(b2, e, len(loops), loops) for e in c.lhs_map.results]
+                    indices = [apply_map(b2, e, len(loops), loops) for e in c.lhs_map.results]
                     value = b2.insert(memref.LoadOp.get(c.lhs, indices)).res
                     kf = flat_k(b2, k_ivs)
                     b2.insert(memref.StoreOp.get(value, self.a_panels, [panel, kf, lane]))
 
-                _loop_nest(inner, self.k_extents, element)
+                loop_nest(inner, self.k_extents, element)
 
             def zeros(inner: Builder) -> None:
                 self._zero_fill(inner, self.a_panels, panel, lane)
@@ -299,10 +212,10 @@ class TileKernel:
             if c.m_size % mr == 0:
                 copy(b)
             else:
-                less = _compare(b, m, "slt", _constant(b, c.m_size))
-                _if(b, less, copy, zeros)
+                less = compare(b, m, "slt", constant(b, c.m_size))
+                if_then(b, less, copy, zeros)
 
-        _parallel_for(builder, panels * mr, row)
+        parallel_for(builder, panels * mr, row)
 
     def _zero_fill(
         self, builder: Builder, packed: SSAValue, panel: SSAValue, lane: SSAValue
@@ -313,14 +226,14 @@ class TileKernel:
             b.insert(memref.StoreOp.get(zero, packed, [panel, kf, lane]))
             return []
 
-        _for(builder, _constant(builder, 0), _constant(builder, self.c.k_size), store)
+        for_loop(builder, constant(builder, 0), constant(builder, self.c.k_size), store)
 
     def _pack_b(self, builder: Builder, outer: dict[int, SSAValue], panels: int) -> None:
         """B as rows `[K][N]` (the columns past N zero): row kf holds B at the K loops of kf
         for every flat N index, the N loops innermost."""
         c, nr = self.c, self.nr
-        flat_k = _linear(self.k_extents)
-        flat_n = _linear(self.n_extents)
+        flat_k = linear_index(self.k_extents)
+        flat_n = linear_index(self.n_extents)
         n_loops = [c.out_loops[d] for d in c.n_dims]
 
         def element(b: Builder, ivs: list[SSAValue]) -> None:
@@ -329,12 +242,12 @@ class TileKernel:
                 zip(n_loops, n_ivs, strict=True)
             )
             loops = self._loops(b, outer, by_loop)
-            indices = [_apply(b, e, len(loops), loops) for e in c.rhs_map.results]
+            indices = [apply_map(b, e, len(loops), loops) for e in c.rhs_map.results]
             value = b.insert(memref.LoadOp.get(c.rhs, indices)).res
             b.insert(memref.StoreOp.get(value, self.b_panels, [flat_k(b, k_ivs), flat_n(b, n_ivs)]))
 
         # rows of different k are disjoint: the outermost loop runs on all threads
-        _loop_nest(builder, [*self.k_extents, *self.n_extents], element, parallel_outermost=True)
+        loop_nest(builder, [*self.k_extents, *self.n_extents], element, parallel_outermost=True)
         if not c.n_size % nr:
             return
         zero = builder.insert(arith.ConstantOp(FloatAttr(0.0, f32))).result
@@ -344,36 +257,148 @@ class TileKernel:
                 inner.insert(memref.StoreOp.get(zero, self.b_panels, [kf, n]))
                 return []
 
-            _for(b, _constant(b, c.n_size), _constant(b, panels * nr), column)
+            for_loop(b, constant(b, c.n_size), constant(b, panels * nr), column)
             return []
 
-        _for(builder, _constant(builder, 0), _constant(builder, c.k_size), row)
+        for_loop(builder, constant(builder, 0), constant(builder, c.k_size), row)
 
-    def _b_indices(self, builder: Builder, panel: SSAValue, kf: SSAValue, v: int) -> list[SSAValue]:
+    def _output_holds_sums(self) -> bool:
+        """Whether the tiles may keep their sums in the output between K blocks: nothing the
+        fusion reads is a view of it, and it does not hold C's initial value (a C with no
+        prologue and no epilogue is read, as the initial value, after the last block)."""
+        fusion = self.fusion
+        if fusion.prologue is None and not fusion.epilogue:
+            return False
+        output = aliases(fusion.output)
+        stages = [*([fusion.prologue] if fusion.prologue else []), *fusion.epilogue]
+        read = [self.c.lhs, self.c.rhs, *(v for s in stages for v in s.op.inputs)]
+        return not any(value in output for value in read)
+
+    def _b_in_place(self, builder: Builder) -> SSAValue | None:
+        """B as it is, viewed as `[batch...][K][N]`, when it already is that row-major,
+        contiguous matrix (batch dims indexed by outer dims of C, then the K loops, then the N
+        loops, in the GEMM form's order; loops and dims of one iteration anywhere) and N is a
+        whole number of tiles; else None (B is packed). Nothing is copied: the tiles' row
+        loads read B's rows."""
+        c = self.c
+        type_ = c.rhs.type
+        if c.n_size % self.nr or not is_contiguous(c.rhs) or not isa(type_, MemRefType[Attribute]):
+            return None
+        entries = self._rhs_entries(type_.get_shape())
+        k_loops = [loop for loop in c.k_loops if c.ranges[loop] > 1]
+        n_loops = [c.out_loops[d] for d in c.n_dims if c.ranges[c.out_loops[d]] > 1]
+        if entries is None or not k_loops or not n_loops:
+            return None
+        if [e for e in entries if e is not None][-len(k_loops) - len(n_loops) :] != [
+            *k_loops,
+            *n_loops,
+        ]:
+            return None
+        k_start, n_start = entries.index(k_loops[0]), entries.index(n_loops[0])
+        outer = {c.out_loops[d]: d for d in c.outer_dims}
+        if any(e is not None and e not in outer for e in entries[:k_start]):
+            return None
+        self.b_prefix = [None if e is None else outer[e] for e in entries[:k_start]]
+        groups = [[d] for d in range(k_start)]
+        groups += [list(range(k_start, n_start)), list(range(n_start, len(entries)))]
+        return collapse_groups(builder, c.rhs, groups)
+
+    def _rhs_entries(self, shape: Sequence[int]) -> list[int | None] | None:
+        """The loop each dim of B is indexed by (None: a dim of one element at 0, or a loop
+        of one iteration), when B's map is that simple and its dims are the loops' extents."""
+        c = self.c
+        # loops of one iteration are 0 (a 1x1 convolution's window: `y + ky` is `y`)
+        dims = [
+            AffineExpr.constant(0) if extent == 1 else AffineExpr.dimension(loop)
+            for loop, extent in enumerate(c.ranges)
+        ]
+        entries: list[int | None] = []
+        for result, size in zip(c.rhs_map.results, shape, strict=True):
+            expr = result.replace_dims_and_symbols(dims, [])
+            if isinstance(expr, AffineDimExpr) and c.ranges[expr.position] == size:
+                entries.append(expr.position)
+            elif isinstance(expr, AffineConstantExpr) and expr.value == 0 and size == 1:
+                entries.append(None)
+            else:
+                return None
+        return entries
+
+    def _b_indices(
+        self,
+        builder: Builder,
+        outer: dict[int, SSAValue],
+        panel: SSAValue,
+        kf: SSAValue,
+        v: int,
+    ) -> list[SSAValue]:
         """Where vector `v` of a tile's row of B is: panels `[N/nr][K][nr]` when packed at
-        compile time, rows `[K][N]` when packed at run time."""
-        if not self.pack_b_at_run_time:
-            return [panel, kf, _constant(builder, v * self.lanes)]
-        column = _apply(builder, AffineExpr.dimension(0) * self.nr + v * self.lanes, 1, [panel])
-        return [kf, column]
+        compile time, rows `[K][N]` when packed at run time or read in place."""
+        if not (self.pack_b_at_run_time or self.b_in_place):
+            return [panel, kf, constant(builder, v * self.lanes)]
+        column = apply_map(builder, AffineExpr.dimension(0) * self.nr + v * self.lanes, 1, [panel])
+        prefix = [constant(builder, 0) if d is None else outer[d] for d in self.b_prefix]
+        return [*prefix, kf, column]
 
     def _tiles(
         self, builder: Builder, outer: dict[int, SSAValue], panels_m: int, panels_n: int
     ) -> None:
+        """The tile grid, in cache blocks as BLIS orders them: N blocks of `nc` columns, in
+        each the K blocks of `kc` steps, in each the M blocks of `mc` rows; every block one
+        `scf.parallel` over its tiles."""
+        k = self.c.k_size
+        k_step = self.kc if 0 < self.kc < k else k
+        m_step = max(self.mc // self.mr, 1) if self.mc > 0 else panels_m
+        n_step = max(self.nc // self.nr, 1) if self.nc > 0 else panels_n
+        k_blocks = -(-k // k_step)
+
+        def n_block(b: Builder, jc: SSAValue | None) -> None:
+            def k_block(b2: Builder, pc: SSAValue | None) -> None:
+                def m_block(b3: Builder, ic: SSAValue | None) -> None:
+                    blocks = TileBlock(
+                        block_range(b3, ic, m_step, panels_m),
+                        block_range(b3, jc, n_step, panels_n),
+                        block_range(b3, pc, k_step, k),
+                        pc,
+                        k_blocks,
+                    )
+                    self._grid(b3, outer, blocks)
+
+                for_blocks(b2, -(-panels_m // m_step), m_block)
+
+            for_blocks(b, k_blocks, k_block)
+
+        for_blocks(builder, -(-panels_n // n_step), n_block)
+
+    def _grid(self, builder: Builder, outer: dict[int, SSAValue], blocks: TileBlock) -> None:
+        """One block's tiles: one `scf.parallel` over its A panels and B panels."""
         block = Block(arg_types=[index, index])
         b = Builder(InsertPoint.at_end(block))
-        panel_m, panel_n = block.args if self.order == "mn" else reversed(block.args)
-        m0 = _apply(b, AffineExpr.dimension(0) * self.mr, 1, [panel_m])
-        n0 = _apply(b, AffineExpr.dimension(0) * self.nr, 1, [panel_n])
+        first, second = block.args
+        along_m, along_n = (first, second) if self.order == "mn" else (second, first)
+        at = AffineExpr.dimension(0) + AffineExpr.dimension(1)
+        panel_m = apply_map(b, at, 2, [blocks.m[0], along_m])
+        panel_n = apply_map(b, at, 2, [blocks.n[0], along_n])
+        m0 = apply_map(b, AffineExpr.dimension(0) * self.mr, 1, [panel_m])
+        n0 = apply_map(b, AffineExpr.dimension(0) * self.nr, 1, [panel_n])
         zero = DenseIntOrFPElementsAttr.from_list(self.vector_type, [0.0] * self.lanes)
         zeros = b.insert(arith.ConstantOp(zero, self.vector_type)).result
         count = self.mr * self.nr_vectors
+        places = [
+            (
+                apply_map(b, AffineExpr.dimension(0) + r, 1, [m0]),
+                apply_map(b, AffineExpr.dimension(0) + v * self.lanes, 1, [n0]),
+            )
+            for r in range(self.mr)
+            for v in range(self.nr_vectors)
+        ]
 
         def step(inner: Builder, kf: SSAValue, accs: Sequence[SSAValue]) -> list[SSAValue]:
             columns = [
                 inner.insert(
                     vector.LoadOp(
-                        self.b_panels, self._b_indices(inner, panel_n, kf, v), self.vector_type
+                        self.b_panels,
+                        self._b_indices(inner, outer, panel_n, kf, v),
+                        self.vector_type,
                     )
                 ).result
                 for v in range(self.nr_vectors)
@@ -381,7 +406,7 @@ class TileKernel:
             result = list(accs)
             for r in range(self.mr):
                 a = inner.insert(
-                    memref.LoadOp.get(self.a_panels, [panel_m, kf, _constant(inner, r)])
+                    memref.LoadOp.get(self.a_panels, [panel_m, kf, constant(inner, r)])
                 ).res
                 splat = inner.insert(vector.BroadcastOp(a, self.vector_type)).vector
                 for v in range(self.nr_vectors):
@@ -389,24 +414,95 @@ class TileKernel:
                     result[at] = self._multiply_add(inner, splat, columns[v], result[at])
             return result
 
-        k = _constant(b, self.c.k_size)
-        accs = list(_for(b, _constant(b, 0), k, step, [zeros] * count))
-        for r in range(self.mr):
-            m = _apply(b, AffineExpr.dimension(0) + r, 1, [m0])
-            for v in range(self.nr_vectors):
-                nf = _apply(b, AffineExpr.dimension(0) + v * self.lanes, 1, [n0])
-                acc = accs[r * self.nr_vectors + v]
+        initial = [zeros] * count
+        if blocks.pc is not None:
+            initial = self._resume(b, outer, blocks.pc, places, zeros)
+        k_lo, k_count = blocks.k
+        k_hi = apply_map(b, at, 2, [k_lo, k_count])
+        accs = list(for_loop(b, k_lo, k_hi, step, initial))
+        self._finish(b, outer, blocks, places, accs)
+        b.insert(scf.ReduceOp())
+        lower = [constant(builder, 0)] * 2
+        grid = (blocks.m[1], blocks.n[1]) if self.order == "mn" else (blocks.n[1], blocks.m[1])
+        steps = [constant(builder, 1)] * 2
+        builder.insert(scf.ParallelOp(lower, list(grid), steps, Region(block)))
+
+    def _partial_indices(
+        self, builder: Builder, outer: dict[int, SSAValue], m: SSAValue, nf: SSAValue
+    ) -> list[SSAValue]:
+        if self.partials is self.staging:
+            return [m, nf]
+        identity = AffineMap.identity(self.c.rank)
+        leading = AffineMap(
+            identity.num_dims, 0, identity.results[: self.c.rank - len(self.c.n_dims)]
+        )
+        return [*self._indices(builder, leading, outer, m), nf]
+
+    def _resume(
+        self,
+        builder: Builder,
+        outer: dict[int, SSAValue],
+        pc: SSAValue,
+        places: Sequence[tuple[SSAValue, SSAValue]],
+        zeros: SSAValue,
+    ) -> list[SSAValue]:
+        """The accumulators a K block starts from: zero in the first block, the sums the
+        previous block stored otherwise."""
+        partials = self.partials
+        assert partials is not None
+        first = compare(builder, pc, "eq", constant(builder, 0))
+
+        def fill(values: Callable[[Builder], list[SSAValue]]) -> Region:
+            block = Block()
+            inner = Builder(InsertPoint.at_end(block))
+            inner.insert(scf.YieldOp(*values(inner)))
+            return Region(block)
+
+        def stored(inner: Builder) -> list[SSAValue]:
+            return [
+                inner.insert(
+                    vector.LoadOp(
+                        partials, self._partial_indices(inner, outer, m, nf), self.vector_type
+                    )
+                ).result
+                for m, nf in places
+            ]
+
+        types = [self.vector_type] * len(places)
+        branch = scf.IfOp(first, types, fill(lambda _: [zeros] * len(places)), fill(stored))
+        return list(builder.insert(branch).results)
+
+    def _finish(
+        self,
+        builder: Builder,
+        outer: dict[int, SSAValue],
+        blocks: TileBlock,
+        places: Sequence[tuple[SSAValue, SSAValue]],
+        accs: Sequence[SSAValue],
+    ) -> None:
+        """The accumulators out of the registers: through the epilogue into the output after
+        the last K block (into the staging buffer when tiles overhang C); as they are into
+        the partial sums after the others."""
+
+        def final(b: Builder) -> None:
+            for (m, nf), acc in zip(places, accs, strict=True):
                 if self.staging is not None:
                     b.insert(vector.StoreOp(acc, self.staging, [m, nf]))
                     continue
                 value = self._epilogue(b, outer, m, nf, acc, vectorized=True)
                 self._store(b, outer, m, nf, value, vectorized=True)
-        b.insert(scf.ReduceOp())
-        lower = [_constant(builder, 0)] * 2
-        grid = (panels_m, panels_n) if self.order == "mn" else (panels_n, panels_m)
-        upper = [_constant(builder, extent) for extent in grid]
-        steps = [_constant(builder, 1)] * 2
-        builder.insert(scf.ParallelOp(lower, upper, steps, Region(block)))
+
+        def partial(b: Builder) -> None:
+            partials = self.partials
+            assert partials is not None
+            for (m, nf), acc in zip(places, accs, strict=True):
+                b.insert(vector.StoreOp(acc, partials, self._partial_indices(b, outer, m, nf)))
+
+        if blocks.pc is None or self.staging is not None:
+            final(builder)
+            return
+        last = compare(builder, blocks.pc, "eq", constant(builder, blocks.k_blocks - 1))
+        if_then(builder, last, final, partial)
 
     def _copy_back(self, builder: Builder, outer: dict[int, SSAValue]) -> None:
         """When tiles overhang C (M or N not a whole number of tiles) they store their
@@ -422,15 +518,15 @@ class TileKernel:
                 self._store(inner, outer, m, nf, value, vectorized=False)
                 return []
 
-            _for(b, _constant(b, 0), _constant(b, self.c.n_size), column)
+            for_loop(b, constant(b, 0), constant(b, self.c.n_size), column)
 
-        _parallel_for(builder, self.c.m_size, row)
+        parallel_for(builder, self.c.m_size, row)
 
     def _indices(
         self, builder: Builder, map_: AffineMap, outer: dict[int, SSAValue], m: SSAValue
     ) -> list[SSAValue]:
         dims = self._c_dims(builder, outer, m)
-        return [_apply(builder, e, self.c.rank, dims) for e in map_.results]
+        return [apply_map(builder, e, self.c.rank, dims) for e in map_.results]
 
     def _splat(self, builder: Builder, scalar: SSAValue) -> SSAValue:
         splat_type = VectorType(scalar.type, [self.lanes])

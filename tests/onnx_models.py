@@ -3,6 +3,8 @@ onnxruntime as the oracle."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
@@ -19,12 +21,31 @@ __all__ = [
     "LIGHT_DIR",
     "LIGHT_MODELS",
     "assert_close_to_reference",
+    "float_graph_model",
     "float_model",
     "gather_model",
     "light_model",
     "randomize_weights",
     "run_onnxruntime",
 ]
+
+
+def float_graph_model(
+    nodes: list[onnx.NodeProto],
+    inputs: dict[str, Sequence[int]],
+    weights: list[onnx.TensorProto],
+) -> onnx.ModelProto:
+    """An opset-17 model of `nodes` over float inputs of the given shapes and `weights`, with
+    one output `out` of inferred shape."""
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, list(s)) for n, s in inputs.items()],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, None)],
+        weights,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    return onnx.shape_inference.infer_shapes(model)
 
 
 def run_onnxruntime(model: onnx.ModelProto, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:

@@ -10,6 +10,21 @@ broadcasts `mr` elements of A, so it fits when `mr * nv + nv + 1` registers do, 
 the actual M and N (the padded tile grid's area over M * N); ties go to the wider tile. On Zen 4
 (32 x 512-bit) and a large GEMM that is 6 x 64, AMD BLIS's sgemm kernel.
 
+Cache blocks (BLIS's loops around the micro-kernel, Low et al.): in each block the operand
+whose micro-panel every tile of a row of the grid reuses (order `mn`: A's `mr` x `kc`; `nm`:
+B's `kc` x `nr`) is read again for each tile, the other operand's block (`kc` x `nc`, or
+`mc` x `kc`) is streamed past it. The streamed block must stay in the cache level whose
+bandwidth covers what the tile reads of it per cycle (`stream_level`: L3 when its bytes per
+cycle suffice, else L2), within half of that level; when that level is L2 the reused
+micro-panel must sit in half of L1, which sets `kc` (BLIS's rule), and when it is L3 the panel
+may sit in half of L2, so K is split only when even that overflows. The third block is the
+whole dimension. Each block is then equalized (the same size for every block of a dimension)
+and clipped to the problem. On Zen 4 the 6 x 64 tile reads 256 bytes of B per 24-cycle K step,
+which L3 serves: K stays whole up to 21845 (a 6-row A panel in 512 KiB), and a B block over
+4 MiB (half the 8 MiB table L3) is split in N. Measured on gemm1024, mlp and gemm_k4096 (CPU
+time, interleaved, 1 thread): blocking with the L1/L2 rule alone was 0 to 5% slower than none,
+the kernel being compute-bound near the FMA peak with B streamed from L3.
+
 Cost: cycles per K step of a tile are the larger of the FMA issue time and the load issue
 time; the grid of padded tiles times K steps, over the clock, is the compute time, and the
 bytes of A and B streamed from L2 (B re-read once per A panel when it does not fit in L2, from
@@ -18,6 +33,8 @@ prior; it is not a prediction to the percent.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from .config import ORDERS, GemmShape, KernelConfig
 from .target_info import TargetInfo
@@ -28,6 +45,10 @@ MAX_ROWS = 16
 L2_BYTES_PER_CYCLE = 32.0
 L3_BYTES_PER_CYCLE = 16.0
 F32_BYTES = 4
+K_MULTIPLE = 8
+"""kc is a multiple of this (whole unrolled K steps) unless it is all of K."""
+REGION_SECONDS = 5e-6
+"""What one parallel region (a cache block's tile grid) costs to start and join."""
 
 
 def _ceil(a: int, b: int) -> int:
@@ -79,24 +100,85 @@ def default_config(shape: GemmShape, info: TargetInfo) -> KernelConfig:
     return ranked[0]
 
 
+def _equalized(size: int, total: int, multiple: int) -> int:
+    """`size` (at least `multiple`) made equal for every block of `total`: the number of
+    blocks `size` gives, then the smallest multiple of `multiple` that covers `total` in
+    that many blocks; `total` itself when one block does."""
+    size = max(size // multiple * multiple, multiple)
+    if size >= total:
+        return total
+    blocks = _ceil(total, size)
+    return min(_ceil(_ceil(total, blocks), multiple) * multiple, total)
+
+
+def stream_level(config: KernelConfig, info: TargetInfo) -> int:
+    """The cache level the tiles may stream their non-reused operand from: L3 when its
+    bandwidth covers the bytes per cycle the tile reads of it (`nr` floats a K step in order
+    `mn`, `mr` in `nm`, over the step's issue cycles), else L2."""
+    micro = info.micro
+    cycles = max(
+        config.mr * config.nr_vectors / micro.fma_pipes,
+        (config.mr + config.nr_vectors) / micro.load_ports,
+    )
+    streamed = config.nr if config.order == ORDERS[0] else config.mr
+    return 3 if streamed * F32_BYTES / cycles <= L3_BYTES_PER_CYCLE else 2
+
+
+def cache_blocks(shape: GemmShape, config: KernelConfig, info: TargetInfo) -> tuple[int, int, int]:
+    """(kc, mc, nc) for `config` on `shape`: its own where set, else the module docstring's
+    rule. kc is at most K, mc a multiple of mr, nc of nr, each at most the padded dimension."""
+    m_whole = _ceil(shape.m, config.mr) * config.mr
+    n_whole = _ceil(shape.n, config.nr) * config.nr
+    resident = (config.mr if config.order == ORDERS[0] else config.nr) * F32_BYTES
+    level = stream_level(config, info)
+    half_l1, half_l2 = info.cache(1).size // 2, info.cache(2).size // 2
+    kc = config.kc
+    if not kc and level == 3 and resident * shape.k <= half_l2:
+        kc = shape.k  # the reused micro-panel may sit in L2: the stream is not from there
+    kc = min(kc or _equalized(half_l1 // resident, shape.k, K_MULTIPLE), shape.k)
+    streamed_rows = info.cache(level).size // 2 // (kc * F32_BYTES)
+    if config.order == ORDERS[0]:
+        mc = config.mc or m_whole
+        nc = config.nc or _equalized(streamed_rows, n_whole, config.nr)
+    else:
+        mc = config.mc or _equalized(streamed_rows, m_whole, config.mr)
+        nc = config.nc or n_whole
+    return kc, min(mc, m_whole), min(nc, n_whole)
+
+
+def resolved(shape: GemmShape, config: KernelConfig, info: TargetInfo) -> KernelConfig:
+    """`config` with its blocks set (cache_blocks)."""
+    kc, mc, nc = cache_blocks(shape, config, info)
+    return replace(config, kc=kc, mc=mc, nc=nc)
+
+
 def estimate_seconds(shape: GemmShape, config: KernelConfig, info: TargetInfo) -> float:
     """A roofline-style time for `config` on `shape` (module docstring)."""
     micro = info.micro
     mr, nv = config.mr, config.nr_vectors
+    kc, mc, nc = cache_blocks(shape, config, info)
     fma_cycles = mr * nv / micro.fma_pipes
     load_cycles = (mr + nv) / micro.load_ports
     tiles = _ceil(shape.m, mr) * _ceil(shape.n, config.nr)
     # a vector narrower than the unit takes the same issue slot: more tiles, same cycles each
     compute = tiles * shape.k * max(fma_cycles, load_cycles) / (micro.ghz * 1e9)
-    half_l2 = info.cache(2).size // 2
-    a_bytes = shape.m * shape.k * F32_BYTES
-    b_bytes = shape.k * _ceil(shape.n, config.nr) * config.nr * F32_BYTES
+    half_l1, half_l2 = info.cache(1).size // 2, info.cache(2).size // 2
+    m_whole = _ceil(shape.m, mr) * mr
+    n_whole = _ceil(shape.n, config.nr) * config.nr
     if config.order == ORDERS[0]:
-        # each A panel stays in L1 while all of B streams past it
-        streamed, resident = _ceil(shape.m, mr) * b_bytes, b_bytes
+        # each A micro-panel stays in L1 while the B block streams past it
+        streamed = _ceil(shape.m, mr) * shape.k * n_whole * F32_BYTES
+        panel, block = mr * kc * F32_BYTES, kc * nc * F32_BYTES
     else:
-        # each B panel stays in L1 while all of A streams past it
-        streamed, resident = _ceil(shape.n, config.nr) * a_bytes, a_bytes
-    bandwidth = L2_BYTES_PER_CYCLE if resident <= half_l2 else L3_BYTES_PER_CYCLE
-    memory = streamed / bandwidth / (micro.ghz * 1e9)
-    return max(compute, memory)
+        # each B micro-panel stays in L1 while the A block streams past it
+        streamed = _ceil(shape.n, config.nr) * shape.k * m_whole * F32_BYTES
+        panel, block = config.nr * kc * F32_BYTES, mc * kc * F32_BYTES
+    if panel > half_l1:
+        compute *= 1.1  # the reused micro-panel spills to L2 and competes with the stream
+    bandwidth = L2_BYTES_PER_CYCLE if block <= half_l2 else L3_BYTES_PER_CYCLE
+    k_blocks = _ceil(shape.k, kc)
+    # the sums go out and come back between K blocks
+    partials = 2 * (k_blocks - 1) * m_whole * n_whole * F32_BYTES
+    memory = (streamed / bandwidth + partials / L2_BYTES_PER_CYCLE) / (micro.ghz * 1e9)
+    regions = k_blocks * _ceil(m_whole, mc) * _ceil(n_whole, nc)
+    return max(compute, memory) + regions * REGION_SECONDS

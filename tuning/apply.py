@@ -49,5 +49,4 @@ def with_tuning_db(target: Target, path: Path, threads: int = 1) -> tuple[Target
 
 def with_config(target: Target, task: str, config: KernelConfig) -> Target:
     """`target` forcing `config` on the task keyed `task` (the rest keep their defaults)."""
-    text = f"{config.mr},{config.nr_vectors},{config.lanes},{config.order}"
-    return target.with_pipeline(_replace_apply_tuning(target, task=task, config=text))
+    return target.with_pipeline(_replace_apply_tuning(target, task=task, config=config.text()))

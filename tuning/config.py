@@ -19,8 +19,13 @@ ORDERS = ("mn", "nm")
 """Which index of the tile grid is the outer loop: `mn` walks the B panels for each A panel
 (A stays in L1, B streams from L2), `nm` walks the A panels for each B panel."""
 
-SPACE = "contraction/v1"
+SPACE = "contraction/v2"
 """The op class and version of the space; bumped whenever a pass reads a knob differently."""
+
+
+BLOCKS = ("kc", "mc", "nc")
+"""The cache blocks: K steps, rows and columns of C per block; 0 in a config stands for the
+analytical block for its micro-kernel (tuning/analytical.py `cache_blocks`)."""
 
 
 @dataclass(frozen=True, order=True)
@@ -29,6 +34,9 @@ class KernelConfig:
     nr_vectors: int
     lanes: int
     order: str = "mn"
+    kc: int = 0
+    mc: int = 0
+    nc: int = 0
 
     @property
     def nr(self) -> int:
@@ -40,15 +48,35 @@ class KernelConfig:
     @staticmethod
     def from_json(data: Mapping[str, Any]) -> KernelConfig:
         return KernelConfig(
-            int(data["mr"]), int(data["nr_vectors"]), int(data["lanes"]), str(data["order"])
+            int(data["mr"]),
+            int(data["nr_vectors"]),
+            int(data["lanes"]),
+            str(data["order"]),
+            *(int(data.get(name, 0)) for name in BLOCKS),
         )
 
+    def text(self) -> str:
+        """apply-tuning's `config` option: `mr,nr_vectors,lanes,order[,kc,mc,nc]`."""
+        fields = [str(self.mr), str(self.nr_vectors), str(self.lanes), self.order]
+        if self.kc or self.mc or self.nc:
+            fields += [str(self.kc), str(self.mc), str(self.nc)]
+        return ",".join(fields)
+
     def options(self) -> str:
-        """contraction-microkernel's option text for this config."""
-        return f"mr={self.mr} nr-vectors={self.nr_vectors} lanes={self.lanes} order={self.order}"
+        """contraction-microkernel's option text for this config (blocks left at 0 are
+        resolved by apply-tuning, not by this text)."""
+        blocks = "".join(f" {name}={getattr(self, name)}" for name in BLOCKS)
+        return (
+            f"mr={self.mr} nr-vectors={self.nr_vectors} lanes={self.lanes} order={self.order}"
+            + blocks
+        )
 
     def describe(self) -> str:
-        return f"{self.mr}x{self.nr} ({self.nr_vectors}x{self.lanes} lanes, {self.order})"
+        tile = f"{self.mr}x{self.nr} ({self.nr_vectors}x{self.lanes} lanes, {self.order}"
+        blocks = ", ".join(
+            f"{name} {getattr(self, name)}" for name in BLOCKS if getattr(self, name)
+        )
+        return tile + (f", {blocks})" if blocks else ")")
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -77,6 +77,49 @@ class ConfirmRequest:
     reference: Sequence[np.ndarray]
     repeats: int = 2 * REPEATS
     repeat_s: float = REPEAT_S
+
+
+class RequestSource(Protocol):
+    """What every request of one tuning run shares: the runners' own fields."""
+
+    model: bytes
+    target: str
+    threads: int
+    inputs: Sequence[np.ndarray]
+    reference: Sequence[np.ndarray]
+    repeats: int
+    repeat_s: float
+
+
+def measure_request(source: RequestSource, candidate: Candidate) -> MeasureRequest:
+    return MeasureRequest(
+        source.model,
+        source.target,
+        source.threads,
+        candidate.task.key,
+        candidate.config,
+        source.inputs,
+        source.reference,
+        source.repeats,
+        source.repeat_s,
+    )
+
+
+def confirm_request(
+    source: RequestSource, task_key: str, configs: Sequence[KernelConfig], repeats: int
+) -> ConfirmRequest:
+    """The finalists of one task, each timed `repeats` times interleaved."""
+    return ConfirmRequest(
+        source.model,
+        source.target,
+        source.threads,
+        task_key,
+        tuple(configs),
+        source.inputs,
+        source.reference,
+        repeats,
+        source.repeat_s,
+    )
 
 
 def _build_and_validate(
@@ -305,17 +348,7 @@ class LocalRunner:
         for candidate in batch:
             best = self.best_s.get(candidate.task.key)
             timeout = max(self.min_timeout_s, 10 * best) if best else self.min_timeout_s
-            request = MeasureRequest(
-                self.model,
-                self.target,
-                self.threads,
-                candidate.task.key,
-                candidate.config,
-                self.inputs,
-                self.reference,
-                self.repeats,
-                self.repeat_s,
-            )
+            request = measure_request(self, candidate)
             result = self._slot.run(request, timeout, self.build_timeout_s)
             if result.ok:
                 self.best_s[candidate.task.key] = min(best or result.seconds, result.seconds)
@@ -328,17 +361,7 @@ class LocalRunner:
         best = self.best_s.get(task.key)
         # after the last build, every finalist is timed `repeats` times
         budget = self.min_timeout_s + len(configs) * repeats * 10 * max(best or 0, self.repeat_s)
-        request = ConfirmRequest(
-            self.model,
-            self.target,
-            self.threads,
-            task.key,
-            tuple(configs),
-            self.inputs,
-            self.reference,
-            repeats,
-            self.repeat_s,
-        )
+        request = confirm_request(self, task.key, configs, repeats)
         answer = self._slot.run(request, budget, self.build_timeout_s)
         if isinstance(answer, Result):
             return [answer] * len(configs)

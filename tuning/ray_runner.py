@@ -34,7 +34,9 @@ from .measure import (
     ConfirmRequest,
     MeasureRequest,
     confirm_candidates,
+    confirm_request,
     measure_candidate,
+    measure_request,
 )
 from .records import Result
 from .tasks import Task
@@ -149,17 +151,7 @@ class RayRunner:
         self._next = 0
 
     def _request(self, candidate: Candidate) -> MeasureRequest:
-        return MeasureRequest(
-            self.model,
-            self.target,
-            self.threads,
-            candidate.task.key,
-            candidate.config,
-            self.inputs,
-            self.reference,
-            self.repeats,
-            self.repeat_s,
-        )
+        return measure_request(self, candidate)
 
     def _actor(self) -> Any:
         actor = self.handles[self._next % len(self.handles)]
@@ -194,18 +186,7 @@ class RayRunner:
         LocalRunner's child does); an actor that dies or hangs fails them all."""
         from ray.exceptions import GetTimeoutError, RayActorError
 
-        request = ConfirmRequest(
-            self.model,
-            self.target,
-            self.threads,
-            task.key,
-            tuple(configs),
-            self.inputs,
-            self.reference,
-            repeats,
-            self.repeat_s,
-        )
-        ref = self._actor().confirm.remote(request)
+        ref = self._actor().confirm.remote(confirm_request(self, task.key, configs, repeats))
         try:
             return list(self._ray.get(ref, timeout=self.timeout_s * (1 + len(configs))))
         except (RayActorError, GetTimeoutError) as error:

@@ -4,8 +4,10 @@ and 8).
 Per task: trial 0 is the analytical default; the other seeds are the next two micro-kernels
 by the analytical ranking, the default in the other tile-grid order, and the best configs this
 task got on other machines (records of another fingerprint: seeds, never applied). Then each
-round proposes the untried one-step neighbours of a beam of the `beam` best measured configs,
-ranks them by the analytical estimate and measures the top `batch`. A task converges when two
+round proposes the untried one-step tile neighbours (mr, nr-vectors, lanes, order, each with
+its analytical cache blocks) of a beam of the `beam` best measured configs, ranks them by the
+analytical estimate and measures the top `batch`, a quarter of which goes to the cache-block
+steps (kc, the streamed block) of the best config so far. A task converges when two
 rounds in a row improve its best by under 1%, or its space is exhausted, or it hits its cap.
 `--strategy random` measures uniformly drawn untried configs instead (the MetaSchedule
 replay anchor); `--strategy exhaustive` measures the whole space, best estimate first, and
@@ -37,6 +39,8 @@ from .tasks import Task
 IMPROVEMENT = 0.01
 STALE_ROUNDS = 2
 WINDOW = 3
+BLOCK_SHARE = 4
+"""One proposal in this many of a batch moves the best config's cache blocks."""
 
 
 class Runner(Protocol):
@@ -115,10 +119,18 @@ class TaskState:
             ((c, r.seconds) for c, r in self.measured.items() if r.ok),
             key=lambda item: item[1],
         )
-        proposals: list[KernelConfig] = []
+        tiles: list[KernelConfig] = []
         for config, _ in ranked[:beam]:
-            proposals += [c for c in self.space.neighbours(config) if c not in self.measured]
-        proposals = sorted(dict.fromkeys(proposals), key=self.space.estimate)
+            tiles += [c for c in self.space.tile_neighbours(config) if c not in self.measured]
+        tiles = sorted(dict.fromkeys(tiles), key=self.space.estimate)
+        # the cache blocks of the best tile so far take a quarter of the batch: a block
+        # step the estimate ranks high must not crowd out the tile steps, nor the reverse
+        best = [ranked[0][0]] if ranked else []
+        blocks = [c for b in best for c in self.space.block_neighbours(b) if c not in self.measured]
+        blocks = sorted(blocks, key=self.space.estimate)
+        share = min(len(blocks), max(batch // BLOCK_SHARE, 1))
+        proposals = list(dict.fromkeys([*tiles[: batch - share], *blocks[:share]]))
+        proposals += [c for c in [*tiles, *blocks] if c not in proposals]
         if not proposals:
             # the beam's neighbourhood is exhausted: the next best untried by the estimate
             proposals = untried

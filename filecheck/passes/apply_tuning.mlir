@@ -4,33 +4,47 @@
 // RUN: terrace-opt %s -p 'apply-tuning{db="%S/Inputs/apply_tuning.jsonl" target-fp="sha256:test-target"}' | filecheck %s --check-prefix=DB
 // RUN: terrace-opt %s -p 'apply-tuning{db="%S/Inputs/apply_tuning.jsonl" target-fp="sha256:unknown"}' | filecheck %s
 // RUN: terrace-opt %s -p 'apply-tuning{config="6,4,16,nm"},contraction-microkernel' | filecheck %s --check-prefix=TILES
+// RUN: terrace-opt %s -p 'apply-tuning{l1d-bytes=1024 l2-bytes=2048}' | filecheck %s --check-prefix=SMALL-L1
+// RUN: terrace-opt %s -p 'apply-tuning{config="6,4,16,mn,16,0,32"}' | filecheck %s --check-prefix=BLOCKS
 
 // The analytical default for 32 registers of 16 lanes: 6 rows x 4 vectors (Zen 4's BLIS
 // kernel), 64 columns exactly; for 16 registers of 8 lanes, 4 x 3 vectors (12 multiply-adds
 // per 7 loads). The fill before the contraction gets no config: it is not a contraction.
+// The cache blocks are whole: the 6 x 64 tile may stream B from L3, the 6 x 48 A panel fits
+// in half of L2, the 48 x 64 B block in half of L3 (mc and nc are M and N rounded up to
+// whole tiles).
 // CHECK-LABEL: func.func @gemm_bias_relu
 // CHECK-NOT:   terrace.config
 // CHECK:       linalg.generic {{.*}} ins(%x, %w
-// CHECK-SAME:  terrace.config = {mr = 6 : i64, nr_vectors = 4 : i64, lanes = 16 : i64, order = "mn", source = "analytical", key = "sha256:53712766047a61b96c322acded972c2745334dd73c7679298ed07c14aa1c5c24"}
+// CHECK-SAME:  terrace.config = {mr = 6 : i64, nr_vectors = 4 : i64, lanes = 16 : i64, order = "mn", kc = 48 : i64, mc = 66 : i64, nc = 64 : i64, source = "analytical", key = "sha256:53712766047a61b96c322acded972c2745334dd73c7679298ed07c14aa1c5c24"}
 // CHECK-NOT:   terrace.config
 
-// AVX2:        terrace.config = {mr = 4 : i64, nr_vectors = 3 : i64, lanes = 8 : i64, order = "mn", source = "analytical"
+// AVX2:        terrace.config = {mr = 4 : i64, nr_vectors = 3 : i64, lanes = 8 : i64, order = "mn", kc = 48 : i64, mc = 64 : i64, nc = 72 : i64, source = "analytical"
 
-// FORCED:      terrace.config = {mr = 6 : i64, nr_vectors = 2 : i64, lanes = 8 : i64, order = "nm", source = "forced"
+// FORCED:      terrace.config = {mr = 6 : i64, nr_vectors = 2 : i64, lanes = 8 : i64, order = "nm", kc = 48 : i64, mc = 66 : i64, nc = 64 : i64, source = "forced"
+
+// A 1 KiB L1 and a 2 KiB L2: the 6 x 48 A panel (1152 bytes) overflows half of L2, so
+// half of L1 sets kc: 6 x 21 floats, 16 (a multiple of 8), which splits K = 48 into 3 equal
+// blocks.
+// SMALL-L1:    terrace.config = {mr = 6 : i64, nr_vectors = 4 : i64, lanes = 16 : i64, order = "mn", kc = 16 : i64, mc = 66 : i64, nc = 64 : i64, source = "analytical"
+
+// Blocks a config gives are kept; the ones it leaves at 0 are the analytical ones.
+// BLOCKS:      terrace.config = {mr = 6 : i64, nr_vectors = 4 : i64, lanes = 16 : i64, order = "mn", kc = 16 : i64, mc = 66 : i64, nc = 32 : i64, source = "forced"
 
 // The fastest validated record of this target wins; the faster wrong-result record and the
 // other machine's record are not applied (with an unknown fingerprint: the default above).
-// DB:          terrace.config = {mr = 4 : i64, nr_vectors = 2 : i64, lanes = 16 : i64, order = "nm", source = "record"
+// DB:          terrace.config = {mr = 4 : i64, nr_vectors = 2 : i64, lanes = 16 : i64, order = "nm", kc = 48 : i64, mc = 64 : i64, nc = 64 : i64, source = "record"
 
 // The micro-kernel reads the config: A packed in panels of 6 rows (11 panels for 64 rows),
 // 24 accumulators, and with `nm` the tile grid is (1 B panel) x (11 A panels).
 // TILES-LABEL: func.func @gemm_bias_relu
 // TILES:       memref.alloc() {alignment = 64 : i64} : memref<11x48x6xf32>
 // TILES:       %[[ELEVEN:.*]] = arith.constant 11 : index
-// TILES-NEXT:  %[[STEP:.*]] = arith.constant 1 : index
-// TILES-NEXT:  "scf.parallel"(%{{.*}}, %{{.*}}, %{{.*}}, %[[ELEVEN]], %[[STEP]], %[[STEP]])
+// TILES:       "scf.parallel"(%{{.*}}, %{{.*}}, %{{.*}}, %[[ELEVEN]], %{{.*}}, %{{.*}})
 // TILES-NEXT:  ^bb0(%{{.*}}: index, %[[PANEL_M:.*]]: index):
-// TILES-NEXT:  affine.apply affine_map<(d0) -> ((d0 * 6))> (%[[PANEL_M]])
+// TILES-NEXT:  %[[M:.*]] = affine.apply affine_map<(d0, d1) -> ((d0 + d1))> (%{{.*}}, %[[PANEL_M]])
+// TILES-NEXT:  affine.apply
+// TILES-NEXT:  affine.apply affine_map<(d0) -> ((d0 * 6))> (%[[M]])
 // TILES:       scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
 
 #fill = affine_map<(d0, d1) -> ()>

@@ -3,21 +3,23 @@
 // RUN: terrace-opt %s -p 'contraction-microkernel{mr=4 nr-vectors=1 lanes=8 fuse-epilogue=false}' --split-input-file | filecheck %s --check-prefix=SMALL
 // RUN: terrace-opt %s -p 'contraction-microkernel{mr=8 nr-vectors=3 lanes=4}' --split-input-file | filecheck %s --check-prefix=NEON
 // RUN: terrace-opt %s -p 'contraction-microkernel{mr=6 nr-vectors=2 lanes=4 fma=false}' --split-input-file | filecheck %s --check-prefix=SIMD128
+// RUN: terrace-opt %s -p 'contraction-microkernel{kc=16 mc=16 nc=32}' --split-input-file | filecheck %s --check-prefix=BLOCKED
 
 // Gemm + bias + relu: the zero fill, the bias add and the relu fold into the 8x32 tiles;
-// their buffers are gone and only the packing buffers are allocated: A as panels of 8 rows,
-// B (packed at run time) as rows of K.
+// their buffers are gone and only A's packing buffer is allocated (panels of 8 rows). B is
+// already a row-major [K][N] matrix with N a whole number of tiles: the tiles read its rows
+// in place, nothing copies it. No cache blocks (kc, mc, nc at 0): one K loop, one grid.
 
 // CHECK-LABEL: func.func @gemm_bias_relu
 // CHECK-SAME:  (%[[X:[^:]*]]: memref<64x48xf32>, %[[OUT:[^:]*]]: memref<64x64xf32>, %[[W:[^:]*]]: memref<48x64xf32>, %[[BIAS:[^:]*]]: memref<64xf32>
 // CHECK:       memref.alloc() {alignment = 64 : i64} : memref<8x48x8xf32>
-// CHECK-NEXT:  memref.alloc() {alignment = 64 : i64} : memref<48x64xf32>
 // CHECK-NOT:   memref.alloc
 // CHECK:       memref.load %[[X]]
-// CHECK:       memref.load %[[W]]
+// CHECK-NOT:   memref.load %[[W]]
 // CHECK:       "scf.parallel"
+// CHECK-NOT:   scf.if
 // CHECK:       scf.for {{.*}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
-// CHECK-COUNT-2: vector.load %{{.*}} : memref<48x64xf32>, vector<16xf32>
+// CHECK-COUNT-2: vector.load %[[W]][%{{.*}}, %{{.*}}] : memref<48x64xf32>, vector<16xf32>
 // CHECK:       %[[A:.*]] = memref.load %{{.*}} : memref<8x48x8xf32>
 // CHECK-NEXT:  %[[SPLAT:.*]] = vector.broadcast %[[A]] : f32 to vector<16xf32>
 // CHECK-NEXT:  vector.fma %[[SPLAT]], %{{.*}}, %{{.*}} : vector<16xf32>
@@ -32,7 +34,7 @@
 // SMALL-LABEL: func.func @gemm_bias_relu
 // SMALL:       memref.alloc() : memref<64x64xf32>
 // SMALL:       memref.alloc() {alignment = 64 : i64} : memref<16x48x4xf32>
-// SMALL-NEXT:  memref.alloc() {alignment = 64 : i64} : memref<48x64xf32>
+// SMALL-NOT:   memref.alloc() {alignment = 64 : i64}
 // SMALL:       scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
 // SMALL:       vector.store
 // SMALL:       linalg.generic
@@ -49,6 +51,43 @@
 // NEON-COUNT-3: vector.load %{{.*}} : memref<48x72xf32>, vector<4xf32>
 // NEON:       vector.broadcast %{{.*}} : f32 to vector<4xf32>
 // NEON-COUNT-3: vector.fma %{{.*}}, %{{.*}}, %{{.*}} : vector<4xf32>
+
+// Cache blocks kc = 16, mc = 16, nc = 32 (BLIS's loops around the tiles): 2 N blocks of one
+// 32-column panel, in each 3 K blocks of 16 steps, in each 4 M blocks of two 8-row panels;
+// every block is one scf.parallel over its tiles. A tile starts from zero in the first K
+// block and from the sums the previous block left in the output otherwise (the output is
+// not read by the fused epilogue: it can hold them); the last K block applies the epilogue,
+// the others store the sums as they are.
+// BLOCKED-LABEL: func.func @gemm_bias_relu
+// BLOCKED-SAME:  %[[OUT:[^:]*]]: memref<64x64xf32>, %[[W:[^:]*]]: memref<48x64xf32>
+// BLOCKED:       %[[NB:.*]] = arith.constant 2 : index
+// BLOCKED-NEXT:  arith.constant 1 : index
+// BLOCKED-NEXT:  scf.for %[[JC:.*]] = %{{.*}} to %[[NB]]
+// BLOCKED:       %[[KB:.*]] = arith.constant 3 : index
+// BLOCKED-NEXT:  arith.constant 1 : index
+// BLOCKED-NEXT:  scf.for %[[PC:.*]] = %{{.*}} to %[[KB]]
+// BLOCKED:       %[[MB:.*]] = arith.constant 4 : index
+// BLOCKED-NEXT:  arith.constant 1 : index
+// BLOCKED-NEXT:  scf.for %[[IC:.*]] = %{{.*}} to %[[MB]]
+// BLOCKED:       %[[K0:.*]] = affine.apply affine_map<(d0) -> ((d0 * 16))> (%[[PC]])
+// BLOCKED:       %[[KLEFT:.*]] = affine.apply affine_map<(d0) -> (((d0 * -1) + 48))> (%[[K0]])
+// BLOCKED:       %[[KN:.*]] = arith.minsi %[[KLEFT]], %{{.*}} : index
+// BLOCKED:       "scf.parallel"
+// BLOCKED:       %[[FIRST:.*]] = arith.cmpi eq, %[[PC]], %{{.*}} : index
+// BLOCKED-NEXT:  scf.if %[[FIRST]] -> (vector<16xf32>
+// BLOCKED:       } else {
+// BLOCKED:       vector.load %[[OUT]][%{{.*}}, %{{.*}}] : memref<64x64xf32>, vector<16xf32>
+// BLOCKED:       %[[KEND:.*]] = affine.apply affine_map<(d0, d1) -> ((d0 + d1))> (%[[K0]], %[[KN]])
+// BLOCKED:       scf.for %{{.*}} = %[[K0]] to %[[KEND]]
+// BLOCKED:       vector.fma
+// BLOCKED:       %[[LAST:.*]] = arith.cmpi eq, %[[PC]], %{{.*}} : index
+// BLOCKED-NEXT:  scf.if %[[LAST]] {
+// BLOCKED:       arith.maximumf
+// BLOCKED:       vector.store %{{.*}}, %[[OUT]]
+// BLOCKED:       } else {
+// BLOCKED-NOT:   arith.maximumf
+// BLOCKED:       vector.store %{{.*}}, %[[OUT]]
+// BLOCKED:       scf.reduce
 
 // A vector unit without a fused multiply-add (WebAssembly simd128): multiply, then add.
 // SIMD128-LABEL: func.func @gemm_bias_relu
@@ -169,6 +208,47 @@ func.func @packed_weight(%x: memref<16x32xf32>, %out: memref<16x64xf32>, %w: mem
     %p = arith.mulf %l, %r : f32
     %q = arith.addf %p, %s : f32
     linalg.yield %q : f32
+  }
+  func.return
+}
+
+// -----
+
+// A 1x1 convolution, batch 1 (its window loops of one iteration are 0): the input already is
+// [1][K = 32 channels][N = 8x8 pixels], N a whole number of 32-column tiles, so it is read in
+// place through a collapsed view; only the kernel (A) is packed. With K blocks (2 of 16), the output
+// holds C's initial value until the end (no initializing op): the sums wait in a staging
+// buffer and the copy-back adds the initial value.
+
+// CHECK-LABEL: func.func @conv1x1
+// CHECK-SAME:  (%[[INPUT:[^:]*]]: memref<1x32x8x8xf32>
+// CHECK:       memref.alloc() {alignment = 64 : i64} : memref<1x32x8xf32>
+// CHECK-NEXT:  %[[ROWS:.*]] = memref.collapse_shape %[[INPUT]] {{\[}}[0 : i64], [1 : i64], [2 : i64, 3 : i64]] : memref<1x32x8x8xf32> into memref<1x32x64xf32>
+// CHECK-NOT:   memref.alloc
+// CHECK-NOT:   memref.load %[[INPUT]]
+// CHECK:       vector.load %[[ROWS]][%{{.*}}, %{{.*}}, %{{.*}}] : memref<1x32x64xf32>, vector<16xf32>
+
+// BLOCKED-LABEL: func.func @conv1x1
+// BLOCKED:       %[[ROWS:.*]] = memref.collapse_shape
+// BLOCKED-NEXT:  %[[STAGING:.*]] = memref.alloc() {alignment = 64 : i64} : memref<8x64xf32>
+// BLOCKED:       scf.if
+// BLOCKED:       vector.load %[[STAGING]]
+// BLOCKED:       vector.load %[[ROWS]]
+// BLOCKED:       vector.store %{{.*}}, %[[STAGING]]
+// BLOCKED-NOT:   scf.if
+// BLOCKED:       %[[ACC:.*]] = memref.load %[[STAGING]]
+// BLOCKED:       %[[OLD:.*]] = memref.load
+// BLOCKED-NEXT:  arith.addf %[[OLD]], %[[ACC]] : f32
+
+#in = affine_map<(n, f, y, x, c, ky, kx) -> (n, c, y + ky, x + kx)>
+#ker = affine_map<(n, f, y, x, c, ky, kx) -> (f, c, ky, kx)>
+#res = affine_map<(n, f, y, x, c, ky, kx) -> (n, f, y, x)>
+func.func @conv1x1(%input: memref<1x32x8x8xf32>, %kernel: memref<8x32x1x1xf32>, %out: memref<1x8x8x8xf32>) {
+  linalg.generic {indexing_maps = [#in, #ker, #res], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]} ins(%input, %kernel : memref<1x32x8x8xf32>, memref<8x32x1x1xf32>) outs(%out : memref<1x8x8x8xf32>) {
+  ^bb0(%i: f32, %k: f32, %o: f32):
+    %p = arith.mulf %i, %k : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
   }
   func.return
 }

@@ -116,6 +116,8 @@ def llvm_pipeline(target: LlvmTarget) -> Pipeline:
         cpu=target.cpu,
         lanes=shape.lanes,
         vector_registers=target.vector_registers,
+        l1d_bytes=target.l1d_bytes,
+        l2_bytes=target.l2_bytes,
     )
     depthwise = make("conv-depthwise-kernel", lanes=shape.lanes, fma=target.fma)
     threaded = ["parallelize-outer-loops"] if target.threads else []

@@ -9,12 +9,13 @@ from collections.abc import Sequence
 import numpy as np
 import onnx
 import pytest
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper, numpy_helper
 
 import terrace
 from terrace.compiler import StageTimer, lower
 from terrace.targets import host_target
 
+from onnx_models import float_graph_model as _model
 from onnx_models import run_onnxruntime
 
 RNG = np.random.default_rng(7)
@@ -22,22 +23,6 @@ RNG = np.random.default_rng(7)
 
 def _weight(name: str, shape: Sequence[int]) -> onnx.TensorProto:
     return numpy_helper.from_array(RNG.standard_normal(shape).astype(np.float32), name)
-
-
-def _model(
-    nodes: list[onnx.NodeProto],
-    inputs: dict[str, Sequence[int]],
-    weights: list[onnx.TensorProto],
-) -> onnx.ModelProto:
-    graph = helper.make_graph(
-        nodes,
-        "g",
-        [helper.make_tensor_value_info(n, TensorProto.FLOAT, list(s)) for n, s in inputs.items()],
-        [helper.make_tensor_value_info("out", TensorProto.FLOAT, None)],
-        weights,
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    return onnx.shape_inference.infer_shapes(model)
 
 
 def _check(model: onnx.ModelProto, threads: int = 1) -> None:

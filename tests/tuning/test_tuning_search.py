@@ -98,6 +98,7 @@ def _optimum_at(best: KernelConfig):
     def time_of(task: Task, config: KernelConfig) -> float:
         distance = abs(config.mr - best.mr) + abs(config.nr_vectors - best.nr_vectors)
         distance += (config.order != best.order) + (config.lanes != best.lanes)
+        distance += sum(getattr(config, b) != getattr(best, b) for b in ("kc", "mc", "nc"))
         return 1e-3 * (1 + 0.1 * distance)
 
     return time_of
