@@ -127,7 +127,9 @@ def compile_jobs() -> int:
     explicit = os.environ.get("TERRACE_COMPILE_JOBS", "")
     if explicit.isdigit() and int(explicit) > 0:
         return int(explicit)
-    return max(1, min(2, len(os.sched_getaffinity(0))))
+    # sched_getaffinity (Linux) counts the cores this process may use, cpu_count all of them
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(2, usable or 1))
 
 
 MIN_KERNELS_PER_JOB = 4
@@ -141,7 +143,8 @@ def compile_kernels(
     processes compile every jobs-th kernel beside this one: the kernels are independent, and
     a fork inherits the loaded passes, so a child starts in milliseconds."""
     jobs = min(jobs or compile_jobs(), len(kernels) // MIN_KERNELS_PER_JOB)
-    if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+    # a daemonic process (a conformance worker) may not have children
+    if jobs <= 1 or multiprocessing.current_process().daemon or not _can_fork():
         return [compile_kernel(k, target, lower_module).as_bitcode() for k in kernels]
     context = multiprocessing.get_context("fork")
     shares = [list(range(index, len(kernels), jobs)) for index in range(jobs)]
@@ -167,6 +170,10 @@ def compile_kernels(
                 child.terminate()
             child.join()
     return [codes[index] for index in range(len(kernels))]
+
+
+def _can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
 
 
 def _compile_share(

@@ -5,6 +5,7 @@ text and target match, skipping a damaged entry with a warning."""
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
 import shutil
 from pathlib import Path
 
@@ -206,3 +207,12 @@ def test_an_error_in_a_forked_job_is_raised(monkeypatch: pytest.MonkeyPatch):
     # every other kernel goes to the forked child, the second among them: only it fails
     with pytest.raises(CompilationError, match="pass 'x' failed"):
         compile_kernels(kernels, target, _lowering(target, kernels[1].function), jobs=2)
+
+
+def test_a_daemonic_process_compiles_its_kernels_itself(monkeypatch: pytest.MonkeyPatch):
+    # conformance workers are daemonic, and multiprocessing forbids them children
+    monkeypatch.setattr(kernels_module, "MIN_KERNELS_PER_JOB", 1)
+    monkeypatch.setattr(multiprocessing.current_process(), "daemon", True)
+    target = _host()
+    _, kernels = _kernels(_model(4), target)
+    assert len(compile_kernels(kernels, target, _lowering(target), jobs=2)) == len(kernels)
