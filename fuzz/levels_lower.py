@@ -44,6 +44,7 @@ _LOOPS_DIALECTS = {"builtin", "func", "scf", "memref", "arith", "math", "cf", "l
 LINALG_PASSES = ("linalg-generalize-named-ops", "linalg-fuse-elementwise", "bufferize")
 MEMREF_PASSES = (
     "contraction-microkernel",
+    "conv-depthwise-kernel",
     "linalg-interchange-reductions",
     "parallelize-outer-loops",
     "memory-plan",

@@ -5,8 +5,9 @@ signature, workspace views), but each step is a linalg op on memrefs: an element
 `linalg.generic` (first operand through a permutation map, second through an identity or a
 broadcast map), a `linalg.fill`, a reduction generic over the last dimension into a filled
 buffer, a `memref.collapse_shape` view, or a copy (contiguous, or out of a strided subview).
-One program in four is a product: an input A and a weight B that a matmul generic multiplies
-(contraction-microkernel's input, followed by elementwise consumers). Temporaries are all
+One program in five is a product: an input A and a weight B that a matmul generic multiplies
+(contraction-microkernel's input, followed by elementwise consumers); one in five a depthwise
+convolution of a padded copy of the input (conv-depthwise-kernel's input). Temporaries are all
 `memref.alloc` (what memory-plan plans) or all views of the workspace (a
 planned program), one choice per program; outputs are written by a last generic each.
 """
@@ -148,6 +149,93 @@ def _contraction(loops: Loops) -> int:
     return lhs.shape[1]
 
 
+def _depthwise(loops: Loops) -> int:
+    """The input zero-padded (alloc, fill generic, subview, copy, as bufferize leaves
+    convert-nn-to-linalg's padding), C = fill, then C += padded * W as a depthwise
+    convolution generic with random strides and dilations: what conv-depthwise-kernel
+    rewrites, reading the input in place. Returns the window's size; C is
+    `loops.products`' last."""
+    source, weight = loops.inputs[0], loops.weights[0]
+    batch, channels, height, width = source.shape
+    kernel = weight.shape[2:]
+    strides = [loops.draw(st.integers(1, 2)) for _ in kernel]
+    dilations = [loops.draw(st.integers(1, 2)) for _ in kernel]
+    begin = [loops.draw(st.integers(0, 2)) for _ in kernel]
+    spans = [(k - 1) * d + 1 for k, d in zip(kernel, dilations, strict=True)]
+    extents = (height, width)
+    # an end pad that leaves at least one window position
+    end = [
+        max(loops.draw(st.integers(0, 2)), span - extent - b)
+        for span, extent, b in zip(spans, extents, begin, strict=True)
+    ]
+    padded_shape = (
+        batch,
+        channels,
+        *(b + e + x for b, e, x in zip(begin, end, extents, strict=True)),
+    )
+    padded = loops.temporary(padded_shape)
+    zero = loops.fresh("z")
+    loops.emit(f"{zero} = arith.constant 0.000000e+00 : f32", 0)
+    identity = affine_map(4, [0, 1, 2, 3])
+    loops.emit(
+        f"linalg.generic {{indexing_maps = [affine_map<(d0, d1, d2, d3) -> ()>, {identity}], "
+        f'iterator_types = ["parallel", "parallel", "parallel", "parallel"]}} ins({zero} : f32) '
+        f"outs({padded.name} : {memref_type(padded_shape, 'f32')}) {{",
+        0,
+    )
+    loops.emit("^bb0(%v: f32, %o: f32):", 0)
+    loops.emit("linalg.yield %v : f32", 1)
+    loops.emit("}", 0)
+    strides_in = (
+        padded_shape[1] * padded_shape[2] * padded_shape[3],
+        padded_shape[2] * padded_shape[3],
+        padded_shape[3],
+        1,
+    )
+    offset = begin[0] * padded_shape[3] + begin[1]
+    window = loops.fresh("v")
+    view_type = (
+        f"memref<{batch}x{channels}x{height}x{width}xf32, "
+        f"strided<[{', '.join(str(v) for v in strides_in)}], offset: {offset}>>"
+    )
+    loops.emit(
+        f"{window} = memref.subview {padded.name}[0, 0, {begin[0]}, {begin[1]}] "
+        f"[{batch}, {channels}, {height}, {width}] [1, 1, 1, 1] : "
+        f"{memref_type(padded_shape, 'f32')} to {view_type}",
+        0,
+    )
+    source_type = memref_type(source.shape, "f32")
+    loops.emit(f'"memref.copy"({source.name}, {window}) : ({source_type}, {view_type}) -> ()', 0)
+    outs = [
+        (p - s) // stride + 1 for p, s, stride in zip(padded_shape[2:], spans, strides, strict=True)
+    ]
+    destination = loops.temporary((batch, channels, *outs))
+    _fill(loops, destination)
+    (sh, sw), (dh, dw) = strides, dilations
+    in_map = (
+        f"affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2 * {sh} + d4 * {dh}, "
+        f"d3 * {sw} + d5 * {dw})>"
+    )
+    weight_map = "affine_map<(d0, d1, d2, d3, d4, d5) -> (d1, 0, d4, d5)>"
+    out_map = "affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3)>"
+    iterators = ", ".join(['"parallel"'] * 4 + ['"reduction"'] * 2)
+    loops.emit(
+        f"linalg.generic {{indexing_maps = [{in_map}, {weight_map}, {out_map}], "
+        f"iterator_types = [{iterators}]}} ins({padded.name}, {weight.name} : "
+        f"{memref_type(padded_shape, 'f32')}, {memref_type(weight.shape, 'f32')}) "
+        f"outs({destination.name} : {memref_type(destination.shape, 'f32')}) {{",
+        0,
+    )
+    loops.emit("^bb0(%l: f32, %r: f32, %acc: f32):", 0)
+    loops.emit("%p = arith.mulf %l, %r : f32", 1)
+    loops.emit("%s = arith.addf %acc, %p : f32", 1)
+    loops.emit("linalg.yield %s : f32", 1)
+    loops.emit("}", 0)
+    loops.buffers.remove(padded)
+    loops.products.append(destination)
+    return kernel[0] * kernel[1]
+
+
 def _collapse(loops: Loops) -> Buffer:
     """A collapse_shape view of a contiguous buffer (any but a strided one: all are here)."""
     sources = [b for b in loops.buffers if len(b.shape) >= 2]
@@ -177,23 +265,33 @@ def _filled(loops: Loops) -> Buffer:
 @st.composite
 def memref_programs(draw: st.DrawFn) -> Program:
     """A random stage-3 program: one or two inputs, maybe a weight, one or two outputs."""
-    element = draw(st.sampled_from(["f32", "f32", "i32", "product"]))
+    element = draw(st.sampled_from(["f32", "f32", "i32", "product", "depthwise"]))
     placement = draw(st.sampled_from(["alloc", "view"]))
     steps = ("elementwise", "elementwise", "reduction", "fill", "collapse", "copy")
     if element == "product":  # a matmul (A x weight B), allocated as bufferize leaves it
         element, placement, steps = "f32", "alloc", ("contraction", *steps)
+    depthwise = element == "depthwise"
+    if depthwise:  # a depthwise convolution of the input by the weight
+        element, placement = "f32", "alloc"
     loops = Loops(draw, element, placement=placement)
     shapes = st.lists(st.integers(1, 4), min_size=1, max_size=3).map(tuple)
     if "contraction" in steps:
         rows, reduced = draw(st.integers(1, 9)), draw(st.integers(1, 6))
         loops.inputs.append(Buffer("%in0", (rows, reduced)))
         loops.weights.append(Buffer("%w0", (reduced, draw(st.integers(1, 20)))))
+    if depthwise:
+        batch, channels = draw(st.integers(1, 2)), draw(st.integers(1, 3))
+        size = (draw(st.integers(1, 9)), draw(st.integers(1, 40)))
+        loops.inputs.append(Buffer("%in0", (batch, channels, *size)))
+        kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+        loops.weights.append(Buffer("%w0", (channels, 1, *kernel)))
     for number in range(len(loops.inputs), draw(st.integers(1, 2))):
         loops.inputs.append(Buffer(f"%in{number}", draw(shapes)))
     if not loops.weights and draw(st.booleans()):
         loops.weights.append(Buffer("%w0", draw(shapes)))
     loops.buffers += [*loops.inputs, *loops.weights]
     accumulations = 1 + (_contraction(loops) if "contraction" in steps else 0)
+    accumulations += _depthwise(loops) if depthwise else 0
     for _ in range(draw(st.integers(0, 4))):
         step = draw(st.sampled_from(steps))
         if step == "contraction":

@@ -126,6 +126,19 @@ class LowerFma(RewritePattern):
         rewriter.replace(op, llvm.FMAOp(op.lhs, op.rhs, op.acc))
 
 
+class LowerShuffle(RewritePattern):
+    """vector.shuffle of two 1-D vectors -> llvm.shufflevector (the same lane picks)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: vector.ShuffleOp, rewriter: PatternRewriter, /) -> None:
+        if op.v1.type != op.v2.type or not isa(op.v1.type, VectorType[Attribute]):
+            raise op_error(op, "only shuffles of two vectors of one type are supported")
+        if op.v1.type.get_num_dims() != 1:
+            raise op_error(op, "only 1-D vectors are supported")
+        mask = DenseArrayBase.from_list(i32, list(op.mask.get_values()))
+        rewriter.replace(op, llvm.ShuffleVectorOp(op.v1, op.v2, mask, op.result.type))
+
+
 _MEMORY_OPS = (vector.LoadOp, vector.StoreOp, vector.MaskedLoadOp, vector.MaskedStoreOp)
 
 
@@ -150,6 +163,7 @@ VECTOR_MEMORY_PATTERNS: list[tuple[OpClasses, RewritePattern]] = [
 VECTOR_PATTERNS: list[tuple[OpClasses, RewritePattern]] = [
     (vector.BroadcastOp, LowerBroadcast()),
     (vector.FMAOp, LowerFma()),
+    (vector.ShuffleOp, LowerShuffle()),
     (Operation, RejectRemainingVectorOp()),
 ]
 
@@ -161,11 +175,13 @@ VECTOR_PATTERNS: list[tuple[OpClasses, RewritePattern]] = [
 class ConvertVectorToLlvmPass(ModulePass):
     """Lower the vector dialect's register ops to the llvm dialect.
 
-    Input: 1-D vectors of scalars: `vector.broadcast` of a scalar, `vector.fma`. Vector loads
+    Input: 1-D vectors of scalars: `vector.broadcast` of a scalar, `vector.fma`,
+    `vector.shuffle` of two vectors of one type. Vector loads
     and stores (masked ones too, to `llvm.masked.load` / `llvm.masked.store`) are lowered
     earlier by convert-memref-to-llvm (they address memrefs); arith and math on vector types
     by their own conversions.
-    Output: `llvm.insertelement` + `llvm.shufflevector` (a splat), `llvm.intr.fma`. Any other
+    Output: `llvm.insertelement` + `llvm.shufflevector` (a splat), `llvm.intr.fma`,
+    `llvm.shufflevector`. Any other
     vector op is an error naming it.
     """
 

@@ -1,11 +1,9 @@
-"""convert-nn-to-linalg patterns for contractions: matmul, gemm, conv and conv_transpose.
+"""convert-nn-to-linalg patterns for matmul and gemm, and the helpers every contraction
+shares (multiply-add bodies, f16/bf16 accumulators, maps, reshapes; convolution.py and
+einsum.py use them).
 
-A plain 2-d matmul (and an untransposed gemm) becomes `linalg.matmul`, a group-1 2-d convolution
-`linalg.conv_2d_nchw_fchw`; every other case is one `linalg.generic` whose indexing maps carry
-the batch broadcasting, transposes, groups, strides and dilations. Convolution padding is
-materialized as empty + fill + insert_slice; a transposed convolution is a convolution of the
-zero-inserted input with flipped, transposed weights. The window helpers here (pads from
-`auto_pad`, padded tensors) are shared with `pooling.py`.
+A plain 2-d matmul (and an untransposed gemm) becomes `linalg.matmul`; every other case is one
+`linalg.generic` whose indexing maps carry the batch broadcasting and transposes.
 """
 
 from __future__ import annotations
@@ -33,7 +31,7 @@ from xdsl.ir import Attribute, SSAValue
 from xdsl.ir.affine import AffineExpr, AffineMap
 from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
 
-from ...dialects.nn import ConvOp, ConvTransposeOp, GemmOp, MatMulOp, NnOperation
+from ...dialects.nn import GemmOp, MatMulOp
 from .common import (
     PARALLEL,
     REDUCTION,
@@ -56,14 +54,14 @@ def multiply_add(builder: Builder, lhs: SSAValue, rhs: SSAValue, acc: SSAValue) 
     """acc + lhs * rhs in the element type of `acc` (float or integer); f16 and bf16 operands
     of an f32 accumulator are extended first."""
     if is_float(acc.type):
-        lhs, rhs = (_extend_to(builder, value, acc.type) for value in (lhs, rhs))
+        lhs, rhs = (extend_to(builder, value, acc.type) for value in (lhs, rhs))
         product = builder.insert(arith.MulfOp(lhs, rhs)).result
         return builder.insert(arith.AddfOp(acc, product)).result
     product = builder.insert(arith.MuliOp(lhs, rhs)).result
     return builder.insert(arith.AddiOp(acc, product)).result
 
 
-def _extend_to(builder: Builder, value: SSAValue, wide: Attribute) -> SSAValue:
+def extend_to(builder: Builder, value: SSAValue, wide: Attribute) -> SSAValue:
     if value.type == wide:
         return value
     assert isinstance(wide, AnyFloat)
@@ -93,11 +91,11 @@ def narrow_to(builder: Builder, wide: SSAValue, element: Attribute) -> SSAValue:
     return build_generic(builder, [wide], [init], maps, [PARALLEL] * len(dims), body).results[0]
 
 
-def _affine_map(num_loops: int, results: Sequence[AffineExpr]) -> AffineMapAttr:
+def affine_map(num_loops: int, results: Sequence[AffineExpr]) -> AffineMapAttr:
     return AffineMapAttr(AffineMap(num_loops, 0, tuple(results)))
 
 
-def _dims(first: int, count: int) -> list[AffineExpr]:
+def dim_exprs(first: int, count: int) -> list[AffineExpr]:
     return [AffineExpr.dimension(first + index) for index in range(count)]
 
 
@@ -105,12 +103,12 @@ def _reassociation(groups: Sequence[Sequence[int]]) -> ArrayAttr[ArrayAttr[Integ
     return ArrayAttr(ArrayAttr(IntegerAttr(index, i64) for index in group) for group in groups)
 
 
-def _split_dim1(rank: int) -> list[list[int]]:
+def split_dim1(rank: int) -> list[list[int]]:
     """Reassociation that splits dim 1 of a rank-`rank` tensor in two: [[0], [1, 2], [3], ...]."""
     return [[0], [1, 2], *([index + 1] for index in range(2, rank))]
 
 
-def _split_dim0(rank: int) -> list[list[int]]:
+def split_dim0(rank: int) -> list[list[int]]:
     """Reassociation that splits dim 0 in two: [[0, 1], [2], [3], ...]."""
     return [[0, 1], *([index + 1] for index in range(1, rank))]
 
@@ -134,96 +132,13 @@ def collapse(
     return builder.insert(collapse_op).result
 
 
-def _dense_i64(values: Sequence[int]) -> DenseIntElementsAttr:
+def dense_i64(values: Sequence[int]) -> DenseIntElementsAttr:
     dense = DenseIntOrFPElementsAttr.from_list(TensorType(i64, [len(values)]), list(values))
     return cast(DenseIntElementsAttr, dense)  # from_list's type does not follow its element
 
 
 # ---------------------------------------------------------------------------------------------
-# Helpers: windows (shared with pooling.py).
-
-
-def window_attribute(op: NnOperation, name: str, rank: int, default: int) -> list[int]:
-    """A per-spatial-dim attribute (strides, dilations, kernel_shape) or its default."""
-    values = op.ints_attr(name)
-    if values is None:
-        return [default] * rank
-    if len(values) != rank:
-        raise unsupported(op, f"{name} has {len(values)} values for {rank} spatial dims")
-    return values
-
-
-def window_pads(
-    op: NnOperation,
-    in_dims: Sequence[int],
-    kernel: Sequence[int],
-    strides: Sequence[int],
-    dilations: Sequence[int],
-    out_dims: Sequence[int],
-) -> tuple[list[int], list[int]]:
-    """The (begin, end) pads per spatial dim from `auto_pad` and `pads` (ONNX Conv/Pool rules;
-    SAME_* pads are taken from the output size, which the result type gives)."""
-    rank = len(in_dims)
-    auto_pad = op.str_attr("auto_pad")
-    if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
-        totals = [
-            max(0, (out - 1) * stride + (size - 1) * dilation + 1 - extent)
-            for extent, size, stride, dilation, out in zip(
-                in_dims, kernel, strides, dilations, out_dims, strict=True
-            )
-        ]
-        smaller = [total // 2 for total in totals]
-        larger = [total - total // 2 for total in totals]
-        return (smaller, larger) if auto_pad == "SAME_UPPER" else (larger, smaller)
-    if auto_pad == "VALID":
-        return [0] * rank, [0] * rank
-    if auto_pad != "NOTSET":
-        raise unsupported(op, f"unknown auto_pad {auto_pad}")
-    pads = op.ints_attr("pads") or [0] * (2 * rank)
-    if len(pads) != 2 * rank or min(pads) < 0:
-        raise unsupported(op, f"pads {pads} for {rank} spatial dims")
-    return pads[:rank], pads[rank:]
-
-
-def place_in_filled(
-    builder: Builder,
-    value: SSAValue,
-    dims: Sequence[int],
-    offsets: Sequence[int],
-    strides: Sequence[int],
-    fill: float | int,
-) -> SSAValue:
-    """A `dims` tensor filled with `fill`, `value` inserted at `offsets` with `strides`."""
-    filled = filled_tensor(builder, dims, element_type(value), fill)
-    insert = tensor.InsertSliceOp.from_static_parameters(
-        value, filled, offsets, shape(value), strides
-    )
-    return builder.insert(insert).result
-
-
-def pad_spatial(
-    builder: Builder,
-    value: SSAValue,
-    begin: Sequence[int],
-    end: Sequence[int],
-    fill: float | int,
-) -> SSAValue:
-    """`value` (N, C, spatial...) padded with `fill`; itself when every pad is zero."""
-    if not any(begin) and not any(end):
-        return value
-    batch, channels, *spatial = shape(value)
-    dims = [batch, channels, *(b + s + e for b, s, e in zip(begin, spatial, end, strict=True))]
-    ones = [1] * len(dims)
-    return place_in_filled(builder, value, dims, [0, 0, *begin], ones, fill)
-
-
-def check_dims(op: NnOperation, expected: Sequence[int], actual: Sequence[int]) -> None:
-    if list(expected) != list(actual):
-        raise unsupported(op, f"result shape {list(actual)}, expected {list(expected)}")
-
-
-# ---------------------------------------------------------------------------------------------
-# Helpers: matmul and convolution builders.
+# Helpers: matmul maps.
 
 
 def _matmul_maps(
@@ -247,178 +162,9 @@ def _matmul_maps(
 
     a_map = [k] if a_vector else [*batch(a_dims[:-2]), m, k]
     b_map = [k] if b_vector else [*batch(b_dims[:-2]), k, n]
-    out_map = _dims(0, out_rank)
-    maps = [_affine_map(num_loops, a_map), _affine_map(num_loops, b_map)]
-    return num_loops, [*maps, _affine_map(num_loops, out_map)]
-
-
-def bias_init(builder: Builder, bias: SSAValue | None, out_type: TensorType[Attribute]) -> SSAValue:
-    """The accumulator of a convolution (in `accumulator_type`): zeros, or the bias broadcast
-    along dim 1."""
-    dims = out_type.get_shape()
-    accumulator = accumulator_type(out_type.element_type)
-    if bias is None:
-        return filled_tensor(builder, dims, accumulator, 0)
-    rank = len(dims)
-    maps = [_affine_map(rank, [AffineExpr.dimension(1)]), identity_map(rank)]
-    init = empty_tensor(builder, dims, accumulator)
-    generic = build_generic(
-        builder,
-        [bias],
-        [init],
-        maps,
-        [PARALLEL] * rank,
-        lambda body, args: [_extend_to(body, args[0], accumulator)],
-    )
-    return generic.results[0]
-
-
-def convolve(
-    builder: Builder,
-    padded: SSAValue,
-    weight: SSAValue,
-    init: SSAValue,
-    group: int,
-    strides: Sequence[int],
-    dilations: Sequence[int],
-    shifts: Sequence[int],
-) -> SSAValue:
-    """init + conv(padded, weight): padded (N, C, D...), weight (M, C/group, K...), init
-    (N, M, O...); input index o*stride + k*dilation + shift. Grouped operands are expanded to
-    (N, G, C/G, ...), (G, M/G, C/G, ...), (N, G, M/G, ...) so that every loop is a plain
-    dimension of some operand."""
-    rank = len(strides)
-    if group == 1 and rank == 2 and not any(shifts) and element_type(init) == element_type(padded):
-        conv = linalg.Conv2DNchwFchwOp(
-            [padded, weight],
-            [init],
-            [init.type],
-            strides=_dense_i64(strides),
-            dilations=_dense_i64(dilations),
-        )
-        return builder.insert(conv).results[0]
-    grouped = group > 1
-    batch, channels, *in_spatial = shape(padded)
-    out_channels, group_channels, *kernel = shape(weight)
-    out_dims = shape(init)
-    if grouped:
-        padded = expand(
-            builder,
-            padded,
-            _split_dim1(rank + 2),
-            [batch, group, channels // group, *in_spatial],
-        )
-        weight = expand(
-            builder,
-            weight,
-            _split_dim0(rank + 2),
-            [group, out_channels // group, group_channels, *kernel],
-        )
-        init = expand(
-            builder,
-            init,
-            _split_dim1(rank + 2),
-            [batch, group, out_channels // group, *out_dims[2:]],
-        )
-    # loops: n, (g), oc, o..., ic, k...
-    lead = 2 if grouped else 1
-    num_loops = lead + 2 + 2 * rank
-    leading = _dims(0, lead)
-    out_channel = AffineExpr.dimension(lead)
-    outs = _dims(lead + 1, rank)
-    in_channel = AffineExpr.dimension(lead + 1 + rank)
-    window = _dims(lead + 2 + rank, rank)
-    positions = [
-        out * stride + k * dilation + shift
-        for out, k, stride, dilation, shift in zip(
-            outs, window, strides, dilations, shifts, strict=True
-        )
-    ]
-    maps = [
-        _affine_map(num_loops, [*leading, in_channel, *positions]),
-        _affine_map(num_loops, [*leading[1:], out_channel, in_channel, *window]),
-        _affine_map(num_loops, [*leading, out_channel, *outs]),
-    ]
-    iterators = [PARALLEL] * (lead + 1 + rank) + [REDUCTION] * (rank + 1)
-    generic = build_generic(
-        builder,
-        [padded, weight],
-        [init],
-        maps,
-        iterators,
-        lambda body, args: [multiply_add(body, args[0], args[1], args[2])],
-    )
-    result = generic.results[0]
-    if grouped:
-        result = collapse(builder, result, _split_dim1(rank + 2), out_dims)
-    return result
-
-
-def _flip_transpose_weight(builder: Builder, weight: SSAValue, group: int) -> SSAValue:
-    """ConvTranspose weights (C, M/G, K...) as convolution weights (M, C/G, K...), each kernel
-    flipped: w'[g*M/G + m, c, k] = w[g*C/G + c, m, K-1-k]."""
-    channels, group_out, *kernel = shape(weight)
-    rank = len(kernel)
-    group_in = channels // group
-    grouped = group > 1
-    lead = 1 if grouped else 0
-    num_loops = lead + 2 + rank
-    out_channel = AffineExpr.dimension(lead)
-    in_channel = AffineExpr.dimension(lead + 1)
-    window = _dims(lead + 2, rank)
-    source_channel = in_channel
-    if grouped:
-        source_channel = AffineExpr.dimension(0) * group_in + in_channel
-    # AffineExpr's __rsub__ computes expr - int, so the constant goes on the left explicitly
-    flipped = [AffineExpr.constant(size - 1) - k for size, k in zip(kernel, window, strict=True)]
-    source_map = _affine_map(num_loops, [source_channel, out_channel, *flipped])
-    dims = [*([group] if grouped else []), group_out, group_in, *kernel]
-    init = empty_tensor(builder, dims, element_type(weight))
-    generic = build_generic(
-        builder,
-        [weight],
-        [init],
-        [source_map, identity_map(num_loops)],
-        [PARALLEL] * num_loops,
-        lambda _, args: [args[0]],
-    )
-    result = generic.results[0]
-    if grouped:
-        result = collapse(builder, result, _split_dim0(rank + 2), [group * group_out, *dims[2:]])
-    return result
-
-
-def _transpose_pads(
-    op: ConvTransposeOp,
-    in_dims: Sequence[int],
-    kernel: Sequence[int],
-    strides: Sequence[int],
-    dilations: Sequence[int],
-    output_padding: Sequence[int],
-) -> tuple[list[int], list[int]]:
-    """ConvTranspose's (begin, end) pads: from output_shape when given (or SAME_* auto_pad),
-    else from pads."""
-    rank = len(in_dims)
-    auto_pad = op.str_attr("auto_pad")
-    output_shape = op.ints_attr("output_shape")
-    if output_shape is None and auto_pad in ("SAME_UPPER", "SAME_LOWER"):
-        output_shape = [extent * stride for extent, stride in zip(in_dims, strides, strict=True)]
-    if output_shape is None:
-        pads = op.ints_attr("pads") or [0] * (2 * rank)
-        if len(pads) != 2 * rank:
-            raise unsupported(op, f"pads {pads} for {rank} spatial dims")
-        return pads[:rank], pads[rank:]
-    if len(output_shape) != rank:
-        raise unsupported(op, f"output_shape {output_shape} for {rank} spatial dims")
-    totals = [
-        stride * (extent - 1) + extra + (size - 1) * dilation + 1 - out
-        for stride, extent, extra, size, dilation, out in zip(
-            strides, in_dims, output_padding, kernel, dilations, output_shape, strict=True
-        )
-    ]
-    smaller = [total // 2 for total in totals]
-    larger = [total - total // 2 for total in totals]
-    return (smaller, larger) if auto_pad == "SAME_UPPER" else (larger, smaller)
+    out_map = dim_exprs(0, out_rank)
+    maps = [affine_map(num_loops, a_map), affine_map(num_loops, b_map)]
+    return num_loops, [*maps, affine_map(num_loops, out_map)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -468,9 +214,9 @@ class GemmLowering(RewritePattern):
         else:
             m, n, k = (AffineExpr.dimension(index) for index in range(3))
             maps = [
-                _affine_map(3, [k, m] if trans_a else [m, k]),
-                _affine_map(3, [n, k] if trans_b else [k, n]),
-                _affine_map(3, [m, n]),
+                affine_map(3, [k, m] if trans_a else [m, k]),
+                affine_map(3, [n, k] if trans_b else [k, n]),
+                affine_map(3, [m, n]),
             ]
             product = build_generic(
                 rewriter,
@@ -499,7 +245,7 @@ class GemmLowering(RewritePattern):
                 AffineExpr.constant(0) if size == 1 else AffineExpr.dimension(offset + index)
                 for index, size in enumerate(c_dims)
             ]
-            maps.append(_affine_map(2, results))
+            maps.append(affine_map(2, results))
         maps.append(identity_map(2))
 
         def body(builder: Builder, args: Sequence[SSAValue]) -> list[SSAValue]:
@@ -509,7 +255,7 @@ class GemmLowering(RewritePattern):
                 result = builder.insert(arith.MulfOp(scale, result)).result
             if op.C is None:
                 return [result]
-            addend = _extend_to(builder, args[1], result.type) if is_float(result.type) else args[1]
+            addend = extend_to(builder, args[1], result.type) if is_float(result.type) else args[1]
             if beta != 1:  # beta * C
                 scale = scalar_constant(builder, beta, addend.type)
                 addend = builder.insert(arith.MulfOp(scale, addend)).result
@@ -522,112 +268,10 @@ class GemmLowering(RewritePattern):
         return generic.results[0]
 
 
-def _check_convolution(
-    op: ConvOp | ConvTransposeOp,
-    x_dims: Sequence[int],
-    w_dims: Sequence[int],
-    input_channels: int,
-) -> None:
-    """The preconditions both convolutions share: float data, a kernel_shape that agrees with
-    the weight, and channels that split into `group` groups (`input_channels` is what the
-    weight implies for X's channel dimension)."""
-    if not is_float(element_type(op.Y)):
-        raise unsupported(op, "convolution needs a float element type")
-    group = op.int_attr("group")
-    kernel = list(w_dims[2:])
-    if op.ints_attr("kernel_shape") not in (None, kernel):
-        raise unsupported(op, f"kernel_shape differs from the weight's {kernel}")
-    if group < 1 or x_dims[1] != input_channels or w_dims[0] % group:
-        raise unsupported(op, f"group {group} with input {x_dims} and weight {w_dims}")
-
-
-class ConvLowering(RewritePattern):
-    """nn.conv -> pad (empty + fill + insert_slice), then linalg.conv_2d_nchw_fchw (2-d,
-    group 1) or a grouped linalg.generic, accumulating into zeros or the broadcast bias."""
-
-    @op_type_rewrite_pattern
-    def match_and_rewrite(self, op: ConvOp, rewriter: PatternRewriter) -> None:
-        x_dims, w_dims, out_type = shape(op.X), shape(op.W), op.Y.type
-        assert isinstance(out_type, TensorType)
-        out_dims: tuple[int, ...] = tuple(out_type.get_shape())
-        rank = len(x_dims) - 2
-        group = op.int_attr("group")
-        kernel = list(w_dims[2:])
-        _check_convolution(op, x_dims, w_dims, w_dims[1] * group)
-        strides = window_attribute(op, "strides", rank, 1)
-        dilations = window_attribute(op, "dilations", rank, 1)
-        begin, end = window_pads(op, x_dims[2:], kernel, strides, dilations, out_dims[2:])
-        expected = [
-            (extent + b + e - (size - 1) * dilation - 1) // stride + 1
-            for extent, b, e, size, dilation, stride in zip(
-                x_dims[2:], begin, end, kernel, dilations, strides, strict=True
-            )
-        ]
-        check_dims(op, [x_dims[0], w_dims[0], *expected], out_dims)
-        padded = pad_spatial(rewriter, op.X, begin, end, 0)
-        init = bias_init(rewriter, op.B, out_type)
-        result = convolve(rewriter, padded, op.W, init, group, strides, dilations, [0] * rank)
-        rewriter.replace(op, [], [narrow_to(rewriter, result, out_type.element_type)])
-
-
-class ConvTransposeLowering(RewritePattern):
-    """nn.conv_transpose -> the input zero-inserted (stride) and padded by one insert_slice into
-    zeros, convolved at stride 1 with the flipped, transposed weights (a generic over them)."""
-
-    @op_type_rewrite_pattern
-    def match_and_rewrite(self, op: ConvTransposeOp, rewriter: PatternRewriter) -> None:
-        x_dims, w_dims, out_type = shape(op.X), shape(op.W), op.Y.type
-        assert isinstance(out_type, TensorType)
-        out_dims: tuple[int, ...] = tuple(out_type.get_shape())
-        rank = len(x_dims) - 2
-        group = op.int_attr("group")
-        kernel = list(w_dims[2:])
-        _check_convolution(op, x_dims, w_dims, w_dims[0])
-        strides = window_attribute(op, "strides", rank, 1)
-        dilations = window_attribute(op, "dilations", rank, 1)
-        output_padding = window_attribute(op, "output_padding", rank, 0)
-        begin, end = _transpose_pads(op, x_dims[2:], kernel, strides, dilations, output_padding)
-        expected = [
-            stride * (extent - 1) + extra + (size - 1) * dilation + 1 - b - e
-            for stride, extent, extra, size, dilation, b, e in zip(
-                strides, x_dims[2:], output_padding, kernel, dilations, begin, end, strict=True
-            )
-        ]
-        check_dims(op, [x_dims[0], w_dims[1] * group, *expected], out_dims)
-        # the equivalent convolution pads the zero-inserted input by (K-1)*dilation - pad; a
-        # negative pad crops, which the convolution's maps do by shifting their input index
-        conv_begin = [
-            (size - 1) * d - b for size, d, b in zip(kernel, dilations, begin, strict=True)
-        ]
-        conv_end = [
-            (size - 1) * d - e + extra
-            for size, d, e, extra in zip(kernel, dilations, end, output_padding, strict=True)
-        ]
-        offsets = [max(0, b) for b in conv_begin]
-        spatial = [
-            offset + (extent - 1) * stride + 1 + max(0, e)
-            for offset, extent, stride, e in zip(
-                offsets, x_dims[2:], strides, conv_end, strict=True
-            )
-        ]
-        dilated = op.X
-        if any(offsets) or any(s != 1 for s in strides) or any(e > 0 for e in conv_end):
-            dilated = place_in_filled(
-                rewriter, op.X, [*x_dims[:2], *spatial], [0, 0, *offsets], [1, 1, *strides], 0
-            )
-        weight = _flip_transpose_weight(rewriter, op.W, group)
-        init = bias_init(rewriter, op.B, out_type)
-        shifts = [max(0, -b) for b in conv_begin]
-        result = convolve(rewriter, dilated, weight, init, group, [1] * rank, dilations, shifts)
-        rewriter.replace(op, [], [narrow_to(rewriter, result, out_type.element_type)])
-
-
 # ---------------------------------------------------------------------------------------------
 # The pattern list.
 
 PATTERNS: list[RewritePattern] = [
     MatMulLowering(),
     GemmLowering(),
-    ConvLowering(),
-    ConvTransposeLowering(),
 ]

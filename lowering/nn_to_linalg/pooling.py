@@ -52,8 +52,8 @@ from .common import (
     shape,
     unsupported,
 )
-from .contraction import (
-    accumulator_type,
+from .contraction import accumulator_type
+from .convolution import (
     check_dims,
     pad_spatial,
     place_in_filled,

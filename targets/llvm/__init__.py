@@ -119,6 +119,7 @@ def llvm_pipeline(target: LlvmTarget) -> Pipeline:
         l1d_bytes=target.l1d_bytes,
         l2_bytes=target.l2_bytes,
     )
+    depthwise = make("conv-depthwise-kernel", lanes=shape.lanes, fma=target.fma)
     threaded = ["parallelize-outer-loops"] if target.threads else []
     to_threads = ["convert-scf-parallel-to-gomp"] if target.threads else []
     return Pipeline(
@@ -137,6 +138,7 @@ def llvm_pipeline(target: LlvmTarget) -> Pipeline:
                     make("bufferize"),
                     tuning,
                     microkernel,
+                    depthwise,
                     make("linalg-interchange-reductions"),
                     make("memory-plan"),
                     make("outline-kernels"),

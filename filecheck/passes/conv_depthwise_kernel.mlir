@@ -1,0 +1,115 @@
+// RUN: terrace-opt %s -p conv-depthwise-kernel --split-input-file | filecheck %s
+// RUN: terrace-opt %s -p 'conv-depthwise-kernel{lanes=4 fma=false min-parallel-work=0}' --split-input-file | filecheck %s --check-prefix=SMALL
+
+// A padded 3x3 depthwise convolution with its bias and relu, rows of 20: the padded copy
+// (alloc, fill, subview, copy) is gone and the kernel reads %x in place. The first row is a
+// border row (its window's top row is padding: three taps per vector); each row is a full
+// vector and a partial one of 4 lanes. The left column of the window shifts the input right
+// by one lane with a zero from the padding (a shuffle); loads that would cross the row's end
+// are masked, as is the store of the partial vector. The bias, read once per channel, starts
+// the accumulators and the relu runs on them before the only stores. Interior rows run in an
+// scf.for over blocks.
+
+// CHECK-LABEL: func.func @padded_bias_relu
+// CHECK-SAME:  (%[[X:[^:]*]]: memref<1x2x6x20xf32>, %[[OUT:[^:]*]]: memref<1x2x6x20xf32>, %[[W:[^:]*]]: memref<2x1x3x3xf32>, %[[B:[^:]*]]: memref<2xf32>)
+// CHECK-NOT:   memref.alloc
+// CHECK-NOT:   memref.copy
+// CHECK:       %[[BIAS:.*]] = memref.load %[[B]]
+// CHECK-NEXT:  %[[SPLAT:.*]] = vector.broadcast %[[BIAS]] : f32 to vector<16xf32>
+// CHECK-COUNT-9: memref.load %[[W]]
+// CHECK-NOT:   memref.load %[[B]]
+// CHECK:       %[[ROW:.*]] = vector.load %[[X]][%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}] : memref<1x2x6x20xf32>, vector<16xf32>
+// CHECK:       %[[SHIFTED:.*]] = vector.shuffle %[[ROW]], %{{.*}} [16, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]
+// CHECK-NEXT:  vector.fma %[[SHIFTED]], %{{.*}}, %[[SPLAT]] : vector<16xf32>
+// CHECK:       vector.maskedload %[[X]]
+// CHECK:       %[[RELU:.*]] = arith.maximumf %{{.*}}, %{{.*}} : vector<16xf32>
+// CHECK:       vector.store %[[RELU]], %[[OUT]]
+// CHECK:       vector.maskedstore %[[OUT]]
+// CHECK:       scf.for
+// CHECK:       vector.fma
+// CHECK-NOT:   linalg.generic
+// CHECK-NOT:   memref.dealloc
+
+// SMALL-LABEL: func.func @padded_bias_relu
+// SMALL:       "scf.parallel"
+// SMALL-NOT:   vector.fma
+// SMALL:       %[[PRODUCT:.*]] = arith.mulf %{{.*}}, %{{.*}} : vector<4xf32>
+// SMALL-NEXT:  arith.addf %{{.*}}, %[[PRODUCT]] : vector<4xf32>
+// SMALL-NOT:   vector<16xf32>
+#in = affine_map<(n, c, oy, ox, ky, kx) -> (n, c, oy + ky, ox + kx)>
+#w = affine_map<(n, c, oy, ox, ky, kx) -> (c, 0, ky, kx)>
+#out = affine_map<(n, c, oy, ox, ky, kx) -> (n, c, oy, ox)>
+#id = affine_map<(n, c, y, x) -> (n, c, y, x)>
+#bias = affine_map<(n, c, y, x) -> (c)>
+#scalar = affine_map<(n, c, y, x) -> ()>
+func.func @padded_bias_relu(%x: memref<1x2x6x20xf32>, %out: memref<1x2x6x20xf32>, %w: memref<2x1x3x3xf32>, %b: memref<2xf32>) {
+  %padded = memref.alloc() : memref<1x2x8x22xf32>
+  %zero = arith.constant 0.000000e+00 : f32
+  linalg.generic {indexing_maps = [#scalar, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%zero : f32) outs(%padded : memref<1x2x8x22xf32>) {
+  ^bb0(%z: f32, %o: f32):
+    linalg.yield %z : f32
+  }
+  %window = memref.subview %padded[0, 0, 1, 1] [1, 2, 6, 20] [1, 1, 1, 1] : memref<1x2x8x22xf32> to memref<1x2x6x20xf32, strided<[352, 176, 22, 1], offset: 23>>
+  "memref.copy"(%x, %window) : (memref<1x2x6x20xf32>, memref<1x2x6x20xf32, strided<[352, 176, 22, 1], offset: 23>>) -> ()
+  %acc = memref.alloc() : memref<1x2x6x20xf32>
+  linalg.generic {indexing_maps = [#bias, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%b : memref<2xf32>) outs(%acc : memref<1x2x6x20xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    linalg.yield %v : f32
+  }
+  linalg.generic {indexing_maps = [#in, #w, #out], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]} ins(%padded, %w : memref<1x2x8x22xf32>, memref<2x1x3x3xf32>) outs(%acc : memref<1x2x6x20xf32>) {
+  ^bb0(%i: f32, %k: f32, %a: f32):
+    %p = arith.mulf %i, %k : f32
+    %s = arith.addf %a, %p : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%acc : memref<1x2x6x20xf32>) outs(%out : memref<1x2x6x20xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %c0 = arith.constant 0.000000e+00 : f32
+    %r = arith.maximumf %v, %c0 : f32
+    linalg.yield %r : f32
+  }
+  func.return
+}
+
+// -----
+
+// Stride 2 over an input that is not a padded copy (a function argument, read as it is):
+// each output vector gathers the even (or odd) columns of two input vectors.
+
+// CHECK-LABEL: func.func @stride_two
+// CHECK:       %[[LOW:.*]] = vector.load %{{.*}} : memref<1x1x9x33xf32>, vector<16xf32>
+// CHECK:       %[[HIGH:.*]] = vector.load %{{.*}} : memref<1x1x9x33xf32>, vector<16xf32>
+// CHECK:       vector.shuffle %[[LOW]], %[[HIGH]] [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30]
+// CHECK-NOT:   linalg.generic
+#in2 = affine_map<(n, c, oy, ox, ky, kx) -> (n, c, oy * 2 + ky, ox * 2 + kx)>
+#w2 = affine_map<(n, c, oy, ox, ky, kx) -> (c, 0, ky, kx)>
+#out2 = affine_map<(n, c, oy, ox, ky, kx) -> (n, c, oy, ox)>
+func.func @stride_two(%x: memref<1x1x9x33xf32>, %w: memref<1x1x3x3xf32>, %out: memref<1x1x4x16xf32>) {
+  linalg.generic {indexing_maps = [#in2, #w2, #out2], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]} ins(%x, %w : memref<1x1x9x33xf32>, memref<1x1x3x3xf32>) outs(%out : memref<1x1x4x16xf32>) {
+  ^bb0(%i: f32, %k: f32, %a: f32):
+    %p = arith.mulf %i, %k : f32
+    %s = arith.addf %a, %p : f32
+    linalg.yield %s : f32
+  }
+  func.return
+}
+
+// -----
+
+// Column stride 3 is not rewritten (one output vector would gather from three loads).
+
+// CHECK-LABEL: func.func @stride_three
+// CHECK:       linalg.generic
+// CHECK-NOT:   vector.fma
+#in3 = affine_map<(n, c, oy, ox, ky, kx) -> (n, c, oy + ky, ox * 3 + kx)>
+#w3 = affine_map<(n, c, oy, ox, ky, kx) -> (c, 0, ky, kx)>
+#out3 = affine_map<(n, c, oy, ox, ky, kx) -> (n, c, oy, ox)>
+func.func @stride_three(%x: memref<1x1x3x48xf32>, %w: memref<1x1x3x3xf32>, %out: memref<1x1x1x16xf32>) {
+  linalg.generic {indexing_maps = [#in3, #w3, #out3], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]} ins(%x, %w : memref<1x1x3x48xf32>, memref<1x1x3x3xf32>) outs(%out : memref<1x1x1x16xf32>) {
+  ^bb0(%i: f32, %k: f32, %a: f32):
+    %p = arith.mulf %i, %k : f32
+    %s = arith.addf %a, %p : f32
+    linalg.yield %s : f32
+  }
+  func.return
+}
