@@ -20,6 +20,9 @@ NPU_FORMAT_VERSION = 1
 """Bumped whenever the folder's layout changes: `load` refuses other versions."""
 MANIFEST = "manifest.json"
 WEIGHTS = "npu_weights.npz"
+HOST_STEP = "host"
+"""A step of the manifest that runs a host artifact (its folder); the others are NPU_STEP."""
+NPU_STEP = "npu"
 
 
 def is_npu_artifact(folder: Path) -> bool:
@@ -61,11 +64,11 @@ def _load(folder: Path, data: dict[str, Any], num_threads: int | None) -> Compil
     weights = np.load(folder / WEIGHTS, allow_pickle=False)
     steps: list[CpuStep | NpuStep] = []
     for step in data["steps"]:
-        if step["kind"] == "cpu":
+        if step["kind"] == HOST_STEP:
             model = load(folder / step["folder"], num_threads)
             steps.append(CpuStep(model, list(step["inputs"]), list(step["outputs"])))
             continue
-        if step["kind"] != "npu":
+        if step["kind"] != NPU_STEP:
             raise ValueError(f"unknown step kind {step['kind']!r}")
         values: dict[str, Any] = dict(step["layer"])
         values["pads"] = tuple(values["pads"])

@@ -22,7 +22,14 @@ from typing import Any
 import numpy as np
 import onnx
 
-from ...runtime.npu_sim.artifact import MANIFEST, NPU_FORMAT, NPU_FORMAT_VERSION, WEIGHTS
+from ...runtime.npu_sim.artifact import (
+    HOST_STEP,
+    MANIFEST,
+    NPU_FORMAT,
+    NPU_FORMAT_VERSION,
+    NPU_STEP,
+    WEIGHTS,
+)
 from .binary import write_tnpu
 from .isa import NpuConfig
 
@@ -54,7 +61,7 @@ def write_npu_artifact(
                 continue
             name = f"cpu_{index}"
             write_host(sub_model(split.model, step), folder / name)
-            steps.append({"kind": "cpu", "folder": name, "inputs": step.inputs,
+            steps.append({"kind": HOST_STEP, "folder": name, "inputs": step.inputs,
                           "outputs": step.outputs})  # fmt: skip
             written.append(f"{name}/")
             continue
@@ -66,7 +73,7 @@ def write_npu_artifact(
             weights[f"{name}.bias"] = step.bias
         steps.append(
             {
-                "kind": "npu",
+                "kind": NPU_STEP,
                 "name": step.name,
                 "program": f"{name}.tnpu",
                 "layer": asdict(step.layer),
