@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import ctypes.util
 import functools
-import os
 
 import llvmlite.binding as llvm
 
@@ -37,19 +36,7 @@ def uses_libgomp(object_code: bytes) -> bool:
     return any(prefix in object_code for prefix in LIBGOMP_SYMBOL_PREFIXES)
 
 
-def default_wait_policy() -> None:
-    """Threads that wait for work sleep (`OMP_WAIT_POLICY=PASSIVE`) unless the user chose a
-    policy: libgomp reads it when it loads, so this runs before every load of it.
-
-    With libgomp's default (spinning), a parallel region on a machine whose cores are busy
-    with other processes waits for a thread that spins or is not scheduled: the MobileNet
-    block on 2 threads took 60 ms a call (0.65 ms on 1) at load average 11 on the 2-core
-    development machine, and 0.76 ms with the passive policy (docs/pipeline.md)."""
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-
 def _load_libgomp() -> None:
-    default_wait_policy()
     library = find_libgomp()
     if library is None:
         raise TerraceRuntimeError(

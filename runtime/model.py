@@ -227,6 +227,5 @@ def _set_openmp_threads(count: int) -> None:
 
 @functools.cache
 def _openmp() -> ctypes.CDLL | None:
-    jit.default_wait_policy()
     library = jit.find_libgomp()
     return None if library is None else ctypes.CDLL(library)

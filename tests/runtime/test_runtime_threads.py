@@ -9,10 +9,6 @@ thread, after the call: the OpenMP ICV the call set.
 from __future__ import annotations
 
 import ctypes
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -128,28 +124,3 @@ def test_compiled_model_without_libgomp_fails_at_compile_time(monkeypatch: pytes
     monkeypatch.setattr(jit, "find_libgomp", lambda: None)
     with pytest.raises(TerraceRuntimeError, match="libgomp"):
         terrace.compile(proto, cache=False)
-
-
-WAIT_POLICY_PROBE = """
-import ctypes, sys
-sys.path.insert(0, {folder!r})
-from test_runtime_threads import PARALLEL_IR, _model
-from terrace.runtime import jit
-_model(PARALLEL_IR, 2)()
-ctypes.CDLL(jit.find_libgomp()).omp_display_env(0)
-"""
-
-
-@pytest.mark.parametrize(("environment", "expected"), [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
-def test_libgomp_waits_passively_unless_told(environment: str | None, expected: str):
-    """libgomp, as loaded by the runtime in a fresh process, runs with the passive wait policy
-    (docs/pipeline.md: spinning threads made 2 threads far slower than 1 on a busy machine);
-    a policy in the environment is kept. libgomp prints its settings (omp_display_env)."""
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-    if environment is not None:
-        env["OMP_WAIT_POLICY"] = environment
-    probe = WAIT_POLICY_PROBE.format(folder=str(Path(__file__).parent))
-    result = subprocess.run(
-        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
-    )
-    assert f"OMP_WAIT_POLICY = '{expected}'" in result.stderr
