@@ -62,11 +62,11 @@ def _is_constant(value: SSAValue) -> bool:
     return isinstance(value, OpResult) and isinstance(value.op, arith.ConstantOp)
 
 
-def _build_kernel(op: Operation, no_inline: bool) -> tuple[func.FuncOp, list[SSAValue]]:
-    """A private function holding a copy of `op` (and of the constants it uses), and the values
-    a call passes it. SSA names are dropped so that equal kernels print equally."""
-    captured = _captured_values(op)
-    arguments = [value for value in captured if not _is_constant(value)]
+def _build_kernel(
+    op: Operation, captured: list[SSAValue], arguments: list[SSAValue], no_inline: bool
+) -> func.FuncOp:
+    """A private function holding a copy of `op` (and of the `captured` constants it uses)
+    that takes `arguments`. SSA names are dropped so that equal kernels print equally."""
     block = Block(arg_types=[value.type for value in arguments])
     mapper: dict[SSAValue, SSAValue] = dict(zip(arguments, block.args, strict=True))
     for value in captured:
@@ -81,7 +81,7 @@ def _build_kernel(op: Operation, no_inline: bool) -> tuple[func.FuncOp, list[SSA
     kernel = func.FuncOp("kernel", function_type, Region(block), visibility="private")
     if no_inline:
         kernel.attributes[NO_INLINE] = UnitAttr()
-    return kernel, arguments
+    return kernel
 
 
 def _structural_key(kernel: func.FuncOp) -> str:
@@ -141,9 +141,11 @@ def outline_function(function: func.FuncOp, table: KernelTable, no_inline: bool)
                 continue
             if op.results:
                 continue  # linalg on tensors: bufferize first (left as it is)
-            kernel, arguments = _build_kernel(op, no_inline)
+            captured = _captured_values(op)
+            arguments = [value for value in captured if not _is_constant(value)]
             if len(arguments) > MAX_ARGUMENTS:
                 continue
+            kernel = _build_kernel(op, captured, arguments, no_inline)
             call = func.CallOp(table.name_for(kernel), arguments, [])
             call.location = op.location  # the ONNX nodes the kernel computes here
             Rewriter.insert_op(call, InsertPoint.before(op))
