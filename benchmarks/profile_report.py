@@ -8,7 +8,7 @@ nested by time on one track, with the kernel's symbol, its ONNX nodes and bytes 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import TerraceError
@@ -206,6 +206,11 @@ def _comparison_table(profile: Profile, ort: OrtProfile) -> list[str]:
     furthest behind first."""
     groups = _groups(profile, ort)
     names = {node.label: node for row in profile.rows for node in row.nodes}
+    order = {label: index for index, label in enumerate(names)}  # the order rows first run
+
+    def position(label: str) -> int:
+        return order.get(label, len(order))
+
     header = ["ms", "ort ms", "x ort", "ONNX nodes (grouped where either side fuses)"]
     body = [
         [
@@ -214,7 +219,7 @@ def _comparison_table(profile: Profile, ort: OrtProfile) -> list[str]:
             "-" if group.ratio is None else f"{group.ratio:.2f}x",
             " + ".join(
                 names[label].describe() if label in names else label
-                for label in sorted(group.labels, key=_label_order(names))
+                for label in sorted(group.labels, key=position)
             ),
         ]
         for group in groups
@@ -227,11 +232,6 @@ def _comparison_table(profile: Profile, ort: OrtProfile) -> list[str]:
         f"(onnxruntime also spent {unattributed:.3f} ms on nodes of its own, such as input "
         "layout reorders)",
     ]
-
-
-def _label_order(names: Mapping[str, object]) -> Callable[[str], int]:
-    order = {label: index for index, label in enumerate(names)}
-    return lambda label: order.get(label, len(order))
 
 
 def _line(cells: Sequence[str], widths: Sequence[int]) -> str:
