@@ -36,8 +36,10 @@ How it works (docs/tuning.md):
   search     trial 0 is the analytical default (what an untuned compile uses); then the next
              micro-kernels and the other order; then rounds of the best configs' neighbours,
              ranked by the analytical cost model (--strategy random: uniform draws instead)
-  measure    each candidate in a child process pinned to its cores: the whole model compiled
-             with the candidate on its task, checked against the nn reference, then timed
+  measure    each candidate in a child process pinned to its cores: the task's kernel cut out
+             of the model as a one-kernel model (same shapes, weights, fused epilogue, same
+             key; --in-model: the whole model with the candidate on its task) compiled,
+             checked against the nn reference, then timed
              (25 repeats of >= 2 ms; the fastest repeat decides); a crash, hang or wrong
              result is recorded and reported as a code-generation bug with the pipeline that
              reproduces it
@@ -45,6 +47,8 @@ How it works (docs/tuning.md):
              side (50 interleaved repeats in one process); that decides the applied best
   schedule   every task's seeds first (heaviest first), then the task with the largest
              expected saving; a task stops after two rounds under 1% gain
+  drift      every 4 batches of a task its default is measured again; moved over 5% from
+             its first time, the batch is suspect and measured again (--report: drift)
   records    keyed by task key + target fingerprint; `terrace compile --tuning-db DB` (or
              TERRACE_TUNING_DB) applies the best; a rerun resumes from the records and never
              re-measures one; Ctrl-C finishes the batch, keeps the records, prints the resume
@@ -121,6 +125,21 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         default=3,
         help="per task, the fastest configs re-measured side by side (50 interleaved repeats) "
         "before the best is chosen; 0 or 1: none (3)",
+    )
+    parser.add_argument(
+        "--in-model",
+        action="store_true",
+        help="time every candidate as the whole model with one kernel changed, instead of "
+        "the kernel cut out as a one-kernel model (the default where the cut reproduces the "
+        "task's key)",
+    )
+    parser.add_argument(
+        "--check-in-model",
+        type=int,
+        default=0,
+        metavar="K",
+        help="after tuning, re-measure the finalists of the K heaviest tasks inside the whole "
+        "model, side by side: is the standalone kernel's best the model's best? (0)",
     )
     parser.add_argument(
         "--compare-ort",
@@ -282,6 +301,7 @@ def _tune(args: argparse.Namespace) -> int:
         seed=args.seed,
         batch=args.batch,
         finalists=args.finalists,
+        standalone=not args.in_model,
     )
     print(
         f"terrace tune: {len(session.states)} tasks, target {target.tag} "
@@ -296,6 +316,10 @@ def _tune(args: argparse.Namespace) -> int:
         session.time_ort_at_start()
     interrupted = session.run(args.trials, budget - (time.perf_counter() - started), _progress)
     print(session.table())
+    print(session.drift_summary())
+    if args.check_in_model and not interrupted:
+        session.check_in_model(args.check_in_model, _progress)
+        print("\n".join(session.in_model_lines))
     for line in session.bugs():
         print(line, file=sys.stderr)
     if interrupted:

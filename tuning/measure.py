@@ -23,7 +23,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any, Protocol
@@ -31,6 +31,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from .config import KernelConfig, sha256_key
+from .kernels import Kernel
 from .records import Result
 from .space import Space
 from .tasks import Task
@@ -89,17 +90,27 @@ class RequestSource(Protocol):
     reference: Sequence[np.ndarray]
     repeats: int
     repeat_s: float
+    kernels: Mapping[str, Kernel]
+    """The tasks measured alone, by key (tuning/kernels.py); the others are measured as the
+    whole model."""
+
+
+def _subject(source: RequestSource, task_key: str) -> Kernel:
+    """What a candidate of the task compiles: its standalone kernel, else the whole model."""
+    kernel = source.kernels.get(task_key)
+    return kernel or Kernel(source.model, source.inputs, source.reference)
 
 
 def measure_request(source: RequestSource, candidate: Candidate) -> MeasureRequest:
+    subject = _subject(source, candidate.task.key)
     return MeasureRequest(
-        source.model,
+        subject.model,
         source.target,
         source.threads,
         candidate.task.key,
         candidate.config,
-        source.inputs,
-        source.reference,
+        subject.inputs,
+        subject.reference,
         source.repeats,
         source.repeat_s,
     )
@@ -109,14 +120,15 @@ def confirm_request(
     source: RequestSource, task_key: str, configs: Sequence[KernelConfig], repeats: int
 ) -> ConfirmRequest:
     """The finalists of one task, each timed `repeats` times interleaved."""
+    subject = _subject(source, task_key)
     return ConfirmRequest(
-        source.model,
+        subject.model,
         source.target,
         source.threads,
         task_key,
         tuple(configs),
-        source.inputs,
-        source.reference,
+        subject.inputs,
+        subject.reference,
         repeats,
         source.repeat_s,
     )
@@ -338,6 +350,7 @@ class LocalRunner:
     repeat_s: float = REPEAT_S
     measure: Callable[..., Result] = measure_candidate
     best_s: dict[str, float] = field(default_factory=dict[str, float])
+    kernels: Mapping[str, Kernel] = field(default_factory=dict[str, Kernel])
 
     def __post_init__(self) -> None:
         cores = list(self.cores) or sorted(os.sched_getaffinity(0))[-self.threads :]

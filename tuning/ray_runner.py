@@ -19,7 +19,7 @@ another actor, then recorded as `crash` / `timeout`; a dead actor is restarted b
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +27,7 @@ import numpy as np
 
 from ..errors import TerraceError
 from .config import KernelConfig
+from .kernels import Kernel
 from .measure import (
     REPEAT_S,
     REPEATS,
@@ -113,6 +114,8 @@ class RayRunner:
     repeat_s: float = REPEAT_S
     handles: list[Any] = field(default_factory=list[Any])
     requeued: int = 0
+    kernels: Mapping[str, Kernel] = field(default_factory=dict[str, Kernel])
+    """The tasks measured alone (tuning/kernels.py), by key."""
 
     def __post_init__(self) -> None:
         ray = connect(self.address)

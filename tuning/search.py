@@ -41,6 +41,10 @@ STALE_ROUNDS = 2
 WINDOW = 3
 BLOCK_SHARE = 4
 """One proposal in this many of a batch moves the best config's cache blocks."""
+DRIFT_EVERY = 4
+"""The drift guard re-measures a task's analytical default after every this many batches."""
+DRIFT_LIMIT = 0.05
+"""A default that moved more than this from its first measurement makes the batch suspect."""
 
 
 class Runner(Protocol):
@@ -66,6 +70,16 @@ class TaskState:
     cap: int = 1 << 30
     confirmed: set[KernelConfig] = field(default_factory=set[KernelConfig])
     """Finalists re-measured side by side: the best is chosen among them when there are any."""
+    first_default: float | None = None
+    """The analytical default's first measurement: what the drift guard compares with."""
+    batches: int = 0
+    drift: list[float] = field(default_factory=list[float])
+    """The drift guard's re-measurements of the default, over `first_default`."""
+    suspect: int = 0
+    """Batches measured while the default had drifted, and re-measured."""
+    in_model: bool = False
+    """Its candidates are timed as the whole model with this task changed (a task without a
+    standalone kernel, tuning/kernels.py), not as its kernel alone."""
 
     @property
     def trials(self) -> int:
@@ -142,6 +156,8 @@ class TaskState:
         before = self.best_seconds()
         for config, result in zip(configs, results, strict=True):
             self.measured[config] = result
+            if config == self.task.default and result.ok and self.first_default is None:
+                self.first_default = result.seconds
         after = self.best_seconds()
         if after is not None:
             self.history.append(after)
@@ -165,30 +181,39 @@ class Progress:
     elapsed_s: float
     states: Sequence[TaskState]
     whole_model: bool = False
-    """Each candidate was timed as the whole model with one task changed (LocalRunner,
-    RayRunner), not as the kernel alone (FakeRunner)."""
+    """Every candidate was timed as the whole model with one task changed; otherwise each
+    state's `in_model` says (a standalone kernel, or FakeRunner, times the kernel alone)."""
+
+    def _in_model(self, state: TaskState) -> bool:
+        return self.whole_model or state.in_model
 
     def model_seconds(self) -> float:
-        """The estimated model latency: per kernel, the sum of weight x best; timed as whole
-        models, the untuned model's time less each task's saving (savings add up: each task
-        changes other code)."""
-        if not self.whole_model:
+        """The estimated model latency: per kernel, the sum of weight x best; when some tasks
+        are timed as whole models, the untuned model's time less each task's saving (savings
+        add up: each task changes other code; a kernel's saving counts weight times)."""
+        if not any(self._in_model(s) for s in self.states):
             return sum(s.task.weight * s.estimated_seconds() for s in self.states)
         savings = 0.0
         for state in self.states:
             default, best = state.default_seconds(), state.best_seconds()
             if default is not None and best is not None:
-                savings += max(default - best, 0.0)
+                times = 1 if self._in_model(state) else state.task.weight
+                savings += times * max(default - best, 0.0)
         return self.default_seconds() - savings
 
     def default_seconds(self) -> float:
-        """The untuned model: per kernel, the sum of weight x default; timed as whole models,
-        the fastest of the tasks' default trials (each one is the untuned model)."""
-        if not self.whole_model:
+        """The untuned model: per kernel, the sum of weight x default; when some tasks are
+        timed as whole models, the fastest of their default trials (each one is the untuned
+        model)."""
+        if not any(self._in_model(s) for s in self.states):
             return sum(
                 s.task.weight * (s.default_seconds() or s.estimated_seconds()) for s in self.states
             )
-        defaults = [d for d in (s.default_seconds() for s in self.states) if d is not None]
+        defaults = [
+            d
+            for d in (s.default_seconds() for s in self.states if self._in_model(s))
+            if d is not None
+        ]
         if defaults:
             return min(defaults)
         return sum(s.task.weight * s.space.estimate(s.task.default) for s in self.states)
@@ -206,6 +231,8 @@ class Scheduler:
     strategy: str = "seeded-beam"
     seed: int = 0
     on_round: Callable[[Progress], None] | None = None
+    drift_guard: bool = True
+    """Re-measure each task's default every DRIFT_EVERY batches (TUNING.md section 6)."""
     whole_model: bool = False
     """The runner times the whole model per candidate (see `Progress`)."""
     measured: int = 0
@@ -248,13 +275,33 @@ class Scheduler:
         """The expected saving: weight x the kernel's time x its recent relative gain. Timed
         as whole models, a task's measured time is the model's; its kernel's share is then
         the analytical estimate scaled by how far its best has come from its default."""
-        if not self.whole_model:
+        if not (self.whole_model or state.in_model):
             return state.task.weight * state.estimated_seconds() * state.gain_rate()
         kernel = state.task.weight * state.space.estimate(state.task.default)
         default, best = state.default_seconds(), state.best_seconds()
         if default and best:
             kernel *= best / default
         return kernel * state.gain_rate()
+
+    def _guard(
+        self, state: TaskState, configs: Sequence[KernelConfig], results: list[Result]
+    ) -> list[Result]:
+        """The drift guard: every DRIFT_EVERY batches of a task, its analytical default is
+        measured again; if it moved more than DRIFT_LIMIT from its first measurement, the
+        machine changed under the batch (load, clock), which is marked suspect and measured
+        again. The re-measurements are not trials of the budget; the ratios go to the
+        report."""
+        if not self.drift_guard or state.batches % DRIFT_EVERY or state.first_default is None:
+            return results
+        (check,) = self.runner.run([Candidate(state.task, state.task.default)])
+        if not check.ok:
+            return results
+        ratio = check.seconds / state.first_default
+        state.drift.append(ratio)
+        if abs(ratio - 1) <= DRIFT_LIMIT:
+            return results
+        state.suspect += 1
+        return self.runner.run([Candidate(state.task, c) for c in configs])
 
     def _step(self, state: TaskState) -> None:
         room = min(self.batch, self.trials - self.measured, state.cap - state.trials)
@@ -267,6 +314,8 @@ class Scheduler:
             return
         results = self.runner.run([Candidate(state.task, c) for c in configs])
         self.measured += len(configs)
+        state.batches += 1
+        results = self._guard(state, configs, results)
         state.update(configs, results, early_stop=self.strategy == "seeded-beam")
         self.on_results(state, configs, results)
         if self.on_round is not None:

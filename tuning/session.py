@@ -18,15 +18,23 @@ import onnx
 from ..targets.target import Target
 from .apply import with_config
 from .config import SPACE, KernelConfig
+from .kernels import Kernel, standalone_kernels
 from .measure import FakeRunner, LocalRunner
 from .records import Database, Record, Result
-from .search import Progress, Runner, Scheduler, TaskState
+from .search import DRIFT_EVERY, Progress, Runner, Scheduler, TaskState
 from .space import Space
 from .target_info import target_info
 from .tasks import Task, extract_tasks, random_inputs, reference_outputs
 
 CONFIRM_REPEATS = 50
 COMPARE_ROUNDS = 10
+IMPROVED = 0.01
+"""A task whose best beats its default by at most this is reported as not improved."""
+IN_MODEL_MATCH = 0.02
+"""The standalone best counts as the in-model best when within this of the fastest finalist
+timed in the model (the noise of interleaved whole-model timings here)."""
+NOISE_LIMIT = 0.03
+"""TUNING.md criterion 8: IQR / median of a final best (kernels of at least 1 ms)."""
 
 
 class TuningSession:
@@ -43,8 +51,15 @@ class TuningSession:
         batch: int = 8,
         serialize: bool = True,
         finalists: int = 3,
+        standalone: bool = True,
     ) -> None:
         self.finalists = finalists
+        self.standalone = standalone
+        """Measure each task as its standalone kernel where it has one (tuning/kernels.py),
+        else every candidate as the whole model."""
+        self.notes: list[str] = []
+        self.in_model_lines: list[str] = []
+        """The standalone bests checked inside the whole model (`check_in_model`)."""
         self.serialize = serialize
         self.model, self.target, self.threads = model, target, threads
         self.info = target_info(target, threads)
@@ -74,6 +89,7 @@ class TuningSession:
                 state.confirmed.add(record.config)
         if state.best_seconds() is not None:
             state.history.append(state.best_seconds() or 0.0)
+        state.first_default = state.default_seconds()
         return state
 
     def _runner(self) -> Runner:
@@ -85,6 +101,7 @@ class TuningSession:
             import_ray()  # the install hint before any work
         inputs = random_inputs(self.model, self.seed)
         reference = reference_outputs(self.model, inputs)
+        kernels = self._kernels()
         if self.runner_kind.startswith("ray"):
             from .ray_runner import RayRunner
 
@@ -98,10 +115,32 @@ class TuningSession:
                 self.fp,
                 address=address,
                 serialize=self.serialize,
+                kernels=kernels,
             )
         return LocalRunner(
-            self.model.SerializeToString(), self.target.tag, self.threads, inputs, reference
+            self.model.SerializeToString(),
+            self.target.tag,
+            self.threads,
+            inputs,
+            reference,
+            kernels=kernels,
         )
+
+    def _kernels(self) -> dict[str, Kernel]:
+        """The standalone kernels; the tasks without one are marked to be timed in the
+        model (and said so)."""
+        kernels: dict[str, Kernel] = {}
+        if self.standalone:
+            tasks = [s.task for s in self.states]
+            kernels = standalone_kernels(self.model, self.target, self.info, tasks, self.seed)
+        for state in self.states:
+            state.in_model = state.task.key not in kernels
+        alone = len(self.states) - sum(s.in_model for s in self.states)
+        self.notes.append(
+            f"{alone}/{len(self.states)} tasks measured as standalone kernels"
+            + "".join(f"; {s.task.name} in the whole model" for s in self.states if s.in_model)
+        )
+        return kernels
 
     def run(self, trials: int, seconds: float, progress: Callable[[str], None]) -> bool:
         """Tunes within the budgets; True when a Ctrl-C ended it (records kept)."""
@@ -109,6 +148,8 @@ class TuningSession:
             progress("no contraction to tune in this model")
             return False
         runner = self._runner()
+        for note in self.notes:
+            progress(note)
         started = time.perf_counter()
 
         def on_round(p: Progress) -> None:
@@ -132,7 +173,6 @@ class TuningSession:
             seed=self.seed,
             on_round=on_round,
             started=started,
-            whole_model=self.runner_kind != "fake",
         )
         try:
             scheduler.run()
@@ -173,6 +213,55 @@ class TuningSession:
                     f"confirmed {state.task.name}: {best[0].describe()} {best[1] * 1e3:.3f} ms "
                     f"(finalists {', '.join(c.describe() for c in configs)}, interleaved)"
                 )
+
+    def check_in_model(self, tasks: int, progress: Callable[[str], None]) -> None:
+        """For the `tasks` heaviest tasks measured as standalone kernels: their finalists
+        (the fastest configs and the default) re-measured inside the whole model, side by
+        side; says whether the standalone best is also the best in the model (within
+        IN_MODEL_MATCH)."""
+        alone = [s for s in self.states if not s.in_model and s.best() is not None]
+        alone.sort(key=lambda s: -s.task.weight * (s.best_seconds() or 0.0))
+        if not alone or tasks <= 0 or self.runner_kind == "fake":
+            return
+        inputs = random_inputs(self.model, self.seed)
+        reference = reference_outputs(self.model, inputs)
+        runner = LocalRunner(
+            self.model.SerializeToString(), self.target.tag, self.threads, inputs, reference
+        )
+        lines = [
+            "| task | standalone best | in model: standalone best ms | in model: fastest "
+            "finalist | ratio | same best |",
+            "| --- | --- | --: | --- | --: | --- |",
+        ]
+        try:
+            for state in alone[:tasks]:
+                ranked = sorted(
+                    ((c, r.seconds) for c, r in state.measured.items() if r.ok),
+                    key=lambda i: i[1],
+                )
+                configs = list(
+                    dict.fromkeys([*(c for c, _ in ranked[: self.finalists]), state.task.default])
+                )
+                results = runner.confirm(state.task, configs, CONFIRM_REPEATS)
+                timed = [(c, r.seconds) for c, r in zip(configs, results, strict=True) if r.ok]
+                best = state.best()
+                if best is None or not timed:
+                    continue
+                ours = next((t for c, t in timed if c == best[0]), None)
+                fastest = min(timed, key=lambda i: i[1])
+                if ours is None:
+                    continue
+                ratio = ours / fastest[1]
+                same = "yes" if ratio <= 1 + IN_MODEL_MATCH else "no"
+                line = (
+                    f"| {state.task.name} | {best[0].describe()} | {ours * 1e3:.3f} "
+                    f"| {fastest[0].describe()} {fastest[1] * 1e3:.3f} | {ratio:.3f} | {same} |"
+                )
+                lines.append(line)
+                progress(f"in model: {line}")
+        finally:
+            runner.close()
+        self.in_model_lines = lines
 
     def _record(
         self,
@@ -231,9 +320,9 @@ class TuningSession:
             best, default = state.best(), state.default_seconds()
             best_ms = f"{best[1] * 1e3:.3f}" if best else "-"
             default_ms = f"{default * 1e3:.3f}" if default else "-"
-            # a candidate is timed as the whole model: per-task GFLOP/s only for one task
-            single = len(self.states) == 1
-            gflops = f"{state.task.shape.flops / best[1] / 1e9:.1f}" if best and single else "-"
+            # a candidate timed as the whole model: per-task GFLOP/s only for one task
+            alone = not state.in_model or len(self.states) == 1
+            gflops = f"{state.task.shape.flops / best[1] / 1e9:.1f}" if best and alone else "-"
             speedup = f"{default / best[1]:.3f}x" if best and default else "-"
             config = best[0].describe() if best else "-"
             spread = "-"
@@ -383,10 +472,106 @@ class TuningSession:
             "",
             *(self.bug_lines or ["none"]),
         ]
+        parts += ["", "## Kernels the tuner did not improve", "", self.unimproved()]
+        parts += ["", "## Noise of the final bests", "", self.noise_table()]
+        parts += ["", "## Drift guard", "", self.drift_table()]
+        if self.in_model_lines:
+            parts += ["", "## Standalone best against in-model best", "", *self.in_model_lines]
         parts += ["", "## The analytical model against the measurements", "", self.rank_table()]
         if summary:
             parts += ["", "## End to end", "", summary]
         return "\n".join(parts) + "\n"
+
+    def unimproved(self) -> str:
+        """The tasks whose best is not faster than their default by more than IMPROVED, each
+        with the reason: a space with nothing else in it, the default best of everything
+        measured, a gain inside the noise, or a search cut short by the budget."""
+        lines: list[str] = []
+        for state in self.states:
+            best, default = state.best(), state.default_seconds()
+            if best is None or default is None:
+                lines.append(f"- {state.task.name}: nothing measured (budget spent elsewhere)")
+                continue
+            gain = default / best[1] - 1
+            if gain > IMPROVED:
+                continue
+            size = len(state.space.configs())
+            result = state.measured[best[0]]
+            spread = (result.iqr_s or 0.0) / (result.median_s or best[1])
+            if size <= 1:
+                why = "the space holds no config other than the default for this shape"
+            elif best[0] == state.task.default:
+                why = (
+                    f"the default is the fastest of the {state.trials} configs measured "
+                    f"(of {size} in the space)"
+                )
+            else:
+                why = (
+                    f"the best ({best[0].describe()}) gains {gain:+.1%}, inside the noise "
+                    f"(IQR / median {spread:.1%})"
+                )
+            if not state.converged and state.trials < size:
+                why += f"; the search stopped at the budget after {state.trials} trials"
+            lines.append(f"- {state.task.name} (weight {state.task.weight}): {why}")
+        return "\n".join(lines) or f"none: every task gained over {IMPROVED:.0%}"
+
+    def noise_table(self) -> str:
+        """TUNING.md criterion 8: IQR / median of each task's final (re-measured) best; the
+        criterion holds for kernels of at least 1 ms under 3%."""
+        lines = [
+            "| task | best ms (median) | IQR / median | re-measured side by side |",
+            "| --- | --: | --: | --- |",
+        ]
+        held, counted = 0, 0
+        for state in self.states:
+            best = state.best()
+            if best is None:
+                continue
+            result = state.measured[best[0]]
+            if result.median_s is None or result.iqr_s is None:
+                continue
+            spread = result.iqr_s / result.median_s
+            if result.median_s >= 1e-3:
+                counted += 1
+                held += spread < NOISE_LIMIT
+            lines.append(
+                f"| {state.task.name} | {result.median_s * 1e3:.3f} | {spread:.1%} "
+                f"| {'yes' if best[0] in state.confirmed else 'no'} |"
+            )
+        lines.append(
+            f"\n{held}/{counted} kernels of at least 1 ms have IQR / median under {NOISE_LIMIT:.0%}"
+        )
+        return "\n".join(lines)
+
+    def drift_table(self) -> str:
+        """The drift guard's re-measurements of each task's default (TUNING.md section 6)."""
+        lines = [
+            "| task | checks | default drift (min .. max) | suspect batches re-measured |",
+            "| --- | --: | --- | --: |",
+        ]
+        for state in self.states:
+            if not state.drift:
+                continue
+            low, high = min(state.drift) - 1, max(state.drift) - 1
+            lines.append(
+                f"| {state.task.name} | {len(state.drift)} | {low:+.1%} .. {high:+.1%} "
+                f"| {state.suspect} |"
+            )
+        if len(lines) == 2:
+            return f"no task ran {DRIFT_EVERY} batches: nothing re-measured"
+        return "\n".join(lines)
+
+    def drift_summary(self) -> str:
+        """One line: how far the defaults drifted and how many batches were re-measured."""
+        ratios = [r for s in self.states for r in s.drift]
+        if not ratios:
+            return "drift guard: no task ran 4 batches"
+        worst = max(ratios, key=lambda r: abs(r - 1)) - 1
+        suspect = sum(s.suspect for s in self.states)
+        return (
+            f"drift guard: {len(ratios)} re-measurements of the defaults, largest drift "
+            f"{worst:+.1%}, {suspect} suspect batch(es) re-measured"
+        )
 
     def rank_table(self) -> str:
         """Per task, the Spearman rank correlation of the analytical estimate with the measured

@@ -104,9 +104,17 @@ def _optimum_at(best: KernelConfig):
     return time_of
 
 
-def _tune(tasks: list[Task], runner: FakeRunner, trials: int, strategy: str = "seeded-beam"):
+def _tune(
+    tasks: list[Task],
+    runner: FakeRunner,
+    trials: int,
+    strategy: str = "seeded-beam",
+    drift_guard: bool = True,
+):
     states = [TaskState(t, Space(t.shape, ZEN4)) for t in tasks]
-    scheduler = Scheduler(states, runner, lambda *_: None, trials=trials, strategy=strategy)
+    scheduler = Scheduler(
+        states, runner, lambda *_: None, trials=trials, strategy=strategy, drift_guard=drift_guard
+    )
     scheduler.run()
     return states
 
@@ -289,7 +297,7 @@ def test_replay_follows_the_live_search_and_counts_trials():
     optimum = KernelConfig(4, 2, 8, "nm")
     time_of = _optimum_at(optimum)
     live = FakeRunner({}, noise=0.0, time_of=time_of)
-    _tune([task], live, trials=1000)
+    _tune([task], live, trials=1000, drift_guard=False)  # a replay has no drift checks
     times = {
         (task.key, c): Result(time_of(task, c), time_of(task, c), validated=True)
         for c in space.configs()
