@@ -106,6 +106,20 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="search: seeded-beam (default), random (uniform draws, the MetaSchedule replay "
         "anchor), exhaustive (every valid config, no early stop: a convergence reference)",
     )
+    parser.add_argument(
+        "--tasks",
+        type=_top,
+        default=0,
+        metavar="top:K",
+        help="tune only the K heaviest tasks (weight x analytical estimate)",
+    )
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        default=[],
+        metavar="KEY",
+        help="tune only the tasks with these keys (or key prefixes, as --show prints them)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed (0)")
     parser.add_argument("--batch", type=int, default=8, help="candidates per round (8)")
     parser.add_argument(
@@ -265,6 +279,12 @@ def _runner_kind(text: str) -> str:
     raise argparse.ArgumentTypeError(f"'{text}': expected local, ray, ray://ADDR or fake")
 
 
+def _top(text: str) -> int:
+    if text.startswith("top:") and text[4:].isdigit() and int(text[4:]) > 0:
+        return int(text[4:])
+    raise argparse.ArgumentTypeError(f"'{text}': expected top:K with K >= 1")
+
+
 def _seconds(text: str) -> float:
     if not text:
         return float("inf")
@@ -302,6 +322,8 @@ def _tune(args: argparse.Namespace) -> int:
         batch=args.batch,
         finalists=args.finalists,
         standalone=not args.in_model,
+        only=args.only,
+        top=args.tasks,
     )
     print(
         f"terrace tune: {len(session.states)} tasks, target {target.tag} "

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 
+from ..errors import TerraceError
 from ..targets.target import Target
 from .apply import with_config
 from .config import SPACE, KernelConfig
@@ -23,7 +24,7 @@ from .measure import FakeRunner, LocalRunner
 from .records import Database, Record, Result
 from .search import DRIFT_EVERY, Progress, Runner, Scheduler, TaskState
 from .space import Space
-from .target_info import target_info
+from .target_info import TargetInfo, target_info
 from .tasks import Task, extract_tasks, random_inputs, reference_outputs
 
 CONFIRM_REPEATS = 50
@@ -52,6 +53,8 @@ class TuningSession:
         serialize: bool = True,
         finalists: int = 3,
         standalone: bool = True,
+        only: Sequence[str] = (),
+        top: int = 0,
     ) -> None:
         self.finalists = finalists
         self.standalone = standalone
@@ -66,7 +69,7 @@ class TuningSession:
         self.fp = self.info.fingerprint()
         self.database = Database(db_path)
         self.strategy, self.seed, self.batch = strategy, seed, batch
-        tasks = extract_tasks(model, target, self.info)
+        tasks = select_tasks(extract_tasks(model, target, self.info), self.info, only, top)
         self.states = [self._state(task) for task in tasks]
         self.runner_kind = runner_kind
         self.bug_lines: list[str] = []
@@ -589,6 +592,26 @@ class TuningSession:
             shown = f"{rho:+.2f}" if rho is not None else "-"
             lines.append(f"| {state.task.name} | {len(pairs)} | {shown} |")
         return "\n".join(lines)
+
+
+def select_tasks(
+    tasks: Sequence[Task], info: TargetInfo, only: Sequence[str], top: int
+) -> list[Task]:
+    """`--only KEY...` (a key or its prefix, with or without `sha256:`) and `--tasks top:K`
+    (the K heaviest by weight x analytical estimate); neither: every task."""
+    chosen = list(tasks)
+    if only:
+        prefixes = [p if p.startswith("sha256:") else f"sha256:{p}" for p in only]
+        chosen = [t for t in chosen if any(t.key.startswith(p) for p in prefixes)]
+        if not chosen:
+            raise TerraceError(f"--only {' '.join(only)}: no task of the model has that key")
+    if top > 0:
+
+        def share(task: Task) -> float:
+            return task.weight * Space(task.shape, info).estimate(task.default)
+
+        chosen = sorted(chosen, key=share, reverse=True)[:top]
+    return chosen
 
 
 def _budget(seconds: float) -> str:

@@ -216,3 +216,22 @@ def test_rank_correlation_and_the_report(tmp_path: Path):
     section = text.split("## The analytical model against the measurements")[1]
     row = next(line for line in section.splitlines() if line.startswith("| gemm 64x64x64"))
     assert float(row.split("|")[-2]) > 0.8
+
+
+def test_tasks_top_and_only_choose_what_is_tuned(tmp_path: Path, capsys):
+    db = tmp_path / "db.jsonl"
+    options = ["--runner", "fake", "--trials", "8", "--finalists", "0", "--db", str(db)]
+    assert main(["tune", "mlp", *options, "--tasks", "top:1"]) == 0
+    keys = {key for key, _ in _configs(db)}
+    assert len(keys) == 1
+    # the heavier of the two GEMMs: K = 1024 against 784
+    assert "| gemm 64x1024x1024" in capsys.readouterr().out
+    (key,) = keys
+    other = tmp_path / "other.jsonl"
+    only = ["--runner", "fake", "--trials", "4", "--db", str(other), "--only", key[7:19]]
+    assert main(["tune", "mlp", *only]) == 0
+    assert {k for k, _ in _configs(other)} == {key}
+    assert main(["tune", "mlp", "--runner", "fake", "--only", "0000", "--db", str(other)]) == 1
+    assert "--only 0000: no task of the model has that key" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["tune", "mlp", "--tasks", "3"])
