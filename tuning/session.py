@@ -242,18 +242,24 @@ class TuningSession:
                     ((c, r.seconds) for c, r in state.measured.items() if r.ok),
                     key=lambda i: i[1],
                 )
-                configs = list(
-                    dict.fromkeys([*(c for c, _ in ranked[: self.finalists]), state.task.default])
-                )
+                # the applied best (a confirmed finalist, which need not be the fastest raw
+                # search trial) first, then the fastest trials and the default
+                chosen = state.best()
+                first = [chosen[0]] if chosen else []
+                fastest_trials = [c for c, _ in ranked[: self.finalists]]
+                configs = list(dict.fromkeys([*first, *fastest_trials, state.task.default]))
                 results = runner.confirm(state.task, configs, CONFIRM_REPEATS)
                 timed = [(c, r.seconds) for c, r in zip(configs, results, strict=True) if r.ok]
                 best = state.best()
-                if best is None or not timed:
+                ours = next((t for c, t in timed if best and c == best[0]), None)
+                if best is None or ours is None:
+                    # a failure in the model that the kernel did not show: say it, never skip
+                    failed = next((r for r in results if not r.ok), None)
+                    why = f"{failed.error}: {failed.detail}" if failed else "not measured"
+                    lines.append(f"| {state.task.name} | - | failed in the model ({why}) | | | |")
+                    progress(f"in model: {lines[-1]}")
                     continue
-                ours = next((t for c, t in timed if c == best[0]), None)
                 fastest = min(timed, key=lambda i: i[1])
-                if ours is None:
-                    continue
                 ratio = ours / fastest[1]
                 same = "yes" if ratio <= 1 + IN_MODEL_MATCH else "no"
                 line = (
