@@ -10,6 +10,7 @@ machine in that state (the search is deterministic given the times). Random sear
 under `seeds` seeds and its median is reported, as MetaSchedule's replay anchor.
 
     python -m terrace.tuning.convergence mlp --reference ref.jsonl --plot convergence.png
+    python -m terrace.tuning.convergence gemm512 resnet50 --reference a.jsonl b.jsonl
 """
 
 from __future__ import annotations
@@ -207,26 +208,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("model", help="an .onnx file or a bundled workload")
-    parser.add_argument("--reference", required=True, help="records of an exhaustive run")
+    parser.add_argument("models", nargs="+", help=".onnx files or bundled workloads")
+    parser.add_argument(
+        "--reference",
+        required=True,
+        nargs="+",
+        help="records of exhaustive runs (any number: their tasks are pooled, one table, "
+        "one median over every task)",
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seeds", type=int, default=10, help="random-search seeds (10)")
     parser.add_argument("--plot", metavar="PNG", help="the seeded-beam curves per task")
     args = parser.parse_args(argv)
     import onnx
 
-    model = onnx.load(args.model) if Path(args.model).is_file() else workload(args.model).build()
     target = get_target()
     info = target_info(target, args.threads)
-    tasks = extract_tasks(model, target, info)
-    spaces = {t.key: Space(t.shape, info) for t in tasks}
-    results = converge(tasks, spaces, landscape(Database(args.reference), info.fingerprint()))
+    tasks: dict[str, Task] = {}
+    for name in args.models:
+        model = onnx.load(name) if Path(name).is_file() else workload(name).build()
+        for task in extract_tasks(model, target, info):
+            tasks.setdefault(task.key, task)
+    times: dict[tuple[str, KernelConfig], Result] = {}
+    for path in args.reference:
+        times |= landscape(Database(path), info.fingerprint())
+    spaces = {key: Space(t.shape, info) for key, t in tasks.items()}
+    results = converge(list(tasks.values()), spaces, times)
     if not results:
-        print(f"{args.reference}: no record of this model's tasks on this target", file=sys.stderr)
+        print("no record of these models' tasks on this target", file=sys.stderr)
         return 1
     print(table(results))
     if args.plot:
-        write_png(args.plot, f"convergence on {args.model}, {info.cpu}", panels(results))
+        title = f"convergence on {', '.join(args.models)}, {info.cpu}"
+        write_png(args.plot, title, panels(results))
         print(f"wrote {args.plot}", file=sys.stderr)
     return 0
 

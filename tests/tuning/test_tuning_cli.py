@@ -235,3 +235,20 @@ def test_tasks_top_and_only_choose_what_is_tuned(tmp_path: Path, capsys):
     assert "--only 0000: no task of the model has that key" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["tune", "mlp", "--tasks", "3"])
+
+
+def test_convergence_pools_several_references_into_one_table(tmp_path: Path, capsys):
+    from terrace.tuning.convergence import main as convergence
+
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    exhaustive = ["--runner", "fake", "--strategy", "exhaustive", "--finalists", "0"]
+    assert main(["tune", "gemm64", *exhaustive, "--trials", "1000", "--db", str(first)]) == 0
+    options = [*exhaustive, "--tasks", "top:1", "--trials", "1000", "--db", str(second)]
+    assert main(["tune", "mlp", *options]) == 0
+    capsys.readouterr()
+    assert convergence(["gemm64", "mlp", "--reference", str(first), str(second)]) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("| gemm ")]
+    # gemm64's task and mlp's heavier one (the other mlp task has no reference: left out)
+    assert len(rows) == 2 and "gemm 64x64x64" in rows[0] and "64x1024x1024" in rows[1]
+    assert "median seeded-beam trials to 5% over tasks:" in out
