@@ -451,12 +451,17 @@ class TuningSession:
             ],
         )
         lines: list[tuple[float, str]] = []
+        whole = any(s.in_model for s in self.states)
         if self.default_model_s:
             lines.append((self.default_model_s * 1e3, "analytical defaults"))
-        if self.ort_s:
+        # onnxruntime times the whole model: comparable with the curve only when the curve is
+        # the whole model's (a sum of standalone kernels leaves out pooling, softmax, ...)
+        if self.ort_s and whole:
             lines.append((self.ort_s * 1e3, "onnxruntime (fastest repeat)"))
         model = Panel(
-            "estimated model latency",
+            "estimated model latency"
+            if whole
+            else "contraction kernels: sum of weight x best (onnxruntime: see --compare-ort)",
             "wall seconds",
             "ms",
             [Series("terrace tuned", [c[0] for c in self.curve], [c[2] * 1e3 for c in self.curve])],
