@@ -233,8 +233,8 @@ class TuningSession:
         )
         lines = [
             "| task | standalone best | in model: standalone best ms | in model: fastest "
-            "finalist | ratio | same best |",
-            "| --- | --- | --: | --- | --: | --- |",
+            "finalist | ratio | same best | standalone gain over default | in-model gain |",
+            "| --- | --- | --: | --- | --: | --- | --: | --: |",
         ]
         try:
             for state in alone[:tasks]:
@@ -256,15 +256,22 @@ class TuningSession:
                     # a failure in the model that the kernel did not show: say it, never skip
                     failed = next((r for r in results if not r.ok), None)
                     why = f"{failed.error}: {failed.detail}" if failed else "not measured"
-                    lines.append(f"| {state.task.name} | - | failed in the model ({why}) | | | |")
+                    lines.append(f"| {state.task.name} | - | failed in the model ({why}) |||||")
                     progress(f"in model: {lines[-1]}")
                     continue
                 fastest = min(timed, key=lambda i: i[1])
                 ratio = ours / fastest[1]
                 same = "yes" if ratio <= 1 + IN_MODEL_MATCH else "no"
+                # the isolated gain against what the model shows of it (TUNING.md section 2:
+                # isolated gains that do not show up end to end are reported)
+                default = state.default_seconds()
+                in_model = next((t for c, t in timed if c == state.task.default), None)
+                alone_gain = f"{default / best[1]:.3f}x" if default else "-"
+                model_gain = f"{in_model / ours:.3f}x" if in_model else "-"
                 line = (
                     f"| {state.task.name} | {best[0].describe()} | {ours * 1e3:.3f} "
-                    f"| {fastest[0].describe()} {fastest[1] * 1e3:.3f} | {ratio:.3f} | {same} |"
+                    f"| {fastest[0].describe()} {fastest[1] * 1e3:.3f} | {ratio:.3f} | {same} "
+                    f"| {alone_gain} | {model_gain} |"
                 )
                 lines.append(line)
                 progress(f"in model: {line}")
