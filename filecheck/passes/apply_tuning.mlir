@@ -19,8 +19,8 @@
 // CHECK-SAME:  terrace.config = {mr = 6 : i64, nr_vectors = 4 : i64, lanes = 16 : i64, order = "mn", kc = 48 : i64, mc = 66 : i64, nc = 64 : i64, source = "analytical", key = "sha256:53712766047a61b96c322acded972c2745334dd73c7679298ed07c14aa1c5c24"}
 // CHECK-NOT:   terrace.config
 
-// The generic unit has two FMA pipes (as Skylake-X): 6 x 64 would stream 256 bytes of B per
-// 12-cycle K step, more than the 12 bytes a cycle of L3 a stream may take, and 13 x 2 vectors
+// The generic unit has two FMA pipes (as Skylake-X): 6 x 64 would stream 256 bytes of B rows
+// per 12-cycle K step, more than the 12 bytes a cycle a stream of rows gets, and 13 x 2 vectors
 // (128 bytes per 13 cycles) wins; 16 registers of 8 lanes: 4 x 3 vectors has the most
 // multiply-adds per load but streams 16 bytes a cycle, and 6 x 2 (BLIS's Haswell kernel) wins.
 // TWO-PIPES:   terrace.config = {mr = 13 : i64, nr_vectors = 2 : i64, lanes = 16 : i64, order = "mn", kc = 48 : i64, mc = 65 : i64, nc = 64 : i64, source = "analytical"
