@@ -23,6 +23,8 @@ from terrace.targets import get_target, host_target
 from terrace.targets.target import Target
 from terrace.tuning.apply import with_config
 from terrace.tuning.config import KernelConfig
+from terrace.tuning.target_info import target_info
+from terrace.tuning.tasks import extract_tasks
 
 from onnx_models import float_graph_model as _model
 from onnx_models import run_onnxruntime
@@ -224,3 +226,6 @@ def test_avx2_default_streams_convolution_rows_from_l2_and_matches_onnxruntime()
         assert config["kc"] == k and config["nc"] % 16 == 0 and config["nc"] < 4096
         assert k * config["nc"] * 4 <= 512 * 1024
         _check(model, avx2, seed=kernel)
+    # the tuner's trial 0 is the tile the compile uses
+    (task,) = extract_tasks(model, avx2, target_info(avx2))
+    assert (task.default.mr, task.default.nr_vectors, task.default.lanes) == (6, 2, 8)
