@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict, fields
 from pathlib import Path
 
 from ..targets.llvm.machine import host_cpu, host_features, target_machine
@@ -47,9 +48,7 @@ def remember(
         return
     path = source.resolve()
     entry_key = remembered_key(path, target, input_shapes)
-    PathIndex(folder).put(
-        entry_key, path, key, triple=machine.triple, cpu=machine.cpu, features=machine.features
-    )
+    PathIndex(folder).put(entry_key, path, key, machine=asdict(machine))
 
 
 def load_remembered(
@@ -73,8 +72,12 @@ def load_remembered(
     artifact = ArtifactCache(folder).get(key)
     if artifact is None:
         return None
-    machine = target_machine(str(entry["triple"]), str(entry["cpu"]), str(entry["features"]))
-    native = NativeCode.load(artifact.object_code, machine)
+    try:
+        machine = Machine(**{f.name: str(entry["machine"][f.name]) for f in fields(Machine)})
+    except (KeyError, TypeError):  # an entry of another layout: the full compile rewrites it
+        return None
+    code_machine = target_machine(machine.triple, machine.cpu, machine.features)
+    native = NativeCode.load(artifact.object_code, code_machine)
     stats = CompileStats(
         {"load": time.perf_counter() - started},
         from_cache=True,
