@@ -42,7 +42,9 @@ class _Reader(CalibrationDataReader):
         return next(self._feeds, None)
 
 
-def quantize(model: onnx.ModelProto, folder: Path, *, preprocess: bool = False) -> onnx.ModelProto:
+def quantize(
+    model: onnx.ModelProto, folder: Path, *, preprocess: bool = False, per_channel: bool = False
+) -> onnx.ModelProto:
     """`model` through onnxruntime's quantize_static: QDQ, symmetric int8 everywhere (and
     first through its pre-processing, which folds batch norms into the convs)."""
     source = folder / "float.onnx"
@@ -59,6 +61,7 @@ def quantize(model: onnx.ModelProto, folder: Path, *, preprocess: bool = False) 
         quant_format=QuantFormat.QDQ,
         activation_type=QuantType.QInt8,
         weight_type=QuantType.QInt8,
+        per_channel=per_channel,
         extra_options={"ActivationSymmetric": True, "WeightSymmetric": True},
     )
     return onnx.load(folder / "qdq.onnx")
@@ -227,6 +230,17 @@ def test_a_bias_with_another_scale_is_not_folded(small_qdq: onnx.ModelProto) -> 
     (y,) = compiled(x)
     scale_y = np.abs(expected[expected != 0]).min()  # one int8 step of the output
     assert np.abs(y - expected).max() <= scale_y * 1.01
+
+
+def test_per_channel_weights_stay_on_the_cpu_with_the_reason(tmp_path: Path) -> None:
+    model = quantize(_small_cnn(), tmp_path, per_channel=True)
+    compiled = terrace.compile(model, target="npu", cache=False)
+    convs = [p for p in compiled.placements if p.op_type == "Conv"]  # type: ignore[attr-defined]
+    assert [(p.node, p.device) for p in convs] == [(f"conv{i}", "cpu") for i in range(4)]
+    assert all(p.reason.startswith("per-channel quantization (out of scope") for p in convs)
+    x = np.random.default_rng(1).standard_normal((1, 16, 16, 16)).astype(np.float32)
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    np.testing.assert_array_equal(compiled(x)[0], session.run(None, {"x": x})[0])
 
 
 @pytest.mark.slow
