@@ -21,10 +21,12 @@ from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantTy
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
 import terrace
+from terrace.runtime import load
 from terrace.runtime.npu_sim.hetero import HeterogeneousModel, NpuStep
 from terrace.runtime.npu_sim.layer import run_conv
 from terrace.targets.npu.partition import QDQ_ADD_REASON
 from terrace.targets.npu.qdq import fold_qdq
+from terrace.tools.cli import main
 
 from onnx_models import light_model, randomize_weights
 
@@ -206,6 +208,24 @@ def test_the_partition_report_names_every_qdq_node(small_qdq: onnx.ModelProto) -
     assert folded == {"DequantizeLinear": 8 + 3, "QuantizeLinear": 4}
     assert where["r0_DequantizeLinear"].device == "cpu"
     assert where["x_QuantizeLinear"].device == "cpu"
+
+
+def test_the_qdq_artifact_loads_and_runs_bit_exact(
+    small_qdq: onnx.ModelProto, tmp_path: Path
+) -> None:
+    """`terrace compile --target npu -o OUT/` of the QDQ model: four i8 programs, and the
+    loaded folder computes onnxruntime's output bit for bit."""
+    source = tmp_path / "qdq.onnx"
+    onnx.save(small_qdq, source)
+    out = tmp_path / "out"
+    assert main(["compile", str(source), "--target", "npu", "-o", str(out)]) == 0
+    assert len(sorted(out.glob("npu_*.tnpu"))) == 4
+    x = np.random.default_rng(4).standard_normal((1, 16, 16, 16)).astype(np.float32)
+    (y,) = load(out)(x)
+    session = ort.InferenceSession(
+        small_qdq.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    np.testing.assert_array_equal(y, session.run(None, {"x": x})[0])
 
 
 def test_a_bias_with_another_scale_is_not_folded(small_qdq: onnx.ModelProto) -> None:
