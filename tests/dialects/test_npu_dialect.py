@@ -234,5 +234,5 @@ def test_npu_result_round_trips_and_needs_an_accfg_state() -> None:
     printed = str(parse_module(text))
     assert 'npu.result @p_tnpu from %s : !accfg.state<"tnpu"> -> tensor<1x16x2x2xf32>' in printed
     assert str(parse_module(printed)) == printed
-    with pytest.raises(Exception, match="accfg.state"):
+    with pytest.raises(VerifyException, match="should be of base attribute accfg.state"):
         parse_module(text.replace('from %s : !accfg.state<"tnpu">', "from %x : i32"))
