@@ -77,9 +77,9 @@ def _model(
     return onnx.shape_inference.infer_shapes(model)
 
 
-def _check(model: onnx.ModelProto, threads: int = 1) -> None:
+def _check(model: onnx.ModelProto, threads: int = 1, target: str | None = None) -> None:
     """Compiled Terrace against the nn reference on the imported model and onnxruntime."""
-    compiled = terrace.compile(model, num_threads=threads, cache=False)
+    compiled = terrace.compile(model, target, num_threads=threads, cache=False)
     rng = np.random.default_rng(3)
     feeds = {s.name: rng.standard_normal(s.shape).astype(s.dtype) for s in compiled.inputs}
     (actual,) = compiled.run(feeds)
@@ -115,6 +115,11 @@ def test_matches_the_reference(case: dict[str, object]) -> None:
 
 def test_two_threads() -> None:
     _check(_model(4, 17, 17, (14, 14), after=["Relu"]), threads=2)
+
+
+def test_avx2_tiles() -> None:
+    """AVX2's 16 registers: 6 rows of 2 vectors of 8 lanes (this host runs AVX2 code)."""
+    _check(_model(2, 7, 11, (5, 13), after=["Relu"]), target="x86_64-avx2")
 
 
 @settings(
