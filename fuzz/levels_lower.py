@@ -45,6 +45,7 @@ LINALG_PASSES = ("linalg-generalize-named-ops", "linalg-fuse-elementwise", "buff
 MEMREF_PASSES = (
     "contraction-microkernel",
     "conv-depthwise-kernel",
+    "conv-grouped-kernel",
     "linalg-interchange-reductions",
     "parallelize-outer-loops",
     "memory-plan",

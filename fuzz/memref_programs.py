@@ -7,7 +7,8 @@ broadcast map), a `linalg.fill`, a reduction generic over the last dimension int
 buffer, a `memref.collapse_shape` view, or a copy (contiguous, or out of a strided subview).
 One program in five is a product: an input A and a weight B that a matmul generic multiplies
 (contraction-microkernel's input, followed by elementwise consumers); one in five a depthwise
-convolution of a padded copy of the input (conv-depthwise-kernel's input). Temporaries are all
+convolution of a padded copy of the input (conv-depthwise-kernel's input); one in ten a grouped
+1x1 convolution (conv-grouped-kernel's input). Temporaries are all
 `memref.alloc` (what memory-plan plans) or all views of the workspace (a
 planned program), one choice per program; outputs are written by a last generic each.
 """
@@ -236,6 +237,40 @@ def _depthwise(loops: Loops) -> int:
     return kernel[0] * kernel[1]
 
 
+def _grouped(loops: Loops) -> int:
+    """C = fill, then C += input * W as the grouped 1x1 convolution generic of
+    convert-nn-to-linalg (input channel `(oc floordiv M/G) * C/G + ic`): what
+    conv-grouped-kernel rewrites. Returns the channels per group; C is `loops.products`'
+    last."""
+    source, weight = loops.inputs[0], loops.weights[0]
+    batch, channels, height, width = source.shape
+    out_channels, group_in = weight.shape[:2]
+    group_out = out_channels // (channels // group_in)
+    destination = loops.temporary((batch, out_channels, height, width))
+    _fill(loops, destination)
+    head = "affine_map<(d0, d1, d2, d3, d4) -> "
+    maps = [
+        f"{head}(d0, d1 floordiv {group_out} * {group_in} + d4, d2, d3)>",
+        f"{head}(d1, d4, 0, 0)>",
+        f"{head}(d0, d1, d2, d3)>",
+    ]
+    iterators = ", ".join(['"parallel"'] * 4 + ['"reduction"'])
+    loops.emit(
+        f"linalg.generic {{indexing_maps = [{', '.join(maps)}], "
+        f"iterator_types = [{iterators}]}} ins({source.name}, {weight.name} : "
+        f"{memref_type(source.shape, 'f32')}, {memref_type(weight.shape, 'f32')}) "
+        f"outs({destination.name} : {memref_type(destination.shape, 'f32')}) {{",
+        0,
+    )
+    loops.emit("^bb0(%l: f32, %r: f32, %acc: f32):", 0)
+    loops.emit("%p = arith.mulf %l, %r : f32", 1)
+    loops.emit("%s = arith.addf %acc, %p : f32", 1)
+    loops.emit("linalg.yield %s : f32", 1)
+    loops.emit("}", 0)
+    loops.products.append(destination)
+    return group_in
+
+
 def _collapse(loops: Loops) -> Buffer:
     """A collapse_shape view of a contiguous buffer (any but a strided one: all are here)."""
     sources = [b for b in loops.buffers if len(b.shape) >= 2]
@@ -265,13 +300,14 @@ def _filled(loops: Loops) -> Buffer:
 @st.composite
 def memref_programs(draw: st.DrawFn) -> Program:
     """A random stage-3 program: one or two inputs, maybe a weight, one or two outputs."""
-    element = draw(st.sampled_from(["f32", "f32", "i32", "product", "depthwise"]))
+    kinds = ["f32", "f32", "i32", "product", "depthwise"] * 2 + ["grouped"]
+    element = draw(st.sampled_from(kinds))
     placement = draw(st.sampled_from(["alloc", "view"]))
     steps = ("elementwise", "elementwise", "reduction", "fill", "collapse", "copy")
     if element == "product":  # a matmul (A x weight B), allocated as bufferize leaves it
         element, placement, steps = "f32", "alloc", ("contraction", *steps)
-    depthwise = element == "depthwise"
-    if depthwise:  # a depthwise convolution of the input by the weight
+    depthwise, grouped = element == "depthwise", element == "grouped"
+    if depthwise or grouped:  # a depthwise or grouped convolution of the input by the weight
         element, placement = "f32", "alloc"
     loops = Loops(draw, element, placement=placement)
     shapes = st.lists(st.integers(1, 4), min_size=1, max_size=3).map(tuple)
@@ -285,6 +321,11 @@ def memref_programs(draw: st.DrawFn) -> Program:
         loops.inputs.append(Buffer("%in0", (batch, channels, *size)))
         kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
         loops.weights.append(Buffer("%w0", (channels, 1, *kernel)))
+    if grouped:
+        groups, group_in, group_out = (draw(st.integers(a, b)) for a, b in ((2, 4), (1, 5), (1, 5)))
+        size = (draw(st.integers(1, 6)), draw(st.integers(1, 40)))
+        loops.inputs.append(Buffer("%in0", (draw(st.integers(1, 2)), groups * group_in, *size)))
+        loops.weights.append(Buffer("%w0", (groups * group_out, group_in, 1, 1)))
     for number in range(len(loops.inputs), draw(st.integers(1, 2))):
         loops.inputs.append(Buffer(f"%in{number}", draw(shapes)))
     if not loops.weights and draw(st.booleans()):
@@ -292,6 +333,7 @@ def memref_programs(draw: st.DrawFn) -> Program:
     loops.buffers += [*loops.inputs, *loops.weights]
     accumulations = 1 + (_contraction(loops) if "contraction" in steps else 0)
     accumulations += _depthwise(loops) if depthwise else 0
+    accumulations += _grouped(loops) if grouped else 0
     for _ in range(draw(st.integers(0, 4))):
         step = draw(st.sampled_from(steps))
         if step == "contraction":

@@ -59,17 +59,24 @@ def loop_nest(
     builder: Builder,
     extents: Sequence[int],
     body: Callable[[Builder, list[SSAValue]], None],
-    parallel_outermost: bool = False,
+    parallel_dims: int = 0,
 ) -> None:
-    """Nested scf.for loops over `extents` (outermost first); the outermost one an
-    scf.parallel with `parallel_outermost`."""
+    """Nested scf.for loops over `extents` (outermost first); the `parallel_dims` outermost
+    ones one scf.parallel (its threads split their product, not just the first extent)."""
 
     def level(inner: Builder, ivs: list[SSAValue]) -> None:
         if len(ivs) == len(extents):
             body(inner, ivs)
             return
-        if parallel_outermost and not ivs:
-            parallel_for(inner, extents[0], lambda b, iv: level(b, [iv]))
+        if parallel_dims and not ivs:
+            block = Block(arg_types=[index] * parallel_dims)
+            nested = Builder(InsertPoint.at_end(block))
+            level(nested, list(block.args))
+            nested.insert(scf.ReduceOp())
+            zeros = [constant(inner, 0) for _ in range(parallel_dims)]
+            uppers = [constant(inner, e) for e in extents[:parallel_dims]]
+            ones = [constant(inner, 1) for _ in range(parallel_dims)]
+            inner.insert(scf.ParallelOp(zeros, uppers, ones, Region(block)))
             return
 
         def step(b: Builder, iv: SSAValue, _: Sequence[SSAValue]) -> list[SSAValue]:

@@ -246,8 +246,10 @@ class TileKernel:
             value = b.insert(memref.LoadOp.get(c.rhs, indices)).res
             b.insert(memref.StoreOp.get(value, self.b_panels, [flat_k(b, k_ivs), flat_n(b, n_ivs)]))
 
-        # rows of different k are disjoint: the outermost loop runs on all threads
-        loop_nest(builder, [*self.k_extents, *self.n_extents], element, parallel_outermost=True)
+        # rows of different k are disjoint: all K loops form the parallel range (the first
+        # alone may be a convolution's 3 input channels, a 2:1 split on 2 threads)
+        extents = [*self.k_extents, *self.n_extents]
+        loop_nest(builder, extents, element, parallel_dims=len(self.k_extents))
         if not c.n_size % nr:
             return
         zero = builder.insert(arith.ConstantOp(FloatAttr(0.0, f32))).result

@@ -104,7 +104,7 @@ def _axis(expr: AffineExpr, out: int, kernel: int, out_loop: int, kernel_loop: i
     return Axis(out, kernel, stride, dilation, offset, extent)
 
 
-def _is_multiply_accumulate(body: Block) -> bool:
+def is_multiply_accumulate(body: Block) -> bool:
     """`yield acc + input * weight` (either order of each operation)."""
     ops = list(body.ops)
     if len(ops) != 3:
@@ -248,7 +248,7 @@ def match_depthwise(op: Operation) -> Depthwise | None:
     iterators = [str(t.data) for t in op.iterator_types.data]
     if [kind.endswith("parallel") for kind in iterators] != [True] * 4 + [False] * 2:
         return None
-    if not _is_multiply_accumulate(op.body.block):
+    if not is_multiply_accumulate(op.body.block):
         return None
     in_map, weight_map, out_map = indexing_maps(op)
     if out_map != AffineMap(6, 0, tuple(AffineExpr.dimension(d) for d in range(4))):

@@ -53,5 +53,5 @@ def compile_llvm(module: ModuleOp) -> Compiled:
     return Compiled(NativeCode.load(code, target.jit_machine()))
 
 
-def compile_loops(text: str) -> Compiled:
-    return compile_llvm(lower(text))
+def compile_loops(text: str, pipeline: str = LLVM_LOWERING_PIPELINE) -> Compiled:
+    return compile_llvm(lower(text, pipeline))

@@ -182,6 +182,8 @@ def convolve(
         return builder.insert(conv).results[0]
     if group > 1 and group == shape(padded)[1] == shape(weight)[0]:
         return _depthwise(builder, padded, weight, init, strides, dilations, shifts)
+    if group > 1 and _is_pointwise(shape(padded), shape(weight), shape(init), strides, shifts):
+        return _grouped_pointwise(builder, padded, weight, init, group)
     grouped = group > 1
     batch, channels, *in_spatial = shape(padded)
     out_channels, group_channels, *kernel = shape(weight)
@@ -237,6 +239,47 @@ def convolve(
     if grouped:
         result = collapse(builder, result, split_dim1(rank + 2), out_dims)
     return result
+
+
+def _is_pointwise(
+    padded: Sequence[int],
+    weight: Sequence[int],
+    init: Sequence[int],
+    strides: Sequence[int],
+    shifts: Sequence[int],
+) -> bool:
+    """A 2-d 1x1 convolution with unit strides, no padding and no shift: every output pixel
+    reads the input pixel at the same place."""
+    if len(strides) != 2 or any(s != 1 for s in strides) or any(shifts):
+        return False
+    return list(weight[2:]) == [1, 1] and list(padded[2:]) == list(init[2:])
+
+
+def _grouped_pointwise(
+    builder: Builder, padded: SSAValue, weight: SSAValue, init: SSAValue, group: int
+) -> SSAValue:
+    """init + grouped 1x1 conv(padded, weight): loops n, oc, oy, ox, ic over the output's
+    own shape (no expanded operands), the input channel `(oc floordiv M/G) * C/G + ic` and
+    the weight read as (oc, ic, 0, 0): the form conv-grouped-kernel recognizes, whose output
+    is the 4-d tensor the elementwise consumers read (so they fuse into it)."""
+    out_channels, group_channels = shape(weight)[:2]
+    n, oc, oy, ox, ic = dim_exprs(0, 5)
+    first_channel = (oc // (out_channels // group)) * group_channels
+    zero = AffineExpr.constant(0)
+    maps = [
+        affine_map(5, [n, first_channel + ic, oy, ox]),
+        affine_map(5, [oc, ic, zero, zero]),
+        affine_map(5, [n, oc, oy, ox]),
+    ]
+    generic = build_generic(
+        builder,
+        [padded, weight],
+        [init],
+        maps,
+        [PARALLEL] * 4 + [REDUCTION],
+        lambda body, args: [multiply_add(body, args[0], args[1], args[2])],
+    )
+    return generic.results[0]
 
 
 def _depthwise(

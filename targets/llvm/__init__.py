@@ -120,6 +120,13 @@ def llvm_pipeline(target: LlvmTarget) -> Pipeline:
         l2_bytes=target.l2_bytes,
     )
     depthwise = make("conv-depthwise-kernel", lanes=shape.lanes, fma=target.fma)
+    # a tile's accumulators: three quarters of the vector registers (24 of AVX-512's 32)
+    grouped = make(
+        "conv-grouped-kernel",
+        lanes=shape.lanes,
+        accumulators=target.vector_registers * 3 // 4,
+        fma=target.fma,
+    )
     threaded = ["parallelize-outer-loops"] if target.threads else []
     to_threads = ["convert-scf-parallel-to-gomp"] if target.threads else []
     return Pipeline(
@@ -139,6 +146,7 @@ def llvm_pipeline(target: LlvmTarget) -> Pipeline:
                     tuning,
                     microkernel,
                     depthwise,
+                    grouped,
                     make("linalg-interchange-reductions"),
                     make("memory-plan"),
                     make("outline-kernels"),

@@ -31,6 +31,12 @@ PARALLEL_ENTRY = "GOMP_parallel"
 THREAD_NUM = "omp_get_thread_num"
 NUM_THREADS = "omp_get_num_threads"
 OUTLINED_SUFFIX = "_parallel_"
+MIN_PARALLEL_WORK = 1 << 14
+"""Operations (the loop nest's, as the pass sees them: index arithmetic, loads, stores,
+vector ops) below which an scf.parallel runs on the calling thread alone. Waking the team and
+joining it costs about 1 us with spinning threads on the 2-core Zen 4 (more when the machine
+is busy); 2^14 operations take 3 to 6 us on one thread, so below it the second thread saves
+less than its fork and join cost (docs/pipeline.md)."""
 
 # helpers
 
@@ -109,6 +115,56 @@ def _trip_count(builder: Builder, lower: SSAValue, upper: SSAValue, step: SSAVal
     distance = builder.insert(arith.SubiOp(upper, lower)).result
     positive = builder.insert(arith.MaxSIOp(distance, zero)).result
     return builder.insert(arith.CeilDivUIOp(positive, step)).result
+
+
+def _static_trip_count(lower: SSAValue, upper: SSAValue, step: SSAValue) -> int | None:
+    bounds = [_static_value(v) for v in (lower, upper, step)]
+    if bounds[0] is None or bounds[1] is None or bounds[2] is None or bounds[2] <= 0:
+        return None
+    return max(0, -(-(bounds[1] - bounds[0]) // bounds[2]))
+
+
+def _trip_count_of(op: Operation) -> int | None:
+    """Iterations of an scf.for or of all dimensions of an scf.parallel (None: not static)."""
+    if isinstance(op, scf.ForOp):
+        return _static_trip_count(op.lb, op.ub, op.step)
+    assert isinstance(op, scf.ParallelOp)
+    total = 1
+    for bound in zip(op.lowerBound, op.upperBound, op.step, strict=True):
+        count = _static_trip_count(*bound)
+        if count is None:
+            return None
+        total *= count
+    return total
+
+
+def _block_work(block: Block) -> int | None:
+    """Operations one run of `block` executes, nested loops multiplied out (an scf.if counts
+    its larger branch); None when a loop's trip count or another region's is not static."""
+    work = 0
+    for op in block.ops:
+        work += 1
+        if not op.regions:
+            continue
+        if isinstance(op, (scf.ForOp, scf.ParallelOp)):
+            trips, body = _trip_count_of(op), _block_work(op.body.block)
+            if trips is None or body is None:
+                return None
+            work += trips * body
+            continue
+        if not isinstance(op, scf.IfOp):
+            return None
+        branches = [_block_work(b) for region in op.regions for b in region.blocks]
+        if any(branch is None for branch in branches):
+            return None
+        work += max((branch for branch in branches if branch is not None), default=0)
+    return work
+
+
+def parallel_work(op: scf.ParallelOp) -> int | None:
+    """The operations all iterations of `op` execute (None: not known at compile time)."""
+    trips, body = _trip_count_of(op), _block_work(op.body.block)
+    return None if trips is None or body is None else trips * body
 
 
 def _thread_range(builder: Builder, total: SSAValue) -> tuple[SSAValue, SSAValue]:
@@ -308,18 +364,29 @@ class ConvertScfParallelToGompPass(ModulePass):
     most one), found with `omp_get_thread_num` and `omp_get_num_threads`, and runs it as one
     scf.for whose body recovers the induction variables (a dimension of one static iteration
     costs no division) and holds the loop body. scf.parallel loops nested inside stay for
-    convert-scf-structured-to-cf, which runs them sequentially. External declarations of the
-    three libgomp functions are added. An scf.parallel with reductions is an error naming the
-    op.
+    convert-scf-structured-to-cf, which runs them sequentially, as it runs an outermost
+    scf.parallel whose loop nest executes fewer than `min-work` operations (its iterations times
+    the ops of its body, nested loops multiplied out by their static trip counts; a dynamic
+    trip count counts as enough): a parallel region costs a fork and a join that such a loop
+    does not earn back on a second thread. External declarations of the three libgomp
+    functions are added. An scf.parallel with reductions is an error naming the op.
+    Options: min-work (operations, 2^14; 0 puts every outermost scf.parallel on threads).
     """
 
     name = "convert-scf-parallel-to-gomp"
 
+    min_work: int = MIN_PARALLEL_WORK
+
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        loops = _outermost_parallel_loops(op)
+        loops = [loop for loop in _outermost_parallel_loops(op) if self.worth_threads(loop)]
         if not loops:
             return
         outliner = ParallelOutliner(_module_symbols(op))
         for loop in loops:
             outliner.outline(loop)
         _declare_runtime(op)
+
+    def worth_threads(self, loop: scf.ParallelOp) -> bool:
+        """Whether `loop` has the work to pay for a parallel region (unknown work has)."""
+        work = parallel_work(loop)
+        return work is None or work >= self.min_work

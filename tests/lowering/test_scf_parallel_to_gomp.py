@@ -20,10 +20,16 @@ from terrace.runtime.jit import NativeCode
 from terrace.runtime.model import CompiledModel
 from terrace.targets import host_target
 
-from llvm_exec import compile_loops, lower
+from llvm_exec import LLVM_LOWERING_PIPELINE, compile_loops, lower
 from onnx_models import assert_close_to_reference, light_model, randomize_weights, run_onnxruntime
 
 RNG = np.random.default_rng(0)
+
+# the loops below are far too small to earn a parallel region by default (min-work): these
+# tests check how a region splits its iterations, so every loop gets one
+EVERY_LOOP_ON_THREADS = LLVM_LOWERING_PIPELINE.replace(
+    "convert-scf-parallel-to-gomp", "convert-scf-parallel-to-gomp{min-work=0}"
+)
 
 # out[i] = the OpenMP thread that ran iteration i
 THREAD_OF_ITERATION = """
@@ -141,7 +147,7 @@ def _on_threads(count: int, run: Callable[[], None]) -> None:
 
 @pytest.mark.parametrize(("threads", "expected"), [(1, [0] * 9), (2, [0] * 5 + [1] * 4)])
 def test_each_thread_takes_a_contiguous_share(threads: int, expected: list[int]):
-    compiled = compile_loops(THREAD_OF_ITERATION)
+    compiled = compile_loops(THREAD_OF_ITERATION, EVERY_LOOP_ON_THREADS)
     out = np.full(9, -1, np.int32)
     _on_threads(threads, lambda: compiled.call("main", [out]))
     np.testing.assert_array_equal(out, expected)
@@ -149,7 +155,7 @@ def test_each_thread_takes_a_contiguous_share(threads: int, expected: list[int])
 
 @pytest.mark.parametrize("threads", [1, 2, 3])
 def test_strided_2d_loop_matches_numpy(threads: int):
-    compiled = compile_loops(STRIDED_2D)
+    compiled = compile_loops(STRIDED_2D, EVERY_LOOP_ON_THREADS)
     x = RNG.standard_normal((7, 11)).astype(np.float32)
     scale = np.array([1.5], np.float32)
     out = np.zeros((7, 11), np.float32)
@@ -163,7 +169,7 @@ def test_strided_2d_loop_matches_numpy(threads: int):
 
 @pytest.mark.parametrize("threads", [1, 2])
 def test_nested_parallel_loops_in_a_sequential_loop(threads: int):
-    compiled = compile_loops(NESTED)
+    compiled = compile_loops(NESTED, EVERY_LOOP_ON_THREADS)
     out = np.zeros((3, 5, 4), np.int64)
     _on_threads(threads, lambda: compiled.call("main", [out]))
     t, i, j = np.meshgrid(np.arange(3), np.arange(5), np.arange(4), indexing="ij")
@@ -172,16 +178,57 @@ def test_nested_parallel_loops_in_a_sequential_loop(threads: int):
 
 @pytest.mark.parametrize("upper", [1, 3])
 def test_empty_iteration_space_runs_nothing(upper: int):
-    compiled = compile_loops(EMPTY)
+    compiled = compile_loops(EMPTY, EVERY_LOOP_ON_THREADS)
     out = np.zeros(4, np.float32)
     _on_threads(2, lambda: compiled.call("main", [out, np.array([upper], np.int64)]))
     np.testing.assert_array_equal(out, np.zeros(4, np.float32))
 
 
 def test_only_the_outermost_loop_becomes_a_parallel_region():
-    printed = str(lower(NESTED))
+    printed = str(lower(NESTED, EVERY_LOOP_ON_THREADS))
     assert printed.count("llvm.call @GOMP_parallel") == 1
     assert "scf." not in printed
+
+
+# out[i] = the thread that ran row i of a 16 x `columns` loop nest: 16 rows of `columns`
+# iterations of a few ops each, so the work grows with `columns`
+THREAD_OF_ROW = """
+llvm.func @omp_get_thread_num() -> i32
+func.func @main(%out: memref<16xi32>, %scratch: memref<16x2048xf32>) {{
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c16 = arith.constant 16 : index
+  %columns = arith.constant {columns} : index
+  %one = arith.constant 1.0 : f32
+  "scf.parallel"(%c0, %c16, %c1) <{{operandSegmentSizes = array<i32: 1, 1, 1, 0>}}> ({{
+  ^bb0(%i: index):
+    %thread = llvm.call @omp_get_thread_num() : () -> i32
+    memref.store %thread, %out[%i] : memref<16xi32>
+    scf.for %j = %c0 to %columns step %c1 {{
+      memref.store %one, %scratch[%i, %j] : memref<16x2048xf32>
+    }}
+    scf.reduce
+  }}) : (index, index, index) -> ()
+  func.return
+}}
+"""
+
+
+@pytest.mark.parametrize(("columns", "threads_used"), [(4, {0}), (2048, {0, 1})])
+def test_a_loop_below_min_work_runs_on_the_calling_thread(columns: int, threads_used: set[int]):
+    """16 x 4 stores are far below the default min-work (the whole nest runs on thread 0 of
+    a 2-thread team); 16 x 2048 are above it (both threads take rows)."""
+    compiled = compile_loops(THREAD_OF_ROW.format(columns=columns))
+    out = np.full(16, -1, np.int32)
+    scratch = np.zeros((16, 2048), np.float32)
+    _on_threads(2, lambda: compiled.call("main", [out, scratch]))
+    assert set(out.tolist()) == threads_used
+    np.testing.assert_array_equal(scratch[:, :columns], 1.0)
+
+
+def test_a_dynamic_trip_count_counts_as_enough_work():
+    printed = str(lower(EMPTY))
+    assert printed.count("llvm.call @GOMP_parallel") == 1
 
 
 # a light model compiled for two threads

@@ -52,7 +52,15 @@ func.func @main(%x: memref<6x5x13xf32>, %out: memref<6x13xf32>) {
 }
 """
 
-TAIL = host_target().pipeline().after("memrefs").spec()
+# these programs are far below convert-scf-parallel-to-gomp's min-work: every loop it is
+# given gets its parallel region, so that the two threads really share them
+TAIL = (
+    host_target()
+    .pipeline()
+    .after("memrefs")
+    .spec()
+    .replace("convert-scf-parallel-to-gomp", "convert-scf-parallel-to-gomp{min-work=0}")
+)
 
 
 def _run_on_two_threads(program: str, parallel: bool, buffers: list[np.ndarray]) -> None:

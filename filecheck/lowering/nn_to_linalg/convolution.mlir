@@ -28,6 +28,20 @@ func.func @conv_grouped_1d(%x: tensor<1x4x6xf32>, %w: tensor<6x2x3xf32>) -> tens
 
 // -----
 
+// A grouped 1x1 convolution stays on the output's own shape (no expanded operands): loops
+// (n, oc, oy, ox, ic), the input channel (oc floordiv 3) * 4 + ic, the weight read as
+// (oc, ic, 0, 0): conv-grouped-kernel's form.
+// CHECK-LABEL: func.func @conv_grouped_pointwise
+// CHECK-NOT:     tensor.expand_shape
+// CHECK:         linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4) -> (d0, (((d1 floordiv 3) * 4) + d4), d2, d3)>, affine_map<(d0, d1, d2, d3, d4) -> (d1, d4, 0, 0)>, affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]} ins(%x, %w : tensor<1x8x3x5xf32>, tensor<6x4x1x1xf32>)
+// CHECK-NOT:     tensor.collapse_shape
+func.func @conv_grouped_pointwise(%x: tensor<1x8x3x5xf32>, %w: tensor<6x4x1x1xf32>) -> tensor<1x6x3x5xf32> {
+  %y = nn.conv %x, %w {group = 2 : i64} : (tensor<1x8x3x5xf32>, tensor<6x4x1x1xf32>) -> tensor<1x6x3x5xf32>
+  func.return %y : tensor<1x6x3x5xf32>
+}
+
+// -----
+
 // The input is zero-inserted (stride 2) and padded by one strided insert_slice; the weights
 // are transposed and flipped by a generic; then a stride-1 convolution.
 // CHECK-LABEL: func.func @conv_transpose_strided

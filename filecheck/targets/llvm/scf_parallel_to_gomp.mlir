@@ -1,4 +1,7 @@
-// RUN: terrace-opt %s -p convert-scf-parallel-to-gomp --split-input-file | filecheck %s
+// RUN: terrace-opt %s -p 'convert-scf-parallel-to-gomp{min-work=0}' --split-input-file | filecheck %s
+
+// Every loop here is small: min-work=0 gives each its parallel region (the threshold is
+// tested in scf_parallel_to_gomp_min_work.mlir).
 
 // The loop becomes a GOMP_parallel call of the outlined body with a struct of the captured
 // values (constants are cloned, not passed); each thread runs its static share of the
