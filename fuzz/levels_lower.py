@@ -46,6 +46,7 @@ MEMREF_PASSES = (
     "contraction-microkernel",
     "conv-depthwise-kernel",
     "linalg-interchange-reductions",
+    "linalg-collapse-dimensions",
     "parallelize-outer-loops",
     "memory-plan",
     "outline-kernels",
