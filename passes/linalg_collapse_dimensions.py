@@ -83,15 +83,21 @@ def _mergeable(lhs: int, rhs: int, operands: Sequence[list[Index]]) -> bool:
     return True
 
 
-def _dimension_groups(ranges: Sequence[int], operands: Sequence[list[Index]]) -> list[list[int]]:
-    """Consecutive iteration dimensions that merge; dimensions of range 1 join the group
-    before them (leading ones the first group)."""
+def _dimension_groups(
+    ranges: Sequence[int], iterators: Sequence[IteratorType], operands: Sequence[list[Index]]
+) -> list[list[int]]:
+    """Consecutive iteration dimensions of one iterator type that merge; dimensions of range
+    1 (one iteration, of either type) join the group before them (leading ones the first)."""
     groups: list[list[int]] = []
     previous: int | None = None  # the last dimension of range > 1
     for dim, size in enumerate(ranges):
         only_units = bool(groups) and all(ranges[d] == 1 for d in groups[-1])
         joins = groups and (size == 1 or only_units)
-        merges = previous is not None and _mergeable(previous, dim, operands)
+        merges = (
+            previous is not None
+            and iterators[previous] == iterators[dim]
+            and _mergeable(previous, dim, operands)
+        )
         if joins or merges:
             groups[-1].append(dim)
         else:
@@ -148,10 +154,18 @@ def _contiguous(value: SSAValue) -> bool:
     return all(size >= 0 for size in value.type.get_shape())
 
 
+def _group_iterator(
+    group: Sequence[int], ranges: Sequence[int], iterators: Sequence[IteratorType]
+) -> IteratorTypeAttr:
+    """The type of the group's dimensions of range > 1 (of its first if it has none)."""
+    wide = [d for d in group if ranges[d] != 1] or list(group)
+    return IteratorTypeAttr(iterators[wide[0]])
+
+
 def collapse(op: linalg.GenericOp, rewriter: PatternRewriter) -> bool:
     """Collapses `op`'s dimensions where it can; whether it did."""
-    iterators = op.iterator_types.data
-    if op.res or any(t.data != IteratorType.PARALLEL for t in iterators):
+    iterators = [t.data for t in op.iterator_types.data]
+    if op.res:
         return False
     operands = [*op.inputs, *op.outputs]
     if not all(_contiguous(v) for v in operands):
@@ -170,7 +184,7 @@ def collapse(op: linalg.GenericOp, rewriter: PatternRewriter) -> bool:
         if indices is None:
             return False
         all_indices.append(indices)
-    groups = _dimension_groups(ranges, all_indices)
+    groups = _dimension_groups(ranges, iterators, all_indices)
     if len(groups) == len(ranges) or max(ranges, default=1) == 1:
         return False
     group_of = {dim: number for number, group in enumerate(groups) for dim in group}
@@ -190,7 +204,7 @@ def collapse(op: linalg.GenericOp, rewriter: PatternRewriter) -> bool:
         new_operands[count:],
         rewriter.move_region_contents_to_new_regions(op.body),
         new_maps,
-        ArrayAttr[IteratorTypeAttr]([IteratorTypeAttr.parallel()] * len(groups)),
+        ArrayAttr[IteratorTypeAttr]([_group_iterator(g, ranges, iterators) for g in groups]),
     )
     new.location = op.location
     rewriter.replace(op, new, [])

@@ -55,21 +55,50 @@ func.func @row_broadcast(%a: memref<8x16xf32>, %bias: memref<16xf32>, %b: memref
 
 // -----
 
-// A transposing copy reads (d1, d0): left alone, as are reductions.
+// A transposing copy reads (d1, d0): left alone.
 
-// CHECK-LABEL: func.func @transpose_and_reduction
+// CHECK-LABEL: func.func @transpose
 // CHECK-NOT:   memref.collapse_shape
 // CHECK:       iterator_types = ["parallel", "parallel"]
-// CHECK:       iterator_types = ["parallel", "parallel", "reduction"]
-func.func @transpose_and_reduction(%a: memref<4x8xf32>, %b: memref<8x4xf32>, %c: memref<2x3x5xf32>, %d: memref<2x3xf32>) {
+func.func @transpose(%a: memref<4x8xf32>, %b: memref<8x4xf32>) {
   linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d1, d0)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%a : memref<4x8xf32>) outs(%b : memref<8x4xf32>) {
   ^bb0(%x: f32, %o: f32):
     linalg.yield %x : f32
   }
-  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%c : memref<2x3x5xf32>) outs(%d : memref<2x3xf32>) {
-  ^bb0(%x: f32, %acc: f32):
-    %s = arith.addf %x, %acc : f32
-    linalg.yield %s : f32
+  func.return
+}
+
+// -----
+
+// A global average pool's sum: N (of size 1) joins C, H and W (both reductions) merge into
+// one reduction over 49 contiguous elements; a parallel and a reduction never merge.
+
+// CHECK-LABEL: func.func @spatial_sum
+// CHECK:       %[[X:.*]] = memref.collapse_shape %x {{\[}}[0 : i64, 1 : i64], [2 : i64, 3 : i64]] : memref<1x8x7x7xf32> into memref<8x49xf32>
+// CHECK-NEXT:  %[[S:.*]] = memref.collapse_shape %s {{\[}}[0 : i64, 1 : i64, 2 : i64, 3 : i64]] : memref<1x8x1x1xf32> into memref<8xf32>
+// CHECK-NEXT:  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]} ins(%[[X]] : memref<8x49xf32>) outs(%[[S]] : memref<8xf32>)
+func.func @spatial_sum(%x: memref<1x8x7x7xf32>, %s: memref<1x8x1x1xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, 0, 0)>], iterator_types = ["parallel", "parallel", "reduction", "reduction"]} ins(%x : memref<1x8x7x7xf32>) outs(%s : memref<1x8x1x1xf32>) {
+  ^bb0(%v: f32, %acc: f32):
+    %sum = arith.addf %v, %acc : f32
+    linalg.yield %sum : f32
+  }
+  func.return
+}
+
+// -----
+
+// A sum over the middle dimension: (d0) and (d1, d2) would merge by the input, but the
+// output reads d0 and d2 apart, and d1 is a reduction: nothing merges.
+
+// CHECK-LABEL: func.func @middle_sum
+// CHECK-NOT:   memref.collapse_shape
+// CHECK:       iterator_types = ["parallel", "reduction", "parallel"]
+func.func @middle_sum(%x: memref<2x3x5xf32>, %s: memref<2x5xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d2)>], iterator_types = ["parallel", "reduction", "parallel"]} ins(%x : memref<2x3x5xf32>) outs(%s : memref<2x5xf32>) {
+  ^bb0(%v: f32, %acc: f32):
+    %sum = arith.addf %v, %acc : f32
+    linalg.yield %sum : f32
   }
   func.return
 }
