@@ -32,6 +32,7 @@ from xdsl.dialects.builtin import (
     MemRefType,
     ModuleOp,
     NoneAttr,
+    ShapedType,
     i64,
 )
 from xdsl.dialects.linalg import ops as linalg
@@ -129,7 +130,8 @@ def _operand_groups(indices: list[Index], group_of: dict[int, int]) -> list[Oper
 
 
 def _collapsed(value: SSAValue, groups: list[OperandGroup], rewriter: PatternRewriter) -> SSAValue:
-    assert isa(value.type, MemRefType[Attribute])
+    if not isa(value.type, MemRefType[Attribute]):  # a scalar (a fill's value)
+        return value
     if all(len(positions) == 1 for _, positions in groups):
         return value
     shape = value.type.get_shape()
@@ -146,9 +148,10 @@ def _collapsed(value: SSAValue, groups: list[OperandGroup], rewriter: PatternRew
 
 
 def _contiguous(value: SSAValue) -> bool:
-    """A memref with the identity layout and static sizes (collapse_shape keeps its pointer)."""
+    """A memref with the identity layout and static sizes (collapse_shape keeps its pointer),
+    or a scalar, which has no dimensions to collapse."""
     if not isa(value.type, MemRefType[Attribute]):
-        return False
+        return not isinstance(value.type, ShapedType)
     if not isinstance(value.type.layout, NoneAttr):
         return False
     return all(size >= 0 for size in value.type.get_shape())
@@ -179,7 +182,9 @@ def collapse(op: linalg.GenericOp, rewriter: PatternRewriter) -> bool:
     maps = [m.data for m in op.indexing_maps.data]
     all_indices: list[list[Index]] = []
     for value, map_ in zip(operands, maps, strict=True):
-        assert isa(value.type, MemRefType[Attribute])
+        if not isa(value.type, MemRefType[Attribute]):
+            all_indices.append([])  # a scalar, read through () -> ()
+            continue
         indices = _operand_indices(map_, value.type, ranges)
         if indices is None:
             return False

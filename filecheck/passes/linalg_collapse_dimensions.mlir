@@ -102,3 +102,19 @@ func.func @middle_sum(%x: memref<2x3x5xf32>, %s: memref<2x5xf32>) {
   }
   func.return
 }
+
+// -----
+
+// A fill (a scalar read through () -> ()) of a padded NCHW buffer: one loop over all of it.
+
+// CHECK-LABEL: func.func @scalar_fill
+// CHECK:       %[[B:.*]] = memref.collapse_shape %b {{\[}}[0 : i64, 1 : i64, 2 : i64, 3 : i64]] : memref<1x4x9x9xf32> into memref<324xf32>
+// CHECK-NEXT:  linalg.generic {indexing_maps = [affine_map<(d0) -> ()>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%zero : f32) outs(%[[B]] : memref<324xf32>)
+func.func @scalar_fill(%b: memref<1x4x9x9xf32>) {
+  %zero = arith.constant 0.000000e+00 : f32
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> ()>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%zero : f32) outs(%b : memref<1x4x9x9xf32>) {
+  ^bb0(%z: f32, %o: f32):
+    linalg.yield %z : f32
+  }
+  func.return
+}
