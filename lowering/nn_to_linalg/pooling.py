@@ -12,9 +12,10 @@ An average divides the window sum by the number of elements that count: those in
 overhang never counts. When every window has the same count the divisor is a constant; for
 undilated windows each output computes its count from its index (the window clipped to the
 region that counts, per spatial dim); otherwise it is a tensor of counts, computed in the IR by
-pooling a mask of ones over the same windows. The sums of a 2-d f32 average pool are a depthwise
-convolution with weights of 1, the form conv-depthwise-kernel runs on its vector kernel (x * 1
-is exact: the same terms as a plain sum).
+pooling a mask of ones over the same windows. The sums of a 2-d f32 average pool with more than
+one output position are a depthwise convolution with weights of 1, the form conv-depthwise-kernel
+runs on its vector kernel (x * 1 is exact: the same terms as a plain sum); other sums are
+reassociable (`fastmath<reassoc>`), so a window over the whole input sums in vector lanes.
 
 Windows are trimmed first to the kernel offsets that some output position can place on an
 element that matters (inside the input, or inside the explicit pads where they count): the rest
@@ -45,6 +46,7 @@ from xdsl.dialects.builtin import (
     f32,
 )
 from xdsl.dialects.linalg.ops import IndexOp
+from xdsl.dialects.utils.fast_math import FastMathFlag
 from xdsl.ir import Attribute, SSAValue
 from xdsl.ir.affine import AffineExpr, AffineMap
 from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
@@ -177,7 +179,10 @@ def _maximum(builder: Builder, lhs: SSAValue, rhs: SSAValue) -> SSAValue:
 
 
 def _add(builder: Builder, lhs: SSAValue, rhs: SSAValue) -> SSAValue:
-    return builder.insert(arith.AddfOp(lhs, rhs)).result
+    # reassociable, as reduction.py's sums: a window that is the whole input (a global
+    # average written as a pool) sums in vector lanes once its dimensions are collapsed
+    flags = arith.FastMathFlagsAttr([FastMathFlag.REASSOC])
+    return builder.insert(arith.AddfOp(lhs, rhs, flags)).result
 
 
 def _pool_generic(
@@ -414,7 +419,7 @@ class AveragePoolLowering(RewritePattern):
         window = onnx_window.trimmed(x_dims[2:], out_dims[2:], include_pad)
         padded = pad_spatial(rewriter, op.X, window.begin, window.covering_end, 0)
         init = filled_tensor(rewriter, out_dims, element, 0)
-        if len(x_dims) == 4 and element == f32:
+        if len(x_dims) == 4 and element == f32 and math.prod(out_dims[2:]) > 1:
             sums = _sum_as_depthwise(rewriter, padded, init, window)
         else:
             sums = _pool_generic(rewriter, padded, init, window, False, 2)

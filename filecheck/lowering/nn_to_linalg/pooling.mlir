@@ -100,3 +100,16 @@ func.func @lp_pool(%x: tensor<1x2x5x5xf32>) -> tensor<1x2x5x5xf32> {
   %y = nn.lp_pool %x {kernel_shape = array<i64: 3, 3>, pads = array<i64: 1, 1, 1, 1>, p = 3 : i64} : (tensor<1x2x5x5xf32>) -> tensor<1x2x5x5xf32>
   func.return %y : tensor<1x2x5x5xf32>
 }
+
+// -----
+
+// A window over the whole input (one output position): a plain window sum, reassociable, which
+// linalg-collapse-dimensions turns into one reduction over the input's 49 contiguous elements.
+// CHECK-LABEL: func.func @average_pool_whole_input
+// CHECK-NOT:     tensor<4x1x7x7xf32>
+// CHECK:         linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]
+// CHECK:           arith.addf %{{.*}}, %{{.*}} fastmath<reassoc> : f32
+func.func @average_pool_whole_input(%x: tensor<1x4x7x7xf32>) -> tensor<1x4x1x1xf32> {
+  %y = nn.average_pool %x {kernel_shape = array<i64: 7, 7>} : (tensor<1x4x7x7xf32>) -> tensor<1x4x1x1xf32>
+  func.return %y : tensor<1x4x1x1xf32>
+}
