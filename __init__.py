@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeGuard
 
 from .errors import (
     CompilationError,
@@ -56,6 +57,13 @@ def compile(
     $TERRACE_TUNING_DB) is a `terrace tune` records file whose best configs replace the
     analytical defaults (docs/tuning.md). `progress`, when given, is called with each stage
     and pass as it starts ("memrefs: bufferize"): the CLI draws its progress line from it."""
+    if _plain_file_compile(source, input_values, tuning_db, cache):
+        # Compiled before and unchanged: loaded without importing the compiler (xDSL, onnx).
+        from .runtime.remembered import load_remembered
+
+        remembered = load_remembered(source, target, num_threads, input_shapes, cache)
+        if remembered is not None:
+            return remembered
     # Imported here so that `import terrace` does not load the compiler, onnx and llvmlite.
     from .compiler import compile as compile_model
 
@@ -69,3 +77,15 @@ def compile(
         tuning_db=tuning_db,
         progress=progress,
     )
+
+
+def _plain_file_compile(
+    source: str | Path | onnx.ModelProto,
+    input_values: Mapping[str, np.ndarray] | None,
+    tuning_db: str | Path | None,
+    cache: bool | str | Path,
+) -> TypeGuard[str | Path]:
+    """A compile that `terrace.runtime.remembered` may serve: a model file, cached, with no
+    bound input values and no tuning database (their records change without the file)."""
+    tuned = tuning_db is not None or os.environ.get("TERRACE_TUNING_DB", "")
+    return isinstance(source, str | Path) and not input_values and not tuned and cache is not False

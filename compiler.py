@@ -41,6 +41,7 @@ from .runtime import jit
 from .runtime.abi import AbiAttributes, EntryAbi, TensorSpec, read_abi_attributes
 from .runtime.cache import Artifact, ArtifactCache, KernelCache, PathIndex, cache_key
 from .runtime.model import CompiledModel, CompileStats
+from .runtime.remembered import remember
 from .targets import Target, get_target
 from .targets.llvm import LlvmTarget
 from .targets.llvm.kernels import link_object, optimized_kernels, split_kernels
@@ -144,6 +145,10 @@ def compile(
     artifact, key, from_cache = _cached_build(
         model, description, input_shapes, input_values, cache, timer, tuning_key, source
     )
+    plain = not tuning_key and not input_values and _self_contained(model)
+    if plain and isinstance(source, str | Path) and (target is None or isinstance(target, str)):
+        # the next compile of this file, in any process, loads it without the compiler
+        remember(cache, Path(source), target, input_shapes, key, description.machine())
     return _load_compiled(artifact, key, from_cache, description, num_threads, timer)
 
 

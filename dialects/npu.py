@@ -24,16 +24,26 @@ import struct
 from collections.abc import Callable
 from typing import ClassVar
 
+from xdsl.dialects.accfg import StateType
 from xdsl.dialects.builtin import (
     DenseIntOrFPElementsAttr,
     IntegerAttr,
     IntegerType,
     StringAttr,
+    SymbolRefAttr,
     TensorType,
     i32,
 )
-from xdsl.ir import Attribute, Block, Dialect, Region
-from xdsl.irdl import IRDLOperation, irdl_op_definition, prop_def, region_def, traits_def
+from xdsl.ir import Attribute, Block, Dialect, Region, SSAValue
+from xdsl.irdl import (
+    IRDLOperation,
+    irdl_op_definition,
+    operand_def,
+    prop_def,
+    region_def,
+    result_def,
+    traits_def,
+)
 from xdsl.parser import Parser
 from xdsl.printer import Printer
 from xdsl.traits import NoTerminator
@@ -541,10 +551,33 @@ def program_of(op: ProgramOp) -> NpuProgram:
     return NpuProgram(tuple(instructions), uops, tuple(segments))
 
 
+@irdl_op_definition
+class ResultOp(IRDLOperation):
+    """The output segment of the program launched from an `accfg.setup` state, read after its
+    `accfg.await` (npu-outline-launch): `%y = npu.result @prog from %state :
+    !accfg.state<"tnpu"> -> tensor<...>`. The state operand orders it after that launch."""
+
+    name = "npu.result"
+
+    program = prop_def(SymbolRefAttr)
+    state = operand_def(StateType)
+    result = result_def(TensorType)
+
+    assembly_format = "$program `from` $state attr-dict `:` type($state) `->` type($result)"
+
+    def __init__(self, program: str, state: SSAValue, result_type: Attribute) -> None:
+        super().__init__(
+            operands=[state],
+            properties={"program": SymbolRefAttr(program)},
+            result_types=[result_type],
+        )
+
+
 Npu = Dialect(
     "npu",
     [
         ProgramOp,
+        ResultOp,
         SegmentOp,
         UopsOp,
         LoadOp,

@@ -72,7 +72,8 @@ def descriptor(function: func.FuncOp, fusion: Fusion) -> dict[str, Any]:
 
 def gemm_shape(desc: dict[str, Any]) -> GemmShape:
     m, n, k = desc["gemm"]
-    return GemmShape(int(m), int(n), int(k))
+    weights = desc.get("weights", [False, False])
+    return GemmShape(int(m), int(n), int(k), b_panels=bool(weights[1]))
 
 
 def parse_config(text: str) -> KernelConfig:

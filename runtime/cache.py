@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -128,18 +128,24 @@ class PathIndex:
 
     def get(self, path_key: str, model: Path) -> str | None:
         """The artifact key remembered for `model` under `path_key`, if the file is unchanged."""
+        entry = self.get_entry(path_key, model)
+        return str(entry["key"]) if entry is not None else None
+
+    def get_entry(self, path_key: str, model: Path) -> dict[str, Any] | None:
+        """The whole entry (`key` and what `put` was given besides), if the file is unchanged."""
         try:
             entry = json.loads((self.directory / f"{path_key}.json").read_text())
-            if entry["stat"] != _file_stat(model):
+            if not isinstance(entry, dict) or "key" not in entry:
                 return None
-            return str(entry["key"])
+            entry = cast("dict[str, Any]", entry)
+            return entry if entry["stat"] == _file_stat(model) else None
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
-    def put(self, path_key: str, model: Path, key: str) -> None:
+    def put(self, path_key: str, model: Path, key: str, **extra: object) -> None:
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            text = json.dumps({"stat": _file_stat(model), "key": key})
+            text = json.dumps({**extra, "stat": _file_stat(model), "key": key})
             _write_atomically(self.directory / f"{path_key}.json", text.encode())
         except OSError:
             return

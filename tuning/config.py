@@ -86,6 +86,10 @@ class GemmShape:
     m: int
     n: int
     k: int
+    b_panels: bool = True
+    """B is a weight, packed at compile time into contiguous `[N/nr][K][nr]` panels; False:
+    B is read as rows `[K][N]` (an activation: packed at run time, im2col rows for a
+    convolution, or read in place), `nr` floats at a stride of N floats per K step."""
 
     @property
     def flops(self) -> int:

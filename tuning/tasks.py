@@ -92,7 +92,9 @@ def extract_tasks(model: onnx.ModelProto, target: Target, info: TargetInfo) -> l
             if key in found:
                 found[key].weight += 1
                 continue
-            found[key] = Task(key, anchor, desc, gemm_shape(desc), default_config(shape, info))
+            # the descriptor's shape knows whether B is a weight (the compile's default)
+            desc_shape = gemm_shape(desc)
+            found[key] = Task(key, anchor, desc, desc_shape, default_config(desc_shape, info))
     return list(found.values())
 
 

@@ -65,6 +65,12 @@ class HeterogeneousModel(CompiledModel):
 
     def _invoke(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
         """The steps in order; `inputs` are checked by `CompiledModel.__call__`/`run`."""
+        values = self.run_values(inputs)
+        return [values[spec.name] for spec in self.abi.outputs]
+
+    def run_values(self, inputs: list[np.ndarray]) -> dict[str, np.ndarray]:
+        """Every value the steps compute, by its ONNX name (a CPU segment's inner values
+        excepted), for `inputs` in the model's input order (unchecked: `__call__` checks)."""
         values = {spec.name: value for spec, value in zip(self.abi.inputs, inputs, strict=True)}
         self.last_runs = []
         for step in self.steps:
@@ -91,7 +97,7 @@ class HeterogeneousModel(CompiledModel):
             self.last_runs.append(
                 LayerRun(layer.name, layer.layer.describe(), result.cycles, stats)
             )
-        return [values[spec.name] for spec in self.abi.outputs]
+        return values
 
     def partition_report(self) -> str:
         """Which op ran where, and why."""

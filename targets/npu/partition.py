@@ -22,6 +22,7 @@ from onnx import numpy_helper
 
 from .isa import NpuConfig
 from .layers import ConvLayer
+from .qdq import QdqFold, fold_qdq, relu_after
 from .tiling import can_map
 
 _FUSABLE = {
@@ -82,6 +83,8 @@ def node_label(node: onnx.NodeProto, index: int) -> str:
 
 
 def cpu_reason(op_type: str) -> str:
+    if op_type in ("QuantizeLinear", "DequantizeLinear"):
+        return "converts between int8 and float for the CPU ops beside it"
     if op_type in ("MaxPool", "AveragePool", "GlobalAveragePool", "Softmax"):
         return "pooling and softmax are out of scope for TNPU-1 v1"
     if op_type in _FUSABLE:
@@ -93,7 +96,8 @@ def partition(model: onnx.ModelProto, dtype: str, config: NpuConfig) -> Partitio
     """Every node with where it runs and why, and the execution steps."""
     from .matmul import MATMUL_OPS, plan_matmul  # it builds on this module's NpuLayer
 
-    inferred = onnx.shape_inference.infer_shapes(model)
+    fold = fold_qdq(model)
+    inferred = onnx.shape_inference.infer_shapes(fold.model)
     graph = inferred.graph
     dims = {
         v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
@@ -108,6 +112,7 @@ def partition(model: onnx.ModelProto, dtype: str, config: NpuConfig) -> Partitio
     for output in graph.output:  # the caller reads it: a chain fused past it would lose it
         consumers.setdefault(output.name, []).append(onnx.NodeProto(op_type="graph output"))
     labels = {id(node): node_label(node, i) for i, node in enumerate(graph.node)}
+    producers = {out: node.op_type for node in graph.node for out in node.output}
     placements: dict[str, Placement] = {}
     layers_at: dict[str, NpuLayer] = {}
     declined: dict[str, str] = {}  # a node after an NPU conv that did not fuse, and why
@@ -120,16 +125,28 @@ def partition(model: onnx.ModelProto, dtype: str, config: NpuConfig) -> Partitio
             continue
         if node.op_type in ("QLinearConv", "QLinearMatMul"):
             planned, reason = _plan_qlinear(node, label, dims, initializers, config)
+            if planned is not None and node.op_type == "QLinearConv":
+                _fuse_qdq_relu(planned, consumers, initializers, labels)
             device = "npu" if planned is not None else "cpu"
             layer = planned.layer if planned is not None else None
             kind = "conv" if node.op_type == "QLinearConv" else "matmul"
             reason = f"i8 {kind} layer mapped" if planned is not None else reason
+            if label in fold.folded:
+                reason += " (QDQ: DequantizeLinear -> Conv -> QuantizeLinear, as a QLinearConv)"
             placements[label] = Placement(label, node.op_type, device, reason, layer)
-            if planned is not None:
-                layers_at[label] = planned
+            if planned is None:
+                continue
+            for name in planned.nodes[1:]:
+                op_type = next(n.op_type for n in graph.node if labels[id(n)] == name)
+                placements[name] = Placement(name, op_type, "npu", planned.reasons[name])
+            layers_at[planned.nodes[-1]] = planned
             continue
         if node.op_type not in ("Conv", *MATMUL_OPS):
             reason = declined.get(label, cpu_reason(node.op_type))
+            if node.op_type in ("Sum", "Add") and any(
+                producers.get(name) == "DequantizeLinear" for name in node.input
+            ):
+                reason = QDQ_ADD_REASON
             placements[label] = Placement(label, node.op_type, "cpu", reason)
             continue
         if node.op_type == "Conv":
@@ -153,7 +170,55 @@ def partition(model: onnx.ModelProto, dtype: str, config: NpuConfig) -> Partitio
             placements[name] = Placement(name, op_type, "npu", why)
         layers_at[planned.nodes[-1]] = planned
     steps = _steps(graph, labels, placements, layers_at)
-    return Partition(list(placements.values()), steps, inferred)
+    return Partition(_in_model_order(model, fold, placements), steps, inferred)
+
+
+QDQ_ADD_REASON = (
+    "a QDQ residual add (int8 operands with scales of their own, requantized after): "
+    "no TNPU-1 mapping yet, runs in float on the CPU as onnxruntime does"
+)
+
+
+def _fuse_qdq_relu(
+    planned: NpuLayer,
+    consumers: dict[str, list[onnx.NodeProto]],
+    constants: dict[str, NDArray[np.generic]],
+    labels: dict[int, str],
+) -> None:
+    """A QDQ ReLU after an i8 conv (qdq.relu_after) is STORE OUT's lower clamp."""
+    chain = relu_after(planned.output, consumers, constants)
+    if chain is None:
+        return
+    planned.layer = replace(planned.layer, relu=True)
+    for node in chain:
+        label = labels[id(node)]
+        planned.nodes.append(label)
+        planned.reasons[label] = (
+            f"QDQ ReLU (max(q, zero point), same scale) fused into {planned.name}"
+        )
+    planned.output = chain[-1].output[0]
+
+
+def _in_model_order(
+    model: onnx.ModelProto, fold: QdqFold, placements: dict[str, Placement]
+) -> list[Placement]:
+    """The placements in the order of `model`'s nodes, with each DequantizeLinear and
+    QuantizeLinear a QDQ fold consumed where its conv runs."""
+    ordered: list[Placement] = []
+    for index, node in enumerate(model.graph.node):
+        label = node_label(node, index)
+        if label in placements:
+            placement = placements[label]
+            if label in fold.folded:
+                placement = replace(placement, op_type=fold.folded[label])
+            ordered.append(placement)
+            continue
+        op_type, conv = fold.absorbed[label]
+        device = placements[conv].device
+        where = "its i8 layer" if device == "npu" else "a QLinearConv on the CPU"
+        reason = f"QDQ of {conv}, folded into {where}"
+        ordered.append(Placement(label, op_type, device, reason))
+    return ordered
 
 
 def _plan(

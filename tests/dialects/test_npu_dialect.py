@@ -221,3 +221,18 @@ def test_the_isa_the_dialect_imports_is_a_leaf() -> None:
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("targets")
     }
     assert from_targets == {"targets.npu.isa", "targets.npu.binary"}
+
+
+def test_npu_result_round_trips_and_needs_an_accfg_state() -> None:
+    text = (
+        "func.func @f(%x : i32) -> tensor<1x16x2x2xf32> {\n"
+        '  %s = accfg.setup "tnpu" to ("insn_count" = %x : i32) : !accfg.state<"tnpu">\n'
+        '  %y = npu.result @p_tnpu from %s : !accfg.state<"tnpu"> -> tensor<1x16x2x2xf32>\n'
+        "  func.return %y : tensor<1x16x2x2xf32>\n"
+        "}"
+    )
+    printed = str(parse_module(text))
+    assert 'npu.result @p_tnpu from %s : !accfg.state<"tnpu"> -> tensor<1x16x2x2xf32>' in printed
+    assert str(parse_module(printed)) == printed
+    with pytest.raises(VerifyException, match="should be of base attribute accfg.state"):
+        parse_module(text.replace('from %s : !accfg.state<"tnpu">', "from %x : i32"))

@@ -9,19 +9,22 @@ from collections.abc import Sequence
 
 import numpy as np
 import onnx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from onnx import helper, numpy_helper
-from xdsl.dialects.builtin import ModuleOp
+from xdsl.dialects.builtin import DictionaryAttr, IntegerAttr, ModuleOp
 
 import terrace
 from terrace.compiler import StageTimer, lower
 from terrace.dialects.context import terrace_context
-from terrace.passes.contraction_microkernel import ContractionMicrokernelPass
-from terrace.targets import host_target
+from terrace.passes.contraction_microkernel import CONFIG_ATTR, ContractionMicrokernelPass
+from terrace.targets import get_target, host_target
 from terrace.targets.target import Target
 from terrace.tuning.apply import with_config
 from terrace.tuning.config import KernelConfig
+from terrace.tuning.target_info import target_info
+from terrace.tuning.tasks import extract_tasks
 
 from onnx_models import float_graph_model as _model
 from onnx_models import run_onnxruntime
@@ -173,3 +176,56 @@ def test_k_blocks_keep_the_sums_in_the_output_and_b_is_not_copied() -> None:
     assert names.count("scf.if") >= 2, "the first K block starts at zero, the last one stores"
     unblocked = _memref_ops(model, _blocked(KernelConfig(4, 2, LANES, "mn", 100, 0, 0)))
     assert "scf.if" not in unblocked
+
+
+def _conv_relu(channels: int, out_channels: int, kernel: int, size: int) -> onnx.ModelProto:
+    rng = np.random.default_rng(kernel)
+    nodes = [
+        helper.make_node(
+            "Conv", ["x", "w", "b"], ["c"], kernel_shape=[kernel] * 2, pads=[kernel // 2] * 4
+        ),
+        helper.make_node("Relu", ["c"], ["out"]),
+    ]
+    shape = (out_channels, channels, kernel, kernel)
+    weights = [
+        numpy_helper.from_array(rng.standard_normal(shape).astype(np.float32), "w"),
+        numpy_helper.from_array(rng.standard_normal((out_channels,)).astype(np.float32), "b"),
+    ]
+    return _model(nodes, {"x": (1, channels, size, size)}, weights)
+
+
+def _tuned_configs(model: onnx.ModelProto, target: Target) -> list[dict[str, int]]:
+    """The integer entries of each contraction's `terrace.config` (apply-tuning's choice)."""
+    module = lower(model, target, "linalg", StageTimer()).module
+    ctx = terrace_context()
+    for module_pass in target.pipeline().stage("memrefs").passes:
+        if isinstance(module_pass, ContractionMicrokernelPass):
+            break
+        module_pass.apply(ctx, module)
+    found: list[dict[str, int]] = []
+    for op in module.walk():
+        config = op.attributes.get(CONFIG_ATTR)
+        if isinstance(config, DictionaryAttr):
+            entries = config.data.items()
+            found.append({k: v.value.data for k, v in entries if isinstance(v, IntegerAttr)})
+    return found
+
+
+def test_avx2_default_streams_convolution_rows_from_l2_and_matches_onnxruntime() -> None:
+    """Untuned x86_64-avx2 (the analytical default): a 3x3 convolution's im2col rows (K 144,
+    N 4096 pixels, 2.3 MiB) and a 1x1 convolution's input read in place (K 64, 1 MiB) are B
+    read as rows: 6 x 16 tiles, B streamed from half of L2 in N blocks of whole tiles."""
+    if "avx2" not in getattr(host_target(), "features", ""):
+        pytest.skip("this host has no AVX2: x86_64-avx2 code cannot run here")
+    avx2 = get_target("x86_64-avx2")
+    for channels, kernel in ((16, 3), (64, 1)):
+        model = _conv_relu(channels, 32, kernel, 64)
+        (config,) = _tuned_configs(model, avx2)
+        k = channels * kernel * kernel
+        assert (config["mr"], config["nr_vectors"], config["lanes"]) == (6, 2, 8)
+        assert config["kc"] == k and config["nc"] % 16 == 0 and config["nc"] < 4096
+        assert k * config["nc"] * 4 <= 512 * 1024
+        _check(model, avx2, seed=kernel)
+    # the tuner's trial 0 is the tile the compile uses
+    (task,) = extract_tasks(model, avx2, target_info(avx2))
+    assert (task.default.mr, task.default.nr_vectors, task.default.lanes) == (6, 2, 8)

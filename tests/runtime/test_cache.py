@@ -1,9 +1,12 @@
-"""The path index of the compile cache: an unchanged model file is served without parsing it,
-a rewritten one never gets the old code."""
+"""The path index of the compile cache: an unchanged model file is served without parsing it
+(in a fresh process, without importing the compiler), a rewritten one never gets the old code."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +17,7 @@ from onnx import TensorProto, helper
 import terrace
 from terrace import compiler
 from terrace.runtime.cache import PathIndex
+from terrace.runtime.remembered import load_remembered
 
 
 def _scale_model(factor: float) -> onnx.ModelProto:
@@ -72,3 +76,36 @@ def test_damaged_index_entry_is_a_miss(tmp_path: Path):
     (index.directory / "k.json").write_text("{not json")
     assert index.get("k", path) is None
     assert index.get("absent", path) is None
+
+
+def test_fresh_process_loads_a_compiled_file_without_the_compiler(tmp_path: Path):
+    path = tmp_path / "scale.onnx"
+    onnx.save(_scale_model(2.0), path)
+    cache = tmp_path / "cache"
+    terrace.compile(path, cache=cache)
+    script = f"""
+        import sys
+        sys.modules["xdsl"] = None
+        sys.modules["onnx"] = None
+        import numpy as np
+        import terrace
+        model = terrace.compile({str(path)!r}, cache={str(cache)!r})
+        assert model.stats.from_cache
+        print(model(np.arange(4, dtype=np.float32))[0].tolist())
+    """
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[0.0, 2.0, 4.0, 6.0]"
+
+
+def test_remembered_compile_is_per_target_and_shapes(tmp_path: Path):
+    path = tmp_path / "scale.onnx"
+    onnx.save(_scale_model(2.0), path)
+    cache = tmp_path / "cache"
+    terrace.compile(path, cache=cache)
+    assert load_remembered(path, None, None, None, cache) is not None
+    assert load_remembered(path, "x86_64-avx2", None, None, cache) is None
+    assert load_remembered(path, None, None, {"x": [4]}, cache) is None
+    assert load_remembered(path, None, None, None, False) is None

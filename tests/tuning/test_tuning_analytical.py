@@ -18,16 +18,45 @@ from terrace.tuning.analytical import (
     fits,
     microkernels,
     ranked_microkernels,
+    stream_factor,
 )
 from terrace.tuning.config import GemmShape, KernelConfig
 from terrace.tuning.target_info import CacheLevel, TargetInfo, host_caches, target_info
 
 ZEN4 = TargetInfo("x86_64", "x86_64-unknown-linux-gnu", "znver4", "", 512, 32)
+AVX2 = TargetInfo("x86_64-avx2", "x86_64-unknown-linux-gnu", "x86-64-v3", "", 256, 16)
 
 
 def test_zen4_large_gemm_gets_amd_blis_kernel():
     # AMD BLIS's Zen 4 sgemm micro-kernel is 6 x 64 (Low et al.; TUNING.md)
     assert default_config(GemmShape(512, 512, 512), ZEN4) == KernelConfig(6, 4, 16)
+
+
+def test_zen4_kernel_keeps_up_with_a_stream_of_rows():
+    # 6 x 64 on one 512-bit FMA pipe: 256 bytes of B per 24-cycle K step, under 12 a cycle
+    assert stream_factor(KernelConfig(6, 4, 16), ZEN4) == 1.0
+    assert default_config(GemmShape(64, 3136, 576, False), ZEN4) == KernelConfig(6, 4, 16)
+
+
+def test_generic_avx2_gets_blis_haswell_kernel_on_rows():
+    """16 registers of 256 bits, two FMA pipes (the generic table): 4 x 3 vectors does the
+    most multiply-adds per load (12 per 7) but reads 96 bytes of B per 6-cycle K step, 16 a
+    cycle, over the 12 a stream of B rows gets (8 cycles of stream: factor 6/8); 6 x 2 (12 per
+    8, 64 bytes per 6 cycles) keeps up and wins: BLIS's Haswell sgemm kernel, 6 x 16. On a
+    weight's contiguous panels L3 gives all 16 bytes a cycle and 4 x 3 stays."""
+    assert stream_factor(KernelConfig(4, 3, 8), AVX2) == 0.75
+    assert stream_factor(KernelConfig(6, 2, 8), AVX2) == 1.0
+    # light resnet50's 3x3 convolution at 56 x 56 (im2col rows as B) and its 7 x 7 one
+    assert default_config(GemmShape(64, 3136, 576, False), AVX2) == KernelConfig(6, 2, 8)
+    assert default_config(GemmShape(64, 12544, 147, False), AVX2) == KernelConfig(6, 2, 8)
+    assert default_config(GemmShape(1024, 1024, 1024, False), AVX2) == KernelConfig(6, 2, 8)
+    assert default_config(GemmShape(1024, 1024, 1024), AVX2) == KernelConfig(4, 3, 8)
+
+
+def test_one_a_panel_is_not_charged_for_its_b_stream():
+    """M = 1 (a classifier): B is read once whatever the tile, so 2 x 4 vectors (the fewest
+    rows that hide the FMA latency) stays ahead of 6 x 2 and its 5 rows of padding."""
+    assert default_config(GemmShape(1, 1000, 2048, False), AVX2) == KernelConfig(2, 4, 8)
 
 
 def test_narrow_n_gets_a_tile_no_wider_than_n():

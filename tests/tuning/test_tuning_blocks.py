@@ -25,6 +25,7 @@ from terrace.tuning.target_info import CacheLevel, TargetInfo
 from terrace.tuning.tasks import Task
 
 ZEN4 = TargetInfo("x86_64", "x86_64-unknown-linux-gnu", "znver4", "", 512, 32)
+AVX2 = TargetInfo("x86_64-avx2", "x86_64-unknown-linux-gnu", "x86-64-v3", "", 256, 16)
 F32 = 4
 
 
@@ -54,6 +55,23 @@ def test_a_tile_l3_cannot_feed_streams_from_l2_and_blocks_k_by_l1():
     assert kc * nc * F32 <= 512 * 1024 and nc % 32 == 0
 
 
+def test_b_read_as_rows_streams_from_l2():
+    """Light resnet50's 3x3 convolution at 56 x 56 (M 64, N 3136, K 576) on AVX2's 6 x 16:
+    B is its im2col rows, 16 floats per K step at a stride of 3136. Its stream (64 bytes per
+    6 cycles) is one L3 could feed contiguously, but as rows its block goes to half of L2:
+    512 KiB / (576 x 4 bytes) = 227 columns, 224 in whole tiles, 14 blocks of 224; the 6 x 576
+    A panel (13.5 KiB) fits half of L1, K stays whole. The same B as compile-time panels (a
+    weight) streams from L3: 4 MiB / 2304 bytes = 1820 columns, 1808, 2 blocks of 1568. In
+    order `nm` the stream is A's panels, contiguous: from L3."""
+    config = KernelConfig(6, 2, 8)
+    rows = GemmShape(64, 3136, 576, b_panels=False)
+    assert stream_level(config, AVX2, b_rows=True) == 2
+    assert stream_level(config, AVX2) == 3
+    assert stream_level(replace(config, order="nm"), AVX2, b_rows=True) == 3
+    assert cache_blocks(rows, config, AVX2) == (576, 66, 224)
+    assert cache_blocks(replace(rows, b_panels=True), config, AVX2) == (576, 66, 1568)
+
+
 def test_small_k_is_one_block_and_order_nm_blocks_m():
     """K = 64 is one block; in order `nm` the reused micro-panel is B's (kc x 64) and the
     streamed block A's (mc x kc)."""
@@ -78,9 +96,10 @@ def test_blocks_given_are_kept_and_clipped_to_the_problem():
     n=st.integers(16, 2000),
     k=st.integers(1, 5000),
     order=st.sampled_from(["mn", "nm"]),
+    b_panels=st.booleans(),
 )
 def test_footprints_stay_within_their_cache_budgets(
-    l1: int, l2: int, m: int, n: int, k: int, order: str
+    l1: int, l2: int, m: int, n: int, k: int, order: str, b_panels: bool
 ):
     """The reused micro-panel fits half of L2 (half of L1 when K is split), the streamed
     block half of its stream level (where a block of one tile's width fits at all); blocks
@@ -91,7 +110,7 @@ def test_footprints_stay_within_their_cache_budgets(
         CacheLevel(3, 8 * 1024 * 1024, 16, 64),
     )
     info = replace(ZEN4, caches=caches)
-    shape = GemmShape(m, n, k)
+    shape = GemmShape(m, n, k, b_panels)
     config = replace(default_config(shape, info), order=order)
     kc, mc, nc = cache_blocks(shape, config, info)
     assert 1 <= kc <= k and mc % config.mr == 0 and nc % config.nr == 0
@@ -99,7 +118,7 @@ def test_footprints_stay_within_their_cache_budgets(
     assert resident * kc * F32 <= (l1 if kc < k else l2) * 1024 // 2
     streamed = kc * nc if order == "mn" else mc * kc
     unit = config.nr if order == "mn" else config.mr
-    budget = info.cache(stream_level(config, info)).size // 2
+    budget = info.cache(stream_level(config, info, b_rows=not b_panels)).size // 2
     if unit * kc * F32 <= budget:
         assert streamed * F32 <= budget
 
