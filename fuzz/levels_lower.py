@@ -47,6 +47,7 @@ MEMREF_PASSES = (
     "conv-depthwise-kernel",
     "conv-grouped-kernel",
     "linalg-interchange-reductions",
+    "linalg-collapse-dimensions",
     "parallelize-outer-loops",
     "memory-plan",
     "outline-kernels",

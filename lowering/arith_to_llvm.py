@@ -29,6 +29,7 @@ from xdsl.dialects.builtin import (
     i16,
     i32,
 )
+from xdsl.dialects.utils.fast_math import FastMathFlag
 from xdsl.ir import Attribute, Operation, ParametrizedAttribute, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
@@ -145,7 +146,16 @@ class LowerBinaryOp(RewritePattern):
         if not isinstance(op, self.arith_op):
             return
         lhs, rhs = op.operands
-        rewriter.replace(op, self.llvm_op(lhs, rhs))
+        new = self.llvm_op(lhs, rhs)
+        # `reassoc` (set on the accumulation of a sum: reduction.py, pooling.py) lets LLVM
+        # keep partial sums in vector lanes; the other fast-math flags never reach LLVM
+        flags = op.properties.get("fastmath")
+        reassoc = isinstance(flags, arith.FastMathFlagsAttr) and (
+            FastMathFlag.REASSOC in flags.data
+        )
+        if isinstance(new, llvm.FAddOp) and reassoc:
+            new.fastmathFlags = llvm.FastMathAttr([FastMathFlag.REASSOC])
+        rewriter.replace(op, new)
 
 
 @dataclass

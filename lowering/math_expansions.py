@@ -225,12 +225,20 @@ def _exp(
     exactly); n becomes an integer through the mantissa of n + 1.5 * 2^mantissa_bits, as
     fptosi lowers to the saturating conversion, which LLVM scalarizes. NaN propagates, +-inf
     give inf and 0."""
-    b = _F64Builder(rewriter, form.float_type)
+    float_type: Attribute = form.float_type
+    int_type: Attribute = form.int_type
+    if isinstance(x.type, VectorType):  # lane by lane, the same operations
+        float_type = VectorType(form.float_type, x.type.get_shape())
+        int_type = VectorType(form.int_type, x.type.get_shape())
+    b = _F64Builder(rewriter, float_type)
 
     def insert(op: Operation) -> SSAValue:
         return rewriter.insert(op).results[0]
 
     def integer(value: int) -> SSAValue:
+        if isinstance(int_type, VectorType):
+            splat = DenseIntOrFPElementsAttr.from_list(int_type, [value] * int_type.element_count())
+            return insert(arith.ConstantOp(splat, int_type))
         return insert(arith.ConstantOp(IntegerAttr(value, form.int_type)))
 
     low, high = form.limits
@@ -241,13 +249,17 @@ def _exp(
     hi, lo = form.ln2
     reduced = b.sub(b.sub(clamped, b.mul(n, b.constant(hi))), b.mul(n, b.constant(lo)))
     power = polynomial(b, reduced)
-    magic = insert(arith.BitcastOp(b.add(n, b.constant(form.magic)), form.int_type))
+    magic = insert(arith.BitcastOp(b.add(n, b.constant(form.magic)), int_type))
     exponent = insert(arith.SubiOp(magic, integer(form.magic_bits)))
     half = insert(arith.ShRSIOp(exponent, integer(1)))
     for part in (half, insert(arith.SubiOp(exponent, half))):
         biased = insert(arith.AddiOp(part, integer(form.bias)))
         bits = insert(arith.ShLIOp(biased, integer(form.mantissa_bits)))
-        power = b.mul(power, insert(arith.BitcastOp(bits, form.float_type)))
+        power = b.mul(power, insert(arith.BitcastOp(bits, float_type)))
+    if isinstance(x.type, VectorType):
+        # arith.cmpf has scalar results only in xDSL; a NaN already propagates: the clamps
+        # (llvm.maximum / minimum) keep it, and so does every product with it
+        return power
     return b.select(insert(arith.CmpfOp(x, x, "uno")), x, power)
 
 
@@ -258,10 +270,14 @@ def expand_exp_f64(x: SSAValue, rewriter: PatternRewriter) -> SSAValue:
 
 
 def expand_exp(x: SSAValue, rewriter: PatternRewriter) -> SSAValue:
-    """exp for scalar f32 (or narrower) values, evaluated in f32 so that loops vectorize 16
-    lanes wide: exp(r) = 1 + r + r^2 P(r) with Cephes' coefficients (within 1 ulp, tested)."""
+    """exp for scalar f32 (or narrower) values, or vectors of f32 (a fused epilogue's), evaluated
+    in f32 so that loops vectorize 16 lanes wide: exp(r) = 1 + r + r^2 P(r) with Cephes'
+    coefficients (within 1 ulp, tested)."""
     type_ = x.type
-    wide = x if isinstance(type_, Float32Type) else rewriter.insert(arith.ExtFOp(x, f32)).result
+    is_f32 = isinstance(type_, Float32Type) or (
+        isinstance(type_, VectorType) and isinstance(type_.get_element_type(), Float32Type)
+    )
+    wide = x if is_f32 else rewriter.insert(arith.ExtFOp(x, f32)).result
 
     def polynomial(b: _F64Builder, r: SSAValue) -> SSAValue:
         square = b.mul(r, r)

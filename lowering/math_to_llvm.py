@@ -156,12 +156,15 @@ class ExpandErf(RewritePattern):
 
 
 class ExpandExp(RewritePattern):
-    """f32 exp as arith (vectorizable) instead of a scalar libm call per element."""
+    """f32 exp as arith (vectorizable) instead of a scalar libm call per element; of a vector
+    of f32 (a fused epilogue's sigmoid) lane by lane, instead of LLVM's scalarized expf."""
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: math.ExpOp, rewriter: PatternRewriter, /) -> None:
         type_ = op.result.type
-        if not _is_f32_or_narrower(type_) or isinstance(type_, VectorType):
+        if not _is_f32_or_narrower(type_):
+            return
+        if isinstance(type_, VectorType) and not isinstance(_element_type(type_), Float32Type):
             return
         rewriter.replace(op, [], [expand_exp(op.operand, rewriter)])
 
@@ -273,9 +276,9 @@ class ConvertMathToLlvmPass(ModulePass):
 
     Input: math ops on scalars or 1-d vectors. Output: `llvm.call_intrinsic` of the overloaded
     intrinsic (exp, log, sqrt, fabs, floor, ceil, pow, copysign, fma, sin, tanh for f64, ...);
-    erf, tanh and exp of f32 expand to arith and math ops evaluated in f64 (within an ulp,
-    vectorizable;
-    run convert-arith-to-llvm afterwards); erf of f64, expm1, log1p, cbrt and the inverse
+    erf and tanh of f32 expand to arith and math ops evaluated in f64, exp of f32 (scalars
+    and vectors) to ones evaluated in f32 (within an ulp, vectorizable; run
+    convert-arith-to-llvm afterwards); erf of f64, expm1, log1p, cbrt and the inverse
     hyperbolic functions call libm (`erf`, `erff`, ...), declared in the module. math.ipowi of
     scalars expands to arith ops (square and multiply, unrolled); of vectors it is an error
     naming the op. No fast-math flags.

@@ -287,6 +287,7 @@ _VECTOR_SAFE = (
     arith.MinimumfOp,
     arith.NegfOp,
     arith.ConstantOp,
+    math_dialect.ExpOp,  # expanded lane by lane (lowering/math_expansions.py): a sigmoid, a SiLU
     linalg.YieldOp,
 )
 

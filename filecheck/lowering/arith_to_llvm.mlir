@@ -90,3 +90,16 @@ func.func @bfloat16(%x: bf16, %y: f32) -> (f32, bf16, bf16, bf16) {
   %s = arith.addf %x, %one : bf16
   func.return %e, %t, %one, %s : f32, bf16, bf16, bf16
 }
+
+// -----
+
+// `reassoc` on a float add (a sum's accumulation) reaches llvm.fadd; the other fast-math
+// flags do not: ONNX needs IEEE results everywhere else.
+// CHECK-LABEL: func.func @reassociable_sum
+func.func @reassociable_sum(%x: f32, %y: f32) -> (f32, f32) {
+  // CHECK: llvm.fadd %{{.*}}, %{{.*}} {fastmathFlags = #llvm.fastmath<reassoc>} : f32
+  %s = arith.addf %x, %y fastmath<reassoc> : f32
+  // CHECK-NEXT: llvm.fadd %{{.*}}, %{{.*}} : f32
+  %t = arith.addf %x, %y fastmath<nnan,ninf> : f32
+  func.return %s, %t : f32, f32
+}

@@ -56,3 +56,20 @@ func.func @ipowi(%b: i8, %e: i8) -> i8 {
   %p = math.ipowi %b, %e : i8
   func.return %p : i8
 }
+
+// -----
+
+// exp of a vector of f32 (a fused epilogue's) expands lane by lane: splat integer constants,
+// vector bitcasts; a NaN lane propagates through the clamps, so no compare or select.
+// CHECK-LABEL: func.func @exp_vector_expansion
+// CHECK-NOT:   llvm.exp
+// CHECK:       llvm.call_intrinsic "llvm.floor.v16f32"
+// CHECK:       arith.bitcast %{{.*}} : vector<16xf32> to vector<16xi32>
+// CHECK:       arith.shli %{{.*}}, %{{.*}} : vector<16xi32>
+// CHECK:       arith.bitcast %{{.*}} : vector<16xi32> to vector<16xf32>
+// CHECK-NOT:   arith.cmpf
+// CHECK:       func.return
+func.func @exp_vector_expansion(%x: vector<16xf32>) -> vector<16xf32> {
+  %e = math.exp %x : vector<16xf32>
+  func.return %e : vector<16xf32>
+}

@@ -113,3 +113,49 @@ func.func @stride_three(%x: memref<1x1x3x48xf32>, %w: memref<1x1x3x3xf32>, %out:
   }
   func.return
 }
+
+// -----
+
+// A SiLU after the convolution (x * sigmoid(x), sigmoid as 1 / (1 + exp(-x))) is the fused
+// epilogue: exp runs on the accumulator vectors (convert-math-to-llvm expands it lane by lane)
+// before the only stores; no loop nest is left for it.
+
+// CHECK-LABEL: func.func @silu_epilogue
+// CHECK:       vector.fma
+// CHECK:       %[[NEG:.*]] = arith.negf %[[ACC:.*]] : vector<16xf32>
+// CHECK-NEXT:  %[[E:.*]] = math.exp %[[NEG]] : vector<16xf32>
+// CHECK:       %[[DENOMINATOR:.*]] = arith.addf %{{.*}}, %[[E]] : vector<16xf32>
+// CHECK-NEXT:  %[[SIGMOID:.*]] = arith.divf %{{.*}}, %[[DENOMINATOR]] : vector<16xf32>
+// CHECK-NEXT:  %[[SILU:.*]] = arith.mulf %[[ACC]], %[[SIGMOID]] : vector<16xf32>
+// CHECK:       vector.store %[[SILU]]
+// CHECK-NOT:   linalg.generic
+#in = affine_map<(n, c, oy, ox, ky, kx) -> (n, c, oy + ky, ox + kx)>
+#w = affine_map<(n, c, oy, ox, ky, kx) -> (c, 0, ky, kx)>
+#out = affine_map<(n, c, oy, ox, ky, kx) -> (n, c, oy, ox)>
+#id = affine_map<(n, c, y, x) -> (n, c, y, x)>
+#scalar = affine_map<(n, c, y, x) -> ()>
+func.func @silu_epilogue(%x: memref<1x2x6x18xf32>, %out: memref<1x2x4x16xf32>, %w: memref<2x1x3x3xf32>) {
+  %acc = memref.alloc() : memref<1x2x4x16xf32>
+  %zero = arith.constant 0.000000e+00 : f32
+  linalg.generic {indexing_maps = [#scalar, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%zero : f32) outs(%acc : memref<1x2x4x16xf32>) {
+  ^bb0(%z: f32, %o: f32):
+    linalg.yield %z : f32
+  }
+  linalg.generic {indexing_maps = [#in, #w, #out], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]} ins(%x, %w : memref<1x2x6x18xf32>, memref<2x1x3x3xf32>) outs(%acc : memref<1x2x4x16xf32>) {
+  ^bb0(%i: f32, %k: f32, %a: f32):
+    %p = arith.mulf %i, %k : f32
+    %s = arith.addf %a, %p : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%acc : memref<1x2x4x16xf32>) outs(%out : memref<1x2x4x16xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %n = arith.negf %v : f32
+    %e = math.exp %n : f32
+    %one = arith.constant 1.000000e+00 : f32
+    %d = arith.addf %one, %e : f32
+    %sigmoid = arith.divf %one, %d : f32
+    %silu = arith.mulf %v, %sigmoid : f32
+    linalg.yield %silu : f32
+  }
+  func.return
+}

@@ -109,16 +109,15 @@ def _relu(b: Builder, op: NnOperation, x: SSAValue) -> SSAValue:
 
 
 def _sigmoid(b: Builder, op: NnOperation, x: SSAValue) -> SSAValue:
-    # exp(-|x|) never overflows: 1 / (1 + e) for x >= 0, e / (1 + e) below
+    # 1 / (1 + exp(-x)): where exp(-x) overflows (x below -88.7 in f32) the result is +0, off
+    # the true value by less than the smallest normal float. No comparison or select: the
+    # body is float arithmetic and exp only, which a contraction's or a depthwise
+    # convolution's fused epilogue applies to whole vectors (contraction_match.py)
     _need_float(op, x)
-    abs_x = b.insert(math.AbsFOp(x)).result
-    e = b.insert(math.ExpOp(b.insert(arith.NegfOp(abs_x)).result)).result
+    e = b.insert(math.ExpOp(b.insert(arith.NegfOp(x)).result)).result
     one = _const(b, 1.0, x)
     denominator = b.insert(arith.AddfOp(one, e)).result
-    positive = b.insert(arith.DivfOp(one, denominator)).result
-    negative = b.insert(arith.DivfOp(e, denominator)).result
-    is_positive = b.insert(arith.CmpfOp(x, _const(b, 0.0, x), "oge")).result
-    return b.insert(arith.SelectOp(is_positive, positive, negative)).result
+    return b.insert(arith.DivfOp(one, denominator)).result
 
 
 def _neg(b: Builder, op: NnOperation, x: SSAValue) -> SSAValue:

@@ -9,8 +9,13 @@ max(input, window element) instead of max(input, accumulator).)
 
 An average divides the window sum by the number of elements that count: those inside the input
 (count_include_pad = 0) or inside the explicitly padded input (count_include_pad = 1); ceil_mode
-overhang never counts. When every window has the same count the divisor is a constant; otherwise
-it is a tensor of counts, computed in the IR by pooling a mask of ones over the same windows.
+overhang never counts. When every window has the same count the divisor is a constant; for
+undilated windows each output computes its count from its index (the window clipped to the
+region that counts, per spatial dim); otherwise it is a tensor of counts, computed in the IR by
+pooling a mask of ones over the same windows. The sums of a 2-d f32 average pool with more than
+one output position are a depthwise convolution with weights of 1, the form conv-depthwise-kernel
+runs on its vector kernel (x * 1 is exact: the same terms as a plain sum); other sums are
+reassociable (`fastmath<reassoc>`), so a window over the whole input sums in vector lanes.
 
 Windows are trimmed first to the kernel offsets that some output position can place on an
 element that matters (inside the input, or inside the explicit pads where they count): the rest
@@ -31,7 +36,17 @@ from collections.abc import Callable, Sequence
 from xdsl.builder import Builder
 from xdsl.dialects import arith
 from xdsl.dialects import math as xmath
-from xdsl.dialects.builtin import AffineMapAttr, AnyFloat, IntegerType, TensorType
+from xdsl.dialects.builtin import (
+    AffineMapAttr,
+    AnyFloat,
+    IndexType,
+    IntegerAttr,
+    IntegerType,
+    TensorType,
+    f32,
+)
+from xdsl.dialects.linalg.ops import IndexOp
+from xdsl.dialects.utils.fast_math import FastMathFlag
 from xdsl.ir import Attribute, SSAValue
 from xdsl.ir.affine import AffineExpr, AffineMap
 from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
@@ -164,7 +179,10 @@ def _maximum(builder: Builder, lhs: SSAValue, rhs: SSAValue) -> SSAValue:
 
 
 def _add(builder: Builder, lhs: SSAValue, rhs: SSAValue) -> SSAValue:
-    return builder.insert(arith.AddfOp(lhs, rhs)).result
+    # reassociable, as reduction.py's sums: a window that is the whole input (a global
+    # average written as a pool) sums in vector lanes once its dimensions are collapsed
+    flags = arith.FastMathFlagsAttr([FastMathFlag.REASSOC])
+    return builder.insert(arith.AddfOp(lhs, rhs, flags)).result
 
 
 def _pool_generic(
@@ -202,6 +220,37 @@ def _pool_generic(
         lambda body, args: [combine_values(body, args[2], args[0])],
     )
     return generic.results[0]
+
+
+def _sum_as_depthwise(
+    builder: Builder, padded: SSAValue, init: SSAValue, window: _Window
+) -> SSAValue:
+    """The window sums of a 2-d pool as a depthwise convolution with weights of 1: the
+    generic conv-depthwise-kernel recognizes (loops (n, c, oy, ox, ky, kx), weight read as
+    (c, 0, ky, kx), body acc + x * w), so the pool runs on its vector kernel, reading the
+    padding in place. x * 1 is exact, so each term is the same as in a plain sum."""
+    n, c, oy, ox, ky, kx = (AffineExpr.dimension(index) for index in range(6))
+    rows, columns = (
+        out * stride + k * dilation
+        for out, k, stride, dilation in zip(
+            (oy, ox), (ky, kx), window.strides, window.dilations, strict=True
+        )
+    )
+    element = element_type(padded)
+    weights = filled_tensor(builder, [shape(padded)[1], 1, *window.kernel], element, 1)
+    zero = AffineExpr.constant(0)
+    maps = [
+        AffineMapAttr(AffineMap(6, 0, (n, c, rows, columns))),
+        AffineMapAttr(AffineMap(6, 0, (c, zero, ky, kx))),
+        AffineMapAttr(AffineMap(6, 0, (n, c, oy, ox))),
+    ]
+
+    def body(b: Builder, args: Sequence[SSAValue]) -> list[SSAValue]:
+        product = b.insert(arith.MulfOp(args[0], args[1])).result
+        return [b.insert(arith.AddfOp(args[2], product)).result]
+
+    iterators = [PARALLEL] * 4 + [REDUCTION] * 2
+    return build_generic(builder, [padded, weights], [init], maps, iterators, body).results[0]
 
 
 def _window_counts(
@@ -286,6 +335,48 @@ def _divide(
     return build_generic(builder, [sums], [init], maps, [PARALLEL] * rank, body).results[0]
 
 
+def _divide_by_window_counts(
+    builder: Builder,
+    sums: SSAValue,
+    window: _Window,
+    in_dims: Sequence[int],
+    include_pad: bool,
+    out_type: TensorType[Attribute],
+) -> SSAValue:
+    """sums / count with the count computed from the output index (undilated windows): per
+    spatial dim, the window [o*stride, o*stride + size) of the padded input clipped to the
+    region that counts, the counts multiplied. The same integers as `_window_counts`, with no
+    count tensor to build at run time."""
+    dims = out_type.get_shape()
+    rank = len(dims)
+    init = empty_tensor(builder, dims, out_type.element_type)
+    index_type = IndexType()
+
+    def index(b: Builder, value: int) -> SSAValue:
+        return b.insert(arith.ConstantOp(IntegerAttr(value, index_type))).result
+
+    def body(b: Builder, args: Sequence[SSAValue]) -> list[SSAValue]:
+        count = index(b, 1)
+        for dim, (extent, size, stride, begin, end) in enumerate(
+            zip(in_dims, window.kernel, window.strides, window.begin, window.end, strict=True)
+        ):
+            low, high = (0, begin + extent + end) if include_pad else (begin, begin + extent)
+            start = b.insert(arith.MuliOp(b.insert(IndexOp(2 + dim)), index(b, stride)))
+            stop = b.insert(arith.AddiOp(start, index(b, size)))
+            first = b.insert(arith.MaxSIOp(start, index(b, low)))
+            last = b.insert(arith.MinSIOp(stop, index(b, high)))
+            inside = b.insert(arith.SubiOp(last, first))
+            count = b.insert(arith.MuliOp(count, inside)).result
+        wide = b.insert(arith.IndexCastOp(count, IntegerType(64))).result
+        element = args[0].type
+        assert isinstance(element, AnyFloat)
+        divisor = b.insert(arith.SIToFPOp(wide, element)).result
+        return [b.insert(arith.DivfOp(args[0], divisor)).result]
+
+    maps = [identity_map(rank), identity_map(rank)]
+    return build_generic(builder, [sums], [init], maps, [PARALLEL] * rank, body).results[0]
+
+
 # ---------------------------------------------------------------------------------------------
 # Patterns.
 
@@ -322,15 +413,24 @@ class AveragePoolLowering(RewritePattern):
         element = element_type(op.Y)
         if not is_float(element):
             raise unsupported(op, "average pooling needs a float element type")
-        window = _Window(op, x_dims[2:], out_dims[2:])
+        onnx_window = _Window(op, x_dims[2:], out_dims[2:])
         include_pad = op.int_attr("count_include_pad") != 0
-        counts = _window_counts(window, x_dims[2:], out_dims[2:], include_pad)
-        window = window.trimmed(x_dims[2:], out_dims[2:], include_pad)
+        counts = _window_counts(onnx_window, x_dims[2:], out_dims[2:], include_pad)
+        window = onnx_window.trimmed(x_dims[2:], out_dims[2:], include_pad)
         padded = pad_spatial(rewriter, op.X, window.begin, window.covering_end, 0)
         init = filled_tensor(rewriter, out_dims, element, 0)
-        sums = _pool_generic(rewriter, padded, init, window, False, 2)
+        if len(x_dims) == 4 and element == f32 and math.prod(out_dims[2:]) > 1:
+            sums = _sum_as_depthwise(rewriter, padded, init, window)
+        else:
+            sums = _pool_generic(rewriter, padded, init, window, False, 2)
         if all(min(dim) == max(dim) for dim in counts):
             divisor: SSAValue | float = float(math.prod(dim[0] for dim in counts))
+        elif all(dilation == 1 for dilation in onnx_window.dilations):
+            result = _divide_by_window_counts(
+                rewriter, sums, onnx_window, x_dims[2:], include_pad, out_type
+            )
+            rewriter.replace(op, [], [result])
+            return
         else:
             divisor = _count_tensor(
                 rewriter, window, x_dims[2:], out_dims[2:], include_pad, element

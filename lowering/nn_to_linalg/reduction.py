@@ -25,6 +25,7 @@ from xdsl.dialects.builtin import (
     i64,
 )
 from xdsl.dialects.linalg.ops import IndexOp
+from xdsl.dialects.utils.fast_math import FastMathFlag
 from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.ir.affine import AffineExpr, AffineMap
 from xdsl.pattern_rewriter import PatternRewriter, RewritePattern
@@ -84,7 +85,16 @@ def _arith(
     return combine
 
 
-_ADD = _arith(arith.AddfOp, arith.AddiOp, arith.AddiOp)
+def _reassociable_add(b: Builder, value: SSAValue, acc: SSAValue) -> SSAValue:
+    """acc + value; for floats marked `reassoc`, so that LLVM may sum in vector lanes (partial
+    sums, added at the end): the order of the terms changes, not their set."""
+    if element_kind(value.type) != "float":
+        return b.insert(arith.AddiOp(value, acc)).result
+    flags = arith.FastMathFlagsAttr([FastMathFlag.REASSOC])
+    return b.insert(arith.AddfOp(value, acc, flags)).result
+
+
+_ADD: Combine = _reassociable_add
 _MUL = _arith(arith.MulfOp, arith.MuliOp, arith.MuliOp)
 # maximumf/minimumf propagate NaN, as numpy's max and min
 _MAX = _arith(arith.MaximumfOp, arith.MaxSIOp, arith.MaxUIOp)

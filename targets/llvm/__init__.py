@@ -150,6 +150,7 @@ def llvm_pipeline(target: LlvmTarget) -> Pipeline:
                     make("linalg-interchange-reductions"),
                     make("memory-plan"),
                     make("outline-kernels"),
+                    make("linalg-collapse-dimensions"),
                     *(make(name) for name in threaded),
                 ),
             ),

@@ -5,7 +5,8 @@ module (the output of the target's pipeline) to LLVM IR text; the functions on L
 (`optimize_llvm_ir`, `optimized_llvm_ir`, `object_code`, `assembly`) optimize it at O3 for the
 target and emit it, so that IR read back from the disk cache compiles exactly as fresh IR does.
 Objects are position-independent, so the runtime's `NativeCode.load` links them into MCJIT.
-No fast-math flags are added anywhere: ONNX semantics need IEEE results.
+No fast-math flag is added here; the one that reaches LLVM is `reassoc` on the accumulation
+of float sums (lowering/arith_to_llvm.py), so that they vectorize.
 """
 
 from __future__ import annotations

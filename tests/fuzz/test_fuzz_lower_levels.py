@@ -54,6 +54,7 @@ CASES = [
         10,
     ),
     ("linalg-interchange-reductions", "memref", 15),
+    ("linalg-collapse-dimensions", "memref", 15),
     ("memory-plan", "memref", 25),
     ("outline-kernels", "memref", 15),
     ("convert-linalg-to-loops,lower-affine", "memref", 10),

@@ -100,3 +100,41 @@ def test_exp_f32_accuracy():
     nan = np.isnan(x)
     assert np.isnan(y[nan]).all()
     assert _ulp_distance(y[~nan], expected[~nan]).max() <= 1
+
+
+VECTOR_KERNEL = """
+func.func @main(%x: memref<NxT>, %y: memref<NxT>) {
+  %c0 = arith.constant 0 : index
+  %c16 = arith.constant 16 : index
+  %n = arith.constant N : index
+  scf.for %i = %c0 to %n step %c16 {
+    %a = vector.load %x[%i] : memref<NxT>, vector<16xT>
+    %b = math.exp %a : vector<16xT>
+    vector.store %b, %y[%i] : memref<NxT>, vector<16xT>
+  }
+  func.return
+}
+"""
+
+
+def test_exp_f32_vector_accuracy():
+    # a fused epilogue's exp (of a vector): the same expansion lane by lane, NaN kept without
+    # the scalar path's select
+    rng = np.random.default_rng(3)
+    x = np.concatenate(
+        [
+            [0.0, -0.0, np.inf, -np.inf, np.nan, 88.72, 88.73, -87.3, -103.9, -104.0, -1e30, 1e30],
+            [np.nan, -np.nan, 1.0, -1.0],
+            rng.uniform(-110, 90, 2000),
+            np.exp(rng.uniform(-40, 0, 480)),
+        ]
+    ).astype(np.float32)
+    assert len(x) % 16 == 0
+    text = VECTOR_KERNEL.replace("N", str(len(x))).replace("T", "f32")
+    y = np.zeros_like(x)
+    compile_loops(text).call("main", [x, y])
+    with np.errstate(over="ignore"):
+        expected = np.exp(x.astype(np.float64)).astype(np.float32)
+    nan = np.isnan(x)
+    assert np.isnan(y[nan]).all()
+    assert _ulp_distance(y[~nan], expected[~nan]).max() <= 1

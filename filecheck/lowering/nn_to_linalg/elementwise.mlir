@@ -291,17 +291,17 @@ func.func @unary_math(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
 
 // -----
 
-// sigmoid computes exp(-|x|), which never overflows, and picks 1 / (1 + e) or e / (1 + e).
+// sigmoid is 1 / (1 + exp(-x)): float arithmetic and exp only, no compare or select (a fused
+// epilogue applies it to whole vectors); exp(-x) = inf for very negative x gives +0.
 // CHECK-LABEL: func.func @sigmoid
 // CHECK:         linalg.generic
-// CHECK:           %[[ABS:.*]] = math.absf %{{.*}} : f32
-// CHECK:           %[[NEG:.*]] = arith.negf %[[ABS]] : f32
-// CHECK:           %[[E:.*]] = math.exp %[[NEG]] : f32
-// CHECK:           %[[DENOMINATOR:.*]] = arith.addf %{{.*}}, %[[E]] : f32
-// CHECK:           %[[POSITIVE:.*]] = arith.divf %{{.*}}, %[[DENOMINATOR]] : f32
-// CHECK:           %[[NEGATIVE:.*]] = arith.divf %[[E]], %[[DENOMINATOR]] : f32
-// CHECK:           %[[IS_POSITIVE:.*]] = arith.cmpf oge, %{{.*}}, %{{.*}} : f32
-// CHECK:           arith.select %[[IS_POSITIVE]], %[[POSITIVE]], %[[NEGATIVE]] : f32
+// CHECK-NEXT:    ^{{.*}}(%[[X:.*]]: f32, %{{.*}}: f32):
+// CHECK-NEXT:      %[[NEG:.*]] = arith.negf %[[X]] : f32
+// CHECK-NEXT:      %[[E:.*]] = math.exp %[[NEG]] : f32
+// CHECK-NEXT:      %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
+// CHECK-NEXT:      %[[DENOMINATOR:.*]] = arith.addf %[[ONE]], %[[E]] : f32
+// CHECK-NEXT:      %[[Y:.*]] = arith.divf %[[ONE]], %[[DENOMINATOR]] : f32
+// CHECK-NEXT:      linalg.yield %[[Y]] : f32
 // CHECK:         } -> tensor<2x3xf32>
 func.func @sigmoid(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
   %r = nn.sigmoid %x : (tensor<2x3xf32>) -> tensor<2x3xf32>
