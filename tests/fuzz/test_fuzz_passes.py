@@ -63,6 +63,7 @@ NOT_FUZZED = {
     "npu-dedup-uops": "npu",
     "npu-insert-deps": "npu",
     "npu-verify": "npu",
+    "npu-outline-launch": "npu",
 }
 """Registered passes no fuzz level runs, each with where it is checked instead."""
 

@@ -9,8 +9,8 @@ import pytest
 from test_npu_passes import _apply, _block_model, _nn_module
 from xdsl.dialects import accfg, func
 
-from terrace.runtime.npu_sim.launch import NpuLaunchError, run_launches
 from terrace.targets.npu.isa import NpuConfig
+from terrace.targets.npu.launch import NpuLaunchError, run_launches
 from terrace.targets.npu.pipeline import npu_pipeline, pipeline_spec
 
 from onnx_models import run_onnxruntime

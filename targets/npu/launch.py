@@ -36,10 +36,10 @@ from ...dialects.nn.neural import ConvOp
 from ...dialects.nn.weights import WeightStore
 from ...dialects.npu import ProgramOp, ResultOp, program_of
 from ...errors import TerraceRuntimeError
-from ...targets.npu.isa import NpuConfig
-from ...targets.npu.linalg_to_npu import PROGRAM_ATTR
-from ...targets.npu.regions import npu_regions, region_layer
-from .layer import run_conv
+from ...runtime.npu_sim.layer import run_conv
+from .isa import NpuConfig
+from .linalg_to_npu import PROGRAM_ATTR
+from .regions import npu_regions, region_layer
 
 
 class NpuLaunchError(TerraceRuntimeError):
