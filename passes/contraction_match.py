@@ -16,9 +16,10 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from xdsl.dialects import arith, memref
+from xdsl.builder import Builder
+from xdsl.dialects import arith, memref, vector
 from xdsl.dialects import math as math_dialect
-from xdsl.dialects.builtin import Float32Type, MemRefType, NoneAttr
+from xdsl.dialects.builtin import Float32Type, MemRefType, NoneAttr, VectorType
 from xdsl.dialects.linalg import ops as linalg
 from xdsl.ir import Attribute, Block, Operation, OpResult, SSAValue
 from xdsl.ir.affine import AffineDimExpr, AffineMap
@@ -393,3 +394,30 @@ def find_fusion(ops: list[Operation], at: int, contraction: Contraction, fuse: b
         fusion.epilogue.append(stage)
         writers = {stage.op}
         current, last = stage.op.outputs[0], position
+
+
+def vector_body_op(
+    builder: Builder, op: Operation, mapping: dict[SSAValue, SSAValue], lanes: int
+) -> SSAValue:
+    """`op` of a fused elementwise body rebuilt on `lanes`-wide vectors, its operands taken
+    from `mapping` (a constant or a scalar from outside the body is broadcast, and a
+    broadcast scalar is remembered in `mapping`): the epilogue of every contraction kernel."""
+
+    def splat(scalar: SSAValue) -> SSAValue:
+        splat_type = VectorType(scalar.type, [lanes])
+        return builder.insert(vector.BroadcastOp(scalar, splat_type)).vector
+
+    if isinstance(op, arith.ConstantOp):
+        return splat(builder.insert(op.clone()).result)
+    operands: list[SSAValue] = []
+    for operand in op.operands:
+        if operand not in mapping:  # a scalar from outside the body
+            mapping[operand] = splat(operand)
+        operands.append(mapping[operand])
+    new = type(op).create(
+        operands=operands,
+        result_types=[VectorType(r.type, [lanes]) for r in op.results],
+        properties=dict(op.properties),
+        attributes=dict(op.attributes),
+    )
+    return builder.insert(new).results[0]

@@ -18,7 +18,7 @@ from xdsl.dialects.builtin import (
     f32,
 )
 from xdsl.dialects.linalg import ops as linalg
-from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
+from xdsl.ir import Attribute, Block, Region, SSAValue
 from xdsl.ir.affine import AffineConstantExpr, AffineDimExpr, AffineExpr, AffineMap
 from xdsl.rewriter import InsertPoint
 from xdsl.utils.hints import isa
@@ -45,6 +45,7 @@ from .contraction_match import (
     aliases,
     indexing_maps,
     is_contiguous,
+    vector_body_op,
 )
 
 # the micro-kernel
@@ -625,29 +626,10 @@ class TileKernel:
             if isinstance(inner, linalg.YieldOp):
                 return mapping[inner.operands[0]]
             if vectorized:
-                mapping[inner.results[0]] = self._vector_op(builder, inner, mapping)
+                mapping[inner.results[0]] = vector_body_op(builder, inner, mapping, self.lanes)
             else:
                 mapping[inner.results[0]] = builder.insert(inner.clone(mapping)).results[0]
         raise AssertionError("a linalg.generic body ends with linalg.yield")
-
-    def _vector_op(
-        self, builder: Builder, op: Operation, mapping: dict[SSAValue, SSAValue]
-    ) -> SSAValue:
-        if isinstance(op, arith.ConstantOp):
-            return self._splat(builder, builder.insert(op.clone()).result)
-        operands: list[SSAValue] = []
-        for operand in op.operands:
-            if operand not in mapping:  # a scalar from outside the body
-                mapping[operand] = self._splat(builder, operand)
-            operands.append(mapping[operand])
-        result_types = [VectorType(r.type, [self.lanes]) for r in op.results]
-        new = type(op).create(
-            operands=operands,
-            result_types=result_types,
-            properties=dict(op.properties),
-            attributes=dict(op.attributes),
-        )
-        return builder.insert(new).results[0]
 
 
 def _is_zero_fill(op: linalg.GenericOp) -> bool:

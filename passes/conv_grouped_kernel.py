@@ -59,6 +59,7 @@ from .contraction_match import (
     indexing_maps,
     is_contiguous,
     is_f32_memref,
+    vector_body_op,
 )
 from .conv_depthwise_match import is_multiply_accumulate, is_zero_fill
 
@@ -252,26 +253,8 @@ class GroupedKernel:
         for inner in body.ops:
             if isinstance(inner, linalg.YieldOp):
                 return mapping[inner.operands[0]]
-            mapping[inner.results[0]] = self._vector_op(builder, inner, mapping)
+            mapping[inner.results[0]] = vector_body_op(builder, inner, mapping, self.lanes)
         raise AssertionError("a linalg.generic body ends with linalg.yield")
-
-    def _vector_op(
-        self, builder: Builder, op: Operation, mapping: dict[SSAValue, SSAValue]
-    ) -> SSAValue:
-        if isinstance(op, arith.ConstantOp):
-            return self._splat(builder, builder.insert(op.clone()).result)
-        operands: list[SSAValue] = []
-        for operand in op.operands:
-            if operand not in mapping:  # a scalar from outside the body
-                mapping[operand] = self._splat(builder, operand)
-            operands.append(mapping[operand])
-        new = type(op).create(
-            operands=operands,
-            result_types=[VectorType(r.type, [self.lanes]) for r in op.results],
-            properties=dict(op.properties),
-            attributes=dict(op.attributes),
-        )
-        return builder.insert(new).results[0]
 
     def _initial(self, builder: Builder, position: list[SSAValue], item: _Vector) -> SSAValue:
         """The accumulator's start: the output's initializing op at the position (zeros or
