@@ -23,6 +23,7 @@ from xdsl.dialects.builtin import Float32Type, MemRefType, NoneAttr, VectorType
 from xdsl.dialects.linalg import ops as linalg
 from xdsl.ir import Attribute, Block, Operation, OpResult, SSAValue
 from xdsl.ir.affine import AffineDimExpr, AffineMap
+from xdsl.rewriter import Rewriter
 from xdsl.utils.hints import isa
 
 VIEW_OPS = (
@@ -421,3 +422,17 @@ def vector_body_op(
         attributes=dict(op.attributes),
     )
     return builder.insert(new).results[0]
+
+
+def erase_fusion(fusion: Fusion) -> None:
+    """Erases a fusion's ops once a kernel replaces them, then the buffers between them and
+    their deallocations."""
+    intermediates = [fusion.contraction.out] if fusion.epilogue else []
+    intermediates += [s.op.outputs[0] for s in fusion.epilogue[:-1]]
+    for op in fusion.fused_ops:
+        Rewriter.erase_op(op)
+    for buffer in intermediates:
+        for use in list(buffer.uses):
+            Rewriter.erase_op(use.operation)
+        if isinstance(buffer.owner, Operation) and not buffer.uses:
+            Rewriter.erase_op(buffer.owner)

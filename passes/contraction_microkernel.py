@@ -35,12 +35,12 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import DictionaryAttr, IntegerAttr, ModuleOp, StringAttr
 from xdsl.ir import Operation
 from xdsl.passes import ModulePass
-from xdsl.rewriter import InsertPoint, Rewriter
+from xdsl.rewriter import InsertPoint
 
 from ..lowering.locations import fused_location, locate_insertions
 from .contraction_match import (
     Contraction,
-    Fusion,
+    erase_fusion,
     find_fusion,
     match_contraction,
 )
@@ -85,19 +85,6 @@ def tile_options(op: Operation, defaults: TileOptions) -> TileOptions:
         _int_entry(config, "mc", defaults.mc),
         _int_entry(config, "nc", defaults.nc),
     )
-
-
-def _erase_fused(fusion: Fusion) -> None:
-    """Erases the fused ops, the buffers between them and their deallocations."""
-    intermediates = [fusion.contraction.out] if fusion.epilogue else []
-    intermediates += [s.op.outputs[0] for s in fusion.epilogue[:-1]]
-    for op in fusion.fused_ops:
-        Rewriter.erase_op(op)
-    for buffer in intermediates:
-        for use in list(buffer.uses):
-            Rewriter.erase_op(use.operation)
-        if isinstance(buffer.owner, Operation) and not buffer.uses:
-            Rewriter.erase_op(buffer.owner)
 
 
 # the pass
@@ -194,7 +181,7 @@ class ContractionMicrokernelPass(ModulePass):
                 kernel.packed_a = prepacked_lhs(function, contraction, tiles.mr)
                 kernel.packed_b = prepacked_rhs(function, contraction, kernel.nr)
             kernel.emit(builder)
-            _erase_fused(fusion)
+            erase_fusion(fusion)
 
     def _candidate(self, op: Operation) -> Contraction | None:
         contraction = match_contraction(op)

@@ -55,6 +55,7 @@ from .contraction_match import (
     Contraction,
     Fusion,
     Stage,
+    erase_fusion,
     find_fusion,
     indexing_maps,
     vector_body_op,
@@ -488,22 +489,6 @@ def _contraction(depthwise: Depthwise) -> Contraction:
     )
 
 
-def _erase(fusion: Fusion, padding: Sequence[Operation]) -> None:
-    """Erases the fused ops, the buffers between them and their deallocations, then the
-    padding's ops."""
-    intermediates = [fusion.contraction.out] if fusion.epilogue else []
-    intermediates += [s.op.outputs[0] for s in fusion.epilogue[:-1]]
-    for op in fusion.fused_ops:
-        Rewriter.erase_op(op)
-    for buffer in intermediates:
-        for use in list(buffer.uses):
-            Rewriter.erase_op(use.operation)
-        if isinstance(buffer.owner, Operation) and not buffer.uses:
-            Rewriter.erase_op(buffer.owner)
-    for op in padding:
-        Rewriter.erase_op(op)
-
-
 # the pass
 
 
@@ -558,7 +543,9 @@ class ConvDepthwiseKernelPass(ModulePass):
             lanes = min(self.lanes, 1 << (width - 1).bit_length())
             parallel = depthwise.work >= self.min_parallel_work
             DepthwiseKernel(depthwise, fusion, lanes, self.fma, parallel).emit(builder)
-            _erase(fusion, depthwise.padding)
+            erase_fusion(fusion)
+            for padding_op in depthwise.padding:
+                Rewriter.erase_op(padding_op)
 
     def _candidate(self, op: Operation) -> Depthwise | None:
         depthwise = match_depthwise(op)

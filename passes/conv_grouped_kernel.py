@@ -46,7 +46,7 @@ from xdsl.dialects.linalg import ops as linalg
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.ir.affine import AffineDimExpr, AffineExpr, AffineMap
 from xdsl.passes import ModulePass
-from xdsl.rewriter import InsertPoint, Rewriter
+from xdsl.rewriter import InsertPoint
 from xdsl.utils.hints import isa
 
 from ..lowering.locations import fused_location, locate_insertions
@@ -55,6 +55,7 @@ from .contraction_match import (
     Contraction,
     Fusion,
     Stage,
+    erase_fusion,
     find_fusion,
     indexing_maps,
     is_contiguous,
@@ -406,19 +407,6 @@ class GroupedKernel:
         builder.insert(scf.ParallelOp(zeros, uppers, ones, Region(block)))
 
 
-def _erase(fusion: Fusion) -> None:
-    """Erases the fused ops, then the buffers between them and their deallocations."""
-    intermediates = [fusion.contraction.out] if fusion.epilogue else []
-    intermediates += [s.op.outputs[0] for s in fusion.epilogue[:-1]]
-    for op in fusion.fused_ops:
-        Rewriter.erase_op(op)
-    for buffer in intermediates:
-        for use in list(buffer.uses):
-            Rewriter.erase_op(use.operation)
-        if isinstance(buffer.owner, Operation) and not buffer.uses:
-            Rewriter.erase_op(buffer.owner)
-
-
 # the pass
 
 
@@ -476,4 +464,4 @@ class ConvGroupedKernelPass(ModulePass):
             rows = max(1, min(self.rows, grouped.group_out))
             vectors = max(1, min(self.accumulators // rows, -(-grouped.pixels // lanes)))
             GroupedKernel(grouped, fusion, lanes, rows, vectors, self.fma).emit(builder)
-            _erase(fusion)
+            erase_fusion(fusion)
