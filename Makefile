@@ -66,8 +66,9 @@ typecheck: $(STAMP)
 
 # The fuzzer's oracle tests (tests/fuzz/test_fuzz_oracle.py) run with the rest: a fuzz run pins
 # hypothesis's state, so a seed draws the same programs whatever ran before in the process.
+# The 25 slowest tests are listed at the end: the suite's budget on CI is 30 minutes.
 pytest: $(STAMP)
-	$(VENV)/bin/pytest -n 2
+	$(VENV)/bin/pytest -n 2 --durations=25
 
 lit: $(STAMP)
 	PATH=$(abspath $(VENV))/bin:$$PATH $(VENV)/bin/lit -sv filecheck
