@@ -129,7 +129,11 @@ def compile(
         model = load_model(source)
         split = description.compile_split(
             model,
-            lambda sub: compile(sub, None, num_threads, cache=cache),
+            lambda sub: (
+                compile_imported(sub, num_threads, cache)
+                if isinstance(sub, ImportedModel)
+                else compile(sub, None, num_threads, cache=cache)
+            ),
             input_shapes=input_shapes,
             input_values=input_values,
         )
@@ -150,6 +154,40 @@ def compile(
         # the next compile of this file, in any process, loads it without the compiler
         remember(cache, Path(source), target, input_shapes, key, description.machine())
     return _load_compiled(artifact, key, from_cache, description, num_threads, timer)
+
+
+def compile_imported(
+    imported: ImportedModel, num_threads: int | None = None, cache: bool | str | Path = True
+) -> CompiledModel:
+    """An nn module imported before (a CPU segment of a model split between an accelerator
+    and this machine) compiled for this machine through the cache, keyed by its IR text
+    (weights are references there) and its weights' bytes."""
+    timer = StageTimer()
+    description = get_target(None)
+    store = _open_cache(cache)
+    weights = hashlib.sha256()
+    for name in sorted(imported.weights):
+        array = np.ascontiguousarray(imported.weights[name])
+        weights.update(f"{name}:{array.dtype.str}:{array.shape}".encode())
+        weights.update(array.tobytes())
+    specs = [(s.name, s.dtype.str, s.shape) for s in (*imported.inputs, *imported.outputs)]
+    key = cache_key(
+        description.fingerprint(),
+        "nn",
+        str(imported.module),
+        weights.hexdigest(),
+        json.dumps(specs),
+        NN_PIPELINE,
+    )
+    artifact = store.get(key) if store is not None else None
+    if artifact is not None:
+        return _load_compiled(artifact, key, True, description, num_threads, timer)
+    kernels = KernelCache(store.directory) if store is not None else None
+    with fewer_collections():
+        artifact = build(imported, description, None, timer, None, kernels)
+    if store is not None:
+        store.put(key, artifact)
+    return _load_compiled(artifact, key, False, description, num_threads, timer)
 
 
 def _load_compiled(
@@ -258,7 +296,7 @@ class ArtifactFiles:
 
 
 def build(
-    source: str | Path | onnx.ModelProto,
+    source: str | Path | onnx.ModelProto | ImportedModel,
     target: Target,
     input_shapes: Mapping[str, Sequence[int]] | None,
     timer: StageTimer,
@@ -293,7 +331,7 @@ def build(
 
 
 def lower(
-    source: str | Path | onnx.ModelProto,
+    source: str | Path | onnx.ModelProto | ImportedModel,
     target: Target,
     until: str,
     timer: StageTimer,
@@ -307,7 +345,7 @@ def lower(
 
 
 def _lower(
-    source: str | Path | onnx.ModelProto,
+    source: str | Path | onnx.ModelProto | ImportedModel,
     target: Target,
     until: str,
     timer: StageTimer,
@@ -315,7 +353,11 @@ def _lower(
     input_values: Mapping[str, np.ndarray] | None = None,
 ) -> Lowered:
     with timer.stage("import"):
-        imported = import_model(source, input_shapes, input_values)
+        imported = (
+            source  # a part of a model imported before (a split target's CPU segment)
+            if isinstance(source, ImportedModel)
+            else import_model(source, input_shapes, input_values)
+        )
     lowered = Lowered(imported, imported.module)
     ctx = terrace_context()
     _run_passes(ctx, lowered, [("nn", p) for p in parse_pipeline(NN_PIPELINE)], timer)

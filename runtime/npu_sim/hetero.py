@@ -54,7 +54,12 @@ class HeterogeneousModel(CompiledModel):
         placements: Sequence[Placement],
         config: NpuConfig,
         stats: CompileStats,
+        *,
+        output_values: Sequence[str] | None = None,
+        constants: dict[str, np.ndarray] | None = None,
     ) -> None:
+        """`output_values` names the value each output is (default: the output's own name);
+        `constants` are values no step computes (outputs folded at compile time)."""
         self.abi = EntryAbi(tuple(inputs), tuple(outputs), (), 0)
         self.num_threads = None
         self.stats = stats
@@ -62,16 +67,19 @@ class HeterogeneousModel(CompiledModel):
         self.placements = list(placements)
         self.config = config
         self.last_runs: list[LayerRun] = []
+        self.output_values = list(output_values or [spec.name for spec in outputs])
+        self.constants = dict(constants or {})
 
     def _invoke(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
         """The steps in order; `inputs` are checked by `CompiledModel.__call__`/`run`."""
         values = self.run_values(inputs)
-        return [values[spec.name] for spec in self.abi.outputs]
+        return [values[name] for name in self.output_values]
 
     def run_values(self, inputs: list[np.ndarray]) -> dict[str, np.ndarray]:
         """Every value the steps compute, by its ONNX name (a CPU segment's inner values
         excepted), for `inputs` in the model's input order (unchecked: `__call__` checks)."""
-        values = {spec.name: value for spec, value in zip(self.abi.inputs, inputs, strict=True)}
+        values = dict(self.constants)
+        values.update((spec.name, v) for spec, v in zip(self.abi.inputs, inputs, strict=True))
         self.last_runs = []
         for step in self.steps:
             if isinstance(step, CpuStep):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import onnx
@@ -99,13 +99,31 @@ class NpuTarget(LlvmTarget):
     def compile_split(
         self,
         model: onnx.ModelProto,
-        compile_host: Callable[[onnx.ModelProto], CompiledModel],
+        compile_host: Callable[[Any], CompiledModel],
         *,
         input_shapes: Mapping[str, Sequence[int]] | None = None,
         input_values: Mapping[str, np.ndarray] | None = None,
     ) -> CompiledModel | None:
+        """`compile_host` compiles a CPU part for this machine: an nn module
+        (`ImportedModel`) or an ONNX sub-model."""
         static = self._static(model, input_shapes, input_values)
-        return compile_heterogeneous(static, self.npu_config, self.npu_dtype, compile_host)
+        if _quantized(static):  # i8 layers are still partitioned on the ONNX graph
+            return compile_heterogeneous(static, self.npu_config, self.npu_dtype, compile_host)
+        from ...compiler import StageTimer, lower
+        from .host import compile_on_nn
+
+        imported = lower(static, self, "nn", StageTimer()).imported
+        return compile_on_nn(imported, self.npu_config, compile_host)
+
+
+QUANTIZED_OPS = frozenset(
+    {"QLinearConv", "QLinearMatMul", "ConvInteger", "QuantizeLinear", "DequantizeLinear"}
+)
+
+
+def _quantized(model: onnx.ModelProto) -> bool:
+    """Whether the model has int8 parts, which npu-annotate does not place yet (docs/npu.md)."""
+    return any(node.op_type in QUANTIZED_OPS for node in model.graph.node)
 
 
 def npu_target(host: LlvmTarget) -> NpuTarget:

@@ -69,13 +69,18 @@ def test_split_model_matches_onnxruntime() -> None:
     (y,) = compiled(x)
     (expected,) = run_onnxruntime(model, {"x": x})
     assert_close_to_reference(y, expected)
+    # the report names each nn op by the value it computes (the ONNX tensor's name): the
+    # batch norms are folded into the convs by then, so n0 and n1 are conv results
     where = {line.split(" ")[0]: line for line in compiled.partition_report().splitlines()}  # type: ignore[attr-defined]
-    assert ": cpu, Cin 3 < 16" in where["stem"]
-    assert where["body"].endswith("npu, conv layer mapped")
-    assert where["add"].endswith("npu, residual add fused into body")
-    assert ": cpu," in where["pool"]
+    assert where["n0"].startswith("n0 (Conv): cpu, Cin 3 < 16")
+    assert where["n1"].endswith("(Conv): npu, conv layer mapped")
+    assert where["a1"].endswith("npu, residual add fused into the conv of @npu_region_0")
+    assert where["r1"].endswith("npu, ReLU fused into the conv of @npu_region_0")
+    assert where["y"].startswith("y (MaxPool): cpu,")
     runs = compiled.last_runs  # type: ignore[attr-defined]
-    assert [r.name for r in runs] == ["body"] and runs[0].cycles > 0
+    assert [r.name for r in runs] == ["npu_region_0"] and runs[0].cycles > 0
+    # the host runs the accfg launch sequence: CPU segment, launch, CPU segment
+    assert [type(s).__name__ for s in compiled.steps] == ["CpuStep", "NpuStep", "CpuStep"]  # type: ignore[attr-defined]
 
 
 def test_i8_timing_fuses_the_residual_add() -> None:
@@ -260,7 +265,7 @@ def test_input_shapes_fix_a_dynamic_model_and_input_values_are_refused() -> None
     x = np.random.default_rng(4).standard_normal((1, 3, 20, 20)).astype(np.float32)
     (expected,) = run_onnxruntime(model, {"x": x})
     assert_close_to_reference(compiled(x)[0], expected)
-    assert [r.name for r in compiled.last_runs] == ["body"]  # type: ignore[attr-defined]
+    assert [r.name for r in compiled.last_runs] == ["npu_region_0"]  # type: ignore[attr-defined]
     with pytest.raises(terrace.CompilationError, match="does not bind input values"):
         terrace.compile(model, target="npu", input_values={"x": x}, cache=False)
 
@@ -308,13 +313,14 @@ def test_other_light_models_on_the_npu(name: str, layers: int) -> None:
 
 
 def test_a_conv_result_the_graph_outputs_is_not_fused_away() -> None:
-    """body's raw result is also a graph output: batch norm, add and ReLU stay on the CPU
-    (fusing them would leave that output unproduced)."""
+    """body's raw result c1 is also a graph output: batch norm (not folded), add and ReLU
+    stay on the CPU (fusing them would leave that output unproduced)."""
     model = _residual_model()
     model.graph.output.append(helper.make_tensor_value_info("c1", TensorProto.FLOAT, None))
     compiled = terrace.compile(model, target="npu", cache=False)
     where = {p.node: p for p in compiled.placements}  # type: ignore[attr-defined]
-    assert where["body"].device == "npu" and where["bn1"].device == "cpu"
+    assert where["c1"].device == "npu" and where["n1"].device == "cpu"
+    assert where["a1"].device == "cpu"
     x = np.random.default_rng(8).standard_normal((1, 3, 20, 20)).astype(np.float32)
     y, c1 = compiled(x)
     expected_y, expected_c1 = run_onnxruntime(model, {"x": x})
@@ -346,8 +352,8 @@ def test_a_conv_without_kernel_shape_takes_it_from_its_weights() -> None:
     body.attribute.extend(kept)
     compiled = terrace.compile(model, target="npu", cache=False)
     where = {p.node: p for p in compiled.placements}  # type: ignore[attr-defined]
-    assert where["body"].reason == "conv layer mapped"
-    layer = where["body"].layer
+    assert where["n1"].reason == "conv layer mapped"
+    layer = where["n1"].layer
     assert (layer.kh, layer.kw) == (3, 3)
     x = np.random.default_rng(9).standard_normal((1, 3, 20, 20)).astype(np.float32)
     (expected,) = run_onnxruntime(model, {"x": x})
