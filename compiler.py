@@ -163,6 +163,14 @@ def compile_imported(
     and this machine) compiled for this machine through the cache, keyed by its IR text
     (weights are references there) and its weights' bytes."""
     timer = StageTimer()
+    artifact, key, from_cache = _imported_build(imported, cache, timer)
+    return _load_compiled(artifact, key, from_cache, get_target(None), num_threads, timer)
+
+
+def _imported_build(
+    imported: ImportedModel, cache: bool | str | Path, timer: StageTimer
+) -> tuple[Artifact, str, bool]:
+    """`compile_imported`'s artifact, its cache key and whether the cache served it."""
     description = get_target(None)
     store = _open_cache(cache)
     weights = hashlib.sha256()
@@ -181,13 +189,13 @@ def compile_imported(
     )
     artifact = store.get(key) if store is not None else None
     if artifact is not None:
-        return _load_compiled(artifact, key, True, description, num_threads, timer)
+        return artifact, key, True
     kernels = KernelCache(store.directory) if store is not None else None
     with fewer_collections():
         artifact = build(imported, description, None, timer, None, kernels)
     if store is not None:
         store.put(key, artifact)
-    return _load_compiled(artifact, key, False, description, num_threads, timer)
+    return artifact, key, False
 
 
 def _load_compiled(
@@ -213,7 +221,7 @@ def _load_compiled(
 
 
 def compile_artifact(
-    source: str | Path | onnx.ModelProto,
+    source: str | Path | onnx.ModelProto | ImportedModel,
     folder: str | Path,
     target: str | None = None,
     *,
@@ -233,15 +241,19 @@ def compile_artifact(
     if out.exists() and not out.is_dir():
         raise TerraceError(f"cannot write an artifact to {out}: it is a file, not a folder")
     timer = StageTimer(listener=progress)
-    with timer.stage("load"):
-        model = load_model(source)
-        description, tuning_key = with_tuning(get_target(target), tuning_db, 1)
-    split = getattr(description, "write_split_artifact", None)
-    if split is not None:  # a model split between an accelerator and this machine (npu)
-        return _split_artifact(split, model, out, input_shapes, input_values, cache, timer)
-    artifact, _, _ = _cached_build(
-        model, description, input_shapes, input_values, cache, timer, tuning_key
-    )
+    if isinstance(source, ImportedModel):  # a split model's CPU segment, for this machine
+        description = get_target(None)
+        artifact, _, _ = _imported_build(source, cache, timer)
+    else:
+        with timer.stage("load"):
+            model = load_model(source)
+            description, tuning_key = with_tuning(get_target(target), tuning_db, 1)
+        split = getattr(description, "write_split_artifact", None)
+        if split is not None:  # a model split between an accelerator and this machine (npu)
+            return _split_artifact(split, model, out, input_shapes, input_values, cache, timer)
+        artifact, _, _ = _cached_build(
+            model, description, input_shapes, input_values, cache, timer, tuning_key
+        )
     try:
         with timer.stage("write artifact"):
             written = artifact_files.write_artifact(
@@ -271,7 +283,7 @@ def _split_artifact(  # noqa: PLR0913 - compile_artifact's arguments
 ) -> ArtifactFiles:
     """The target writes its parts; each CPU part is a host artifact folder of its own."""
 
-    def write_host(sub: onnx.ModelProto, folder: Path) -> None:
+    def write_host(sub: onnx.ModelProto | ImportedModel, folder: Path) -> None:
         compile_artifact(sub, folder, None, cache=cache)
 
     try:

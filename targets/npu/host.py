@@ -52,11 +52,23 @@ def npu_host_passes(config: NpuConfig) -> tuple[ModulePass, ...]:
     return (*npu_pipeline(tiny=config == NpuConfig.tiny()), NpuOutlineLaunchPass())
 
 
-def compile_on_nn(
-    imported: ImportedModel, config: NpuConfig, compile_host: HostCompiler
-) -> HeterogeneousModel:
-    """`imported` (after the nn passes) split between TNPU-1 and the host by the npu passes."""
-    started = time.perf_counter()
+@dataclass
+class SplitPlan:
+    """The model's steps in order before the host compiles its parts: each CPU segment as an
+    nn module (`ImportedModel`, its inputs and outputs named), each launch as an NPU step."""
+
+    parts: list[ImportedModel | NpuStep]
+    inputs: list[EntrySpec]
+    outputs: list[EntrySpec]
+    placements: list[Placement]
+    output_values: list[str]
+    """The value each output is (an output may be another's value, or an input)."""
+    constants: dict[str, NDArray[np.generic]]
+    """Outputs that are constants: no step computes them."""
+
+
+def plan_on_nn(imported: ImportedModel, config: NpuConfig) -> SplitPlan:
+    """`imported` (after the nn passes) through the npu passes, cut into steps."""
     module = imported.module
     ctx = terrace_context()
     for npu_pass in npu_host_passes(config):
@@ -67,33 +79,51 @@ def compile_on_nn(
     main = _main(module)
     names = _Names(main, imported)
     placements = list(_placements(module, main, names))
-    steps: list[CpuStep | NpuStep] = []
-    host_seconds = 0.0
+    programs: dict[ProgramOp, NpuProgram] = {}  # one program object per shared program
+    parts: list[ImportedModel | NpuStep] = []
     for part in _parts(main):
         if isinstance(part, accfg.SetupOp):
-            steps.append(_npu_step(module, part, names))
+            parts.append(_npu_step(module, part, names, programs))
+        else:
+            parts.append(_segment(part, names))
+    return SplitPlan(
+        parts,
+        [EntrySpec(s.name, s.dtype, s.shape) for s in imported.inputs],
+        [EntrySpec(s.name, s.dtype, s.shape) for s in imported.outputs],
+        placements,
+        [names.name(v) for v in names.returned],
+        names.constants,
+    )
+
+
+def compile_on_nn(
+    imported: ImportedModel, config: NpuConfig, compile_host: HostCompiler
+) -> HeterogeneousModel:
+    """`imported` (after the nn passes) split between TNPU-1 and the host by the npu passes,
+    each CPU segment compiled by `compile_host`."""
+    started = time.perf_counter()
+    plan = plan_on_nn(imported, config)
+    steps: list[CpuStep | NpuStep] = []
+    host_seconds = 0.0
+    for part in plan.parts:
+        if isinstance(part, NpuStep):
+            steps.append(part)
             continue
         began = time.perf_counter()
-        segment = _segment(part, names)
-        steps.append(
-            CpuStep(
-                compile_host(segment),
-                [s.name for s in segment.inputs],
-                [s.name for s in segment.outputs],
-            )
-        )
+        inputs, outputs = [s.name for s in part.inputs], [s.name for s in part.outputs]
+        steps.append(CpuStep(compile_host(part), inputs, outputs))
         host_seconds += time.perf_counter() - began
     total = time.perf_counter() - started
     stats = CompileStats({"host segments": host_seconds, "npu layers": total - host_seconds})
     return HeterogeneousModel(
-        [EntrySpec(s.name, s.dtype, s.shape) for s in imported.inputs],
-        [EntrySpec(s.name, s.dtype, s.shape) for s in imported.outputs],
+        plan.inputs,
+        plan.outputs,
         steps,
-        placements,
+        plan.placements,
         config,
         stats,
-        output_values=[names.name(v) for v in names.returned],
-        constants=names.constants,
+        output_values=plan.output_values,
+        constants=plan.constants,
     )
 
 
@@ -239,7 +269,9 @@ def _region_of(module: ModuleOp, setup: accfg.SetupOp) -> _Region:
     return _Region(launched[1], launched[0])
 
 
-def _npu_step(module: ModuleOp, setup: accfg.SetupOp, names: _Names) -> NpuStep:
+def _npu_step(
+    module: ModuleOp, setup: accfg.SetupOp, names: _Names, programs: dict[ProgramOp, NpuProgram]
+) -> NpuStep:
     """The launch of `setup` as an NPU step: the region's layer, weights and bias, the
     setup's `input` and `residual` fields, the output its npu.result reads."""
     region = _region_of(module, setup)
@@ -262,11 +294,9 @@ def _npu_step(module: ModuleOp, setup: accfg.SetupOp, names: _Names) -> NpuStep:
         None if residual is None else names.name(residual),
         matmul=not isinstance(layer_op, ConvOp),
     )
-    return NpuStep(planned, _program(region.program))
-
-
-def _program(op: ProgramOp) -> NpuProgram:
-    return program_of(op)
+    if region.program not in programs:
+        programs[region.program] = program_of(region.program)
+    return NpuStep(planned, programs[region.program])
 
 
 def _weights(

@@ -47,21 +47,24 @@ class NpuTarget(LlvmTarget):
         self,
         model: onnx.ModelProto,
         folder: Path,
-        write_host: Callable[[onnx.ModelProto, Path], None],
+        write_host: Callable[[Any, Path], None],
         *,
         input_shapes: Mapping[str, Sequence[int]] | None = None,
         input_values: Mapping[str, np.ndarray] | None = None,
     ) -> list[str]:
         """The split model as an artifact folder (targets/npu/artifact.py); `write_host`
         writes each CPU segment as a host artifact. Returns what it wrote."""
-        from .artifact import write_npu_artifact
+        from .artifact import write_npu_artifact, write_plan
 
-        return write_npu_artifact(
-            self._static(model, input_shapes, input_values),
-            folder,
-            self.npu_config,
-            self.npu_dtype,
-            write_host,
+        static = self._static(model, input_shapes, input_values)
+        if _quantized(static):  # i8 layers are still partitioned on the ONNX graph
+            return write_npu_artifact(static, folder, self.npu_config, self.npu_dtype, write_host)
+        from ...compiler import StageTimer, lower
+        from .host import plan_on_nn
+
+        imported = lower(static, self, "nn", StageTimer()).imported
+        return write_plan(
+            plan_on_nn(imported, self.npu_config), folder, self.npu_config, write_host
         )
 
     def _static(
