@@ -4,7 +4,6 @@ the host JIT, in one call, against onnxruntime."""
 from __future__ import annotations
 
 import json
-
 from pathlib import Path
 
 import numpy as np
@@ -96,6 +95,29 @@ def test_i8_timing_fuses_the_residual_add() -> None:
     assert where["body"].device == "npu" and where["bn1"].device == "npu"
     assert (where["add"].device, where["add"].reason) == ("npu", "residual add fused into body")
     assert where["relu1"].reason == "fused into body"
+
+
+def test_npu_layers_hand_on_their_outputs_in_npu_layout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo CNN's four conv layers run back to back on the NPU: their outputs stay
+    NCHW16c between them, and only the last one, which the CPU's pooling reads, is unpacked."""
+    from terrace.runtime.npu_sim import hetero
+
+    compiled = terrace.compile(DEMO_MODEL, target="npu")
+    unpacked: list[tuple[int, ...]] = []
+    original = hetero.unpack_activation
+
+    def unpack(packed: np.ndarray, channels: int) -> np.ndarray:
+        unpacked.append(packed.shape)
+        return original(packed, channels)
+
+    monkeypatch.setattr(hetero, "unpack_activation", unpack)
+    x = np.random.default_rng(5).standard_normal((1, 3, 64, 64)).astype(np.float32)
+    (y,) = compiled(x)
+    kinds = [type(s).__name__ for s in compiled.steps]  # type: ignore[attr-defined]
+    assert kinds[:6] == ["CpuStep", "NpuStep", "NpuStep", "NpuStep", "NpuStep", "CpuStep"]
+    assert len(unpacked) == 1  # the fourth conv's output, for the global average pool
+    (expected,) = run_onnxruntime(onnx.load(DEMO_MODEL), {"image": x})
+    assert_close_to_reference(y, expected)
 
 
 def test_wrong_input_shape_is_one_clear_error() -> None:
@@ -190,6 +212,10 @@ def test_light_resnet50_f32_on_the_npu() -> None:
     assert sum(p.device == "npu" and p.op_type == "Conv" for p in placements) == 52
     assert sum(p.device == "npu" and p.op_type == "Sum" for p in placements) == 16
     assert [p.device for p in placements if p.op_type == "Gemm"] == ["npu"]  # the classifier
+    # NPU.md's partition: CPU (conv1, max pool) -> NPU (the 52 convs, the 16 adds) -> CPU
+    # (average pool, flatten) -> NPU (the classifier) -> CPU (softmax)
+    kinds = [type(s).__name__ for s in compiled.steps]  # type: ignore[attr-defined]
+    assert kinds == ["CpuStep", *["NpuStep"] * 52, "CpuStep", "NpuStep", "CpuStep"]
 
 
 def _quantized_model(hidden_zero_point: int) -> onnx.ModelProto:
