@@ -328,7 +328,9 @@ def test_npu_annotate_agrees_with_the_partition() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("name", "layers"), [("light_squeezenet", 25), ("light_inception_v1", 56)])
+# inception's classifier takes its B from a node, not an initializer: a constant once imported,
+# so npu-annotate places it too (56 convs and the classifier)
+@pytest.mark.parametrize(("name", "layers"), [("light_squeezenet", 25), ("light_inception_v1", 57)])
 def test_other_light_models_on_the_npu(name: str, layers: int) -> None:
     """Concats of conv branches (inception), fire modules (squeezenet): every conv but the
     stem runs on the simulator, and the model still matches onnxruntime."""
