@@ -85,7 +85,9 @@ def plan_on_nn(imported: ImportedModel, config: NpuConfig) -> SplitPlan:
         if isinstance(part, accfg.SetupOp):
             parts.append(_npu_step(module, part, names, programs))
         else:
-            parts.append(_segment(part, names))
+            segment = _segment(part, names)
+            if segment.outputs:  # a run nothing reads (dead code) is left out
+                parts.append(segment)
     return SplitPlan(
         parts,
         [EntrySpec(s.name, s.dtype, s.shape) for s in imported.inputs],
