@@ -56,8 +56,9 @@ def _inputs(dtype: type[np.floating]) -> np.ndarray:
     return np.concatenate([specials, wide, logarithmic]).astype(dtype)
 
 
-# the sweep over every f32 found at most 1 float from the correctly rounded value for each
-F32_FLOATS = {"erf": 1, "tanh": 1, "exp": 1}
+# the sweep over every f32 input: erf at most 2 floats from the correctly rounded value (1.63
+# ulp, below erf's split at 0.92), tanh and exp at most 1
+F32_FLOATS = {"erf": 2, "tanh": 1, "exp": 1}
 
 
 def _ulp_distance(actual: np.ndarray, expected: np.ndarray) -> np.ndarray:
