@@ -99,6 +99,7 @@ _MUL = _arith(arith.MulfOp, arith.MuliOp, arith.MuliOp)
 # maximumf/minimumf propagate NaN, as numpy's max and min
 _MAX = _arith(arith.MaximumfOp, arith.MaxSIOp, arith.MaxUIOp)
 _MIN = _arith(arith.MinimumfOp, arith.MinSIOp, arith.MinUIOp)
+_MAX_IGNORING_NAN = _arith(arith.MaxnumfOp, arith.MaxSIOp, arith.MaxUIOp)
 
 
 def _output_map(rank: int, axes: Sequence[int], keepdims: bool) -> AffineMapAttr:
@@ -300,7 +301,9 @@ class LowerSoftmax(RewritePattern):
         compute = _compute_type(element)  # f16 and bf16 in f32, rounded once at the end
         x = _convert(rewriter, op.input, compute)
         axis = _normalized_axis(op, op.int_attr("axis"), len(shape(x)))
-        maximum = _reduce(rewriter, x, [axis], True, -pymath.inf, _MAX)
+        # maxnum, not maximum: LLVM keeps a maxnum reduction in vector lanes; a NaN the max
+        # skips still reaches every output of its row, through exp(NaN - m) and the sum
+        maximum = _reduce(rewriter, x, [axis], True, -pymath.inf, _MAX_IGNORING_NAN)
 
         def shifted_exp(b: Builder, args: Sequence[SSAValue]) -> Sequence[SSAValue]:
             shifted = b.insert(arith.SubfOp(args[0], args[1])).result

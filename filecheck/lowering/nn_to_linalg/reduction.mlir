@@ -98,7 +98,7 @@ func.func @arg_min_last(%x: tensor<5xi32>) -> tensor<1xi64> {
 // CHECK-LABEL: func.func @softmax
 // CHECK-SAME:    (%[[X:.*]]: tensor<2x3xf32>)
 // CHECK:         %[[MAX:.*]] = linalg.generic {{.*}} ins(%[[X]] : tensor<2x3xf32>)
-// CHECK:           arith.maximumf
+// CHECK:           arith.maxnumf
 // CHECK:         %[[EXP:.*]] = linalg.generic {{.*}} ins(%[[X]], %[[MAX]] : tensor<2x3xf32>, tensor<2x1xf32>)
 // CHECK:           arith.subf
 // CHECK-NEXT:      math.exp
