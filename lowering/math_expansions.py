@@ -93,9 +93,10 @@ class _FloatBuilder:
     """Emits float arithmetic of one type (a scalar or a vector) at the rewriter's insertion
     point."""
 
-    def __init__(self, rewriter: PatternRewriter, type_: Attribute):
+    def __init__(self, rewriter: PatternRewriter, type_: Attribute, fused: bool):
         self.rewriter = rewriter
         self.type = type_
+        self.fused = fused  # whether the target has a fused multiply-add
 
     def constant(self, value: float) -> SSAValue:
         attribute: Attribute
@@ -120,6 +121,10 @@ class _FloatBuilder:
         return self.rewriter.insert(arith.DivfOp(lhs, rhs)).result
 
     def fma(self, lhs: SSAValue, rhs: SSAValue, addend: SSAValue) -> SSAValue:
+        """lhs * rhs + addend, rounded once where the target fuses it; else multiply, then add
+        (LLVM would call libm's fmaf per lane)."""
+        if not self.fused:
+            return self.add(self.mul(lhs, rhs), addend)
         return self.rewriter.insert(math.FmaOp(lhs, rhs, addend)).result
 
     def minimum(self, lhs: SSAValue, rhs: SSAValue) -> SSAValue:
@@ -153,15 +158,17 @@ class _FloatBuilder:
         return self.fma(self.sub(self.constant(1.0), step), below, kept_above)
 
 
-def _f32_operand(x: SSAValue, rewriter: PatternRewriter) -> tuple[_FloatBuilder, SSAValue]:
+def _f32_operand(
+    x: SSAValue, rewriter: PatternRewriter, fused: bool
+) -> tuple[_FloatBuilder, SSAValue]:
     """A builder for x's f32 type (a vector of f32 stays one) and x in f32 (a narrower
     scalar is extended; _narrowed rounds the result back)."""
     type_ = x.type
     if isinstance(type_, VectorType):
-        return _FloatBuilder(rewriter, type_), x
+        return _FloatBuilder(rewriter, type_, fused), x
     if isinstance(type_, Float32Type):
-        return _FloatBuilder(rewriter, f32), x
-    return _FloatBuilder(rewriter, f32), rewriter.insert(arith.ExtFOp(x, f32)).result
+        return _FloatBuilder(rewriter, f32, fused), x
+    return _FloatBuilder(rewriter, f32, fused), rewriter.insert(arith.ExtFOp(x, f32)).result
 
 
 def _narrowed(value: SSAValue, type_: Attribute, rewriter: PatternRewriter) -> SSAValue:
@@ -170,26 +177,26 @@ def _narrowed(value: SSAValue, type_: Attribute, rewriter: PatternRewriter) -> S
     return rewriter.insert(arith.TruncFOp(value, type_)).result
 
 
-def expand_erf(x: SSAValue, rewriter: PatternRewriter) -> SSAValue:
-    """erf of f32 (or narrower) scalars or of vectors of f32, in f32."""
-    b, value = _f32_operand(x, rewriter)
+def expand_erf(x: SSAValue, rewriter: PatternRewriter, fused: bool = True) -> SSAValue:
+    """erf of f32 (or narrower) scalars or of vectors of f32, in f32 (`fused`: with fma)."""
+    b, value = _f32_operand(x, rewriter, fused)
     magnitude = b.minimum(b.abs(value), b.constant(ERF_SATURATION))
     small = b.fma(magnitude, b.polynomial(b.mul(magnitude, magnitude), ERF_SMALL), magnitude)
     log_tail = b.polynomial(magnitude, ERFC_LOG)
-    tail = expand_exp(b.sub(b.constant(0.0), log_tail), rewriter)
+    tail = expand_exp(b.sub(b.constant(0.0), log_tail), rewriter, fused)
     large = b.sub(b.constant(1.0), tail)
     result = b.piecewise(b.step(magnitude, ERF_SPLIT), small, large)
     return _narrowed(b.copysign(result, value), x.type, rewriter)
 
 
-def expand_tanh(x: SSAValue, rewriter: PatternRewriter) -> SSAValue:
-    """tanh of f32 (or narrower) scalars or of vectors of f32, in f32."""
-    b, value = _f32_operand(x, rewriter)
+def expand_tanh(x: SSAValue, rewriter: PatternRewriter, fused: bool = True) -> SSAValue:
+    """tanh of f32 (or narrower) scalars or of vectors of f32, in f32 (`fused`: with fma)."""
+    b, value = _f32_operand(x, rewriter, fused)
     magnitude = b.minimum(b.abs(value), b.constant(TANH_SATURATION))
     square = b.mul(magnitude, magnitude)
     odd_terms = b.mul(square, b.polynomial(square, TANH_SMALL))
     small = b.fma(magnitude, odd_terms, magnitude)
-    growth = expand_exp(b.add(magnitude, magnitude), rewriter)
+    growth = expand_exp(b.add(magnitude, magnitude), rewriter, fused)
     large = b.sub(b.constant(1.0), b.div(b.constant(2.0), b.add(growth, b.constant(1.0))))
     result = b.piecewise(b.step(magnitude, TANH_SPLIT), small, large)
     return _narrowed(b.copysign(result, value), x.type, rewriter)
@@ -219,6 +226,7 @@ def _exp(
     rewriter: PatternRewriter,
     form: _ExpFormat,
     polynomial: Callable[[_FloatBuilder, SSAValue], SSAValue],
+    fused: bool,
 ) -> SSAValue:
     """exp(x) = 2^n exp(r), x = n ln2 + r (Cody-Waite), exp(r) by `polynomial`, 2^n built in
     the exponent bits in two halves (results near overflow and in the subnormal range scale
@@ -230,7 +238,7 @@ def _exp(
     if isinstance(x.type, VectorType):  # lane by lane, the same operations
         float_type = VectorType(form.float_type, x.type.get_shape())
         int_type = VectorType(form.int_type, x.type.get_shape())
-    b = _FloatBuilder(rewriter, float_type)
+    b = _FloatBuilder(rewriter, float_type, fused)
 
     def insert(op: Operation) -> SSAValue:
         return rewriter.insert(op).results[0]
@@ -261,10 +269,10 @@ def _exp(
     return power
 
 
-def expand_exp(x: SSAValue, rewriter: PatternRewriter) -> SSAValue:
+def expand_exp(x: SSAValue, rewriter: PatternRewriter, fused: bool = True) -> SSAValue:
     """exp for scalar f32 (or narrower) values, or vectors of f32 (a fused epilogue's), evaluated
     in f32 so that loops vectorize 16 lanes wide: exp(r) = 1 + r + r^2 P(r) with Cephes'
-    coefficients (within 1 ulp, tested)."""
+    coefficients (within 1 ulp, tested; `fused`: the polynomial with fma)."""
     type_ = x.type
     is_f32 = isinstance(type_, Float32Type) or (
         isinstance(type_, VectorType) and isinstance(type_.get_element_type(), Float32Type)
@@ -275,4 +283,4 @@ def expand_exp(x: SSAValue, rewriter: PatternRewriter) -> SSAValue:
         square = b.mul(r, r)
         return b.add(b.add(b.mul(square, b.polynomial(r, EXP_F32)), r), b.constant(1.0))
 
-    return _narrowed(_exp(wide, rewriter, _F32_EXP, polynomial), type_, rewriter)
+    return _narrowed(_exp(wide, rewriter, _F32_EXP, polynomial, fused), type_, rewriter)

@@ -1,4 +1,5 @@
 // RUN: terrace-opt %s -p convert-math-to-llvm --split-input-file | filecheck %s
+// RUN: terrace-opt %s -p 'convert-math-to-llvm{fma=false}' --split-input-file | filecheck %s --check-prefix=NOFMA
 
 // CHECK-LABEL: func.func @intrinsics
 func.func @intrinsics(%y: f64) -> (f64, f64, f64) {
@@ -109,6 +110,14 @@ func.func @exp_vector_expansion(%x: vector<16xf32>) -> vector<16xf32> {
 // CHECK:       llvm.call_intrinsic "llvm.copysign.v16f32"
 // CHECK-NOT:   llvm.call @
 // CHECK:       func.return
+// Without a fused multiply-add (wasm32's simd128), multiply then add: no llvm.fma, which LLVM
+// would turn into a libm call per lane.
+// NOFMA-LABEL: func.func @erf_tanh_vector_expansion
+// NOFMA-NOT:   llvm.fma
+// NOFMA:       arith.mulf %{{.*}}, %{{.*}} : vector<16xf32>
+// NOFMA:       arith.addf %{{.*}}, %{{.*}} : vector<16xf32>
+// NOFMA-NOT:   llvm.fma
+// NOFMA:       func.return
 func.func @erf_tanh_vector_expansion(%x: vector<16xf32>) -> (vector<16xf32>, vector<16xf32>) {
   %e = math.erf %x : vector<16xf32>
   %t = math.tanh %x : vector<16xf32>
