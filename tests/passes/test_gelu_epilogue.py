@@ -1,7 +1,8 @@
 """GELU (erf form, and the tanh approximation) after a MatMul + bias runs in the micro-kernel's
 fused epilogue (contraction-microkernel), erf and tanh expanded in f32 on vectors: compiled to
 native code and checked against onnx's reference evaluator, with M and N whole tiles (the
-epilogue on registers) and not (the staging buffer's copy-back loop)."""
+epilogue on registers) and not (the staging buffer's copy-back loop); and after depthwise and
+grouped convolutions, whose kernels take the same epilogue."""
 
 from __future__ import annotations
 
@@ -55,3 +56,31 @@ def test_gelu_is_in_the_epilogue_on_vectors(approximate: str, function: str):
     module = lower(model, host_target(), "loops", StageTimer()).module
     applied = [op for op in module.walk() if op.name == function]
     assert applied and all("vector<" in str(op.results[0].type) for op in applied)
+
+
+@pytest.mark.parametrize(("group", "kernel"), [(16, 3), (4, 1)], ids=["depthwise", "grouped"])
+def test_conv_gelu_matches_onnx_reference(group: int, kernel: int):
+    """The depthwise and grouped-conv kernels take the same epilogue (find_fusion)."""
+    rng = np.random.default_rng(group)
+    weight = rng.standard_normal((16, 16 // group, kernel, kernel)).astype(np.float32)
+    bias = rng.standard_normal(16).astype(np.float32)
+    conv = helper.make_node(
+        "Conv",
+        ["x", "w", "b"],
+        ["c"],
+        group=group,
+        kernel_shape=[kernel] * 2,
+        pads=[kernel // 2] * 4,
+    )
+    graph = helper.make_graph(
+        [conv, helper.make_node("Gelu", ["c"], ["out"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 16, 9, 11])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, 16, 9, 11])],
+        [numpy_helper.from_array(weight, "w"), numpy_helper.from_array(bias, "b")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)])
+    x = (rng.standard_normal((1, 16, 9, 11)) * 2).astype(np.float32)
+    (expected,) = ReferenceEvaluator(model).run(None, {"x": x})
+    (actual,) = terrace.compile(model, cache=False).run({"x": x})
+    np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-5)
