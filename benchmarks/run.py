@@ -137,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
         measurements += bench_model(chosen.name, chosen.build(), settings, chosen.gemm_shape)
     print(console_table(measurements))
     command = "python -m terrace.benchmarks " + shlex.join(args.argv)
-    info = machine()
+    info = machine() | targets_described(settings.targets)
     args.output.write_text(markdown(measurements, info, command.strip()))
     print(f"wrote {args.output}")
     if args.plot is not None:
@@ -148,6 +148,22 @@ def run(args: argparse.Namespace) -> int:
     for line in problems:
         print(line, file=sys.stderr)
     return 1 if problems else 0
+
+
+def targets_described(tags: Sequence[str | None]) -> dict[str, str]:
+    """A line per target timed: its CPU and vector width, which the ratios depend on."""
+    from ..targets import get_target
+    from ..targets.llvm import LlvmTarget
+
+    described: dict[str, str] = {}
+    for target in map(get_target, tags):
+        described[f"target {target.tag}"] = (
+            f"cpu {target.cpu}, {target.vector_registers} x {target.vector_width_bits}-bit "
+            "vector registers"
+            if isinstance(target, LlvmTarget)
+            else target.summary
+        )
+    return described
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -4,9 +4,10 @@ per line, keyed by the task's workload descriptor and the target's fingerprint.
 A line that does not parse (a writer killed mid-line) is skipped with a warning naming its
 line number; the rest of the database stays usable. Appends are one `write` of a whole line
 followed by fsync, by the tuner alone (the single writer). Lookup takes the best validated
-record (its fastest repeat; a finalist's interleaved re-measurement, `meta.confirmation`, when
-the task has them) for (key, target fingerprint, space), else for (anchor key, ...); records
-of another fingerprint or space are never applied, only offered as search seeds.
+record (its fastest repeat; a finalist's interleaved re-measurement inside the whole model,
+`meta.in_model`, or else as its kernel, `meta.confirmation`, when the task has them) for (key,
+target fingerprint, space), else for (anchor key, ...); records of another fingerprint or
+space are never applied, only offered as search seeds.
 """
 
 from __future__ import annotations
@@ -196,11 +197,15 @@ def _ends_with_newline(path: Path) -> bool:
 
 
 def _fastest(records: Iterable[Record]) -> Record | None:
-    """The fastest validated record; among the confirmation records (the finalists measured
-    side by side) when there are any."""
+    """The fastest validated record: among the finalists timed inside the whole model
+    (`meta.in_model`, `terrace tune --check-in-model`) when the task has them, since that is
+    where the config runs; else among the confirmation records (the finalists measured side
+    by side); else among all. Each tier compares times of one kind (a whole model's, or a
+    kernel's), measured in one sitting."""
     valid = [r for r in records if r.result.ok]
+    in_model = [r for r in valid if r.meta.get("in_model")]
     confirmed = [r for r in valid if r.meta.get("confirmation")]
-    return min(confirmed or valid, key=lambda r: r.result.seconds, default=None)
+    return min(in_model or confirmed or valid, key=lambda r: r.result.seconds, default=None)
 
 
 # -- the compile-time index ----------------------------------------------------------------

@@ -87,6 +87,8 @@ class TuningSession:
         space = Space(task.shape, self.info)
         state = TaskState(task, space, seeds=self.database.seeds(task.key, SPACE))
         for record in self.database.for_task(task.key, self.fp, SPACE):
+            if record.meta.get("in_model"):
+                continue  # a whole model's time (check_in_model), not the kernel's
             state.measured[record.config] = record.result
             if record.meta.get("confirmation"):
                 state.confirmed.add(record.config)
@@ -221,20 +223,21 @@ class TuningSession:
         """For the `tasks` heaviest tasks measured as standalone kernels: their finalists
         (the fastest configs and the default) re-measured inside the whole model, side by
         side; says whether the standalone best is also the best in the model (within
-        IN_MODEL_MATCH)."""
+        IN_MODEL_MATCH). The in-model times are recorded (`meta.in_model`), and lookup applies
+        the fastest of them: a standalone best that loses in the model gives way, to the
+        default when the default won there."""
         alone = [s for s in self.states if not s.in_model and s.best() is not None]
         alone.sort(key=lambda s: -s.task.weight * (s.best_seconds() or 0.0))
         if not alone or tasks <= 0 or self.runner_kind == "fake":
             return
         inputs = random_inputs(self.model, self.seed)
         reference = reference_outputs(self.model, inputs)
-        runner = LocalRunner(
-            self.model.SerializeToString(), self.target.tag, self.threads, inputs, reference
-        )
+        runner = self._model_runner(inputs, reference)
         lines = [
             "| task | standalone best | in model: standalone best ms | in model: fastest "
-            "finalist | ratio | same best | standalone gain over default | in-model gain |",
-            "| --- | --- | --: | --- | --: | --- | --: | --: |",
+            "finalist | ratio | same best | standalone gain over default | in-model gain "
+            "| applied |",
+            "| --- | --- | --: | --- | --: | --- | --: | --: | --- |",
         ]
         try:
             for state in alone[:tasks]:
@@ -249,6 +252,7 @@ class TuningSession:
                 fastest_trials = [c for c, _ in ranked[: self.finalists]]
                 configs = list(dict.fromkeys([*first, *fastest_trials, state.task.default]))
                 results = runner.confirm(state.task, configs, CONFIRM_REPEATS)
+                self._record(state, configs, results, confirmation=True, in_model=True)
                 timed = [(c, r.seconds) for c, r in zip(configs, results, strict=True) if r.ok]
                 best = state.best()
                 ours = next((t for c, t in timed if best and c == best[0]), None)
@@ -256,7 +260,7 @@ class TuningSession:
                     # a failure in the model that the kernel did not show: say it, never skip
                     failed = next((r for r in results if not r.ok), None)
                     why = f"{failed.error}: {failed.detail}" if failed else "not measured"
-                    lines.append(f"| {state.task.name} | - | failed in the model ({why}) |||||")
+                    lines.append(f"| {state.task.name} | - | failed in the model ({why}) ||||||")
                     progress(f"in model: {lines[-1]}")
                     continue
                 fastest = min(timed, key=lambda i: i[1])
@@ -268,10 +272,11 @@ class TuningSession:
                 in_model = next((t for c, t in timed if c == state.task.default), None)
                 alone_gain = f"{default / best[1]:.3f}x" if default else "-"
                 model_gain = f"{in_model / ours:.3f}x" if in_model else "-"
+                applied = "default" if fastest[0] == state.task.default else fastest[0].describe()
                 line = (
                     f"| {state.task.name} | {best[0].describe()} | {ours * 1e3:.3f} "
                     f"| {fastest[0].describe()} {fastest[1] * 1e3:.3f} | {ratio:.3f} | {same} "
-                    f"| {alone_gain} | {model_gain} |"
+                    f"| {alone_gain} | {model_gain} | {applied} |"
                 )
                 lines.append(line)
                 progress(f"in model: {line}")
@@ -279,12 +284,19 @@ class TuningSession:
             runner.close()
         self.in_model_lines = lines
 
+    def _model_runner(self, inputs: list[np.ndarray], reference: list[np.ndarray]) -> Runner:
+        """What times a task's configs inside the whole model (`check_in_model`)."""
+        return LocalRunner(
+            self.model.SerializeToString(), self.target.tag, self.threads, inputs, reference
+        )
+
     def _record(
         self,
         state: TaskState,
         configs: Sequence[KernelConfig],
         results: Sequence[Result],
         confirmation: bool = False,
+        in_model: bool = False,
     ) -> None:
         records: list[Record] = []
         self.touched.add(state.task.key)
@@ -302,7 +314,11 @@ class TuningSession:
                     config=config,
                     pipeline=pipeline,
                     result=result,
-                    meta={**self._meta(), **({"confirmation": True} if confirmation else {})},
+                    meta={
+                        **self._meta(),
+                        **({"confirmation": True} if confirmation else {}),
+                        **({"in_model": True} if in_model else {}),
+                    },
                 )
             )
             if result.error is not None:

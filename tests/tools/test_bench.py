@@ -135,6 +135,8 @@ def test_runner_writes_results_markdown(
     for field in ("- CPU: ", "- cores: ", "- numpy: ", "- onnxruntime: ", "- llvmlite: "):
         assert field in text
     assert "- xdsl: " in text and "- onnx: " in text
+    # the target's vector width, which the ratios depend on
+    assert re.search(r"- target \S+: cpu \S+, \d+ x (128|256|512)-bit vector registers", text)
     lines = text.splitlines()
     (row,) = [line for line in lines if line.startswith("| gemm16 |")]
     header = lines[lines.index(row) - 2]

@@ -67,3 +67,53 @@ def test_a_conv_tuned_in_one_model_applies_in_another(tmp_path: Path):
     empty = tmp_path / "empty.jsonl"
     empty.write_text("")
     assert _sources(model_b, empty) == ["analytical"]
+
+
+def test_a_standalone_best_that_loses_in_the_model_gives_way_to_the_default(
+    tmp_path: Path, monkeypatch
+):
+    """`--check-in-model`: the finalists timed in the whole model are recorded, and lookup
+    applies the fastest there, even when the kernel alone said otherwise."""
+    from terrace.benchmarks.workloads import workload
+    from terrace.tuning.config import SPACE
+    from terrace.tuning.records import BestIndex, Database, Result
+    from terrace.tuning.session import TuningSession
+
+    db = tmp_path / "db.jsonl"
+    session = TuningSession(workload("mlp").build(), get_target(), db_path=db)
+    state = max(session.states, key=lambda s: s.task.weight)
+    default = state.task.default
+    better = next(c for c in state.space.configs() if c != default)
+
+    def timed(seconds: float) -> Result:
+        return Result(seconds, seconds, (seconds,), 0.0, 0.1, validated=True)
+
+    # alone, `better` beat the default side by side: that is what lookup applied
+    session._record(state, [better, default], [timed(1e-3), timed(2e-3)], confirmation=True)  # pyright: ignore[reportPrivateUsage]
+    state.measured = {better: timed(1e-3), default: timed(2e-3)}
+    state.confirmed = {better, default}
+    for s in session.states:
+        s.in_model = s is not state
+    before = BestIndex.of(Database(db)).lookup(state.task.key, "", session.fp, SPACE)
+    assert before == (better, "record")
+
+    class InModel:
+        """The whole model is faster with the default on this task."""
+
+        def confirm(self, task, configs, repeats):
+            return [timed(5e-3 if c == default else 5.4e-3) for c in configs]
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(session, "_model_runner", lambda inputs, reference: InModel())
+    session.check_in_model(1, lambda line: None)
+    row = session.in_model_lines[-1]
+    assert row.startswith(f"| {state.task.name} | {better.describe()} |") and "| no |" in row
+    assert row.endswith("| default |")
+    found = BestIndex.of(Database(db)).lookup(state.task.key, "", session.fp, SPACE)
+    assert found == (default, "record")
+    # a resumed search keeps the kernel's times: the whole model's are not mixed into them
+    again = TuningSession(workload("mlp").build(), get_target(), db_path=db)
+    resumed = next(s for s in again.states if s.task.key == state.task.key)
+    assert resumed.measured[better].seconds == 1e-3
