@@ -131,7 +131,11 @@ def compile(
         model = load_model(source)
         split = description.compile_split(
             model,
-            lambda sub: compile(sub, None, num_threads, cache=cache),
+            lambda sub: (
+                compile_imported(sub, num_threads, cache)
+                if isinstance(sub, ImportedModel)
+                else compile(sub, None, num_threads, cache=cache)
+            ),
             input_shapes=input_shapes,
             input_values=input_values,
         )
@@ -152,6 +156,48 @@ def compile(
         # the next compile of this file, in any process, loads it without the compiler
         remember(cache, Path(source), target, input_shapes, key, description.machine())
     return _load_compiled(artifact, key, from_cache, description, num_threads, timer)
+
+
+def compile_imported(
+    imported: ImportedModel, num_threads: int | None = None, cache: bool | str | Path = True
+) -> CompiledModel:
+    """An nn module imported before (a CPU segment of a model split between an accelerator
+    and this machine) compiled for this machine through the cache, keyed by its IR text
+    (weights are references there) and its weights' bytes."""
+    timer = StageTimer()
+    artifact, key, from_cache = _imported_build(imported, cache, timer)
+    return _load_compiled(artifact, key, from_cache, get_target(None), num_threads, timer)
+
+
+def _imported_build(
+    imported: ImportedModel, cache: bool | str | Path, timer: StageTimer
+) -> tuple[Artifact, str, bool]:
+    """`compile_imported`'s artifact, its cache key and whether the cache served it."""
+    description = get_target(None)
+    store = _open_cache(cache)
+    weights = hashlib.sha256()
+    for name in sorted(imported.weights):
+        array = np.ascontiguousarray(imported.weights[name])
+        weights.update(f"{name}:{array.dtype.str}:{array.shape}".encode())
+        weights.update(array.tobytes())
+    specs = [(s.name, s.dtype.str, s.shape) for s in (*imported.inputs, *imported.outputs)]
+    key = cache_key(
+        description.fingerprint(),
+        "nn",
+        str(imported.module),
+        weights.hexdigest(),
+        json.dumps(specs),
+        NN_PIPELINE,
+    )
+    artifact = store.get(key) if store is not None else None
+    if artifact is not None:
+        return artifact, key, True
+    kernels = KernelCache(store.directory) if store is not None else None
+    with fewer_collections():
+        artifact = build(imported, description, None, timer, None, kernels)
+    if store is not None:
+        store.put(key, artifact)
+    return artifact, key, False
 
 
 def _load_compiled(
@@ -177,7 +223,7 @@ def _load_compiled(
 
 
 def compile_artifact(
-    source: str | Path | onnx.ModelProto,
+    source: str | Path | onnx.ModelProto | ImportedModel,
     folder: str | Path,
     target: str | None = None,
     *,
@@ -197,15 +243,19 @@ def compile_artifact(
     if out.exists() and not out.is_dir():
         raise TerraceError(f"cannot write an artifact to {out}: it is a file, not a folder")
     timer = StageTimer(listener=progress)
-    with timer.stage("load"):
-        model = load_model(source)
-        description, tuning_key = with_tuning(get_target(target), tuning_db, 1)
-    split = getattr(description, "write_split_artifact", None)
-    if split is not None:  # a model split between an accelerator and this machine (npu)
-        return _split_artifact(split, model, out, input_shapes, input_values, cache, timer)
-    artifact, _, _ = _cached_build(
-        model, description, input_shapes, input_values, cache, timer, tuning_key
-    )
+    if isinstance(source, ImportedModel):  # a split model's CPU segment, for this machine
+        description = get_target(None)
+        artifact, _, _ = _imported_build(source, cache, timer)
+    else:
+        with timer.stage("load"):
+            model = load_model(source)
+            description, tuning_key = with_tuning(get_target(target), tuning_db, 1)
+        split = getattr(description, "write_split_artifact", None)
+        if split is not None:  # a model split between an accelerator and this machine (npu)
+            return _split_artifact(split, model, out, input_shapes, input_values, cache, timer)
+        artifact, _, _ = _cached_build(
+            model, description, input_shapes, input_values, cache, timer, tuning_key
+        )
     try:
         with timer.stage("write artifact"):
             written = artifact_files.write_artifact(
@@ -235,7 +285,7 @@ def _split_artifact(  # noqa: PLR0913 - compile_artifact's arguments
 ) -> ArtifactFiles:
     """The target writes its parts; each CPU part is a host artifact folder of its own."""
 
-    def write_host(sub: onnx.ModelProto, folder: Path) -> None:
+    def write_host(sub: onnx.ModelProto | ImportedModel, folder: Path) -> None:
         compile_artifact(sub, folder, None, cache=cache)
 
     try:
@@ -260,7 +310,7 @@ class ArtifactFiles:
 
 
 def build(
-    source: str | Path | onnx.ModelProto,
+    source: str | Path | onnx.ModelProto | ImportedModel,
     target: Target,
     input_shapes: Mapping[str, Sequence[int]] | None,
     timer: StageTimer,
@@ -295,7 +345,7 @@ def build(
 
 
 def lower(
-    source: str | Path | onnx.ModelProto,
+    source: str | Path | onnx.ModelProto | ImportedModel,
     target: Target,
     until: str,
     timer: StageTimer,
@@ -309,7 +359,7 @@ def lower(
 
 
 def _lower(
-    source: str | Path | onnx.ModelProto,
+    source: str | Path | onnx.ModelProto | ImportedModel,
     target: Target,
     until: str,
     timer: StageTimer,
@@ -317,7 +367,11 @@ def _lower(
     input_values: Mapping[str, np.ndarray] | None = None,
 ) -> Lowered:
     with timer.stage("import"):
-        imported = import_model(source, input_shapes, input_values)
+        imported = (
+            source  # a part of a model imported before (a split target's CPU segment)
+            if isinstance(source, ImportedModel)
+            else import_model(source, input_shapes, input_values)
+        )
     lowered = Lowered(imported, imported.module)
     ctx = terrace_context()
     _run_passes(ctx, lowered, [("nn", p) for p in parse_pipeline(NN_PIPELINE)], timer)

@@ -20,6 +20,7 @@ Assembling is parse, verify, encode (`program_of`); disassembling is decode, pri
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Callable
 from typing import ClassVar
@@ -82,10 +83,18 @@ NOPS = {
 encodings print as the NOP mnemonics)."""
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _word_attr(insn: Instruction) -> IntegerAttr[IntegerType]:
+    # remembered (both are immutable): each program pass prints its programs back to IR, and
+    # a model's programs repeat most of their instructions (ResNet-50: 27 programs)
     word = int.from_bytes(encode(insn), "little")
     signed = word - (1 << 128) if word >> 127 else word
     return IntegerAttr(signed, _WORD_TYPE)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _decoded(word: int) -> Instruction:
+    return decode(word.to_bytes(16, "little"))
 
 
 class NpuInstructionOp(IRDLOperation):
@@ -99,7 +108,7 @@ class NpuInstructionOp(IRDLOperation):
 
     @property
     def instruction(self) -> Instruction:
-        return decode((self.word.value.data & _MASK).to_bytes(16, "little"))
+        return _decoded(self.word.value.data & _MASK)
 
     def verify_(self) -> None:
         try:

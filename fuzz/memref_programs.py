@@ -7,7 +7,8 @@ broadcast map), a `linalg.fill`, a reduction generic over the last dimension int
 buffer, a `memref.collapse_shape` view, or a copy (contiguous, or out of a strided subview).
 One program in five is a product: an input A and a weight B that a matmul generic multiplies
 (contraction-microkernel's input, followed by elementwise consumers); one in five a depthwise
-convolution of a padded copy of the input (conv-depthwise-kernel's input); one in ten a grouped
+convolution of a padded copy of the input, or a max pool of a -inf padded copy
+(conv-depthwise-kernel's inputs); one in ten a grouped
 1x1 convolution (conv-grouped-kernel's input). Temporaries are all
 `memref.alloc` (what memory-plan plans) or all views of the workspace (a
 planned program), one choice per program; outputs are written by a last generic each.
@@ -154,9 +155,12 @@ def _depthwise(loops: Loops) -> int:
     """The input zero-padded (alloc, fill generic, subview, copy, as bufferize leaves
     convert-nn-to-linalg's padding), C = fill, then C += padded * W as a depthwise
     convolution generic with random strides and dilations: what conv-depthwise-kernel
-    rewrites, reading the input in place. Returns the window's size; C is
-    `loops.products`' last."""
+    rewrites, reading the input in place. One in two is a max pool instead, as
+    convert-nn-to-linalg lowers nn.max_pool: the padding -inf, C = max(C, padded) over the
+    window of W's shape, read from a buffer that only gives the loops their bounds. Returns
+    the window's size; C is `loops.products`' last."""
     source, weight = loops.inputs[0], loops.weights[0]
+    pooling = loops.draw(st.booleans())
     batch, channels, height, width = source.shape
     kernel = weight.shape[2:]
     strides = [loops.draw(st.integers(1, 2)) for _ in kernel]
@@ -176,7 +180,8 @@ def _depthwise(loops: Loops) -> int:
     )
     padded = loops.temporary(padded_shape)
     zero = loops.fresh("z")
-    loops.emit(f"{zero} = arith.constant 0.000000e+00 : f32", 0)
+    identity_value = "0xFF800000" if pooling else "0.000000e+00"
+    loops.emit(f"{zero} = arith.constant {identity_value} : f32", 0)
     identity = affine_map(4, [0, 1, 2, 3])
     loops.emit(
         f"linalg.generic {{indexing_maps = [affine_map<(d0, d1, d2, d3) -> ()>, {identity}], "
@@ -218,6 +223,10 @@ def _depthwise(loops: Loops) -> int:
         f"d3 * {sw} + d5 * {dw})>"
     )
     weight_map = "affine_map<(d0, d1, d2, d3, d4, d5) -> (d1, 0, d4, d5)>"
+    if pooling:
+        weight = loops.temporary(kernel)
+        loops.buffers.remove(weight)  # never written: nothing else may read it
+        weight_map = "affine_map<(d0, d1, d2, d3, d4, d5) -> (d4, d5)>"
     out_map = "affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3)>"
     iterators = ", ".join(['"parallel"'] * 4 + ['"reduction"'] * 2)
     loops.emit(
@@ -228,8 +237,11 @@ def _depthwise(loops: Loops) -> int:
         0,
     )
     loops.emit("^bb0(%l: f32, %r: f32, %acc: f32):", 0)
-    loops.emit("%p = arith.mulf %l, %r : f32", 1)
-    loops.emit("%s = arith.addf %acc, %p : f32", 1)
+    if pooling:
+        loops.emit("%s = arith.maximumf %acc, %l : f32", 1)
+    else:
+        loops.emit("%p = arith.mulf %l, %r : f32", 1)
+        loops.emit("%s = arith.addf %acc, %p : f32", 1)
     loops.emit("linalg.yield %s : f32", 1)
     loops.emit("}", 0)
     loops.buffers.remove(padded)

@@ -1,10 +1,20 @@
 """Accurate f32 expansions of math functions LLVM has no intrinsic for (erf) or whose intrinsic
-becomes a scalar libm call (tanh, exp), as arith and math ops, so they vectorize.
+becomes a scalar libm call (tanh, exp), as arith and math ops evaluated in f32, with no
+comparison or select, so that loops vectorize 16 lanes wide and a fused epilogue
+(passes/contraction_match.py) applies them to whole vectors.
 
-All evaluate in f64 and round once to f32: the approximation errors below (relative, in f64)
-are far under half an f32 ulp (3e-8), so results are the correctly rounded value or its
-neighbour. Coefficients: Chebyshev least-squares fits (numpy.polynomial) against math.erf and
-math.erfc, converted to the power basis.
+Measured over every f32 input (`python -m terrace.benchmarks.math_accuracy`, against libm in
+f64; docs/pipeline.md has the table): erf within 1.63 ulp on [0, 3.93] (2 floats from the
+correctly rounded value at worst), tanh within 1.46 ulp on [0, 9.11] (1 float), exp within
+0.99 ulp on [-104, 88.8] (1 float); negative erf and tanh inputs mirror the positive ones
+exactly, and beyond those ranges the results are +-1, 0 or inf. Coefficients: weighted
+least-squares fits (numpy) against math.erf, math.erfc and math.tanh, evaluated by Horner with
+fma; exp's are Cephes'.
+
+erf and tanh are piecewise (a polynomial near 0, a form built on exp beyond); both pieces are
+computed and the one wanted is kept by multiplying with a 0/1 step built from max and min
+(exact: x * 1 = x, x * 0 = 0), as arith.cmpf and arith.select have scalar results only in
+xDSL. NaN propagates through max and min; +-inf saturate to +-1; -0 keeps its sign.
 """
 
 from __future__ import annotations
@@ -19,60 +29,50 @@ from xdsl.dialects.builtin import (
     AnyFloat,
     DenseIntOrFPElementsAttr,
     Float32Type,
-    Float64Type,
     FloatAttr,
     IntegerAttr,
     IntegerType,
     VectorType,
     f32,
-    f64,
     i32,
-    i64,
 )
 from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.pattern_rewriter import PatternRewriter
 
-# erf(x) = x * P(x^2) for |x| < 1, relative error < 1e-12
+# erf(a) = a + a * P(a^2) for a <= ERF_SPLIT (P = erf(a)/a - 1, relative error 4e-10)
+ERF_SPLIT = 0.921875
 ERF_SMALL = (
-    1.128379167094697,
-    -0.37612638889876393,
-    0.11283791313585245,
-    -0.02686613363003087,
-    0.005223785019404382,
-    -0.0008542670748366303,
-    0.00011956948217131655,
-    -1.3911705999912538e-05,
-    1.0595280011810338e-06,
+    0.12837923,
+    -0.37612635,
+    0.11283696,
+    -0.026859405,
+    0.0052010445,
+    -0.0008142818,
+    8.370509e-05,
 )
-# erfc(a) * exp(a^2) = Q((a - 2.5) / 1.5) for 1 <= a <= 4, relative error < 1e-11
-ERFC_SCALED = (
-    0.21080636406132752,
-    -0.11152102016597457,
-    0.056110493415372026,
-    -0.027005297556345183,
-    0.012489374663000041,
-    -0.00557069381273683,
-    0.0024036397193090597,
-    -0.0010059082067562701,
-    0.0004091252883746321,
-    -0.00016176029556354217,
-    6.246460925578436e-05,
-    -2.4072829941234717e-05,
-    8.900901104146466e-06,
-    -2.6693842590875446e-06,
-    9.346389099232898e-07,
-    -6.370126349150578e-07,
-    2.1959358804726858e-07,
+# erfc(a) = exp(-Q(a)) for ERF_SPLIT <= a <= ERF_SATURATION (absolute error of Q 8e-9)
+ERFC_LOG = (
+    -0.00030722513,
+    1.1301857,
+    0.6318996,
+    0.11001835,
+    -0.026390295,
+    0.0047502182,
+    -0.0005951159,
+    4.589411e-05,
+    -1.6306766e-06,
 )
-# exp(r) for |r| <= ln(2)/2: Taylor to r^11, truncation error < 7e-15 (relative)
-EXP_TAYLOR = tuple(1 / math_module.factorial(k) for k in range(12))
-# ln(2) split so that n * LN2_HI is exact for |n| < 2^11 (fdlibm's constants)
-LN2_HI = 6.93147180369123816490e-01
-LN2_LO = 1.90821492927058770002e-10
-# exp overflows above 709.79 and underflows to 0 below -745.14: clamp just outside
-EXP_LIMITS = (-746.0, 710.0)
-EXP_F64_MAGIC = 6755399441055744.0  # 1.5 * 2^52
-EXP_F64_MAGIC_BITS = 0x4338000000000000
+# erf rounds to 1 in f32 from 3.92 on (erfc(3.925) = 1.5e-8, under half an ulp below 1)
+ERF_SATURATION = 3.925
+# tanh(a) = a + a * a^2 P(a^2) for a <= TANH_SPLIT (tanh = 1/2 there, relative error 1e-9);
+# beyond, 1 - 2 / (exp(2a) + 1), where 2 / (exp(2a) + 1) <= 1/2 loses nothing to cancellation
+TANH_SPLIT = 0.55
+TANH_SMALL = (-0.33333316, 0.13332586, -0.053852312, 0.021071691, -0.0062742536)
+# tanh rounds to 1 in f32 from 9.01 on
+TANH_SATURATION = 9.1
+# a step from 0 to 1 between a split point and the next float: (a - split) * 2^100 is >= 1
+# for every f32 a above the split (the gap is at least 2^-24 there)
+STEP_SCALE = 2.0**100
 # f32 exp: Cephes' expf coefficients of exp(r) = 1 + r + r^2 P(r), ln(2) = hi + lo with hi
 # exact in 9 bits, and limits just outside overflow (88.72) and the last subnormal (-103.97)
 EXP_F32 = (
@@ -87,19 +87,16 @@ EXP_F32_LN2 = (0.693359375, -2.12194440e-4)
 EXP_F32_LIMITS = (-104.0, 88.8)
 EXP_F32_MAGIC = 12582912.0  # 1.5 * 2^23
 EXP_F32_MAGIC_BITS = 0x4B400000
-# erf rounds to 1 in f32 from 3.92 on
-ERF_SATURATION = 4.0
-# below this, tanh(x) = x - x^3/3 + 2x^5/15 to f64 precision; above, 1 - 2/(exp(2|x|) + 1)
-TANH_SERIES_LIMIT = 1e-3
 
 
-class _F64Builder:
-    """Emits f64 (or vector of f64; or, given the type, f32) arithmetic at the rewriter's
-    insertion point."""
+class _FloatBuilder:
+    """Emits float arithmetic of one type (a scalar or a vector) at the rewriter's insertion
+    point."""
 
-    def __init__(self, rewriter: PatternRewriter, type_: Attribute):
+    def __init__(self, rewriter: PatternRewriter, type_: Attribute, fused: bool):
         self.rewriter = rewriter
         self.type = type_
+        self.fused = fused  # whether the target has a fused multiply-add
 
     def constant(self, value: float) -> SSAValue:
         attribute: Attribute
@@ -123,38 +120,55 @@ class _F64Builder:
     def div(self, lhs: SSAValue, rhs: SSAValue) -> SSAValue:
         return self.rewriter.insert(arith.DivfOp(lhs, rhs)).result
 
+    def fma(self, lhs: SSAValue, rhs: SSAValue, addend: SSAValue) -> SSAValue:
+        """lhs * rhs + addend, rounded once where the target fuses it; else multiply, then add
+        (LLVM would call libm's fmaf per lane)."""
+        if not self.fused:
+            return self.add(self.mul(lhs, rhs), addend)
+        return self.rewriter.insert(math.FmaOp(lhs, rhs, addend)).result
+
+    def minimum(self, lhs: SSAValue, rhs: SSAValue) -> SSAValue:
+        return self.rewriter.insert(arith.MinimumfOp(lhs, rhs)).result
+
+    def maximum(self, lhs: SSAValue, rhs: SSAValue) -> SSAValue:
+        return self.rewriter.insert(arith.MaximumfOp(lhs, rhs)).result
+
     def polynomial(self, x: SSAValue, coefficients: Sequence[float]) -> SSAValue:
-        """Horner: c0 + x * (c1 + x * (...))."""
+        """Horner with fma: c0 + x * (c1 + x * (...))."""
         acc = self.constant(coefficients[-1])
         for coefficient in reversed(coefficients[:-1]):
-            acc = self.add(self.mul(acc, x), self.constant(coefficient))
+            acc = self.fma(acc, x, self.constant(coefficient))
         return acc
-
-    def less_than(self, lhs: SSAValue, rhs: SSAValue) -> SSAValue:
-        return self.rewriter.insert(arith.CmpfOp(lhs, rhs, "olt")).result
-
-    def select(self, condition: SSAValue, lhs: SSAValue, rhs: SSAValue) -> SSAValue:
-        return self.rewriter.insert(arith.SelectOp(condition, lhs, rhs)).result
 
     def abs(self, x: SSAValue) -> SSAValue:
         return self.rewriter.insert(math.AbsFOp(x)).result
 
-    def exp(self, x: SSAValue) -> SSAValue:
-        return expand_exp_f64(x, self.rewriter)
-
     def copysign(self, magnitude: SSAValue, sign: SSAValue) -> SSAValue:
         return self.rewriter.insert(math.CopySignOp(magnitude, sign)).result
 
+    def step(self, x: SSAValue, split: float) -> SSAValue:
+        """0 where x <= split, 1 where x > split, NaN where x is NaN."""
+        scaled = self.mul(self.sub(x, self.constant(split)), self.constant(STEP_SCALE))
+        return self.minimum(self.maximum(scaled, self.constant(0.0)), self.constant(1.0))
 
-def _widened(x: SSAValue, rewriter: PatternRewriter) -> tuple[_F64Builder, SSAValue]:
+    def piecewise(self, step: SSAValue, below: SSAValue, above: SSAValue) -> SSAValue:
+        """`below` where step is 0, `above` where it is 1 (both finite): each product is exact
+        and one of them is zero."""
+        kept_above = self.mul(step, above)
+        return self.fma(self.sub(self.constant(1.0), step), below, kept_above)
+
+
+def _f32_operand(
+    x: SSAValue, rewriter: PatternRewriter, fused: bool
+) -> tuple[_FloatBuilder, SSAValue]:
+    """A builder for x's f32 type (a vector of f32 stays one) and x in f32 (a narrower
+    scalar is extended; _narrowed rounds the result back)."""
     type_ = x.type
-    wide_type: Attribute = f64
     if isinstance(type_, VectorType):
-        wide_type = VectorType(f64, type_.get_shape())
-    builder = _F64Builder(rewriter, wide_type)
-    if isinstance(type_, Float64Type):
-        return builder, x
-    return builder, rewriter.insert(arith.ExtFOp(x, wide_type)).result
+        return _FloatBuilder(rewriter, type_, fused), x
+    if isinstance(type_, Float32Type):
+        return _FloatBuilder(rewriter, f32, fused), x
+    return _FloatBuilder(rewriter, f32, fused), rewriter.insert(arith.ExtFOp(x, f32)).result
 
 
 def _narrowed(value: SSAValue, type_: Attribute, rewriter: PatternRewriter) -> SSAValue:
@@ -163,33 +177,29 @@ def _narrowed(value: SSAValue, type_: Attribute, rewriter: PatternRewriter) -> S
     return rewriter.insert(arith.TruncFOp(value, type_)).result
 
 
-def expand_erf(x: SSAValue, rewriter: PatternRewriter) -> SSAValue:
-    """erf for f32 (or narrower) values; NaN propagates, erf(+-inf) = +-1, erf(-0) = -0."""
-    b, wide = _widened(x, rewriter)
-    magnitude = b.abs(wide)
-    small = b.mul(wide, b.polynomial(b.mul(wide, wide), ERF_SMALL))
-    clamped = rewriter.insert(arith.MinimumfOp(magnitude, b.constant(ERF_SATURATION))).result
-    scaled = b.mul(b.sub(clamped, b.constant(2.5)), b.constant(1 / 1.5))
-    gaussian = b.exp(b.sub(b.constant(0.0), b.mul(clamped, clamped)))
-    tail = b.mul(gaussian, b.polynomial(scaled, ERFC_SCALED))
-    large = b.copysign(b.sub(b.constant(1.0), tail), wide)
-    result = b.select(b.less_than(magnitude, b.constant(1.0)), small, large)
-    return _narrowed(result, x.type, rewriter)
+def expand_erf(x: SSAValue, rewriter: PatternRewriter, fused: bool = True) -> SSAValue:
+    """erf of f32 (or narrower) scalars or of vectors of f32, in f32 (`fused`: with fma)."""
+    b, value = _f32_operand(x, rewriter, fused)
+    magnitude = b.minimum(b.abs(value), b.constant(ERF_SATURATION))
+    small = b.fma(magnitude, b.polynomial(b.mul(magnitude, magnitude), ERF_SMALL), magnitude)
+    log_tail = b.polynomial(magnitude, ERFC_LOG)
+    tail = expand_exp(b.sub(b.constant(0.0), log_tail), rewriter, fused)
+    large = b.sub(b.constant(1.0), tail)
+    result = b.piecewise(b.step(magnitude, ERF_SPLIT), small, large)
+    return _narrowed(b.copysign(result, value), x.type, rewriter)
 
 
-def expand_tanh(x: SSAValue, rewriter: PatternRewriter) -> SSAValue:
-    """tanh for f32 (or narrower) values, saturating to +-1 without overflow."""
-    b, wide = _widened(x, rewriter)
-    magnitude = b.abs(wide)
-    square = b.mul(wide, wide)
-    series = b.mul(wide, b.polynomial(square, (1.0, -1 / 3, 2 / 15)))
-    # exp overflows to inf for large |x|: 2 / inf = 0 gives exactly 1
-    growth = b.exp(b.add(magnitude, magnitude))
-    two = b.constant(2.0)
-    ratio = b.sub(b.constant(1.0), b.div(two, b.add(growth, b.constant(1.0))))
-    large = b.copysign(ratio, wide)
-    result = b.select(b.less_than(magnitude, b.constant(TANH_SERIES_LIMIT)), series, large)
-    return _narrowed(result, x.type, rewriter)
+def expand_tanh(x: SSAValue, rewriter: PatternRewriter, fused: bool = True) -> SSAValue:
+    """tanh of f32 (or narrower) scalars or of vectors of f32, in f32 (`fused`: with fma)."""
+    b, value = _f32_operand(x, rewriter, fused)
+    magnitude = b.minimum(b.abs(value), b.constant(TANH_SATURATION))
+    square = b.mul(magnitude, magnitude)
+    odd_terms = b.mul(square, b.polynomial(square, TANH_SMALL))
+    small = b.fma(magnitude, odd_terms, magnitude)
+    growth = expand_exp(b.add(magnitude, magnitude), rewriter, fused)
+    large = b.sub(b.constant(1.0), b.div(b.constant(2.0), b.add(growth, b.constant(1.0))))
+    result = b.piecewise(b.step(magnitude, TANH_SPLIT), small, large)
+    return _narrowed(b.copysign(result, value), x.type, rewriter)
 
 
 @dataclass(frozen=True)
@@ -206,9 +216,6 @@ class _ExpFormat:
     mantissa_bits: int
 
 
-_F64_EXP = _ExpFormat(
-    f64, i64, EXP_LIMITS, (LN2_HI, LN2_LO), EXP_F64_MAGIC, EXP_F64_MAGIC_BITS, 1023, 52
-)
 _F32_EXP = _ExpFormat(
     f32, i32, EXP_F32_LIMITS, EXP_F32_LN2, EXP_F32_MAGIC, EXP_F32_MAGIC_BITS, 127, 23
 )
@@ -218,7 +225,8 @@ def _exp(
     x: SSAValue,
     rewriter: PatternRewriter,
     form: _ExpFormat,
-    polynomial: Callable[[_F64Builder, SSAValue], SSAValue],
+    polynomial: Callable[[_FloatBuilder, SSAValue], SSAValue],
+    fused: bool,
 ) -> SSAValue:
     """exp(x) = 2^n exp(r), x = n ln2 + r (Cody-Waite), exp(r) by `polynomial`, 2^n built in
     the exponent bits in two halves (results near overflow and in the subnormal range scale
@@ -230,7 +238,7 @@ def _exp(
     if isinstance(x.type, VectorType):  # lane by lane, the same operations
         float_type = VectorType(form.float_type, x.type.get_shape())
         int_type = VectorType(form.int_type, x.type.get_shape())
-    b = _F64Builder(rewriter, float_type)
+    b = _FloatBuilder(rewriter, float_type, fused)
 
     def insert(op: Operation) -> SSAValue:
         return rewriter.insert(op).results[0]
@@ -256,31 +264,23 @@ def _exp(
         biased = insert(arith.AddiOp(part, integer(form.bias)))
         bits = insert(arith.ShLIOp(biased, integer(form.mantissa_bits)))
         power = b.mul(power, insert(arith.BitcastOp(bits, float_type)))
-    if isinstance(x.type, VectorType):
-        # arith.cmpf has scalar results only in xDSL; a NaN already propagates: the clamps
-        # (llvm.maximum / minimum) keep it, and so does every product with it
-        return power
-    return b.select(insert(arith.CmpfOp(x, x, "uno")), x, power)
+    # no select for NaN (arith.cmpf has scalar results only in xDSL): the clamps (llvm.maximum
+    # and llvm.minimum) keep a NaN, and so does every product with it
+    return power
 
 
-def expand_exp_f64(x: SSAValue, rewriter: PatternRewriter) -> SSAValue:
-    """exp of a scalar f64 to about 1e-14 (relative), exp(r) by its Taylor polynomial. For
-    the f32 functions only (f64 exp stays on libm's correctly rounded one)."""
-    return _exp(x, rewriter, _F64_EXP, lambda b, r: b.polynomial(r, EXP_TAYLOR))
-
-
-def expand_exp(x: SSAValue, rewriter: PatternRewriter) -> SSAValue:
+def expand_exp(x: SSAValue, rewriter: PatternRewriter, fused: bool = True) -> SSAValue:
     """exp for scalar f32 (or narrower) values, or vectors of f32 (a fused epilogue's), evaluated
     in f32 so that loops vectorize 16 lanes wide: exp(r) = 1 + r + r^2 P(r) with Cephes'
-    coefficients (within 1 ulp, tested)."""
+    coefficients (within 1 ulp, tested; `fused`: the polynomial with fma)."""
     type_ = x.type
     is_f32 = isinstance(type_, Float32Type) or (
         isinstance(type_, VectorType) and isinstance(type_.get_element_type(), Float32Type)
     )
     wide = x if is_f32 else rewriter.insert(arith.ExtFOp(x, f32)).result
 
-    def polynomial(b: _F64Builder, r: SSAValue) -> SSAValue:
+    def polynomial(b: _FloatBuilder, r: SSAValue) -> SSAValue:
         square = b.mul(r, r)
         return b.add(b.add(b.mul(square, b.polynomial(r, EXP_F32)), r), b.constant(1.0))
 
-    return _narrowed(_exp(wide, rewriter, _F32_EXP, polynomial), type_, rewriter)
+    return _narrowed(_exp(wide, rewriter, _F32_EXP, polynomial, fused), type_, rewriter)

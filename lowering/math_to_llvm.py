@@ -147,34 +147,53 @@ class LowerRsqrt(RewritePattern):
         rewriter.replace(op, llvm.FDivOp(one, root.results[0]))
 
 
+def _expands_in_f32(type_: Attribute) -> bool:
+    """A scalar of f32 or narrower, or a vector of f32 (a fused epilogue's)."""
+    if isinstance(type_, VectorType):
+        return isinstance(type_.get_element_type(), Float32Type)
+    return _is_f32_or_narrower(type_)
+
+
+@dataclass
 class ExpandErf(RewritePattern):
+    """f32 erf as arith in f32 (lowering/math_expansions.py), scalars and vectors alike:
+    vectorizable, where libm's erff is a scalar call per element."""
+
+    fused: bool  # the target has a fused multiply-add
+
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: math.ErfOp, rewriter: PatternRewriter, /) -> None:
-        if not _is_f32_or_narrower(op.result.type):
+        if not _expands_in_f32(op.result.type):
             return
-        rewriter.replace(op, [], [expand_erf(op.operand, rewriter)])
+        rewriter.replace(op, [], [expand_erf(op.operand, rewriter, self.fused)])
 
 
+@dataclass
 class ExpandExp(RewritePattern):
     """f32 exp as arith (vectorizable) instead of a scalar libm call per element; of a vector
     of f32 (a fused epilogue's sigmoid) lane by lane, instead of LLVM's scalarized expf."""
 
+    fused: bool
+
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: math.ExpOp, rewriter: PatternRewriter, /) -> None:
-        type_ = op.result.type
-        if not _is_f32_or_narrower(type_):
+        if not _expands_in_f32(op.result.type):
             return
-        if isinstance(type_, VectorType) and not isinstance(_element_type(type_), Float32Type):
-            return
-        rewriter.replace(op, [], [expand_exp(op.operand, rewriter)])
+        rewriter.replace(op, [], [expand_exp(op.operand, rewriter, self.fused)])
 
 
+@dataclass
 class ExpandTanh(RewritePattern):
+    """f32 tanh as arith in f32, scalars and vectors alike (llvm.tanh of f32 becomes a scalar
+    libm call per element)."""
+
+    fused: bool
+
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: math.TanhOp, rewriter: PatternRewriter, /) -> None:
-        if not _is_f32_or_narrower(op.result.type):
+        if not _expands_in_f32(op.result.type):
             return
-        rewriter.replace(op, [], [expand_tanh(op.operand, rewriter)])
+        rewriter.replace(op, [], [expand_tanh(op.operand, rewriter, self.fused)])
 
 
 @dataclass
@@ -247,11 +266,13 @@ LIBM_FUNCTIONS: list[tuple[type[Operation], str]] = [
 ]
 
 
-def math_to_llvm_patterns(module: ModuleOp) -> list[tuple[OpClasses, RewritePattern]]:
+def math_to_llvm_patterns(
+    module: ModuleOp, fma: bool = True
+) -> list[tuple[OpClasses, RewritePattern]]:
     return [
-        (math.ErfOp, ExpandErf()),
-        (math.TanhOp, ExpandTanh()),
-        (math.ExpOp, ExpandExp()),
+        (math.ErfOp, ExpandErf(fma)),
+        (math.TanhOp, ExpandTanh(fma)),
+        (math.ExpOp, ExpandExp(fma)),
         *((math_op, LowerToIntrinsic(math_op, intrinsic)) for math_op, intrinsic in INTRINSICS),
         (math.CountLeadingZerosOp, LowerToBitIntrinsic(math.CountLeadingZerosOp, "llvm.ctlz")),
         (math.CountTrailingZerosOp, LowerToBitIntrinsic(math.CountTrailingZerosOp, "llvm.cttz")),
@@ -276,16 +297,21 @@ class ConvertMathToLlvmPass(ModulePass):
 
     Input: math ops on scalars or 1-d vectors. Output: `llvm.call_intrinsic` of the overloaded
     intrinsic (exp, log, sqrt, fabs, floor, ceil, pow, copysign, fma, sin, tanh for f64, ...);
-    erf and tanh of f32 expand to arith and math ops evaluated in f64, exp of f32 (scalars
-    and vectors) to ones evaluated in f32 (within an ulp, vectorizable; run
+    erf, tanh and exp of f32 (scalars and vectors of f32) expand to arith and math ops
+    evaluated in f32 (vectorizable, max errors in lowering/math_expansions.py; run
     convert-arith-to-llvm afterwards); erf of f64, expm1, log1p, cbrt and the inverse
     hyperbolic functions call libm (`erf`, `erff`, ...), declared in the module. math.ipowi of
     scalars expands to arith ops (square and multiply, unrolled); of vectors it is an error
     naming the op. No fast-math flags.
+
+    Options: fma (true): the expansions' polynomials use fused multiply-adds; false on
+    targets without one (wasm32), where LLVM would call libm's fmaf per lane.
     """
 
     name = "convert-math-to-llvm"
 
+    fma: bool = True
+
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        patterns = math_to_llvm_patterns(op)
+        patterns = math_to_llvm_patterns(op, self.fma)
         dispatch_walker(patterns).rewrite_module(op)

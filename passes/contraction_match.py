@@ -289,7 +289,11 @@ _VECTOR_SAFE = (
     arith.MinimumfOp,
     arith.NegfOp,
     arith.ConstantOp,
-    math_dialect.ExpOp,  # expanded lane by lane (lowering/math_expansions.py): a sigmoid, a SiLU
+    # expanded lane by lane in f32 (lowering/math_expansions.py): sigmoid and SiLU (exp), GELU
+    # (erf, or tanh in its approximate form)
+    math_dialect.ExpOp,
+    math_dialect.ErfOp,
+    math_dialect.TanhOp,
     linalg.YieldOp,
 )
 

@@ -20,6 +20,12 @@ inside the input run in a loop over blocks without any check, and the few rows a
 bottom borders are emitted on their own with only the taps that fall inside. The zero padding
 convert-nn-to-linalg materializes is therefore not needed: its buffer, fill and copy are
 erased when nothing else reads them.
+
+A 2-d f32 max pool (conv_depthwise_match.py) runs on the same kernel: no weights, one
+`arith.maximumf` per tap, row and vector instead of the FMA, and -inf (the identity of max)
+wherever the convolution reads zero: lanes outside the input, masked loads past a row's end,
+taps of border rows left out. Padding never wins, as ONNX requires, and the -inf padded copy
+convert-nn-to-linalg builds is erased like the zero one.
 """
 
 from __future__ import annotations
@@ -66,7 +72,7 @@ from .conv_depthwise_match import (
     COLUMN,
     Depthwise,
     border_rows,
-    is_zero_fill,
+    is_fill,
     look_through_padding,
     match_depthwise,
 )
@@ -145,10 +151,11 @@ class _Constants:
         dense = DenseIntOrFPElementsAttr.from_list(mask_type, [int(on) for on in lanes])
         return self._get(("mask", tuple(lanes)), lambda: arith.ConstantOp(dense, mask_type))
 
-    def zeros(self, lanes: int) -> SSAValue:
+    def splat(self, lanes: int, value: float) -> SSAValue:
         vector_type = VectorType(f32, [lanes])
-        dense = DenseIntOrFPElementsAttr.from_list(vector_type, [0.0] * lanes)
-        return self._get(("zeros", lanes), lambda: arith.ConstantOp(dense, vector_type))
+        dense = DenseIntOrFPElementsAttr.from_list(vector_type, [value] * lanes)
+        key = ("splat", lanes, str(value))
+        return self._get(key, lambda: arith.ConstantOp(dense, vector_type))
 
 
 @dataclass
@@ -194,19 +201,20 @@ class DepthwiseKernel:
     def _splat(self, builder: Builder, scalar: SSAValue) -> SSAValue:
         return builder.insert(vector.BroadcastOp(scalar, self.vector_type)).vector
 
-    def _zero_vector(self, builder: Builder) -> SSAValue:
-        return self.constants.zeros(self.lanes)
+    def _identity_vector(self) -> SSAValue:
+        """What a tap outside the input contributes: zeros, or -inf for a max pool."""
+        return self.constants.splat(self.lanes, self.depthwise.identity)
 
     def _load_vector(
         self, builder: Builder, buffer: SSAValue, indices: list[SSAValue], valid: int
     ) -> SSAValue:
         """`lanes` elements from `indices` on, the ones past the first `valid` not read
-        (zero)."""
+        (the identity)."""
         if valid >= self.lanes:
             return builder.insert(vector.LoadOp(buffer, indices, self.vector_type)).result
         mask = self.constants.mask([lane < valid for lane in range(self.lanes)])
-        zeros = self._zero_vector(builder)
-        load = vector.MaskedLoadOp(buffer, indices, mask, zeros, self.vector_type)
+        identity = self._identity_vector()
+        load = vector.MaskedLoadOp(buffer, indices, mask, identity, self.vector_type)
         return builder.insert(load).result
 
     def _shuffle(
@@ -222,7 +230,7 @@ class DepthwiseKernel:
         self, builder: Builder, row: list[SSAValue], start: int, active: int, tap: int
     ) -> SSAValue | None:
         """The input under output columns [start, start + active) for kernel column `tap`
-        (zero outside the input; lanes from `active` on are left undefined), `row` = [n, c,
+        (the identity outside the input; lanes from `active` on are left undefined), `row` = [n, c,
         input row]; None when all of it is padding."""
         columns = self.depthwise.columns
         positions = [columns.index(start + lane, tap) for lane in range(active)]
@@ -236,8 +244,8 @@ class DepthwiseKernel:
         contiguous = all(p == base + lane for lane, p in enumerate(positions))
         if len(loads) == 1 and contiguous:
             return loads[0]
-        zeros = self._zero_vector(builder)
-        # a lane of the two loads by its position; the zero vector's first lane is `lanes`
+        zeros = self._identity_vector()
+        # a lane of the two loads by its position; the identity's first lane is `lanes`
         # past the first load's (for a single load) or blended in by a second shuffle
         outside = [not columns.inside(p) for p in positions]
         picks = [0] * self.lanes
@@ -321,8 +329,8 @@ class DepthwiseKernel:
         if prologue is None:
             identity = AffineMap.identity(4)
             return self._operand(builder, self.depthwise.out, identity, position, start, active)
-        if is_zero_fill(prologue.op, self.depthwise.out):
-            return self._zero_vector(builder)
+        if is_fill(prologue.op, self.depthwise.out, self.depthwise.identity):
+            return self._identity_vector()
         return self._apply_stage(builder, prologue, None, position, start, active)
 
     def _finish(
@@ -340,9 +348,12 @@ class DepthwiseKernel:
 
     # rows
 
-    def _multiply_add(
-        self, builder: Builder, lhs: SSAValue, rhs: SSAValue, acc: SSAValue
+    def _tap(
+        self, builder: Builder, lhs: SSAValue, rhs: SSAValue | None, acc: SSAValue
     ) -> SSAValue:
+        """acc + lhs * rhs (the weight), or max(acc, lhs) for a pool."""
+        if rhs is None:
+            return builder.insert(arith.MaximumfOp(acc, lhs)).result
         if self.fma:
             return builder.insert(vector.FMAOp(lhs, rhs, acc)).res
         product = builder.insert(arith.MulfOp(lhs, rhs)).result
@@ -354,7 +365,7 @@ class DepthwiseKernel:
         image: list[SSAValue],
         first_row: SSAValue,
         block: _Block,
-        weights: list[list[SSAValue]],
+        weights: list[list[SSAValue | None]],
     ) -> None:
         """The block's output rows from `first_row` on, `image` = [n, c]: accumulators for
         every (row, vector) held over the unrolled window, then the epilogue and stores."""
@@ -384,9 +395,7 @@ class DepthwiseKernel:
                         if value is None:
                             continue
                         weight = weights[tap_row][tap]
-                        accs[offset, chunk] = self._multiply_add(
-                            builder, value, weight, accs[offset, chunk]
-                        )
+                        accs[offset, chunk] = self._tap(builder, value, weight, accs[offset, chunk])
         for offset, _ in block.rows:
             for chunk, (start, active) in enumerate(self.chunks):
                 self._finish(builder, accs[offset, chunk], positions[offset], start, active)
@@ -406,13 +415,17 @@ class DepthwiseKernel:
                 scalar = builder.insert(memref.LoadOp.get(value, indices)).res
                 self.invariants[value, map_] = self._splat(builder, scalar)
 
-    def _weights(self, builder: Builder, channel: SSAValue) -> list[list[SSAValue]]:
-        """The channel's window, each weight broadcast to a vector, [ky][kx]."""
+    def _weights(self, builder: Builder, channel: SSAValue) -> list[list[SSAValue | None]]:
+        """The channel's window, each weight broadcast to a vector, [ky][kx] (None for a
+        pool, which has no weights)."""
         zero = self.constants.index(0)
-        splats: list[list[SSAValue]] = []
+        splats: list[list[SSAValue | None]] = []
         for ky in range(self.depthwise.rows.kernel):
             splats.append([])
             for kx in range(self.depthwise.columns.kernel):
+                if self.depthwise.pooling:
+                    splats[-1].append(None)
+                    continue
                 indices = [channel, zero, self.constants.index(ky), self.constants.index(kx)]
                 weight = builder.insert(memref.LoadOp.get(self.depthwise.weight, indices)).res
                 splats[-1].append(self._splat(builder, weight))
@@ -489,6 +502,17 @@ def _contraction(depthwise: Depthwise) -> Contraction:
     )
 
 
+def _erase_unused_buffer(buffer: SSAValue) -> None:
+    """A pool's window-bounds buffer, once nothing but its deallocations uses it."""
+    if not isinstance(buffer.owner, memref.AllocOp):
+        return
+    if any(not isinstance(use.operation, memref.DeallocOp) for use in buffer.uses):
+        return
+    for use in list(buffer.uses):
+        Rewriter.erase_op(use.operation)
+    Rewriter.erase_op(buffer.owner)
+
+
 # the pass
 
 
@@ -498,7 +522,9 @@ class ConvDepthwiseKernelPass(ModulePass):
 
     Input: linalg on memrefs (after bufferize, before memory-plan). A `linalg.generic` in
     the depthwise form of convert-nn-to-linalg (conv_depthwise_match.py: loops (n, c, oy,
-    ox, ky, kx), f32, contiguous buffers, the input's column stride 1 or 2).
+    ox, ky, kx), f32, contiguous buffers, the input's column stride 1 or 2), or a 2-d f32
+    max pool in convert-nn-to-linalg's form (a `(ky, kx)` window-bounds buffer, body
+    `maximumf(acc, x)`: taps combine by `arith.maximumf`, -inf stands for the padding).
     Output: an `scf.parallel` over (n, c) (nested scf.for below `min-parallel-work`
     multiply-adds) of straight-line blocks of `vector.load` / `vector.shuffle` /
     `vector.fma` over output rows, with `vector.store` (masked at a row's partial last
@@ -546,6 +572,8 @@ class ConvDepthwiseKernelPass(ModulePass):
             erase_fusion(fusion)
             for padding_op in depthwise.padding:
                 Rewriter.erase_op(padding_op)
+            if depthwise.pooling:
+                _erase_unused_buffer(depthwise.weight)
 
     def _candidate(self, op: Operation) -> Depthwise | None:
         depthwise = match_depthwise(op)

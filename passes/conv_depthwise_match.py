@@ -1,17 +1,20 @@
 """Recognizing what conv-depthwise-kernel rewrites: a depthwise convolution `linalg.generic` on
-memrefs, as convert-nn-to-linalg builds it (lowering/nn_to_linalg/convolution.py), and the
-zero padding in front of it.
+memrefs, as convert-nn-to-linalg builds it (lowering/nn_to_linalg/convolution.py), or a 2-d
+max pool (lowering/nn_to_linalg/pooling.py), and the padding in front of it.
 
 The generic has loops (n, c, oy, ox, ky, kx), maps `(n, c, oy*sh + ky*dh + ph, ox*sw + kx*dw +
-pw)` for the input, `(c, 0, ky, kx)` for the weight and `(n, c, oy, ox)` for the output, and
-a multiply-accumulate body. When the input is a buffer that is only zero-filled, receives a
-copy of another buffer in a window (the padding of convert-nn-to-linalg: alloc, fill,
-subview, copy) and is read by the convolution, the kernel reads that other buffer instead,
-with the offsets shifted by the window's origin: the padding is never materialized.
+pw)` for the input and `(n, c, oy, ox)` for the output, and either `(c, 0, ky, kx)` for the
+weight and a multiply-accumulate body (a convolution), or `(ky, kx)` for a buffer that only
+gives the window its bounds and a `maximumf(acc, x)` body (a max pool). When the input is a
+buffer that is only filled with the reduction's identity (zero for a sum, -inf for a max),
+receives a copy of another buffer in a window (the padding of convert-nn-to-linalg: alloc,
+fill, subview, copy) and is read by the convolution, the kernel reads that other buffer
+instead, with the offsets shifted by the window's origin: the padding is never materialized.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from xdsl.dialects import arith, memref
@@ -59,8 +62,16 @@ class Depthwise:
     channels: int
     rows: Axis
     columns: Axis
+    pooling: bool = False
+    """A max pool: `weight` only bounds the window, taps combine by max, and positions
+    outside the input (padding, ceil_mode overhang) never win."""
     padding: list[Operation] = field(default_factory=list[Operation])
     """The padding's ops (fill, subview, copy, deallocations, alloc), erased with the op."""
+
+    @property
+    def identity(self) -> float:
+        """What the padding holds: the value a tap outside the input contributes."""
+        return -math.inf if self.pooling else 0.0
 
     @property
     def work(self) -> int:
@@ -118,6 +129,20 @@ def is_multiply_accumulate(body: Block) -> bool:
     return {mul.lhs, mul.rhs} == {x, w} and {add.lhs, add.rhs} == {mul.result, acc}
 
 
+def is_window_max(body: Block) -> bool:
+    """`yield max(acc, input)` (either order), the bounds argument unused."""
+    ops = list(body.ops)
+    if len(ops) != 2:
+        return False
+    maximum, yield_ = ops
+    if not isinstance(maximum, arith.MaximumfOp) or not isinstance(yield_, linalg.YieldOp):
+        return False
+    x, bounds, acc = body.args
+    if bounds.uses or list(yield_.operands) != [maximum.result]:
+        return False
+    return {maximum.lhs, maximum.rhs} == {x, acc} and x is not acc
+
+
 def _shape(value: SSAValue) -> tuple[int, ...]:
     assert isa(value.type, MemRefType[Attribute])
     return value.type.get_shape()
@@ -126,16 +151,21 @@ def _shape(value: SSAValue) -> tuple[int, ...]:
 # the padding in front of the convolution
 
 
-def is_zero_fill(op: Operation, buffer: SSAValue) -> bool:
+def is_fill(op: Operation, buffer: SSAValue, identity: float) -> bool:
+    """Whether `op` fills `buffer` with `identity` (0.0 as +0.0, -inf)."""
     if not isinstance(op, linalg.GenericOp) or list(op.outputs) != [buffer] or op.results:
         return False
     if len(op.inputs) != 1 or not isinstance(op.inputs[0].owner, arith.ConstantOp):
         return False
     value = op.inputs[0].owner.value
-    if not isinstance(value, FloatAttr) or str(value.value.data) != "0.0":
+    if not isinstance(value, FloatAttr) or str(value.value.data) != str(identity):
         return False
     yielded = list(op.body.block.ops)[-1].operands
     return list(yielded) == [op.body.block.args[0]]
+
+
+def is_zero_fill(op: Operation, buffer: SSAValue) -> bool:
+    return is_fill(op, buffer, 0.0)
 
 
 def _padding_source(
@@ -156,7 +186,7 @@ def _padding_source(
             continue
         if isinstance(user, memref.DeallocOp):
             deallocs.append(user)
-        elif is_zero_fill(user, padded):
+        elif is_fill(user, padded, depthwise.identity):
             fills.append(user)
         elif isinstance(user, memref.SubviewOp) and len(list(user.result.uses)) == 1:
             copy = next(iter(user.result.uses)).operation
@@ -238,6 +268,22 @@ def border_rows(rows: Axis) -> list[int]:
 # the match
 
 
+def _is_weight(weight_map: AffineMap) -> bool:
+    """(c, 0, ky, kx): a depthwise convolution's weight."""
+    w = weight_map.results
+    if len(w) != 4 or not _dim(w[0], CHANNEL) or not _dim(w[2], KERNEL_ROW):
+        return False
+    if not isinstance(w[1], AffineConstantExpr) or w[1].value != 0:
+        return False
+    return _dim(w[3], KERNEL_COLUMN)
+
+
+def _is_window_bounds(bounds_map: AffineMap) -> bool:
+    """(ky, kx): the buffer of the window's shape a pool reads for its loop bounds."""
+    w = bounds_map.results
+    return len(w) == 2 and _dim(w[0], KERNEL_ROW) and _dim(w[1], KERNEL_COLUMN)
+
+
 def match_depthwise(op: Operation) -> Depthwise | None:
     if not isinstance(op, linalg.GenericOp) or len(op.inputs) != 2 or len(op.outputs) != 1:
         return None
@@ -248,17 +294,15 @@ def match_depthwise(op: Operation) -> Depthwise | None:
     iterators = [str(t.data) for t in op.iterator_types.data]
     if [kind.endswith("parallel") for kind in iterators] != [True] * 4 + [False] * 2:
         return None
-    if not is_multiply_accumulate(op.body.block):
-        return None
     in_map, weight_map, out_map = indexing_maps(op)
     if out_map != AffineMap(6, 0, tuple(AffineExpr.dimension(d) for d in range(4))):
         return None
-    w = weight_map.results
-    if len(w) != 4 or not _dim(w[0], CHANNEL) or not _dim(w[2], KERNEL_ROW):
+    pooling = is_window_max(op.body.block)
+    if pooling and not _is_window_bounds(weight_map):
         return None
-    if not isinstance(w[1], AffineConstantExpr) or w[1].value != 0:
+    if not pooling and not (is_multiply_accumulate(op.body.block) and _is_weight(weight_map)):
         return None
-    if not _dim(w[3], KERNEL_COLUMN) or len(in_map.results) != 4:
+    if len(in_map.results) != 4:
         return None
     if not _dim(in_map.results[0], BATCH) or not _dim(in_map.results[1], CHANNEL):
         return None
@@ -271,5 +315,13 @@ def match_depthwise(op: Operation) -> Depthwise | None:
     if rows is None or columns is None:
         return None
     return Depthwise(
-        op, op.inputs[0], op.inputs[1], op.outputs[0], ranges[BATCH], ranges[CHANNEL], rows, columns
+        op,
+        op.inputs[0],
+        op.inputs[1],
+        op.outputs[0],
+        ranges[BATCH],
+        ranges[CHANNEL],
+        rows,
+        columns,
+        pooling,
     )

@@ -101,9 +101,10 @@ class ParallelizeOuterLoopsPass(ModulePass):
     of xDSL's convert-linalg-to-loops (memref.load / store, affine.apply for indices), its
     outermost dimensions fused into one scf.parallel without reductions: the fewest leading
     parallel dimensions whose iterations multiply to at least `min_parallel_iterations` (all
-    of the prefix when they do not reach it), so inner dimensions stay sequential scf.for
-    loops, contiguous for the vectorizer. Ops whose prefix has fewer than two iterations,
-    ops with tensor results and all others are left for convert-linalg-to-loops.
+    of the prefix when they do not reach it, but never the innermost of two or more), so
+    inner dimensions stay sequential scf.for loops, contiguous for the vectorizer. Ops whose
+    prefix has fewer than two iterations, ops with tensor results and all others are left
+    for convert-linalg-to-loops.
     Options: min_iterations (default 2**15: below it a thread fork costs more than it
     saves), min_parallel_iterations (default 64: enough shares for a few threads to balance).
     """
@@ -131,6 +132,11 @@ class ParallelizeOuterLoopsPass(ModulePass):
         depth = 0
         while depth < prefix and math.prod(ranges[:depth]) < self.min_parallel_iterations:
             depth += 1
+        if depth == len(ranges) > 1 and math.prod(ranges[: depth - 1]) >= 2:
+            # the innermost dimension stays an scf.for: convert-scf-parallel-to-gomp indexes
+            # a collapsed nest with a division and a remainder per element, which LLVM does
+            # not vectorize (a (32, 12544) broadcast Mul ran scalar, 5x onnxruntime)
+            depth -= 1
         return depth if math.prod(ranges[:depth]) >= 2 else 0
 
 

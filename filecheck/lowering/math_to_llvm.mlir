@@ -1,4 +1,5 @@
 // RUN: terrace-opt %s -p convert-math-to-llvm --split-input-file | filecheck %s
+// RUN: terrace-opt %s -p 'convert-math-to-llvm{fma=false}' --split-input-file | filecheck %s --check-prefix=NOFMA
 
 // CHECK-LABEL: func.func @intrinsics
 func.func @intrinsics(%y: f64) -> (f64, f64, f64) {
@@ -13,15 +14,16 @@ func.func @intrinsics(%y: f64) -> (f64, f64, f64) {
 
 // -----
 
-// f32 exp expands in f32 (no libm call, so loops vectorize): 2^n from the exponent bits.
+// f32 exp expands in f32 (no libm call, so loops vectorize): 2^n from the exponent bits; a
+// NaN propagates through the clamps, so no compare or select.
 // CHECK-LABEL: func.func @exp_expansion
 // CHECK-NOT:   llvm.exp
 // CHECK:       llvm.call_intrinsic "llvm.floor.f32"
 // CHECK:       arith.bitcast %{{.*}} : f32 to i32
 // CHECK:       arith.shli %{{.*}}, %{{.*}} : i32
 // CHECK:       arith.bitcast %{{.*}} : i32 to f32
-// CHECK:       arith.cmpf uno
-// CHECK:       arith.select
+// CHECK-NOT:   arith.select
+// CHECK:       func.return
 func.func @exp_expansion(%x: f32) -> f32 {
   %e = math.exp %x : f32
   func.return %e : f32
@@ -29,18 +31,40 @@ func.func @exp_expansion(%x: f32) -> f32 {
 
 // -----
 
-// f32 erf expands in f64; f64 erf calls libm.
+// f32 erf expands in f32: a polynomial by fma below the split, 1 - exp(-Q(|x|)) above, kept by
+// a 0/1 step from max and min (no compare or select), the sign copied back; f64 erf calls libm.
 // CHECK: llvm.func @erf(f64) -> f64
 // CHECK-LABEL: func.func @erf_expansion
 func.func @erf_expansion(%x: f32, %y: f64) -> (f32, f64) {
-  // CHECK: %[[WIDE:.*]] = arith.extf %{{.*}} : f32 to f64
-  // CHECK-NOT: llvm.exp
-  // CHECK: arith.bitcast %{{.*}} : i64 to f64
-  // CHECK: arith.truncf %{{.*}} : f64 to f32
+  // CHECK-NOT:  arith.extf
+  // CHECK:      %[[ABS:.*]] = llvm.call_intrinsic "llvm.fabs.f32"(%{{.*}})
+  // CHECK:      %[[MAGNITUDE:.*]] = arith.minimumf %[[ABS]], %{{.*}} : f32
+  // CHECK:      llvm.call_intrinsic "llvm.fma.f32"
+  // CHECK:      llvm.call_intrinsic "llvm.floor.f32"
+  // the step: (|x| - split) * 2^100 clamped to [0, 1]
+  // CHECK:      arith.constant 1.2676506e+30 : f32
+  // CHECK:      arith.maximumf
+  // CHECK:      arith.minimumf
+  // CHECK-NOT:  arith.select
+  // CHECK:      llvm.call_intrinsic "llvm.copysign.f32"
   %a = math.erf %x : f32
   // CHECK: llvm.call @erf(%{{.*}}) : (f64) -> f64
   %b = math.erf %y : f64
   func.return %a, %b : f32, f64
+}
+
+// -----
+
+// f16 erf and tanh compute in f32 and round back once.
+// CHECK-LABEL: func.func @narrow_expansion
+// CHECK:       arith.extf %{{.*}} : f16 to f32
+// CHECK:       arith.truncf %{{.*}} : f32 to f16
+// CHECK:       arith.extf %{{.*}} : f16 to f32
+// CHECK:       arith.truncf %{{.*}} : f32 to f16
+func.func @narrow_expansion(%x: f16) -> (f16, f16) {
+  %a = math.erf %x : f16
+  %b = math.tanh %x : f16
+  func.return %a, %b : f16, f16
 }
 
 // -----
@@ -72,4 +96,30 @@ func.func @ipowi(%b: i8, %e: i8) -> i8 {
 func.func @exp_vector_expansion(%x: vector<16xf32>) -> vector<16xf32> {
   %e = math.exp %x : vector<16xf32>
   func.return %e : vector<16xf32>
+}
+
+// -----
+
+// erf and tanh of a vector of f32 (a fused GELU epilogue's) expand lane by lane in f32, with
+// vector fma and no libm call: tanh is 1 - 2 / (exp(2|x|) + 1) above the split.
+// CHECK-LABEL: func.func @erf_tanh_vector_expansion
+// CHECK-NOT:   llvm.call @
+// CHECK:       llvm.call_intrinsic "llvm.fma.v16f32"
+// CHECK:       llvm.call_intrinsic "llvm.copysign.v16f32"
+// CHECK:       arith.divf %{{.*}}, %{{.*}} : vector<16xf32>
+// CHECK:       llvm.call_intrinsic "llvm.copysign.v16f32"
+// CHECK-NOT:   llvm.call @
+// CHECK:       func.return
+// Without a fused multiply-add (wasm32's simd128), multiply then add: no llvm.fma, which LLVM
+// would turn into a libm call per lane.
+// NOFMA-LABEL: func.func @erf_tanh_vector_expansion
+// NOFMA-NOT:   llvm.fma
+// NOFMA:       arith.mulf %{{.*}}, %{{.*}} : vector<16xf32>
+// NOFMA:       arith.addf %{{.*}}, %{{.*}} : vector<16xf32>
+// NOFMA-NOT:   llvm.fma
+// NOFMA:       func.return
+func.func @erf_tanh_vector_expansion(%x: vector<16xf32>) -> (vector<16xf32>, vector<16xf32>) {
+  %e = math.erf %x : vector<16xf32>
+  %t = math.tanh %x : vector<16xf32>
+  func.return %e, %t : vector<16xf32>, vector<16xf32>
 }

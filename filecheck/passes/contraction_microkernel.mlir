@@ -252,3 +252,50 @@ func.func @conv1x1(%input: memref<1x32x8x8xf32>, %kernel: memref<8x32x1x1xf32>, 
   }
   func.return
 }
+
+// -----
+
+// GELU (x/2 (1 + erf(x / sqrt 2))) after the bias: erf is applied to the accumulators'
+// vectors in the epilogue like any other arithmetic (convert-math-to-llvm expands it in f32).
+// CHECK-LABEL: func.func @gemm_bias_gelu
+// CHECK:       vector.fma
+// CHECK:       arith.addf %{{.*}}, %{{.*}} : vector<16xf32>
+// CHECK:       %[[ERF:.*]] = math.erf %{{.*}} : vector<16xf32>
+// CHECK:       arith.addf %{{.*}}, %[[ERF]] : vector<16xf32>
+// CHECK:       vector.store
+// CHECK-NOT:   linalg.generic
+
+#fill = affine_map<(d0, d1) -> ()>
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d1)>
+#a = affine_map<(d0, d1, d2) -> (d0, d2)>
+#b = affine_map<(d0, d1, d2) -> (d2, d1)>
+#c = affine_map<(d0, d1, d2) -> (d0, d1)>
+func.func @gemm_bias_gelu(%x: memref<16x48xf32>, %out: memref<16x64xf32>, %w: memref<48x64xf32>, %bias: memref<64xf32>) {
+  %acc = memref.alloc() : memref<16x64xf32>
+  %zero = arith.constant 0.000000e+00 : f32
+  linalg.generic {indexing_maps = [#fill, #id], iterator_types = ["parallel", "parallel"]} ins(%zero : f32) outs(%acc : memref<16x64xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    linalg.yield %v : f32
+  }
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %w : memref<16x48xf32>, memref<48x64xf32>) outs(%acc : memref<16x64xf32>) {
+  ^bb0(%l: f32, %r: f32, %s: f32):
+    %p = arith.mulf %l, %r : f32
+    %q = arith.addf %p, %s : f32
+    linalg.yield %q : f32
+  }
+  linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel"]} ins(%acc, %bias : memref<16x64xf32>, memref<64xf32>) outs(%out : memref<16x64xf32>) {
+  ^bb0(%v: f32, %bv: f32, %o: f32):
+    %s = arith.addf %v, %bv : f32
+    %c = arith.constant 0.707106769 : f32
+    %scaled = arith.mulf %s, %c : f32
+    %e = math.erf %scaled : f32
+    %one = arith.constant 1.000000e+00 : f32
+    %sum = arith.addf %one, %e : f32
+    %half = arith.constant 5.000000e-01 : f32
+    %h = arith.mulf %s, %half : f32
+    %g = arith.mulf %h, %sum : f32
+    linalg.yield %g : f32
+  }
+  func.return
+}

@@ -159,3 +159,70 @@ func.func @silu_epilogue(%x: memref<1x2x6x18xf32>, %out: memref<1x2x4x16xf32>, %
   }
   func.return
 }
+// -----
+
+// A 3x3 stride-2 max pool with padding 1 (as convert-nn-to-linalg lowers nn.max_pool), its
+// output relu'd: the -inf padded copy and the window-bounds buffer are gone, the kernel reads
+// %x in place and takes one vector max per tap, row and vector, with no weights. The lanes the
+// left column of the first window puts in the padding come from a -inf vector (padding never
+// wins); the -inf fill of the output starts the accumulators; the relu runs on them before the
+// only stores.
+
+// CHECK-LABEL: func.func @max_pool
+// CHECK-SAME:  (%[[X:[^:]*]]: memref<1x2x9x9xf32>, %[[OUT:[^:]*]]: memref<1x2x5x5xf32>)
+// CHECK-NOT:   memref.alloc
+// CHECK-NOT:   memref.copy
+// CHECK:       %[[LOWEST:.*]] = arith.constant dense<0xff800000> : vector<8xf32>
+// CHECK-NOT:   memref.load
+// CHECK:       %[[ROW:.*]] = vector.load %[[X]]
+// CHECK-NEXT:  %[[SHIFTED:.*]] = vector.shuffle %[[ROW]], %[[LOWEST]] [8, 0, 2, 4, 6, 0, 0, 0]
+// CHECK-NEXT:  %[[FIRST:.*]] = arith.maximumf %[[LOWEST]], %[[SHIFTED]] : vector<8xf32>
+// CHECK:       vector.maskedload %[[X]][{{.*}}], %{{.*}}, %[[LOWEST]]
+// CHECK:       arith.maximumf %[[FIRST]], %{{.*}} : vector<8xf32>
+// CHECK-NOT:   vector.fma
+// CHECK:       %[[ZERO:.*]] = vector.broadcast %{{.*}} : f32 to vector<8xf32>
+// CHECK-NEXT:  %[[RELU:.*]] = arith.maximumf %{{.*}}, %[[ZERO]] : vector<8xf32>
+// CHECK-NEXT:  vector.maskedstore %[[OUT]][{{.*}}], %{{.*}}, %[[RELU]]
+// CHECK-NOT:   linalg.generic
+// CHECK-NOT:   memref.dealloc
+
+// SMALL-LABEL: func.func @max_pool
+// SMALL-NOT:   vector.fma
+// SMALL-NOT:   arith.mulf
+// SMALL:       arith.maximumf %{{.*}}, %{{.*}} : vector<4xf32>
+#in = affine_map<(n, c, oy, ox, ky, kx) -> (n, c, oy * 2 + ky, ox * 2 + kx)>
+#window = affine_map<(n, c, oy, ox, ky, kx) -> (ky, kx)>
+#out = affine_map<(n, c, oy, ox, ky, kx) -> (n, c, oy, ox)>
+#id = affine_map<(n, c, y, x) -> (n, c, y, x)>
+#scalar = affine_map<(n, c, y, x) -> ()>
+func.func @max_pool(%x: memref<1x2x9x9xf32>, %out: memref<1x2x5x5xf32>) {
+  %padded = memref.alloc() : memref<1x2x11x11xf32>
+  %lowest = arith.constant 0xFF800000 : f32
+  linalg.generic {indexing_maps = [#scalar, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%lowest : f32) outs(%padded : memref<1x2x11x11xf32>) {
+  ^bb0(%l: f32, %o: f32):
+    linalg.yield %l : f32
+  }
+  %inner = memref.subview %padded[0, 0, 1, 1] [1, 2, 9, 9] [1, 1, 1, 1] : memref<1x2x11x11xf32> to memref<1x2x9x9xf32, strided<[242, 121, 11, 1], offset: 12>>
+  "memref.copy"(%x, %inner) : (memref<1x2x9x9xf32>, memref<1x2x9x9xf32, strided<[242, 121, 11, 1], offset: 12>>) -> ()
+  %acc = memref.alloc() : memref<1x2x5x5xf32>
+  linalg.generic {indexing_maps = [#scalar, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%lowest : f32) outs(%acc : memref<1x2x5x5xf32>) {
+  ^bb0(%l: f32, %o: f32):
+    linalg.yield %l : f32
+  }
+  %bounds = memref.alloc() : memref<3x3xf32>
+  linalg.generic {indexing_maps = [#in, #window, #out], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]} ins(%padded, %bounds : memref<1x2x11x11xf32>, memref<3x3xf32>) outs(%acc : memref<1x2x5x5xf32>) {
+  ^bb0(%i: f32, %k: f32, %a: f32):
+    %m = arith.maximumf %a, %i : f32
+    linalg.yield %m : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%acc : memref<1x2x5x5xf32>) outs(%out : memref<1x2x5x5xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %c0 = arith.constant 0.000000e+00 : f32
+    %r = arith.maximumf %v, %c0 : f32
+    linalg.yield %r : f32
+  }
+  memref.dealloc %bounds : memref<3x3xf32>
+  memref.dealloc %acc : memref<1x2x5x5xf32>
+  memref.dealloc %padded : memref<1x2x11x11xf32>
+  func.return
+}

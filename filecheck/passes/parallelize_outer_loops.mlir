@@ -101,3 +101,27 @@ func.func @small_fill(%out: memref<16x16xf32>) {
   linalg.fill ins(%zero : f32) outs(%out : memref<16x16xf32>)
   func.return
 }
+
+// -----
+
+// A squeeze-and-excitation scale, (32, 12544) * (32) broadcast: 32 rows do not reach 64, but
+// the innermost dimension never joins the scf.parallel, so the columns stay one contiguous
+// scf.for that LLVM vectorizes (a collapsed nest is indexed by a division and a remainder).
+
+// CHECK-LABEL: func.func @broadcast_scale
+// CHECK: "scf.parallel"
+// CHECK-NEXT: ^{{.*}}(%[[I:[^:]*]]: index):
+// CHECK-NEXT: scf.for %[[J:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK-NEXT: memref.load %{{.*}}[%[[I]], %[[J]]]
+// CHECK-NEXT: memref.load %{{.*}}[%[[I]]]
+// CHECK: memref.store %{{.*}}, %{{.*}}[%[[I]], %[[J]]]
+#rows = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d0)>
+func.func @broadcast_scale(%x: memref<32x12544xf32>, %gate: memref<32xf32>, %out: memref<32x12544xf32>) {
+  linalg.generic {indexing_maps = [#rows, #row, #rows], iterator_types = ["parallel", "parallel"]} ins(%x, %gate : memref<32x12544xf32>, memref<32xf32>) outs(%out : memref<32x12544xf32>) {
+  ^bb0(%a: f32, %g: f32, %o: f32):
+    %s = arith.mulf %a, %g : f32
+    linalg.yield %s : f32
+  }
+  func.return
+}

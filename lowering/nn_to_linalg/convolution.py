@@ -255,6 +255,42 @@ def _is_pointwise(
     return list(weight[2:]) == [1, 1] and list(padded[2:]) == list(init[2:])
 
 
+def _is_single_pixel(
+    x_dims: Sequence[int], w_dims: Sequence[int], out_dims: Sequence[int], begin: Sequence[int]
+) -> bool:
+    """A 1x1 convolution of a 1x1 image, unpadded (squeeze-and-excitation's reduce and
+    expand convolutions): one input pixel, one output pixel."""
+    spatial = (*x_dims[2:], *w_dims[2:], *out_dims[2:])
+    return all(extent == 1 for extent in spatial) and not any(begin)
+
+
+def _single_pixel(
+    builder: Builder, x: SSAValue, weight: SSAValue, init: SSAValue, out_dims: Sequence[int]
+) -> SSAValue:
+    """init + conv(x, weight) for `_is_single_pixel`, as the product of the (N, C) pixels by
+    the (M, C) weight into an (N, M) init, expanded back to `out_dims`. The convolution's own
+    form has the output pixels, all one of them, for its vector dimension; this one has M,
+    so contraction-microkernel runs it as a Gemm (M = 1: a vector of M per FMA), reading x
+    and the weight through maps that pin their 1x1 dims to 0."""
+    n, m, c = dim_exprs(0, 3)
+    zeros = [AffineExpr.constant(0)] * (len(out_dims) - 2)
+    maps = [
+        affine_map(3, [n, c, *zeros]),
+        affine_map(3, [m, c, *zeros]),
+        affine_map(3, [n, m]),
+    ]
+    generic = build_generic(
+        builder,
+        [x, weight],
+        [init],
+        maps,
+        [PARALLEL, PARALLEL, REDUCTION],
+        lambda body, args: [multiply_add(body, args[0], args[1], args[2])],
+    )
+    groups = [[0], list(range(1, len(out_dims)))]
+    return expand(builder, generic.results[0], groups, out_dims)
+
+
 def _grouped_pointwise(
     builder: Builder, padded: SSAValue, weight: SSAValue, init: SSAValue, group: int
 ) -> SSAValue:
@@ -431,6 +467,12 @@ class ConvLowering(RewritePattern):
             )
         ]
         check_dims(op, [x_dims[0], w_dims[0], *expected], out_dims)
+        if group == 1 and _is_single_pixel(x_dims, w_dims, out_dims, begin):
+            matrix_type = TensorType(out_type.element_type, out_dims[:2])
+            init = bias_init(rewriter, op.B, matrix_type)
+            result = _single_pixel(rewriter, op.X, op.W, init, out_dims)
+            rewriter.replace(op, [], [narrow_to(rewriter, result, out_type.element_type)])
+            return
         padded = pad_spatial(rewriter, op.X, begin, end, 0)
         init = bias_init(rewriter, op.B, out_type)
         result = convolve(rewriter, padded, op.W, init, group, strides, dilations, [0] * rank)

@@ -99,6 +99,7 @@ _MUL = _arith(arith.MulfOp, arith.MuliOp, arith.MuliOp)
 # maximumf/minimumf propagate NaN, as numpy's max and min
 _MAX = _arith(arith.MaximumfOp, arith.MaxSIOp, arith.MaxUIOp)
 _MIN = _arith(arith.MinimumfOp, arith.MinSIOp, arith.MinUIOp)
+_MAX_IGNORING_NAN = _arith(arith.MaxnumfOp, arith.MaxSIOp, arith.MaxUIOp)
 
 
 def _output_map(rank: int, axes: Sequence[int], keepdims: bool) -> AffineMapAttr:
@@ -121,7 +122,7 @@ def _reduce(
     axes: Sequence[int],
     keepdims: bool,
     identity: float | int,
-    combine: Combine,
+    combine: Callable[..., SSAValue],  # a Combine, with one more value per extra input
     extra_inputs: Sequence[tuple[SSAValue, AffineMapAttr]] = (),
 ) -> SSAValue:
     """Reduces x over `axes` from an init filled with `identity`; `combine` gets the element
@@ -289,8 +290,8 @@ def _equal_or_both_nan(b: Builder, value: SSAValue, best: SSAValue) -> SSAValue:
 
 
 class LowerSoftmax(RewritePattern):
-    """softmax / log_softmax along `axis`: m = max, e = exp(x - m), s = sum(e); then e / s, or
-    (x - m) - log(s)."""
+    """softmax / log_softmax along `axis`: m = max, e = exp(x - m), s = sum(e); then
+    e * (1 / s), or (x - m) - log(s)."""
 
     def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter, /) -> None:
         if not isinstance(op, neural.SoftmaxOp | neural.LogSoftmaxOp):
@@ -300,7 +301,9 @@ class LowerSoftmax(RewritePattern):
         compute = _compute_type(element)  # f16 and bf16 in f32, rounded once at the end
         x = _convert(rewriter, op.input, compute)
         axis = _normalized_axis(op, op.int_attr("axis"), len(shape(x)))
-        maximum = _reduce(rewriter, x, [axis], True, -pymath.inf, _MAX)
+        # maxnum, not maximum: LLVM keeps a maxnum reduction in vector lanes; a NaN the max
+        # skips still reaches every output of its row, through exp(NaN - m) and the sum
+        maximum = _reduce(rewriter, x, [axis], True, -pymath.inf, _MAX_IGNORING_NAN)
 
         def shifted_exp(b: Builder, args: Sequence[SSAValue]) -> Sequence[SSAValue]:
             shifted = b.insert(arith.SubfOp(args[0], args[1])).result
@@ -311,7 +314,11 @@ class LowerSoftmax(RewritePattern):
         if isinstance(op, neural.SoftmaxOp):
 
             def divide(b: Builder, args: Sequence[SSAValue]) -> Sequence[SSAValue]:
-                quotient = b.insert(arith.DivfOp(args[0], args[1])).result
+                # e * (1 / s): the reciprocal depends on the row only, LLVM hoists it out of
+                # the row's loop (a multiply per element instead of a divide, as onnxruntime)
+                one = scalar_constant(b, 1.0, compute)
+                reciprocal = b.insert(arith.DivfOp(one, args[1])).result
+                quotient = b.insert(arith.MulfOp(args[0], reciprocal)).result
                 return [_to_element(b, quotient, element)]
 
             result = elementwise_generic(rewriter, [exp, total], element, divide)
@@ -328,8 +335,13 @@ class LowerSoftmax(RewritePattern):
 
 
 class LowerLayerNormalization(RewritePattern):
-    """layer_normalization over dims axis.. in f32 (or f64): centred = x - mean, variance =
-    mean(centred^2), y = centred / sqrt(variance + epsilon) * scale (+ B)."""
+    """layer_normalization over dims axis.. in f32 (or f64): mean = sum(x) / n, variance =
+    sum((x - mean)^2) / n, y = (x - mean) * (1 / sqrt(variance + epsilon)) * scale (+ B).
+
+    Three passes over x (two reductions and the result), no centred tensor in between; both
+    sums are `reassoc` (vector lanes); the reciprocal of the deviation depends on the row only,
+    so LLVM hoists it out of the row's loop and each element costs a multiply, not a divide
+    (as onnxruntime computes it)."""
 
     def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter, /) -> None:
         if not isinstance(op, neural.LayerNormalizationOp):
@@ -343,30 +355,30 @@ class LowerLayerNormalization(RewritePattern):
         x = _convert(rewriter, op.X, compute)
         total = _reduce(rewriter, x, axes, True, 0.0, _ADD)
 
-        def center(b: Builder, args: Sequence[SSAValue]) -> Sequence[SSAValue]:
-            mean = _divide_by(b, args[1], count)
-            return [b.insert(arith.SubfOp(args[0], mean)).result]
+        def add_square(b: Builder, value: SSAValue, row_total: SSAValue, acc: SSAValue) -> SSAValue:
+            mean = _divide_by(b, row_total, count)
+            deviation = b.insert(arith.SubfOp(value, mean)).result
+            square = b.insert(arith.MulfOp(deviation, deviation)).result
+            return _reassociable_add(b, square, acc)
 
-        centered = elementwise_generic(rewriter, [x, total], compute, center)
-
-        def add_square(b: Builder, value: SSAValue, acc: SSAValue) -> SSAValue:
-            square = b.insert(arith.MulfOp(value, value)).result
-            return b.insert(arith.AddfOp(acc, square)).result
-
-        squares = _reduce(rewriter, centered, axes, True, 0.0, add_square)
+        row_map = _output_map(len(dims), axes, True)
+        squares = _reduce(rewriter, x, axes, True, 0.0, add_square, [(total, row_map)])
         epsilon = op.float_attr("epsilon")
         result_element = element_type(op.Y)
-        operands = [centered, squares, op.Scale, *([op.B] if op.B is not None else [])]
+        operands = [x, total, squares, op.Scale, *([op.B] if op.B is not None else [])]
 
         def normalize(b: Builder, args: Sequence[SSAValue]) -> Sequence[SSAValue]:
-            variance = _divide_by(b, args[1], count)
+            centered = b.insert(arith.SubfOp(args[0], _divide_by(b, args[1], count))).result
+            variance = _divide_by(b, args[2], count)
             shifted = b.insert(arith.AddfOp(variance, scalar_constant(b, epsilon, compute)))
             deviation = b.insert(math.SqrtOp(shifted.result)).result
-            value = b.insert(arith.DivfOp(args[0], deviation)).result
-            scale = _to_element(b, args[2], compute)
+            one = scalar_constant(b, 1.0, compute)
+            reciprocal = b.insert(arith.DivfOp(one, deviation)).result
+            value = b.insert(arith.MulfOp(centered, reciprocal)).result
+            scale = _to_element(b, args[3], compute)
             value = b.insert(arith.MulfOp(value, scale)).result
-            if len(operands) == 4:
-                bias = _to_element(b, args[3], compute)
+            if len(operands) == 5:
+                bias = _to_element(b, args[4], compute)
                 value = b.insert(arith.AddfOp(value, bias)).result
             return [_to_element(b, value, result_element)]
 

@@ -94,7 +94,16 @@ def _load(folder: Path, data: dict[str, Any], num_threads: int | None) -> Compil
     placements = [Placement(**p) for p in data["placements"]]
     inputs = [_spec(s) for s in data["inputs"]]
     outputs = [_spec(s) for s in data["outputs"]]
-    return HeterogeneousModel(inputs, outputs, steps, placements, config, CompileStats({}))
+    output_values = data.get("output_values")  # absent: each output is its own value
+    return HeterogeneousModel(
+        inputs,
+        outputs,
+        steps,
+        placements,
+        config,
+        CompileStats({}),
+        output_values=None if output_values is None else [str(v) for v in output_values],
+    )
 
 
 def _spec(data: dict[str, Any]) -> TensorSpec:

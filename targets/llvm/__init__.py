@@ -157,20 +157,27 @@ def llvm_pipeline(target: LlvmTarget) -> Pipeline:
             Stage("loops", (make("convert-linalg-to-loops"), make("lower-affine"))),
             Stage(
                 "llvm",
-                tuple(
-                    make(name)
-                    for name in (
-                        "convert-memref-to-llvm",
-                        "convert-vector-to-llvm",
-                        *to_threads,
-                        "convert-scf-structured-to-cf",
-                        "convert-scf-to-cf",
-                        "convert-cf-to-llvm",
-                        "convert-math-to-llvm",
-                        "convert-arith-to-llvm",
-                        "convert-func-to-llvm",
-                        "reconcile-unrealized-casts",
-                    )
+                (
+                    *(
+                        make(name)
+                        for name in (
+                            "convert-memref-to-llvm",
+                            "convert-vector-to-llvm",
+                            *to_threads,
+                            "convert-scf-structured-to-cf",
+                            "convert-scf-to-cf",
+                            "convert-cf-to-llvm",
+                        )
+                    ),
+                    make("convert-math-to-llvm", fma=target.fma),
+                    *(
+                        make(name)
+                        for name in (
+                            "convert-arith-to-llvm",
+                            "convert-func-to-llvm",
+                            "reconcile-unrealized-casts",
+                        )
+                    ),
                 ),
             ),
         )

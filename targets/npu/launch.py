@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 from xdsl.dialects import accfg, func
-from xdsl.dialects.builtin import ModuleOp, StringAttr, SymbolRefAttr
+from xdsl.dialects.builtin import ModuleOp
 from xdsl.interpreter import (
     Interpreter,
     InterpreterFunctions,
@@ -38,8 +38,8 @@ from ...dialects.npu import ProgramOp, ResultOp, program_of
 from ...errors import TerraceRuntimeError
 from ...runtime.npu_sim.layer import run_conv
 from .isa import NpuConfig
-from .linalg_to_npu import PROGRAM_ATTR
-from .regions import npu_regions, region_layer
+from .npu_outline_launch import launched_by
+from .regions import region_layer
 
 
 class NpuLaunchError(TerraceRuntimeError):
@@ -53,6 +53,8 @@ class LaunchState:
 
     fields: dict[str, Any]
     program: str
+    launched: tuple[ProgramOp, func.FuncOp]
+    """The program and the region (its weights) the setup launches."""
     output: np.ndarray | None = None
 
 
@@ -77,16 +79,16 @@ class NpuLaunchFunctions(InterpreterFunctions):
     def run_setup(
         self, interpreter: Interpreter, op: accfg.SetupOp, args: PythonValues
     ) -> PythonValues:
-        del interpreter
         values = args[: len(op.values)]
         fields: dict[str, Any] = {}
         if op.in_state is not None:
             fields.update(args[len(op.values)].fields)
         fields.update(zip((name.data for name in op.param_names), values, strict=True))
-        program = op.attributes.get(PROGRAM_ATTR)
-        if not isinstance(program, SymbolRefAttr):
-            raise NpuLaunchError(f"accfg.setup has no {PROGRAM_ATTR} symbol: nothing to launch")
-        return (LaunchState(fields, program.root_reference.data),)
+        del interpreter
+        launched = launched_by(self.module, op)
+        if isinstance(launched, str):
+            raise NpuLaunchError(launched)
+        return (LaunchState(fields, launched[0].sym_name.data, launched),)
 
     @impl(accfg.LaunchOp)
     def run_launch(
@@ -94,7 +96,7 @@ class NpuLaunchFunctions(InterpreterFunctions):
     ) -> PythonValues:
         del interpreter, op
         state: LaunchState = args[-1]
-        program_op, region = self._program(state.program)
+        program_op, region = state.launched
         convs = [op for op in region.walk() if isinstance(op, ConvOp)]
         if len(convs) != 1:
             raise NpuLaunchError(f"@{state.program}: only conv layers launch from accfg (v1)")
@@ -139,18 +141,6 @@ class NpuLaunchFunctions(InterpreterFunctions):
         if state.output is None or state.program != op.program.root_reference.data:
             raise NpuLaunchError(f"npu.result @{op.program.root_reference.data} before its launch")
         return (state.output,)
-
-    def _program(self, name: str) -> tuple[ProgramOp, func.FuncOp]:
-        programs = [p for p in self.module.body.block.ops if isinstance(p, ProgramOp)]
-        found = [p for p in programs if p.sym_name.data == name]
-        regions = [
-            r
-            for r in npu_regions(self.module)
-            if r.attributes.get(PROGRAM_ATTR) == StringAttr(name)
-        ]
-        if len(found) != 1 or len(regions) != 1:
-            raise NpuLaunchError(f"no npu.program @{name} with the region it was made from")
-        return found[0], regions[0]
 
 
 def run_launches(

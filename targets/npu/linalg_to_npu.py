@@ -19,8 +19,10 @@ from xdsl.utils.exceptions import DiagnosticException
 from ...dialects.npu import program_op
 from .conv import build_conv
 from .isa import NpuIsaError
+from .layers import ConvLayer
 from .program_pass import config_for
 from .regions import npu_regions, region_layer, region_tiling
+from .tiling import Tiling
 
 PROGRAM_ATTR = "npu.program"
 
@@ -31,7 +33,9 @@ class ConvertLinalgToNpuPass(ModulePass):
     `npu.program @<function>_tnpu` after it: the layer's program (DRAM segments input, weight,
     bias, residual, output and uops; NCHW16c and OIHW16o16i) with every tile in the lower
     halves of INP, WGT and ACC, and no tokens. The function keeps its nn body (the CPU's
-    meaning of the region) and records the program's name in `npu.program`."""
+    meaning of the region) and records the program's name in `npu.program`. Regions of the
+    same layer and tiling share the first one's program (the weights are bound at launch),
+    so the program passes and the host load each distinct layer once."""
 
     name = "convert-linalg-to-npu"
 
@@ -40,12 +44,17 @@ class ConvertLinalgToNpuPass(ModulePass):
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         del ctx
         config = config_for(self.tiny)
+        made: dict[tuple[ConvLayer, Tiling], str] = {}
         for region in list(npu_regions(op)):
             if PROGRAM_ATTR in region.attributes:
                 continue
             layer = region_layer(region, self.name)
             tiling = region_tiling(region, self.name)
+            if (layer, tiling) in made:
+                region.attributes[PROGRAM_ATTR] = StringAttr(made[layer, tiling])
+                continue
             name = f"{region.sym_name.data}_tnpu"
+            made[layer, tiling] = name
             try:
                 program = build_conv(layer, tiling, config)
             except NpuIsaError as error:

@@ -5,7 +5,8 @@ Each `func.call @npu_region_N(...)` whose region has a program (convert-linalg-t
 `npu.program` attribute) becomes
 
     %s = accfg.setup "tnpu" [from %previous] to ("insn_count" = ..., "uop_count" = ...,
-                                                 "input" = %x, ["residual" = %r]) attrs {...}
+                                                 "input" = %x, ["residual" = %r])
+                 attrs {npu.program = @prog, npu.region = @npu_region_N}
     %t = "accfg.launch"(%s) ...          // FINISH retires: the token
     "accfg.await"(%t)
     %y = npu.result @npu_region_N_tnpu from %s : ... -> tensor<...>
@@ -33,6 +34,9 @@ from .linalg_to_npu import PROGRAM_ATTR
 from .regions import npu_regions
 
 ACCELERATOR = "tnpu"
+REGION_SYMBOL = "npu.region"
+"""On a setup: the region launched, whose weights the launch binds (regions of one layer
+share a program)."""
 OPERAND_FIELDS = ("input", "residual")
 """The region's operands in order, by the DRAM segment each is bound to."""
 
@@ -89,6 +93,7 @@ def _launch(
     fields = ["insn_count", "uop_count", *OPERAND_FIELDS[: len(call.arguments)]]
     setup = accfg.SetupOp(values, fields, ACCELERATOR, previous)
     setup.attributes[PROGRAM_ATTR] = SymbolRefAttr(attr.data)
+    setup.attributes[REGION_SYMBOL] = SymbolRefAttr(name)  # its weights; programs are shared
     launch = accfg.LaunchOp([], [], setup)
     wait = accfg.AwaitOp(launch)
     result = ResultOp(attr.data, setup.out_state, call.res[0].type)
@@ -96,3 +101,19 @@ def _launch(
     call.res[0].replace_all_uses_with(result.result)
     Rewriter.erase_op(call)
     return setup.out_state
+
+
+def launched_by(module: ModuleOp, setup: accfg.SetupOp) -> tuple[ProgramOp, func.FuncOp] | str:
+    """The program a setup launches and the region it launches it for, or what is missing."""
+    program = setup.attributes.get(PROGRAM_ATTR)
+    region = setup.attributes.get(REGION_SYMBOL)
+    if not isinstance(program, SymbolRefAttr) or not isinstance(region, SymbolRefAttr):
+        return f"accfg.setup has no {PROGRAM_ATTR} and {REGION_SYMBOL} symbols: nothing to launch"
+    name, region_name = program.root_reference.data, region.root_reference.data
+    programs = [
+        p for p in module.body.block.ops if isinstance(p, ProgramOp) and p.sym_name.data == name
+    ]
+    regions = [r for r in npu_regions(module) if r.sym_name.data == region_name]
+    if len(programs) != 1 or len(regions) != 1:
+        return f"no npu.program @{name} with the region @{region_name} it was made for"
+    return programs[0], regions[0]

@@ -13,6 +13,7 @@ the boundaries is the runtime's (docs/npu.md, "The npu target").
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeGuard
 
 from xdsl.context import Context
 from xdsl.dialects import func
@@ -22,7 +23,7 @@ from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from ...dialects.nn.constants import CONSTANT_OPS
-from ...dialects.nn.elementwise import AddOp, ReluOp
+from ...dialects.nn.elementwise import AddOp, ReluOp, SumOp
 from ...dialects.nn.neural import ConvOp, GemmOp, MatMulOp
 from .npu_annotate import is_row
 from .partition import cpu_reason
@@ -81,27 +82,36 @@ def _chain(layer_op: ConvOp | MatMulOp | GemmOp) -> list[Operation]:
     chain: list[Operation] = [layer_op]
     result = layer_op.results[0]
     user = _only_user(result)
-    if isinstance(user, AddOp) and _fuses(layer_op, user, result):
+    if _is_add(user) and _fuses(layer_op, user, result):
         chain.append(user)
-        user = _only_user(user.C)
+        user = _only_user(user.results[0])
     if isinstance(user, ReluOp):
         chain.append(user)
     return chain
 
 
-def _other(add: AddOp, value: SSAValue) -> SSAValue:
-    return add.B if value == add.A else add.A
+def _is_add(op: Operation | None) -> TypeGuard[AddOp | SumOp]:
+    """An nn.add, or an nn.sum of two operands (ONNX's Sum, as ResNet-50's residuals)."""
+    return isinstance(op, AddOp) or (isinstance(op, SumOp) and len(op.operands) == 2)
 
 
-def _fuses(layer_op: Operation, add: AddOp, value: SSAValue) -> bool:
+def _other(add: Operation, value: SSAValue) -> SSAValue:
+    first, second = add.operands
+    return second if value == first else first
+
+
+def _fuses(layer_op: Operation, add: AddOp | SumOp, value: SSAValue) -> bool:
     other = _other(add, value)
-    if other == value or not isinstance(add.C.type.element_type, Float32Type):
+    kind = add.results[0].type
+    if other == value or not isinstance(kind, TensorType):
+        return False
+    if not isinstance(kind.element_type, Float32Type):
         return False
     if isinstance(layer_op, ConvOp):  # a residual: an equal-shaped tensor, not a constant
-        return other.type == add.C.type == value.type and not _is_constant(other)
+        return other.type == kind == value.type and not _is_constant(other)
     if isinstance(layer_op, GemmOp) and layer_op.C is not None:
         return False
-    shape = add.C.type.get_shape()
+    shape = kind.get_shape()
     return _is_constant(other) and is_row([max(0, d) for d in _dims(other)], shape[-1])
 
 
@@ -121,16 +131,26 @@ def _outline(anchor: Operation, chain: list[Operation], name: str) -> func.FuncO
     inside = {r for op in chain for r in op.results}
     inputs: list[SSAValue] = []
     constants: list[SSAValue] = []
-    for op in chain:
-        for operand in op.operands:
-            if operand in inside or operand in inputs or operand in constants:
+    argument: dict[tuple[int, int], int] = {}  # (op, operand) -> the region's argument
+    for index, op in enumerate(chain):
+        for position, operand in enumerate(op.operands):
+            if operand in inside or operand in constants:
                 continue
-            (constants if _is_constant(operand) else inputs).append(operand)
+            if _is_constant(operand):
+                constants.append(operand)
+                continue
+            # a residual is an argument of its own even where it is the conv's input too:
+            # the launch binds each argument to a DRAM segment (npu-outline-launch)
+            if not index and operand in inputs:
+                argument[index, position] = inputs.index(operand)
+                continue
+            argument[index, position] = len(inputs)
+            inputs.append(operand)
     result = chain[-1].results[0]
     function = func.FuncOp(name, ([v.type for v in inputs], [result.type]), visibility="private")
     function.attributes[REGION_ATTR] = StringAttr("npu")
     block = function.body.block
-    mapping: dict[SSAValue, SSAValue] = dict(zip(inputs, block.args, strict=True))
+    mapping: dict[SSAValue, SSAValue] = {}
     for value in constants:
         owner = value.owner
         assert isinstance(owner, Operation)
@@ -140,11 +160,13 @@ def _outline(anchor: Operation, chain: list[Operation], name: str) -> func.FuncO
     kind = "conv" if isinstance(chain[0], ConvOp) else "matmul"
     for index, fused in enumerate(chain):
         copy = fused.clone(value_mapper=mapping)
+        for position in range(len(fused.operands)):
+            if (index, position) in argument:
+                copy.operands[position] = block.args[argument[index, position]]
         if index:
-            if isinstance(fused, AddOp):
+            what = "ReLU"
+            if _is_add(fused):
                 what = "residual add" if kind == "conv" else "bias add"
-            else:
-                what = "ReLU"
             copy.attributes["npu.device"] = StringAttr("npu")
             copy.attributes["npu.reason"] = StringAttr(f"{what} fused into the {kind} of @{name}")
         block.add_op(copy)

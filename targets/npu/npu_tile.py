@@ -12,9 +12,11 @@ from xdsl.passes import ModulePass
 from xdsl.utils.exceptions import DiagnosticException
 
 from .isa import NpuIsaError
+from .layers import ConvLayer
 from .pipeline import compile_conv
 from .program_pass import config_for
 from .regions import TILING_ATTR, npu_regions, region_layer, tiling_attr
+from .tiling import Tiling
 
 
 @dataclass(frozen=True)
@@ -33,11 +35,13 @@ class NpuTilePass(ModulePass):
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         del ctx
         config = config_for(self.tiny)
+        chosen: dict[ConvLayer, Tiling] = {}  # a model repeats its layers: search each once
         for region in npu_regions(op):
             layer = region_layer(region, self.name)
-            try:
-                _, tiling = compile_conv(layer, config, double_buffer=self.double_buffer)
-            except NpuIsaError as error:
-                name = region.sym_name.data
-                raise DiagnosticException(f"{self.name}: @{name}: {error}") from None
-            region.attributes[TILING_ATTR] = tiling_attr(tiling)
+            if layer not in chosen:
+                try:
+                    _, chosen[layer] = compile_conv(layer, config, double_buffer=self.double_buffer)
+                except NpuIsaError as error:
+                    name = region.sym_name.data
+                    raise DiagnosticException(f"{self.name}: @{name}: {error}") from None
+            region.attributes[TILING_ATTR] = tiling_attr(chosen[layer])

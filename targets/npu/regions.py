@@ -11,7 +11,7 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import DenseArrayBase, ModuleOp, StringAttr, i64
 from xdsl.utils.exceptions import DiagnosticException
 
-from ...dialects.nn.elementwise import AddOp, ReluOp
+from ...dialects.nn.elementwise import AddOp, ReluOp, SumOp
 from ...dialects.nn.neural import ConvOp, GemmOp, MatMulOp
 from .layers import ConvLayer
 from .npu_annotate import layer_of
@@ -41,7 +41,7 @@ def region_layer(region: func.FuncOp, pass_name: str) -> ConvLayer:
     kind = "conv" if isinstance(found[0], ConvOp) else "matmul"
     if isinstance(layer, str):
         raise DiagnosticException(f"{pass_name}: @{name}: its {kind} does not map: {layer}")
-    add = any(isinstance(op, AddOp) for op in region.walk())
+    add = any(isinstance(op, AddOp | SumOp) for op in region.walk())
     relu = any(isinstance(op, ReluOp) for op in region.walk())
     if kind == "conv":
         return replace(layer, residual=add, relu=relu)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import onnx
@@ -47,21 +47,24 @@ class NpuTarget(LlvmTarget):
         self,
         model: onnx.ModelProto,
         folder: Path,
-        write_host: Callable[[onnx.ModelProto, Path], None],
+        write_host: Callable[[Any, Path], None],
         *,
         input_shapes: Mapping[str, Sequence[int]] | None = None,
         input_values: Mapping[str, np.ndarray] | None = None,
     ) -> list[str]:
         """The split model as an artifact folder (targets/npu/artifact.py); `write_host`
         writes each CPU segment as a host artifact. Returns what it wrote."""
-        from .artifact import write_npu_artifact
+        from .artifact import write_npu_artifact, write_plan
 
-        return write_npu_artifact(
-            self._static(model, input_shapes, input_values),
-            folder,
-            self.npu_config,
-            self.npu_dtype,
-            write_host,
+        static = self._static(model, input_shapes, input_values)
+        if _quantized(static):  # i8 layers are still partitioned on the ONNX graph
+            return write_npu_artifact(static, folder, self.npu_config, self.npu_dtype, write_host)
+        from ...compiler import StageTimer, lower
+        from .host import plan_on_nn
+
+        imported = lower(static, self, "nn", StageTimer()).imported
+        return write_plan(
+            plan_on_nn(imported, self.npu_config), folder, self.npu_config, write_host
         )
 
     def _static(
@@ -99,13 +102,31 @@ class NpuTarget(LlvmTarget):
     def compile_split(
         self,
         model: onnx.ModelProto,
-        compile_host: Callable[[onnx.ModelProto], CompiledModel],
+        compile_host: Callable[[Any], CompiledModel],
         *,
         input_shapes: Mapping[str, Sequence[int]] | None = None,
         input_values: Mapping[str, np.ndarray] | None = None,
     ) -> CompiledModel | None:
+        """`compile_host` compiles a CPU part for this machine: an nn module
+        (`ImportedModel`) or an ONNX sub-model."""
         static = self._static(model, input_shapes, input_values)
-        return compile_heterogeneous(static, self.npu_config, self.npu_dtype, compile_host)
+        if _quantized(static):  # i8 layers are still partitioned on the ONNX graph
+            return compile_heterogeneous(static, self.npu_config, self.npu_dtype, compile_host)
+        from ...compiler import StageTimer, lower
+        from .host import compile_on_nn
+
+        imported = lower(static, self, "nn", StageTimer()).imported
+        return compile_on_nn(imported, self.npu_config, compile_host)
+
+
+QUANTIZED_OPS = frozenset(
+    {"QLinearConv", "QLinearMatMul", "ConvInteger", "QuantizeLinear", "DequantizeLinear"}
+)
+
+
+def _quantized(model: onnx.ModelProto) -> bool:
+    """Whether the model has int8 parts, which npu-annotate does not place yet (docs/npu.md)."""
+    return any(node.op_type in QUANTIZED_OPS for node in model.graph.node)
 
 
 def npu_target(host: LlvmTarget) -> NpuTarget:

@@ -9,6 +9,7 @@ W_out whole and the kernel rows together; the 8 KiB configuration needs both spl
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -138,8 +139,15 @@ def candidates(layer: ConvLayer, config: NpuConfig) -> Iterator[Tiling]:
 
 def ranked_tilings(layer: ConvLayer, config: NpuConfig) -> list[Tiling]:
     """Every candidate tiling, best analytic estimate first."""
-    return sorted(
-        set(candidates(layer, config)), key=lambda t: (estimate(layer, t, config), -t.oc_t)
+    return list(_ranked(layer, config))
+
+
+@functools.lru_cache(maxsize=256)
+def _ranked(layer: ConvLayer, config: NpuConfig) -> tuple[Tiling, ...]:
+    # remembered: npu-annotate, npu-tile and the report ask it for each of a model's layers,
+    # and ResNet-50's 53 layers are 23 distinct ones (the search is most of their compile)
+    return tuple(
+        sorted(set(candidates(layer, config)), key=lambda t: (estimate(layer, t, config), -t.oc_t))
     )
 
 

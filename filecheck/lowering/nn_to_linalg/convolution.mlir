@@ -65,3 +65,19 @@ func.func @conv_depthwise(%x: tensor<1x3x7x7xf32>, %w: tensor<3x1x3x3xf32>) -> t
   %y = nn.conv %x, %w {group = 3 : i64, strides = array<i64: 2, 2>} : (tensor<1x3x7x7xf32>, tensor<3x1x3x3xf32>) -> tensor<1x3x3x3xf32>
   func.return %y : tensor<1x3x3x3xf32>
 }
+
+// -----
+
+// A 1x1 convolution of a 1x1 image (squeeze-and-excitation's): a product of the pixels
+// (n, c) by the weight (m, c) into an (n, m) bias init, loops (n, m, c), the 1x1 dims pinned
+// to 0, then expanded back: M, not the single output pixel, is the dimension the micro-kernel
+// vectorizes.
+// CHECK-LABEL: func.func @conv_single_pixel
+// CHECK:         %[[INIT:.*]] = linalg.generic {{.*}} ins(%b : tensor<24xf32>) outs(%{{.*}} : tensor<2x24xf32>)
+// CHECK:         %[[PRODUCT:.*]] = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2, 0, 0)>, affine_map<(d0, d1, d2) -> (d1, d2, 0, 0)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %w : tensor<2x96x1x1xf32>, tensor<24x96x1x1xf32>) outs(%[[INIT]] : tensor<2x24xf32>)
+// CHECK:         tensor.expand_shape %[[PRODUCT]] {{.*}} into tensor<2x24x1x1xf32>
+// CHECK-NOT:     linalg.conv_2d_nchw_fchw
+func.func @conv_single_pixel(%x: tensor<2x96x1x1xf32>, %w: tensor<24x96x1x1xf32>, %b: tensor<24xf32>) -> tensor<2x24x1x1xf32> {
+  %y = nn.conv %x, %w, %b : (tensor<2x96x1x1xf32>, tensor<24x96x1x1xf32>, tensor<24xf32>) -> tensor<2x24x1x1xf32>
+  func.return %y : tensor<2x24x1x1xf32>
+}

@@ -94,18 +94,19 @@ func.func @arg_min_last(%x: tensor<5xi32>) -> tensor<1xi64> {
 
 // -----
 
-// softmax: max, exp(x - max), sum, divide.
+// softmax: max, exp(x - max), sum, multiply by the sum's reciprocal (one per row).
 // CHECK-LABEL: func.func @softmax
 // CHECK-SAME:    (%[[X:.*]]: tensor<2x3xf32>)
 // CHECK:         %[[MAX:.*]] = linalg.generic {{.*}} ins(%[[X]] : tensor<2x3xf32>)
-// CHECK:           arith.maximumf
+// CHECK:           arith.maxnumf
 // CHECK:         %[[EXP:.*]] = linalg.generic {{.*}} ins(%[[X]], %[[MAX]] : tensor<2x3xf32>, tensor<2x1xf32>)
 // CHECK:           arith.subf
 // CHECK-NEXT:      math.exp
 // CHECK:         %[[SUM:.*]] = linalg.generic {{.*}} ins(%[[EXP]] : tensor<2x3xf32>)
 // CHECK:           arith.addf
 // CHECK:         linalg.generic {{.*}} ins(%[[EXP]], %[[SUM]] : tensor<2x3xf32>, tensor<2x1xf32>)
-// CHECK:           arith.divf
+// CHECK:           %[[RECIPROCAL:.*]] = arith.divf %{{.*}}, %{{.*}} : f32
+// CHECK-NEXT:      arith.mulf %{{.*}}, %[[RECIPROCAL]] : f32
 func.func @softmax(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
   %r = nn.softmax %x : (tensor<2x3xf32>) -> tensor<2x3xf32>
   func.return %r : tensor<2x3xf32>
@@ -123,15 +124,23 @@ func.func @log_softmax(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
 
 // -----
 
+// Three passes over x and no centred tensor: the sum, the sum of squared deviations (reading
+// x and the sum; both sums reassoc), then (x - mean) * (1 / sqrt(variance + epsilon)) * scale
+// + B, the reciprocal per row.
 // CHECK-LABEL: func.func @layer_normalization
-// CHECK:         iterator_types = ["parallel", "reduction"]
-// CHECK:           arith.addf
-// CHECK:         iterator_types = ["parallel", "parallel"]
+// CHECK-SAME:    (%[[X:[^:]*]]: tensor<2x4xf32>
+// CHECK:         %[[SUM:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%[[X]] : tensor<2x4xf32>)
+// CHECK:           arith.addf %{{.*}}, %{{.*}} fastmath<reassoc>
+// CHECK:         %[[SQUARES:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%[[X]], %[[SUM]] : tensor<2x4xf32>, tensor<2x1xf32>)
 // CHECK:           arith.subf
-// CHECK:         iterator_types = ["parallel", "reduction"]
-// CHECK:           arith.mulf
-// CHECK:         linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, 0)>, affine_map<(d0, d1) -> (d1)>, affine_map<(d0, d1) -> (d1)>, affine_map<(d0, d1) -> (d0, d1)>]
-// CHECK:           math.sqrt
+// CHECK-NEXT:      %[[SQUARE:.*]] = arith.mulf
+// CHECK-NEXT:      arith.addf %[[SQUARE]], %{{.*}} fastmath<reassoc>
+// CHECK:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} ins(%[[X]], %[[SUM]], %[[SQUARES]], %{{.*}}, %{{.*}} : tensor<2x4xf32>, tensor<2x1xf32>, tensor<2x1xf32>, tensor<4xf32>, tensor<4xf32>)
+// CHECK:           %[[DEVIATION:.*]] = math.sqrt
+// CHECK:           %[[RECIPROCAL:.*]] = arith.divf %{{.*}}, %[[DEVIATION]]
+// CHECK-NEXT:      arith.mulf %{{.*}}, %[[RECIPROCAL]]
+// CHECK-NOT:       arith.divf
+// CHECK:           linalg.yield
 func.func @layer_normalization(%x: tensor<2x4xf32>, %s: tensor<4xf32>, %b: tensor<4xf32>) -> tensor<2x4xf32> {
   %r = nn.layer_normalization %x, %s, %b : (tensor<2x4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<2x4xf32>
   func.return %r : tensor<2x4xf32>

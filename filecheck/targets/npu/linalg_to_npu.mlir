@@ -60,3 +60,24 @@ func.func private @npu_region_2(%x: tensor<1x16x2x2xf32>) -> tensor<1x16x2x2xf32
   %y = nn.conv %x, %w : (tensor<1x16x2x2xf32>, tensor<16x16x1x1xf32>) -> tensor<1x16x2x2xf32>
   func.return %y : tensor<1x16x2x2xf32>
 }
+
+// -----
+
+// Two regions of the same layer and tiling (different weights) share the first one's
+// program: the weights are bound when a region is launched, not built into its program.
+// CHECK-LABEL: func.func private @npu_region_0
+// CHECK-SAME:    npu.program = "npu_region_0_tnpu"
+// CHECK:       npu.program @npu_region_0_tnpu {
+// CHECK:       func.func private @npu_region_1
+// CHECK-SAME:    npu.program = "npu_region_0_tnpu"
+// CHECK-NOT:   npu.program @npu_region_1_tnpu
+func.func private @npu_region_0(%x: tensor<1x16x2x2xf32>) -> tensor<1x16x2x2xf32> attributes {terrace.target = "npu", npu.tiling = array<i64: 1, 2, 2, 1, 1>} {
+  %w = nn.weight "w0" : tensor<16x16x1x1xf32>
+  %y = nn.conv %x, %w : (tensor<1x16x2x2xf32>, tensor<16x16x1x1xf32>) -> tensor<1x16x2x2xf32>
+  func.return %y : tensor<1x16x2x2xf32>
+}
+func.func private @npu_region_1(%x: tensor<1x16x2x2xf32>) -> tensor<1x16x2x2xf32> attributes {terrace.target = "npu", npu.tiling = array<i64: 1, 2, 2, 1, 1>} {
+  %w = nn.weight "w1" : tensor<16x16x1x1xf32>
+  %y = nn.conv %x, %w : (tensor<1x16x2x2xf32>, tensor<16x16x1x1xf32>) -> tensor<1x16x2x2xf32>
+  func.return %y : tensor<1x16x2x2xf32>
+}

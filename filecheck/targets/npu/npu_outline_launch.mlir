@@ -12,13 +12,13 @@
 // CHECK-LABEL: func.func @main
 // CHECK-NEXT:    %[[N0:.*]] = arith.constant 7 : i32
 // CHECK-NEXT:    %[[U0:.*]] = arith.constant 1 : i32
-// CHECK-NEXT:    %[[S0:.*]] = accfg.setup "tnpu" to ("insn_count" = %[[N0]] : i32, "uop_count" = %[[U0]] : i32, "input" = %x : tensor<1x16x2x2xf32>) attrs {npu.program = @npu_region_0_tnpu} : !accfg.state<"tnpu">
+// CHECK-NEXT:    %[[S0:.*]] = accfg.setup "tnpu" to ("insn_count" = %[[N0]] : i32, "uop_count" = %[[U0]] : i32, "input" = %x : tensor<1x16x2x2xf32>) attrs {npu.program = @npu_region_0_tnpu, npu.region = @npu_region_0} : !accfg.state<"tnpu">
 // CHECK-NEXT:    %[[T0:.*]] = "accfg.launch"(%[[S0]])
 // CHECK-NEXT:    "accfg.await"(%[[T0]])
 // CHECK-NEXT:    %[[Y0:.*]] = npu.result @npu_region_0_tnpu from %[[S0]] : !accfg.state<"tnpu"> -> tensor<1x16x2x2xf32>
 // CHECK-NEXT:    %[[N1:.*]] = arith.constant 7 : i32
 // CHECK-NEXT:    %[[U1:.*]] = arith.constant 1 : i32
-// CHECK-NEXT:    %[[S1:.*]] = accfg.setup "tnpu" from %[[S0]] to ("insn_count" = %[[N1]] : i32, "uop_count" = %[[U1]] : i32, "input" = %[[Y0]] : tensor<1x16x2x2xf32>, "residual" = %r : tensor<1x16x2x2xf32>) attrs {npu.program = @npu_region_1_tnpu} : !accfg.state<"tnpu">
+// CHECK-NEXT:    %[[S1:.*]] = accfg.setup "tnpu" from %[[S0]] to ("insn_count" = %[[N1]] : i32, "uop_count" = %[[U1]] : i32, "input" = %[[Y0]] : tensor<1x16x2x2xf32>, "residual" = %r : tensor<1x16x2x2xf32>) attrs {npu.program = @npu_region_1_tnpu, npu.region = @npu_region_1} : !accfg.state<"tnpu">
 // CHECK-NEXT:    %[[T1:.*]] = "accfg.launch"(%[[S1]])
 // CHECK-NEXT:    "accfg.await"(%[[T1]])
 // CHECK-NEXT:    %[[Y1:.*]] = npu.result @npu_region_1_tnpu from %[[S1]] : !accfg.state<"tnpu"> -> tensor<1x16x2x2xf32>

@@ -75,3 +75,20 @@ func.func @fc(%x: tensor<4x32xf32>) -> tensor<4x16xf32> {
   %y = nn.relu %a : (tensor<4x16xf32>) -> tensor<4x16xf32>
   func.return %y : tensor<4x16xf32>
 }
+
+// -----
+
+// A residual that is also the conv's input (an identity shortcut around a 1x1 conv), added
+// by nn.sum (ONNX's Sum, as in ResNet-50): the region takes it twice, as its input and as its
+// residual, so that the launch binds each to its own DRAM segment.
+// CHECK-LABEL: func.func @shortcut
+// CHECK-NEXT:    %{{.*}} = func.call @npu_region_0(%x, %x) : (tensor<1x16x4x4xf32>, tensor<1x16x4x4xf32>) -> tensor<1x16x4x4xf32>
+// CHECK:       func.func private @npu_region_0(%[[IN:.*]]: tensor<1x16x4x4xf32>, %[[RES:.*]]: tensor<1x16x4x4xf32>)
+// CHECK:         %[[C:.*]] = nn.conv %[[IN]],
+// CHECK-NEXT:    nn.sum %[[C]], %[[RES]] {{.*}}npu.device = "npu", npu.reason = "residual add fused into the conv of @npu_region_0"
+func.func @shortcut(%x: tensor<1x16x4x4xf32>) -> tensor<1x16x4x4xf32> {
+  %w = nn.weight "w" : tensor<16x16x1x1xf32>
+  %c = nn.conv %x, %w : (tensor<1x16x4x4xf32>, tensor<16x16x1x1xf32>) -> tensor<1x16x4x4xf32>
+  %s = nn.sum %c, %x : (tensor<1x16x4x4xf32>, tensor<1x16x4x4xf32>) -> tensor<1x16x4x4xf32>
+  func.return %s : tensor<1x16x4x4xf32>
+}

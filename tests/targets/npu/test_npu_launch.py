@@ -43,5 +43,5 @@ def test_a_setup_without_its_program_is_one_clear_error() -> None:
     for setup in [op for op in module.walk() if isinstance(op, accfg.SetupOp)]:
         del setup.attributes["npu.program"]
     x = np.zeros((1, 3, 12, 12), np.float32)
-    with pytest.raises(NpuLaunchError, match="accfg.setup has no npu.program symbol"):
+    with pytest.raises(NpuLaunchError, match="has no npu.program and npu.region symbols"):
         run_launches(module, [x], NpuConfig())

@@ -66,12 +66,13 @@ def test_matmul_and_gemm_run_on_the_npu() -> None:
     (expected,) = run_onnxruntime(model, {"x": x})
     assert_close_to_reference(y, expected)
     where = {p.node: (p.device, p.reason) for p in compiled.placements}  # type: ignore[attr-defined]
-    assert where["fc0"] == ("npu", "matmul layer mapped")
-    assert where["bias_add"] == ("npu", "bias add fused into fc0")
-    assert where["relu0"] == ("npu", "fused into fc0")
-    assert where["fc1"] == ("npu", "matmul layer mapped")
-    assert where["fc_small"] == ("cpu", "K 12 < 16: the 16-lane GEMM would run 12/16 full")
-    assert [r.name for r in compiled.last_runs] == ["fc0", "fc1"]  # type: ignore[attr-defined]
+    # each nn op by the value it computes (m0: fc0's MatMul, a0: bias_add, r0: relu0, ...)
+    assert where["m0"] == ("npu", "matmul layer mapped")
+    assert where["a0"] == ("npu", "bias add fused into the matmul of @npu_region_0")
+    assert where["r0"] == ("npu", "ReLU fused into the matmul of @npu_region_0")
+    assert where["g1"] == ("npu", "matmul layer mapped")
+    assert where["y"] == ("cpu", "K 12 < 16: the 16-lane GEMM would run 12/16 full")
+    assert [r.name for r in compiled.last_runs] == ["npu_region_0", "npu_region_1"]  # type: ignore[attr-defined]
 
 
 def test_gemm_the_npu_cannot_take_says_why() -> None:
