@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import llvmlite.binding as llvm_binding
 import numpy as np
 import onnx
 from xdsl.context import Context
@@ -44,6 +45,7 @@ from .runtime.model import CompiledModel, CompileStats
 from .runtime.remembered import remember
 from .targets import Target, get_target
 from .targets.llvm import LlvmTarget
+from .targets.llvm.codegen import optimize_llvm_ir
 from .targets.llvm.kernels import link_object, optimized_kernels, split_kernels
 
 NN_PIPELINE = "nn-fold-batchnorm,nn-canonicalize"
@@ -518,28 +520,37 @@ def _kernel_wise_object(
     lowered: Lowered, target: LlvmTarget, timer: StageTimer, cache: KernelCache | None
 ) -> tuple[bytes, str]:
     """The object code and final LLVM IR of a module lowered through the memrefs stage, its
-    kernels lowered, optimized (or taken from `cache`) and linked apart from `@main`."""
+    kernels lowered, optimized (or taken from `cache`) and linked apart from `@main`, which
+    this process lowers and optimizes while forked processes start on the kernels."""
     later = target.pipeline().after("memrefs").staged_passes()
     ctx = terrace_context()
     # the kernels' passes, timed apart: one progress step for them all, not two per kernel
     kernel_passes = StageTimer()
+    main_steps = StageTimer()
+    optimized_main: list[llvm_binding.ModuleRef] = []
 
     def lower_kernel(module: ModuleOp) -> None:
         _run_passes(ctx, Lowered(lowered.imported, module), later, kernel_passes)
 
+    def lower_main() -> None:
+        _run_passes(ctx, lowered, later, main_steps)
+        with main_steps.stage("translate"):
+            main_ir = target.translate(lowered.module)
+        with main_steps.stage("codegen"):
+            optimized_main.append(optimize_llvm_ir(main_ir, target))
+
     kernels = split_kernels(lowered.module)
     timer.step("kernels")
     started = time.perf_counter()
-    modules, _ = optimized_kernels(kernels, target, lower_kernel, cache)
+    modules, _ = optimized_kernels(kernels, target, lower_kernel, cache, alongside=lower_main)
     elapsed = time.perf_counter() - started
-    for stage, seconds in kernel_passes.seconds.items():  # those of this process's share
+    # this process's share of the kernels' passes, and @main's stages
+    for stage, seconds in (*kernel_passes.seconds.items(), *main_steps.seconds.items()):
         timer.add(stage, seconds)
-    timer.add("kernel codegen", elapsed - sum(kernel_passes.seconds.values()))
-    _run_passes(ctx, lowered, later, timer)
-    with timer.stage("translate"):
-        main_ir = target.translate(lowered.module)
+    spent = sum(kernel_passes.seconds.values()) + sum(main_steps.seconds.values())
+    timer.add("kernel codegen", elapsed - spent)
     with timer.stage("codegen"):
-        return link_object(main_ir, modules, target)
+        return link_object(optimized_main[0], modules, target)
 
 
 def _values_key(values: Mapping[str, np.ndarray]) -> str:

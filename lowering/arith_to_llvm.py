@@ -38,7 +38,14 @@ from xdsl.pattern_rewriter import (
     op_type_rewrite_pattern,
 )
 
-from .llvm_common import convert_index_types, intrinsic_name, op_error, rewrite_types
+from .llvm_common import (
+    TYPE_MEMOS,
+    TypeMemo,
+    convert_index_types,
+    intrinsic_name,
+    op_error,
+    rewrite_types,
+)
 from .op_dispatch import OpClasses, dispatch_walker
 
 # helpers
@@ -104,7 +111,8 @@ def _map_types(attribute: Attribute, convert: Callable[[Attribute], Attribute | 
 def _convert_types(module: ModuleOp, convert: Callable[[Attribute], Attribute | None]) -> None:
     """Rewrites the types `convert` maps in place everywhere: results, block arguments,
     properties and attributes."""
-    rewrite_types(module, lambda attribute: _map_types(attribute, convert))
+    memo = TYPE_MEMOS.setdefault(("map", convert), TypeMemo())
+    rewrite_types(module, lambda attribute: _map_types(attribute, convert), memo)
 
 
 def convert_to_signless(module: ModuleOp) -> None:

@@ -3,8 +3,9 @@ external function declarations."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import cast
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import ClassVar, cast
 
 from xdsl.dialects import builtin, llvm
 from xdsl.dialects.builtin import (
@@ -75,24 +76,62 @@ def convert_index_types(module: ModuleOp, bitwidth: int) -> None:
     """Rewrites `index` to `i{bitwidth}` in place everywhere: results, block arguments,
     properties and attributes (function types, constant values)."""
     integer = IntegerType(bitwidth)
-    rewrite_types(module, lambda attribute: _without_index(attribute, integer))
+    memo = TYPE_MEMOS.setdefault(("index", bitwidth), TypeMemo())
+    rewrite_types(module, lambda attribute: _without_index(attribute, integer), memo)
 
 
-def rewrite_types(module: ModuleOp, rewrite: Callable[[Attribute], Attribute]) -> None:
-    """Replaces every type and attribute `t` of the module's results, block arguments,
-    properties and attributes by `rewrite(t)`, in place. Each distinct attribute is rewritten
-    once: a module has few distinct types and many values of each, and rebuilding the nested
-    parameters of every one of them was most of this walk's time."""
-    rewritten: dict[Attribute, Attribute] = {}
+@dataclass
+class TypeMemo:
+    """What a pure rewrite of attributes gave for each attribute it saw, kept across modules:
+    a compile rewrites each of its kernels' modules apart, and they share most types. Looked
+    up by identity first (values of one op chain share their type object; hashing a nested
+    type walks all its parameters), then by value."""
 
-    def once(attribute: Attribute) -> Attribute:
+    by_identity: dict[int, tuple[Attribute, Attribute]] = field(
+        default_factory=dict[int, tuple[Attribute, Attribute]]
+    )
+    by_value: dict[Attribute, Attribute] = field(default_factory=dict[Attribute, Attribute])
+
+    LIMIT: ClassVar[int] = 1 << 14
+    """Entries kept at most (a long-lived process compiles many models with other types)."""
+
+    def rewritten(
+        self, attribute: Attribute, rewrite: Callable[[Attribute], Attribute]
+    ) -> Attribute:
+        known = self.by_identity.get(id(attribute))
+        if known is not None and known[0] is attribute:
+            return known[1]
         try:
-            known = rewritten.get(attribute)
+            result = self.by_value.get(attribute)
         except TypeError:  # an attribute holding a dict or list: not hashable
             return rewrite(attribute)
-        if known is None:
-            known = rewritten[attribute] = rewrite(attribute)
-        return known
+        if result is None:
+            if len(self.by_value) >= self.LIMIT:
+                self.by_value.clear()
+            result = self.by_value[attribute] = rewrite(attribute)
+        if len(self.by_identity) >= self.LIMIT:
+            self.by_identity.clear()
+        # the entry holds the attribute, so its id is not reused while the entry lives
+        self.by_identity[id(attribute)] = (attribute, result)
+        return result
+
+
+TYPE_MEMOS: dict[Hashable, TypeMemo] = {}
+"""One memo per pure attribute rewrite, by a key naming it (`("index", 64)`)."""
+
+
+def rewrite_types(
+    module: ModuleOp, rewrite: Callable[[Attribute], Attribute], memo: TypeMemo | None = None
+) -> None:
+    """Replaces every type and attribute `t` of the module's results, block arguments,
+    properties and attributes by `rewrite(t)`, in place. Each distinct attribute is rewritten
+    once (per `memo`, which `rewrite` must be pure to share; else per call): a module has few
+    distinct types and many values of each, and rebuilding the nested parameters of every
+    one of them was most of this walk's time."""
+    known = memo if memo is not None else TypeMemo()
+
+    def once(attribute: Attribute) -> Attribute:
+        return known.rewritten(attribute, rewrite)
 
     for op in list(module.walk()):
         for values in (op.results, *(block.args for r in op.regions for block in r.blocks)):

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from io import StringIO
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
+from multiprocessing.sharedctypes import Synchronized
 from typing import TYPE_CHECKING, cast
 
 import llvmlite.binding as llvm_binding
@@ -74,11 +75,17 @@ def split_kernels(module: ModuleOp) -> list[Kernel]:
 def kernel_key(kernel: Kernel, target: LlvmTarget) -> str:
     """The cache key of a kernel: its text under `KERNEL_SYMBOL`, the target's fingerprint
     and the versions (`cache_key`)."""
+    return cache_key(target.fingerprint(), "kernel", _kernel_text(kernel))
+
+
+def _kernel_text(kernel: Kernel) -> str:
+    """The kernel printed under `KERNEL_SYMBOL`: two kernels with the same text compile to
+    the same code."""
     kernel.function.sym_name = StringAttr(KERNEL_SYMBOL)
     text = StringIO()
     Printer(stream=text).print_op(kernel.function)
     kernel.function.sym_name = StringAttr(kernel.name)
-    return cache_key(target.fingerprint(), "kernel", text.getvalue())
+    return text.getvalue()
 
 
 def compile_kernel(
@@ -100,19 +107,25 @@ def optimized_kernels(
     lower_module: LowerModule,
     cache: KernelCache | None,
     jobs: int | None = None,
+    alongside: Callable[[], None] | None = None,
 ) -> tuple[dict[str, llvm_binding.ModuleRef], int]:
     """Each kernel optimized, by its name, from the cache where it holds it; and how many
-    were compiled (the misses), on `jobs` processes (`compile_jobs()` by default)."""
+    were compiled (the misses), on `jobs` processes (`compile_jobs()` by default), while
+    this process also runs `alongside` (`compile_kernels`)."""
     modules: dict[str, llvm_binding.ModuleRef] = {}
     missing: list[tuple[Kernel, str]] = []
+    sizes: list[int] = []
     for kernel in kernels:
-        key = kernel_key(kernel, target)
+        text = _kernel_text(kernel)
+        key = cache_key(target.fingerprint(), "kernel", text)
         cached = _cached_kernel(cache, key)
         if cached is not None:
             modules[kernel.name] = cached
         else:
             missing.append((kernel, key))
-    codes = compile_kernels([k for k, _ in missing], target, lower_module, jobs)
+            sizes.append(len(text))
+    missed = [k for k, _ in missing]
+    codes = compile_kernels(missed, target, lower_module, jobs, alongside, sizes)
     for (kernel, key), code in zip(missing, codes, strict=True):
         modules[kernel.name] = llvm_binding.parse_bitcode(code)
         if cache is not None:
@@ -136,33 +149,50 @@ MIN_KERNELS_PER_JOB = 4
 """Fewer kernels than this per process are compiled in this process: forking costs more."""
 
 
-def compile_kernels(
-    kernels: Sequence[Kernel], target: LlvmTarget, lower_module: LowerModule, jobs: int | None
+def compile_kernels(  # noqa: PLR0913 - the work, its costs and what runs beside it
+    kernels: Sequence[Kernel],
+    target: LlvmTarget,
+    lower_module: LowerModule,
+    jobs: int | None,
+    alongside: Callable[[], None] | None = None,
+    sizes: Sequence[int] | None = None,
 ) -> list[bytes]:
-    """The bitcode of each kernel (`compile_kernel`), in order. With more than one job, forked
-    processes compile every jobs-th kernel beside this one: the kernels are independent, and
-    a fork inherits the loaded passes, so a child starts in milliseconds."""
+    """The bitcode of each kernel (`compile_kernel`), in order. With more than one job,
+    forked processes compile kernels beside this one, which first runs `alongside` (the
+    compile driver lowers `@main` there) and then compiles kernels too: the kernels are
+    independent, and a fork inherits the loaded passes, so a child starts in milliseconds.
+
+    Each process takes the next kernel not yet taken, largest first (by `sizes`, the
+    kernels' printed lengths, where given): a share fixed in advance left one process
+    idle while the other still had `@main` or a large kernel to go."""
+    order = list(range(len(kernels)))
+    if sizes is not None:
+        order.sort(key=lambda index: -sizes[index])
     jobs = min(jobs or compile_jobs(), len(kernels) // MIN_KERNELS_PER_JOB)
     # a daemonic process (a conformance worker) may not have children
     if jobs <= 1 or multiprocessing.current_process().daemon or not _can_fork():
+        if alongside is not None:
+            alongside()
         return [compile_kernel(k, target, lower_module).as_bitcode() for k in kernels]
     context = multiprocessing.get_context("fork")
-    shares = [list(range(index, len(kernels), jobs)) for index in range(jobs)]
+    taken = context.Value("q", 0)
+    queue = _KernelQueue(order, taken)
     children: list[tuple[BaseProcess, Connection | PipeConnection]] = []
-    for share in shares[1:]:
-        receive, send = context.Pipe(duplex=False)
-        child = context.Process(
-            target=_compile_share, args=(send, [kernels[i] for i in share], target, lower_module)
-        )
-        child.start()
-        send.close()
-        children.append((child, receive))
     codes: dict[int, bytes] = {}
     try:
-        for index in shares[0]:
-            codes[index] = compile_kernel(kernels[index], target, lower_module).as_bitcode()
-        for (child, receive), share in zip(children, shares[1:], strict=True):
-            codes.update(zip(share, _received(child, receive), strict=True))
+        for _ in range(jobs - 1):
+            receive, send = context.Pipe(duplex=False)
+            child = context.Process(
+                target=_compile_share, args=(send, queue, kernels, target, lower_module)
+            )
+            child.start()
+            send.close()
+            children.append((child, receive))
+        if alongside is not None:
+            alongside()
+        codes.update(_compile_taken(queue, kernels, target, lower_module))
+        for child, receive in children:
+            codes.update(_received(child, receive))
     finally:
         for child, receive in children:
             receive.close()
@@ -172,19 +202,46 @@ def compile_kernels(
     return [codes[index] for index in range(len(kernels))]
 
 
+@dataclass
+class _KernelQueue:
+    """The kernels' indices in the order they are taken, and how many are taken: a counter
+    in memory shared with the forked children."""
+
+    order: list[int]
+    taken: Synchronized[int]
+
+    def next(self) -> int | None:
+        with self.taken.get_lock():
+            position = self.taken.value
+            self.taken.value = position + 1
+        return self.order[position] if position < len(self.order) else None
+
+
+def _compile_taken(
+    queue: _KernelQueue, kernels: Sequence[Kernel], target: LlvmTarget, lower_module: LowerModule
+) -> dict[int, bytes]:
+    """Compiles kernels from `queue` until none is left: their bitcode by index."""
+    codes: dict[int, bytes] = {}
+    while (index := queue.next()) is not None:
+        codes[index] = compile_kernel(kernels[index], target, lower_module).as_bitcode()
+    return codes
+
+
 def _can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
 def _compile_share(
     send: Connection | PipeConnection,
+    queue: _KernelQueue,
     kernels: Sequence[Kernel],
     target: LlvmTarget,
     lower_module: LowerModule,
 ) -> None:
-    """A forked child's work: its kernels' bitcode, or the error that stopped it."""
+    """A forked child's work: the bitcode of the kernels it took, by index, or the error
+    that stopped it."""
     try:
-        send.send([compile_kernel(k, target, lower_module).as_bitcode() for k in kernels])
+        send.send(_compile_taken(queue, kernels, target, lower_module))
     except Exception as error:  # the parent raises it: a pass's error names the pass
         try:
             send.send(error)
@@ -194,7 +251,7 @@ def _compile_share(
         send.close()
 
 
-def _received(child: BaseProcess, receive: Connection | PipeConnection) -> list[bytes]:
+def _received(child: BaseProcess, receive: Connection | PipeConnection) -> dict[int, bytes]:
     try:
         answer: object = receive.recv()
     except EOFError:
@@ -204,16 +261,17 @@ def _received(child: BaseProcess, receive: Connection | PipeConnection) -> list[
         ) from None
     if isinstance(answer, Exception):
         raise answer
-    assert isinstance(answer, list)
-    return cast(list[bytes], answer)
+    assert isinstance(answer, dict)
+    return cast(dict[int, bytes], answer)
 
 
 def link_object(
-    main_ir: str, kernels: dict[str, llvm_binding.ModuleRef], target: LlvmTarget
+    main: llvm_binding.ModuleRef, kernels: dict[str, llvm_binding.ModuleRef], target: LlvmTarget
 ) -> tuple[bytes, str]:
-    """`main_ir` optimized, each kernel linked in under its name with internal linkage (the
-    kernel modules are consumed), emitted as one object; and the final LLVM IR text."""
-    linked = optimize_llvm_ir(main_ir, target)
+    """`main` (optimized: `optimize_llvm_ir`) with each kernel linked in under its name with
+    internal linkage (the modules are consumed), emitted as one object; and the final LLVM IR
+    text."""
+    linked = main
     for name, kernel in kernels.items():
         kernel.get_function(KERNEL_SYMBOL).name = name
         linked.link_in(kernel)

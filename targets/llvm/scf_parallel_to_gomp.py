@@ -255,15 +255,28 @@ def _build_outlined(
     body = Block(arg_types=[IndexType()])
     body_builder = Builder(InsertPoint.at_end(body))
     ivs = _delinearize(body_builder, body.args[0], trip_counts, lowers, steps)
-    mapper.update(zip(op.body.block.args, ivs, strict=True))
-    for nested in op.body.block.ops:
+    for argument, iv in zip(op.body.block.args, ivs, strict=True):
+        argument.replace_all_uses_with(iv)
+    # the body moves rather than being cloned (cloning every op of the loop nest was most of
+    # this pass's time); its uses of captured values are redirected to the unpacked ones
+    for nested in list(op.body.block.ops):
         if not isinstance(nested, scf.ReduceOp):
-            body.add_op(nested.clone(value_mapper=mapper))
+            nested.detach()
+            body.add_op(nested)
+    _redirect_operands(body, mapper)
     body.add_op(scf.YieldOp())
     builder.insert(scf.ForOp(begin, end, _index_constant(builder, 1), [], Region(body)))
     builder.insert(func.ReturnOp())
     function_type = FunctionType.from_lists([pointer], [])
     return func.FuncOp(name, function_type, Region(block), visibility="private")
+
+
+def _redirect_operands(block: Block, mapper: dict[SSAValue, SSAValue]) -> None:
+    """Every operand in `block` (nested regions included) that `mapper` maps is replaced."""
+    for nested in block.walk():
+        operands = nested.operands
+        if any(operand in mapper for operand in operands):
+            nested.operands = [mapper.get(operand, operand) for operand in operands]
 
 
 def _pack(op: scf.ParallelOp, function: Operation, values: Sequence[SSAValue]) -> SSAValue:

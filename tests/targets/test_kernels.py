@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
+import os
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +26,7 @@ from terrace.runtime.cache import KernelCache
 from terrace.targets import host_target
 from terrace.targets.llvm import LlvmTarget
 from terrace.targets.llvm import kernels as kernels_module
+from terrace.targets.llvm.codegen import optimize_llvm_ir
 from terrace.targets.llvm.kernels import (
     Kernel,
     compile_kernels,
@@ -171,7 +174,8 @@ def test_link_object_defines_kernels_internal(tmp_path: Path):
 
     modules, _ = optimized_kernels(kernels, target, lower, cache)
     lower(lowered.module)
-    _, text = link_object(target.translate(lowered.module), modules, target)
+    main = optimize_llvm_ir(target.translate(lowered.module), target)
+    _, text = link_object(main, modules, target)
     for name in names:
         assert f"define internal void @{name}(" in text
 
@@ -204,9 +208,53 @@ def test_an_error_in_a_forked_job_is_raised(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(kernels_module, "MIN_KERNELS_PER_JOB", 1)
     target = _host()
     _, kernels = _kernels(_model(4), target)
-    # every other kernel goes to the forked child, the second among them: only it fails
+    # only the second kernel fails, in whichever process takes it
     with pytest.raises(CompilationError, match="pass 'x' failed"):
         compile_kernels(kernels, target, _lowering(target, kernels[1].function), jobs=2)
+
+
+def test_an_error_in_a_forked_child_is_raised(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(kernels_module, "MIN_KERNELS_PER_JOB", 1)
+    target = _host()
+    _, kernels = _kernels(_model(4), target)
+    parent = os.getpid()
+    lower = _lowering(target)
+
+    def lower_in_parent_only(module: ModuleOp) -> None:
+        if os.getpid() != parent:
+            raise CompilationError("pass 'y' failed in a child")
+        lower(module)
+
+    def slow_main() -> None:  # the child takes kernels while this process is busy
+        time.sleep(0.5)
+
+    with pytest.raises(CompilationError, match="pass 'y' failed in a child"):
+        compile_kernels(kernels, target, lower_in_parent_only, 2, alongside=slow_main)
+
+
+def test_alongside_runs_here_and_children_take_the_rest(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(kernels_module, "MIN_KERNELS_PER_JOB", 1)
+    target = _host()
+    _, forked = _kernels(_model(4), target)
+    parent = os.getpid()
+    ran: list[int] = []
+    lower = _lowering(target)
+
+    def lower_counted(module: ModuleOp) -> None:
+        if os.getpid() == parent:
+            ran.append(1)
+        lower(module)
+
+    def slow_main() -> None:
+        ran.append(0)
+        time.sleep(0.5)
+
+    codes = compile_kernels(forked, target, lower_counted, 2, slow_main, [1] * len(forked))
+    assert len(codes) == len(forked)
+    assert all(code.startswith(b"BC\xc0\xde") for code in codes)  # LLVM bitcode
+    # alongside ran here first; the child took kernels meanwhile, so this process did fewer
+    assert ran[0] == 0
+    assert ran.count(1) < len(forked)
 
 
 def test_a_daemonic_process_compiles_its_kernels_itself(monkeypatch: pytest.MonkeyPatch):
