@@ -526,7 +526,8 @@ def _kernel_wise_object(
     ctx = terrace_context()
     # the kernels' passes, timed apart: one progress step for them all, not two per kernel
     kernel_passes = StageTimer()
-    main_steps = StageTimer()
+    # @main's stages run in this process while the children compile kernels: told as they start
+    main_steps = StageTimer(listener=timer.listener)
     optimized_main: list[llvm_binding.ModuleRef] = []
 
     def lower_kernel(module: ModuleOp) -> None:

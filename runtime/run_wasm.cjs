@@ -35,6 +35,9 @@ const LIBM = {
   atanf: Math.atan,
   atan2f: Math.atan2,
   fmodf: (a, b) => a % b,
+  // C's fmaxf/fminf: a NaN operand gives the other one (Math.max would give NaN)
+  fmaxf: (a, b) => (Number.isNaN(a) ? b : Number.isNaN(b) ? a : Math.max(a, b)),
+  fminf: (a, b) => (Number.isNaN(a) ? b : Number.isNaN(b) ? a : Math.min(a, b)),
   roundf: (x) => Math.sign(x) * Math.round(Math.abs(x)),
 };
 
