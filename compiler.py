@@ -190,11 +190,27 @@ def _imported_build(
         NN_PIPELINE,
     )
     artifact = store.get(key) if store is not None else None
-    if artifact is not None:
-        return artifact, key, True
+    return _served_or_built(
+        store,
+        key,
+        artifact,
+        lambda kernels: build(imported, description, None, timer, None, kernels),
+    )
+
+
+def _served_or_built(
+    store: ArtifactCache | None,
+    key: str,
+    served: Artifact | None,
+    make: Callable[[KernelCache | None], Artifact],
+) -> tuple[Artifact, str, bool]:
+    """(artifact, key, whether the cache served it): `served`, else `make`'s artifact (given
+    the store's kernel cache), stored under `key`."""
+    if served is not None:
+        return served, key, True
     kernels = KernelCache(store.directory) if store is not None else None
     with fewer_collections():
-        artifact = build(imported, description, None, timer, None, kernels)
+        artifact = make(kernels)
     if store is not None:
         store.put(key, artifact)
     return artifact, key, False
@@ -433,14 +449,12 @@ def _cached_build(
             path = Path(source).resolve()
             path_key = _path_key(path, description, input_shapes, input_values, tuning_key)
             PathIndex(store.directory).put(path_key, path, key)
-    if artifact is not None:
-        return artifact, key, True
-    kernels = KernelCache(store.directory) if store is not None else None
-    with fewer_collections():
-        artifact = build(model, description, input_shapes, timer, input_values, kernels)
-    if store is not None:
-        store.put(key, artifact)
-    return artifact, key, False
+    return _served_or_built(
+        store,
+        key,
+        artifact,
+        lambda kernels: build(model, description, input_shapes, timer, input_values, kernels),
+    )
 
 
 def _remembered_artifact(
