@@ -39,6 +39,7 @@ from ...runtime.npu_sim.hetero import CpuStep, HeterogeneousModel, NpuStep
 from .binary import NpuProgram
 from .isa import NpuConfig
 from .npu_outline_launch import NpuOutlineLaunchPass, launched_by
+from .npu_partition import clone_constants
 from .partition import NpuLayer, Placement
 from .pipeline import npu_pipeline
 from .regions import region_layer
@@ -222,12 +223,7 @@ def _segment(ops: list[Operation], names: _Names) -> ImportedModel:
         mapping[value] = arg
         arg.name_hint = value.name_hint
     store = WeightStore()
-    for value in constants:
-        owner = value.owner
-        assert isinstance(owner, Operation)
-        copy = owner.clone()
-        block.add_op(copy)
-        mapping[value] = copy.results[0]
+    for owner in clone_constants(constants, block, mapping):
         if isinstance(owner, WeightOp):
             store.set(owner.ref.data, WeightStore.of(owner)[owner.ref.data])
     for op in ops:

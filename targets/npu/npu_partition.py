@@ -18,7 +18,7 @@ from typing import TypeGuard
 from xdsl.context import Context
 from xdsl.dialects import func
 from xdsl.dialects.builtin import Float32Type, ModuleOp, StringAttr, TensorType
-from xdsl.ir import Operation, SSAValue
+from xdsl.ir import Block, Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
@@ -124,6 +124,22 @@ def _is_constant(value: SSAValue) -> bool:
     return isinstance(value.owner, tuple(CONSTANT_OPS))
 
 
+def clone_constants(
+    constants: list[SSAValue], block: Block, mapping: dict[SSAValue, SSAValue]
+) -> list[Operation]:
+    """Each constant's defining op cloned at the end of `block`, its result mapped in
+    `mapping`; returns the originals."""
+    owners: list[Operation] = []
+    for value in constants:
+        owner = value.owner
+        assert isinstance(owner, Operation)
+        copy = owner.clone()
+        block.add_op(copy)
+        mapping[value] = copy.results[0]
+        owners.append(owner)
+    return owners
+
+
 def _outline(anchor: Operation, chain: list[Operation], name: str) -> func.FuncOp:
     """The region made of `chain`, inserted after `anchor`; the chain becomes its call. The
     chain's constant operands are copied in (they are named references), its other operands
@@ -151,12 +167,7 @@ def _outline(anchor: Operation, chain: list[Operation], name: str) -> func.FuncO
     function.attributes[REGION_ATTR] = StringAttr("npu")
     block = function.body.block
     mapping: dict[SSAValue, SSAValue] = {}
-    for value in constants:
-        owner = value.owner
-        assert isinstance(owner, Operation)
-        copy = owner.clone()
-        block.add_op(copy)
-        mapping[value] = copy.results[0]
+    clone_constants(constants, block, mapping)
     kind = "conv" if isinstance(chain[0], ConvOp) else "matmul"
     for index, fused in enumerate(chain):
         copy = fused.clone(value_mapper=mapping)
