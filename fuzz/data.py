@@ -33,11 +33,18 @@ def large_magnitude(dtype: np.dtype[Any]) -> float:
     return float(2.0 ** (finfo.maxexp // 4))
 
 
+_HALF_OVERFLOW = 2.0**17
+"""Twice f16's largest finite value: an infinity once narrowed to f16, where a wrong cast
+saturates or wraps; its square stays finite in f32."""
+
+
 def _float_edges(dtype: np.dtype[Any], edges: Edges) -> list[float]:
     if edges is Edges.ORDINARY:
         return []
     big = large_magnitude(dtype)
     values = [0.0, -0.0, -1.0, 1.0, big, -big, float(np.finfo(dtype).tiny)]
+    if np.finfo(dtype).max > _HALF_OVERFLOW:  # finite here, past the range of a cast to f16
+        values += [_HALF_OVERFLOW, -_HALF_OVERFLOW]
     if edges is Edges.SPECIAL:
         values += [float("nan"), float("inf"), float("-inf")]
     return values
