@@ -6,7 +6,9 @@ fused Conv; on x86 the NCHWc pass wraps convolutions in layout reorders, gives t
 tensors and names them after the original output they replace: `relu_8_nchwc`), so its
 profile names nodes of its optimized graph. The optimized graph is saved beside the profile and
 each of its nodes is mapped back to the original nodes it computes (`OrtKernel.labels`):
-- the writer of the original tensor it writes or is named after (`y`, `y_nchwc`), and
+- the writer of the original tensor it writes or is named after (`y`, `y_nchwc`), or else the
+  original node a fusion is named after (`matmul_5/MatMulAddFusion`, whose output is a tensor
+  of its own that a reshape turns into the Add's), and
 - walking back from there, every original node whose output no longer exists in the optimized
   graph (it was fused away into this node).
 What maps to no original node (the reorder of a graph input) is reported as unattributed.
@@ -34,6 +36,9 @@ WARMUP_RUNS = 3
 """Untimed runs first: onnxruntime's second and third runs were still up to 10x slower."""
 LAYOUT_SUFFIXES = ("_nchwc",)
 """What onnxruntime's layout passes append to the tensors they rewrite."""
+FUSION_SEPARATOR = "/"
+"""onnxruntime names a fused node `<the original node>/<the fusion>` (`matmul_5/MatMulAddFusion`,
+a MatMul + Add as a Gemm between two reshapes)."""
 
 
 @dataclass(frozen=True)
@@ -172,10 +177,13 @@ def kernel_labels(optimized: onnx.ModelProto, model: onnx.ModelProto) -> dict[st
         present.update(_without_suffixes(name) for name in [*node.input, *node.output])
     present.update(value.name for value in optimized.graph.input)
     present.update(tensor.name for tensor in optimized.graph.initializer)
+    named = {node.name: node_label(node, i) for i, node in enumerate(model.graph.node) if node.name}
     covered: dict[str, frozenset[str]] = {}
     for node in optimized.graph.node:
         names = [*(_without_suffixes(o) for o in node.output), _without_suffixes(node.name)]
         first = next((writers[name] for name in names if name in writers), None)
+        if first is None:  # a fusion that writes an internal tensor: `matmul_5/MatMulAddFusion`
+            first = named.get(node.name.split(FUSION_SEPARATOR)[0])
         if first is None:
             continue
         labels = {first}

@@ -326,6 +326,34 @@ def test_onnxruntime_nodes_map_back_to_the_nodes_they_fused() -> None:
     }  # the input's reorder writes no tensor of the model: unattributed
 
 
+def test_a_fusion_writing_a_tensor_of_its_own_maps_to_the_node_it_is_named_after() -> None:
+    """onnxruntime's MatMul + Add on a 3-d input: a Gemm between two reshapes, named after the
+    MatMul, that writes an internal tensor (the transformer's attention projections)."""
+    from terrace.benchmarks.ort_profile import kernel_labels
+
+    make = helper.make_node
+    nodes = [
+        make("MatMul", ["x", "w"], ["m"], "matmul_5"),
+        make("Add", ["m", "b"], ["a"], "add_6"),
+        make("Reshape", ["a", "shape"], ["y"], "reshape_7"),
+    ]
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 8])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 2, 4])
+    model = helper.make_model(helper.make_graph(nodes, "original", [x], [y]))
+    optimized_nodes = [
+        make("Reshape", ["x", "s0"], ["gemm_input_reshape_arg"], "gemm_input_reshape"),
+        make(
+            "Gemm", ["gemm_input_reshape_arg", "w", "b"], ["gemm_out"], "matmul_5/MatMulAddFusion"
+        ),
+        make("Reshape", ["gemm_out", "s1"], ["y"], "gemm_output_reshape"),
+    ]
+    optimized = helper.make_model(helper.make_graph(optimized_nodes, "optimized", [x], [y]))
+    assert kernel_labels(optimized, model) == {
+        "matmul_5/MatMulAddFusion": {"matmul_5"},
+        "gemm_output_reshape": {"reshape_7", "add_6", "matmul_5"},  # m and a are fused away
+    }  # the input's reshape writes no tensor of the model and is named after none: unattributed
+
+
 def test_groups_join_what_either_side_fuses_and_leave_out_one_sided_nodes() -> None:
     from terrace.benchmarks.ort_profile import OrtKernel, OrtProfile, compare_groups
 
