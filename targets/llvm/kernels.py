@@ -115,15 +115,17 @@ def optimized_kernels(
     modules: dict[str, llvm_binding.ModuleRef] = {}
     missing: list[tuple[Kernel, str]] = []
     sizes: list[int] = []
+    fingerprint = target.fingerprint()  # builds the pipeline: once, not once per kernel
     for kernel in kernels:
-        text = _kernel_text(kernel)
-        key = cache_key(target.fingerprint(), "kernel", text)
+        # the key prints the kernel, serial work before the processes start: only for a cache
+        text = _kernel_text(kernel) if cache is not None else ""
+        key = cache_key(fingerprint, "kernel", text)
         cached = _cached_kernel(cache, key)
         if cached is not None:
             modules[kernel.name] = cached
         else:
             missing.append((kernel, key))
-            sizes.append(len(text))
+            sizes.append(_op_count(kernel))
     missed = [k for k, _ in missing]
     codes = compile_kernels(missed, target, lower_module, jobs, alongside, sizes)
     for (kernel, key), code in zip(missing, codes, strict=True):
@@ -163,7 +165,7 @@ def compile_kernels(  # noqa: PLR0913 - the work, its costs and what runs beside
     independent, and a fork inherits the loaded passes, so a child starts in milliseconds.
 
     Each process takes the next kernel not yet taken, largest first (by `sizes`, the
-    kernels' printed lengths, where given): a share fixed in advance left one process
+    kernels' numbers of ops, where given): a share fixed in advance left one process
     idle while the other still had `@main` or a large kernel to go."""
     order = list(range(len(kernels)))
     if sizes is not None:
@@ -288,6 +290,11 @@ def _is_kernel(op: object) -> bool:
     if op.sym_visibility != StringAttr("private"):
         return False
     return not any(isinstance(nested, func.CallOp) for nested in op.walk())
+
+
+def _op_count(kernel: Kernel) -> int:
+    """The kernel's size as its compile cost grows: its number of ops."""
+    return sum(1 for _ in kernel.function.walk())
 
 
 def _cached_kernel(cache: KernelCache | None, key: str) -> llvm_binding.ModuleRef | None:
