@@ -18,7 +18,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from io import StringIO
 from multiprocessing.connection import Connection
@@ -30,6 +31,7 @@ import llvmlite.binding as llvm_binding
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp, StringAttr
 from xdsl.printer import Printer
+from xdsl.utils.exceptions import VerifyException
 
 from ...errors import CompilationError, first_line
 from ...runtime.cache import KernelCache, cache_key
@@ -98,7 +100,28 @@ def compile_kernel(
     function.sym_visibility = None  # public, so that O3 keeps it
     module = ModuleOp([function])
     lower_module(module)
-    return optimize_llvm_ir(llvm_ir(module, target), target)
+    with verified_translation(module):
+        return optimize_llvm_ir(llvm_ir(module, target), target)
+
+
+@contextmanager
+def verified_translation(module: ModuleOp) -> Generator[None]:
+    """Runs the body (the translation of an llvm-dialect `module` to LLVM IR and its O3),
+    and where it fails verifies `module`: IR that does not verify is named as the cause.
+
+    The llvm stage's IR is verified this way only, not after the stage: LLVM verifies the IR
+    it parses, and xDSL's verifier on every kernel's llvm dialect took about a tenth of the
+    kernels' compile time (light resnet50: 1.1 s of 19 s in one process) for a check that
+    LLVM repeats."""
+    try:
+        yield
+    except Exception:
+        try:
+            module.verify()
+        except VerifyException as error:
+            message = f"IR after the llvm stage does not verify: {first_line(error)}"
+            raise CompilationError(message) from error
+        raise
 
 
 def optimized_kernels(
