@@ -46,7 +46,12 @@ from .runtime.remembered import remember
 from .targets import Target, get_target
 from .targets.llvm import LlvmTarget
 from .targets.llvm.codegen import optimize_llvm_ir
-from .targets.llvm.kernels import link_object, optimized_kernels, split_kernels
+from .targets.llvm.kernels import (
+    link_object,
+    optimized_kernels,
+    split_kernels,
+    verified_translation,
+)
 
 NN_PIPELINE = "nn-fold-batchnorm,nn-canonicalize"
 """The nn-level passes every target runs first."""
@@ -544,15 +549,19 @@ def _kernel_wise_object(
     main_steps = StageTimer(listener=timer.listener)
     optimized_main: list[llvm_binding.ModuleRef] = []
 
+    # the llvm dialect's IR is not verified after its stage: LLVM verifies what it
+    # translates to, and only a failure there asks xDSL's verifier (`verified_translation`)
     def lower_kernel(module: ModuleOp) -> None:
-        _run_passes(ctx, Lowered(lowered.imported, module), later, kernel_passes)
+        kernel = Lowered(lowered.imported, module)
+        _run_passes(ctx, kernel, later, kernel_passes, verify_last_stage=False)
 
     def lower_main() -> None:
-        _run_passes(ctx, lowered, later, main_steps)
-        with main_steps.stage("translate"):
-            main_ir = target.translate(lowered.module)
-        with main_steps.stage("codegen"):
-            optimized_main.append(optimize_llvm_ir(main_ir, target))
+        _run_passes(ctx, lowered, later, main_steps, verify_last_stage=False)
+        with verified_translation(lowered.module):
+            with main_steps.stage("translate"):
+                main_ir = target.translate(lowered.module)
+            with main_steps.stage("codegen"):
+                optimized_main.append(optimize_llvm_ir(main_ir, target))
 
     kernels = split_kernels(lowered.module)
     timer.step("kernels")
@@ -583,14 +592,22 @@ def _verify_each_pass() -> bool:
 
 
 def _run_passes(
-    ctx: Context, lowered: Lowered, passes: Sequence[tuple[str, ModulePass]], timer: StageTimer
+    ctx: Context,
+    lowered: Lowered,
+    passes: Sequence[tuple[str, ModulePass]],
+    timer: StageTimer,
+    verify_last_stage: bool = True,
 ) -> None:
     """Runs `passes`, verifying the module after the last pass of each stage (verifying a
     large module after each of the ~20 passes took most of a cold compile) or, with
-    TERRACE_VERIFY_EACH_PASS=1, after every pass."""
+    TERRACE_VERIFY_EACH_PASS=1, after every pass. Without `verify_last_stage`, the last
+    stage's IR is left to whoever consumes it to check (`verified_translation`)."""
     each = _verify_each_pass()
     for position, (stage, module_pass) in enumerate(passes):
-        is_last_of_stage = position + 1 == len(passes) or passes[position + 1][0] != stage
+        is_last = position + 1 == len(passes)
+        is_last_of_stage = is_last or passes[position + 1][0] != stage
+        if is_last and not verify_last_stage:
+            is_last_of_stage = False
         timer.step(f"{stage}: {module_pass.name}")
         started = time.perf_counter()
         try:

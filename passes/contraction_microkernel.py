@@ -143,6 +143,8 @@ class ContractionMicrokernelPass(ModulePass):
 
     def _rewrite_function(self, function: func.FuncOp) -> None:
         block = function.body.block
+        # rewritten, or no candidate: a rewrite changes neither what an op is nor its
+        # operands' types, so each op is matched once, not once per rewrite before it
         done: set[Operation] = set()
         while True:
             ops = list(block.ops)
@@ -150,7 +152,7 @@ class ContractionMicrokernelPass(ModulePass):
                 (
                     (i, c)
                     for i, op in enumerate(ops)
-                    if op not in done and (c := self._candidate(op))
+                    if op not in done and (c := self._candidate_once(op, done))
                 ),
                 None,
             )
@@ -182,6 +184,12 @@ class ContractionMicrokernelPass(ModulePass):
                 kernel.packed_b = prepacked_rhs(function, contraction, kernel.nr)
             kernel.emit(builder)
             erase_fusion(fusion)
+
+    def _candidate_once(self, op: Operation, done: set[Operation]) -> Contraction | None:
+        candidate = self._candidate(op)
+        if candidate is None:
+            done.add(op)
+        return candidate
 
     def _candidate(self, op: Operation) -> Contraction | None:
         contraction = match_contraction(op)

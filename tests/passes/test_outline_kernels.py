@@ -162,3 +162,53 @@ def test_an_op_with_more_memrefs_than_a_call_should_pass_stays_in_main():
         widest = max((len(k.function_type.inputs) for k in kernels), default=0)
         assert widest <= MAX_ARGUMENTS
         assert bool(in_main) == (name == str(MAX_ARGUMENTS + 1)), name
+
+
+def _printed_key(kernel: func.FuncOp) -> str:
+    """The kernel's printed text: how kernels were compared before structural keys."""
+    return str(kernel)
+
+
+def test_structural_keys_share_the_kernels_that_print_alike(monkeypatch: pytest.MonkeyPatch):
+    from terrace.passes import outline_kernels as outlining
+
+    model = onnx.load(str(DEMO_MODEL))
+    by_structure = _memref_module(model)
+    structural = outline_kernels(by_structure)
+    monkeypatch.setattr(outlining, "_structural_key", _printed_key)
+    by_text = _memref_module(model)
+    printed = outline_kernels(by_text)
+    assert printed.shared >= 6
+    assert (structural.outlined, structural.shared) == (printed.outlined, printed.shared)
+    assert str(by_structure) == str(by_text)
+
+
+def _constant_kernel(value: float) -> func.FuncOp:
+    """A kernel that stores `value` into a memref<4xf32>, its SSA values unnamed."""
+    from xdsl.dialects import arith, memref
+    from xdsl.dialects.builtin import (
+        Float32Type,
+        FloatAttr,
+        FunctionType,
+        IndexType,
+        IntegerAttr,
+        MemRefType,
+    )
+    from xdsl.ir import Block, Region
+
+    block = Block(arg_types=[MemRefType(Float32Type(), [4])])
+    constant = arith.ConstantOp(FloatAttr(value, Float32Type()))
+    index = arith.ConstantOp(IntegerAttr(1, IndexType()))
+    store = memref.StoreOp.get(constant.result, block.args[0], [index.result])
+    block.add_ops([constant, index, store, func.ReturnOp()])
+    function_type = FunctionType.from_lists([MemRefType(Float32Type(), [4])], [])
+    return func.FuncOp("kernel", function_type, Region(block), visibility="private")
+
+
+@pytest.mark.parametrize(("first", "second"), [(1.5, 1.5), (1.5, 2.5), (0.0, -0.0)])
+def test_kernels_share_a_structural_key_only_when_they_print_alike(first: float, second: float):
+    from terrace.passes.outline_kernels import _structural_key  # pyright: ignore[reportPrivateUsage]
+
+    kernels = (_constant_kernel(first), _constant_kernel(second))
+    same_text = _printed_key(kernels[0]) == _printed_key(kernels[1])
+    assert (_structural_key(kernels[0]) == _structural_key(kernels[1])) == same_text

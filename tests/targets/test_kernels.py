@@ -264,3 +264,50 @@ def test_a_daemonic_process_compiles_its_kernels_itself(monkeypatch: pytest.Monk
     target = _host()
     _, kernels = _kernels(_model(4), target)
     assert len(compile_kernels(kernels, target, _lowering(target), jobs=2)) == len(kernels)
+
+
+def test_a_failed_translation_of_ir_that_does_not_verify_names_the_verifier():
+    from xdsl.dialects import arith, llvm
+    from xdsl.dialects.builtin import IntegerAttr, i32
+
+    from terrace.targets.llvm.kernels import verified_translation
+
+    constant = arith.ConstantOp(IntegerAttr(1, i32))
+    invalid = ModuleOp([constant, llvm.ZExtOp(constant.result, i32)])  # i32 to i32
+    with (
+        pytest.raises(CompilationError, match="IR after the llvm stage does not verify"),
+        verified_translation(invalid),
+    ):
+        raise RuntimeError("translation failed")
+    # IR that verifies: the translation's own error
+    with (
+        pytest.raises(RuntimeError, match="translation failed"),
+        verified_translation(ModuleOp([])),
+    ):
+        raise RuntimeError("translation failed")
+
+
+def test_a_kernel_left_unverified_by_its_stages_is_verified_when_it_fails_to_translate(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """Without TERRACE_VERIFY_EACH_PASS the llvm stage's IR is verified only by LLVM: a kernel
+    whose last pass leaves IR that does not verify still fails with the verifier's words."""
+    from xdsl.dialects import arith, llvm
+    from xdsl.dialects.builtin import IntegerAttr, i32
+
+    monkeypatch.setenv("TERRACE_VERIFY_EACH_PASS", "0")
+    monkeypatch.setenv("TERRACE_COMPILE_JOBS", "1")
+
+    def spoil(module: ModuleOp) -> None:
+        constant = arith.ConstantOp(IntegerAttr(1, i32))
+        module.body.block.add_ops([constant, llvm.ZExtOp(constant.result, i32)])
+
+    original = kernels_module.llvm_ir
+
+    def translate(module: ModuleOp, target: LlvmTarget) -> str:
+        spoil(module)
+        return original(module, target)
+
+    monkeypatch.setattr(kernels_module, "llvm_ir", translate)
+    with pytest.raises(CompilationError, match="does not verify"):
+        terrace.compile(_model(2), cache=False)
