@@ -9,7 +9,9 @@ broadcast per row of Ap per step, then `vector.fma`. B is packed at run time as 
 (`Bt[K][N]`, zero padded to whole tiles), each row a contiguous copy: a convolution's input
 becomes its im2col rows (implicit GEMM: packing reads A and B through their own indexing
 maps). A B that already is such rows (row-major `[batch][K][N]`, N a whole number of tiles:
-a 1x1 convolution's input, attention's V) is read in place instead. Weights are packed once at
+a 1x1 convolution's input, attention's V) is not packed by element: its rows are copied by
+vectors into panels `Bp[N/nr][K][nr]` (when N is more than one tile), which the K loop reads
+as one contiguous stream instead of one row N floats apart per step. Weights are packed once at
 compile time (contraction_weights.py), B then as panels `Bp[N/nr][K][nr]` that the K loop
 reads contiguously. Tiles are independent: they run in one `scf.parallel` over (A panel,
 B panel), one per cache block when `kc`, `mc` or `nc` split K, M or N (BLIS's loops: N
@@ -19,10 +21,11 @@ the output (or the staging buffer) and the next block continues them in the same
 The tile's accumulators leave the registers once, through the fused epilogue: the
 initializing op of C (a fill, a broadcast bias) is added to them, then each elementwise
 consumer of C in turn (bias, batchnorm, activation, residual add) is applied in registers,
-and only the last result is stored. When M or N is not a whole number of tiles, the tiles
-store their accumulators in a staging buffer instead and one copy-back loop (which LLVM
-vectorizes) applies the epilogue to the part inside C: one code path per tile, not one per
-kind of edge.
+and only the last result is stored. When M is not a whole number of tiles, the rows of the
+last A panel past C are not stored (a compare per row, only for the rows that can be past
+it). When N is not, the tiles store their accumulators in a staging buffer instead and one
+copy-back loop (which LLVM vectorizes) applies the epilogue to the part inside C: one code
+path per tile, not one per kind of edge.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from xdsl.builder import Builder
 from xdsl.dialects import arith, memref, scf, vector
@@ -81,6 +82,14 @@ class TileKernel:
     staging: SSAValue | None = field(init=False, default=None)
     partials: SSAValue | None = field(init=False, default=None)
     """Where a tile's sums wait between K blocks (None: one K block)."""
+    guarded_from: int = field(init=False, default=0)
+    """The first row of a tile whose stores and loads of C are guarded by `row < M` (`mr`:
+    none; tiles that overhang C in M and not in N store the rows inside C directly instead
+    of through the staging buffer)."""
+    b_rows: SSAValue | None = field(init=False, default=None)
+    """B as rows `[K][N]` (packed at run time, or read in place), when the tiles read it from
+    the panels `b_panels` it is copied into (None: the tiles read B's rows, or its panels
+    packed at compile time)."""
     b_prefix: list[int | None] = field(init=False, default_factory=list[int | None])
     """B read in place: the dim of C that indexes each of its leading (batch) dims (None:
     a dim of one element)."""
@@ -151,14 +160,27 @@ class TileKernel:
             b_panels = builder.insert(rows).memref
             self.pack_b_at_run_time = True
         self.a_panels, self.b_panels = a_panels, b_panels
+        if self.b_in_place and panels_n > 1:
+            # B's rows, N floats apart, are copied into panels [N/nr][K][nr] so that the
+            # tiles' K loop reads one contiguous stream, as it does a weight's panels: a
+            # stream of rows crosses a page every K step, which the prefetchers do not follow
+            # (a 1x1 convolution 64 -> 256 at 56 x 56, 6 x 16 tiles: 0.6x the time read in
+            # place, copy included; an im2col's rows, copied once more, gained nothing)
+            self.b_rows = b_panels
+            panels = memref.AllocOp.get(f32, 64, [panels_n, k, self.nr])
+            self.b_panels = builder.insert(panels).memref
         several_k_blocks = 0 < self.kc < k
-        if m % self.mr or n % self.nr or (several_k_blocks and not self._output_holds_sums()):
+        # tiles that overhang C in M only store their rows inside C (a compare per row of
+        # the last panel); an overhang in N (part of a vector) goes through the staging buffer
+        if n % self.nr or (several_k_blocks and not self._output_holds_sums()):
             staging = memref.AllocOp.get(f32, 64, [panels_m * self.mr, panels_n * self.nr])
             self.staging = builder.insert(staging).memref
         for value in self._vector_operands():
             self._view(builder, value)
         if several_k_blocks:
             self.partials = self.staging or self.views[self.fusion.output]
+        # without the staging buffer, rows of the last A panel from `M % mr` on are past C
+        self.guarded_from = self.mr if self.staging is not None else m % self.mr or self.mr
         outer_dims = self.c.outer_dims
         extents = [self.c.ranges[self.c.out_loops[d]] for d in outer_dims]
 
@@ -168,6 +190,8 @@ class TileKernel:
                 self._pack_a(inner, outer, panels_m)
             if self.pack_b_at_run_time:
                 self._pack_b(inner, outer, panels_n)
+            if self.b_rows is not None:
+                self._rows_to_panels(inner, outer, panels_n)
             self._tiles(inner, outer, panels_m, panels_n)
             if self.staging is not None:
                 self._copy_back(inner, outer)
@@ -233,6 +257,7 @@ class TileKernel:
         """B as rows `[K][N]` (the columns past N zero): row kf holds B at the K loops of kf
         for every flat N index, the N loops innermost."""
         c, nr = self.c, self.nr
+        target = self.b_rows or self.b_panels
         flat_k = linear_index(self.k_extents)
         flat_n = linear_index(self.n_extents)
         n_loops = [c.out_loops[d] for d in c.n_dims]
@@ -245,7 +270,7 @@ class TileKernel:
             loops = self._loops(b, outer, by_loop)
             indices = [apply_map(b, e, len(loops), loops) for e in c.rhs_map.results]
             value = b.insert(memref.LoadOp.get(c.rhs, indices)).res
-            b.insert(memref.StoreOp.get(value, self.b_panels, [flat_k(b, k_ivs), flat_n(b, n_ivs)]))
+            b.insert(memref.StoreOp.get(value, target, [flat_k(b, k_ivs), flat_n(b, n_ivs)]))
 
         # rows of different k are disjoint: all K loops form the parallel range (the first
         # alone may be a convolution's 3 input channels, a 2:1 split on 2 threads)
@@ -257,13 +282,32 @@ class TileKernel:
 
         def row(b: Builder, kf: SSAValue, _: Sequence[SSAValue]) -> list[SSAValue]:
             def column(inner: Builder, n: SSAValue, _: Sequence[SSAValue]) -> list[SSAValue]:
-                inner.insert(memref.StoreOp.get(zero, self.b_panels, [kf, n]))
+                inner.insert(memref.StoreOp.get(zero, target, [kf, n]))
                 return []
 
             for_loop(b, constant(b, c.n_size), constant(b, panels * nr), column)
             return []
 
         for_loop(builder, constant(builder, 0), constant(builder, c.k_size), row)
+
+    def _rows_to_panels(self, builder: Builder, outer: dict[int, SSAValue], panels: int) -> None:
+        """B's rows into panels `[N/nr][K][nr]`: for each row (in parallel), each panel's `nr`
+        columns as `nr-vectors` vector loads and stores."""
+        rows = self.b_rows
+        assert rows is not None
+
+        def row(b: Builder, kf: SSAValue) -> None:
+            def panel(inner: Builder, p: SSAValue, _: Sequence[SSAValue]) -> list[SSAValue]:
+                for v in range(self.nr_vectors):
+                    at = self._row_indices(inner, outer, p, kf, v)
+                    value = inner.insert(vector.LoadOp(rows, at, self.vector_type)).result
+                    place = [p, kf, constant(inner, v * self.lanes)]
+                    inner.insert(vector.StoreOp(value, self.b_panels, place))
+                return []
+
+            for_loop(b, constant(b, 0), constant(b, panels), panel)
+
+        parallel_for(builder, self.c.k_size, row)
 
     def _output_holds_sums(self) -> bool:
         """Whether the tiles may keep their sums in the output between K blocks: nothing the
@@ -336,8 +380,19 @@ class TileKernel:
     ) -> list[SSAValue]:
         """Where vector `v` of a tile's row of B is: panels `[N/nr][K][nr]` when packed at
         compile time, rows `[K][N]` when packed at run time or read in place."""
-        if not (self.pack_b_at_run_time or self.b_in_place):
+        if self.b_rows is not None or not (self.pack_b_at_run_time or self.b_in_place):
             return [panel, kf, constant(builder, v * self.lanes)]
+        return self._row_indices(builder, outer, panel, kf, v)
+
+    def _row_indices(
+        self,
+        builder: Builder,
+        outer: dict[int, SSAValue],
+        panel: SSAValue,
+        kf: SSAValue,
+        v: int,
+    ) -> list[SSAValue]:
+        """Where vector `v` of panel `panel` is in row `kf` of B's rows `[batch...][K][N]`."""
         column = apply_map(builder, AffineExpr.dimension(0) * self.nr + v * self.lanes, 1, [panel])
         prefix = [constant(builder, 0) if d is None else outer[d] for d in self.b_prefix]
         return [*prefix, kf, column]
@@ -455,25 +510,70 @@ class TileKernel:
         assert partials is not None
         first = compare(builder, pc, "eq", constant(builder, 0))
 
-        def fill(values: Callable[[Builder], list[SSAValue]]) -> Region:
-            block = Block()
-            inner = Builder(InsertPoint.at_end(block))
-            inner.insert(scf.YieldOp(*values(inner)))
-            return Region(block)
-
         def stored(inner: Builder) -> list[SSAValue]:
-            return [
-                inner.insert(
-                    vector.LoadOp(
-                        partials, self._partial_indices(inner, outer, m, nf), self.vector_type
-                    )
-                ).result
-                for m, nf in places
-            ]
+            def row(b: Builder, cells: Sequence[tuple[SSAValue, SSAValue]]) -> list[SSAValue]:
+                return [
+                    b.insert(
+                        vector.LoadOp(
+                            partials, self._partial_indices(b, outer, m, nf), self.vector_type
+                        )
+                    ).result
+                    for m, nf in cells
+                ]
+
+            values: list[SSAValue] = []
+            for r, cells in enumerate(self._rows(places)):
+                if r < self.guarded_from:
+                    values += row(inner, cells)
+                    continue
+                inside = self._inside(inner, cells[0][0])
+                types = [self.vector_type] * len(cells)
+                loaded = _region(partial(row, cells=cells))
+                guarded = scf.IfOp(inside, types, loaded, _yielding([zeros] * len(cells)))
+                values += list(inner.insert(guarded).results)
+            return values
 
         types = [self.vector_type] * len(places)
-        branch = scf.IfOp(first, types, fill(lambda _: [zeros] * len(places)), fill(stored))
+        branch = scf.IfOp(first, types, _yielding([zeros] * len(places)), _region(stored))
         return list(builder.insert(branch).results)
+
+    def _rows(
+        self, places: Sequence[tuple[SSAValue, SSAValue]]
+    ) -> list[Sequence[tuple[SSAValue, SSAValue]]]:
+        """A tile's (row, column) places grouped by row."""
+        nv = self.nr_vectors
+        return [places[r * nv : (r + 1) * nv] for r in range(self.mr)]
+
+    def _inside(self, builder: Builder, m: SSAValue) -> SSAValue:
+        """Whether row `m` is a row of C (not the zero padding of the last A panel)."""
+        return compare(builder, m, "slt", constant(builder, self.c.m_size))
+
+    def _each_row(
+        self,
+        builder: Builder,
+        places: Sequence[tuple[SSAValue, SSAValue]],
+        accs: Sequence[SSAValue],
+        emit: Callable[[Builder, SSAValue, SSAValue, SSAValue], None],
+    ) -> None:
+        """`emit(builder, m, nf, acc)` for every accumulator, the rows from `guarded_from`
+        on under `row < M`."""
+        nv = self.nr_vectors
+
+        def row(
+            b: Builder,
+            cells: Sequence[tuple[SSAValue, SSAValue]],
+            row_accs: Sequence[SSAValue],
+        ) -> None:
+            for (m, nf), acc in zip(cells, row_accs, strict=True):
+                emit(b, m, nf, acc)
+
+        for r, cells in enumerate(self._rows(places)):
+            row_accs = accs[r * nv : (r + 1) * nv]
+            if r < self.guarded_from:
+                row(builder, cells, row_accs)
+            else:
+                inside = self._inside(builder, cells[0][0])
+                if_then(builder, inside, partial(row, cells=cells, row_accs=row_accs))
 
     def _finish(
         self,
@@ -488,18 +588,27 @@ class TileKernel:
         the partial sums after the others."""
 
         def final(b: Builder) -> None:
-            for (m, nf), acc in zip(places, accs, strict=True):
-                if self.staging is not None:
-                    b.insert(vector.StoreOp(acc, self.staging, [m, nf]))
-                    continue
-                value = self._epilogue(b, outer, m, nf, acc, vectorized=True)
-                self._store(b, outer, m, nf, value, vectorized=True)
+            staging = self.staging
+            if staging is not None:
+                for (m, nf), acc in zip(places, accs, strict=True):
+                    b.insert(vector.StoreOp(acc, staging, [m, nf]))
+                return
+
+            def out(inner: Builder, m: SSAValue, nf: SSAValue, acc: SSAValue) -> None:
+                value = self._epilogue(inner, outer, m, nf, acc, vectorized=True)
+                self._store(inner, outer, m, nf, value, vectorized=True)
+
+            self._each_row(b, places, accs, out)
 
         def partial(b: Builder) -> None:
             partials = self.partials
             assert partials is not None
-            for (m, nf), acc in zip(places, accs, strict=True):
-                b.insert(vector.StoreOp(acc, partials, self._partial_indices(b, outer, m, nf)))
+
+            def out(inner: Builder, m: SSAValue, nf: SSAValue, acc: SSAValue) -> None:
+                indices = self._partial_indices(inner, outer, m, nf)
+                inner.insert(vector.StoreOp(acc, partials, indices))
+
+            self._each_row(b, places, accs, out)
 
         if blocks.pc is None or self.staging is not None:
             final(builder)
@@ -630,6 +739,21 @@ class TileKernel:
             else:
                 mapping[inner.results[0]] = builder.insert(inner.clone(mapping)).results[0]
         raise AssertionError("a linalg.generic body ends with linalg.yield")
+
+
+def _region(values: Callable[[Builder], list[SSAValue]]) -> Region:
+    """A one-block region yielding what `values` builds in it."""
+    block = Block()
+    inner = Builder(InsertPoint.at_end(block))
+    inner.insert(scf.YieldOp(*values(inner)))
+    return Region(block)
+
+
+def _yielding(values: Sequence[SSAValue]) -> Region:
+    """A one-block region yielding `values` (defined outside it)."""
+    block = Block()
+    block.add_op(scf.YieldOp(*values))
+    return Region(block)
 
 
 def _is_zero_fill(op: linalg.GenericOp) -> bool:

@@ -6,20 +6,25 @@
 // RUN: terrace-opt %s -p 'contraction-microkernel{kc=16 mc=16 nc=32}' --split-input-file | filecheck %s --check-prefix=BLOCKED
 
 // Gemm + bias + relu: the zero fill, the bias add and the relu fold into the 8x32 tiles;
-// their buffers are gone and only A's packing buffer is allocated (panels of 8 rows). B is
-// already a row-major [K][N] matrix with N a whole number of tiles: the tiles read its rows
-// in place, nothing copies it. No cache blocks (kc, mc, nc at 0): one K loop, one grid.
+// their buffers are gone and only A's packing buffer (panels of 8 rows) and B's panels are
+// allocated. B is already a row-major [K][N] matrix with N a whole number of tiles: its rows
+// are copied, vector by vector, into 2 panels [K][32] that the tiles' K loop reads
+// contiguously (no im2col packing). No cache blocks (kc, mc, nc at 0): one K loop, one grid.
 
 // CHECK-LABEL: func.func @gemm_bias_relu
 // CHECK-SAME:  (%[[X:[^:]*]]: memref<64x48xf32>, %[[OUT:[^:]*]]: memref<64x64xf32>, %[[W:[^:]*]]: memref<48x64xf32>, %[[BIAS:[^:]*]]: memref<64xf32>
 // CHECK:       memref.alloc() {alignment = 64 : i64} : memref<8x48x8xf32>
+// CHECK-NEXT:  %[[BP:.*]] = memref.alloc() {alignment = 64 : i64} : memref<2x48x32xf32>
 // CHECK-NOT:   memref.alloc
 // CHECK:       memref.load %[[X]]
 // CHECK-NOT:   memref.load %[[W]]
 // CHECK:       "scf.parallel"
+// CHECK:       %[[ROW:.*]] = vector.load %[[W]][%{{.*}}, %{{.*}}] : memref<48x64xf32>, vector<16xf32>
+// CHECK:       vector.store %[[ROW]], %[[BP]][%{{.*}}, %{{.*}}, %{{.*}}] : memref<2x48x32xf32>, vector<16xf32>
+// CHECK:       "scf.parallel"
 // CHECK-NOT:   scf.if
 // CHECK:       scf.for {{.*}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
-// CHECK-COUNT-2: vector.load %[[W]][%{{.*}}, %{{.*}}] : memref<48x64xf32>, vector<16xf32>
+// CHECK-COUNT-2: vector.load %[[BP]][%{{.*}}, %{{.*}}, %{{.*}}] : memref<2x48x32xf32>, vector<16xf32>
 // CHECK:       %[[A:.*]] = memref.load %{{.*}} : memref<8x48x8xf32>
 // CHECK-NEXT:  %[[SPLAT:.*]] = vector.broadcast %[[A]] : f32 to vector<16xf32>
 // CHECK-NEXT:  vector.fma %[[SPLAT]], %{{.*}}, %{{.*}} : vector<16xf32>
@@ -34,6 +39,7 @@
 // SMALL-LABEL: func.func @gemm_bias_relu
 // SMALL:       memref.alloc() : memref<64x64xf32>
 // SMALL:       memref.alloc() {alignment = 64 : i64} : memref<16x48x4xf32>
+// SMALL-NEXT:  memref.alloc() {alignment = 64 : i64} : memref<8x48x8xf32>
 // SMALL-NOT:   memref.alloc() {alignment = 64 : i64}
 // SMALL:       scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
 // SMALL:       vector.store
@@ -215,25 +221,30 @@ func.func @packed_weight(%x: memref<16x32xf32>, %out: memref<16x64xf32>, %w: mem
 // -----
 
 // A 1x1 convolution, batch 1 (its window loops of one iteration are 0): the input already is
-// [1][K = 32 channels][N = 8x8 pixels], N a whole number of 32-column tiles, so it is read in
-// place through a collapsed view; only the kernel (A) is packed. With K blocks (2 of 16), the output
-// holds C's initial value until the end (no initializing op): the sums wait in a staging
-// buffer and the copy-back adds the initial value.
+// [1][K = 32 channels][N = 8x8 pixels], N a whole number of 32-column tiles, so its rows are
+// read through a collapsed view (no im2col packing) and copied by vectors into B's 2 panels;
+// the kernel (A) is packed. With K blocks (2 of 16), the output holds C's initial value until
+// the end (no initializing op): the sums wait in a staging buffer and the copy-back adds the
+// initial value.
 
 // CHECK-LABEL: func.func @conv1x1
 // CHECK-SAME:  (%[[INPUT:[^:]*]]: memref<1x32x8x8xf32>
 // CHECK:       memref.alloc() {alignment = 64 : i64} : memref<1x32x8xf32>
 // CHECK-NEXT:  %[[ROWS:.*]] = memref.collapse_shape %[[INPUT]] {{\[}}[0 : i64], [1 : i64], [2 : i64, 3 : i64]] : memref<1x32x8x8xf32> into memref<1x32x64xf32>
+// CHECK-NEXT:  %[[BP:.*]] = memref.alloc() {alignment = 64 : i64} : memref<2x32x32xf32>
 // CHECK-NOT:   memref.alloc
 // CHECK-NOT:   memref.load %[[INPUT]]
 // CHECK:       vector.load %[[ROWS]][%{{.*}}, %{{.*}}, %{{.*}}] : memref<1x32x64xf32>, vector<16xf32>
+// CHECK:       vector.load %[[BP]][%{{.*}}, %{{.*}}, %{{.*}}] : memref<2x32x32xf32>, vector<16xf32>
 
 // BLOCKED-LABEL: func.func @conv1x1
 // BLOCKED:       %[[ROWS:.*]] = memref.collapse_shape
+// BLOCKED-NEXT:  %[[BP:.*]] = memref.alloc() {alignment = 64 : i64} : memref<2x32x32xf32>
 // BLOCKED-NEXT:  %[[STAGING:.*]] = memref.alloc() {alignment = 64 : i64} : memref<8x64xf32>
+// BLOCKED:       vector.load %[[ROWS]]
 // BLOCKED:       scf.if
 // BLOCKED:       vector.load %[[STAGING]]
-// BLOCKED:       vector.load %[[ROWS]]
+// BLOCKED:       vector.load %[[BP]]
 // BLOCKED:       vector.store %{{.*}}, %[[STAGING]]
 // BLOCKED-NOT:   scf.if
 // BLOCKED:       %[[ACC:.*]] = memref.load %[[STAGING]]

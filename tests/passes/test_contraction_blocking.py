@@ -178,6 +178,40 @@ def test_k_blocks_keep_the_sums_in_the_output_and_b_is_not_copied() -> None:
     assert "scf.if" not in unblocked
 
 
+def test_tiles_past_the_last_row_store_only_rows_of_c() -> None:
+    """M = 22 output channels in 6-row panels, N = 8 x 8 pixels (whole tiles), K = 40 in
+    blocks of 16, bias + residual + relu: the tiles keep their sums in the output between K
+    blocks and store the rows inside C directly (no staging buffer, no copy-back), and the
+    result matches onnxruntime; with 2 threads as well."""
+    rng = np.random.default_rng(11)
+    channels, out_channels = 40, 22
+    nodes = [
+        helper.make_node("Conv", ["x", "w", "b"], ["c"], kernel_shape=[1, 1]),
+        helper.make_node("Add", ["c", "r"], ["a"]),
+        helper.make_node("Relu", ["a"], ["out"]),
+    ]
+    weights = [
+        numpy_helper.from_array(
+            rng.standard_normal((out_channels, channels, 1, 1)).astype(np.float32), "w"
+        ),
+        numpy_helper.from_array(rng.standard_normal((out_channels,)).astype(np.float32), "b"),
+    ]
+    inputs = {"x": (1, channels, 8, 8), "r": (1, out_channels, 8, 8)}
+    model = _model(nodes, inputs, weights)
+    for kc in (16, channels):
+        config = KernelConfig(6, 1, LANES, "mn", kc, 0, 0)
+        target = _blocked(config)
+        allocations = [
+            str(op.results[0].type)
+            for op in _after_microkernels(model, target).walk()
+            if op.name == "memref.alloc"
+        ]
+        # only A's panels when A is not packed at compile time; never a 24 x 64 staging buffer
+        assert not any("24x64" in a for a in allocations), allocations
+        for threads in (1, 2):
+            _check(model, target, seed=kc + threads, threads=threads)
+
+
 def _conv_relu(channels: int, out_channels: int, kernel: int, size: int) -> onnx.ModelProto:
     rng = np.random.default_rng(kernel)
     nodes = [
