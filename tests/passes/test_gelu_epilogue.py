@@ -14,7 +14,11 @@ from onnx.reference import ReferenceEvaluator
 
 import terrace
 from terrace.compiler import StageTimer, lower
-from terrace.targets import host_target
+from terrace.targets import get_target, host_target
+from terrace.targets.llvm import LlvmTarget
+from terrace.tuning.analytical import default_config
+from terrace.tuning.config import GemmShape
+from terrace.tuning.target_info import target_info
 
 
 def _mlp_gelu(m: int, k: int, n: int, approximate: str) -> tuple[onnx.ModelProto, np.ndarray]:
@@ -48,12 +52,29 @@ def test_matmul_gelu_matches_onnx_reference(m: int, n: int, approximate: str):
     np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-5)
 
 
+def _whole_tiles(target: LlvmTarget, k: int) -> tuple[int, int]:
+    """An (M, N) whose untuned tile (the analytical default, which depends on the shape)
+    divides both: two tiles each way, found from 12 x 64 on."""
+    info = target_info(target)
+    m, n = 12, 64
+    for _ in range(4):
+        tile = default_config(GemmShape(m, n, k), info)
+        if m % tile.mr == 0 and n % tile.nr == 0:
+            return m, n
+        m, n = 2 * tile.mr, 2 * tile.nr
+    raise AssertionError(f"no whole-tile shape found for {target.tag}")
+
+
+@pytest.mark.parametrize("tag", ["host", "x86_64-avx2"])
 @pytest.mark.parametrize(("approximate", "function"), [("none", "math.erf"), ("tanh", "math.tanh")])
-def test_gelu_is_in_the_epilogue_on_vectors(approximate: str, function: str):
-    """Whole tiles: the GELU is applied to the accumulators' vectors; no elementwise loop is
-    left after the contraction."""
-    model, _ = _mlp_gelu(12, 24, 64, approximate)
-    module = lower(model, host_target(), "loops", StageTimer()).module
+def test_gelu_is_in_the_epilogue_on_vectors(approximate: str, function: str, tag: str):
+    """Whole tiles (of the target's own tile: 512- or 256-bit vectors): the GELU is applied to
+    the accumulators' vectors; no elementwise loop is left after the contraction."""
+    target = host_target() if tag == "host" else get_target(tag)
+    assert isinstance(target, LlvmTarget)
+    m, n = _whole_tiles(target, 24)
+    model, _ = _mlp_gelu(m, 24, n, approximate)
+    module = lower(model, target, "loops", StageTimer()).module
     applied = [op for op in module.walk() if op.name == function]
     assert applied and all("vector<" in str(op.results[0].type) for op in applied)
 
