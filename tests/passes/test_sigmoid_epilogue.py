@@ -104,3 +104,23 @@ def test_gemm_silu_epilogue_on_pairs_of_vectors(nr_vectors: int):
         if op.name == "math.exp"
     }
     assert widths == ({8} if nr_vectors == 1 else {16} if nr_vectors == 2 else {8, 16})
+
+
+@pytest.mark.parametrize(("stride", "size"), [(1, 40), (2, 72)])
+def test_depthwise_silu_epilogue_on_pairs_of_vectors(stride: int, size: int):
+    """Rows of three or more vectors (two whole ones and a partial one): the epilogue runs on
+    the two whole ones joined, the partial one alone under its mask; the results match onnx's
+    reference."""
+    model, x = _silu_model(3, 3, 3, stride, size)
+    (expected,) = ReferenceEvaluator(model).run(None, {"x": x})
+    (actual,) = terrace.compile(model, cache=False).run({"x": x})
+    np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-5)
+    loops = lower(model, host_target(), "loops", StageTimer()).module
+    widths = sorted(
+        {
+            op.results[0].type.get_shape()[0]  # pyright: ignore[reportAttributeAccessIssue]
+            for op in loops.walk()
+            if op.name == "math.exp"
+        }
+    )
+    assert len(widths) == 2 and widths[1] == 2 * widths[0]
