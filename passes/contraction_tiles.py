@@ -8,15 +8,18 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
+from typing import cast
 
 from xdsl.builder import Builder
 from xdsl.dialects import arith, memref, scf, vector
 from xdsl.dialects.builtin import (
+    DenseArrayBase,
     DenseIntOrFPElementsAttr,
     FloatAttr,
     MemRefType,
     VectorType,
     f32,
+    i64,
 )
 from xdsl.dialects.linalg import ops as linalg
 from xdsl.ir import Attribute, Block, Region, SSAValue
@@ -554,17 +557,23 @@ class TileKernel:
         places: Sequence[tuple[SSAValue, SSAValue]],
         accs: Sequence[SSAValue],
         emit: Callable[[Builder, SSAValue, SSAValue, SSAValue], None],
+        paired: bool = False,
     ) -> None:
-        """`emit(builder, m, nf, acc)` for every accumulator, the rows from `guarded_from`
-        on under `row < M`."""
+        """`emit(builder, m, nf, acc)` for every accumulator (`paired`: for every two of a
+        row joined in one vector, `_paired`, and a last odd one alone), the rows from
+        `guarded_from` on under `row < M`."""
         nv = self.nr_vectors
+        step = 2 if paired else 1
 
         def row(
             b: Builder,
             cells: Sequence[tuple[SSAValue, SSAValue]],
             row_accs: Sequence[SSAValue],
         ) -> None:
-            for (m, nf), acc in zip(cells, row_accs, strict=True):
+            for v in range(0, len(cells), step):
+                (m, nf), acc = cells[v], row_accs[v]
+                if paired and v + 1 < len(cells):
+                    acc = _paired(b, acc, row_accs[v + 1])
                 emit(b, m, nf, acc)
 
         for r, cells in enumerate(self._rows(places)):
@@ -595,10 +604,13 @@ class TileKernel:
                 return
 
             def out(inner: Builder, m: SSAValue, nf: SSAValue, acc: SSAValue) -> None:
-                value = self._epilogue(inner, outer, m, nf, acc, vectorized=True)
-                self._store(inner, outer, m, nf, value, vectorized=True)
+                self._store(inner, outer, m, nf, self._epilogue(inner, outer, m, nf, acc))
 
-            self._each_row(b, places, accs, out)
+            # two vectors of a row at a time: LLVM splits the double-width epilogue back
+            # into vectors op by op, which interleaves two independent dependency chains (an
+            # exp is about 30 operations in a row; SiLU after EfficientNet-B0's 16 -> 96
+            # expansion runs 10% faster, the bits unchanged)
+            self._each_row(b, places, accs, out, paired=True)
 
         def partial(b: Builder) -> None:
             partials = self.partials
@@ -626,8 +638,8 @@ class TileKernel:
         def row(b: Builder, m: SSAValue) -> None:
             def column(inner: Builder, nf: SSAValue, _: Sequence[SSAValue]) -> list[SSAValue]:
                 acc = inner.insert(memref.LoadOp.get(staging, [m, nf])).res
-                value = self._epilogue(inner, outer, m, nf, acc, vectorized=False)
-                self._store(inner, outer, m, nf, value, vectorized=False)
+                value = self._epilogue(inner, outer, m, nf, acc)
+                self._store(inner, outer, m, nf, value)
                 return []
 
             for_loop(b, constant(b, 0), constant(b, self.c.n_size), column)
@@ -640,8 +652,8 @@ class TileKernel:
         dims = self._c_dims(builder, outer, m)
         return [apply_map(builder, e, self.c.rank, dims) for e in map_.results]
 
-    def _splat(self, builder: Builder, scalar: SSAValue) -> SSAValue:
-        splat_type = VectorType(scalar.type, [self.lanes])
+    def _splat(self, builder: Builder, scalar: SSAValue, lanes: int) -> SSAValue:
+        splat_type = VectorType(scalar.type, [lanes])
         return builder.insert(vector.BroadcastOp(scalar, splat_type)).vector
 
     def _load(
@@ -652,21 +664,22 @@ class TileKernel:
         outer: dict[int, SSAValue],
         m: SSAValue,
         nf: SSAValue,
-        vectorized: bool,
+        lanes: int,
     ) -> SSAValue:
-        """`value` at row `m`, column `nf` (a vector of columns from `nf` if `vectorized`)."""
+        """`value` at row `m`, column `nf` (a vector of `lanes` columns from `nf`; one element
+        if `lanes` is 0)."""
         if not isa(value.type, MemRefType[Attribute]):
-            return self._splat(builder, value) if vectorized else value
+            return self._splat(builder, value, lanes) if lanes else value
         if not map_.used_dims() & set(self.c.n_dims):
             indices = self._indices(builder, map_, outer, m)
             scalar = builder.insert(memref.LoadOp.get(value, indices)).res
-            return self._splat(builder, scalar) if vectorized else scalar
+            return self._splat(builder, scalar, lanes) if lanes else scalar
         count = len(map_.results) - len(self.c.n_dims)
         leading = AffineMap(map_.num_dims, 0, map_.results[:count])
         indices = [*self._indices(builder, leading, outer, m), nf]
         view = self.views[value]
-        if vectorized:
-            return builder.insert(vector.LoadOp(view, indices, self.vector_type)).result
+        if lanes:
+            return builder.insert(vector.LoadOp(view, indices, VectorType(f32, [lanes]))).result
         return builder.insert(memref.LoadOp.get(view, indices)).res
 
     def _store(
@@ -676,14 +689,14 @@ class TileKernel:
         m: SSAValue,
         nf: SSAValue,
         value: SSAValue,
-        vectorized: bool,
     ) -> None:
+        """`value`, a vector or one element, into the output at row `m`, column `nf`."""
         identity = AffineMap.identity(self.c.rank)
         count = self.c.rank - len(self.c.n_dims)
         leading = AffineMap(identity.num_dims, 0, identity.results[:count])
         indices = [*self._indices(builder, leading, outer, m), nf]
         view = self.views[self.fusion.output]
-        if vectorized:
+        if isinstance(value.type, VectorType):
             builder.insert(vector.StoreOp(value, view, indices))
         else:
             builder.insert(memref.StoreOp.get(value, view, indices))
@@ -695,18 +708,20 @@ class TileKernel:
         m: SSAValue,
         nf: SSAValue,
         acc: SSAValue,
-        vectorized: bool,
     ) -> SSAValue:
+        """The prologue's value plus `acc`, through the epilogue's stages, on a vector as wide
+        as `acc` (one or two of a tile row's vectors, `_finish`) or on one element."""
+        lanes = acc.type.get_shape()[0] if isa(acc.type, VectorType[Attribute]) else 0
         identity = AffineMap.identity(self.c.rank)
         prologue = self.fusion.prologue
         if prologue is None:
-            initial = self._load(builder, self.c.out, identity, outer, m, nf, vectorized)
+            initial = self._load(builder, self.c.out, identity, outer, m, nf, lanes)
             acc = builder.insert(arith.AddfOp(initial, acc)).result
         elif not _is_zero_fill(prologue.op):
-            initial = self._apply_stage(builder, prologue, None, outer, m, nf, vectorized)
+            initial = self._apply_stage(builder, prologue, None, outer, m, nf, lanes)
             acc = builder.insert(arith.AddfOp(initial, acc)).result
         for stage in self.fusion.epilogue:
-            acc = self._apply_stage(builder, stage, acc, outer, m, nf, vectorized)
+            acc = self._apply_stage(builder, stage, acc, outer, m, nf, lanes)
         return acc
 
     def _apply_stage(
@@ -717,10 +732,10 @@ class TileKernel:
         outer: dict[int, SSAValue],
         m: SSAValue,
         nf: SSAValue,
-        vectorized: bool,
+        lanes: int,
     ) -> SSAValue:
-        """The stage's body (on vectors if `vectorized`): its inputs loaded at (m, nf), the
-        chain input given."""
+        """The stage's body (on vectors of `lanes`, or on elements if 0): its inputs loaded
+        at (m, nf), the chain input given."""
         body = stage.op.body.block
         mapping: dict[SSAValue, SSAValue] = {}
         for position, (value, map_) in enumerate(
@@ -729,13 +744,13 @@ class TileKernel:
             if position == stage.chain and chained is not None:
                 mapping[body.args[position]] = chained
                 continue
-            loaded = self._load(builder, value, map_, outer, m, nf, vectorized)
+            loaded = self._load(builder, value, map_, outer, m, nf, lanes)
             mapping[body.args[position]] = loaded
         for inner in body.ops:
             if isinstance(inner, linalg.YieldOp):
                 return mapping[inner.operands[0]]
-            if vectorized:
-                mapping[inner.results[0]] = vector_body_op(builder, inner, mapping, self.lanes)
+            if lanes:
+                mapping[inner.results[0]] = vector_body_op(builder, inner, mapping, lanes)
             else:
                 mapping[inner.results[0]] = builder.insert(inner.clone(mapping)).results[0]
         raise AssertionError("a linalg.generic body ends with linalg.yield")
@@ -754,6 +769,17 @@ def _yielding(values: Sequence[SSAValue]) -> Region:
     block = Block()
     block.add_op(scf.YieldOp(*values))
     return Region(block)
+
+
+def _paired(builder: Builder, lhs: SSAValue, rhs: SSAValue) -> SSAValue:
+    """One vector of the lanes of `lhs` then those of `rhs` (two vectors of one type)."""
+    width = 2 * cast(VectorType[Attribute], lhs.type).get_shape()[0]
+    wide = VectorType(f32, [width])
+    return builder.insert(
+        vector.ShuffleOp(
+            lhs, rhs, DenseArrayBase.from_list(i64, list(range(width))), result_type=wide
+        )
+    ).result
 
 
 def _is_zero_fill(op: linalg.GenericOp) -> bool:

@@ -218,10 +218,16 @@ class DepthwiseKernel:
         return builder.insert(load).result
 
     def _shuffle(
-        self, builder: Builder, lhs: SSAValue, rhs: SSAValue, picks: list[int]
+        self, builder: Builder, lhs: SSAValue, rhs: SSAValue, picks: list[int] | None
     ) -> SSAValue:
+        """The lanes `picks` of lhs then rhs; None: all of them, one vector of twice the
+        lanes."""
+        result_type = self.vector_type
+        if picks is None:
+            picks = list(range(2 * self.lanes))
+            result_type = VectorType(f32, [2 * self.lanes])
         mask = DenseArrayBase.from_list(i64, picks)
-        shuffle = vector.ShuffleOp(lhs, rhs, mask, result_type=self.vector_type)
+        shuffle = vector.ShuffleOp(lhs, rhs, mask, result_type=result_type)
         return builder.insert(shuffle).result
 
     # the input
@@ -304,20 +310,27 @@ class DepthwiseKernel:
         active: int,
     ) -> SSAValue:
         """The stage's body on vectors, its inputs read at the output position, the chain
-        input given."""
+        input given; on two vectors joined in one when `active` is twice the lanes."""
         body = stage.op.body.block
         mapping: dict[SSAValue, SSAValue] = {}
         maps = indexing_maps(stage.op)
+        paired = active > self.lanes
         for argument, (value, map_) in enumerate(zip(stage.op.inputs, maps, strict=False)):
             if argument == stage.chain and chained is not None:
                 mapping[body.args[argument]] = chained
                 continue
-            loaded = self._operand(builder, value, map_, position, start, active)
+            loaded = self._operand(builder, value, map_, position, start, min(active, self.lanes))
+            if paired:
+                second = self._operand(
+                    builder, value, map_, position, start + self.lanes, self.lanes
+                )
+                loaded = self._shuffle(builder, loaded, second, None)
             mapping[body.args[argument]] = loaded
+        width = 2 * self.lanes if paired else self.lanes
         for inner in body.ops:
             if isinstance(inner, linalg.YieldOp):
                 return mapping[inner.operands[0]]
-            mapping[inner.results[0]] = vector_body_op(builder, inner, mapping, self.lanes)
+            mapping[inner.results[0]] = vector_body_op(builder, inner, mapping, width)
         raise AssertionError("a linalg.generic body ends with linalg.yield")
 
     def _initial(
@@ -397,8 +410,30 @@ class DepthwiseKernel:
                         weight = weights[tap_row][tap]
                         accs[offset, chunk] = self._tap(builder, value, weight, accs[offset, chunk])
         for offset, _ in block.rows:
-            for chunk, (start, active) in enumerate(self.chunks):
-                self._finish(builder, accs[offset, chunk], positions[offset], start, active)
+            row = [accs[offset, chunk] for chunk in range(len(self.chunks))]
+            self._finish_row(builder, row, positions[offset])
+
+    def _finish_row(self, builder: Builder, accs: list[SSAValue], position: list[SSAValue]) -> None:
+        """A row's accumulators through the epilogue into the output, two whole vectors at a
+        time: LLVM splits the double-width epilogue back into vectors op by op, which
+        interleaves two independent dependency chains (a SiLU's exp is about 30 operations
+        in a row)."""
+        chunk = 0
+        while chunk < len(self.chunks):
+            start, active = self.chunks[chunk]
+            if not self._pairs_with_next(chunk):
+                self._finish(builder, accs[chunk], position, start, active)
+                chunk += 1
+                continue
+            joined = self._shuffle(builder, accs[chunk], accs[chunk + 1], None)
+            self._finish(builder, joined, position, start, 2 * self.lanes)
+            chunk += 2
+
+    def _pairs_with_next(self, chunk: int) -> bool:
+        """Whether the epilogue runs on this chunk and the next together: both whole."""
+        if not self.fusion.epilogue or chunk + 1 >= len(self.chunks):
+            return False
+        return self.chunks[chunk + 1][1] == self.lanes
 
     def _load_invariants(self, builder: Builder, image: list[SSAValue]) -> None:
         """The stage inputs that depend on (n, c) alone (the bias, batchnorm's scale), read

@@ -14,16 +14,27 @@ func.func @intrinsics(%y: f64) -> (f64, f64, f64) {
 
 // -----
 
-// f32 exp expands in f32 (no libm call, so loops vectorize): 2^n from the exponent bits; a
-// NaN propagates through the clamps, so no compare or select.
+// f32 exp expands in f32 (no libm call, so loops vectorize): n = round(x / ln2) by one fma
+// that adds 1.5 * 2^23 (n in the low mantissa bits), x - n ln2 by two more, 2^n from the
+// exponent bits; a NaN propagates through the clamps, so no compare or select. Without fma,
+// a multiply and an add each.
 // CHECK-LABEL: func.func @exp_expansion
 // CHECK-NOT:   llvm.exp
-// CHECK:       llvm.call_intrinsic "llvm.floor.f32"
-// CHECK:       arith.bitcast %{{.*}} : f32 to i32
+// CHECK:       %[[SHIFTED:.*]] = llvm.call_intrinsic "llvm.fma.f32"(%{{.*}}, %{{.*}}, %[[MAGIC:.*]])
+// CHECK-NEXT:  arith.constant 0x4B400000 : f32
+// CHECK-NEXT:  %[[N:.*]] = arith.subf %[[SHIFTED]], %{{.*}} : f32
+// CHECK:       llvm.call_intrinsic "llvm.fma.f32"(%[[N]], %{{.*}}, %{{.*}})
+// CHECK:       arith.bitcast %[[SHIFTED]] : f32 to i32
 // CHECK:       arith.shli %{{.*}}, %{{.*}} : i32
 // CHECK:       arith.bitcast %{{.*}} : i32 to f32
 // CHECK-NOT:   arith.select
 // CHECK:       func.return
+// NOFMA-LABEL: func.func @exp_expansion
+// NOFMA:       %[[PRODUCT:.*]] = arith.mulf %{{.*}}, %{{.*}} : f32
+// NOFMA-NEXT:  %[[SHIFTED:.*]] = arith.addf %[[PRODUCT]], %{{.*}} : f32
+// NOFMA:       arith.subf %[[SHIFTED]], %{{.*}} : f32
+// NOFMA-NOT:   llvm.fma
+// NOFMA:       func.return
 func.func @exp_expansion(%x: f32) -> f32 {
   %e = math.exp %x : f32
   func.return %e : f32
@@ -40,7 +51,7 @@ func.func @erf_expansion(%x: f32, %y: f64) -> (f32, f64) {
   // CHECK:      %[[ABS:.*]] = llvm.call_intrinsic "llvm.fabs.f32"(%{{.*}})
   // CHECK:      %[[MAGNITUDE:.*]] = arith.minimumf %[[ABS]], %{{.*}} : f32
   // CHECK:      llvm.call_intrinsic "llvm.fma.f32"
-  // CHECK:      llvm.call_intrinsic "llvm.floor.f32"
+  // CHECK:      arith.constant 0x4B400000 : f32
   // the step: (|x| - split) * 2^100 clamped to [0, 1]
   // CHECK:      arith.constant 1.2676506e+30 : f32
   // CHECK:      arith.maximumf
@@ -87,7 +98,7 @@ func.func @ipowi(%b: i8, %e: i8) -> i8 {
 // vector bitcasts; a NaN lane propagates through the clamps, so no compare or select.
 // CHECK-LABEL: func.func @exp_vector_expansion
 // CHECK-NOT:   llvm.exp
-// CHECK:       llvm.call_intrinsic "llvm.floor.v16f32"
+// CHECK:       llvm.call_intrinsic "llvm.fma.v16f32"
 // CHECK:       arith.bitcast %{{.*}} : vector<16xf32> to vector<16xi32>
 // CHECK:       arith.shli %{{.*}}, %{{.*}} : vector<16xi32>
 // CHECK:       arith.bitcast %{{.*}} : vector<16xi32> to vector<16xf32>

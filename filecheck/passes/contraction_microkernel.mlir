@@ -5,11 +5,12 @@
 // RUN: terrace-opt %s -p 'contraction-microkernel{mr=6 nr-vectors=2 lanes=4 fma=false}' --split-input-file | filecheck %s --check-prefix=SIMD128
 // RUN: terrace-opt %s -p 'contraction-microkernel{kc=16 mc=16 nc=32}' --split-input-file | filecheck %s --check-prefix=BLOCKED
 
-// Gemm + bias + relu: the zero fill, the bias add and the relu fold into the 8x32 tiles;
-// their buffers are gone and only A's packing buffer (panels of 8 rows) and B's panels are
-// allocated. B is already a row-major [K][N] matrix with N a whole number of tiles: its rows
-// are copied, vector by vector, into 2 panels [K][32] that the tiles' K loop reads
-// contiguously (no im2col packing). No cache blocks (kc, mc, nc at 0): one K loop, one grid.
+// Gemm + bias + relu: the zero fill, the bias add and the relu fold into the 8x32 tiles,
+// applied to the two vectors of a tile row joined in one (a shuffle); their buffers are
+// gone and only A's packing buffer (panels of 8 rows) and B's panels are allocated. B is
+// already a row-major [K][N] matrix with N a whole number of tiles: its rows are copied,
+// vector by vector, into 2 panels [K][32] that the tiles' K loop reads contiguously (no
+// im2col packing). No cache blocks (kc, mc, nc at 0): one K loop, one grid.
 
 // CHECK-LABEL: func.func @gemm_bias_relu
 // CHECK-SAME:  (%[[X:[^:]*]]: memref<64x48xf32>, %[[OUT:[^:]*]]: memref<64x64xf32>, %[[W:[^:]*]]: memref<48x64xf32>, %[[BIAS:[^:]*]]: memref<64xf32>
@@ -28,10 +29,11 @@
 // CHECK:       %[[A:.*]] = memref.load %{{.*}} : memref<8x48x8xf32>
 // CHECK-NEXT:  %[[SPLAT:.*]] = vector.broadcast %[[A]] : f32 to vector<16xf32>
 // CHECK-NEXT:  vector.fma %[[SPLAT]], %{{.*}}, %{{.*}} : vector<16xf32>
-// CHECK:       %[[B:.*]] = vector.load %[[BIAS]][%{{.*}}] : memref<64xf32>, vector<16xf32>
-// CHECK-NEXT:  %[[SUM:.*]] = arith.addf %{{.*}}, %[[B]] : vector<16xf32>
-// CHECK:       %[[RELU:.*]] = arith.maximumf %[[SUM]], %{{.*}} : vector<16xf32>
-// CHECK:       vector.store %[[RELU]], %[[OUT]][%{{.*}}, %{{.*}}] : memref<64x64xf32>, vector<16xf32>
+// CHECK:       %[[ROW:.*]] = vector.shuffle %{{.*}}, %{{.*}} [0, 1, {{.*}}, 30, 31] : vector<16xf32>, vector<16xf32>
+// CHECK:       %[[B:.*]] = vector.load %[[BIAS]][%{{.*}}] : memref<64xf32>, vector<32xf32>
+// CHECK-NEXT:  %[[SUM:.*]] = arith.addf %[[ROW]], %[[B]] : vector<32xf32>
+// CHECK:       %[[RELU:.*]] = arith.maximumf %[[SUM]], %{{.*}} : vector<32xf32>
+// CHECK:       vector.store %[[RELU]], %[[OUT]][%{{.*}}, %{{.*}}] : memref<64x64xf32>, vector<32xf32>
 // CHECK-NOT:   linalg.generic
 
 // Without epilogue fusion, 4x8 tiles: the fill is still folded (the accumulators start at
@@ -270,9 +272,9 @@ func.func @conv1x1(%input: memref<1x32x8x8xf32>, %kernel: memref<8x32x1x1xf32>, 
 // vectors in the epilogue like any other arithmetic (convert-math-to-llvm expands it in f32).
 // CHECK-LABEL: func.func @gemm_bias_gelu
 // CHECK:       vector.fma
-// CHECK:       arith.addf %{{.*}}, %{{.*}} : vector<16xf32>
-// CHECK:       %[[ERF:.*]] = math.erf %{{.*}} : vector<16xf32>
-// CHECK:       arith.addf %{{.*}}, %[[ERF]] : vector<16xf32>
+// CHECK:       arith.addf %{{.*}}, %{{.*}} : vector<32xf32>
+// CHECK:       %[[ERF:.*]] = math.erf %{{.*}} : vector<32xf32>
+// CHECK:       arith.addf %{{.*}}, %[[ERF]] : vector<32xf32>
 // CHECK:       vector.store
 // CHECK-NOT:   linalg.generic
 

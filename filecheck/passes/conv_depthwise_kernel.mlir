@@ -36,6 +36,14 @@
 // SMALL:       %[[PRODUCT:.*]] = arith.mulf %{{.*}}, %{{.*}} : vector<4xf32>
 // SMALL-NEXT:  arith.addf %{{.*}}, %[[PRODUCT]] : vector<4xf32>
 // SMALL-NOT:   vector<16xf32>
+// Rows of five whole vectors of 4: the relu runs on two of them joined (a shuffle), then
+// on the fifth alone.
+// SMALL:       %[[JOINED:.*]] = vector.shuffle %{{.*}}, %{{.*}} [0, 1, 2, 3, 4, 5, 6, 7] : vector<4xf32>, vector<4xf32>
+// SMALL:       %[[RELU8:.*]] = arith.maximumf %[[JOINED]], %{{.*}} : vector<8xf32>
+// SMALL-NEXT:  vector.store %[[RELU8]], %{{.*}} : memref<1x2x6x20xf32>, vector<8xf32>
+// SMALL:       vector.shuffle %{{.*}}, %{{.*}} [0, 1, 2, 3, 4, 5, 6, 7] : vector<4xf32>, vector<4xf32>
+// SMALL:       %[[RELU4:.*]] = arith.maximumf %{{.*}}, %{{.*}} : vector<4xf32>
+// SMALL-NEXT:  vector.store %[[RELU4]], %{{.*}} : memref<1x2x6x20xf32>, vector<4xf32>
 #in = affine_map<(n, c, oy, ox, ky, kx) -> (n, c, oy + ky, ox + kx)>
 #w = affine_map<(n, c, oy, ox, ky, kx) -> (c, 0, ky, kx)>
 #out = affine_map<(n, c, oy, ox, ky, kx) -> (n, c, oy, ox)>
