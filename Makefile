@@ -8,8 +8,10 @@ STAMP := $(VENV)/.installed
 # Debian packages the tests need besides Python's (CI is a clean Debian machine, run as root):
 # qemu-user, the aarch64 and riscv64 cross compilers (their libgomp included), wasm-ld and
 # Node.js run the cross targets (tests/targets/test_cross_targets.py); mlir-22-tools is upstream
-# mlir-opt / mlir-translate 22 (docs/mlir.md).
-SYSTEM_PACKAGES = qemu-user gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu lld-22 nodejs mlir-22-tools
+# mlir-opt / mlir-translate 22 (docs/mlir.md). The cross compilers' C libraries (headers, crt1.o,
+# libc.a) are only recommended by them, and apt-get runs --no-install-recommends: named here.
+SYSTEM_PACKAGES = qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-riscv64-linux-gnu \
+	libc6-dev-riscv64-cross lld-22 nodejs mlir-22-tools
 
 # Exact versions from the committed lock (every package, pip and setuptools included), then
 # Terrace itself without resolving anything: a fresh machine gets what CI tested.
