@@ -43,7 +43,7 @@ def _float_edges(dtype: np.dtype[Any], edges: Edges) -> list[float]:
         return []
     big = large_magnitude(dtype)
     values = [0.0, -0.0, -1.0, 1.0, big, -big, float(np.finfo(dtype).tiny)]
-    if np.finfo(dtype).max > _HALF_OVERFLOW:  # finite here, past the range of a cast to f16
+    if float(np.finfo(dtype).max) > _HALF_OVERFLOW:  # finite here, past the range of a cast to f16
         values += [_HALF_OVERFLOW, -_HALF_OVERFLOW]
     if edges is Edges.SPECIAL:
         values += [float("nan"), float("inf"), float("-inf")]

@@ -47,12 +47,16 @@ def _residual_block() -> onnx.ModelProto:
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)])
 
 
-@pytest.mark.parametrize("model", [workload("mlp").build(), _residual_block()], ids=["mlp", "conv"])
-def test_every_task_gets_a_kernel_that_reproduces_its_key(model: onnx.ModelProto):
-    target = get_target()
+@pytest.mark.parametrize(
+    ("model", "count"), [(workload("mlp").build(), 3), (_residual_block(), 2)], ids=["mlp", "conv"]
+)
+def test_every_task_gets_a_kernel_that_reproduces_its_key(model: onnx.ModelProto, count: int):
+    # the AVX2 target on any x86-64 host: with 8 lanes the mlp's 10-wide classifier is a task
+    # too (with AVX-512's 16 it is left to LLVM)
+    target = get_target("x86_64-avx2")
     info = target_info(target)
     tasks = extract_tasks(model, target, info)
-    assert len(tasks) == 2
+    assert len(tasks) == count
     kernels = standalone_kernels(model, target, info, tasks, seed=0)
     assert kernels.keys() == {t.key for t in tasks}
     weights = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}

@@ -257,7 +257,8 @@ def test_compile_applies_the_best_record(gemm64, tmp_path: Path):
     text = tuned.pipeline().spec()
     assert "apply-tuning{" in text and str(db.resolve()) in text
     compiled = terrace.compile(model, cache=tmp_path / "cache", tuning_db=db)
-    np.testing.assert_allclose(compiled(*inputs)[0], reference[0], rtol=1e-5)
+    # 16 lanes are two vectors on AVX2: another summation order, off in the last bits
+    np.testing.assert_allclose(compiled(*inputs)[0], reference[0], rtol=1e-5, atol=1e-5)
     # the forced-config pipeline of the record reproduces the same kernel choice by hand
     assert 'config="2,1,16,nm"' in pipeline
 
